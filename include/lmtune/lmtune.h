@@ -1,0 +1,93 @@
+/* lmtune: fine-tune Hugging Face transformer models in C.
+ *
+ * Public API. Every function that can fail returns an lmt_status; on failure
+ * lmt_last_error() gives a message naming the file and the problem. The
+ * library never prints (except warnings through lmt_set_log) and never exits.
+ */
+#ifndef LMTUNE_H
+#define LMTUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LMTUNE_VERSION "0.1.0"
+
+typedef enum lmt_status {
+    LMT_OK = 0,
+    LMT_ERR_IO,          /* a file could not be opened, read or written */
+    LMT_ERR_FORMAT,      /* a file is corrupt, truncated or malformed */
+    LMT_ERR_UNSUPPORTED, /* valid input that lmtune does not handle (yet) */
+    LMT_ERR_ARG,         /* an impossible argument */
+    LMT_ERR_NOMEM,
+    LMT_ERR_NOT_FOUND,   /* a required file, tensor or field is missing */
+    LMT_ERR_INTERNAL
+} lmt_status;
+
+/* Message of the last failure on this thread ("" if none). */
+const char *lmt_last_error(void);
+const char *lmt_status_name(lmt_status s);
+
+/* Warnings and notes from the library ("a fresh MLM head was initialised").
+ * Default: written to stderr with a "lmtune: warning: " prefix. */
+typedef void (*lmt_log_fn)(int level, const char *msg, void *user);
+enum { LMT_LOG_NOTE = 0, LMT_LOG_WARN = 1 };
+void lmt_set_log(lmt_log_fn fn, void *user);
+
+/* ---- dtypes ---------------------------------------------------------- */
+typedef enum lmt_dtype {
+    LMT_F32 = 0, LMT_F16, LMT_BF16, LMT_F64,
+    LMT_I64, LMT_I32, LMT_I16, LMT_I8, LMT_U8, LMT_BOOL,
+    LMT_DTYPE_COUNT
+} lmt_dtype;
+const char *lmt_dtype_name(lmt_dtype t);   /* safetensors spelling: "F32" */
+size_t lmt_dtype_size(lmt_dtype t);
+
+#define LMT_MAX_DIMS 8
+
+/* ---- model folders ----------------------------------------------------- */
+typedef struct lmt_model lmt_model;
+
+typedef enum lmt_arch {
+    LMT_ARCH_GPT2 = 0,       /* GPT2LMHeadModel */
+    LMT_ARCH_BERT,           /* BertForMaskedLM */
+    LMT_ARCH_ROBERTA,        /* RobertaForMaskedLM */
+    LMT_ARCH_DISTILBERT,     /* DistilBertForMaskedLM */
+    LMT_ARCH_MARIAN,         /* MarianMTModel */
+    LMT_ARCH_COUNT
+} lmt_arch;
+const char *lmt_arch_name(lmt_arch a);       /* "gpt2" (HF model_type) */
+const char *lmt_arch_class_name(lmt_arch a); /* "GPT2LMHeadModel" */
+
+/* Loads config.json (+ generation_config.json) and the weights
+ * (model.safetensors, else pytorch_model.bin) of an HF model folder. */
+lmt_status lmt_model_load(const char *dir, lmt_model **out);
+/* Writes config.json, generation_config.json and model.safetensors the way
+ * transformers' save_pretrained does; files are written to temporary names
+ * and renamed. */
+lmt_status lmt_model_save(const lmt_model *m, const char *dir);
+void lmt_model_free(lmt_model *m);
+
+lmt_arch lmt_model_arch(const lmt_model *m);
+size_t lmt_model_num_params(const lmt_model *m);     /* unique parameters */
+float *lmt_model_params(lmt_model *m);                /* one flat fp32 buffer */
+size_t lmt_model_num_tensors(const lmt_model *m);
+/* i-th parameter tensor: its HF name, shape and place in the flat buffer. */
+typedef struct lmt_param_info {
+    const char *hf_name;
+    int ndim;
+    int64_t shape[LMT_MAX_DIMS];
+    size_t offset;   /* in floats, into lmt_model_params() */
+    size_t numel;
+    bool no_decay;   /* bias or LayerNorm weight: no weight decay */
+} lmt_param_info;
+lmt_status lmt_model_param_info(const lmt_model *m, size_t i, lmt_param_info *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

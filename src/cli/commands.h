@@ -1,0 +1,7 @@
+/* Subcommands of the lmtune CLI; each returns the process exit code. */
+#ifndef LMT_CLI_COMMANDS_H
+#define LMT_CLI_COMMANDS_H
+int lmt_cmd_inspect(int argc, char **argv);
+int lmt_cmd_convert(int argc, char **argv);
+int lmt_cmd_tokenize(int argc, char **argv);
+#endif

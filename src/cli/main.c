@@ -1,0 +1,32 @@
+/* lmtune command-line tool: dispatches to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+#include "lmtune/lmtune.h"
+#include "cli/commands.h"
+
+typedef struct { const char *name; int (*fn)(int, char **); const char *help; } command;
+
+static const command commands[] = {
+    {"inspect", lmt_cmd_inspect, "show a model folder: architecture, config, tensors, missing/unused weights"},
+    {"convert", lmt_cmd_convert, "load a model folder (safetensors or pytorch_model.bin) and save it as an HF folder"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "lmtune %s - fine-tune Hugging Face transformer models in C\n\nusage: lmtune <command> [options]\n\ncommands:\n", LMTUNE_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'lmtune <command> --help' describes a command.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) { printf("lmtune %s\n", LMTUNE_VERSION); return 0; }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "lmtune: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

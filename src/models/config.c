@@ -1,0 +1,301 @@
+/* config.json parsing for gpt2, bert, roberta, distilbert and marian. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "models/config.h"
+
+static const char *const arch_names[LMT_ARCH_COUNT] = {"gpt2", "bert", "roberta", "distilbert", "marian"};
+static const char *const arch_classes[LMT_ARCH_COUNT] = {"GPT2LMHeadModel", "BertForMaskedLM", "RobertaForMaskedLM",
+                                                         "DistilBertForMaskedLM", "MarianMTModel"};
+
+const char *lmt_arch_name(lmt_arch a) { return (unsigned)a < LMT_ARCH_COUNT ? arch_names[a] : "?"; }
+const char *lmt_arch_class_name(lmt_arch a) { return (unsigned)a < LMT_ARCH_COUNT ? arch_classes[a] : "?"; }
+bool lmt_arch_is_encoder_decoder(lmt_arch a) { return a == LMT_ARCH_MARIAN; }
+
+const char *lmt_activation_name(lmt_activation a) {
+    switch (a) {
+    case LMT_ACT_GELU_TANH: return "gelu_new";
+    case LMT_ACT_GELU: return "gelu";
+    case LMT_ACT_RELU: return "relu";
+    case LMT_ACT_SILU: return "silu";
+    }
+    return "?";
+}
+
+/* Class-name prefixes that identify an architecture when model_type is
+ * absent (old configs such as distilgpt2's). */
+static int arch_from_class(const char *cls) {
+    static const struct { const char *prefix; lmt_arch a; } t[] = {
+        {"GPT2", LMT_ARCH_GPT2}, {"DistilBert", LMT_ARCH_DISTILBERT}, {"Roberta", LMT_ARCH_ROBERTA},
+        {"Bert", LMT_ARCH_BERT}, {"Marian", LMT_ARCH_MARIAN}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strncmp(cls, t[i].prefix, strlen(t[i].prefix)) == 0) return (int)t[i].a;
+    return -1;
+}
+
+static lmt_status parse_activation(const char *name, const char *source, const char *key, lmt_activation *out) {
+    if (!strcmp(name, "gelu_new") || !strcmp(name, "gelu_pytorch_tanh") || !strcmp(name, "gelu_fast")) *out = LMT_ACT_GELU_TANH;
+    else if (!strcmp(name, "gelu")) *out = LMT_ACT_GELU;
+    else if (!strcmp(name, "relu")) *out = LMT_ACT_RELU;
+    else if (!strcmp(name, "swish") || !strcmp(name, "silu")) *out = LMT_ACT_SILU;
+    else return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: %s \"%s\" is not supported (gelu_new, gelu, relu, swish/silu)", source, key, name);
+    return LMT_OK;
+}
+
+#define GET_INT(key, def, dst) do { int64_t v_; LMT_TRY(lmt_json_get_int(j, key, def, src, &v_)); dst = v_; } while (0)
+#define GET_NUM(key, def, dst) LMT_TRY(lmt_json_get_num(j, key, def, src, &(dst)))
+#define GET_BOOL(key, def, dst) LMT_TRY(lmt_json_get_bool(j, key, def, src, &(dst)))
+
+static lmt_status parse_fields(const lmt_json *j, const char *src, lmt_config *c) {
+    const char *act = NULL;
+    switch (c->arch) {
+    case LMT_ARCH_GPT2:
+        GET_INT("vocab_size", 50257, c->vocab_size);
+        GET_INT("n_positions", 1024, c->max_positions);
+        GET_INT("n_embd", 768, c->d_model);
+        GET_INT("n_layer", 12, c->n_layer);
+        GET_INT("n_head", 12, c->n_head);
+        GET_INT("n_inner", 4 * c->d_model, c->d_ff);
+        LMT_TRY(lmt_json_get_str(j, "activation_function", "gelu_new", src, &act));
+        GET_NUM("resid_pdrop", 0.1, c->dropout);
+        GET_NUM("embd_pdrop", 0.1, c->embd_dropout);
+        GET_NUM("attn_pdrop", 0.1, c->attn_dropout);
+        GET_NUM("layer_norm_epsilon", 1e-5, c->layer_norm_eps);
+        GET_NUM("initializer_range", 0.02, c->initializer_range);
+        GET_INT("bos_token_id", 50256, c->bos_token_id);
+        GET_INT("eos_token_id", 50256, c->eos_token_id);
+        GET_INT("pad_token_id", -1, c->pad_token_id);
+        GET_BOOL("scale_attn_weights", true, c->scale_attn_weights);
+        {
+            bool by_layer = false, upcast = false;
+            GET_BOOL("scale_attn_by_inverse_layer_idx", false, by_layer);
+            GET_BOOL("reorder_and_upcast_attn", false, upcast);
+            if (by_layer) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: scale_attn_by_inverse_layer_idx=true is not supported", src);
+        }
+        break;
+    case LMT_ARCH_BERT:
+    case LMT_ARCH_ROBERTA: {
+        bool rob = c->arch == LMT_ARCH_ROBERTA;
+        GET_INT("vocab_size", rob ? 50265 : 30522, c->vocab_size);
+        GET_INT("hidden_size", 768, c->d_model);
+        GET_INT("num_hidden_layers", 12, c->n_layer);
+        GET_INT("num_attention_heads", 12, c->n_head);
+        GET_INT("intermediate_size", 3072, c->d_ff);
+        LMT_TRY(lmt_json_get_str(j, "hidden_act", "gelu", src, &act));
+        GET_NUM("hidden_dropout_prob", 0.1, c->dropout);
+        GET_NUM("attention_probs_dropout_prob", 0.1, c->attn_dropout);
+        c->embd_dropout = c->dropout;
+        GET_INT("max_position_embeddings", 512, c->max_positions);
+        GET_INT("type_vocab_size", 2, c->type_vocab_size);
+        GET_NUM("initializer_range", 0.02, c->initializer_range);
+        GET_NUM("layer_norm_eps", 1e-12, c->layer_norm_eps);
+        GET_INT("pad_token_id", rob ? 1 : 0, c->pad_token_id);
+        GET_INT("bos_token_id", rob ? 0 : -1, c->bos_token_id);
+        GET_INT("eos_token_id", rob ? 2 : -1, c->eos_token_id);
+        const char *pet = NULL;
+        LMT_TRY(lmt_json_get_str(j, "position_embedding_type", "absolute", src, &pet));
+        if (strcmp(pet, "absolute") != 0)
+            return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: position_embedding_type \"%s\" is not supported (absolute)", src, pet);
+        break;
+    }
+    case LMT_ARCH_DISTILBERT:
+        GET_INT("vocab_size", 30522, c->vocab_size);
+        GET_INT("max_position_embeddings", 512, c->max_positions);
+        GET_INT("dim", 768, c->d_model);
+        GET_INT("n_layers", 6, c->n_layer);
+        GET_INT("n_heads", 12, c->n_head);
+        GET_INT("hidden_dim", 4 * 768, c->d_ff);
+        LMT_TRY(lmt_json_get_str(j, "activation", "gelu", src, &act));
+        GET_NUM("dropout", 0.1, c->dropout);
+        GET_NUM("attention_dropout", 0.1, c->attn_dropout);
+        c->embd_dropout = c->dropout;
+        GET_NUM("initializer_range", 0.02, c->initializer_range);
+        GET_INT("pad_token_id", 0, c->pad_token_id);
+        GET_BOOL("sinusoidal_pos_embds", false, c->sinusoidal_positions);
+        c->layer_norm_eps = 1e-12;  /* fixed in DistilBERT's modules */
+        break;
+    case LMT_ARCH_MARIAN:
+        GET_INT("vocab_size", 58101, c->vocab_size);
+        GET_INT("decoder_vocab_size", c->vocab_size, c->dec_vocab_size);
+        GET_INT("max_position_embeddings", 1024, c->max_positions);
+        GET_INT("d_model", 1024, c->d_model);
+        GET_INT("encoder_layers", 12, c->n_layer);
+        GET_INT("encoder_attention_heads", 16, c->n_head);
+        GET_INT("encoder_ffn_dim", 4096, c->d_ff);
+        GET_INT("decoder_layers", 12, c->dec_layers);
+        GET_INT("decoder_attention_heads", 16, c->dec_heads);
+        GET_INT("decoder_ffn_dim", 4096, c->dec_ffn);
+        LMT_TRY(lmt_json_get_str(j, "activation_function", "gelu", src, &act));
+        GET_NUM("dropout", 0.1, c->dropout);
+        GET_NUM("attention_dropout", 0.0, c->attn_dropout);
+        GET_NUM("activation_dropout", 0.0, c->activation_dropout);
+        c->embd_dropout = c->dropout;
+        GET_NUM("init_std", 0.02, c->initializer_range);
+        GET_INT("pad_token_id", 58100, c->pad_token_id);
+        GET_INT("eos_token_id", 0, c->eos_token_id);
+        GET_INT("bos_token_id", -1, c->bos_token_id);
+        GET_INT("decoder_start_token_id", 58100, c->decoder_start_token_id);
+        GET_BOOL("scale_embedding", false, c->scale_embedding);
+        GET_BOOL("share_encoder_decoder_embeddings", true, c->share_encoder_decoder_embeddings);
+        c->sinusoidal_positions = true;
+        c->layer_norm_eps = 1e-5;
+        {
+            bool nb = false, fln = false, ne = false;
+            GET_BOOL("normalize_before", false, nb);
+            GET_BOOL("add_final_layer_norm", false, fln);
+            GET_BOOL("normalize_embedding", false, ne);
+            if (nb || fln || ne)
+                return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: normalize_before / add_final_layer_norm / normalize_embedding are not used by MarianMTModel and must be false", src);
+        }
+        break;
+    default:
+        return lmt_fail(LMT_ERR_INTERNAL, "%s: unknown architecture", src);
+    }
+    GET_BOOL("tie_word_embeddings", true, c->tie_word_embeddings);
+    LMT_TRY(parse_activation(act, src, "activation", &c->act));
+
+    /* Sanity: what the kernels rely on. */
+    struct { const char *what; int64_t v; int64_t max; } pos[] = {
+        {"vocab size", c->vocab_size, 1 << 24}, {"max positions", c->max_positions, 1 << 20},
+        {"hidden size", c->d_model, 1 << 16}, {"layer count", c->n_layer, 1024},
+        {"head count", c->n_head, 1024}, {"feed-forward size", c->d_ff, 1 << 18}};
+    for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
+        if (pos[i].v <= 0 || pos[i].v > pos[i].max)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: %s %lld is out of range (1..%lld)", src, pos[i].what, (long long)pos[i].v, (long long)pos[i].max);
+    if (c->d_model % c->n_head)
+        return lmt_fail(LMT_ERR_FORMAT, "%s: hidden size %lld is not a multiple of the head count %lld", src, (long long)c->d_model, (long long)c->n_head);
+    if (c->arch == LMT_ARCH_MARIAN) {
+        if (c->dec_layers <= 0 || c->dec_layers > 1024 || c->dec_heads <= 0 || c->dec_ffn <= 0 || c->dec_ffn > (1 << 18) ||
+            c->dec_vocab_size <= 0 || c->dec_vocab_size > (1 << 24))
+            return lmt_fail(LMT_ERR_FORMAT, "%s: decoder sizes out of range", src);
+        if (c->d_model % c->dec_heads)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: d_model %lld is not a multiple of decoder_attention_heads %lld", src, (long long)c->d_model, (long long)c->dec_heads);
+        if (!c->share_encoder_decoder_embeddings || c->dec_vocab_size != c->vocab_size)
+            return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: separate encoder/decoder vocabularies are not supported yet", src);
+    }
+    if (c->arch == LMT_ARCH_BERT || c->arch == LMT_ARCH_ROBERTA) {
+        if (c->type_vocab_size < 0 || c->type_vocab_size > 1024)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: type_vocab_size %lld is out of range", src, (long long)c->type_vocab_size);
+    }
+    for (int k = 0; k < 4; k++) {
+        int64_t id = k == 0 ? c->pad_token_id : k == 1 ? c->bos_token_id : k == 2 ? c->eos_token_id : c->decoder_start_token_id;
+        if (id >= c->vocab_size || id < -1)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: special token id %lld is outside the vocabulary (%lld)", src, (long long)id, (long long)c->vocab_size);
+    }
+    if (c->layer_norm_eps <= 0 || c->dropout < 0 || c->dropout >= 1 || c->attn_dropout < 0 || c->attn_dropout >= 1)
+        return lmt_fail(LMT_ERR_FORMAT, "%s: layer norm epsilon or dropout out of range", src);
+    return LMT_OK;
+}
+
+lmt_status lmt_config_from_json(lmt_json *j, const char *source, lmt_config *c) {
+    memset(c, 0, sizeof *c);
+    c->pad_token_id = c->bos_token_id = c->eos_token_id = c->decoder_start_token_id = -1;
+    c->source = lmt_strdup(source ? source : "config.json");
+    c->raw = j;
+    if (!c->source) { lmt_config_free(c); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    char src[1024];
+    snprintf(src, sizeof src, "%s", c->source);
+    if (!j || j->type != LMT_JSON_OBJECT) {
+        lmt_config_free(c);
+        return lmt_fail(LMT_ERR_FORMAT, "%s: must hold a JSON object", src);
+    }
+    const char *mt = NULL;
+    lmt_status s = lmt_json_get_str(j, "model_type", NULL, src, &mt);
+    if (s != LMT_OK) { lmt_config_free(c); return s; }
+    int arch = -1;
+    if (mt) {
+        for (int a = 0; a < LMT_ARCH_COUNT; a++)
+            if (!strcmp(mt, arch_names[a])) arch = a;
+        if (arch < 0) {
+            lmt_status e = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, bert, roberta, distilbert, marian)", src, mt);
+            lmt_config_free(c);
+            return e;
+        }
+    } else {
+        /* As AutoConfig falls back to pattern matching, use the class name. */
+        const lmt_json *archs = lmt_json_get(j, "architectures");
+        if (archs && archs->type == LMT_JSON_ARRAY && archs->len > 0 && archs->items[0].type == LMT_JSON_STRING)
+            arch = arch_from_class(archs->items[0].str);
+        if (arch < 0) {
+            lmt_config_free(c);
+            return lmt_fail(LMT_ERR_FORMAT, "%s: missing \"model_type\" (and no known class in \"architectures\")", src);
+        }
+    }
+    c->arch = (lmt_arch)arch;
+    s = parse_fields(j, src, c);
+    if (s != LMT_OK) {
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s", lmt_last_error());
+        lmt_config_free(c);
+        return lmt_fail(s, "%s", msg);
+    }
+    return LMT_OK;
+}
+
+lmt_status lmt_config_load(const char *path, lmt_config *cfg) {
+    lmt_json *j;
+    memset(cfg, 0, sizeof *cfg);
+    LMT_TRY(lmt_json_parse_file(path, &j));
+    return lmt_config_from_json(j, path, cfg);
+}
+
+void lmt_config_free(lmt_config *c) {
+    if (!c) return;
+    free(c->source);
+    lmt_json_free(c->raw);
+    memset(c, 0, sizeof *c);
+}
+
+/* Recursively writes with object keys sorted (json.dumps sort_keys=True
+ * compares code points, which for UTF-8 is byte order). */
+static int cmp_idx(const void *a, const void *b, void *ctx) {
+    const lmt_json *j = ctx;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    size_t la = j->key_lens[ia], lb = j->key_lens[ib];
+    int c = memcmp(j->keys[ia], j->keys[ib], la < lb ? la : lb);
+    return c ? c : (la < lb ? -1 : la > lb);
+}
+
+static void write_sorted(lmt_strbuf *b, const lmt_json *j, int level) {
+    if (j->type == LMT_JSON_ARRAY && j->len) {
+        lmt_sb_putc(b, '[');
+        for (size_t i = 0; i < j->len; i++) {
+            if (i) lmt_sb_putc(b, ',');
+            lmt_sb_putc(b, '\n');
+            for (int k = 0; k < 2 * (level + 1); k++) lmt_sb_putc(b, ' ');
+            write_sorted(b, &j->items[i], level + 1);
+        }
+        lmt_sb_putc(b, '\n');
+        for (int k = 0; k < 2 * level; k++) lmt_sb_putc(b, ' ');
+        lmt_sb_putc(b, ']');
+        return;
+    }
+    if (j->type != LMT_JSON_OBJECT || j->len == 0) { lmt_json_write(b, j, 2); return; }
+    size_t *idx = malloc(j->len * sizeof *idx);
+    if (!idx) { b->oom = true; return; }
+    for (size_t i = 0; i < j->len; i++) idx[i] = i;
+    qsort_r(idx, j->len, sizeof *idx, cmp_idx, (void *)j);
+    lmt_sb_putc(b, '{');
+    for (size_t n = 0; n < j->len; n++) {
+        size_t i = idx[n];
+        if (n) lmt_sb_putc(b, ',');
+        lmt_sb_putc(b, '\n');
+        for (int k = 0; k < 2 * (level + 1); k++) lmt_sb_putc(b, ' ');
+        lmt_json_write_string(b, j->keys[i], j->key_lens[i], false);
+        lmt_sb_puts(b, ": ");
+        write_sorted(b, &j->items[i], level + 1);
+    }
+    free(idx);
+    lmt_sb_putc(b, '\n');
+    for (int k = 0; k < 2 * level; k++) lmt_sb_putc(b, ' ');
+    lmt_sb_putc(b, '}');
+}
+
+char *lmt_config_to_json(const lmt_config *c) {
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    write_sorted(&b, c->raw, 0);
+    lmt_sb_putc(&b, '\n');
+    return lmt_sb_take(&b);
+}

@@ -1,0 +1,56 @@
+/* config.json of the supported architectures, normalised to one struct.
+ * Field names of each architecture (n_embd, hidden_size, dim, d_model, ...)
+ * map onto the same members; HF's defaults fill what a file leaves out. */
+#ifndef LMT_MODELS_CONFIG_H
+#define LMT_MODELS_CONFIG_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "lmtune/lmtune.h"
+#include "core/json.h"
+#include "core/util.h"
+
+typedef enum lmt_activation {
+    LMT_ACT_GELU_TANH = 0, /* "gelu_new", "gelu_pytorch_tanh" */
+    LMT_ACT_GELU,          /* "gelu" (erf) */
+    LMT_ACT_RELU,
+    LMT_ACT_SILU,          /* "swish", "silu" */
+} lmt_activation;
+const char *lmt_activation_name(lmt_activation a);
+
+typedef struct lmt_config {
+    lmt_arch arch;
+    int64_t vocab_size;
+    int64_t max_positions;       /* n_positions / max_position_embeddings */
+    int64_t d_model;             /* n_embd / hidden_size / dim / d_model */
+    int64_t n_layer;             /* encoder layers for Marian */
+    int64_t n_head;
+    int64_t d_ff;                /* n_inner (4*n_embd) / intermediate_size / hidden_dim / encoder_ffn_dim */
+    int64_t dec_layers, dec_heads, dec_ffn;  /* Marian decoder */
+    int64_t dec_vocab_size;      /* Marian decoder_vocab_size (= vocab_size when shared) */
+    int64_t type_vocab_size;     /* BERT/RoBERTa token types; 0 otherwise */
+    double layer_norm_eps;
+    double dropout;              /* resid_pdrop / hidden_dropout_prob / dropout */
+    double attn_dropout;
+    double embd_dropout;         /* GPT-2 embd_pdrop; = dropout elsewhere */
+    double activation_dropout;   /* Marian */
+    double initializer_range;    /* initializer_range / init_std */
+    lmt_activation act;
+    int64_t pad_token_id, bos_token_id, eos_token_id, decoder_start_token_id; /* -1 = none */
+    bool tie_word_embeddings;
+    bool scale_embedding;        /* Marian: embeddings * sqrt(d_model) */
+    bool share_encoder_decoder_embeddings; /* Marian */
+    bool sinusoidal_positions;   /* DistilBERT sinusoidal_pos_embds; Marian always static */
+    bool scale_attn_weights;     /* GPT-2 */
+    char *source;                /* path of config.json (for messages) */
+    lmt_json *raw;               /* the file as read, written back on save */
+} lmt_config;
+
+lmt_status lmt_config_load(const char *path, lmt_config *cfg);
+/* Takes ownership of j. */
+lmt_status lmt_config_from_json(lmt_json *j, const char *source, lmt_config *cfg);
+void lmt_config_free(lmt_config *cfg);
+/* config.json as save_pretrained writes it: keys sorted, indent 2, "\n" at the end. */
+char *lmt_config_to_json(const lmt_config *cfg);
+/* Whether the architecture has an encoder-decoder structure. */
+bool lmt_arch_is_encoder_decoder(lmt_arch a);
+#endif

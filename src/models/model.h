@@ -1,0 +1,37 @@
+/* The in-memory model: config, parameter layout and one flat fp32 buffer.
+ * Architecture code (gpt2.c, bert.c, ...) takes pointers into `params` by
+ * HF name through lmt_model_tensor(). */
+#ifndef LMT_MODELS_MODEL_H
+#define LMT_MODELS_MODEL_H
+#include "lmtune/lmtune.h"
+#include "core/json.h"
+#include "models/config.h"
+#include "models/layout.h"
+
+typedef struct lmt_load_report {
+    char *weights_file;        /* file the weights came from, NULL if none */
+    char **missing;            /* HF names initialised fresh (not in the checkpoint) */
+    size_t n_missing;
+    char **unused;             /* checkpoint keys the model does not use */
+    size_t n_unused;
+    lmt_dtype *src_dtype;      /* per parameter: dtype in the file (LMT_F32 if missing) */
+    bool added_prefix;         /* checkpoint of the bare model: base prefix added */
+} lmt_load_report;
+
+struct lmt_model {
+    lmt_config cfg;
+    lmt_layout layout;
+    float *params;             /* layout.num_floats, 64-byte aligned */
+    lmt_json *generation_config; /* generation_config.json as read, or NULL */
+    lmt_load_report report;
+    char *dir;
+};
+
+/* A model with this config and freshly initialised weights (HF's init:
+ * normal(0, initializer_range) matrices, zero biases, unit LayerNorm). */
+lmt_status lmt_model_init(lmt_config *cfg_moved, uint64_t seed, lmt_model **out);
+/* Pointer to a parameter by HF name (aliases resolved), or NULL. */
+float *lmt_model_tensor(lmt_model *m, const char *hf_name);
+/* Initialises parameter i as its spec says. */
+void lmt_model_init_param(lmt_model *m, size_t i, uint64_t seed);
+#endif
