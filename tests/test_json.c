@@ -119,6 +119,18 @@ int main(void) {
     lmt_json_free(c);
     lmt_json_free(j);
 
+    /* json.dumps(x, indent=2, sort_keys=True) as CPython writes it */
+    j = parse("{\"b\":[1,{\"y\":2,\"x\":null}],\"a\":\"\u00e9\",\"e\":[],\"A\":1.5}");
+    lmt_sb_init(&sb);
+    lmt_json_write_py(&sb, j, 2, true);
+    CHECK_STREQ(sb.data, "{\n  \"A\": 1.5,\n  \"a\": \"\\u00e9\",\n  \"b\": [\n    1,\n    {\n      \"x\": null,\n      \"y\": 2\n    }\n  ],\n  \"e\": []\n}");
+    lmt_sb_free(&sb);
+    lmt_sb_init(&sb);
+    lmt_json_write_py(&sb, j, 0, false);  /* json.dumps(x) */
+    CHECK_STREQ(sb.data, "{\"b\": [1, {\"y\": 2, \"x\": null}], \"a\": \"\\u00e9\", \"e\": [], \"A\": 1.5}");
+    lmt_sb_free(&sb);
+    lmt_json_free(j);
+
     /* a missing file is named in the error */
     CHECK(lmt_json_parse_file("/nonexistent/dir/x.json", &j) == LMT_ERR_NOT_FOUND);
     CHECK(strstr(lmt_last_error(), "/nonexistent/dir/x.json") != NULL);

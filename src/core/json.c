@@ -595,3 +595,41 @@ lmt_json *lmt_json_clone(const lmt_json *j) {
     if (!clone_into(c, j)) { lmt_json_free(c); return NULL; }
     return c;
 }
+
+/* ---- Python-compatible output ---- */
+static int cmp_key_idx(const void *a, const void *b, void *ctx) {
+    const lmt_json *j = ctx;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    size_t la = j->key_lens[ia], lb = j->key_lens[ib];
+    int c = memcmp(j->keys[ia], j->keys[ib], la < lb ? la : lb);
+    return c ? c : (la < lb ? -1 : la > lb);
+}
+
+static void write_py(lmt_strbuf *b, const lmt_json *j, int indent, bool sort, int level) {
+    if (j->type == LMT_JSON_STRING) { lmt_json_write_string(b, j->str, j->len, true); return; }
+    if ((j->type != LMT_JSON_ARRAY && j->type != LMT_JSON_OBJECT) || j->len == 0) { write_value(b, j, indent, level); return; }
+    bool obj = j->type == LMT_JSON_OBJECT;
+    size_t *idx = malloc(j->len * sizeof *idx);
+    if (!idx) { b->oom = true; return; }
+    for (size_t i = 0; i < j->len; i++) idx[i] = i;
+    /* sort_keys compares code points; for UTF-8 that is byte order */
+    if (obj && sort) qsort_r(idx, j->len, sizeof *idx, cmp_key_idx, (void *)j);
+    lmt_sb_putc(b, obj ? '{' : '[');
+    for (size_t n = 0; n < j->len; n++) {
+        size_t i = idx[n];
+        if (n) lmt_sb_puts(b, indent > 0 ? "," : ", ");
+        if (indent > 0) newline_indent(b, indent, level + 1);
+        if (obj) {
+            lmt_json_write_string(b, j->keys[i], j->key_lens[i], true);
+            lmt_sb_puts(b, ": ");
+        }
+        write_py(b, &j->items[i], indent, sort, level + 1);
+    }
+    free(idx);
+    if (indent > 0) newline_indent(b, indent, level);
+    lmt_sb_putc(b, obj ? '}' : ']');
+}
+
+void lmt_json_write_py(lmt_strbuf *b, const lmt_json *j, int indent, bool sort_keys) {
+    write_py(b, j, indent, sort_keys, 0);
+}

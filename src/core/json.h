@@ -53,6 +53,10 @@ void lmt_json_write_string(lmt_strbuf *b, const char *s, size_t len, bool ascii_
  * indent > 0 = pretty with that many spaces (", " and ": " as Python's
  * json.dumps(indent=n)). */
 void lmt_json_write(lmt_strbuf *b, const lmt_json *j, int indent);
+/* As Python's json.dumps(j, indent=indent, sort_keys=sort_keys) with its
+ * default ensure_ascii=True: what transformers writes for config.json,
+ * generation_config.json and trainer_state.json (without the final "\n"). */
+void lmt_json_write_py(lmt_strbuf *b, const lmt_json *j, int indent, bool sort_keys);
 
 /* ---- building (for files lmtune writes) ----
  * Values are moved into their container: after the call the passed shell is

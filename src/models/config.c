@@ -247,55 +247,10 @@ void lmt_config_free(lmt_config *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* Recursively writes with object keys sorted (json.dumps sort_keys=True
- * compares code points, which for UTF-8 is byte order). */
-static int cmp_idx(const void *a, const void *b, void *ctx) {
-    const lmt_json *j = ctx;
-    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
-    size_t la = j->key_lens[ia], lb = j->key_lens[ib];
-    int c = memcmp(j->keys[ia], j->keys[ib], la < lb ? la : lb);
-    return c ? c : (la < lb ? -1 : la > lb);
-}
-
-static void write_sorted(lmt_strbuf *b, const lmt_json *j, int level) {
-    if (j->type == LMT_JSON_ARRAY && j->len) {
-        lmt_sb_putc(b, '[');
-        for (size_t i = 0; i < j->len; i++) {
-            if (i) lmt_sb_putc(b, ',');
-            lmt_sb_putc(b, '\n');
-            for (int k = 0; k < 2 * (level + 1); k++) lmt_sb_putc(b, ' ');
-            write_sorted(b, &j->items[i], level + 1);
-        }
-        lmt_sb_putc(b, '\n');
-        for (int k = 0; k < 2 * level; k++) lmt_sb_putc(b, ' ');
-        lmt_sb_putc(b, ']');
-        return;
-    }
-    if (j->type != LMT_JSON_OBJECT || j->len == 0) { lmt_json_write(b, j, 2); return; }
-    size_t *idx = malloc(j->len * sizeof *idx);
-    if (!idx) { b->oom = true; return; }
-    for (size_t i = 0; i < j->len; i++) idx[i] = i;
-    qsort_r(idx, j->len, sizeof *idx, cmp_idx, (void *)j);
-    lmt_sb_putc(b, '{');
-    for (size_t n = 0; n < j->len; n++) {
-        size_t i = idx[n];
-        if (n) lmt_sb_putc(b, ',');
-        lmt_sb_putc(b, '\n');
-        for (int k = 0; k < 2 * (level + 1); k++) lmt_sb_putc(b, ' ');
-        lmt_json_write_string(b, j->keys[i], j->key_lens[i], false);
-        lmt_sb_puts(b, ": ");
-        write_sorted(b, &j->items[i], level + 1);
-    }
-    free(idx);
-    lmt_sb_putc(b, '\n');
-    for (int k = 0; k < 2 * level; k++) lmt_sb_putc(b, ' ');
-    lmt_sb_putc(b, '}');
-}
-
 char *lmt_config_to_json(const lmt_config *c) {
     lmt_strbuf b;
     lmt_sb_init(&b);
-    write_sorted(&b, c->raw, 0);
+    lmt_json_write_py(&b, c->raw, 2, true);
     lmt_sb_putc(&b, '\n');
     return lmt_sb_take(&b);
 }
