@@ -39,8 +39,34 @@ def schedules():
             "warmup_ratio": ratios}
 
 
+def trainer_state_file():
+    """A tiny real Trainer run; its checkpoint's trainer_state.json is the
+    reference for lmtune's serialisation (load + save must give the same bytes)."""
+    import shutil
+    import tempfile
+    torch.manual_seed(0)
+    cfg = transformers.GPT2Config(vocab_size=64, n_positions=16, n_embd=16, n_layer=1, n_head=2)
+    model = transformers.GPT2LMHeadModel(cfg)
+    data = [{"input_ids": torch.randint(0, 64, (8,)).tolist()} for _ in range(12)]
+    for d in data:
+        d["labels"] = list(d["input_ids"])
+    out = tempfile.mkdtemp()
+    args = transformers.TrainingArguments(output_dir=out, num_train_epochs=2, per_device_train_batch_size=4,
+                                          logging_steps=2, eval_strategy="epoch", save_strategy="epoch",
+                                          learning_rate=1e-3, report_to=[], seed=42, use_cpu=True,
+                                          load_best_model_at_end=True)
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=data, eval_dataset=data[:4])
+    trainer.train()
+    with open(os.path.join(out, "checkpoint-6", "trainer_state.json")) as f:
+        text = f.read()
+    shutil.rmtree(out)
+    return text.replace(out, "OUTPUT_DIR")
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "schedules.json"), "w") as f:
         json.dump(schedules(), f, indent=1)
     print("wrote", os.path.join(OUT, "schedules.json"))
+    with open(os.path.join(OUT, "trainer_state.json"), "w") as f:
+        f.write(trainer_state_file())
