@@ -22,6 +22,7 @@ typedef struct lmt_tensor_file {
     size_t n;
     lmt_json *metadata;          /* safetensors "__metadata__" object, or NULL */
     void *impl;                  /* format-specific (mmap, owned buffers) */
+    int kind;                    /* 1 safetensors, 2 torch zip */
 } lmt_tensor_file;
 
 /* Validates every header field; errors name the path and the tensor. */

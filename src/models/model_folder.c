@@ -199,6 +199,7 @@ lmt_status lmt_model_save(const lmt_model *m, const char *dir) {
     size_t n = 0;
     for (size_t i = 0; i < l->n_params; i++) {
         const lmt_param_spec *p = &l->params[i];
+        if (p->flags & LMT_PARAM_STATIC) continue;  /* transformers 5 does not persist computed positions */
         outs[n].name = p->name;
         outs[n].dtype = LMT_F32;
         outs[n].ndim = p->ndim;

@@ -1,0 +1,235 @@
+"""Tiny randomly initialised models saved by transformers, with reference
+outputs (logits, loss, every parameter's gradient) for lmtune's parity tests.
+
+Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_model_fixtures.py
+Writes tests/fixtures/models/<arch>/ and tests/fixtures/io/.
+"""
+import json
+import os
+import shutil
+
+import torch
+import transformers as T
+from safetensors.torch import save_file
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+OUT = os.path.join(ROOT, "tests", "fixtures", "models")
+IO_OUT = os.path.join(ROOT, "tests", "fixtures", "io")
+V = 96
+B, TLEN = 2, 10
+
+
+def configs():
+    return {
+        "gpt2": (T.GPT2LMHeadModel, T.GPT2Config(vocab_size=V, n_positions=32, n_embd=32, n_layer=2, n_head=4,
+                                                   bos_token_id=V - 1, eos_token_id=V - 1)),
+        "bert": (T.BertForMaskedLM, T.BertConfig(vocab_size=V, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                                 intermediate_size=64, max_position_embeddings=32, type_vocab_size=2)),
+        "roberta": (T.RobertaForMaskedLM, T.RobertaConfig(vocab_size=V, hidden_size=32, num_hidden_layers=2,
+                                                          num_attention_heads=4, intermediate_size=64,
+                                                          max_position_embeddings=34, type_vocab_size=1,
+                                                          layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0,
+                                                          eos_token_id=2)),
+        "distilbert": (T.DistilBertForMaskedLM, T.DistilBertConfig(vocab_size=V, dim=32, n_layers=2, n_heads=4,
+                                                                   hidden_dim=64, max_position_embeddings=32)),
+        "marian": (T.MarianMTModel, T.MarianConfig(vocab_size=V, d_model=32, encoder_layers=2, decoder_layers=2,
+                                                   encoder_attention_heads=4, decoder_attention_heads=4,
+                                                   encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=32,
+                                                   activation_function="swish", scale_embedding=True,
+                                                   pad_token_id=V - 1, decoder_start_token_id=V - 1, eos_token_id=0,
+                                                   forced_eos_token_id=0, bad_words_ids=[[V - 1]])),
+    }
+
+
+def batch(arch, cfg, g):
+    ids = torch.randint(3, V - 2, (B, TLEN), generator=g)
+    mask = torch.ones(B, TLEN, dtype=torch.long)
+    mask[1, 7:] = 0
+    pad = cfg.pad_token_id if cfg.pad_token_id is not None else 0
+    ids[1, 7:] = pad
+    out = {"input_ids": ids, "attention_mask": mask}
+    if arch == "gpt2":
+        labels = ids.clone()
+        labels[mask == 0] = -100
+        out["labels"] = labels
+    elif arch == "marian":
+        tgt = torch.randint(3, V - 2, (B, 8), generator=g)
+        tgt[:, -1] = 0
+        tgt[1, 5] = 0
+        labels = tgt.clone()
+        labels[1, 6:] = -100
+        out["labels"] = labels
+        dec = labels.clone()
+        dec[dec == -100] = pad
+        out["decoder_input_ids"] = torch.cat([torch.full((B, 1), cfg.decoder_start_token_id), dec[:, :-1]], dim=1)
+    else:
+        labels = torch.full_like(ids, -100)
+        pick = torch.rand(B, TLEN, generator=g) < 0.3
+        pick[mask == 0] = False
+        pick[0, 1] = True
+        labels[pick] = ids[pick]
+        out["labels"] = labels
+        if arch == "bert":
+            tt = torch.zeros_like(ids)
+            tt[:, 5:] = 1
+            out["token_type_ids"] = tt
+    return out
+
+
+def tied_groups(model):
+    sd = model.state_dict()
+    by_ptr = {}
+    for k, v in sd.items():
+        by_ptr.setdefault(v.data_ptr(), []).append(k)
+    return [ks for ks in by_ptr.values() if len(ks) > 1]
+
+
+def make(arch, cls, cfg, seed):
+    torch.manual_seed(seed)
+    model = cls(cfg)
+    model.eval()
+    d = os.path.join(OUT, arch)
+    shutil.rmtree(d, ignore_errors=True)
+    model.save_pretrained(d)
+    sd = model.state_dict()
+    torch.save(sd, os.path.join(d, "pytorch_model.bin"))
+    g = torch.Generator().manual_seed(seed + 1)
+    inp = batch(arch, cfg, g)
+    kwargs = {k: v for k, v in inp.items()}
+    out = model(**kwargs)
+    out.loss.backward()
+    ref = {k: v.contiguous() for k, v in inp.items()}
+    ref["logits"] = out.logits.detach().contiguous()
+    ref["loss"] = out.loss.detach().reshape(1)
+    params = dict(model.named_parameters())
+    for n, p in params.items():
+        if p.grad is not None:
+            ref["grad." + n] = p.grad.detach().contiguous()
+    traj = {}
+    if arch == "gpt2":
+        traj = trajectory(cls, cfg, seed, inp)
+        ref.update(traj)
+    save_file(ref, os.path.join(d, "reference.safetensors"))
+    with open(os.path.join(d, "model.safetensors"), "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        st_keys = [k for k in json.loads(f.read(n)) if k != "__metadata__"]
+    info = {
+        "class": cls.__name__, "transformers": T.__version__, "torch": torch.__version__,
+        "state_dict_keys": list(sd.keys()), "named_parameters": list(params.keys()),
+        "safetensors_keys": sorted(st_keys), "tied": tied_groups(model),
+        "num_parameters": model.num_parameters(), "seed": seed,
+        "inputs": sorted(inp.keys()), "dropout": "off (eval mode)",
+    }
+    if traj:
+        info["trajectory"] = {"steps": 5, "optimizer": "torch.optim.AdamW", "lr": 1e-3, "betas": [0.9, 0.999],
+                              "eps": 1e-8, "weight_decay": 0.01,
+                              "no_decay": "biases and LayerNorm weights (Trainer grouping)", "max_grad_norm": 1.0}
+    with open(os.path.join(d, "reference.json"), "w") as f:
+        json.dump(info, f, indent=1)
+    return model
+
+
+def trajectory(cls, cfg, seed, inp):
+    torch.manual_seed(seed)
+    model = cls(cfg)
+    model.train()
+    for m in model.modules():  # dropout off, as the parity test runs it
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if (n.endswith("bias") or "ln_" in n or "LayerNorm" in n or "layer_norm" in n) else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    losses, norms = [], []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = model(**inp).loss
+        loss.backward()
+        norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)))
+        losses.append(float(loss))
+        opt.step()
+    return {"traj.loss": torch.tensor(losses), "traj.grad_norm": torch.tensor(norms)}
+
+
+def headless_variants():
+    """Checkpoints of the bare models: transformers adds the prefix (GPT2Model)
+    or initialises a fresh head (BertModel -> BertForMaskedLM), with a warning."""
+    for name, base_cls, head_cls, arch in [("gpt2-base", T.GPT2Model, T.GPT2LMHeadModel, "gpt2"),
+                                           ("bert-nohead", T.BertModel, T.BertForMaskedLM, "bert")]:
+        cfg = configs()[arch][1]
+        torch.manual_seed(7)
+        base = base_cls(cfg)
+        d = os.path.join(OUT, name)
+        shutil.rmtree(d, ignore_errors=True)
+        base.save_pretrained(d)
+        _, info = head_cls.from_pretrained(d, output_loading_info=True)
+        with open(os.path.join(d, "reference.json"), "w") as f:
+            json.dump({"saved_class": base_cls.__name__, "loaded_as": head_cls.__name__,
+                       "missing_keys": sorted(info["missing_keys"]), "unexpected_keys": sorted(info["unexpected_keys"]),
+                       "transformers": T.__version__}, f, indent=1)
+
+
+def io_fixtures():
+    """Files the reference libraries write, for the readers' bit-exact tests."""
+    os.makedirs(IO_OUT, exist_ok=True)
+    g = torch.Generator().manual_seed(3)
+    base = torch.randn(4, 6, generator=g)
+    tensors = {
+        "f32": base.clone(),
+        "f16": torch.randn(3, 5, generator=g).half(),
+        "bf16": torch.randn(2, 7, generator=g).bfloat16(),
+        "f64": torch.randn(3, generator=g).double(),
+        "i64": torch.arange(-5, 7, dtype=torch.int64).reshape(3, 4),
+        "i32": torch.arange(10, dtype=torch.int32),
+        "u8": torch.arange(6, dtype=torch.uint8),
+        "bool": torch.tensor([True, False, True]),
+        "scalar": torch.tensor(2.5),
+        "empty": torch.zeros(0, 3),
+        "a.b.weight": torch.randn(2, 3, 4, generator=g),
+    }
+    save_file(tensors, os.path.join(IO_OUT, "mixed.safetensors"), metadata={"format": "pt", "note": "é"})
+    # pytorch_model.bin with views: transposed, offset into a storage, shared storage, parameter
+    big = torch.randn(5, 8, generator=g)
+    sd = {
+        "plain": base.clone(),
+        "transposed": big.t(),                 # non-contiguous view
+        "row_slice": big[2],                   # storage offset
+        "col_slice": big[:, 3],                # strided + offset
+        "shared_a": big,                       # same storage as the views above
+        "half": torch.randn(3, 4, generator=g).half(),
+        "bf16": torch.randn(4, generator=g).bfloat16(),
+        "long": torch.arange(12, dtype=torch.int64),
+        "scalar": torch.tensor(-1.25),
+        "empty": torch.zeros(2, 0),
+        "param": torch.nn.Parameter(torch.randn(2, 2, generator=g)),
+    }
+    torch.save(sd, os.path.join(IO_OUT, "views.bin"))
+    expected = {k: v.detach().contiguous().clone() for k, v in sd.items()}
+    save_file(expected, os.path.join(IO_OUT, "views_expected.safetensors"))
+    # A pickle with a forbidden global, packed like a torch archive.
+    import pickle
+    import zipfile
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    with zipfile.ZipFile(os.path.join(IO_OUT, "evil.bin"), "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", pickle.dumps({"x": Evil()}, protocol=2))
+        z.writestr("archive/version", "3\n")
+    # What the safetensors library writes for a model-like dict (writer parity).
+    save_file({"b.weight": torch.ones(2, 2), "a.bias": torch.zeros(3), "c": torch.arange(4, dtype=torch.int64),
+               "h": torch.ones(2).half()}, os.path.join(IO_OUT, "writer_ref.safetensors"), metadata={"format": "pt"})
+
+
+if __name__ == "__main__":
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    os.makedirs(OUT, exist_ok=True)
+    for i, (arch, (cls, cfg)) in enumerate(configs().items()):
+        make(arch, cls, cfg, 100 + i)
+        print("wrote", arch)
+    headless_variants()
+    io_fixtures()
+    print("done")
