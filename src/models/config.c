@@ -178,11 +178,13 @@ static lmt_status parse_fields(const lmt_json *j, const char *src, lmt_config *c
         if (c->type_vocab_size < 0 || c->type_vocab_size > 1024)
             return lmt_fail(LMT_ERR_FORMAT, "%s: type_vocab_size %lld is out of range", src, (long long)c->type_vocab_size);
     }
-    for (int k = 0; k < 4; k++) {
-        int64_t id = k == 0 ? c->pad_token_id : k == 1 ? c->bos_token_id : k == 2 ? c->eos_token_id : c->decoder_start_token_id;
-        if (id >= c->vocab_size || id < -1)
-            return lmt_fail(LMT_ERR_FORMAT, "%s: special token id %lld is outside the vocabulary (%lld)", src, (long long)id, (long long)c->vocab_size);
-    }
+    /* Ids the model itself indexes with (nn.Embedding padding_idx, the
+     * decoder start) must exist; bos/eos only matter to generation. */
+    int64_t used[2] = {c->arch == LMT_ARCH_GPT2 ? -1 : c->pad_token_id, c->decoder_start_token_id};
+    const char *what[2] = {"pad_token_id", "decoder_start_token_id"};
+    for (int k = 0; k < 2; k++)
+        if (used[k] >= c->vocab_size || used[k] < -1)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: %s %lld is outside the vocabulary (%lld)", src, what[k], (long long)used[k], (long long)c->vocab_size);
     if (c->layer_norm_eps <= 0 || c->dropout < 0 || c->dropout >= 1 || c->attn_dropout < 0 || c->attn_dropout >= 1)
         return lmt_fail(LMT_ERR_FORMAT, "%s: layer norm epsilon or dropout out of range", src);
     return LMT_OK;
