@@ -218,6 +218,17 @@ def io_fixtures():
     with zipfile.ZipFile(os.path.join(IO_OUT, "evil.bin"), "w", compression=zipfile.ZIP_STORED) as z:
         z.writestr("archive/data.pkl", pickle.dumps({"x": Evil()}, protocol=2))
         z.writestr("archive/version", "3\n")
+    # A pickle using an opcode outside the state-dict subset (protocol 0 DICT).
+    with zipfile.ZipFile(os.path.join(IO_OUT, "bad_opcode.bin"), "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", pickle.dumps({"x": 1}, protocol=0))
+    # A real torch archive with its storage member dropped.
+    src = os.path.join(IO_OUT, "views.bin")
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(os.path.join(IO_OUT, "missing_member.bin"), "w",
+                                                      compression=zipfile.ZIP_STORED) as zout:
+        for item in zin.infolist():
+            if "/data/" in item.filename and item.filename.endswith("/0"):
+                continue
+            zout.writestr(item, zin.read(item.filename))
     # What the safetensors library writes for a model-like dict (writer parity).
     save_file({"b.weight": torch.ones(2, 2), "a.bias": torch.zeros(3), "c": torch.arange(4, dtype=torch.int64),
                "h": torch.ones(2).half()}, os.path.join(IO_OUT, "writer_ref.safetensors"), metadata={"format": "pt"})
