@@ -187,6 +187,18 @@ int main(void) {
     check_bad_folder(tmp, "unknown-type", "{\"model_type\": \"t5\"}", gpt2_st, LMT_ERR_UNSUPPORTED, "model_type \"t5\"");
     CHECK(lmt_model_load(FX "does-not-exist", &m) == LMT_ERR_NOT_FOUND && strstr(lmt_last_error(), "does-not-exist"));
 
+    /* transformers' verdict on what lmtune wrote (tools/reference/roundtrip.sh) */
+    lmt_json *rt = NULL;
+    CHECK_OK(lmt_json_parse_file(FX "roundtrip.json", &rt));
+    if (rt) {
+        CHECK(rt->type == LMT_JSON_ARRAY && rt->len == 10);
+        for (size_t i = 0; i < rt->len; i++) {
+            const lmt_json *ok = lmt_json_get(lmt_json_get(&rt->items[i], "verdict"), "ok");
+            CHECK(ok && ok->type == LMT_JSON_BOOL && ok->boolean);
+        }
+        lmt_json_free(rt);
+    }
+
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     CHECK(system(cmd) == 0);

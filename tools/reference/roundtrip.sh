@@ -17,7 +17,7 @@ first=1
 for fx in tests/fixtures/models/*/; do
   fx="${fx%/}"
   name="$(basename "$fx")"
-  [ -f "$fx/config.json" ] || continue
+  [ -f "$fx/reference.safetensors" ] || continue
   for fmt in model.safetensors pytorch_model.bin; do
     [ -f "$fx/$fmt" ] || continue
     src="$tmp/src-$name-$fmt"; dst="$tmp/dst-$name-$fmt"
