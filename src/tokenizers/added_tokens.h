@@ -1,0 +1,30 @@
+/* Added and special tokens (tokenizers' AddedVocabulary): matched in the raw
+ * text before pre-tokenization, leftmost-longest, with lstrip/rstrip. */
+#ifndef LMT_TOK_ADDED_TOKENS_H
+#define LMT_TOK_ADDED_TOKENS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lmtune/lmtune.h"
+
+typedef struct lmt_added_token {
+    char *content;
+    size_t len;
+    int32_t id;
+    bool special, lstrip, rstrip, single_word, normalized;
+} lmt_added_token;
+
+typedef struct lmt_added_vocab { lmt_added_token *v; size_t n; } lmt_added_vocab;
+
+/* A piece of the input: a run of ordinary text (token < 0) or an added token. */
+typedef struct lmt_segment { uint32_t start, end; int32_t token; } lmt_segment;
+typedef struct lmt_segments { lmt_segment *v; size_t n, cap; } lmt_segments;
+
+lmt_status lmt_added_vocab_add(lmt_added_vocab *a, const char *content, int32_t id, bool special, bool lstrip, bool rstrip,
+                               bool single_word, bool normalized);
+void lmt_added_vocab_free(lmt_added_vocab *a);
+/* Index of the added token with this id, or -1. */
+long lmt_added_vocab_find_id(const lmt_added_vocab *a, int32_t id);
+/* Splits text[0..n) into segments. Returns 0 or -1 on allocation failure. */
+int lmt_added_split(const lmt_added_vocab *a, const char *text, size_t n, lmt_segments *out);
+#endif

@@ -1,0 +1,43 @@
+/* Byte-level BPE model: vocabulary, merges by rank, and the merge loop
+ * (lowest rank first, leftmost on ties - as HF tokenizers), with a cache
+ * of already-encoded pieces. */
+#ifndef LMT_TOK_BPE_H
+#define LMT_TOK_BPE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "lmtune/lmtune.h"
+#include "core/hashmap.h"
+#include "tokenizers/bytelevel.h"
+
+typedef struct lmt_bpe {
+    lmt_strmap *vocab;        /* token string -> id */
+    char **id_to_token;       /* NUL-terminated; NULL for unused ids */
+    size_t n_ids;             /* max id + 1 */
+    size_t ids_cap;
+    uint64_t *mkey;           /* merges: (left id << 32 | right id) + 1, 0 = empty */
+    uint32_t *mrank;
+    int32_t *mnew;
+    size_t mcap, n_merges;
+    int32_t byte_id[256];     /* id of the one-character token of each byte, -1 if none */
+    lmt_bytelevel bl;
+} lmt_bpe;
+
+/* One encoded token of a piece: id and byte range within the piece. */
+typedef struct lmt_bpe_tok { int32_t id; uint32_t start, end; } lmt_bpe_tok;
+
+typedef struct lmt_bpe_cache lmt_bpe_cache;
+lmt_bpe_cache *lmt_bpe_cache_new(void);
+void lmt_bpe_cache_free(lmt_bpe_cache *c);
+
+lmt_status lmt_bpe_init(lmt_bpe *b, size_t vocab_hint);
+void lmt_bpe_free(lmt_bpe *b);
+lmt_status lmt_bpe_add_token(lmt_bpe *b, const char *tok, size_t len, int32_t id, const char *source);
+/* Adds the merge "left right" with the given rank. */
+lmt_status lmt_bpe_add_merge(lmt_bpe *b, const char *left, size_t ll, const char *right, size_t rl, uint32_t rank, const char *source);
+/* Call once after loading: resolves the byte tokens. */
+void lmt_bpe_finish(lmt_bpe *b);
+/* Encodes the raw bytes of one pre-token. Appends to *out (grown with
+ * realloc; *cap tracks capacity). Returns 0, -1 on allocation failure. */
+int lmt_bpe_encode(const lmt_bpe *b, lmt_bpe_cache *cache, const unsigned char *bytes, size_t n,
+                   lmt_bpe_tok **out, size_t *count, size_t *cap);
+#endif

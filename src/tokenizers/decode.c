@@ -1,0 +1,42 @@
+/* Decoding: ids -> token strings -> bytes through the byte-level map ->
+ * UTF-8, invalid sequences replaced as Rust's from_utf8_lossy does. */
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/util.h"
+#include "tokenizers/tokenizer_impl.h"
+#include "tokenizers/utf8.h"
+
+lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
+                                bool clean_up_tokenization_spaces, char **out, size_t *out_len) {
+    (void)clean_up_tokenization_spaces;  /* transformers 5 ignores it for BPE */
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        long a = lmt_added_vocab_find_id(&t->added, ids[i]);
+        if (a >= 0 && skip_special_tokens && t->added.v[a].special) continue;
+        const char *tok = lmt_tokenizer_id_to_token(t, ids[i]);
+        if (!tok) { lmt_sb_free(&b); return lmt_fail(LMT_ERR_ARG, "token id %d is outside the vocabulary", ids[i]); }
+        size_t len = strlen(tok), start = b.len;
+        bool all_mapped = true;
+        for (size_t k = 0; k < len;) {
+            size_t l;
+            uint32_t cp = lmt_utf8_decode((const unsigned char *)tok + k, len - k, &l);
+            int byte = lmt_bytelevel_cp_to_byte(cp);
+            if (byte < 0) { all_mapped = false; break; }
+            lmt_sb_putc(&b, (char)byte);
+            k += l;
+        }
+        if (!all_mapped) {   /* a token outside the byte alphabet keeps its own bytes */
+            b.len = start;
+            lmt_sb_append(&b, tok, len);
+        }
+    }
+    if (b.oom) { lmt_sb_free(&b); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    size_t fl;
+    char *fixed = lmt_utf8_repair(b.data ? b.data : "", b.len, &fl);
+    if (fixed) { lmt_sb_free(&b); *out = fixed; *out_len = fl; return LMT_OK; }
+    *out_len = b.len;
+    *out = lmt_sb_take(&b);
+    return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+}

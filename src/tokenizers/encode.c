@@ -1,0 +1,294 @@
+/* The encoding pipeline: UTF-8 repair -> added tokens -> GPT-2 pre-tokenizer
+ * -> BPE -> character offsets -> truncation -> post-processor -> padding. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "tokenizers/pretok_gpt2.h"
+#include "tokenizers/tokenizer_impl.h"
+#include "tokenizers/utf8.h"
+
+lmt_encode_opts lmt_encode_opts_default(void) {
+    lmt_encode_opts o;
+    memset(&o, 0, sizeof o);
+    o.add_special_tokens = true;
+    return o;
+}
+
+void lmt_raw_seq_free(lmt_raw_seq *r) {
+    free(r->ids); free(r->bstart); free(r->bend); free(r->words); free(r->cstart); free(r->cend);
+    memset(r, 0, sizeof *r);
+}
+
+static int raw_reserve(lmt_raw_seq *r, size_t n) {
+    if (n <= r->cap) return 0;
+    size_t nc = r->cap ? r->cap : 64;
+    while (nc < n) nc *= 2;
+    int32_t *a = realloc(r->ids, nc * 4); if (!a) return -1; r->ids = a;
+    uint32_t *b = realloc(r->bstart, nc * 4); if (!b) return -1; r->bstart = b;
+    b = realloc(r->bend, nc * 4); if (!b) return -1; r->bend = b;
+    a = realloc(r->words, nc * 4); if (!a) return -1; r->words = a;
+    a = realloc(r->cstart, nc * 4); if (!a) return -1; r->cstart = a;
+    a = realloc(r->cend, nc * 4); if (!a) return -1; r->cend = a;
+    r->cap = nc;
+    return 0;
+}
+
+int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out) {
+    lmt_segments segs = {0};
+    lmt_spans spans = {0};
+    lmt_bpe_tok *toks = NULL;
+    size_t ntok = 0, tcap = 0;
+    int rc = lmt_added_split(&t->added, text, n, &segs);
+    int32_t word = 0;
+    for (size_t s = 0; s < segs.n && rc == 0; s++) {
+        const lmt_segment *g = &segs.v[s];
+        if (g->token >= 0) {
+            if ((rc = raw_reserve(out, out->n + 1))) break;
+            out->ids[out->n] = t->added.v[g->token].id;
+            out->bstart[out->n] = g->start;
+            out->bend[out->n] = g->end;
+            out->words[out->n] = word++;
+            out->n++;
+            continue;
+        }
+        spans.n = 0;
+        if ((rc = lmt_pretok_gpt2(text + g->start, g->end - g->start, g->start, &spans))) break;
+        for (size_t p = 0; p < spans.n && rc == 0; p++) {
+            ntok = 0;
+            const unsigned char *piece = (const unsigned char *)text + spans.v[p].start;
+            if ((rc = lmt_bpe_encode(&t->bpe, cache, piece, spans.v[p].end - spans.v[p].start, &toks, &ntok, &tcap))) break;
+            if ((rc = raw_reserve(out, out->n + ntok))) break;
+            for (size_t k = 0; k < ntok; k++) {
+                out->ids[out->n] = toks[k].id;
+                out->bstart[out->n] = spans.v[p].start + toks[k].start;
+                out->bend[out->n] = spans.v[p].start + toks[k].end;
+                out->words[out->n] = word;
+                out->n++;
+            }
+            word++;
+        }
+    }
+    free(segs.v);
+    free(spans.v);
+    free(toks);
+    if (rc == 0 && raw_reserve(out, out->n + 1)) rc = -1;
+    if (rc) return rc;
+    /* byte offsets -> code point offsets, walking forward once */
+    const unsigned char *u = (const unsigned char *)text;
+    size_t byte = 0, chars = 0;   /* chars = lead bytes in text[0..byte) */
+    for (size_t k = 0; k < out->n; k++) {
+        uint32_t bs = out->bstart[k], be = out->bend[k];
+        if (bs < byte) { byte = 0; chars = 0; }
+        while (byte < bs) { if ((u[byte] & 0xC0) != 0x80) chars++; byte++; }
+        out->cstart[k] = (int32_t)(bs < n && (u[bs] & 0xC0) == 0x80 ? chars - 1 : chars);
+        size_t b2 = byte, c2 = chars;
+        while (b2 < be) { if ((u[b2] & 0xC0) != 0x80) c2++; b2++; }
+        out->cend[k] = (int32_t)c2;
+    }
+    return 0;
+}
+
+/* ---- assembling the final encoding ---- */
+static int enc_alloc(lmt_encoding *e, size_t n) {
+    size_t m = n ? n : 1;
+    e->ids = malloc(m * 4); e->type_ids = malloc(m * 4); e->attention_mask = malloc(m * 4);
+    e->special_tokens_mask = malloc(m * 4); e->word_ids = malloc(m * 4); e->sequence_ids = malloc(m * 4);
+    e->offset_start = malloc(m * 4); e->offset_end = malloc(m * 4);
+    e->n = 0;
+    return (e->ids && e->type_ids && e->attention_mask && e->special_tokens_mask && e->word_ids && e->sequence_ids &&
+            e->offset_start && e->offset_end) ? 0 : -1;
+}
+
+void lmt_encoding_free(lmt_encoding *e) {
+    if (!e) return;
+    free(e->ids); free(e->type_ids); free(e->attention_mask); free(e->special_tokens_mask);
+    free(e->word_ids); free(e->sequence_ids); free(e->offset_start); free(e->offset_end);
+    memset(e, 0, sizeof *e);
+}
+
+static void put(lmt_encoding *e, int32_t id, int32_t type, int32_t special, int32_t word, int32_t seq, int32_t s, int32_t en) {
+    size_t i = e->n++;
+    e->ids[i] = id; e->type_ids[i] = type; e->attention_mask[i] = 1; e->special_tokens_mask[i] = special;
+    e->word_ids[i] = word; e->sequence_ids[i] = seq; e->offset_start[i] = s; e->offset_end[i] = en;
+}
+
+/* RobertaProcessing(trim_offsets=True): offsets skip the leading/trailing
+ * spaces ('Ġ') a byte-level token carries. */
+static void trim(const lmt_tokenizer *t, int32_t id, int32_t *s, int32_t *e) {
+    const char *tok = lmt_tokenizer_id_to_token(t, id);
+    if (!tok) return;
+    size_t len = strlen(tok), lead = 0, trail = 0;
+    /* 'Ġ' (U+0120, bytes C4 A0) is the byte-level form of a space */
+    while (2 * (lead + 1) <= len && (unsigned char)tok[2 * lead] == 0xC4 && (unsigned char)tok[2 * lead + 1] == 0xA0) lead++;
+    while (2 * (trail + 1) <= len && (unsigned char)tok[len - 2 * trail - 2] == 0xC4 && (unsigned char)tok[len - 2 * trail - 1] == 0xA0) trail++;
+    if (lead) {
+        bool first = *s == 0;
+        if (!first || !t->add_prefix_space) *s = *s + (int32_t)lead < *e ? *s + (int32_t)lead : *e;
+    }
+    if (trail && *e >= (int32_t)trail) *e = *e - (int32_t)trail > *s ? *e - (int32_t)trail : *s;
+}
+
+static void append_seq(const lmt_tokenizer *t, lmt_encoding *e, const lmt_raw_seq *r, size_t from, size_t to, int32_t type, int32_t seq) {
+    for (size_t k = from; k < to; k++) {
+        int32_t s = r->cstart[k], en = r->cend[k];
+        if (t->trim_offsets) trim(t, r->ids[k], &s, &en);
+        put(e, r->ids[k], type, 0, r->words[k], seq, s, en);
+    }
+}
+
+static size_t n_special(const lmt_tokenizer *t, bool pair) {
+    if (t->post != LMT_POST_ROBERTA) return 0;
+    return pair ? 4 : 2;
+}
+
+static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t len, const char *pair,
+                             size_t pair_len, const lmt_encode_opts *o, lmt_encoding *out) {
+    memset(out, 0, sizeof *out);
+    lmt_raw_seq r[2] = {{0}, {0}};
+    char *fixed[2] = {NULL, NULL};
+    const char *src[2] = {text, pair};
+    size_t lens[2] = {len, pair_len};
+    int nseq = pair ? 2 : 1;
+    lmt_status s = LMT_OK;
+    for (int q = 0; q < nseq; q++) {
+        size_t fl;
+        fixed[q] = lmt_utf8_repair(src[q], lens[q], &fl);
+        if (fixed[q]) { src[q] = fixed[q]; lens[q] = fl; }
+        else if (lens[q] && lmt_utf8_valid_prefix(src[q], lens[q]) != lens[q]) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
+        if (lmt_tok_encode_raw(t, cache, src[q], lens[q], &r[q])) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory while tokenizing"); goto done; }
+    }
+    size_t keep[2] = {r[0].n, pair ? r[1].n : 0};
+    size_t spec = o->add_special_tokens ? n_special(t, pair != NULL) : 0;
+    if (o->truncation != LMT_TRUNCATE_NONE && o->max_length > 0) {
+        if ((size_t)o->max_length < spec) { s = lmt_fail(LMT_ERR_ARG, "max_length %lld is smaller than the %zu special tokens", (long long)o->max_length, spec); goto done; }
+        size_t max = (size_t)o->max_length - spec, total = keep[0] + keep[1];
+        if (total > max) {
+            if (!pair || o->truncation == LMT_TRUNCATE_ONLY_FIRST || o->truncation == LMT_TRUNCATE_ONLY_SECOND) {
+                int q = (pair && o->truncation == LMT_TRUNCATE_ONLY_SECOND) ? 1 : 0;
+                size_t other = keep[1 - q];
+                if (pair && other >= max) { s = lmt_fail(LMT_ERR_ARG, "sequence to truncate too short to respect max_length %lld", (long long)o->max_length); goto done; }
+                keep[q] = max - (pair ? other : 0);
+            } else {
+                /* tokenizers' longest_first: the shorter keeps min(len, max/2) */
+                int shorter = keep[0] <= keep[1] ? 0 : 1;
+                size_t sk = keep[shorter] < max / 2 ? keep[shorter] : max / 2;
+                keep[1 - shorter] = max - sk;
+                keep[shorter] = sk;
+            }
+        }
+    }
+    size_t total = keep[0] + keep[1] + spec;
+    size_t padded = total;
+    if (o->padding == LMT_PAD_MAX_LENGTH && o->max_length > 0 && (size_t)o->max_length > padded) padded = (size_t)o->max_length;
+    if (o->pad_to_multiple_of > 0 && padded % (size_t)o->pad_to_multiple_of)
+        padded += (size_t)o->pad_to_multiple_of - padded % (size_t)o->pad_to_multiple_of;
+    if (enc_alloc(out, padded)) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
+    /* truncation_side=left keeps the last tokens */
+    size_t from[2] = {0, 0};
+    if (o->truncate_left) { from[0] = r[0].n - keep[0]; from[1] = pair ? r[1].n - keep[1] : 0; }
+    bool roberta = o->add_special_tokens && t->post == LMT_POST_ROBERTA;
+    if (roberta) put(out, t->special.cls, 0, 1, -1, -1, 0, 0);
+    append_seq(t, out, &r[0], from[0], from[0] + keep[0], 0, 0);
+    if (roberta) put(out, t->special.sep, 0, 1, -1, -1, 0, 0);
+    if (pair) {
+        if (roberta) put(out, t->special.sep, 0, 1, -1, -1, 0, 0);
+        append_seq(t, out, &r[1], from[1], from[1] + keep[1], roberta ? 0 : 1, 1);
+        if (roberta) put(out, t->special.sep, 0, 1, -1, -1, 0, 0);
+    }
+    if (padded > out->n) {
+        if (t->special.pad < 0) { s = lmt_fail(LMT_ERR_ARG, "asked to pad but the tokenizer has no padding token (set one, e.g. eos)"); goto done; }
+        size_t n0 = out->n, npad = padded - n0;
+        if (o->pad_left) {
+            int32_t *arrs[] = {out->ids, out->type_ids, out->attention_mask, out->special_tokens_mask, out->word_ids,
+                               out->sequence_ids, out->offset_start, out->offset_end};
+            for (int a = 0; a < 8; a++) memmove(arrs[a] + npad, arrs[a], n0 * 4);
+            out->n = 0;
+            for (size_t k = 0; k < npad; k++) put(out, t->special.pad, 0, 1, -1, -1, 0, 0);
+            out->n = padded;
+            for (size_t k = 0; k < npad; k++) out->attention_mask[k] = 0;
+        } else {
+            for (size_t k = 0; k < npad; k++) put(out, t->special.pad, 0, 1, -1, -1, 0, 0);
+            for (size_t k = n0; k < padded; k++) out->attention_mask[k] = 0;
+        }
+    }
+done:
+    lmt_raw_seq_free(&r[0]);
+    lmt_raw_seq_free(&r[1]);
+    free(fixed[0]);
+    free(fixed[1]);
+    if (s != LMT_OK) lmt_encoding_free(out);
+    return s;
+}
+
+lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t len, const char *pair, size_t pair_len,
+                                const lmt_encode_opts *opts, lmt_encoding *out) {
+    lmt_encode_opts o = opts ? *opts : lmt_encode_opts_default();
+    lmt_bpe_cache *cache = lmt_bpe_cache_new();
+    lmt_status s = encode_one(t, cache, text, len, pair, pair_len, &o, out);
+    lmt_bpe_cache_free(cache);
+    return s;
+}
+
+static lmt_status pad_to(const lmt_tokenizer *t, lmt_encoding *e, size_t target, bool left) {
+    if (e->n >= target) return LMT_OK;
+    if (t->special.pad < 0) return lmt_fail(LMT_ERR_ARG, "asked to pad but the tokenizer has no padding token (set one, e.g. eos)");
+    lmt_encoding p;
+    if (enc_alloc(&p, target)) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    size_t npad = target - e->n;
+    if (left) for (size_t k = 0; k < npad; k++) put(&p, t->special.pad, 0, 1, -1, -1, 0, 0);
+    for (size_t k = 0; k < e->n; k++)
+        put(&p, e->ids[k], e->type_ids[k], e->special_tokens_mask[k], e->word_ids[k], e->sequence_ids[k], e->offset_start[k], e->offset_end[k]);
+    if (!left) for (size_t k = 0; k < npad; k++) put(&p, t->special.pad, 0, 1, -1, -1, 0, 0);
+    for (size_t k = 0; k < target; k++)
+        if ((left && k < npad) || (!left && k >= e->n)) p.attention_mask[k] = 0;
+    lmt_encoding_free(e);
+    *e = p;
+    return LMT_OK;
+}
+
+lmt_status lmt_tokenizer_encode_batch(const lmt_tokenizer *t, const char *const *texts, const size_t *lens,
+                                      const char *const *pairs, const size_t *pair_lens, size_t n,
+                                      const lmt_encode_opts *opts, lmt_encoding *outs) {
+    lmt_encode_opts o = opts ? *opts : lmt_encode_opts_default();
+    lmt_padding padding = o.padding;
+    if (o.padding == LMT_PAD_LONGEST) { o.padding = LMT_PAD_NONE; o.pad_to_multiple_of = 0; }
+    int nt = omp_get_max_threads();
+    lmt_bpe_cache **caches = calloc((size_t)nt, sizeof *caches);
+    if (!caches) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    volatile int failed = 0;
+    lmt_status first = LMT_OK;
+    char msg[1024] = "";
+    #pragma omp parallel num_threads(nt)
+    {
+        int tid = omp_get_thread_num();
+        caches[tid] = lmt_bpe_cache_new();
+        #pragma omp for schedule(dynamic, 16)
+        for (size_t i = 0; i < n; i++) {
+            if (failed) continue;
+            lmt_status s = encode_one(t, caches[tid], texts[i], lens[i], pairs ? pairs[i] : NULL, pairs ? pair_lens[i] : 0, &o, &outs[i]);
+            if (s != LMT_OK) {
+                #pragma omp critical(lmt_tok_err)
+                if (!failed) { failed = 1; first = s; snprintf(msg, sizeof msg, "%s", lmt_last_error()); }
+            }
+        }
+        lmt_bpe_cache_free(caches[tid]);
+    }
+    free(caches);
+    if (failed) {
+        for (size_t i = 0; i < n; i++) lmt_encoding_free(&outs[i]);
+        return lmt_fail(first, "%s", msg);
+    }
+    if (padding == LMT_PAD_LONGEST) {
+        size_t longest = 0;
+        for (size_t i = 0; i < n; i++) if (outs[i].n > longest) longest = outs[i].n;
+        if (opts->pad_to_multiple_of > 0 && longest % (size_t)opts->pad_to_multiple_of)
+            longest += (size_t)opts->pad_to_multiple_of - longest % (size_t)opts->pad_to_multiple_of;
+        for (size_t i = 0; i < n; i++) {
+            lmt_status s = pad_to(t, &outs[i], longest, o.pad_left);
+            if (s != LMT_OK) { for (size_t k = 0; k < n; k++) lmt_encoding_free(&outs[k]); return s; }
+        }
+    }
+    return LMT_OK;
+}

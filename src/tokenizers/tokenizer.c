@@ -1,0 +1,275 @@
+/* Loading tokenizer folders: tokenizer.json, or vocab.json + merges.txt with
+ * tokenizer_config.json / special_tokens_map.json. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "tokenizers/tokenizer_impl.h"
+
+static lmt_status load_vocab_json(lmt_tokenizer *t, const lmt_json *v, const char *src) {
+    if (!v || v->type != LMT_JSON_OBJECT) return lmt_fail(LMT_ERR_FORMAT, "%s: the vocabulary must be a JSON object of token -> id", src);
+    if (v->len == 0) return lmt_fail(LMT_ERR_FORMAT, "%s: the vocabulary is empty", src);
+    LMT_TRY(lmt_bpe_init(&t->bpe, v->len));
+    for (size_t i = 0; i < v->len; i++) {
+        const lmt_json *id = &v->items[i];
+        if (id->type != LMT_JSON_NUMBER || !id->is_int)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: the id of token \"%.40s\" is not an integer", src, v->keys[i]);
+        LMT_TRY(lmt_bpe_add_token(&t->bpe, v->keys[i], v->key_lens[i], (int32_t)id->i64, src));
+    }
+    return LMT_OK;
+}
+
+static lmt_status load_merges_txt(lmt_tokenizer *t, const char *path) {
+    char *data;
+    size_t len;
+    LMT_TRY(lmt_read_file(path, &data, &len));
+    lmt_status s = LMT_OK;
+    size_t line = 0;
+    uint32_t rank = 0;
+    for (char *p = data, *end = data + len; p < end && s == LMT_OK;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *e = nl ? nl : end;
+        line++;
+        size_t l = (size_t)(e - p);
+        if (l && p[l - 1] == '\r') l--;
+        if (l == 0 || (line == 1 && l >= 8 && !memcmp(p, "#version", 8))) { p = e + 1; continue; }
+        char *sp = memchr(p, ' ', l);
+        if (!sp || sp == p || sp + 1 >= p + l || memchr(sp + 1, ' ', (size_t)(p + l - sp - 1)))
+            s = lmt_fail(LMT_ERR_FORMAT, "%s: line %zu: expected two tokens separated by one space", path, line);
+        else
+            s = lmt_bpe_add_merge(&t->bpe, p, (size_t)(sp - p), sp + 1, (size_t)(p + l - sp - 1), rank++, path);
+        p = e + 1;
+    }
+    free(data);
+    return s;
+}
+
+static lmt_status load_merges_json(lmt_tokenizer *t, const lmt_json *m, const char *src) {
+    if (!m || m->type != LMT_JSON_ARRAY) return lmt_fail(LMT_ERR_FORMAT, "%s: model.merges must be an array", src);
+    for (size_t i = 0; i < m->len; i++) {
+        const lmt_json *x = &m->items[i];
+        if (x->type == LMT_JSON_STRING) {
+            const char *sp = memchr(x->str, ' ', x->len);
+            if (!sp) return lmt_fail(LMT_ERR_FORMAT, "%s: merge %zu is not \"a b\"", src, i + 1);
+            LMT_TRY(lmt_bpe_add_merge(&t->bpe, x->str, (size_t)(sp - x->str), sp + 1, x->len - (size_t)(sp - x->str) - 1, (uint32_t)i, src));
+        } else if (x->type == LMT_JSON_ARRAY && x->len == 2 && x->items[0].type == LMT_JSON_STRING && x->items[1].type == LMT_JSON_STRING) {
+            LMT_TRY(lmt_bpe_add_merge(&t->bpe, x->items[0].str, x->items[0].len, x->items[1].str, x->items[1].len, (uint32_t)i, src));
+        } else {
+            return lmt_fail(LMT_ERR_FORMAT, "%s: merge %zu must be \"a b\" or [\"a\", \"b\"]", src, i + 1);
+        }
+    }
+    return LMT_OK;
+}
+
+static int32_t vocab_id(const lmt_tokenizer *t, const char *tok) {
+    int64_t id;
+    return lmt_strmap_get(t->bpe.vocab, tok, strlen(tok), &id) ? (int32_t)id : -1;
+}
+
+static lmt_status add_special_if_present(lmt_tokenizer *t, const char *tok) {
+    int32_t id = vocab_id(t, tok);
+    return id >= 0 ? lmt_added_vocab_add(&t->added, tok, id, true, false, false, false, false) : LMT_OK;
+}
+
+static void set_default_specials(lmt_tokenizer *t) {
+    lmt_special_ids s = {-1, -1, -1, -1, -1, -1, -1};
+    if (t->kind == LMT_TOKENIZER_GPT2) {
+        s.bos = s.eos = s.unk = vocab_id(t, "<|endoftext|>");
+    } else {
+        s.bos = s.cls = vocab_id(t, "<s>");
+        s.eos = s.sep = vocab_id(t, "</s>");
+        s.unk = vocab_id(t, "<unk>");
+        s.pad = vocab_id(t, "<pad>");
+        s.mask = vocab_id(t, "<mask>");
+    }
+    t->special = s;
+}
+
+/* tokenizer_config.json's added_tokens_decoder overrides the defaults. */
+static lmt_status apply_tokenizer_config(lmt_tokenizer *t, const lmt_json *cfg, const char *src) {
+    const lmt_json *atd = lmt_json_get(cfg, "added_tokens_decoder");
+    if (atd && atd->type == LMT_JSON_OBJECT) {
+        for (size_t i = 0; i < atd->len; i++) {
+            const lmt_json *e = &atd->items[i];
+            const char *content = NULL;
+            bool special = false, l = false, r = false, sw = false, norm = false;
+            LMT_TRY(lmt_json_get_str(e, "content", NULL, src, &content));
+            LMT_TRY(lmt_json_get_bool(e, "special", false, src, &special));
+            LMT_TRY(lmt_json_get_bool(e, "lstrip", false, src, &l));
+            LMT_TRY(lmt_json_get_bool(e, "rstrip", false, src, &r));
+            LMT_TRY(lmt_json_get_bool(e, "single_word", false, src, &sw));
+            LMT_TRY(lmt_json_get_bool(e, "normalized", false, src, &norm));
+            char *end;
+            long id = strtol(atd->keys[i], &end, 10);
+            if (!content || *end || id < 0) return lmt_fail(LMT_ERR_FORMAT, "%s: bad added_tokens_decoder entry \"%s\"", src, atd->keys[i]);
+            LMT_TRY(lmt_added_vocab_add(&t->added, content, (int32_t)id, special, l, r, sw, norm));
+        }
+    }
+    LMT_TRY(lmt_json_get_bool(cfg, "add_prefix_space", t->add_prefix_space, src, &t->add_prefix_space));
+    static const char *const names[] = {"bos_token", "eos_token", "unk_token", "sep_token", "cls_token", "pad_token", "mask_token"};
+    int32_t *dst[] = {&t->special.bos, &t->special.eos, &t->special.unk, &t->special.sep, &t->special.cls, &t->special.pad, &t->special.mask};
+    for (int k = 0; k < 7; k++) {
+        const lmt_json *v = lmt_json_get(cfg, names[k]);
+        const char *tok = NULL;
+        if (v && v->type == LMT_JSON_STRING) tok = v->str;
+        else if (v && v->type == LMT_JSON_OBJECT) LMT_TRY(lmt_json_get_str(v, "content", NULL, src, &tok));
+        if (tok) {
+            int32_t id = vocab_id(t, tok);
+            if (id >= 0) *dst[k] = id;
+        }
+    }
+    return LMT_OK;
+}
+
+static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path) {
+    lmt_json *j;
+    LMT_TRY(lmt_json_parse_file(path, &j));
+    lmt_status s = LMT_OK;
+    const lmt_json *model = lmt_json_get(j, "model");
+    const char *type = NULL;
+    if (!model || model->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: missing \"model\" object", path); goto done; }
+    if ((s = lmt_json_get_str(model, "type", "BPE", path, &type)) != LMT_OK) goto done;
+    if (strcmp(type, "BPE")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported yet (BPE)", path, type); goto done; }
+    const lmt_json *norm = lmt_json_get(j, "normalizer");
+    if (norm && norm->type != LMT_JSON_NULL) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: byte-level BPE with a normalizer is not supported", path); goto done; }
+    const lmt_json *pre = lmt_json_get(j, "pre_tokenizer");
+    const char *pt = NULL;
+    if (pre && pre->type == LMT_JSON_OBJECT) lmt_json_get_str(pre, "type", NULL, path, &pt);
+    if (!pt || strcmp(pt, "ByteLevel")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: only the ByteLevel pre-tokenizer is supported for BPE", path); goto done; }
+    if ((s = lmt_json_get_bool(pre, "add_prefix_space", false, path, &t->add_prefix_space)) != LMT_OK) goto done;
+    if ((s = load_vocab_json(t, lmt_json_get(model, "vocab"), path)) != LMT_OK) goto done;
+    if ((s = load_merges_json(t, lmt_json_get(model, "merges"), path)) != LMT_OK) goto done;
+    const lmt_json *added = lmt_json_get(j, "added_tokens");
+    for (size_t i = 0; added && added->type == LMT_JSON_ARRAY && i < added->len && s == LMT_OK; i++) {
+        const lmt_json *e = &added->items[i];
+        const char *content = NULL;
+        int64_t id = -1;
+        bool special = false, l = false, r = false, sw = false, nm = false;
+        if ((s = lmt_json_get_str(e, "content", NULL, path, &content)) != LMT_OK) break;
+        if ((s = lmt_json_get_int(e, "id", -1, path, &id)) != LMT_OK) break;
+        lmt_json_get_bool(e, "special", false, path, &special);
+        lmt_json_get_bool(e, "lstrip", false, path, &l);
+        lmt_json_get_bool(e, "rstrip", false, path, &r);
+        lmt_json_get_bool(e, "single_word", false, path, &sw);
+        lmt_json_get_bool(e, "normalized", false, path, &nm);
+        if (!content || id < 0) { s = lmt_fail(LMT_ERR_FORMAT, "%s: added_tokens[%zu] needs content and id", path, i); break; }
+        s = lmt_added_vocab_add(&t->added, content, (int32_t)id, special, l, r, sw, nm);
+    }
+    if (s != LMT_OK) goto done;
+    const lmt_json *post = lmt_json_get(j, "post_processor");
+    const char *ppt = NULL;
+    if (post && post->type == LMT_JSON_OBJECT) lmt_json_get_str(post, "type", NULL, path, &ppt);
+    if (ppt && !strcmp(ppt, "RobertaProcessing")) {
+        t->kind = LMT_TOKENIZER_ROBERTA;
+        t->post = LMT_POST_ROBERTA;
+        lmt_json_get_bool(post, "trim_offsets", true, path, &t->trim_offsets);
+    } else if (!ppt || !strcmp(ppt, "ByteLevel") || !strcmp(ppt, "TemplateProcessing")) {
+        const lmt_json *sp = post ? lmt_json_get(post, "special_tokens") : NULL;
+        if (ppt && !strcmp(ppt, "TemplateProcessing") && sp && sp->type == LMT_JSON_OBJECT && sp->len) {
+            s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: TemplateProcessing with special tokens is not supported yet", path);
+            goto done;
+        }
+        t->kind = LMT_TOKENIZER_GPT2;
+        t->post = LMT_POST_NONE;
+    } else {
+        s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: post-processor \"%s\" is not supported", path, ppt);
+    }
+done:
+    lmt_json_free(j);
+    return s;
+}
+
+lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
+    *out = NULL;
+    if (!lmt_is_dir(dir)) return lmt_fail(LMT_ERR_NOT_FOUND, "%s: not a directory (expected a tokenizer folder)", dir);
+    lmt_tokenizer *t = calloc(1, sizeof *t);
+    if (!t) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    t->dir = lmt_strdup(dir);
+    char *tj = lmt_path_join(dir, "tokenizer.json"), *vj = lmt_path_join(dir, "vocab.json"),
+         *mt = lmt_path_join(dir, "merges.txt"), *tc = lmt_path_join(dir, "tokenizer_config.json"),
+         *sm = lmt_path_join(dir, "special_tokens_map.json");
+    lmt_json *cfg = NULL, *vocab = NULL, *smap = NULL;
+    lmt_status s = LMT_OK;
+    if (!t->dir || !tj || !vj || !mt || !tc || !sm) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
+    if (lmt_file_exists(tc) && (s = lmt_json_parse_file(tc, &cfg)) != LMT_OK) goto done;
+    if (cfg && cfg->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: must hold a JSON object", tc); goto done; }
+    if (lmt_file_exists(tj)) {
+        if ((s = load_tokenizer_json(t, tj)) != LMT_OK) goto done;
+        lmt_bpe_finish(&t->bpe);
+        set_default_specials(t);
+        t->trim_offsets = t->post == LMT_POST_ROBERTA ? t->trim_offsets : false;
+    } else if (lmt_file_exists(vj) || lmt_file_exists(mt)) {
+        if (!lmt_file_exists(vj)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (merges.txt needs its vocab.json)", vj); goto done; }
+        if (!lmt_file_exists(mt)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (vocab.json needs its merges.txt)", mt); goto done; }
+        if ((s = lmt_json_parse_file(vj, &vocab)) != LMT_OK) goto done;
+        if ((s = load_vocab_json(t, vocab, vj)) != LMT_OK) goto done;
+        if ((s = load_merges_txt(t, mt)) != LMT_OK) goto done;
+        lmt_bpe_finish(&t->bpe);
+        const char *cls = NULL;
+        if (cfg && (s = lmt_json_get_str(cfg, "tokenizer_class", NULL, tc, &cls)) != LMT_OK) goto done;
+        if (cls) t->kind = strstr(cls, "Roberta") ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
+        else t->kind = (vocab_id(t, "<s>") >= 0 && vocab_id(t, "<mask>") >= 0) ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
+        t->post = t->kind == LMT_TOKENIZER_ROBERTA ? LMT_POST_ROBERTA : LMT_POST_NONE;
+        t->trim_offsets = t->kind == LMT_TOKENIZER_ROBERTA;
+        if (t->kind == LMT_TOKENIZER_GPT2) s = add_special_if_present(t, "<|endoftext|>");
+        else {
+            const char *sp[] = {"<s>", "<pad>", "</s>", "<unk>", "<mask>"};
+            for (int k = 0; k < 5 && s == LMT_OK; k++) s = add_special_if_present(t, sp[k]);
+        }
+        if (s != LMT_OK) goto done;
+        set_default_specials(t);
+    } else {
+        s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: no tokenizer.json, nor vocab.json + merges.txt", dir);
+        goto done;
+    }
+    if (cfg && (s = apply_tokenizer_config(t, cfg, tc)) != LMT_OK) goto done;
+    if (lmt_file_exists(sm)) {
+        if ((s = lmt_json_parse_file(sm, &smap)) != LMT_OK) goto done;
+        if (smap->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: must hold a JSON object", sm); goto done; }
+        lmt_json *fake = smap;   /* same keys as tokenizer_config */
+        if ((s = apply_tokenizer_config(t, fake, sm)) != LMT_OK) goto done;
+    }
+    if (t->special.cls < 0 && t->post == LMT_POST_ROBERTA) { s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa tokenizer without <s>", dir); goto done; }
+done:
+    lmt_json_free(cfg);
+    lmt_json_free(vocab);
+    lmt_json_free(smap);
+    free(tj); free(vj); free(mt); free(tc); free(sm);
+    if (s != LMT_OK) { lmt_tokenizer_free(t); return s; }
+    *out = t;
+    return LMT_OK;
+}
+
+void lmt_tokenizer_free(lmt_tokenizer *t) {
+    if (!t) return;
+    lmt_bpe_free(&t->bpe);
+    lmt_added_vocab_free(&t->added);
+    free(t->dir);
+    free(t);
+}
+
+lmt_tokenizer_kind lmt_tokenizer_get_kind(const lmt_tokenizer *t) { return t->kind; }
+size_t lmt_tokenizer_vocab_size(const lmt_tokenizer *t) { return t->bpe.n_ids; }
+
+const char *lmt_tokenizer_id_to_token(const lmt_tokenizer *t, int32_t id) {
+    long a = lmt_added_vocab_find_id(&t->added, id);
+    if (a >= 0) return t->added.v[a].content;
+    if (id < 0 || (size_t)id >= t->bpe.n_ids) return NULL;
+    return t->bpe.id_to_token[id];
+}
+
+int32_t lmt_tokenizer_token_to_id(const lmt_tokenizer *t, const char *token) {
+    for (size_t i = 0; i < t->added.n; i++)
+        if (!strcmp(t->added.v[i].content, token)) return t->added.v[i].id;
+    return vocab_id(t, token);
+}
+
+lmt_special_ids lmt_tokenizer_special_ids(const lmt_tokenizer *t) { return t->special; }
+
+lmt_status lmt_tokenizer_set_pad(lmt_tokenizer *t, int32_t pad_id) {
+    if (pad_id < 0 || (size_t)pad_id >= t->bpe.n_ids) return lmt_fail(LMT_ERR_ARG, "pad id %d is outside the vocabulary", pad_id);
+    t->special.pad = pad_id;
+    return LMT_OK;
+}

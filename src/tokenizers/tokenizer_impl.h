@@ -1,0 +1,34 @@
+/* The tokenizer handle's insides, shared by loading, encoding and decoding. */
+#ifndef LMT_TOK_TOKENIZER_IMPL_H
+#define LMT_TOK_TOKENIZER_IMPL_H
+#include "lmtune/tokenizer.h"
+#include "tokenizers/added_tokens.h"
+#include "tokenizers/bpe.h"
+
+typedef enum { LMT_POST_NONE = 0, LMT_POST_ROBERTA } lmt_post_kind;
+
+struct lmt_tokenizer {
+    lmt_tokenizer_kind kind;
+    lmt_bpe bpe;
+    lmt_added_vocab added;
+    lmt_special_ids special;
+    bool add_prefix_space;
+    lmt_post_kind post;
+    bool trim_offsets;         /* RobertaProcessing(trim_offsets=True) */
+    char *dir;
+};
+
+/* One sequence before post-processing: tokens with byte offsets into the
+ * (UTF-8-repaired) text and word indices. */
+typedef struct lmt_raw_seq {
+    int32_t *ids;
+    uint32_t *bstart, *bend;
+    int32_t *words;
+    int32_t *cstart, *cend;   /* character offsets, filled after conversion */
+    size_t n, cap;
+} lmt_raw_seq;
+
+void lmt_raw_seq_free(lmt_raw_seq *r);
+/* Runs added-token split, pre-tokenizer and BPE over valid UTF-8 text. */
+int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out);
+#endif

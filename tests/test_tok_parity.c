@@ -1,0 +1,294 @@
+/* Byte-level BPE parity with transformers' fast tokenizers (references made
+ * by tools/reference/make_tokenizer_fixtures.py): every WikiText-2 line,
+ * 2,000 IMDb reviews, every KDE en/fr string (hashed per block of 8
+ * examples), and an adversarial set compared in full. */
+#include <stdio.h>
+#include <stdlib.h>
+#include "harness.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "lmtune/tokenizer.h"
+
+#define FX LMT_SOURCE_DIR "/tests/fixtures/tokenizers/"
+#define BLOCK 8
+
+typedef struct { char **s; size_t *len; size_t n, cap; } strlist;
+
+static void sl_push(strlist *l, const char *s, size_t n) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 1024;
+        l->s = realloc(l->s, l->cap * sizeof *l->s);
+        l->len = realloc(l->len, l->cap * sizeof *l->len);
+    }
+    l->s[l->n] = lmt_strndup(s, n);
+    l->len[l->n++] = n;
+}
+
+static void sl_free(strlist *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->s[i]);
+    free(l->s);
+    free(l->len);
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 0x100000001b3ULL; }
+    return h;
+}
+
+static uint64_t fnv_i32(uint64_t h, int32_t v) {
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+    return fnv(h, b, 4);
+}
+
+static void load_lines(const char *path, strlist *out) {
+    char *d;
+    size_t n;
+    if (lmt_read_file(path, &d, &n) != LMT_OK) { CHECK_MSG(0, "%s", lmt_last_error()); return; }
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++)
+        if (d[i] == '\n') { sl_push(out, d + start, i + 1 - start); start = i + 1; }
+    if (start < n) sl_push(out, d + start, n - start);
+    free(d);
+}
+
+/* JSON Lines: the string at key (or at translation.en / translation.fr). */
+static void load_jsonl(const char *path, const char *k1, const char *k2, const char *k3, size_t limit, strlist *out) {
+    char *d;
+    size_t n;
+    if (lmt_read_file(path, &d, &n) != LMT_OK) { CHECK_MSG(0, "%s", lmt_last_error()); return; }
+    size_t start = 0, count = 0;
+    for (size_t i = 0; i <= n && count < limit; i++) {
+        if (i < n && d[i] != '\n') continue;
+        if (i > start) {
+            lmt_json *j = NULL;
+            if (lmt_json_parse(d + start, i - start, path, &j) == LMT_OK) {
+                const char *keys[2] = {k2, k3};
+                for (int q = 0; q < 2; q++) {
+                    const lmt_json *v = lmt_json_get(j, k1);
+                    if (keys[q]) v = lmt_json_get(v, keys[q]);
+                    else if (q == 1) break;
+                    if (v && v->type == LMT_JSON_STRING) sl_push(out, v->str, v->len);
+                }
+                count++;
+            }
+            lmt_json_free(j);
+        }
+        start = i + 1;
+    }
+    free(d);
+}
+
+static uint64_t example_hash(uint64_t h, const lmt_encoding *e, const char *d0, size_t l0, const char *d1, size_t l1) {
+    h = fnv_i32(h, (int32_t)e->n);
+    for (size_t k = 0; k < e->n; k++) {
+        h = fnv_i32(h, e->ids[k]);
+        h = fnv_i32(h, e->offset_start[k]);
+        h = fnv_i32(h, e->offset_end[k]);
+        h = fnv_i32(h, e->word_ids[k]);
+        h = fnv_i32(h, e->special_tokens_mask[k]);
+    }
+    const unsigned char sep = 0xff;
+    h = fnv(h, d0, l0); h = fnv(h, &sep, 1);
+    h = fnv(h, d1, l1); h = fnv(h, &sep, 1);
+    return h;
+}
+
+static void check_corpus(lmt_tokenizer *tok, const char *tname, const char *cname, const strlist *texts) {
+    char path[512];
+    snprintf(path, sizeof path, FX "%s.%s.hashes", cname, tname);
+    char *ref;
+    size_t rn;
+    if (lmt_read_file(path, &ref, &rn) != LMT_OK) { CHECK_MSG(0, "%s", lmt_last_error()); return; }
+    size_t nblocks = (texts->n + BLOCK - 1) / BLOCK;
+    CHECK_MSG(rn == nblocks * 8, "%s: %zu blocks in the reference, %zu here", path, rn / 8, nblocks);
+    lmt_encoding *enc = calloc(texts->n, sizeof *enc);
+    lmt_encode_opts o = lmt_encode_opts_default();
+    CHECK_OK(lmt_tokenizer_encode_batch(tok, (const char *const *)texts->s, texts->len, NULL, NULL, texts->n, &o, enc));
+    int bad_blocks = 0;
+    for (size_t b = 0; b < nblocks && rn == nblocks * 8; b++) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (size_t i = b * BLOCK; i < texts->n && i < (b + 1) * BLOCK; i++) {
+            char *d0 = NULL, *d1 = NULL;
+            size_t l0 = 0, l1 = 0;
+            lmt_tokenizer_decode(tok, enc[i].ids, enc[i].n, false, false, &d0, &l0);
+            lmt_tokenizer_decode(tok, enc[i].ids, enc[i].n, true, false, &d1, &l1);
+            h = example_hash(h, &enc[i], d0, l0, d1, l1);
+            free(d0);
+            free(d1);
+        }
+        uint64_t want;
+        memcpy(&want, ref + b * 8, 8);
+        if (h != want && bad_blocks++ < 2) {
+            fprintf(stderr, "%s/%s: block %zu (examples %zu..%zu) differs from transformers; first example: \"%.120s\"\n  ids:",
+                    tname, cname, b, b * BLOCK, b * BLOCK + BLOCK - 1, texts->s[b * BLOCK]);
+            for (size_t k = 0; k < enc[b * BLOCK].n && k < 24; k++)
+                fprintf(stderr, " %d(%d,%d w%d)", enc[b * BLOCK].ids[k], enc[b * BLOCK].offset_start[k], enc[b * BLOCK].offset_end[k], enc[b * BLOCK].word_ids[k]);
+            fprintf(stderr, "\n");
+        }
+    }
+    CHECK_MSG(bad_blocks == 0, "%s/%s: %d of %zu blocks differ", tname, cname, bad_blocks, nblocks);
+    for (size_t i = 0; i < texts->n; i++) lmt_encoding_free(&enc[i]);
+    free(enc);
+    free(ref);
+}
+
+static bool ints_equal(const lmt_json *a, const int32_t *v, size_t n, int none_as) {
+    if (!a || a->type != LMT_JSON_ARRAY || a->len != n) return false;
+    for (size_t i = 0; i < n; i++) {
+        int64_t x = a->items[i].type == LMT_JSON_NULL ? none_as : a->items[i].i64;
+        if (x != v[i]) return false;
+    }
+    return true;
+}
+
+static void check_full(lmt_tokenizer *tok, const char *tname, const lmt_json *rows, const strlist *texts, const char *what) {
+    CHECK_MSG(rows && rows->len == texts->n, "%s/%s: %zu rows", tname, what, rows ? rows->len : 0);
+    for (size_t i = 0; rows && i < rows->len && i < texts->n; i++) {
+        const lmt_json *r = &rows->items[i];
+        lmt_encoding e;
+        CHECK_OK(lmt_tokenizer_encode(tok, texts->s[i], texts->len[i], NULL, 0, NULL, &e));
+        int32_t *st = malloc((e.n + 1) * 4), *en = malloc((e.n + 1) * 4);
+        for (size_t k = 0; k < e.n; k++) { st[k] = e.offset_start[k]; en[k] = e.offset_end[k]; }
+        const lmt_json *offs = lmt_json_get(r, "offsets");
+        bool offs_ok = offs && offs->len == e.n;
+        for (size_t k = 0; offs_ok && k < e.n; k++)
+            offs_ok = offs->items[k].items[0].i64 == st[k] && offs->items[k].items[1].i64 == en[k];
+        bool ids_ok = ints_equal(lmt_json_get(r, "ids"), e.ids, e.n, -1);
+        CHECK_MSG(ids_ok, "%s/%s[%zu]: ids differ (\"%.60s\")", tname, what, i, texts->s[i]);
+        CHECK_MSG(offs_ok, "%s/%s[%zu]: offsets differ", tname, what, i);
+        CHECK_MSG(ints_equal(lmt_json_get(r, "word_ids"), e.word_ids, e.n, -1), "%s/%s[%zu]: word ids differ", tname, what, i);
+        CHECK_MSG(ints_equal(lmt_json_get(r, "special"), e.special_tokens_mask, e.n, -1), "%s/%s[%zu]: special mask differs", tname, what, i);
+        if (!ids_ok) {
+            fprintf(stderr, "  got:");
+            for (size_t k = 0; k < e.n && k < 30; k++) fprintf(stderr, " %d", e.ids[k]);
+            fprintf(stderr, "\n");
+        }
+        for (int skip = 0; skip < 2; skip++) {
+            char *d;
+            size_t dl;
+            CHECK_OK(lmt_tokenizer_decode(tok, e.ids, e.n, skip, false, &d, &dl));
+            const lmt_json *want = lmt_json_get(r, skip ? "decoded_skip" : "decoded");
+            CHECK_MSG(want && want->len == dl && !memcmp(want->str, d, dl), "%s/%s[%zu]: decode(skip=%d) differs", tname, what, i, skip);
+            free(d);
+        }
+        free(st);
+        free(en);
+        lmt_encoding_free(&e);
+    }
+}
+
+static void check_batch_case(lmt_tokenizer *tok, const lmt_json *c, const char *label, const char **a, const char **b, size_t n,
+                             lmt_encode_opts o) {
+    size_t la[4], lb[4];
+    for (size_t i = 0; i < n; i++) { la[i] = strlen(a[i]); lb[i] = b ? strlen(b[i]) : 0; }
+    lmt_encoding enc[4] = {{0}};
+    CHECK_OK(lmt_tokenizer_encode_batch(tok, a, la, b, lb, n, &o, enc));
+    const lmt_json *ids = lmt_json_get(c, "input_ids"), *am = lmt_json_get(c, "attention_mask"), *sm = lmt_json_get(c, "special_tokens_mask");
+    for (size_t i = 0; i < n; i++) {
+        CHECK_MSG(ids && ints_equal(&ids->items[i], enc[i].ids, enc[i].n, -1), "%s[%zu]: ids differ", label, i);
+        CHECK_MSG(am && ints_equal(&am->items[i], enc[i].attention_mask, enc[i].n, -1), "%s[%zu]: attention mask differs", label, i);
+        if (sm) CHECK_MSG(ints_equal(&sm->items[i], enc[i].special_tokens_mask, enc[i].n, -1), "%s[%zu]: special mask differs", label, i);
+        const lmt_json *w = lmt_json_get(c, "word_ids");
+        if (w) CHECK_MSG(ints_equal(&w->items[i], enc[i].word_ids, enc[i].n, -1), "%s[%zu]: word ids differ", label, i);
+        const lmt_json *off = lmt_json_get(c, "offset_mapping");
+        if (off) {
+            bool ok = off->items[i].len == enc[i].n;
+            for (size_t k = 0; ok && k < enc[i].n; k++)
+                ok = off->items[i].items[k].items[0].i64 == enc[i].offset_start[k] && off->items[i].items[k].items[1].i64 == enc[i].offset_end[k];
+            CHECK_MSG(ok, "%s[%zu]: offsets differ", label, i);
+        }
+        lmt_encoding_free(&enc[i]);
+    }
+}
+
+int main(void) {
+    lmt_tokenizer *tok[2] = {NULL, NULL};
+    const char *tnames[2] = {"gpt2", "roberta"};
+    CHECK_OK(lmt_tokenizer_load(LMT_SHARED_DATA "/tokenizers/gpt2", &tok[0]));
+    CHECK_OK(lmt_tokenizer_load(LMT_SHARED_DATA "/tokenizers/roberta-base", &tok[1]));
+    if (!tok[0] || !tok[1]) return lmt_test_finish();
+    CHECK(lmt_tokenizer_get_kind(tok[0]) == LMT_TOKENIZER_GPT2 && lmt_tokenizer_get_kind(tok[1]) == LMT_TOKENIZER_ROBERTA);
+
+    /* SPEC §1 step 2 */
+    const char *ex = " = Valkyria Chronicles III = \n";
+    lmt_encoding e;
+    CHECK_OK(lmt_tokenizer_encode(tok[0], ex, strlen(ex), NULL, 0, NULL, &e));
+    int32_t want[] = {796, 569, 18354, 7496, 17740, 6711, 796, 220, 198};
+    CHECK(e.n == 9 && !memcmp(e.ids, want, sizeof want));
+    for (size_t k = 0; k < e.n; k++) CHECK(e.attention_mask[k] == 1);
+    lmt_encoding_free(&e);
+
+    lmt_json *full = NULL;
+    CHECK_OK(lmt_json_parse_file(FX "full.json", &full));
+    strlist adv = {0}, sample = {0};
+    {
+        char *d;
+        size_t n;
+        CHECK_OK(lmt_read_file(FX "adversarial.bin", &d, &n));
+        for (size_t p = 0; d && p + 4 <= n;) {
+            uint32_t l = (uint32_t)(unsigned char)d[p] | (uint32_t)(unsigned char)d[p + 1] << 8 | (uint32_t)(unsigned char)d[p + 2] << 16 | (uint32_t)(unsigned char)d[p + 3] << 24;
+            sl_push(&adv, d + p + 4, l);
+            p += 4 + l;
+        }
+        free(d);
+        strlist all = {0};
+        load_lines(LMT_SHARED_DATA "/wikitext-2-raw-v1/wiki.valid.raw", &all);
+        for (size_t i = 0; i < 40 && i < all.n; i++) sl_push(&sample, all.s[i], all.len[i]);
+        sl_free(&all);
+    }
+    for (int t = 0; t < 2 && full; t++) {
+        const lmt_json *f = lmt_json_get(full, tnames[t]);
+        check_full(tok[t], tnames[t], lmt_json_get(f, "adversarial"), &adv, "adversarial");
+        check_full(tok[t], tnames[t], lmt_json_get(f, "wiki_sample"), &sample, "wiki_sample");
+        /* pairs, truncation, padding */
+        if (t == 0) CHECK_OK(lmt_tokenizer_set_pad(tok[0], lmt_tokenizer_special_ids(tok[0]).eos));
+        const char *pa[] = {"Hello world", "A much longer first sequence of several words here"};
+        const char *pb[] = {"second  one is here and long", "short"};
+        lmt_encode_opts o = lmt_encode_opts_default();
+        o.truncation = LMT_TRUNCATE_LONGEST_FIRST; o.max_length = 9; o.padding = LMT_PAD_MAX_LENGTH;
+        check_batch_case(tok[t], lmt_json_get(f, "pairs_truncated_padded"), "pairs", pa, pb, 2, o);
+        const char *la[] = {"one two three four five six", "x"};
+        o = lmt_encode_opts_default();
+        o.truncation = LMT_TRUNCATE_LONGEST_FIRST; o.max_length = 5; o.padding = LMT_PAD_LONGEST; o.pad_left = true;
+        check_batch_case(tok[t], lmt_json_get(f, "left_pad_truncated"), "left_pad", la, NULL, 2, o);
+        const char *ma[] = {"one two", "a b c d e f g"};
+        o = lmt_encode_opts_default();
+        o.padding = LMT_PAD_LONGEST; o.pad_to_multiple_of = 4;
+        check_batch_case(tok[t], lmt_json_get(f, "pad_multiple"), "pad_multiple", ma, NULL, 2, o);
+        /* convert_ids_to_tokens */
+        const char *s = "Hello world, it's <mask> caf\xc3\xa9";
+        CHECK_OK(lmt_tokenizer_encode(tok[t], s, strlen(s), NULL, 0, NULL, &e));
+        const lmt_json *toks = lmt_json_get(f, "tokens");
+        CHECK(toks && toks->len == e.n);
+        for (size_t k = 0; toks && k < e.n && k < toks->len; k++)
+            CHECK_MSG(!strcmp(lmt_tokenizer_id_to_token(tok[t], e.ids[k]), toks->items[k].str), "%s token %zu", tnames[t], k);
+        lmt_encoding_free(&e);
+    }
+    lmt_json_free(full);
+    sl_free(&adv);
+    sl_free(&sample);
+
+    /* the corpora (the sanitizer build samples them: LMT_TEST_QUICK) */
+    bool quick = getenv("LMT_TEST_QUICK") != NULL;
+    strlist wv = {0}, wt = {0}, imdb = {0}, kde = {0};
+    load_lines(LMT_SHARED_DATA "/wikitext-2-raw-v1/wiki.valid.raw", &wv);
+    load_lines(LMT_SHARED_DATA "/wikitext-2-raw-v1/wiki.test.raw", &wt);
+    CHECK(wv.n == 3760 && wt.n == 4358);   /* SPEC §1: validation 3,760, test 4,358 lines */
+    if (!quick) {
+        load_jsonl(LMT_SHARED_DATA "/imdb/train.jsonl", "text", NULL, NULL, 2000, &imdb);
+        load_jsonl(LMT_SHARED_DATA "/kde-en-fr/kde.jsonl", "translation", "en", "fr", SIZE_MAX, &kde);
+        CHECK(imdb.n == 2000 && kde.n == 113942);
+    }
+    for (int t = 0; t < 2; t++) {
+        check_corpus(tok[t], tnames[t], "wiki.valid", &wv);
+        if (quick) continue;
+        check_corpus(tok[t], tnames[t], "wiki.test", &wt);
+        check_corpus(tok[t], tnames[t], "imdb", &imdb);
+        check_corpus(tok[t], tnames[t], "kde", &kde);
+    }
+    sl_free(&wv); sl_free(&wt); sl_free(&imdb); sl_free(&kde);
+    lmt_tokenizer_free(tok[0]);
+    lmt_tokenizer_free(tok[1]);
+    return lmt_test_finish();
+}
