@@ -63,6 +63,41 @@ def trainer_state_file():
     return text.replace(out, "OUTPUT_DIR")
 
 
+def trainer_runs_gpt2():
+    """The HF Trainer on the tiny GPT-2 fixture (dropout off, sequential order)
+    logging every step: lmt's Trainer must reproduce losses, grad norms,
+    learning rates and eval losses."""
+    import tempfile
+    fixture = os.path.join(OUT, "..", "models", "gpt2")
+    g = torch.Generator().manual_seed(5)
+    blocks = torch.randint(0, 96, (20, 12), generator=g)
+    eval_blocks = torch.randint(0, 96, (6, 12), generator=g)
+
+    class Seq(transformers.Trainer):
+        def _get_train_sampler(self, *a, **k):
+            return torch.utils.data.SequentialSampler(self.train_dataset)
+
+    runs = []
+    for name, extra in [("plain", dict(per_device_train_batch_size=4, gradient_accumulation_steps=1, num_train_epochs=2,
+                                       lr_scheduler_type="linear", warmup_steps=2, weight_decay=0.01)),
+                        ("accum", dict(per_device_train_batch_size=3, gradient_accumulation_steps=2, num_train_epochs=2,
+                                       lr_scheduler_type="cosine", warmup_steps=0, weight_decay=0.0, max_grad_norm=0.5))]:
+        model = transformers.GPT2LMHeadModel.from_pretrained(fixture, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+        data = [{"input_ids": b.tolist(), "attention_mask": [1] * 12, "labels": b.tolist()} for b in blocks]
+        edata = [{"input_ids": b.tolist(), "attention_mask": [1] * 12, "labels": b.tolist()} for b in eval_blocks]
+        out = tempfile.mkdtemp()
+        args = transformers.TrainingArguments(output_dir=out, learning_rate=1e-3, logging_steps=1, eval_strategy="epoch",
+                                              per_device_eval_batch_size=4, save_strategy="no", report_to=[], seed=42,
+                                              use_cpu=True, **extra)
+        tr = Seq(model=model, args=args, train_dataset=data, eval_dataset=edata)
+        res = tr.train()
+        runs.append({"name": name, "args": {k: v for k, v in extra.items()}, "learning_rate": 1e-3,
+                     "log_history": [e for e in tr.state.log_history if "train_runtime" not in e],
+                     "global_step": res.global_step, "training_loss": res.training_loss, "total_flos": tr.state.total_flos})
+    return {"train_blocks": blocks.tolist(), "eval_blocks": eval_blocks.tolist(), "runs": runs,
+            "transformers": transformers.__version__}
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "schedules.json"), "w") as f:
@@ -70,3 +105,5 @@ if __name__ == "__main__":
     print("wrote", os.path.join(OUT, "schedules.json"))
     with open(os.path.join(OUT, "trainer_state.json"), "w") as f:
         f.write(trainer_state_file())
+    with open(os.path.join(OUT, "gpt2_trainer.json"), "w") as f:
+        json.dump(trainer_runs_gpt2(), f, indent=1)

@@ -1,0 +1,92 @@
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "train/task_clm.h"
+
+static lmt_status clm_forward(void *self, const lmt_batch *b, bool training, uint64_t seed, double *loss_sum, int64_t *n_items) {
+    lmt_clm_task *t = self;
+    if (training) lmt_gpt2_set_seed(t->gpt2, seed);
+    LMT_TRY(lmt_gpt2_forward(t->gpt2, LMT_I32, b->input_ids, b->attention_mask, b->labels, b->B, b->T, training));
+    *n_items = t->gpt2->n_targets;
+    *loss_sum = t->gpt2->n_targets > 0 ? (double)t->gpt2->loss * (double)t->gpt2->n_targets : 0.0;
+    return LMT_OK;
+}
+
+static lmt_status clm_backward(void *self, float scale) {
+    lmt_clm_task *t = self;
+    return lmt_gpt2_backward_scaled(t->gpt2, scale);
+}
+
+static void clm_zero_grad(void *self) { lmt_gpt2_zero_grad(((lmt_clm_task *)self)->gpt2); }
+
+/* num_items_in_batch as transformers 5.23's Trainer counts it for GPT-2:
+ * it would count labels[..., 1:] only when config.loss_type names
+ * ForCausalLM; GPT-2 configs (distilgpt2's included) leave loss_type unset,
+ * so every label != -100 is counted and the summed loss is divided by
+ * B*T rather than B*(T-1). We follow it, so losses and gradients match. */
+static int64_t clm_count_items(void *self, const lmt_batch *b) {
+    lmt_clm_task *t = self;
+    int64_t n = 0;
+    if (!b->labels) return 0;
+    int first = t->count_shifted ? 1 : 0;
+    for (int i = 0; i < b->B; i++)
+        for (int j = first; j < b->T; j++) n += b->labels[(size_t)i * b->T + j] != -100;
+    return n;
+}
+
+static int64_t clm_count_tokens(void *self, const lmt_batch *b) { (void)self; return (int64_t)b->B * b->T; }
+
+lmt_status lmt_clm_task_create(lmt_model *m, int max_B, int max_T, lmt_clm_task **out) {
+    *out = NULL;
+    if (m->cfg.arch != LMT_ARCH_GPT2) return lmt_fail(LMT_ERR_ARG, "causal LM training needs a GPT-2 model, got %s", lmt_arch_class_name(m->cfg.arch));
+    lmt_clm_task *t = calloc(1, sizeof *t);
+    if (!t) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_status s = lmt_gpt2_create(m, max_B, max_T, true, &t->gpt2);
+    if (s != LMT_OK) { free(t); return s; }
+    t->base.self = t;
+    t->base.model = m;
+    t->base.grads = t->gpt2->grads;
+    t->base.forward = clm_forward;
+    t->base.backward = clm_backward;
+    t->base.zero_grad = clm_zero_grad;
+    t->base.count_items = clm_count_items;
+    t->base.count_tokens = clm_count_tokens;
+    const lmt_json *lt = lmt_json_get(m->cfg.raw, "loss_type");
+    t->count_shifted = lt && lt->type == LMT_JSON_STRING && !strcmp(lt->str, "ForCausalLM");
+    *out = t;
+    return LMT_OK;
+}
+
+void lmt_clm_task_free(lmt_clm_task *t) {
+    if (!t) return;
+    lmt_gpt2_free(t->gpt2);
+    free(t);
+}
+
+static lmt_status blocks_collate(void *ctx, const int64_t *idx, int n, lmt_batch *out) {
+    lmt_block_data *d = ctx;
+    size_t T = (size_t)d->block_size, N = (size_t)n * T;
+    memset(out, 0, sizeof *out);
+    out->B = n;
+    out->T = d->block_size;
+    out->input_ids = malloc(N * 4);
+    out->labels = malloc(N * 4);
+    out->attention_mask = malloc(N * 4);
+    if (!out->input_ids || !out->labels || !out->attention_mask) { lmt_batch_free(out); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    for (int i = 0; i < n; i++) {
+        if (idx[i] < 0 || idx[i] >= d->base.n) { lmt_batch_free(out); return lmt_fail(LMT_ERR_ARG, "example %lld out of range", (long long)idx[i]); }
+        memcpy(out->input_ids + (size_t)i * T, d->ids + (size_t)idx[i] * T, T * 4);
+    }
+    memcpy(out->labels, out->input_ids, N * 4);
+    for (size_t k = 0; k < N; k++) out->attention_mask[k] = 1;
+    return LMT_OK;
+}
+
+void lmt_block_data_init(lmt_block_data *d, const int32_t *ids, int64_t n_blocks, int block_size) {
+    memset(d, 0, sizeof *d);
+    d->base.n = n_blocks;
+    d->base.ctx = d;
+    d->base.collate = blocks_collate;
+    d->ids = ids;
+    d->block_size = block_size;
+}

@@ -1,0 +1,26 @@
+/* Causal language modelling for the Trainer: GPT-2 behind lmt_task_model,
+ * and the default collator over fixed-length blocks (group_texts output). */
+#ifndef LMT_TRAIN_TASK_CLM_H
+#define LMT_TRAIN_TASK_CLM_H
+#include "models/gpt2.h"
+#include "train/trainer.h"
+
+typedef struct lmt_clm_task {
+    lmt_task_model base;
+    lmt_gpt2 *gpt2;
+    bool count_shifted;   /* config.loss_type == "ForCausalLM": count labels[..., 1:] */
+} lmt_clm_task;
+
+/* Binds a GPT-2 model for batches up to max_B x max_T. */
+lmt_status lmt_clm_task_create(lmt_model *m, int max_B, int max_T, lmt_clm_task **out);
+void lmt_clm_task_free(lmt_clm_task *t);
+
+/* Blocks of block_size tokens; labels = input_ids, attention mask all 1
+ * (transformers' default_data_collator over group_texts output). */
+typedef struct lmt_block_data {
+    lmt_train_data base;
+    const int32_t *ids;      /* (n, block_size), not owned */
+    int block_size;
+} lmt_block_data;
+void lmt_block_data_init(lmt_block_data *d, const int32_t *ids, int64_t n_blocks, int block_size);
+#endif

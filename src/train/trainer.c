@@ -1,0 +1,551 @@
+/* The training loop of transformers 5's Trainer (_inner_training_loop,
+ * DefaultFlowCallback, _maybe_log_save_evaluate, _save_checkpoint,
+ * _rotate_checkpoints) over an lmt_task_model. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "core/error.h"
+#include "core/json.h"
+#include "core/rng.h"
+#include "core/util.h"
+#include "io/tensor_file.h"
+#include "train/trainer.h"
+
+void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order) {
+    (void)ctx; (void)seed; (void)epoch;
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+}
+
+void lmt_sampler_shuffle(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order) {
+    (void)ctx;
+    lmt_rng r;
+    lmt_rng_seed(&r, (uint64_t)(seed + epoch));
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)lmt_rng_below(&r, (uint64_t)i + 1), tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+}
+
+void lmt_batch_free(lmt_batch *b) {
+    free(b->input_ids); free(b->attention_mask); free(b->labels); free(b->token_type_ids); free(b->decoder_input_ids);
+    memset(b, 0, sizeof *b);
+}
+
+static double py_round(double x, int digits) {
+    double f = pow(10.0, digits);
+    return nearbyint(x * f) / f;
+}
+
+lmt_status lmt_trainer_init(lmt_trainer *t, const lmt_training_args *args, lmt_task_model *model, lmt_train_data *train,
+                            lmt_train_data *eval) {
+    memset(t, 0, sizeof *t);
+    t->args = *args;
+    LMT_TRY(lmt_training_args_validate(&t->args));
+    if (t->args.eval_strategy != LMT_STRATEGY_NO && (!eval || eval->n == 0))
+        return lmt_fail(LMT_ERR_ARG, "eval_strategy %s needs an evaluation dataset", t->args.eval_strategy == LMT_STRATEGY_EPOCH ? "epoch" : "steps");
+    if (train && train->n == 0) return lmt_fail(LMT_ERR_ARG, "the training dataset is empty");
+    t->model = model;
+    t->train = train;
+    t->eval = eval;
+    t->sampler = lmt_sampler_shuffle;
+    LMT_TRY(lmt_trainer_state_init(&t->state));
+    /* HF's floating_point_ops: 6 * tokens * num_parameters(exclude_embeddings=True) */
+    const lmt_layout *l = &model->model->layout;
+    for (size_t i = 0; i < l->n_params; i++) {
+        const lmt_param_spec *p = &l->params[i];
+        if (p->flags & LMT_PARAM_BUFFER) continue;
+        /* nn.Embedding weights only (an embeddings LayerNorm still counts) */
+        static const char *const emb[] = {"_embeddings.weight", "wte.weight", "wpe.weight", "shared.weight", "embed_positions.weight"};
+        bool is_emb = false;
+        size_t nl = strlen(p->name);
+        for (size_t k = 0; k < 5; k++) {
+            size_t el = strlen(emb[k]);
+            if (nl >= el && !strcmp(p->name + nl - el, emb[k])) is_emb = true;
+        }
+        if (is_emb) continue;
+        t->non_embedding_params += (double)p->numel;
+    }
+    return LMT_OK;
+}
+
+void lmt_trainer_free(lmt_trainer *t) {
+    lmt_trainer_state_free(&t->state);
+    if (t->opt_ready) lmt_adamw_free(&t->opt);
+    memset(t, 0, sizeof *t);
+}
+
+static void emit_log(lmt_trainer *t, const char *const *keys, const double *vals, size_t n) {
+    lmt_trainer_state_log(&t->state, keys, vals, n);
+    if (!t->on_log) return;
+    const lmt_json *last = &t->state.log_history->items[t->state.log_history->len - 1];
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    lmt_json_write_py(&b, last, 0, false);
+    if (!b.oom) t->on_log(t->log_user, b.data);
+    lmt_sb_free(&b);
+}
+
+lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out) {
+    memset(out, 0, sizeof *out);
+    if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
+    double t0 = lmt_time_s(), total = 0;
+    int64_t bs = t->args.per_device_eval_batch_size, n = t->eval->n, steps = 0;
+    int64_t *idx = malloc((size_t)bs * sizeof *idx);
+    if (!idx) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_status s = LMT_OK;
+    for (int64_t start = 0; start < n && s == LMT_OK; start += bs) {
+        int cnt = (int)(n - start < bs ? n - start : bs);
+        for (int k = 0; k < cnt; k++) idx[k] = start + k;
+        lmt_batch b;
+        if ((s = t->eval->collate(t->eval->ctx, idx, cnt, &b)) != LMT_OK) break;
+        double loss_sum;
+        int64_t items;
+        s = t->model->forward(t->model->self, &b, false, 0, &loss_sum, &items);
+        lmt_batch_free(&b);
+        if (s != LMT_OK) break;
+        /* the model's mean loss for the batch, repeated batch-size times */
+        total += (items > 0 ? loss_sum / (double)items : NAN) * cnt;
+        steps++;
+    }
+    free(idx);
+    if (s != LMT_OK) return s;
+    double dt = lmt_time_s() - t0;
+    out->loss = total / (double)n;
+    out->samples = n;
+    out->runtime = py_round(dt, 4);
+    out->samples_per_second = py_round(n / (dt > 0 ? dt : 1e-9), 3);
+    out->steps_per_second = py_round(steps / (dt > 0 ? dt : 1e-9), 3);
+    return LMT_OK;
+}
+
+/* ---- checkpoints ---- */
+static lmt_status write_text(const char *dir, const char *name, const char *text) {
+    char *p = lmt_path_join(dir, name);
+    if (!p) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_status s = lmt_write_file_atomic(p, text, strlen(text));
+    free(p);
+    return s;
+}
+
+static lmt_status copy_file(const char *src, const char *dst) {
+    char *d;
+    size_t n;
+    LMT_TRY(lmt_read_file(src, &d, &n));
+    lmt_status s = lmt_write_file_atomic(dst, d, n);
+    free(d);
+    return s;
+}
+
+static lmt_status copy_tokenizer(const char *tok_dir, const char *dst) {
+    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+                                        "merges.txt", "vocab.txt", "source.spm", "target.spm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *s = lmt_path_join(tok_dir, files[i]), *d = lmt_path_join(dst, files[i]);
+        lmt_status st = (s && d) ? (lmt_file_exists(s) ? copy_file(s, d) : LMT_OK) : LMT_ERR_NOMEM;
+        free(s);
+        free(d);
+        if (st != LMT_OK) return st == LMT_ERR_NOMEM ? lmt_fail(st, "out of memory") : st;
+    }
+    return LMT_OK;
+}
+
+static lmt_status rm_rf(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return unlink(path) == 0 ? LMT_OK : lmt_fail(LMT_ERR_IO, "%s: cannot remove", path);
+    struct dirent *e;
+    lmt_status s = LMT_OK;
+    while ((e = readdir(d)) && s == LMT_OK) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *p = lmt_path_join(path, e->d_name);
+        s = p ? rm_rf(p) : LMT_ERR_NOMEM;
+        free(p);
+    }
+    closedir(d);
+    if (s == LMT_OK && rmdir(path) != 0) s = lmt_fail(LMT_ERR_IO, "%s: cannot remove directory", path);
+    return s;
+}
+
+/* checkpoint-<N> folders of dir, sorted by N. */
+static size_t list_checkpoints(const char *dir, int64_t **steps) {
+    *steps = NULL;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        if (strncmp(e->d_name, "checkpoint-", 11)) continue;
+        long long v = strtoll(e->d_name + 11, &end, 10);
+        if (*end || end == e->d_name + 11) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            int64_t *ns = realloc(*steps, cap * sizeof *ns);
+            if (!ns) break;
+            *steps = ns;
+        }
+        (*steps)[n++] = v;
+    }
+    closedir(d);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && (*steps)[j - 1] > (*steps)[j]; j--) {
+            int64_t tmp = (*steps)[j];
+            (*steps)[j] = (*steps)[j - 1];
+            (*steps)[j - 1] = tmp;
+        }
+    return n;
+}
+
+char *lmt_trainer_last_checkpoint(const char *dir) {
+    int64_t *steps;
+    size_t n = list_checkpoints(dir, &steps);
+    char *r = NULL;
+    if (n) {
+        char name[64];
+        snprintf(name, sizeof name, "checkpoint-%lld", (long long)steps[n - 1]);
+        r = lmt_path_join(dir, name);
+    }
+    free(steps);
+    return r;
+}
+
+static lmt_status rotate_checkpoints(lmt_trainer *t) {
+    if (t->args.save_total_limit <= 0) return LMT_OK;
+    int64_t *steps;
+    size_t n = list_checkpoints(t->args.output_dir, &steps);
+    if (n == 0) return LMT_OK;
+    /* the best checkpoint is moved next to the end so it survives */
+    int64_t best = -1;
+    if (t->state.best_model_checkpoint[0]) {
+        const char *b = strrchr(t->state.best_model_checkpoint, '-');
+        if (b) best = strtoll(b + 1, NULL, 10);
+    }
+    for (size_t i = 0; best >= 0 && i + 2 < n; i++)
+        if (steps[i] == best) { steps[i] = steps[i + 1]; steps[i + 1] = best; }
+    int64_t limit = t->args.save_total_limit;
+    if (best >= 0 && limit == 1 && steps[n - 1] != best) limit = 2;
+    lmt_status s = LMT_OK;
+    for (size_t i = 0; (int64_t)(n - i) > limit && s == LMT_OK; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "checkpoint-%lld", (long long)steps[i]);
+        char *p = lmt_path_join(t->args.output_dir, name);
+        s = p ? rm_rf(p) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        free(p);
+    }
+    free(steps);
+    return s;
+}
+
+static lmt_status save_optimizer(lmt_trainer *t, const char *dir) {
+    char *p = lmt_path_join(dir, "optimizer.safetensors");
+    if (!p) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    int64_t step = t->opt.step;
+    lmt_tensor_out outs[3] = {
+        {"exp_avg", LMT_F32, 1, {(int64_t)t->opt.n}, t->opt.m},
+        {"exp_avg_sq", LMT_F32, 1, {(int64_t)t->opt.n}, t->opt.v},
+        {"step", LMT_I64, 1, {1}, &step}};
+    static const char *const meta[] = {"format", "lmtune-adamw", NULL};
+    lmt_status s = lmt_safetensors_write(p, outs, 3, meta);
+    free(p);
+    return s;
+}
+
+static lmt_status save_checkpoint(lmt_trainer *t) {
+    char name[64], tmpname[96];
+    snprintf(name, sizeof name, "checkpoint-%lld", (long long)t->state.global_step);
+    snprintf(tmpname, sizeof tmpname, ".%s.tmp-%ld", name, (long)getpid());
+    char *final = lmt_path_join(t->args.output_dir, name), *tmp = lmt_path_join(t->args.output_dir, tmpname);
+    lmt_status s = LMT_OK;
+    if (!final || !tmp) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
+    if (lmt_is_dir(tmp)) rm_rf(tmp);
+    /* the best checkpoint is known before the state is written (as HF) */
+    if (t->state.has_best && t->state.best_global_step > 0) {
+        char bname[64];
+        snprintf(bname, sizeof bname, "checkpoint-%lld", (long long)t->state.best_global_step);
+        char *bp = lmt_path_join(t->args.output_dir, bname);
+        if (bp && (t->state.best_global_step == t->state.global_step || lmt_is_dir(bp)))
+            snprintf(t->state.best_model_checkpoint, sizeof t->state.best_model_checkpoint, "%s", bp);
+        free(bp);
+    }
+    if ((s = lmt_model_save(t->model->model, tmp)) != LMT_OK) goto done;
+    if (t->tokenizer_dir && (s = copy_tokenizer(t->tokenizer_dir, tmp)) != LMT_OK) goto done;
+    if ((s = save_optimizer(t, tmp)) != LMT_OK) goto done;
+    {
+        char buf[512];
+        snprintf(buf, sizeof buf, "{\"lr_scheduler_type\": \"%s\", \"base_lr\": %.17g, \"warmup_steps\": %lld, \"total_steps\": %lld, \"last_epoch\": %lld}\n",
+                 lmt_scheduler_kind_name(t->sched.kind), t->sched.base_lr, (long long)t->sched.warmup_steps,
+                 (long long)t->sched.total_steps, (long long)t->state.global_step);
+        if ((s = write_text(tmp, "scheduler.json", buf)) != LMT_OK) goto done;
+        snprintf(buf, sizeof buf, "{\"seed\": %lld, \"global_step\": %lld}\n", (long long)t->args.seed, (long long)t->state.global_step);
+        if ((s = write_text(tmp, "rng_state.json", buf)) != LMT_OK) goto done;
+    }
+    {
+        char *args = lmt_training_args_to_json(&t->args);
+        if (!args) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
+        s = write_text(tmp, "training_args.json", args);
+        free(args);
+        if (s != LMT_OK) goto done;
+    }
+    {
+        char *p = lmt_path_join(tmp, "trainer_state.json");
+        s = p ? lmt_trainer_state_save(&t->state, p) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        free(p);
+        if (s != LMT_OK) goto done;
+    }
+    if (lmt_is_dir(final)) rm_rf(final);
+    if (rename(tmp, final) != 0) { s = lmt_fail(LMT_ERR_IO, "%s: cannot rename the checkpoint into place", final); goto done; }
+    s = rotate_checkpoints(t);
+done:
+    if (s != LMT_OK && tmp && lmt_is_dir(tmp)) rm_rf(tmp);
+    free(final);
+    free(tmp);
+    return s;
+}
+
+static lmt_status load_checkpoint(lmt_trainer *t, const char *ckpt) {
+    lmt_model *m;
+    LMT_TRY(lmt_model_load(ckpt, &m));
+    lmt_status s = LMT_OK;
+    if (m->layout.num_floats != t->model->model->layout.num_floats || m->cfg.arch != t->model->model->cfg.arch)
+        s = lmt_fail(LMT_ERR_FORMAT, "%s: the checkpoint's model does not match the model being trained", ckpt);
+    else
+        memcpy(t->model->model->params, m->params, m->layout.num_floats * sizeof(float));
+    lmt_model_free(m);
+    if (s != LMT_OK) return s;
+    char *p = lmt_path_join(ckpt, "optimizer.safetensors");
+    lmt_tensor_file *f = NULL;
+    s = p ? lmt_safetensors_open(p, &f) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    if (s == LMT_OK) {
+        const lmt_tensor_entry *m1 = lmt_tensor_file_find(f, "exp_avg"), *v1 = lmt_tensor_file_find(f, "exp_avg_sq"),
+                               *st = lmt_tensor_file_find(f, "step");
+        if (!m1 || !v1 || !st || m1->dtype != LMT_F32 || v1->dtype != LMT_F32 || st->dtype != LMT_I64 ||
+            m1->nbytes != t->opt.n * 4 || v1->nbytes != t->opt.n * 4 || st->nbytes != 8)
+            s = lmt_fail(LMT_ERR_FORMAT, "%s: optimizer state does not match the model", p);
+        else {
+            memcpy(t->opt.m, m1->data, m1->nbytes);
+            memcpy(t->opt.v, v1->data, v1->nbytes);
+            memcpy(&t->opt.step, st->data, 8);
+        }
+        lmt_tensor_file_free(f);
+    }
+    free(p);
+    if (s != LMT_OK) return s;
+    p = lmt_path_join(ckpt, "trainer_state.json");
+    s = p ? lmt_trainer_state_load(&t->state, p) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    free(p);
+    return s;
+}
+
+/* ---- the loop ---- */
+typedef struct { bool log, evaluate, save, stop; } control;
+
+static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss, int64_t *last_logged, double *total_loss,
+                                    double grad_norm, double lr) {
+    if (c->log && t->state.global_step > *last_logged) {
+        const char *k[] = {"loss", "grad_norm", "learning_rate"};
+        double v[] = {*tr_loss / (double)(t->state.global_step - *last_logged), grad_norm, lr};
+        *total_loss += *tr_loss;
+        *tr_loss = 0;
+        *last_logged = t->state.global_step;
+        emit_log(t, k, v, 3);
+    }
+    c->log = false;
+    if (c->evaluate) {
+        lmt_eval_output e;
+        LMT_TRY(lmt_trainer_evaluate(t, &e));
+        const char *k[] = {"eval_loss", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"};
+        double v[] = {e.loss, e.runtime, e.samples_per_second, e.steps_per_second};
+        emit_log(t, k, v, 4);
+        if (t->args.metric_for_best_model[0]) {
+            /* only eval_loss (and perplexity derived from it) is computed here */
+            const char *m = t->args.metric_for_best_model;
+            if (strncmp(m, "eval_", 5) == 0) m += 5;
+            double val = !strcmp(m, "perplexity") ? exp(e.loss) : e.loss;
+            if (strcmp(m, "loss") && strcmp(m, "perplexity"))
+                return lmt_fail(LMT_ERR_ARG, "metric_for_best_model \"%s\" is not computed (loss, perplexity)", t->args.metric_for_best_model);
+            bool better = !t->state.has_best || (t->args.greater_is_better ? val > t->state.best_metric : val < t->state.best_metric);
+            if (better) {
+                t->state.has_best = true;
+                t->state.best_metric = val;
+                t->state.best_global_step = t->state.global_step;
+            }
+        }
+        c->evaluate = false;
+    }
+    if (c->save) {
+        LMT_TRY(save_checkpoint(t));
+        c->save = false;
+    }
+    return LMT_OK;
+}
+
+static int64_t steps_value(double v, int64_t max_steps) {
+    /* values < 1 are ratios of the total steps, as TrainingArguments */
+    if (v > 0 && v < 1) return (int64_t)ceil(v * (double)max_steps);
+    return (int64_t)v;
+}
+
+lmt_status lmt_trainer_train(lmt_trainer *t, lmt_train_output *out) {
+    memset(out, 0, sizeof *out);
+    const lmt_training_args *a = &t->args;
+    if (!t->train || t->train->n == 0) return lmt_fail(LMT_ERR_ARG, "the training dataset is empty");
+    int64_t bs = a->per_device_train_batch_size, ga = a->gradient_accumulation_steps, n = t->train->n;
+    int64_t len_dl = (n + bs - 1) / bs;
+    int64_t upe = len_dl / ga + (len_dl % ga > 0);
+    if (upe < 1) upe = 1;
+    int64_t max_steps = a->max_steps > 0 ? a->max_steps : (int64_t)ceil(a->num_train_epochs * (double)upe);
+    int64_t n_epochs = a->max_steps > 0 ? max_steps / upe + (max_steps % upe > 0) : (int64_t)ceil(a->num_train_epochs);
+    double num_train_samples = a->max_steps > 0 ? (double)(max_steps * bs * ga) : (double)n * a->num_train_epochs;
+    lmt_sched_kind kind;
+    LMT_TRY(lmt_scheduler_kind_parse(a->lr_scheduler_type, &kind));
+    LMT_TRY(lmt_scheduler_init(&t->sched, kind, a->learning_rate, lmt_warmup_steps(a->warmup_steps, a->warmup_ratio, max_steps), max_steps));
+    if (!t->opt_ready) {
+        LMT_TRY(lmt_adamw_init(&t->opt, &t->model->model->layout, a->adam_beta1, a->adam_beta2, a->adam_epsilon, a->weight_decay));
+        t->opt_ready = true;
+    }
+    t->state.max_steps = max_steps;
+    t->state.num_train_epochs = n_epochs;
+    t->state.train_batch_size = bs;
+    t->state.logging_steps = steps_value(a->logging_steps, max_steps);
+    t->state.eval_steps = a->eval_steps > 0 ? steps_value(a->eval_steps, max_steps) : t->state.logging_steps;
+    t->state.save_steps = steps_value(a->save_steps, max_steps);
+    if (t->state.logging_steps <= 0) t->state.logging_steps = 500;
+
+    int64_t epochs_trained = 0, steps_trained_in_epoch = 0;
+    if (a->resume_from_checkpoint[0]) {
+        char *ck = !strcmp(a->resume_from_checkpoint, "latest") || !strcmp(a->resume_from_checkpoint, "true")
+                       ? lmt_trainer_last_checkpoint(a->output_dir) : lmt_strdup(a->resume_from_checkpoint);
+        if (!ck) return lmt_fail(LMT_ERR_NOT_FOUND, "%s: no checkpoint-<step> folder to resume from", a->output_dir);
+        lmt_status s = load_checkpoint(t, ck);
+        free(ck);
+        LMT_TRY(s);
+        t->state.max_steps = max_steps;
+        epochs_trained = t->state.global_step / upe;
+        steps_trained_in_epoch = (t->state.global_step % upe) * ga;
+    } else if (!a->overwrite_output_dir && lmt_is_dir(a->output_dir)) {
+        char *ck = lmt_trainer_last_checkpoint(a->output_dir);
+        if (ck) {
+            lmt_status s = lmt_fail(LMT_ERR_ARG, "%s: holds checkpoints; resume with resume_from_checkpoint or set overwrite_output_dir", a->output_dir);
+            free(ck);
+            return s;
+        }
+    }
+    LMT_TRY(lmt_mkdirs(a->output_dir));
+
+    int64_t *order = malloc((size_t)n * sizeof *order);
+    if (!order) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    double start = lmt_time_s(), tr_loss = 0, total_loss = 0, grad_norm = 0, lr = 0, last_step_loss = 0;
+    int64_t initial_step = t->state.global_step, last_logged = t->state.global_step, tokens_seen = 0;
+    control c = {false, false, false, false};
+    lmt_status s = LMT_OK;
+    t->model->zero_grad(t->model->self);
+    for (int64_t epoch = epochs_trained; epoch < n_epochs && s == LMT_OK && !c.stop; epoch++) {
+        t->sampler(t->sampler_ctx, a->seed, epoch, n, order);
+        int64_t remainder = len_dl % ga ? len_dl % ga : ga;
+        int64_t step = -1;
+        int64_t first_update = 0;
+        if (epoch == epochs_trained && steps_trained_in_epoch > 0) {
+            step = steps_trained_in_epoch - 1;
+            first_update = steps_trained_in_epoch / ga;
+        }
+        for (int64_t update = first_update; update < upe && s == LMT_OK && !c.stop; update++) {
+            int64_t nb = update != upe - 1 ? ga : remainder;
+            /* collate the accumulation group once; num_items_in_batch counts all of it */
+            lmt_batch group[64];
+            if (nb > 64) { s = lmt_fail(LMT_ERR_ARG, "gradient_accumulation_steps above 64 is not supported"); break; }
+            int64_t items = 0, got_batches = 0;
+            for (int64_t k = 0; k < nb && s == LMT_OK; k++) {
+                int64_t b0 = (step + 1 + k) * bs;
+                if (b0 >= n) break;
+                int cnt = (int)(n - b0 < bs ? n - b0 : bs);
+                memset(&group[k], 0, sizeof group[k]);
+                if ((s = t->train->collate(t->train->ctx, order + b0, cnt, &group[k])) != LMT_OK) break;
+                got_batches++;
+                items += t->model->count_items(t->model->self, &group[k]);
+            }
+            nb = got_batches;
+            double group_loss = 0;
+            for (int64_t k = 0; k < nb && s == LMT_OK; k++) {
+                step++;
+                lmt_batch *b = &group[k];
+                double loss_sum;
+                int64_t got;
+                /* dropout masks depend only on (seed, step, micro-batch): a resumed run draws the same ones */
+                uint64_t seed = (uint64_t)a->seed * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)t->state.global_step << 20) ^ (uint64_t)k;
+                if ((s = t->model->forward(t->model->self, b, true, seed, &loss_sum, &got)) != LMT_OK) break;
+                double denom = items > 0 ? (double)items : 1.0;
+                if ((s = t->model->backward(t->model->self, (float)(1.0 / denom))) != LMT_OK) break;
+                double step_loss = loss_sum / denom;
+                if (isfinite(step_loss)) tr_loss += step_loss;
+                else tr_loss += tr_loss / (double)(1 + t->state.global_step - last_logged);
+                group_loss += step_loss;
+                int64_t toks = t->model->count_tokens(t->model->self, b);
+                tokens_seen += toks;
+                t->state.total_flos += 6.0 * (double)toks * t->non_embedding_params;
+            }
+            for (int64_t k = 0; k < got_batches; k++) lmt_batch_free(&group[k]);
+            if (s == LMT_OK && nb == 0) break;
+            if (s != LMT_OK) break;
+            grad_norm = lmt_clip_grad_norm(t->model->grads, &t->model->model->layout, a->max_grad_norm);
+            lr = lmt_scheduler_lr(&t->sched, t->state.global_step);
+            lmt_adamw_step(&t->opt, t->model->model->params, t->model->grads, lr);
+            t->model->zero_grad(t->model->self);
+            t->state.global_step++;
+            t->state.epoch = (double)epoch + (double)(step + 1) / (double)len_dl;
+            last_step_loss = group_loss;
+            /* DefaultFlowCallback.on_step_end */
+            int64_t gs = t->state.global_step;
+            if (gs == 1 && a->logging_first_step) c.log = true;
+            if (a->logging_strategy == LMT_STRATEGY_STEPS && gs % t->state.logging_steps == 0) c.log = true;
+            if (a->eval_strategy == LMT_STRATEGY_STEPS && gs % t->state.eval_steps == 0) c.evaluate = true;
+            if (a->save_strategy == LMT_STRATEGY_STEPS && t->state.save_steps > 0 && gs % t->state.save_steps == 0) c.save = true;
+            if (gs >= max_steps) {
+                c.stop = true;
+                t->state.should_training_stop = true;
+                if (a->eval_strategy == LMT_STRATEGY_STEPS && gs % t->state.eval_steps != 0) c.evaluate = true;
+                if (a->save_strategy == LMT_STRATEGY_STEPS) c.save = true;
+            }
+            if (t->on_progress) {
+                double el = lmt_time_s() - start;
+                double done = (double)(gs - initial_step);
+                t->on_progress(t->log_user, gs, max_steps, t->state.epoch, last_step_loss, tokens_seen / (el > 0 ? el : 1e-9),
+                               done > 0 ? el / done * (double)(max_steps - gs) : 0);
+            }
+            s = log_save_evaluate(t, &c, &tr_loss, &last_logged, &total_loss, grad_norm, lr);
+        }
+        if (s != LMT_OK) break;
+        /* DefaultFlowCallback.on_epoch_end */
+        if (a->logging_strategy == LMT_STRATEGY_EPOCH) c.log = true;
+        if (a->eval_strategy == LMT_STRATEGY_EPOCH) c.evaluate = true;
+        if (a->save_strategy == LMT_STRATEGY_EPOCH) c.save = true;
+        s = log_save_evaluate(t, &c, &tr_loss, &last_logged, &total_loss, grad_norm, lr);
+    }
+    free(order);
+    if (s != LMT_OK) return s;
+    total_loss += tr_loss;
+    int64_t trained = t->state.global_step - initial_step;
+    double runtime = lmt_time_s() - start;
+    double samples = num_train_samples * (double)trained / (double)(max_steps > 0 ? max_steps : 1);
+    out->global_step = t->state.global_step;
+    out->training_loss = total_loss / (trained > 0 ? (double)trained : 0.001);
+    out->train_runtime = py_round(runtime, 4);
+    out->train_samples_per_second = py_round(samples / (runtime > 0 ? runtime : 1e-9), 3);
+    out->train_steps_per_second = py_round((double)trained / (runtime > 0 ? runtime : 1e-9), 3);
+    out->total_flos = t->state.total_flos;
+    out->epoch = t->state.epoch;
+    const char *k[] = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"};
+    double v[] = {out->train_runtime, out->train_samples_per_second, out->train_steps_per_second, out->total_flos, out->training_loss};
+    emit_log(t, k, v, 5);
+    if (a->load_best_model_at_end && t->state.best_model_checkpoint[0]) {
+        lmt_model *best;
+        LMT_TRY(lmt_model_load(t->state.best_model_checkpoint, &best));
+        memcpy(t->model->model->params, best->params, best->layout.num_floats * sizeof(float));
+        lmt_model_free(best);
+    }
+    return LMT_OK;
+}

@@ -1,0 +1,99 @@
+/* The Trainer: HF Trainer semantics over any model that can compute a loss
+ * and its gradient into a flat buffer (GPT-2, the MLM encoders, Marian).
+ * Step counting, gradient accumulation with num_items_in_batch
+ * normalisation, clipping, AdamW, schedules, logging / evaluation / saving
+ * strategies, checkpoints (atomic), rotation, best model and resume follow
+ * transformers 5's Trainer. */
+#ifndef LMT_TRAIN_TRAINER_H
+#define LMT_TRAIN_TRAINER_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "lmtune/lmtune.h"
+#include "models/model.h"
+#include "train/adamw.h"
+#include "train/args.h"
+#include "train/scheduler.h"
+#include "train/trainer_state.h"
+
+/* A collated batch; arrays are (B, T) row-major; NULL when absent. */
+typedef struct lmt_batch {
+    int B, T;
+    int32_t *input_ids, *attention_mask, *labels, *token_type_ids;
+    int T_dec;                       /* seq2seq: decoder length; labels are then (B, T_dec) */
+    int32_t *decoder_input_ids;
+} lmt_batch;
+
+/* What the Trainer needs from a model. loss_sum is the sum of the per-item
+ * losses of the batch and n_items how many items it counted (label tokens
+ * after any internal shift). backward adds scale * d(loss_sum)/dparams. */
+typedef struct lmt_task_model {
+    void *self;
+    lmt_model *model;
+    float *grads;                    /* same layout as model->params */
+    lmt_status (*forward)(void *self, const lmt_batch *b, bool training, uint64_t dropout_seed, double *loss_sum, int64_t *n_items);
+    lmt_status (*backward)(void *self, float scale);
+    void (*zero_grad)(void *self);
+    /* num_items_in_batch contribution of a batch (shifted labels != -100 for causal LM) */
+    int64_t (*count_items)(void *self, const lmt_batch *b);
+    /* tokens the batch feeds (for total_flos: 6 * tokens * non-embedding parameters) */
+    int64_t (*count_tokens)(void *self, const lmt_batch *b);
+} lmt_task_model;
+
+/* A dataset the Trainer reads through a collator. collate fills *out for the
+ * examples idx[0..n) with malloc'd arrays; the Trainer releases them with
+ * lmt_batch_free. (Collators may be random - MLM masking - so each batch is
+ * collated exactly once.) */
+typedef struct lmt_train_data {
+    int64_t n;
+    void *ctx;
+    lmt_status (*collate)(void *ctx, const int64_t *idx, int n, lmt_batch *out);
+} lmt_train_data;
+
+/* Order of the training examples in an epoch (a permutation of 0..n-1). */
+typedef void (*lmt_sampler_fn)(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
+
+typedef struct lmt_trainer {
+    lmt_training_args args;
+    lmt_task_model *model;
+    lmt_train_data *train, *eval;
+    lmt_sampler_fn sampler;          /* default: seeded shuffle */
+    void *sampler_ctx;
+    const char *tokenizer_dir;       /* copied into checkpoints and the final model when set */
+    /* called with each log entry as a JSON object line ({"loss": ..., "step": ...}) */
+    void (*on_log)(void *user, const char *json);
+    /* called after every optimizer step (for a live progress line) */
+    void (*on_progress)(void *user, int64_t step, int64_t max_steps, double epoch, double last_loss,
+                        double tokens_per_second, double seconds_left);
+    void *log_user;
+    /* run state */
+    lmt_trainer_state state;
+    lmt_adamw opt;
+    lmt_scheduler sched;
+    bool opt_ready;
+    double non_embedding_params;
+} lmt_trainer;
+
+typedef struct lmt_train_output {
+    int64_t global_step;
+    double training_loss;
+    double train_runtime, train_samples_per_second, train_steps_per_second, total_flos, epoch;
+} lmt_train_output;
+
+typedef struct lmt_eval_output {
+    double loss, runtime, samples_per_second, steps_per_second;
+    int64_t samples;
+} lmt_eval_output;
+
+void lmt_batch_free(lmt_batch *b);
+
+lmt_status lmt_trainer_init(lmt_trainer *t, const lmt_training_args *args, lmt_task_model *model,
+                            lmt_train_data *train, lmt_train_data *eval);
+void lmt_trainer_free(lmt_trainer *t);
+lmt_status lmt_trainer_train(lmt_trainer *t, lmt_train_output *out);
+lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out);
+/* The seeded shuffle used by default (per epoch: seed + epoch). */
+void lmt_sampler_shuffle(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
+void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
+/* checkpoint-<N> folder with the highest N in dir, or NULL (caller frees). */
+char *lmt_trainer_last_checkpoint(const char *dir);
+#endif

@@ -1,0 +1,170 @@
+/* The Trainer against transformers' Trainer on the tiny GPT-2 fixture
+ * (tests/fixtures/train/gpt2_trainer.json): every step's loss, grad norm and
+ * learning rate, every evaluation loss, total_flos and train_loss; then
+ * checkpoints, rotation and resume (a resumed run equals an uninterrupted one). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "harness.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "train/task_clm.h"
+
+static int32_t *blocks_of(const lmt_json *a, int64_t *n, int *T) {
+    *n = (int64_t)a->len;
+    *T = (int)a->items[0].len;
+    int32_t *v = malloc((size_t)*n * (size_t)*T * 4);
+    for (size_t i = 0; i < a->len; i++)
+        for (size_t j = 0; j < a->items[i].len; j++) v[i * (size_t)*T + j] = (int32_t)a->items[i].items[j].i64;
+    return v;
+}
+
+static lmt_model *load_gpt2(void) {
+    lmt_model *m = NULL;
+    if (lmt_model_load(LMT_SOURCE_DIR "/tests/fixtures/models/gpt2", &m) != LMT_OK) return NULL;
+    m->cfg.dropout = m->cfg.attn_dropout = m->cfg.embd_dropout = 0;   /* the reference ran with dropout off */
+    return m;
+}
+
+static bool close_rel(double a, double b, double tol) { return fabs(a - b) <= tol * (fabs(b) > 1 ? fabs(b) : 1); }
+
+static void check_run(const lmt_json *run, const int32_t *train, int64_t ntrain, const int32_t *eval, int64_t neval, int T) {
+    const char *name = lmt_json_get(run, "name")->str;
+    const lmt_json *args = lmt_json_get(run, "args");
+    lmt_training_args a;
+    lmt_training_args_default(&a);
+    char dir[] = "/tmp/lmt-trainer-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(a.output_dir, sizeof a.output_dir, "%s/out", dir);
+    a.learning_rate = lmt_json_get(run, "learning_rate")->num;
+    a.logging_steps = 1;
+    a.eval_strategy = LMT_STRATEGY_EPOCH;
+    a.per_device_eval_batch_size = 4;
+    a.save_strategy = LMT_STRATEGY_NO;
+    for (size_t i = 0; i < args->len; i++) {
+        char buf[64];
+        const lmt_json *v = &args->items[i];
+        if (v->type == LMT_JSON_STRING) snprintf(buf, sizeof buf, "%s", v->str);
+        else if (v->is_int) snprintf(buf, sizeof buf, "%lld", (long long)v->i64);
+        else snprintf(buf, sizeof buf, "%.17g", v->num);
+        CHECK_OK(lmt_training_args_set(&a, args->keys[i], buf, "reference"));
+    }
+    lmt_model *m = load_gpt2();
+    lmt_clm_task *task = NULL;
+    CHECK_OK(lmt_clm_task_create(m, 4, T, &task));
+    lmt_block_data tr, ev;
+    lmt_block_data_init(&tr, train, ntrain, T);
+    lmt_block_data_init(&ev, eval, neval, T);
+    lmt_trainer t;
+    CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &tr.base, &ev.base));
+    t.sampler = lmt_sampler_sequential;
+    lmt_train_output out;
+    CHECK_OK(lmt_trainer_train(&t, &out));
+    const lmt_json *want = lmt_json_get(run, "log_history");
+    const lmt_json *got = t.state.log_history;
+    CHECK_MSG(got->len == want->len + 1, "%s: %zu log entries, expected %zu + final", name, got->len, want->len);
+    int bad = 0;
+    for (size_t i = 0; i < want->len && i < got->len; i++) {
+        const lmt_json *w = &want->items[i], *g = &got->items[i];
+        for (size_t k = 0; k < w->len; k++) {
+            const char *key = w->keys[k];
+            if (strstr(key, "runtime") || strstr(key, "per_second")) continue;
+            const lmt_json *gv = lmt_json_get(g, key);
+            double tol = !strcmp(key, "epoch") || !strcmp(key, "step") || !strcmp(key, "learning_rate") ? 1e-12 : 1e-4;
+            if (!gv || !close_rel(gv->num, w->items[k].num, tol)) {
+                if (bad++ < 6) fprintf(stderr, "%s: entry %zu %s = %.9g, transformers %.9g\n", name, i, key, gv ? gv->num : NAN, w->items[k].num);
+            }
+        }
+    }
+    CHECK_MSG(bad == 0, "%s: %d values differ from transformers' Trainer", name, bad);
+    CHECK(out.global_step == lmt_json_get(run, "global_step")->i64);
+    CHECK_MSG(close_rel(out.training_loss, lmt_json_get(run, "training_loss")->num, 1e-4), "%s: train_loss %.9g", name, out.training_loss);
+    CHECK_MSG(close_rel(out.total_flos, lmt_json_get(run, "total_flos")->num, 1e-9), "%s: total_flos %.9g", name, out.total_flos);
+    lmt_trainer_free(&t);
+    lmt_clm_task_free(task);
+    lmt_model_free(m);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* Train `steps` steps with checkpoints every 2 steps, optionally stopping
+ * after `stop_at` and resuming; returns the final parameters. */
+static float *train_with_checkpoints(const char *dir, const int32_t *train, int64_t n, int T, int64_t stop_at, lmt_json **history) {
+    lmt_training_args a;
+    lmt_training_args_default(&a);
+    snprintf(a.output_dir, sizeof a.output_dir, "%s", dir);
+    a.learning_rate = 1e-3;
+    a.per_device_train_batch_size = 4;
+    a.num_train_epochs = 2;
+    a.logging_steps = 1;
+    a.save_steps = 2;
+    a.save_total_limit = 2;
+    a.overwrite_output_dir = true;
+    float *result = NULL;
+    for (int phase = 0; phase < (stop_at > 0 ? 2 : 1); phase++) {
+        lmt_model *m = load_gpt2();
+        lmt_clm_task *task = NULL;
+        lmt_clm_task_create(m, 4, T, &task);
+        lmt_block_data tr;
+        lmt_block_data_init(&tr, train, n, T);
+        lmt_trainer t;
+        a.max_steps = (phase == 0 && stop_at > 0) ? stop_at : -1;
+        if (phase == 1) { snprintf(a.resume_from_checkpoint, sizeof a.resume_from_checkpoint, "latest"); a.max_steps = -1; }
+        CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &tr.base, NULL));
+        lmt_train_output out;
+        CHECK_OK(lmt_trainer_train(&t, &out));
+        if (phase == (stop_at > 0 ? 1 : 0)) {
+            result = malloc(m->layout.num_floats * 4);
+            memcpy(result, m->params, m->layout.num_floats * 4);
+            *history = lmt_json_clone(t.state.log_history);
+        }
+        lmt_trainer_free(&t);
+        lmt_clm_task_free(task);
+        lmt_model_free(m);
+    }
+    return result;
+}
+
+int main(void) {
+    lmt_json *ref = NULL;
+    CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/train/gpt2_trainer.json", &ref));
+    if (!ref) return lmt_test_finish();
+    int64_t ntrain, neval;
+    int T, T2;
+    int32_t *train = blocks_of(lmt_json_get(ref, "train_blocks"), &ntrain, &T);
+    int32_t *eval = blocks_of(lmt_json_get(ref, "eval_blocks"), &neval, &T2);
+    const lmt_json *runs = lmt_json_get(ref, "runs");
+    for (size_t r = 0; r < runs->len; r++) check_run(&runs->items[r], train, ntrain, eval, neval, T);
+
+    /* checkpoints: folders, rotation, and a resumed run equal to a straight one */
+    char d1[] = "/tmp/lmt-ckpt-a-XXXXXX", d2[] = "/tmp/lmt-ckpt-b-XXXXXX";
+    CHECK(mkdtemp(d1) && mkdtemp(d2));
+    lmt_json *h1 = NULL, *h2 = NULL;
+    float *p1 = train_with_checkpoints(d1, train, ntrain, T, 0, &h1);
+    float *p2 = train_with_checkpoints(d2, train, ntrain, T, 4, &h2);
+    lmt_model *m = load_gpt2();
+    CHECK(p1 && p2 && !memcmp(p1, p2, m->layout.num_floats * 4));
+    CHECK(h1 && h2 && h1->len == h2->len);
+    char path[512];
+    snprintf(path, sizeof path, "%s/checkpoint-10/trainer_state.json", d1);
+    CHECK(lmt_file_exists(path));
+    snprintf(path, sizeof path, "%s/checkpoint-8/model.safetensors", d1);
+    CHECK(lmt_file_exists(path));
+    snprintf(path, sizeof path, "%s/checkpoint-6", d1);
+    CHECK(!lmt_is_dir(path));   /* save_total_limit = 2 */
+    snprintf(path, sizeof path, "%s/checkpoint-10/optimizer.safetensors", d1);
+    CHECK(lmt_file_exists(path));
+    lmt_model_free(m);
+    free(p1);
+    free(p2);
+    lmt_json_free(h1);
+    lmt_json_free(h2);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", d1, d2);
+    CHECK(system(cmd) == 0);
+    free(train);
+    free(eval);
+    lmt_json_free(ref);
+    return lmt_test_finish();
+}
