@@ -109,9 +109,9 @@ static float *train_with_checkpoints(const char *dir, const int32_t *train, int6
         lmt_block_data tr;
         lmt_block_data_init(&tr, train, n, T);
         lmt_trainer t;
-        a.max_steps = (phase == 0 && stop_at > 0) ? stop_at : -1;
-        if (phase == 1) { snprintf(a.resume_from_checkpoint, sizeof a.resume_from_checkpoint, "latest"); a.max_steps = -1; }
+        if (phase == 1) snprintf(a.resume_from_checkpoint, sizeof a.resume_from_checkpoint, "latest");
         CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &tr.base, NULL));
+        if (phase == 0 && stop_at > 0) t.interrupt_at_step = stop_at;
         lmt_train_output out;
         CHECK_OK(lmt_trainer_train(&t, &out));
         if (phase == (stop_at > 0 ? 1 : 0)) {

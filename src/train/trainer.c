@@ -107,6 +107,8 @@ lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out) {
         double loss_sum;
         int64_t items;
         s = t->model->forward(t->model->self, &b, false, 0, &loss_sum, &items);
+        /* prediction_step divides by num_items_in_batch as training does */
+        if (s == LMT_OK) items = t->model->count_items(t->model->self, &b);
         lmt_batch_free(&b);
         if (s != LMT_OK) break;
         /* the model's mean loss for the batch, repeated batch-size times */
@@ -442,6 +444,7 @@ lmt_status lmt_trainer_train(lmt_trainer *t, lmt_train_output *out) {
     double start = lmt_time_s(), tr_loss = 0, total_loss = 0, grad_norm = 0, lr = 0, last_step_loss = 0;
     int64_t initial_step = t->state.global_step, last_logged = t->state.global_step, tokens_seen = 0;
     control c = {false, false, false, false};
+    bool interrupted = false;
     lmt_status s = LMT_OK;
     t->model->zero_grad(t->model->self);
     for (int64_t epoch = epochs_trained; epoch < n_epochs && s == LMT_OK && !c.stop; epoch++) {
@@ -517,8 +520,9 @@ lmt_status lmt_trainer_train(lmt_trainer *t, lmt_train_output *out) {
                                done > 0 ? el / done * (double)(max_steps - gs) : 0);
             }
             s = log_save_evaluate(t, &c, &tr_loss, &last_logged, &total_loss, grad_norm, lr);
+            if (s == LMT_OK && t->interrupt_at_step > 0 && gs >= t->interrupt_at_step) { c.stop = true; interrupted = true; }
         }
-        if (s != LMT_OK) break;
+        if (s != LMT_OK || interrupted) break;
         /* DefaultFlowCallback.on_epoch_end */
         if (a->logging_strategy == LMT_STRATEGY_EPOCH) c.log = true;
         if (a->eval_strategy == LMT_STRATEGY_EPOCH) c.evaluate = true;

@@ -59,6 +59,7 @@ typedef struct lmt_trainer {
     lmt_sampler_fn sampler;          /* default: seeded shuffle */
     void *sampler_ctx;
     const char *tokenizer_dir;       /* copied into checkpoints and the final model when set */
+    int64_t interrupt_at_step;       /* > 0: stop after this step (as if interrupted) */
     /* called with each log entry as a JSON object line ({"loss": ..., "step": ...}) */
     void (*on_log)(void *user, const char *json);
     /* called after every optimizer step (for a live progress line) */
