@@ -16,12 +16,22 @@ typedef enum lmt_tokenizer_kind {
     LMT_TOKENIZER_ROBERTA,      /* byte-level BPE, <s> A </s></s> B </s> */
 } lmt_tokenizer_kind;
 
+/* The model of the pipeline (normalizer -> pre-tokenizer -> model ->
+ * post-processor -> decoder); WordPiece and Unigram plug in later. */
+typedef enum lmt_tok_model {
+    LMT_TOK_BPE = 0,      /* byte-level BPE: GPT-2, RoBERTa */
+    LMT_TOK_WORDPIECE,    /* BERT, DistilBERT (not yet) */
+    LMT_TOK_UNIGRAM       /* SentencePiece / Marian (not yet) */
+} lmt_tok_model;
+
 /* Loads tokenizer.json, or vocab.json + merges.txt (+ tokenizer_config.json,
  * special_tokens_map.json) from dir. The kind comes from tokenizer_config.json
  * or the files' contents. Errors name the file and the problem. */
 lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out);
 void lmt_tokenizer_free(lmt_tokenizer *t);
 lmt_tokenizer_kind lmt_tokenizer_get_kind(const lmt_tokenizer *t);
+lmt_tok_model lmt_tokenizer_model(const lmt_tokenizer *t);
+/* len(tokenizer): the model vocabulary plus added tokens outside it. */
 size_t lmt_tokenizer_vocab_size(const lmt_tokenizer *t);
 /* Token string of an id (byte-level form, as convert_ids_to_tokens), or NULL. */
 const char *lmt_tokenizer_id_to_token(const lmt_tokenizer *t, int32_t id);
@@ -71,8 +81,9 @@ lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t
 lmt_status lmt_tokenizer_encode_batch(const lmt_tokenizer *t, const char *const *texts, const size_t *lens,
                                       const char *const *pairs, const size_t *pair_lens, size_t n,
                                       const lmt_encode_opts *opts, lmt_encoding *outs);
-/* Decodes ids to UTF-8 (caller frees *out). clean_up_tokenization_spaces is
- * ignored for byte-level BPE, as transformers 5 ignores it. */
+/* Decodes ids to UTF-8 (caller frees *out). Ids outside the vocabulary are
+ * skipped, as tokenizers does. clean_up_tokenization_spaces is ignored for
+ * byte-level BPE, as transformers 5 ignores it. */
 lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
                                 bool clean_up_tokenization_spaces, char **out, size_t *out_len);
 

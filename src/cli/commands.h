@@ -4,4 +4,6 @@
 int lmt_cmd_inspect(int argc, char **argv);
 int lmt_cmd_convert(int argc, char **argv);
 int lmt_cmd_tokenize(int argc, char **argv);
+int lmt_cmd_train(int argc, char **argv);
+int lmt_cmd_generate(int argc, char **argv);
 #endif

@@ -50,35 +50,65 @@ static int seg_push(lmt_segments *s, uint32_t start, uint32_t end, int32_t token
     return 0;
 }
 
-static bool is_space_byte(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-static bool is_word_byte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80; }
+/* Longest token of the given normalized-ness starting at s[i], or -1. */
+static long longest_at(const lmt_added_vocab *a, const unsigned char *s, size_t i, size_t end, bool normalized) {
+    long best = -1;
+    size_t best_len = 0;
+    for (size_t k = 0; k < a->n; k++) {
+        const lmt_added_token *t = &a->v[k];
+        if (t->normalized != normalized || t->len <= best_len || t->len > end - i) continue;
+        if (s[i] == (unsigned char)t->content[0] && !memcmp(s + i, t->content, t->len)) { best = (long)k; best_len = t->len; }
+    }
+    return best;
+}
 
-int lmt_added_split(const lmt_added_vocab *a, const char *text, size_t n, lmt_segments *out) {
-    const unsigned char *s = (const unsigned char *)text;
-    size_t seg_start = 0, i = 0;
-    while (i < n) {
-        long best = -1;
-        size_t best_len = 0;
-        for (size_t k = 0; k < a->n; k++) {
-            const lmt_added_token *t = &a->v[k];
-            if (t->len > best_len && t->len <= n - i && s[i] == (unsigned char)t->content[0] && !memcmp(s + i, t->content, t->len)) {
-                if (t->single_word && ((i > 0 && is_word_byte(s[i - 1])) || (i + t->len < n && is_word_byte(s[i + t->len])))) continue;
-                best = (long)k;
-                best_len = t->len;
-            }
-        }
+/* One pass of find_matches over the sentence text[from..to). */
+static int split_pass(const lmt_added_vocab *a, const unsigned char *s, size_t from, size_t to, bool normalized, lmt_segments *out) {
+    size_t seg_start = from, i = from;
+    while (i < to) {
+        long best = longest_at(a, s, i, to, normalized);
         if (best < 0) {
-            size_t l = 1;
-            if (s[i] >= 0x80) lmt_utf8_decode(s + i, n - i, &l);
-            i += l;
+            i++;
+            while (i < to && (s[i] & 0xC0) == 0x80) i++;
             continue;
         }
         const lmt_added_token *t = &a->v[best];
-        size_t mstart = i, mend = i + best_len;
-        if (t->lstrip) while (mstart > seg_start && is_space_byte(s[mstart - 1])) mstart--;
-        if (t->rstrip) while (mend < n && is_space_byte(s[mend])) mend++;
+        size_t mstart = i, mend = i + t->len, l;
+        if (t->single_word) {
+            bool before = mstart > from && lmt_unicode_is_word(lmt_utf8_decode_before(s, mstart, &l));
+            bool after = mend < to && lmt_unicode_is_word(lmt_utf8_decode(s + mend, to - mend, &l));
+            /* the matcher moves past a discarded match, as daachorse's iterator does */
+            if (before || after) { i = mend; continue; }
+        }
+        if (t->lstrip)
+            while (mstart > seg_start && lmt_unicode_is_space(lmt_utf8_decode_before(s, mstart, &l))) mstart -= l;
+        if (t->rstrip)
+            while (mend < to && lmt_unicode_is_space(lmt_utf8_decode(s + mend, to - mend, &l))) mend += l;
         if (seg_push(out, (uint32_t)seg_start, (uint32_t)mstart, -1) || seg_push(out, (uint32_t)mstart, (uint32_t)mend, (int32_t)best)) return -1;
         seg_start = i = mend;
     }
-    return seg_push(out, (uint32_t)seg_start, (uint32_t)n, -1);
+    return seg_push(out, (uint32_t)seg_start, (uint32_t)to, -1);
+}
+
+int lmt_added_split(const lmt_added_vocab *a, const char *text, size_t n, lmt_segments *out) {
+    const unsigned char *s = (const unsigned char *)text;
+    bool has_norm = false;
+    for (size_t k = 0; k < a->n; k++) has_norm |= a->v[k].normalized;
+    size_t first = out->n;
+    if (split_pass(a, s, 0, n, false, out)) return -1;
+    if (!has_norm) return 0;
+    /* second pass: normalized tokens inside the runs the first pass left */
+    lmt_segments pass1 = {out->v + first, out->n - first, 0};
+    lmt_segment *copy = malloc((pass1.n ? pass1.n : 1) * sizeof *copy);
+    if (!copy) return -1;
+    if (pass1.n) memcpy(copy, pass1.v, pass1.n * sizeof *copy);
+    size_t m = pass1.n;
+    out->n = first;
+    int rc = 0;
+    for (size_t k = 0; k < m && rc == 0; k++) {
+        if (copy[k].token >= 0) rc = seg_push(out, copy[k].start, copy[k].end, copy[k].token);
+        else rc = split_pass(a, s, copy[k].start, copy[k].end, true, out);
+    }
+    free(copy);
+    return rc;
 }

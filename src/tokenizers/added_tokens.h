@@ -25,6 +25,13 @@ lmt_status lmt_added_vocab_add(lmt_added_vocab *a, const char *content, int32_t 
 void lmt_added_vocab_free(lmt_added_vocab *a);
 /* Index of the added token with this id, or -1. */
 long lmt_added_vocab_find_id(const lmt_added_vocab *a, int32_t id);
-/* Splits text[0..n) into segments. Returns 0 or -1 on allocation failure. */
+/* Splits text[0..n) (valid UTF-8) into segments as tokenizers'
+ * AddedVocabulary::extract_and_normalize does: first the tokens with
+ * normalized=false over the whole text, then those with normalized=true
+ * inside each remaining run (lmtune's BPE has no normalizer, so both match
+ * the raw text). Matches are leftmost-longest; a single_word token is only
+ * kept between non-word characters; lstrip/rstrip pull the Unicode
+ * whitespace around the match into it. Returns 0 or -1 on allocation
+ * failure. */
 int lmt_added_split(const lmt_added_vocab *a, const char *text, size_t n, lmt_segments *out);
 #endif

@@ -16,8 +16,13 @@ lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size
         long a = lmt_added_vocab_find_id(&t->added, ids[i]);
         if (a >= 0 && skip_special_tokens && t->added.v[a].special) continue;
         const char *tok = lmt_tokenizer_id_to_token(t, ids[i]);
-        if (!tok) { lmt_sb_free(&b); return lmt_fail(LMT_ERR_ARG, "token id %d is outside the vocabulary", ids[i]); }
+        if (!tok) continue;   /* tokenizers' decode drops ids it cannot map */
         size_t len = strlen(tok), start = b.len;
+        if (!t->bytelevel_decoder) {   /* no decoder: tokens joined with " " */
+            if (start) lmt_sb_putc(&b, ' ');
+            lmt_sb_append(&b, tok, len);
+            continue;
+        }
         bool all_mapped = true;
         for (size_t k = 0; k < len;) {
             size_t l;
@@ -37,6 +42,6 @@ lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size
     char *fixed = lmt_utf8_repair(b.data ? b.data : "", b.len, &fl);
     if (fixed) { lmt_sb_free(&b); *out = fixed; *out_len = fl; return LMT_OK; }
     *out_len = b.len;
-    *out = lmt_sb_take(&b);
+    *out = b.data ? lmt_sb_take(&b) : lmt_strdup("");
     return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
 }

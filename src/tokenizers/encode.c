@@ -18,6 +18,7 @@ lmt_encode_opts lmt_encode_opts_default(void) {
 
 void lmt_raw_seq_free(lmt_raw_seq *r) {
     free(r->ids); free(r->bstart); free(r->bend); free(r->words); free(r->cstart); free(r->cend);
+    free(r->lead); free(r->trail);
     memset(r, 0, sizeof *r);
 }
 
@@ -31,16 +32,44 @@ static int raw_reserve(lmt_raw_seq *r, size_t n) {
     a = realloc(r->words, nc * 4); if (!a) return -1; r->words = a;
     a = realloc(r->cstart, nc * 4); if (!a) return -1; r->cstart = a;
     a = realloc(r->cend, nc * 4); if (!a) return -1; r->cend = a;
+    uint16_t *h = realloc(r->lead, nc * 2); if (!h) return -1; r->lead = h;
+    h = realloc(r->trail, nc * 2); if (!h) return -1; r->trail = h;
     r->cap = nc;
     return 0;
+}
+
+static uint16_t clamp16(size_t v) { return v > 0xFFFF ? 0xFFFF : (uint16_t)v; }
+
+/* Leading / trailing characters of an added token's text that ByteLevel's
+ * process_offsets counts as spaces: 'Ġ' or Unicode whitespace. */
+static void added_spaces(const unsigned char *s, size_t n, uint16_t *lead, uint16_t *trail) {
+    size_t i = 0, l, c = 0;
+    while (i < n) {
+        uint32_t cp = lmt_utf8_decode(s + i, n - i, &l);
+        if (cp != 0x120 && !lmt_unicode_is_space(cp)) break;
+        c++; i += l;
+    }
+    *lead = clamp16(c);
+    size_t e = n;
+    c = 0;
+    while (e > i) {
+        uint32_t cp = lmt_utf8_decode_before(s, e, &l);
+        if (cp != 0x120 && !lmt_unicode_is_space(cp)) break;
+        c++; e -= l;
+    }
+    if (i == n) c = *lead;   /* all spaces: both walks see every character */
+    *trail = clamp16(c);
 }
 
 int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out) {
     lmt_segments segs = {0};
     lmt_spans spans = {0};
     lmt_bpe_tok *toks = NULL;
-    size_t ntok = 0, tcap = 0;
-    int rc = lmt_added_split(&t->added, text, n, &segs);
+    char *buf = NULL;          /* segment with the prefix space, when add_prefix_space adds one */
+    size_t ntok = 0, tcap = 0, bufcap = 0;
+    int rc = t->added.n ? lmt_added_split(&t->added, text, n, &segs) : 0;
+    if (!t->added.n && n && (segs.v = malloc(sizeof *segs.v))) segs.v[segs.n++] = (lmt_segment){0, (uint32_t)n, -1};
+    else if (!t->added.n && n) rc = -1;
     int32_t word = 0;
     for (size_t s = 0; s < segs.n && rc == 0; s++) {
         const lmt_segment *g = &segs.v[s];
@@ -50,26 +79,57 @@ int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char 
             out->bstart[out->n] = g->start;
             out->bend[out->n] = g->end;
             out->words[out->n] = word++;
+            added_spaces((const unsigned char *)text + g->start, g->end - g->start, &out->lead[out->n], &out->trail[out->n]);
             out->n++;
             continue;
         }
+        /* ByteLevel(add_prefix_space): " " before each run not starting with one;
+         * it stands at the run's first character for offsets */
+        const char *seg = text + g->start;
+        size_t slen = g->end - g->start, shift = 0;
+        if (t->add_prefix_space && seg[0] != ' ') {
+            if (slen + 1 > bufcap) {
+                char *nb = realloc(buf, slen + 1);
+                if (!nb) { rc = -1; break; }
+                buf = nb;
+                bufcap = slen + 1;
+            }
+            buf[0] = ' ';
+            memcpy(buf + 1, seg, slen);
+            seg = buf;
+            slen++;
+            shift = 1;
+        }
         spans.n = 0;
-        if ((rc = lmt_pretok_gpt2(text + g->start, g->end - g->start, g->start, &spans))) break;
+        if (t->use_regex) rc = lmt_pretok_gpt2(seg, slen, 0, &spans);
+        else rc = lmt_spans_push(&spans, 0, (uint32_t)slen);
+        if (rc) break;
+        size_t first_len = 1;
+        if (shift) lmt_utf8_decode((const unsigned char *)text + g->start, g->end - g->start, &first_len);
         for (size_t p = 0; p < spans.n && rc == 0; p++) {
             ntok = 0;
-            const unsigned char *piece = (const unsigned char *)text + spans.v[p].start;
+            const unsigned char *piece = (const unsigned char *)seg + spans.v[p].start;
             if ((rc = lmt_bpe_encode(&t->bpe, cache, piece, spans.v[p].end - spans.v[p].start, &toks, &ntok, &tcap))) break;
             if ((rc = raw_reserve(out, out->n + ntok))) break;
             for (size_t k = 0; k < ntok; k++) {
+                size_t a = spans.v[p].start + toks[k].start, b = spans.v[p].start + toks[k].end;
+                const unsigned char *tb = (const unsigned char *)seg;
+                size_t lead = 0, trail = 0;
+                while (a + lead < b && tb[a + lead] == ' ') lead++;
+                while (b - trail > a + lead && tb[b - 1 - trail] == ' ') trail++;
+                if (a + lead == b) trail = lead;
                 out->ids[out->n] = toks[k].id;
-                out->bstart[out->n] = spans.v[p].start + toks[k].start;
-                out->bend[out->n] = spans.v[p].start + toks[k].end;
+                out->bstart[out->n] = g->start + (uint32_t)(a >= shift ? a - shift : 0);
+                out->bend[out->n] = g->start + (uint32_t)(b > shift ? b - shift : first_len);
+                out->lead[out->n] = clamp16(lead);
+                out->trail[out->n] = clamp16(trail);
                 out->words[out->n] = word;
                 out->n++;
             }
             word++;
         }
     }
+    free(buf);
     free(segs.v);
     free(spans.v);
     free(toks);
@@ -108,40 +168,7 @@ void lmt_encoding_free(lmt_encoding *e) {
     memset(e, 0, sizeof *e);
 }
 
-static void put(lmt_encoding *e, int32_t id, int32_t type, int32_t special, int32_t word, int32_t seq, int32_t s, int32_t en) {
-    size_t i = e->n++;
-    e->ids[i] = id; e->type_ids[i] = type; e->attention_mask[i] = 1; e->special_tokens_mask[i] = special;
-    e->word_ids[i] = word; e->sequence_ids[i] = seq; e->offset_start[i] = s; e->offset_end[i] = en;
-}
-
-/* RobertaProcessing(trim_offsets=True): offsets skip the leading/trailing
- * spaces ('Ġ') a byte-level token carries. */
-static void trim(const lmt_tokenizer *t, int32_t id, int32_t *s, int32_t *e) {
-    const char *tok = lmt_tokenizer_id_to_token(t, id);
-    if (!tok) return;
-    size_t len = strlen(tok), lead = 0, trail = 0;
-    /* 'Ġ' (U+0120, bytes C4 A0) is the byte-level form of a space */
-    while (2 * (lead + 1) <= len && (unsigned char)tok[2 * lead] == 0xC4 && (unsigned char)tok[2 * lead + 1] == 0xA0) lead++;
-    while (2 * (trail + 1) <= len && (unsigned char)tok[len - 2 * trail - 2] == 0xC4 && (unsigned char)tok[len - 2 * trail - 1] == 0xA0) trail++;
-    if (lead) {
-        bool first = *s == 0;
-        if (!first || !t->add_prefix_space) *s = *s + (int32_t)lead < *e ? *s + (int32_t)lead : *e;
-    }
-    if (trail && *e >= (int32_t)trail) *e = *e - (int32_t)trail > *s ? *e - (int32_t)trail : *s;
-}
-
-static void append_seq(const lmt_tokenizer *t, lmt_encoding *e, const lmt_raw_seq *r, size_t from, size_t to, int32_t type, int32_t seq) {
-    for (size_t k = from; k < to; k++) {
-        int32_t s = r->cstart[k], en = r->cend[k];
-        if (t->trim_offsets) trim(t, r->ids[k], &s, &en);
-        put(e, r->ids[k], type, 0, r->words[k], seq, s, en);
-    }
-}
-
-static size_t n_special(const lmt_tokenizer *t, bool pair) {
-    if (t->post != LMT_POST_ROBERTA) return 0;
-    return pair ? 4 : 2;
-}
+#define put lmt_enc_put
 
 static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t len, const char *pair,
                              size_t pair_len, const lmt_encode_opts *o, lmt_encoding *out) {
@@ -160,7 +187,7 @@ static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const
         if (lmt_tok_encode_raw(t, cache, src[q], lens[q], &r[q])) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory while tokenizing"); goto done; }
     }
     size_t keep[2] = {r[0].n, pair ? r[1].n : 0};
-    size_t spec = o->add_special_tokens ? n_special(t, pair != NULL) : 0;
+    size_t spec = o->add_special_tokens ? lmt_post_added(&t->post, pair != NULL) : 0;
     if (o->truncation != LMT_TRUNCATE_NONE && o->max_length > 0) {
         if ((size_t)o->max_length < spec) { s = lmt_fail(LMT_ERR_ARG, "max_length %lld is smaller than the %zu special tokens", (long long)o->max_length, spec); goto done; }
         size_t max = (size_t)o->max_length - spec, total = keep[0] + keep[1];
@@ -188,15 +215,10 @@ static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const
     /* truncation_side=left keeps the last tokens */
     size_t from[2] = {0, 0};
     if (o->truncate_left) { from[0] = r[0].n - keep[0]; from[1] = pair ? r[1].n - keep[1] : 0; }
-    bool roberta = o->add_special_tokens && t->post == LMT_POST_ROBERTA;
-    if (roberta) put(out, t->special.cls, 0, 1, -1, -1, 0, 0);
-    append_seq(t, out, &r[0], from[0], from[0] + keep[0], 0, 0);
-    if (roberta) put(out, t->special.sep, 0, 1, -1, -1, 0, 0);
-    if (pair) {
-        if (roberta) put(out, t->special.sep, 0, 1, -1, -1, 0, 0);
-        append_seq(t, out, &r[1], from[1], from[1] + keep[1], roberta ? 0 : 1, 1);
-        if (roberta) put(out, t->special.sep, 0, 1, -1, -1, 0, 0);
-    }
+    lmt_post_seq ps[2];
+    for (int q = 0; q < nseq; q++)
+        ps[q] = (lmt_post_seq){r[q].ids, r[q].words, r[q].cstart, r[q].cend, r[q].lead, r[q].trail, from[q], keep[q]};
+    lmt_post_assemble(&t->post, o->add_special_tokens, ps, nseq, out);
     if (padded > out->n) {
         if (t->special.pad < 0) { s = lmt_fail(LMT_ERR_ARG, "asked to pad but the tokenizer has no padding token (set one, e.g. eos)"); goto done; }
         size_t n0 = out->n, npad = padded - n0;

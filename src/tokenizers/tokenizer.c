@@ -65,6 +65,8 @@ static lmt_status load_merges_json(lmt_tokenizer *t, const lmt_json *m, const ch
 
 static int32_t vocab_id(const lmt_tokenizer *t, const char *tok) {
     int64_t id;
+    for (size_t i = 0; i < t->added.n; i++)
+        if (!strcmp(t->added.v[i].content, tok)) return t->added.v[i].id;
     return lmt_strmap_get(t->bpe.vocab, tok, strlen(tok), &id) ? (int32_t)id : -1;
 }
 
@@ -158,24 +160,14 @@ static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path) {
         s = lmt_added_vocab_add(&t->added, content, (int32_t)id, special, l, r, sw, nm);
     }
     if (s != LMT_OK) goto done;
-    const lmt_json *post = lmt_json_get(j, "post_processor");
-    const char *ppt = NULL;
-    if (post && post->type == LMT_JSON_OBJECT) lmt_json_get_str(post, "type", NULL, path, &ppt);
-    if (ppt && !strcmp(ppt, "RobertaProcessing")) {
-        t->kind = LMT_TOKENIZER_ROBERTA;
-        t->post = LMT_POST_ROBERTA;
-        lmt_json_get_bool(post, "trim_offsets", true, path, &t->trim_offsets);
-    } else if (!ppt || !strcmp(ppt, "ByteLevel") || !strcmp(ppt, "TemplateProcessing")) {
-        const lmt_json *sp = post ? lmt_json_get(post, "special_tokens") : NULL;
-        if (ppt && !strcmp(ppt, "TemplateProcessing") && sp && sp->type == LMT_JSON_OBJECT && sp->len) {
-            s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: TemplateProcessing with special tokens is not supported yet", path);
-            goto done;
-        }
-        t->kind = LMT_TOKENIZER_GPT2;
-        t->post = LMT_POST_NONE;
-    } else {
-        s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: post-processor \"%s\" is not supported", path, ppt);
-    }
+    if ((s = lmt_json_get_bool(pre, "use_regex", true, path, &t->use_regex)) != LMT_OK) goto done;
+    const lmt_json *dec = lmt_json_get(j, "decoder");
+    const char *dt = NULL;
+    if (dec && dec->type == LMT_JSON_OBJECT && (s = lmt_json_get_str(dec, "type", NULL, path, &dt)) != LMT_OK) goto done;
+    if (dt && strcmp(dt, "ByteLevel")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: decoder \"%s\" is not supported for BPE (ByteLevel)", path, dt); goto done; }
+    t->bytelevel_decoder = dt != NULL;
+    if ((s = lmt_post_parse(&t->post, lmt_json_get(j, "post_processor"), path, NULL, NULL)) != LMT_OK) goto done;
+    t->kind = t->post.kind == LMT_POST_ROBERTA ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
 done:
     lmt_json_free(j);
     return s;
@@ -199,7 +191,6 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         if ((s = load_tokenizer_json(t, tj)) != LMT_OK) goto done;
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
-        t->trim_offsets = t->post == LMT_POST_ROBERTA ? t->trim_offsets : false;
     } else if (lmt_file_exists(vj) || lmt_file_exists(mt)) {
         if (!lmt_file_exists(vj)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (merges.txt needs its vocab.json)", vj); goto done; }
         if (!lmt_file_exists(mt)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (vocab.json needs its merges.txt)", mt); goto done; }
@@ -211,8 +202,18 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         if (cfg && (s = lmt_json_get_str(cfg, "tokenizer_class", NULL, tc, &cls)) != LMT_OK) goto done;
         if (cls) t->kind = strstr(cls, "Roberta") ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
         else t->kind = (vocab_id(t, "<s>") >= 0 && vocab_id(t, "<mask>") >= 0) ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
-        t->post = t->kind == LMT_TOKENIZER_ROBERTA ? LMT_POST_ROBERTA : LMT_POST_NONE;
-        t->trim_offsets = t->kind == LMT_TOKENIZER_ROBERTA;
+        /* what transformers 5 builds from these files: ByteLevel(add_prefix_space=False)
+         * and, for RoBERTa, RobertaProcessing(trim_offsets=True, add_prefix_space=False) */
+        t->use_regex = true;
+        t->bytelevel_decoder = true;
+        if (t->kind == LMT_TOKENIZER_GPT2) s = lmt_post_gpt2_default(&t->post);
+        else {
+            t->post.kind = LMT_POST_ROBERTA;
+            t->post.trim_offsets = true;
+            t->post.cls = vocab_id(t, "<s>");
+            t->post.sep = vocab_id(t, "</s>");
+        }
+        if (s != LMT_OK) goto done;
         if (t->kind == LMT_TOKENIZER_GPT2) s = add_special_if_present(t, "<|endoftext|>");
         else {
             const char *sp[] = {"<s>", "<pad>", "</s>", "<unk>", "<mask>"};
@@ -231,7 +232,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         lmt_json *fake = smap;   /* same keys as tokenizer_config */
         if ((s = apply_tokenizer_config(t, fake, sm)) != LMT_OK) goto done;
     }
-    if (t->special.cls < 0 && t->post == LMT_POST_ROBERTA) { s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa tokenizer without <s>", dir); goto done; }
+    if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa tokenizer without <s> and </s> in its vocabulary", vj); goto done; }
 done:
     lmt_json_free(cfg);
     lmt_json_free(vocab);
@@ -246,12 +247,20 @@ void lmt_tokenizer_free(lmt_tokenizer *t) {
     if (!t) return;
     lmt_bpe_free(&t->bpe);
     lmt_added_vocab_free(&t->added);
+    lmt_post_free(&t->post);
     free(t->dir);
     free(t);
 }
 
 lmt_tokenizer_kind lmt_tokenizer_get_kind(const lmt_tokenizer *t) { return t->kind; }
-size_t lmt_tokenizer_vocab_size(const lmt_tokenizer *t) { return t->bpe.n_ids; }
+lmt_tok_model lmt_tokenizer_model(const lmt_tokenizer *t) { return t->model; }
+
+size_t lmt_tokenizer_vocab_size(const lmt_tokenizer *t) {
+    size_t n = t->bpe.n_ids;
+    for (size_t i = 0; i < t->added.n; i++)
+        if ((size_t)t->added.v[i].id >= n) n = (size_t)t->added.v[i].id + 1;
+    return n;
+}
 
 const char *lmt_tokenizer_id_to_token(const lmt_tokenizer *t, int32_t id) {
     long a = lmt_added_vocab_find_id(&t->added, id);

@@ -1,30 +1,35 @@
-/* The tokenizer handle's insides, shared by loading, encoding and decoding. */
+/* The tokenizer handle's insides, shared by loading, encoding and decoding.
+ * Pipeline: (normalizer: none for byte-level BPE) -> added tokens ->
+ * pre-tokenizer -> model -> post-processor -> decoder. */
 #ifndef LMT_TOK_TOKENIZER_IMPL_H
 #define LMT_TOK_TOKENIZER_IMPL_H
 #include "lmtune/tokenizer.h"
 #include "tokenizers/added_tokens.h"
 #include "tokenizers/bpe.h"
-
-typedef enum { LMT_POST_NONE = 0, LMT_POST_ROBERTA } lmt_post_kind;
+#include "tokenizers/postprocess.h"
 
 struct lmt_tokenizer {
     lmt_tokenizer_kind kind;
+    lmt_tok_model model;
     lmt_bpe bpe;
     lmt_added_vocab added;
     lmt_special_ids special;
-    bool add_prefix_space;
-    lmt_post_kind post;
-    bool trim_offsets;         /* RobertaProcessing(trim_offsets=True) */
+    bool add_prefix_space;     /* ByteLevel pre-tokenizer */
+    bool use_regex;            /* ByteLevel pre-tokenizer: split with GPT-2's pattern */
+    bool bytelevel_decoder;    /* else tokens are joined with " " (tokenizers without a decoder) */
+    lmt_post post;
     char *dir;
 };
 
 /* One sequence before post-processing: tokens with byte offsets into the
- * (UTF-8-repaired) text and word indices. */
+ * (UTF-8-repaired) text, word indices, and the leading/trailing spaces of
+ * each token string (for trim_offsets). */
 typedef struct lmt_raw_seq {
     int32_t *ids;
     uint32_t *bstart, *bend;
     int32_t *words;
     int32_t *cstart, *cend;   /* character offsets, filled after conversion */
+    uint16_t *lead, *trail;
     size_t n, cap;
 } lmt_raw_seq;
 

@@ -1,6 +1,26 @@
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 #include "tokenizers/utf8.h"
+
+bool lmt_unicode_is_word(uint32_t c) {
+    if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (c == 0x200C || c == 0x200D) return true;
+    switch (utf8proc_category((utf8proc_int32_t)c)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_PC:
+        return true;
+    default:
+        return false;
+    }
+}
+
+uint32_t lmt_utf8_decode_before(const unsigned char *s, size_t end, size_t *len) {
+    size_t b = end - 1;
+    while (b > 0 && (s[b] & 0xC0) == 0x80 && end - b < 4) b--;
+    return lmt_utf8_decode(s + b, end - b, len);
+}
 
 size_t lmt_utf8_encode(uint32_t cp, char *o) {
     if (cp < 0x80) { o[0] = (char)cp; return 1; }

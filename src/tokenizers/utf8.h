@@ -25,4 +25,16 @@ size_t lmt_utf8_valid_prefix(const char *s, size_t n);
  * from_utf8_lossy) do. Returns NULL when s is already valid (no copy);
  * otherwise a new NUL-terminated buffer (caller frees) and *out_len. */
 char *lmt_utf8_repair(const char *s, size_t n, size_t *out_len);
+
+/* Unicode White_Space (what \s means to Oniguruma and Rust's regex and
+ * char::is_whitespace). */
+static inline bool lmt_unicode_is_space(uint32_t c) {
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+/* Rust regex's Unicode \w: letters, marks, decimal and letter numbers,
+ * connector punctuation, ZWNJ/ZWJ. */
+bool lmt_unicode_is_word(uint32_t c);
+/* The code point that ends at s[end) (s valid UTF-8, end > 0). */
+uint32_t lmt_utf8_decode_before(const unsigned char *s, size_t end, size_t *len);
 #endif

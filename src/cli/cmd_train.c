@@ -1,0 +1,188 @@
+/* lmtune train --task clm: run_clm.py / the course notebook in one command.
+ * Model from --model_name_or_path (an HF folder) or --config_name (a
+ * config.json, fresh weights); every TrainingArguments name is accepted as
+ * --name value. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/commands.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "lmtune/tokenizer.h"
+#include "models/model.h"
+#include "train/clm_data.h"
+#include "train/task_clm.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: lmtune train --task clm (--model_name_or_path DIR | --config_name FILE) --train_file F\n"
+            "                    [--validation_file F] [--tokenizer_name DIR] [--block_size N]\n"
+            "                    [--preprocessing_batch_size N] [--max_train_samples N] [--max_eval_samples N]\n"
+            "                    [--args_json FILE] [--<TrainingArguments name> VALUE ...]\n\n"
+            "Fine-tunes as transformers' Trainer does: e.g. --output_dir distilgpt2-finetuned-wikitext2\n"
+            "--eval_strategy epoch --learning_rate 2e-5 --weight_decay 0.01. Text files give one example\n"
+            "per line (trailing newline kept); group_texts cuts block_size chunks and drops the remainder\n"
+            "per map batch of --preprocessing_batch_size (1000) lines. Logs are JSON lines on stdout.\n");
+}
+
+static void print_log(void *user, const char *json) { (void)user; printf("%s\n", json); fflush(stdout); }
+
+static void print_progress(void *user, int64_t step, int64_t max_steps, double epoch, double loss, double tps, double left) {
+    (void)user;
+    if (!isatty(STDERR_FILENO)) return;
+    fprintf(stderr, "\r  step %lld/%lld  epoch %.2f  loss %.4f  %.0f tokens/s  %02d:%02d left   ", (long long)step, (long long)max_steps,
+            epoch, loss, tps, (int)(left / 60), (int)fmod(left, 60));
+    if (step == max_steps) fputc('\n', stderr);
+}
+
+static int fail(const char *what) {
+    fprintf(stderr, "lmtune: error: %s%s%s\n", what ? what : "", what ? ": " : "", lmt_last_error());
+    return 1;
+}
+
+static lmt_status write_results(const char *dir, const char *name, const char *const *keys, const double *vals, size_t n) {
+    lmt_json *o = lmt_json_new(LMT_JSON_OBJECT);
+    if (!o) return LMT_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) lmt_json_object_set(o, keys[i], lmt_json_new_num(vals[i]));
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    lmt_json_write_py(&b, o, 4, true);
+    lmt_sb_putc(&b, '\n');
+    lmt_json_free(o);
+    char *p = lmt_path_join(dir, name);
+    lmt_status s = p && !b.oom ? lmt_write_file_atomic(p, b.data, b.len) : LMT_ERR_NOMEM;
+    free(p);
+    lmt_sb_free(&b);
+    return s;
+}
+
+int lmt_cmd_train(int argc, char **argv) {
+    const char *task = "clm", *model_dir = NULL, *config = NULL, *tok_dir = NULL, *train_file = NULL, *eval_file = NULL;
+    int block_size = 0, map_batch = 1000;
+    int64_t max_train = -1, max_eval = -1;
+    lmt_training_args args;
+    lmt_training_args_default(&args);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
+        if (strncmp(argv[i], "--", 2)) { fprintf(stderr, "lmtune: error: unexpected argument '%s'\n", argv[i]); return 2; }
+        char name[128];
+        const char *val, *eq = strchr(argv[i], '=');
+        if (eq) { snprintf(name, sizeof name, "%.*s", (int)(eq - argv[i] - 2), argv[i] + 2); val = eq + 1; }
+        else {
+            snprintf(name, sizeof name, "%s", argv[i] + 2);
+            /* a flag without a value is a boolean switch */
+            if (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) val = argv[++i];
+            else val = "true";
+        }
+        if (!strcmp(name, "task")) task = val;
+        else if (!strcmp(name, "model_name_or_path") || !strcmp(name, "model")) model_dir = val;
+        else if (!strcmp(name, "config_name")) config = val;
+        else if (!strcmp(name, "tokenizer_name") || !strcmp(name, "tokenizer")) tok_dir = val;
+        else if (!strcmp(name, "train_file")) train_file = val;
+        else if (!strcmp(name, "validation_file")) eval_file = val;
+        else if (!strcmp(name, "block_size")) block_size = atoi(val);
+        else if (!strcmp(name, "preprocessing_batch_size")) map_batch = atoi(val);
+        else if (!strcmp(name, "max_train_samples")) max_train = atoll(val);
+        else if (!strcmp(name, "max_eval_samples")) max_eval = atoll(val);
+        else if (!strcmp(name, "args_json")) {
+            if (lmt_training_args_load_json(&args, val) != LMT_OK) return fail(NULL);
+        } else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return fail(NULL);
+    }
+    if (strcmp(task, "clm")) { fprintf(stderr, "lmtune: error: --task %s is not available yet (clm)\n", task); return 2; }
+    if ((!model_dir) == (!config)) { fprintf(stderr, "lmtune: error: give exactly one of --model_name_or_path and --config_name\n"); usage(stderr); return 2; }
+    if (!train_file && !eval_file) { fprintf(stderr, "lmtune: error: --train_file (or --validation_file with --do_eval) is required\n"); return 2; }
+    if (!tok_dir) tok_dir = model_dir;
+    if (!tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
+    if (!train_file) args.do_train = false; else if (!args.do_eval) args.do_train = true;
+    if (lmt_training_args_validate(&args) != LMT_OK) return fail("training arguments");
+
+    lmt_model *m = NULL;
+    if (model_dir) { if (lmt_model_load(model_dir, &m) != LMT_OK) return fail(NULL); }
+    else {
+        lmt_config cfg;
+        if (lmt_config_load(config, &cfg) != LMT_OK || lmt_model_init(&cfg, (uint64_t)args.seed, &m) != LMT_OK) return fail(NULL);
+    }
+    lmt_tokenizer *tok = NULL;
+    if (lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) { lmt_model_free(m); return fail(NULL); }
+    if ((size_t)m->cfg.vocab_size < lmt_tokenizer_vocab_size(tok)) {
+        fprintf(stderr, "lmtune: error: the tokenizer in %s has %zu tokens but the model's vocabulary holds %lld\n", tok_dir,
+                lmt_tokenizer_vocab_size(tok), (long long)m->cfg.vocab_size);
+        return 1;
+    }
+    if (block_size <= 0) block_size = m->cfg.max_positions < 1024 ? (int)m->cfg.max_positions : 1024;
+    if (block_size > m->cfg.max_positions) {
+        fprintf(stderr, "lmtune: error: block_size %d exceeds the model's %lld positions\n", block_size, (long long)m->cfg.max_positions);
+        return 2;
+    }
+    lmt_clm_blocks train = {0}, eval = {0};
+    int rc = 0;
+    if (train_file && lmt_clm_prepare(tok, train_file, block_size, map_batch, -1, &train) != LMT_OK) { rc = fail(NULL); goto done; }
+    if (eval_file && lmt_clm_prepare(tok, eval_file, block_size, map_batch, -1, &eval) != LMT_OK) { rc = fail(NULL); goto done; }
+    if (max_train > 0 && train.n_blocks > max_train) train.n_blocks = max_train;
+    if (max_eval > 0 && eval.n_blocks > max_eval) eval.n_blocks = max_eval;
+    fprintf(stderr, "lmtune: %s (%zu parameters); train %lld blocks of %d, eval %lld blocks\n", lmt_arch_class_name(m->cfg.arch),
+            lmt_model_num_params(m), (long long)train.n_blocks, block_size, (long long)eval.n_blocks);
+
+    int max_B = (int)(args.per_device_train_batch_size > args.per_device_eval_batch_size ? args.per_device_train_batch_size : args.per_device_eval_batch_size);
+    lmt_clm_task *ctask = NULL;
+    if (lmt_clm_task_create(m, max_B, block_size, &ctask) != LMT_OK) { rc = fail(NULL); goto done; }
+    lmt_block_data td, ed;
+    lmt_block_data_init(&td, train.ids, train.n_blocks, block_size);
+    lmt_block_data_init(&ed, eval.ids, eval.n_blocks, block_size);
+    lmt_trainer t;
+    if (lmt_trainer_init(&t, &args, &ctask->base, train_file ? &td.base : NULL, eval_file ? &ed.base : NULL) != LMT_OK) {
+        lmt_clm_task_free(ctask);
+        rc = fail(NULL);
+        goto done;
+    }
+    t.tokenizer_dir = tok_dir;
+    t.on_log = print_log;
+    t.on_progress = print_progress;
+    if (train_file) {
+        lmt_train_output o;
+        if (lmt_trainer_train(&t, &o) != LMT_OK) { rc = fail("training"); goto out; }
+        if (lmt_model_save(m, args.output_dir) != LMT_OK) { rc = fail(NULL); goto out; }
+        char *tdst = args.output_dir[0] ? lmt_strdup(args.output_dir) : NULL;
+        (void)tdst;
+        free(tdst);
+        char *sp = lmt_path_join(args.output_dir, "trainer_state.json");
+        if (!sp || lmt_trainer_state_save(&t.state, sp) != LMT_OK) { free(sp); rc = fail(NULL); goto out; }
+        free(sp);
+        const char *k[] = {"epoch", "total_flos", "train_loss", "train_runtime", "train_samples", "train_samples_per_second", "train_steps_per_second"};
+        double v[] = {o.epoch, o.total_flos, o.training_loss, o.train_runtime, (double)train.n_blocks, o.train_samples_per_second, o.train_steps_per_second};
+        write_results(args.output_dir, "train_results.json", k, v, 7);
+    }
+    if (eval_file) {
+        lmt_eval_output e;
+        if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = fail("evaluation"); goto out; }
+        /* run_clm.py: perplexity = exp(eval_loss) */
+        double ppl = e.loss < 700 ? exp(e.loss) : INFINITY;
+        const char *k[] = {"epoch", "eval_loss", "eval_runtime", "eval_samples", "eval_samples_per_second", "eval_steps_per_second", "perplexity"};
+        double v[] = {t.state.epoch, e.loss, e.runtime, (double)eval.n_blocks, e.samples_per_second, e.steps_per_second, ppl};
+        printf("{\"eval_loss\": %.10g, \"perplexity\": %.10g, \"eval_runtime\": %.4f, \"eval_samples_per_second\": %.3f}\n", e.loss, ppl, e.runtime, e.samples_per_second);
+        if (lmt_mkdirs(args.output_dir) == LMT_OK) write_results(args.output_dir, "eval_results.json", k, v, 7);
+    }
+    if (train_file) {
+        /* the tokenizer goes with the model, as trainer.save_model does */
+        static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"};
+        for (size_t i = 0; i < 5; i++) {
+            char *src = lmt_path_join(tok_dir, files[i]), *dst = lmt_path_join(args.output_dir, files[i]);
+            char *d = NULL;
+            size_t n = 0;
+            if (src && dst && lmt_file_exists(src) && lmt_read_file(src, &d, &n) == LMT_OK) lmt_write_file_atomic(dst, d, n);
+            free(d); free(src); free(dst);
+        }
+        fprintf(stderr, "lmtune: saved the model and tokenizer to %s\n", args.output_dir);
+    }
+out:
+    lmt_trainer_free(&t);
+    lmt_clm_task_free(ctask);
+done:
+    lmt_clm_blocks_free(&train);
+    lmt_clm_blocks_free(&eval);
+    lmt_tokenizer_free(tok);
+    lmt_model_free(m);
+    return rc;
+}

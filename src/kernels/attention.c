@@ -1,0 +1,124 @@
+#include <math.h>
+#include <string.h>
+#include "kernels/attention.h"
+#include "kernels/dropout.h"
+#include "kernels/fastmath.h"
+#include "kernels/matmul.h"
+#include "kernels/parallel.h"
+
+static int n_threads(const lmt_attention_shape *s) { return s->threads > 0 ? s->threads : omp_get_max_threads(); }
+
+size_t lmt_attention_scratch_floats(const lmt_attention_shape *s) {
+    return (size_t)n_threads(s) * 2 * (size_t)s->Tq * (size_t)s->Tk;
+}
+
+/* Keys that query row i may see: [0, *end) minus padded keys. */
+static inline int row_end(const lmt_attention_shape *s, int i) {
+    if (!s->causal) return s->Tk;
+    int e = i + (s->Tk - s->Tq) + 1;
+    return e < 0 ? 0 : (e > s->Tk ? s->Tk : e);
+}
+
+static inline uint64_t drop_index(const lmt_attention_shape *s, int b, int h, int i) {
+    return (((uint64_t)b * s->NH + h) * s->Tq + i) * s->Tk;
+}
+
+void lmt_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
+                           const lmt_attention_shape *s, float *scratch) {
+    int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs;
+    float keep_scale = s->dropout > 0.0f ? (s->dropout < 1.0f ? 1.0f / (1.0f - s->dropout) : 0.0f) : 1.0f;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads(s))
+    for (long bh = 0; bh < (long)B * NH; bh++) {
+        int b = (int)(bh / NH), h = (int)(bh % NH);
+        float *P = scratch + (size_t)omp_get_thread_num() * 2 * Tq * Tk;   // (Tq, Tk)
+        const float *Q = q + (size_t)b * Tq * s->ldq + h * hs;
+        const float *K = k + (size_t)b * Tk * s->ldk + h * hs;
+        const float *V = v + (size_t)b * Tk * s->ldv + h * hs;
+        float *O = out + (size_t)b * Tq * s->ldo + h * hs;
+        const int32_t *km = s->key_mask ? s->key_mask + (size_t)b * Tk : NULL;
+        lmt_sgemm(false, true, Tq, Tk, hs, s->scale, Q, s->ldq, K, s->ldk, 0.0f, P, Tk);
+        for (int i = 0; i < Tq; i++) {
+            float *p = P + (size_t)i * Tk;
+            int end = row_end(s, i);
+            float mx = -INFINITY;
+            for (int j = 0; j < end; j++)
+                if (!km || km[j]) mx = p[j] > mx ? p[j] : mx;
+            if (mx == -INFINITY) {      // every key masked: zero output
+                memset(p, 0, (size_t)Tk * sizeof(float));
+                lse[(size_t)bh * Tq + i] = -INFINITY;
+                continue;
+            }
+            float sum = 0.0f;
+            if (km) {
+                for (int j = 0; j < end; j++) { p[j] = km[j] ? lmt_expf(p[j] - mx) : 0.0f; sum += p[j]; }
+            } else {
+#pragma omp simd reduction(+:sum)
+                for (int j = 0; j < end; j++) { p[j] = lmt_expf(p[j] - mx); sum += p[j]; }
+            }
+            float inv = 1.0f / sum;
+            for (int j = 0; j < end; j++) p[j] *= inv;
+            for (int j = end; j < Tk; j++) p[j] = 0.0f;
+            lse[(size_t)bh * Tq + i] = mx + logf(sum);
+            if (s->dropout > 0.0f) {
+                uint64_t base = drop_index(s, b, h, i);
+                for (int j = 0; j < end; j++) p[j] = lmt_dropout_keep(s->seed, base + j, s->dropout) ? p[j] * keep_scale : 0.0f;
+            }
+        }
+        lmt_sgemm(false, false, Tq, hs, Tk, 1.0f, P, Tk, V, s->ldv, 0.0f, O, s->ldo);
+    }
+}
+
+void lmt_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *q,
+                            const float *k, const float *v, const lmt_attention_shape *s, float *scratch) {
+    int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs;
+    float p_drop = s->dropout;
+    float keep_scale = p_drop > 0.0f ? (p_drop < 1.0f ? 1.0f / (1.0f - p_drop) : 0.0f) : 1.0f;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads(s))
+    for (long bh = 0; bh < (long)B * NH; bh++) {
+        int b = (int)(bh / NH), h = (int)(bh % NH);
+        float *P = scratch + (size_t)omp_get_thread_num() * 2 * Tq * Tk;   // (Tq, Tk)
+        float *dP = P + (size_t)Tq * Tk;                                     // (Tq, Tk)
+        const float *Q = q + (size_t)b * Tq * s->ldq + h * hs;
+        const float *K = k + (size_t)b * Tk * s->ldk + h * hs;
+        const float *V = v + (size_t)b * Tk * s->ldv + h * hs;
+        const float *dO = dout + (size_t)b * Tq * s->ldo + h * hs;
+        float *dQ = dq + (size_t)b * Tq * s->ldq + h * hs;
+        float *dK = dk + (size_t)b * Tk * s->ldk + h * hs;
+        float *dV = dv + (size_t)b * Tk * s->ldv + h * hs;
+        const int32_t *km = s->key_mask ? s->key_mask + (size_t)b * Tk : NULL;
+        /* recompute the probabilities from the saved log-sum-exp */
+        lmt_sgemm(false, true, Tq, Tk, hs, s->scale, Q, s->ldq, K, s->ldk, 0.0f, P, Tk);
+        lmt_sgemm(false, true, Tq, Tk, hs, 1.0f, dO, s->ldo, V, s->ldv, 0.0f, dP, Tk);
+        for (int i = 0; i < Tq; i++) {
+            float *p = P + (size_t)i * Tk, *dp = dP + (size_t)i * Tk;
+            float l = lse[(size_t)bh * Tq + i];
+            int end = l == -INFINITY ? 0 : row_end(s, i);
+            if (km) {
+                for (int j = 0; j < end; j++) p[j] = km[j] ? lmt_expf(p[j] - l) : 0.0f;
+            } else {
+#pragma omp simd
+                for (int j = 0; j < end; j++) p[j] = lmt_expf(p[j] - l);
+            }
+            for (int j = end; j < Tk; j++) { p[j] = 0.0f; dp[j] = 0.0f; }
+            /* dp holds d(dropped probabilities); take it through the mask */
+            if (p_drop > 0.0f) {
+                uint64_t base = drop_index(s, b, h, i);
+                for (int j = 0; j < end; j++)
+                    dp[j] = lmt_dropout_keep(s->seed, base + j, p_drop) ? dp[j] * keep_scale : 0.0f;
+            }
+            float d = 0.0f;   // sum_j p_j dp_j
+#pragma omp simd reduction(+:d)
+            for (int j = 0; j < end; j++) d += p[j] * dp[j];
+#pragma omp simd
+            for (int j = 0; j < end; j++) dp[j] = p[j] * (dp[j] - d);   // d(scores)
+            if (p_drop > 0.0f) {   // P becomes the dropped probabilities for dV
+                uint64_t base = drop_index(s, b, h, i);
+                for (int j = 0; j < end; j++)
+                    p[j] = lmt_dropout_keep(s->seed, base + j, p_drop) ? p[j] * keep_scale : 0.0f;
+            }
+        }
+        lmt_sgemm(true, false, Tk, hs, Tq, 1.0f, P, Tk, dO, s->ldo, 1.0f, dV, s->ldv);
+        lmt_sgemm(false, false, Tq, hs, Tk, s->scale, dP, Tk, K, s->ldk, 1.0f, dQ, s->ldq);
+        lmt_sgemm(true, false, Tk, hs, Tq, s->scale, dP, Tk, Q, s->ldq, 1.0f, dK, s->ldk);
+    }
+}

@@ -1,0 +1,40 @@
+#include <math.h>
+#include <string.h>
+#include "kernels/crossentropy.h"
+#include "kernels/fastmath.h"
+
+long lmt_crossentropy_forward(float *losses, float *lse, const float *logits, const int32_t *targets, int N, int V) {
+    long count = 0;
+#pragma omp parallel for schedule(static) reduction(+:count)
+    for (long n = 0; n < N; n++) {
+        int32_t t = targets[n];
+        if (t == LMT_IGNORE_INDEX) { losses[n] = 0.0f; continue; }
+        const float *x = logits + n * V;     // (V)
+        float mx = -INFINITY;
+#pragma omp simd reduction(max:mx)
+        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+        float s = 0.0f;
+#pragma omp simd reduction(+:s)
+        for (int v = 0; v < V; v++) s += lmt_expf(x[v] - mx);
+        float l = mx + logf(s);
+        lse[n] = l;
+        losses[n] = l - x[t];
+        count++;
+    }
+    return count;
+}
+
+void lmt_crossentropy_backward(float *dlogits, const float *logits, const float *lse, const int32_t *targets,
+                               float dloss, int N, int V) {
+#pragma omp parallel for schedule(static)
+    for (long n = 0; n < N; n++) {
+        int32_t t = targets[n];
+        float *d = dlogits + n * V;
+        if (t == LMT_IGNORE_INDEX) { memset(d, 0, (size_t)V * sizeof(float)); continue; }
+        const float *x = logits + n * V;
+        float l = lse[n];
+#pragma omp simd
+        for (int v = 0; v < V; v++) d[v] = dloss * lmt_expf(x[v] - l);
+        d[t] -= dloss;
+    }
+}

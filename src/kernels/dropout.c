@@ -1,0 +1,19 @@
+#include <string.h>
+#include "kernels/dropout.h"
+
+void lmt_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed) {
+    if (p <= 0.0f) {
+        if (out != inp) memcpy(out, inp, n * sizeof(float));
+        return;
+    }
+    float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) out[i] = lmt_dropout_keep(seed, i, p) ? inp[i] * scale : 0.0f;
+}
+
+void lmt_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint64_t seed) {
+    float scale = p <= 0.0f ? 1.0f : (p < 1.0f ? 1.0f / (1.0f - p) : 0.0f);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++)
+        if (p <= 0.0f || lmt_dropout_keep(seed, i, p)) dinp[i] += dout[i] * scale;
+}

@@ -1,0 +1,19 @@
+/* Fully connected layer y = x W + b through lmt_sgemm, for both weight
+ * orientations HF uses: GPT-2's Conv1D stores W as (in, out), nn.Linear as
+ * (out, in). Rows: N = B*T. */
+#ifndef LMT_KERNELS_LINEAR_H
+#define LMT_KERNELS_LINEAR_H
+
+typedef enum lmt_wlayout {
+    LMT_W_IN_OUT = 0,   /* Conv1D: weight (IC, OC) */
+    LMT_W_OUT_IN = 1,   /* nn.Linear: weight (OC, IC) */
+} lmt_wlayout;
+
+/* out (N, OC) = inp (N, IC) @ W + bias (OC); bias may be NULL. */
+void lmt_linear_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC,
+                        lmt_wlayout wl);
+/* dinp (N, IC) += dout @ W^T; dweight += inp^T dout (in W's orientation);
+ * dbias (OC) += column sums of dout. Any output may be NULL. */
+void lmt_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                         const float *weight, int N, int IC, int OC, lmt_wlayout wl);
+#endif

@@ -1,0 +1,93 @@
+#include <math.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/util.h"
+#include "train/adamw.h"
+
+static bool trained(const lmt_param_spec *p) { return !(p->flags & (LMT_PARAM_BUFFER | LMT_PARAM_STATIC)); }
+
+lmt_status lmt_adamw_init(lmt_adamw *opt, const lmt_layout *layout, double beta1, double beta2, double eps,
+                          double weight_decay) {
+    memset(opt, 0, sizeof *opt);
+    if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0) || !(weight_decay >= 0))
+        return lmt_fail(LMT_ERR_ARG, "AdamW: invalid settings (betas %g, %g, eps %g, weight decay %g)", beta1, beta2, eps, weight_decay);
+    opt->beta1 = beta1;
+    opt->beta2 = beta2;
+    opt->eps = eps;
+    opt->weight_decay = weight_decay;
+    opt->layout = layout;
+    opt->n = layout->num_floats;
+    if (opt->n > SIZE_MAX / sizeof(float)) return lmt_fail(LMT_ERR_NOMEM, "AdamW: too many parameters");
+    opt->m = lmt_aligned_alloc(opt->n * sizeof(float));
+    opt->v = lmt_aligned_alloc(opt->n * sizeof(float));
+    if (!opt->m || !opt->v) {
+        lmt_adamw_free(opt);
+        return lmt_fail(LMT_ERR_NOMEM, "AdamW: out of memory for the moments of %zu parameters", layout->num_floats);
+    }
+    memset(opt->m, 0, opt->n * sizeof(float));
+    memset(opt->v, 0, opt->n * sizeof(float));
+    return LMT_OK;
+}
+
+void lmt_adamw_free(lmt_adamw *opt) {
+    lmt_aligned_free(opt->m);
+    lmt_aligned_free(opt->v);
+    opt->m = opt->v = NULL;
+}
+
+void lmt_adamw_step(lmt_adamw *opt, float *params, const float *grads, double lr) {
+    opt->step++;
+    /* Scalars as torch computes them (Python floats), used in fp32 ops. */
+    double bc1 = 1.0 - pow(opt->beta1, (double)opt->step);
+    double bc2 = 1.0 - pow(opt->beta2, (double)opt->step);
+    float step_size = (float)(lr / bc1);
+    float bc2_sqrt = (float)sqrt(bc2);
+    float w1 = (float)(1.0 - opt->beta1), b2 = (float)opt->beta2, w2 = (float)(1.0 - opt->beta2);
+    float eps = (float)opt->eps;
+    const lmt_layout *L = opt->layout;
+    for (size_t k = 0; k < L->n_params; k++) {
+        const lmt_param_spec *ps = &L->params[k];
+        if (!trained(ps)) continue;
+        float decay = (ps->flags & LMT_PARAM_NO_DECAY) ? 1.0f : (float)(1.0 - lr * opt->weight_decay);
+        float *p = params + ps->offset, *m = opt->m + ps->offset, *v = opt->v + ps->offset;
+        const float *g = grads + ps->offset;
+        long n = (long)ps->numel;
+#pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++) {
+            float pi = p[i] * decay;
+            m[i] = m[i] + w1 * (g[i] - m[i]);            // exp_avg.lerp_(grad, 1 - beta1)
+            v[i] = v[i] * b2 + w2 * g[i] * g[i];         // exp_avg_sq.mul_(beta2).addcmul_(g, g, 1 - beta2)
+            float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+            p[i] = pi + (-step_size) * m[i] / denom;
+        }
+    }
+}
+
+double lmt_clip_grad_norm(float *grads, const lmt_layout *layout, double max_norm) {
+    double total = 0.0;
+    for (size_t k = 0; k < layout->n_params; k++) {
+        const lmt_param_spec *ps = &layout->params[k];
+        if (!trained(ps)) continue;
+        const float *g = grads + ps->offset;
+        long n = (long)ps->numel;
+        double s = 0.0;
+#pragma omp parallel for simd schedule(static) reduction(+:s)
+        for (long i = 0; i < n; i++) s += (double)g[i] * g[i];
+        total += s;
+    }
+    double norm = sqrt(total);
+    if (max_norm > 0) {
+        float coef = (float)max_norm / ((float)norm + 1e-6f);
+        if (coef < 1.0f) {
+            for (size_t k = 0; k < layout->n_params; k++) {
+                const lmt_param_spec *ps = &layout->params[k];
+                if (!trained(ps)) continue;
+                float *g = grads + ps->offset;
+                long n = (long)ps->numel;
+#pragma omp parallel for simd schedule(static)
+                for (long i = 0; i < n; i++) g[i] *= coef;
+            }
+        }
+    }
+    return norm;
+}

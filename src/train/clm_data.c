@@ -1,0 +1,95 @@
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/util.h"
+#include "train/clm_data.h"
+
+lmt_status lmt_text_lines_load(const char *path, char ***lines, size_t **lens, size_t *n) {
+    char *d;
+    size_t len;
+    *lines = NULL; *lens = NULL; *n = 0;
+    LMT_TRY(lmt_read_file(path, &d, &len));
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++) count += d[i] == '\n';
+    if (len && d[len - 1] != '\n') count++;
+    if (count == 0) { free(d); return lmt_fail(LMT_ERR_FORMAT, "%s: the file is empty (no examples)", path); }
+    char **l = calloc(count, sizeof *l);
+    size_t *ll = calloc(count, sizeof *ll);
+    if (!l || !ll) { free(d); free(l); free(ll); return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path); }
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i <= len && k < count; i++) {
+        if (i < len && d[i] != '\n') continue;
+        size_t e = i < len ? i + 1 : len;
+        if (e == start) break;
+        l[k] = lmt_strndup(d + start, e - start);
+        if (!l[k]) { free(d); lmt_text_lines_free(l, ll, k); return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path); }
+        ll[k++] = e - start;
+        start = e;
+    }
+    free(d);
+    *lines = l; *lens = ll; *n = k;
+    return LMT_OK;
+}
+
+void lmt_text_lines_free(char **lines, size_t *lens, size_t n) {
+    for (size_t i = 0; i < n; i++) free(lines[i]);
+    free(lines);
+    free(lens);
+}
+
+lmt_status lmt_group_texts(const lmt_encoding *enc, size_t n, int block_size, int map_batch_size, lmt_clm_blocks *out) {
+    memset(out, 0, sizeof *out);
+    if (block_size < 2) return lmt_fail(LMT_ERR_ARG, "block_size must be at least 2 (got %d)", block_size);
+    if (map_batch_size < 1) return lmt_fail(LMT_ERR_ARG, "the map batch size must be at least 1 (got %d)", map_batch_size);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += enc[i].n;
+    out->ids = malloc((total / (size_t)block_size + 1) * (size_t)block_size * sizeof(int32_t));
+    if (!out->ids) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    out->block_size = block_size;
+    out->n_examples = (int64_t)n;
+    out->n_tokens = (int64_t)total;
+    size_t w = 0;
+    for (size_t b0 = 0; b0 < n; b0 += (size_t)map_batch_size) {
+        size_t b1 = b0 + (size_t)map_batch_size < n ? b0 + (size_t)map_batch_size : n, batch_tokens = 0;
+        for (size_t i = b0; i < b1; i++) batch_tokens += enc[i].n;
+        size_t keep = batch_tokens / (size_t)block_size * (size_t)block_size, copied = 0;
+        for (size_t i = b0; i < b1 && copied < keep; i++) {
+            size_t take = enc[i].n < keep - copied ? enc[i].n : keep - copied;
+            memcpy(out->ids + w, enc[i].ids, take * sizeof(int32_t));
+            w += take;
+            copied += take;
+        }
+        out->n_dropped += (int64_t)(batch_tokens - keep);
+    }
+    out->n_blocks = (int64_t)(w / (size_t)block_size);
+    return LMT_OK;
+}
+
+lmt_status lmt_clm_prepare(const lmt_tokenizer *tok, const char *path, int block_size, int map_batch_size, int64_t max_examples,
+                           lmt_clm_blocks *out) {
+    memset(out, 0, sizeof *out);
+    char **lines;
+    size_t *lens, n, n_all;
+    LMT_TRY(lmt_text_lines_load(path, &lines, &lens, &n_all));
+    n = n_all;
+    if (max_examples > 0 && (size_t)max_examples < n) n = (size_t)max_examples;
+    lmt_encoding *enc = calloc(n, sizeof *enc);
+    if (!enc) { lmt_text_lines_free(lines, lens, n_all); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    lmt_encode_opts o = lmt_encode_opts_default();
+    lmt_status s = lmt_tokenizer_encode_batch(tok, (const char *const *)lines, lens, NULL, NULL, n, &o, enc);
+    if (s == LMT_OK) s = lmt_group_texts(enc, n, block_size, map_batch_size, out);
+    if (s == LMT_OK && out->n_blocks == 0)
+        s = lmt_fail(LMT_ERR_ARG, "%s: %lld tokens give no block of %d tokens (empty dataset after group_texts)", path,
+                     (long long)out->n_tokens, block_size);
+    if (s != LMT_OK) s = (strstr(lmt_last_error(), path) ? s : lmt_fail_wrap(s, "%s", path));
+    for (size_t i = 0; i < n; i++) lmt_encoding_free(&enc[i]);
+    free(enc);
+    lmt_text_lines_free(lines, lens, n_all);
+    if (s != LMT_OK) lmt_clm_blocks_free(out);
+    return s;
+}
+
+void lmt_clm_blocks_free(lmt_clm_blocks *b) {
+    free(b->ids);
+    memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,251 @@
+/* GPT2LMHeadModel parity with transformers on the tiny fixture
+ * (tests/fixtures/models/gpt2, made by tools/reference/make_model_fixtures.py
+ * and make_gpt2_extra_fixtures.py):
+ * - logits and loss (eval mode, a right-padded batch) within 1e-5 relative;
+ * - the gradient of every parameter (the tied lm_head folded into wte)
+ *   within 1e-4 relative;
+ * - a left-padded batch at the full context, where some query rows see no
+ *   key at all (sdpa gives zeros there);
+ * - 5 AdamW steps (clipping at 1.0, weight decay 0.01 except biases and
+ *   LayerNorm weights): loss and pre-clip gradient norm at every step;
+ * - the model read from pytorch_model.bin gives the same logits;
+ * - int32 and int64 inputs agree; dropout acts only in training mode;
+ *   bad ids / labels / shapes are refused. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+#include "core/util.h"
+#include "io/tensor_file.h"
+#include "models/gpt2.h"
+#include "models/model.h"
+#include "train/adamw.h"
+
+#define FX LMT_SOURCE_DIR "/tests/fixtures/models/gpt2"
+
+static const lmt_tensor_entry *need(const lmt_tensor_file *f, const char *name, lmt_dtype dt) {
+    const lmt_tensor_entry *e = lmt_tensor_file_find(f, name);
+    CHECK_MSG(e && e->dtype == dt, "%s: tensor %s missing or of another dtype", f->path, name);
+    return e && e->dtype == dt ? e : NULL;
+}
+
+/* max |got - want| <= rel * max(max |want|, floor): a relative tolerance on
+ * the tensor's scale, so near-zero entries do not demand impossible digits. */
+static void close_tensor(const char *what, const float *got, const float *want, size_t n, double rel, double floor) {
+    double scale = floor, worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - want[i]);
+        if (!(e <= worst)) { worst = e; at = i; }
+    }
+    CHECK_MSG(worst <= rel * scale, "%s: worst error %.3g (%.3g of scale %.3g) at [%zu]: %.9g vs %.9g", what, worst,
+              worst / scale, scale, at, got[at], want[at]);
+}
+
+typedef struct { int B, T; const int64_t *ids, *mask, *labels; } batch;
+
+static bool read_batch(const lmt_tensor_file *ref, batch *b) {
+    const lmt_tensor_entry *ids = need(ref, "input_ids", LMT_I64), *mask = need(ref, "attention_mask", LMT_I64),
+                           *labels = need(ref, "labels", LMT_I64);
+    if (!ids || !mask || !labels || ids->ndim != 2) return false;
+    b->B = (int)ids->shape[0];
+    b->T = (int)ids->shape[1];
+    b->ids = ids->data;
+    b->mask = mask->data;
+    b->labels = labels->data;
+    return true;
+}
+
+/* Forward + backward on the reference batch; compares logits, loss, grads. */
+static void check_against(lmt_model *m, const char *ref_path, const char *what) {
+    lmt_tensor_file *ref = NULL;
+    CHECK_OK(lmt_safetensors_open(ref_path, &ref));
+    batch b;
+    if (!ref || !read_batch(ref, &b)) { lmt_tensor_file_free(ref); return; }
+    lmt_gpt2 *g = NULL;
+    CHECK_OK(lmt_gpt2_create(m, b.B, b.T, true, &g));
+    if (!g) { lmt_tensor_file_free(ref); return; }
+    CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, b.B, b.T, false));
+    char msg[256];
+    const lmt_tensor_entry *logits = need(ref, "logits", LMT_F32), *loss = need(ref, "loss", LMT_F32);
+    size_t NV = (size_t)b.B * b.T * g->V;
+    if (logits && logits->nbytes == NV * 4) {
+        snprintf(msg, sizeof msg, "%s: logits", what);
+        close_tensor(msg, g->logits, logits->data, NV, 1e-5, 1e-3);
+    } else CHECK_MSG(0, "%s: reference logits have another size", what);
+    if (loss) {
+        float want = *(const float *)loss->data;
+        CHECK_MSG(fabs(g->loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", what, g->loss, want);
+    }
+    CHECK_OK(lmt_gpt2_backward(g));
+    int compared = 0;
+    for (size_t i = 0; i < m->layout.n_params; i++) {
+        const lmt_param_spec *p = &m->layout.params[i];
+        char key[160];
+        snprintf(key, sizeof key, "grad.%s", p->name);
+        const lmt_tensor_entry *e = need(ref, key, LMT_F32);
+        if (!e || e->nbytes != p->numel * 4) continue;
+        snprintf(msg, sizeof msg, "%s: %s", what, key);
+        close_tensor(msg, g->grads + p->offset, e->data, p->numel, 1e-4, 1e-6);
+        compared++;
+    }
+    CHECK(compared == (int)m->layout.n_params);
+    /* every grad.* in the reference is one of ours (nothing left unchecked) */
+    int ref_grads = 0;
+    for (size_t i = 0; i < ref->n; i++) ref_grads += !strncmp(ref->entries[i].name, "grad.", 5);
+    CHECK_MSG(ref_grads == compared, "%s: %d reference gradients, %d compared", what, ref_grads, compared);
+    lmt_gpt2_free(g);
+    lmt_tensor_file_free(ref);
+}
+
+/* The 5-step AdamW trajectory of make_model_fixtures.py:trajectory(). */
+static void check_trajectory(void) {
+    lmt_tensor_file *ref = NULL;
+    CHECK_OK(lmt_safetensors_open(FX "/reference.safetensors", &ref));
+    batch b;
+    if (!ref || !read_batch(ref, &b)) { lmt_tensor_file_free(ref); return; }
+    const lmt_tensor_entry *tl = need(ref, "traj.loss", LMT_F32), *tn = need(ref, "traj.grad_norm", LMT_F32);
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(FX, &m));
+    lmt_gpt2 *g = NULL;
+    if (m) CHECK_OK(lmt_gpt2_create(m, b.B, b.T, true, &g));
+    lmt_adamw opt;
+    if (g && tl && tn && tl->shape[0] == 5 && tn->shape[0] == 5 &&
+        lmt_adamw_init(&opt, &m->layout, 0.9, 0.999, 1e-8, 0.01) == LMT_OK) {
+        const float *want_loss = tl->data, *want_norm = tn->data;
+        for (int step = 0; step < 5; step++) {
+            lmt_gpt2_zero_grad(g);
+            /* training mode as the reference, whose dropout probabilities are 0 */
+            g->p_embd = g->p_attn = g->p_resid = 0.0f;
+            CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, b.B, b.T, true));
+            CHECK_OK(lmt_gpt2_backward(g));
+            double norm = lmt_clip_grad_norm(g->grads, &m->layout, 1.0);
+            CHECK_MSG(fabs(g->loss - want_loss[step]) <= 1e-4 * fabs(want_loss[step]), "step %d: loss %.9g vs %.9g",
+                      step + 1, g->loss, want_loss[step]);
+            CHECK_MSG(fabs(norm - want_norm[step]) <= 1e-4 * fabs(want_norm[step]), "step %d: grad norm %.9g vs %.9g",
+                      step + 1, norm, want_norm[step]);
+            lmt_adamw_step(&opt, m->params, g->grads, 1e-3);
+        }
+        CHECK(opt.step == 5);
+        lmt_adamw_free(&opt);
+    }
+    lmt_gpt2_free(g);
+    lmt_model_free(m);
+    lmt_tensor_file_free(ref);
+}
+
+/* Same logits from pytorch_model.bin alone (a folder without safetensors). */
+static void check_torch_bin(lmt_model *st_model) {
+    char tmp[] = "/tmp/lmt_gpt2_binXXXXXX";
+    if (!mkdtemp(tmp)) { CHECK_MSG(0, "mkdtemp failed"); return; }
+    const char *files[] = {"config.json", "pytorch_model.bin"};
+    for (int i = 0; i < 2; i++) {
+        char src[512], dst[512], *data = NULL;
+        size_t len = 0;
+        snprintf(src, sizeof src, FX "/%s", files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", tmp, files[i]);
+        CHECK_OK(lmt_read_file(src, &data, &len));
+        if (data) CHECK_OK(lmt_write_file_atomic(dst, data, len));
+        free(data);
+    }
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(tmp, &m));
+    lmt_tensor_file *ref = NULL;
+    CHECK_OK(lmt_safetensors_open(FX "/reference.safetensors", &ref));
+    batch b;
+    if (m && ref && read_batch(ref, &b)) {
+        CHECK(m->report.weights_file && strstr(m->report.weights_file, "pytorch_model.bin"));
+        lmt_gpt2 *g1 = NULL, *g2 = NULL;
+        CHECK_OK(lmt_gpt2_create(m, b.B, b.T, false, &g1));
+        CHECK_OK(lmt_gpt2_create(st_model, b.B, b.T, false, &g2));
+        if (g1 && g2) {
+            CHECK_OK(lmt_gpt2_forward(g1, LMT_I64, b.ids, b.mask, NULL, b.B, b.T, false));
+            CHECK_OK(lmt_gpt2_forward(g2, LMT_I64, b.ids, b.mask, NULL, b.B, b.T, false));
+            size_t NV = (size_t)b.B * b.T * g1->V;
+            CHECK_MSG(!memcmp(g1->logits, g2->logits, NV * 4), "logits from pytorch_model.bin differ from model.safetensors");
+            CHECK(isnan(g1->loss));   // no labels, no loss
+            const lmt_tensor_entry *logits = need(ref, "logits", LMT_F32);
+            if (logits) close_tensor("pytorch_model.bin: logits", g1->logits, logits->data, NV, 1e-5, 1e-3);
+        }
+        lmt_gpt2_free(g1);
+        lmt_gpt2_free(g2);
+    }
+    lmt_tensor_file_free(ref);
+    lmt_model_free(m);
+    char p[600];
+    snprintf(p, sizeof p, "%s/config.json", tmp); unlink(p);
+    snprintf(p, sizeof p, "%s/pytorch_model.bin", tmp); unlink(p);
+    rmdir(tmp);
+}
+
+/* int32 inputs, dropout in training mode only, bad inputs refused. */
+static void check_modes(lmt_model *m) {
+    lmt_tensor_file *ref = NULL;
+    CHECK_OK(lmt_safetensors_open(FX "/reference.safetensors", &ref));
+    batch b;
+    if (!ref || !read_batch(ref, &b)) { lmt_tensor_file_free(ref); return; }
+    int B = b.B, T = b.T, N = B * T;
+    int32_t *ids = malloc(N * 4), *mask = malloc(N * 4), *labels = malloc(N * 4);
+    for (int n = 0; n < N; n++) { ids[n] = (int32_t)b.ids[n]; mask[n] = (int32_t)b.mask[n]; labels[n] = (int32_t)b.labels[n]; }
+    lmt_gpt2 *g = NULL;
+    CHECK_OK(lmt_gpt2_create(m, B, T, true, &g));
+    if (g) {
+        size_t NV = (size_t)N * g->V;
+        float *l64 = malloc(NV * 4);
+        CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, B, T, false));
+        memcpy(l64, g->logits, NV * 4);
+        float eval_loss = g->loss;
+        CHECK_OK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, false));
+        CHECK(!memcmp(l64, g->logits, NV * 4) && g->loss == eval_loss);
+        /* training mode: dropout (0.1 in this config) changes the loss; the
+         * gradients stay finite; eval mode afterwards is unchanged */
+        lmt_gpt2_set_seed(g, 5);
+        CHECK_OK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, true));
+        CHECK(isfinite(g->loss) && g->loss != eval_loss);
+        lmt_gpt2_zero_grad(g);
+        CHECK_OK(lmt_gpt2_backward(g));
+        bool finite = true;
+        for (size_t i = 0; i < m->layout.num_floats; i++) finite = finite && isfinite(g->grads[i]);
+        CHECK(finite);
+        CHECK_OK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, false));
+        CHECK(!memcmp(l64, g->logits, NV * 4));
+        /* a smaller batch in the same buffers */
+        CHECK_OK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, 1, T - 3, false));
+        CHECK(fabsf(g->logits[5] - l64[5]) < 1e-6f);   // causal: earlier positions unchanged
+        /* bad inputs */
+        ids[3] = g->V;
+        CHECK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, false) == LMT_ERR_ARG);
+        ids[3] = -1;
+        CHECK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, false) == LMT_ERR_ARG);
+        ids[3] = 1;
+        labels[4] = -5;
+        CHECK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, false) == LMT_ERR_ARG);
+        CHECK(strstr(lmt_last_error(), "labels") != NULL);
+        CHECK(lmt_gpt2_forward(g, LMT_I32, ids, mask, NULL, B + 1, T, false) == LMT_ERR_ARG);
+        CHECK(lmt_gpt2_forward(g, LMT_F32, ids, mask, NULL, B, T, false) == LMT_ERR_ARG);
+        CHECK_OK(lmt_gpt2_forward(g, LMT_I32, ids, mask, NULL, B, T, false));
+        CHECK(lmt_gpt2_backward(g) == LMT_ERR_ARG);   // no labels
+        free(l64);
+    }
+    lmt_gpt2 *tmp = NULL;
+    CHECK(lmt_gpt2_create(m, 1, g ? g->P + 1 : 33, false, &tmp) == LMT_ERR_ARG);   // beyond n_positions
+    lmt_gpt2_free(g);
+    free(ids); free(mask); free(labels);
+    lmt_tensor_file_free(ref);
+}
+
+int main(void) {
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(FX, &m));
+    if (!m) return lmt_test_finish();
+    check_against(m, FX "/reference.safetensors", "right padding");
+    check_against(m, FX "/reference_leftpad.safetensors", "left padding, full context");
+    check_torch_bin(m);
+    check_modes(m);
+    check_trajectory();
+    lmt_model_free(m);
+    return lmt_test_finish();
+}

@@ -1,0 +1,458 @@
+/* Every layer kernel against an independent double-precision reference:
+ * the forward against the reference's output, the backward against central
+ * finite differences of the reference (h = 1e-5 in double, so the reference
+ * gradient is exact to ~1e-9 and the tolerance only covers fp32 rounding).
+ * The backward kernels accumulate, so gradients start from a non-zero
+ * value and the test checks the increment. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+#include "core/rng.h"
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/crossentropy.h"
+#include "kernels/dropout.h"
+#include "kernels/embedding.h"
+#include "kernels/layernorm.h"
+#include "kernels/linear.h"
+#include "kernels/residual.h"
+
+static lmt_rng rng;
+#define PRE 0.25f   /* initial value of every gradient buffer */
+
+static double *rand_d(size_t n, double scale) {
+    double *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = scale * (2.0 * lmt_rng_uniform(&rng) - 1.0);
+    return x;
+}
+static float *to_f(const double *x, size_t n) {
+    float *f = malloc(n * sizeof *f);
+    for (size_t i = 0; i < n; i++) f[i] = (float)x[i];
+    return f;
+}
+/* Round the double inputs to fp32 so both sides see the same numbers. */
+static double *rand_df(size_t n, double scale) {
+    double *x = rand_d(n, scale);
+    for (size_t i = 0; i < n; i++) x[i] = (float)x[i];
+    return x;
+}
+static float *filled(size_t n, float v) {
+    float *f = malloc(n * sizeof *f);
+    for (size_t i = 0; i < n; i++) f[i] = v;
+    return f;
+}
+
+/* |got - want| <= atol + rtol * |want| everywhere; one CHECK per array. */
+static void close_d(const char *what, const float *got, const double *want, size_t n, double offset, double atol,
+                    double rtol) {
+    double worst = 0;
+    size_t at = 0;
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        double g = (double)got[i] - offset, err = fabs(g - want[i]);
+        double lim = atol + rtol * fabs(want[i]);
+        if (!(err <= lim)) ok = false;
+        if (!(err <= worst) || isnan(err)) { worst = err; at = i; }
+    }
+    CHECK_MSG(ok, "%s: worst error %.3g at [%zu] (got %.9g, want %.9g)", what, worst, at, (double)got[at] - offset, want[at]);
+}
+
+/* Finite differences of loss() with respect to x[0..n). */
+typedef double (*loss_fn)(void *ctx);
+static double *fd(loss_fn f, void *ctx, double *x, size_t n) {
+    const double h = 1e-5;
+    double *g = malloc(n * sizeof *g);
+    for (size_t i = 0; i < n; i++) {
+        double s = x[i];
+        x[i] = s + h;
+        double lp = f(ctx);
+        x[i] = s - h;
+        double lm = f(ctx);
+        x[i] = s;
+        g[i] = (lp - lm) / (2 * h);
+    }
+    return g;
+}
+static double dot(const double *w, const double *y, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += w[i] * y[i];
+    return s;
+}
+
+#define ATOL 2e-5
+#define RTOL 2e-4
+
+/* ---------------------------------------------------------------- linear */
+typedef struct { int N, IC, OC; lmt_wlayout wl; double *x, *w, *b, *dy, *y; } lin_ctx;
+static void lin_ref(lin_ctx *c) {
+    for (int n = 0; n < c->N; n++)
+        for (int o = 0; o < c->OC; o++) {
+            double s = c->b ? c->b[o] : 0;
+            for (int i = 0; i < c->IC; i++)
+                s += c->x[n * c->IC + i] * (c->wl == LMT_W_IN_OUT ? c->w[i * c->OC + o] : c->w[o * c->IC + i]);
+            c->y[n * c->OC + o] = s;
+        }
+}
+static double lin_loss(void *p) { lin_ctx *c = p; lin_ref(c); return dot(c->dy, c->y, (size_t)c->N * c->OC); }
+
+static void test_linear(lmt_wlayout wl, bool bias) {
+    lin_ctx c = {5, 7, 6, wl, NULL, NULL, NULL, NULL, NULL};
+    size_t nx = (size_t)c.N * c.IC, nw = (size_t)c.IC * c.OC, ny = (size_t)c.N * c.OC;
+    c.x = rand_df(nx, 1);
+    c.w = rand_df(nw, 0.5);
+    c.b = bias ? rand_df(c.OC, 0.5) : NULL;
+    c.dy = rand_df(ny, 1);
+    c.y = malloc(ny * sizeof(double));
+    float *x = to_f(c.x, nx), *w = to_f(c.w, nw), *b = bias ? to_f(c.b, c.OC) : NULL, *dy = to_f(c.dy, ny);
+    float *y = malloc(ny * sizeof(float));
+    lmt_linear_forward(y, x, w, b, c.N, c.IC, c.OC, wl);
+    lin_ref(&c);
+    close_d(wl == LMT_W_IN_OUT ? "linear (in,out) forward" : "linear (out,in) forward", y, c.y, ny, 0, 1e-6, 1e-5);
+    float *dx = filled(nx, PRE), *dw = filled(nw, PRE), *db = filled(c.OC, PRE);
+    lmt_linear_backward(dx, dw, bias ? db : NULL, dy, x, w, c.N, c.IC, c.OC, wl);
+    double *gx = fd(lin_loss, &c, c.x, nx), *gw = fd(lin_loss, &c, c.w, nw);
+    close_d("linear dinp", dx, gx, nx, PRE, ATOL, RTOL);
+    close_d("linear dweight", dw, gw, nw, PRE, ATOL, RTOL);
+    if (bias) {
+        double *gb = fd(lin_loss, &c, c.b, c.OC);
+        close_d("linear dbias", db, gb, c.OC, PRE, ATOL, RTOL);
+        free(gb);
+    }
+    free(gx); free(gw); free(c.x); free(c.w); free(c.b); free(c.dy); free(c.y);
+    free(x); free(w); free(b); free(dy); free(y); free(dx); free(dw); free(db);
+}
+
+/* ------------------------------------------------------------- layernorm */
+typedef struct { int N, C; double eps; double *x, *w, *b, *dy, *y; } ln_ctx;
+static void ln_ref(ln_ctx *c) {
+    for (int n = 0; n < c->N; n++) {
+        const double *x = c->x + n * c->C;
+        double m = 0, v = 0;
+        for (int i = 0; i < c->C; i++) m += x[i];
+        m /= c->C;
+        for (int i = 0; i < c->C; i++) v += (x[i] - m) * (x[i] - m);
+        v /= c->C;
+        for (int i = 0; i < c->C; i++) c->y[n * c->C + i] = (x[i] - m) / sqrt(v + c->eps) * c->w[i] + c->b[i];
+    }
+}
+static double ln_loss(void *p) { ln_ctx *c = p; ln_ref(c); return dot(c->dy, c->y, (size_t)c->N * c->C); }
+
+static void test_layernorm(void) {
+    ln_ctx c = {6, 19, 1e-5, NULL, NULL, NULL, NULL, NULL};
+    size_t n = (size_t)c.N * c.C;
+    c.x = rand_df(n, 2);
+    for (int i = 0; i < c.C; i++) c.x[i] = (float)(c.x[i] + 30.0);   // a row with a large mean
+    c.w = rand_df(c.C, 1);
+    c.b = rand_df(c.C, 1);
+    c.dy = rand_df(n, 1);
+    c.y = malloc(n * sizeof(double));
+    float *x = to_f(c.x, n), *w = to_f(c.w, c.C), *b = to_f(c.b, c.C), *dy = to_f(c.dy, n);
+    float *y = malloc(n * sizeof(float)), *mean = malloc(c.N * sizeof(float)), *rstd = malloc(c.N * sizeof(float));
+    lmt_layernorm_forward(y, mean, rstd, x, w, b, c.N, c.C, (float)c.eps);
+    ln_ref(&c);
+    close_d("layernorm forward", y, c.y, n, 0, 2e-6, 1e-5);
+    float *dx = filled(n, PRE), *dw = filled(c.C, PRE), *db = filled(c.C, PRE);
+    lmt_layernorm_backward(dx, dw, db, dy, x, w, mean, rstd, c.N, c.C);
+    double *gx = fd(ln_loss, &c, c.x, n), *gw = fd(ln_loss, &c, c.w, c.C), *gb = fd(ln_loss, &c, c.b, c.C);
+    close_d("layernorm dinp", dx, gx, n, PRE, ATOL, RTOL);
+    close_d("layernorm dweight", dw, gw, c.C, PRE, ATOL, RTOL);
+    close_d("layernorm dbias", db, gb, c.C, PRE, ATOL, RTOL);
+    free(gx); free(gw); free(gb); free(c.x); free(c.w); free(c.b); free(c.dy); free(c.y);
+    free(x); free(w); free(b); free(dy); free(y); free(mean); free(rstd); free(dx); free(dw); free(db);
+}
+
+/* ------------------------------------------------------------ activation */
+typedef struct { size_t n; lmt_activation act; double *x, *dy, *y; } act_ctx;
+static void act_ref(act_ctx *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        double x = c->x[i];
+        switch (c->act) {
+        case LMT_ACT_GELU_TANH: c->y[i] = 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); break;
+        case LMT_ACT_GELU: c->y[i] = 0.5 * x * (1 + erf(x / sqrt(2.0))); break;
+        case LMT_ACT_RELU: c->y[i] = x > 0 ? x : 0; break;
+        case LMT_ACT_SILU: c->y[i] = x / (1 + exp(-x)); break;
+        }
+    }
+}
+static double act_loss(void *p) { act_ctx *c = p; act_ref(c); return dot(c->dy, c->y, c->n); }
+
+static void test_activation(lmt_activation act) {
+    act_ctx c = {203, act, NULL, NULL, NULL};
+    c.x = rand_df(c.n, 6);
+    c.x[0] = 0.0; c.x[1] = 1e-4; c.x[2] = -12.0; c.x[3] = 12.0; c.x[5] = 60.0; c.x[6] = -60.0; c.x[4] = 1e-20;
+    if (act == LMT_ACT_RELU)   // keep finite differences off the kink
+        for (size_t i = 0; i < c.n; i++) if (fabs(c.x[i]) < 1e-3) c.x[i] = 0.5;
+    c.dy = rand_df(c.n, 1);
+    c.y = malloc(c.n * sizeof(double));
+    float *x = to_f(c.x, c.n), *dy = to_f(c.dy, c.n), *y = malloc(c.n * sizeof(float));
+    lmt_activation_forward(y, x, c.n, act);
+    act_ref(&c);
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", lmt_activation_name(act));
+    close_d(what, y, c.y, c.n, 0, 1e-6, 1e-5);
+    float *dx = filled(c.n, PRE);
+    lmt_activation_backward(dx, dy, x, c.n, act);
+    double *gx = fd(act_loss, &c, c.x, c.n);
+    snprintf(what, sizeof what, "%s backward", lmt_activation_name(act));
+    close_d(what, dx, gx, c.n, PRE, ATOL, RTOL);
+    /* in place */
+    memcpy(y, x, c.n * sizeof(float));
+    lmt_activation_forward(y, y, c.n, act);
+    close_d("activation in place", y, c.y, c.n, 0, 1e-6, 1e-5);
+    free(gx); free(c.x); free(c.dy); free(c.y); free(x); free(dy); free(y); free(dx);
+}
+
+/* ------------------------------------------------------------- embedding */
+static void test_embedding(void) {
+    int B = 2, T = 5, C = 37, V = 11, P = 8;
+    int32_t ids[10] = {3, 1, 3, 3, 0, 10, 1, 1, 7, 3};   // repeated ids accumulate
+    int32_t pos[10] = {2, 3, 4, 5, 6, 0, 1, 2, 3, 4};
+    double *wte = rand_df((size_t)V * C, 1), *wpe = rand_df((size_t)P * C, 1), *dy = rand_df((size_t)B * T * C, 1);
+    float *wtef = to_f(wte, (size_t)V * C), *wpef = to_f(wpe, (size_t)P * C), *dyf = to_f(dy, (size_t)B * T * C);
+    float *y = malloc((size_t)B * T * C * sizeof(float));
+    double *want = malloc((size_t)B * T * C * sizeof(double));
+    for (int explicit_pos = 0; explicit_pos < 2; explicit_pos++) {
+        float scale = explicit_pos ? 2.5f : 1.0f;
+        const int32_t *pp = explicit_pos ? pos : NULL;
+        lmt_embedding_forward(y, ids, pp, wtef, wpef, scale, B, T, C);
+        for (int n = 0; n < B * T; n++)
+            for (int c = 0; c < C; c++)
+                want[n * C + c] = scale * wte[ids[n] * C + c] + wpe[(pp ? pp[n] : n % T) * C + c];
+        close_d("embedding forward", y, want, (size_t)B * T * C, 0, 1e-6, 1e-6);
+        /* the loss is linear: the exact gradient is a scatter of dy */
+        float *dwte = filled((size_t)V * C, PRE), *dwpe = filled((size_t)P * C, PRE);
+        double *gte = calloc((size_t)V * C, sizeof(double)), *gpe = calloc((size_t)P * C, sizeof(double));
+        for (int n = 0; n < B * T; n++)
+            for (int c = 0; c < C; c++) {
+                gte[ids[n] * C + c] += scale * dy[n * C + c];
+                gpe[(pp ? pp[n] : n % T) * C + c] += dy[n * C + c];
+            }
+        lmt_embedding_backward(dwte, dwpe, dyf, ids, pp, scale, B, T, C);
+        close_d("embedding dwte", dwte, gte, (size_t)V * C, PRE, ATOL, RTOL);
+        close_d("embedding dwpe", dwpe, gpe, (size_t)P * C, PRE, ATOL, RTOL);
+        free(dwte); free(dwpe); free(gte); free(gpe);
+    }
+    free(wte); free(wpe); free(dy); free(wtef); free(wpef); free(dyf); free(y); free(want);
+}
+
+/* -------------------------------------------------------------- residual */
+static void test_residual(void) {
+    size_t n = 77;
+    double *a = rand_df(n, 1), *b = rand_df(n, 1), *dy = rand_df(n, 1), *want = malloc(n * sizeof(double));
+    float *af = to_f(a, n), *bf = to_f(b, n), *dyf = to_f(dy, n), *y = malloc(n * sizeof(float));
+    lmt_residual_forward(y, af, bf, n);
+    for (size_t i = 0; i < n; i++) want[i] = (double)(float)(a[i] + b[i]);
+    close_d("residual forward", y, want, n, 0, 0, 0);
+    float *da = filled(n, PRE), *db = filled(n, PRE);
+    lmt_residual_backward(da, db, dyf, n);
+    close_d("residual da", da, dy, n, PRE, 1e-7, 1e-6);
+    close_d("residual db", db, dy, n, PRE, 1e-7, 1e-6);
+    free(a); free(b); free(dy); free(want); free(af); free(bf); free(dyf); free(y); free(da); free(db);
+}
+
+/* ------------------------------------------------------------- attention */
+typedef struct {
+    lmt_attention_shape s;
+    double *q, *k, *v, *dy, *y;   // q (B, Tq, ldq), k/v (B, Tk, ldk/ldv), y (B, Tq, ldo)
+} att_ctx;
+static void att_ref(att_ctx *c) {
+    const lmt_attention_shape *s = &c->s;
+    double *sc = malloc((size_t)s->Tk * sizeof(double));
+    float keep_scale = s->dropout > 0 ? 1.0f / (1.0f - s->dropout) : 1.0f;
+    for (int b = 0; b < s->B; b++)
+        for (int h = 0; h < s->NH; h++)
+            for (int i = 0; i < s->Tq; i++) {
+                /* as HF: masked scores get the fp32 minimum added */
+                double mx = -INFINITY;
+                bool any = false;
+                for (int j = 0; j < s->Tk; j++) {
+                    double d = 0;
+                    for (int e = 0; e < s->hs; e++)
+                        d += c->q[(b * s->Tq + i) * s->ldq + h * s->hs + e] * c->k[(b * s->Tk + j) * s->ldk + h * s->hs + e];
+                    bool masked = (s->causal && j > i + (s->Tk - s->Tq)) || (s->key_mask && !s->key_mask[b * s->Tk + j]);
+                    sc[j] = masked ? -INFINITY : d * s->scale;
+                    if (!masked) { any = true; if (sc[j] > mx) mx = sc[j]; }
+                }
+                double sum = 0;
+                for (int j = 0; j < s->Tk; j++) { sc[j] = any && sc[j] != -INFINITY ? exp(sc[j] - mx) : 0; sum += sc[j]; }
+                for (int j = 0; j < s->Tk; j++) {
+                    sc[j] = any ? sc[j] / sum : 0;   // fully masked row: zeros (torch sdpa)
+                    if (s->dropout > 0) {
+                        uint64_t idx = (((uint64_t)b * s->NH + h) * s->Tq + i) * s->Tk + j;
+                        sc[j] = lmt_dropout_keep(s->seed, idx, s->dropout) ? sc[j] * keep_scale : 0;
+                    }
+                }
+                for (int e = 0; e < s->hs; e++) {
+                    double o = 0;
+                    for (int j = 0; j < s->Tk; j++) o += sc[j] * c->v[(b * s->Tk + j) * s->ldv + h * s->hs + e];
+                    c->y[(b * s->Tq + i) * s->ldo + h * s->hs + e] = o;
+                }
+            }
+    free(sc);
+}
+static double att_loss(void *p) {
+    att_ctx *c = p;
+    att_ref(c);
+    return dot(c->dy, c->y, (size_t)c->s.B * c->s.Tq * c->s.ldo);
+}
+
+static void test_attention(const char *what, lmt_attention_shape s, bool fused) {
+    att_ctx c = {s, NULL, NULL, NULL, NULL, NULL};
+    size_t nq = (size_t)s.B * s.Tq * s.ldq, nk = (size_t)s.B * s.Tk * s.ldk, nv = (size_t)s.B * s.Tk * s.ldv;
+    size_t ny = (size_t)s.B * s.Tq * s.ldo;
+    double *qkv = NULL;
+    if (fused) {   // GPT-2's (B, T, 3C): q, k, v interleaved in one array
+        qkv = rand_df(nq, 1);
+        c.q = qkv; c.k = qkv + s.NH * s.hs; c.v = qkv + 2 * s.NH * s.hs;
+    } else {
+        c.q = rand_df(nq, 1); c.k = rand_df(nk, 1); c.v = rand_df(nv, 1);
+    }
+    c.dy = rand_df(ny, 1);
+    c.y = calloc(ny, sizeof(double));
+    float *qf = to_f(fused ? qkv : c.q, fused ? nq : nq), *kf = fused ? qf + s.NH * s.hs : to_f(c.k, nk);
+    float *vf = fused ? qf + 2 * s.NH * s.hs : to_f(c.v, nv);
+    float *dyf = to_f(c.dy, ny), *y = calloc(ny, sizeof(float));
+    float *lse = malloc((size_t)s.B * s.NH * s.Tq * sizeof(float));
+    float *scratch = malloc(lmt_attention_scratch_floats(&s) * sizeof(float));
+    lmt_attention_forward(y, lse, qf, kf, vf, &s, scratch);
+    att_ref(&c);
+    char msg[128];
+    snprintf(msg, sizeof msg, "attention forward (%s)", what);
+    close_d(msg, y, c.y, ny, 0, 2e-6, 1e-5);
+    if (fused) {
+        float *dqkv = filled(nq, PRE);
+        lmt_attention_backward(dqkv, dqkv + s.NH * s.hs, dqkv + 2 * s.NH * s.hs, dyf, lse, qf, kf, vf, &s, scratch);
+        double *g = fd(att_loss, &c, qkv, nq);
+        snprintf(msg, sizeof msg, "attention dqkv (%s)", what);
+        close_d(msg, dqkv, g, nq, PRE, ATOL, RTOL);
+        free(g); free(dqkv); free(qkv);
+    } else {
+        float *dq = filled(nq, PRE), *dk = filled(nk, PRE), *dv = filled(nv, PRE);
+        lmt_attention_backward(dq, dk, dv, dyf, lse, qf, kf, vf, &s, scratch);
+        double *gq = fd(att_loss, &c, c.q, nq), *gk = fd(att_loss, &c, c.k, nk), *gv = fd(att_loss, &c, c.v, nv);
+        snprintf(msg, sizeof msg, "attention dq (%s)", what);
+        close_d(msg, dq, gq, nq, PRE, ATOL, RTOL);
+        snprintf(msg, sizeof msg, "attention dk (%s)", what);
+        close_d(msg, dk, gk, nk, PRE, ATOL, RTOL);
+        snprintf(msg, sizeof msg, "attention dv (%s)", what);
+        close_d(msg, dv, gv, nv, PRE, ATOL, RTOL);
+        free(gq); free(gk); free(gv); free(dq); free(dk); free(dv);
+        free(c.q); free(c.k); free(c.v); free(kf); free(vf);
+    }
+    free(qf); free(c.dy); free(c.y); free(dyf); free(y); free(lse); free(scratch);
+}
+
+static void test_attention_all(void) {
+    /* GPT-2: causal, fused qkv, right padding in row 1 and left padding in
+     * row 2 (its first query row sees no key at all -> zeros). */
+    static const int32_t mask[3 * 6] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+    int NH = 2, hs = 3, C = NH * hs;
+    lmt_attention_shape s = {.B = 3, .NH = NH, .Tq = 6, .Tk = 6, .hs = hs, .ldq = 3 * C, .ldk = 3 * C, .ldv = 3 * C,
+                             .ldo = C, .scale = 1.0f / sqrtf((float)hs), .causal = true, .key_mask = NULL};
+    test_attention("causal", s, true);
+    s.key_mask = mask;
+    test_attention("causal + padding mask", s, true);
+    s.dropout = 0.3f;
+    s.seed = 1234;
+    test_attention("causal + mask + dropout", s, true);
+    /* encoder / cross attention: separate q, k, v, no causality, Tq != Tk,
+     * strides larger than the heads */
+    static const int32_t kmask[2 * 7] = {1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1};
+    lmt_attention_shape x = {.B = 2, .NH = 3, .Tq = 4, .Tk = 7, .hs = 2, .ldq = 7, .ldk = 6, .ldv = 8, .ldo = 9,
+                             .scale = 0.5f, .causal = false, .key_mask = kmask};
+    test_attention("cross, padded keys", x, false);
+    x.causal = true;   // decoder with a cache: queries are the last Tq positions
+    x.key_mask = NULL;
+    test_attention("causal Tq < Tk", x, false);
+}
+
+/* --------------------------------------------------------- cross-entropy */
+typedef struct { int N, V; const int32_t *t; double *x; } ce_ctx;
+static double ce_loss(void *p) {   // mean over counted rows, as torch
+    ce_ctx *c = p;
+    double sum = 0;
+    int count = 0;
+    for (int n = 0; n < c->N; n++) {
+        if (c->t[n] == -100) continue;
+        const double *x = c->x + (size_t)n * c->V;
+        double mx = -INFINITY, s = 0;
+        for (int v = 0; v < c->V; v++) mx = x[v] > mx ? x[v] : mx;
+        for (int v = 0; v < c->V; v++) s += exp(x[v] - mx);
+        sum += mx + log(s) - x[c->t[n]];
+        count++;
+    }
+    return sum / count;
+}
+
+static void test_crossentropy(void) {
+    int N = 6, V = 53;
+    int32_t t[6] = {4, -100, 52, 0, -100, 17};
+    ce_ctx c = {N, V, t, rand_df((size_t)N * V, 4)};
+    c.x[3 * V + 0] = 90.0;   // a large logit: needs the max subtraction
+    c.x[3 * V + 1] = 89.5;
+    float *x = to_f(c.x, (size_t)N * V), *losses = malloc(N * sizeof(float)), *lse = malloc(N * sizeof(float));
+    long count = lmt_crossentropy_forward(losses, lse, x, t, N, V);
+    CHECK(count == 4);
+    double sum = 0;
+    for (int n = 0; n < N; n++) sum += losses[n];
+    CHECK(losses[1] == 0.0f && losses[4] == 0.0f);
+    double want = ce_loss(&c);
+    CHECK_NEAR(sum / count, want, 1e-6 * fabs(want) + 1e-7);
+    double *g = fd(ce_loss, &c, c.x, (size_t)N * V);
+    float *d = malloc((size_t)N * V * sizeof(float));
+    lmt_crossentropy_backward(d, x, lse, t, 1.0f / (float)count, N, V);
+    close_d("cross-entropy dlogits", d, g, (size_t)N * V, 0, 1e-6, RTOL);
+    lmt_crossentropy_backward(x, x, lse, t, 1.0f / (float)count, N, V);   // in place
+    close_d("cross-entropy dlogits in place", x, g, (size_t)N * V, 0, 1e-6, RTOL);
+    free(g); free(d); free(c.x); free(x); free(losses); free(lse);
+}
+
+/* --------------------------------------------------------------- dropout */
+static void test_dropout(void) {
+    size_t n = 1 << 20;
+    float p = 0.1f;
+    float *x = filled(n, 1.0f), *y = malloc(n * sizeof(float));
+    lmt_dropout_forward(y, x, n, p, 77);
+    size_t zeros = 0;
+    bool scaled = true;
+    for (size_t i = 0; i < n; i++) {
+        if (y[i] == 0.0f) zeros++;
+        else if (fabsf(y[i] - 1.0f / 0.9f) > 1e-6f) scaled = false;
+    }
+    double rate = (double)zeros / n;   // binomial sd = sqrt(p(1-p)/n) = 3e-4
+    CHECK_MSG(fabs(rate - p) < 2e-3, "dropout rate %.5f", rate);
+    CHECK(scaled);
+    /* the backward uses the same mask; the loss is linear so dy is exact */
+    float *dx = filled(n, PRE), *dy = filled(n, 2.0f);
+    lmt_dropout_backward(dx, dy, n, p, 77);
+    bool same = true;
+    for (size_t i = 0; i < n; i++)
+        if (fabsf(dx[i] - PRE - 2.0f * y[i]) > 1e-6f) same = false;
+    CHECK(same);
+    /* another seed gives another mask; p = 0 is the identity */
+    lmt_dropout_forward(dx, x, n, p, 78);
+    CHECK(memcmp(dx, y, n * sizeof(float)) != 0);
+    lmt_dropout_forward(y, x, n, 0.0f, 77);
+    CHECK(memcmp(x, y, n * sizeof(float)) == 0);
+    free(x); free(y); free(dx); free(dy);
+}
+
+int main(void) {
+    lmt_rng_seed(&rng, 2024);
+    test_linear(LMT_W_IN_OUT, true);
+    test_linear(LMT_W_OUT_IN, true);
+    test_linear(LMT_W_OUT_IN, false);
+    test_layernorm();
+    test_activation(LMT_ACT_GELU_TANH);
+    test_activation(LMT_ACT_GELU);
+    test_activation(LMT_ACT_RELU);
+    test_activation(LMT_ACT_SILU);
+    test_embedding();
+    test_residual();
+    test_attention_all();
+    test_crossentropy();
+    test_dropout();
+    return lmt_test_finish();
+}
