@@ -1,5 +1,5 @@
 /* Generation against transformers: greedy generate() of the tiny GPT-2
- * fixture, and the temperature / top-k / top-p warpers on fixed logits. */
+ * model (32 new tokens), and the temperature / top-k / top-p warpers on fixed logits. */
 #include <stdlib.h>
 #include "harness.h"
 #include "core/json.h"
@@ -9,7 +9,7 @@ int main(void) {
     lmt_json *ref = NULL;
     CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/generate/reference.json", &ref));
     lmt_model *m = NULL;
-    CHECK_OK(lmt_model_load(LMT_SOURCE_DIR "/tests/fixtures/models/gpt2", &m));
+    CHECK_OK(lmt_model_load(LMT_SOURCE_DIR "/tests/fixtures/generate/model", &m));
     if (!ref || !m) return lmt_test_finish();
     const lmt_json *greedy = lmt_json_get(ref, "greedy");
     for (size_t c = 0; c < greedy->len; c++) {
@@ -17,7 +17,7 @@ int main(void) {
         int32_t prompt[16];
         for (size_t i = 0; i < p->len; i++) prompt[i] = (int32_t)p->items[i].i64;
         lmt_gen_opts o = lmt_gen_opts_default();
-        o.max_new_tokens = 12;
+        o.max_new_tokens = 32;
         int32_t *out = NULL;
         int n = 0;
         CHECK_OK(lmt_generate(m, prompt, (int)p->len, &o, &out, &n));

@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "io/tensor_file.h"
 #include "train/task_clm.h"
 
 static int32_t *blocks_of(const lmt_json *a, int64_t *n, int *T) {
@@ -80,6 +81,25 @@ static void check_run(const lmt_json *run, const int32_t *train, int64_t ntrain,
     CHECK(out.global_step == lmt_json_get(run, "global_step")->i64);
     CHECK_MSG(close_rel(out.training_loss, lmt_json_get(run, "training_loss")->num, 1e-4), "%s: train_loss %.9g", name, out.training_loss);
     CHECK_MSG(close_rel(out.total_flos, lmt_json_get(run, "total_flos")->num, 1e-9), "%s: total_flos %.9g", name, out.total_flos);
+    /* final weights of transformers' run */
+    char wpath[512];
+    snprintf(wpath, sizeof wpath, "%s/tests/fixtures/train/gpt2_trainer_%s_final.safetensors", LMT_SOURCE_DIR, name);
+    lmt_tensor_file *wf = NULL;
+    CHECK_OK(lmt_safetensors_open(wpath, &wf));
+    double worst = 0;
+    for (size_t i = 0; wf && i < m->layout.n_params; i++) {
+        const lmt_param_spec *p = &m->layout.params[i];
+        const lmt_tensor_entry *e = lmt_tensor_file_find(wf, p->name);
+        CHECK_MSG(e && e->nbytes == p->numel * 4, "%s: %s missing from the reference weights", name, p->name);
+        if (!e || e->nbytes != p->numel * 4) continue;
+        const float *ref_w = e->data, *ours = m->params + p->offset;
+        for (size_t k = 0; k < p->numel; k++) {
+            double d = fabs((double)ours[k] - ref_w[k]) / (fabs(ref_w[k]) > 1 ? fabs(ref_w[k]) : 1);
+            if (d > worst) worst = d;
+        }
+    }
+    CHECK_MSG(worst <= 1e-4, "%s: final weights differ from transformers' by up to %.3g", name, worst);
+    lmt_tensor_file_free(wf);
     lmt_trainer_free(&t);
     lmt_clm_task_free(task);
     lmt_model_free(m);
@@ -147,13 +167,13 @@ int main(void) {
     CHECK(p1 && p2 && !memcmp(p1, p2, m->layout.num_floats * 4));
     CHECK(h1 && h2 && h1->len == h2->len);
     char path[512];
-    snprintf(path, sizeof path, "%s/checkpoint-10/trainer_state.json", d1);
+    snprintf(path, sizeof path, "%s/checkpoint-20/trainer_state.json", d1);
     CHECK(lmt_file_exists(path));
-    snprintf(path, sizeof path, "%s/checkpoint-8/model.safetensors", d1);
+    snprintf(path, sizeof path, "%s/checkpoint-18/model.safetensors", d1);
     CHECK(lmt_file_exists(path));
-    snprintf(path, sizeof path, "%s/checkpoint-6", d1);
+    snprintf(path, sizeof path, "%s/checkpoint-16", d1);
     CHECK(!lmt_is_dir(path));   /* save_total_limit = 2 */
-    snprintf(path, sizeof path, "%s/checkpoint-10/optimizer.safetensors", d1);
+    snprintf(path, sizeof path, "%s/checkpoint-20/optimizer.safetensors", d1);
     CHECK(lmt_file_exists(path));
     lmt_model_free(m);
     free(p1);

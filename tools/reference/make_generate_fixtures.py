@@ -17,13 +17,17 @@ OUT = os.path.join(ROOT, "tests", "fixtures", "generate")
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    model = T.GPT2LMHeadModel.from_pretrained(os.path.join(ROOT, "tests", "fixtures", "models", "gpt2"))
+    # a tiny GPT-2 with room for 32 new tokens (the model fixture has 32 positions)
+    torch.manual_seed(21)
+    model = T.GPT2LMHeadModel(T.GPT2Config(vocab_size=96, n_positions=64, n_embd=32, n_layer=2, n_head=4,
+                                           bos_token_id=95, eos_token_id=95))
     model.eval()
+    model.save_pretrained(os.path.join(OUT, "model"))
     g = torch.Generator().manual_seed(11)
     greedy = []
     for n in [1, 3, 7]:
         prompt = torch.randint(0, 95, (1, n), generator=g)
-        out = model.generate(prompt, do_sample=False, max_new_tokens=12, eos_token_id=None, pad_token_id=0)
+        out = model.generate(prompt, do_sample=False, max_new_tokens=32, eos_token_id=None, pad_token_id=0)
         greedy.append({"prompt": prompt[0].tolist(), "output": out[0].tolist()})
     logits = torch.randn(1, 96, generator=g) * 3
     warps = []

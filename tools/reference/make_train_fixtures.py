@@ -70,7 +70,7 @@ def trainer_runs_gpt2():
     import tempfile
     fixture = os.path.join(OUT, "..", "models", "gpt2")
     g = torch.Generator().manual_seed(5)
-    blocks = torch.randint(0, 96, (20, 12), generator=g)
+    blocks = torch.randint(0, 96, (40, 12), generator=g)
     eval_blocks = torch.randint(0, 96, (6, 12), generator=g)
 
     class Seq(transformers.Trainer):
@@ -78,7 +78,9 @@ def trainer_runs_gpt2():
             return torch.utils.data.SequentialSampler(self.train_dataset)
 
     runs = []
-    for name, extra in [("plain", dict(per_device_train_batch_size=4, gradient_accumulation_steps=1, num_train_epochs=2,
+    for name, extra in [("full30", dict(per_device_train_batch_size=2, gradient_accumulation_steps=2, num_train_epochs=3,
+                                        lr_scheduler_type="linear", warmup_steps=3, weight_decay=0.01, max_grad_norm=1.0)),
+                        ("plain", dict(per_device_train_batch_size=4, gradient_accumulation_steps=1, num_train_epochs=2,
                                        lr_scheduler_type="linear", warmup_steps=2, weight_decay=0.01)),
                         ("accum", dict(per_device_train_batch_size=3, gradient_accumulation_steps=2, num_train_epochs=2,
                                        lr_scheduler_type="cosine", warmup_steps=0, weight_decay=0.0, max_grad_norm=0.5))]:
@@ -91,6 +93,9 @@ def trainer_runs_gpt2():
                                               use_cpu=True, **extra)
         tr = Seq(model=model, args=args, train_dataset=data, eval_dataset=edata)
         res = tr.train()
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"},
+                  os.path.join(OUT, f"gpt2_trainer_{name}_final.safetensors"))
         runs.append({"name": name, "args": {k: v for k, v in extra.items()}, "learning_rate": 1e-3,
                      "log_history": [e for e in tr.state.log_history if "train_runtime" not in e],
                      "global_step": res.global_step, "training_loss": res.training_loss, "total_flos": tr.state.total_flos})
