@@ -37,6 +37,37 @@ int main(void) {
     CHECK(run(args) == 0 && strstr(out, "MarianMTModel"));
     snprintf(args, sizeof args, "inspect %s/m", tmp);
     CHECK(run(args) == 0 && strstr(out, "model.encoder.embed_positions.weight") && strstr(out, "(static)"));
+
+    /* lmtune train --task clm end to end (2 steps of a small GPT-2 on WikiText-2) */
+#define DEMO "--task clm --config_name " LMT_SOURCE_DIR "/examples/gpt2-demo/config.json --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 "
+#define WIKI LMT_SHARED_DATA "/wikitext-2-raw-v1/"
+    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --validation_file " WIKI "wiki.test.raw "
+             "--block_size 32 --per_device_train_batch_size 2 --per_device_eval_batch_size 2 --max_steps 2 --logging_steps 1 "
+             "--max_eval_samples 4 --eval_strategy steps --eval_steps 2 --save_steps 2 --output_dir %s/run", tmp);
+    CHECK(run(args) == 0);
+    CHECK(strstr(out, "\"loss\": ") && strstr(out, "\"step\": 2") && strstr(out, "\"perplexity\": ") && strstr(out, "perplexity_before"));
+    const char *want[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt", "trainer_state.json", "train_results.json",
+                          "eval_results.json", "checkpoint-2/optimizer.safetensors", "checkpoint-2/trainer_state.json",
+                          "checkpoint-2/vocab.json", "checkpoint-2/scheduler.json"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char p[600];
+        snprintf(p, sizeof p, "test -f %s/run/%s", tmp, want[i]);
+        CHECK_MSG(system(p) == 0, "missing %s", want[i]);
+    }
+    /* errors before any work is done */
+    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp);
+    CHECK(run(args) == 1 && strstr(out, "not empty"));
+    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --eval_strategy epoch --output_dir %s/r2", tmp);
+    CHECK(run(args) == 2 && strstr(out, "needs --validation_file"));
+    snprintf(args, sizeof args, "train " DEMO "--train_file %s/nope.txt --output_dir %s/r3", tmp, tmp);
+    CHECK(run(args) == 1 && strstr(out, "nope.txt: no such file"));
+    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --block_size 4096 --output_dir %s/r4", tmp);
+    CHECK(run(args) == 2 && strstr(out, "exceeds the model's 128 positions"));
+    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --learning_rat 1 --output_dir %s/r5", tmp);
+    CHECK(run(args) == 1 && strstr(out, "unknown training argument \"learning_rat\""));
+    snprintf(args, sizeof args, "train --task clm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA
+             "/tokenizers/gpt2 --train_file " WIKI "wiki.valid.raw --output_dir %s/r6", LMT_SOURCE_DIR, tmp);
+    CHECK(run(args) == 1 && strstr(out, "model's vocabulary holds 96"));
     snprintf(args, sizeof args, "rm -rf %s", tmp);
     CHECK(system(args) == 0);
     return lmt_test_finish();

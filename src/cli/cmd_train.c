@@ -2,6 +2,7 @@
  * Model from --model_name_or_path (an HF folder) or --config_name (a
  * config.json, fresh weights); every TrainingArguments name is accepted as
  * --name value. */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,17 @@ static void print_progress(void *user, int64_t step, int64_t max_steps, double e
     if (step == max_steps) fputc('\n', stderr);
 }
 
+/* run_clm.py refuses a non-empty output_dir unless told to overwrite it */
+static bool dir_has_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    struct dirent *e;
+    bool any = false;
+    while (!any && (e = readdir(d))) any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return any;
+}
+
 static int fail(const char *what) {
     fprintf(stderr, "lmtune: error: %s%s%s\n", what ? what : "", what ? ": " : "", lmt_last_error());
     return 1;
@@ -56,6 +68,13 @@ static lmt_status write_results(const char *dir, const char *name, const char *c
     free(p);
     lmt_sb_free(&b);
     return s;
+}
+
+int lmt_cmd_eval(int argc, char **argv) {
+    /* lmtune eval = lmtune train without --train_file: evaluation only */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--train_file")) { fprintf(stderr, "lmtune: error: eval takes --validation_file, not --train_file\n"); return 2; }
+    return lmt_cmd_train(argc, argv);
 }
 
 int lmt_cmd_train(int argc, char **argv) {
@@ -86,17 +105,38 @@ int lmt_cmd_train(int argc, char **argv) {
         else if (!strcmp(name, "preprocessing_batch_size")) map_batch = atoi(val);
         else if (!strcmp(name, "max_train_samples")) max_train = atoll(val);
         else if (!strcmp(name, "max_eval_samples")) max_eval = atoll(val);
-        else if (!strcmp(name, "args_json")) {
+        else if (!strcmp(name, "args_json") || !strcmp(name, "config")) {
             if (lmt_training_args_load_json(&args, val) != LMT_OK) return fail(NULL);
         } else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return fail(NULL);
     }
     if (strcmp(task, "clm")) { fprintf(stderr, "lmtune: error: --task %s is not available yet (clm)\n", task); return 2; }
     if ((!model_dir) == (!config)) { fprintf(stderr, "lmtune: error: give exactly one of --model_name_or_path and --config_name\n"); usage(stderr); return 2; }
-    if (!train_file && !eval_file) { fprintf(stderr, "lmtune: error: --train_file (or --validation_file with --do_eval) is required\n"); return 2; }
+    if (!train_file && !eval_file) { fprintf(stderr, "lmtune: error: --train_file and/or --validation_file is required\n"); return 2; }
     if (!tok_dir) tok_dir = model_dir;
     if (!tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
     if (!train_file) args.do_train = false; else if (!args.do_eval) args.do_train = true;
     if (lmt_training_args_validate(&args) != LMT_OK) return fail("training arguments");
+    /* everything that can be checked before any work is done */
+    if (args.eval_strategy != LMT_STRATEGY_NO && !eval_file) {
+        fprintf(stderr, "lmtune: error: eval_strategy %s needs --validation_file\n", args.eval_strategy == LMT_STRATEGY_EPOCH ? "epoch" : "steps");
+        return 2;
+    }
+    if (args.load_best_model_at_end && !eval_file) { fprintf(stderr, "lmtune: error: load_best_model_at_end needs --validation_file\n"); return 2; }
+    const char *files[] = {train_file, eval_file, config};
+    for (int k = 0; k < 3; k++)
+        if (files[k] && !lmt_file_exists(files[k])) { fprintf(stderr, "lmtune: error: %s: no such file\n", files[k]); return 1; }
+    if (train_file && !args.overwrite_output_dir && !args.resume_from_checkpoint[0] && dir_has_entries(args.output_dir)) {
+        fprintf(stderr, "lmtune: error: %s: output directory already exists and is not empty; use --overwrite_output_dir "
+                        "or --resume_from_checkpoint\n", args.output_dir);
+        return 1;
+    }
+    if (train_file) {
+        if (lmt_mkdirs(args.output_dir) != LMT_OK) return fail("output_dir");
+        char *probe = lmt_path_join(args.output_dir, ".lmtune-write-test");
+        if (!probe || lmt_write_file_atomic(probe, "", 0) != LMT_OK) { free(probe); return fail("output_dir is not writable"); }
+        unlink(probe);
+        free(probe);
+    }
 
     lmt_model *m = NULL;
     if (model_dir) { if (lmt_model_load(model_dir, &m) != LMT_OK) return fail(NULL); }
@@ -140,13 +180,16 @@ int lmt_cmd_train(int argc, char **argv) {
     t.tokenizer_dir = tok_dir;
     t.on_log = print_log;
     t.on_progress = print_progress;
+    if (train_file && eval_file) {
+        /* the notebook's "perplexity before fine-tuning" */
+        lmt_eval_output e0;
+        if (lmt_trainer_evaluate(&t, &e0) != LMT_OK) { rc = fail("evaluation"); goto out; }
+        printf("{\"eval_loss_before\": %.10g, \"perplexity_before\": %.10g}\n", e0.loss, e0.loss < 700 ? exp(e0.loss) : INFINITY);
+    }
     if (train_file) {
         lmt_train_output o;
         if (lmt_trainer_train(&t, &o) != LMT_OK) { rc = fail("training"); goto out; }
         if (lmt_model_save(m, args.output_dir) != LMT_OK) { rc = fail(NULL); goto out; }
-        char *tdst = args.output_dir[0] ? lmt_strdup(args.output_dir) : NULL;
-        (void)tdst;
-        free(tdst);
         char *sp = lmt_path_join(args.output_dir, "trainer_state.json");
         if (!sp || lmt_trainer_state_save(&t.state, sp) != LMT_OK) { free(sp); rc = fail(NULL); goto out; }
         free(sp);
@@ -166,9 +209,9 @@ int lmt_cmd_train(int argc, char **argv) {
     }
     if (train_file) {
         /* the tokenizer goes with the model, as trainer.save_model does */
-        static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"};
+        static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"};
         for (size_t i = 0; i < 5; i++) {
-            char *src = lmt_path_join(tok_dir, files[i]), *dst = lmt_path_join(args.output_dir, files[i]);
+            char *src = lmt_path_join(tok_dir, tok_files[i]), *dst = lmt_path_join(args.output_dir, tok_files[i]);
             char *d = NULL;
             size_t n = 0;
             if (src && dst && lmt_file_exists(src) && lmt_read_file(src, &d, &n) == LMT_OK) lmt_write_file_atomic(dst, d, n);

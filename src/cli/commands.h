@@ -5,5 +5,6 @@ int lmt_cmd_inspect(int argc, char **argv);
 int lmt_cmd_convert(int argc, char **argv);
 int lmt_cmd_tokenize(int argc, char **argv);
 int lmt_cmd_train(int argc, char **argv);
+int lmt_cmd_eval(int argc, char **argv);
 int lmt_cmd_generate(int argc, char **argv);
 #endif

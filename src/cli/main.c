@@ -10,6 +10,7 @@ static const command commands[] = {
     {"inspect", lmt_cmd_inspect, "show a model folder: architecture, config, tensors, missing/unused weights"},
     {"convert", lmt_cmd_convert, "load a model folder (safetensors or pytorch_model.bin) and save it as an HF folder"},
     {"train", lmt_cmd_train, "fine-tune a model as transformers' Trainer does (--task clm)"},
+    {"eval", lmt_cmd_eval, "evaluate a causal LM on a text file: eval_loss and perplexity"},
     {"generate", lmt_cmd_generate, "continue a prompt with a causal LM (greedy or sampling), as the text-generation pipeline"},
     {"tokenize", lmt_cmd_tokenize, "encode text (or --decode ids) with a tokenizer folder; prints JSON lines"},
 };
