@@ -10,7 +10,7 @@
  *   LayerNorm weights): loss and pre-clip gradient norm at every step;
  * - the model read from pytorch_model.bin gives the same logits;
  * - int32 and int64 inputs agree; dropout acts only in training mode;
- *   bad ids / labels / shapes are refused. */
+ *   training runs are bit-reproducible; bad ids / labels / shapes are refused. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +224,7 @@ static void check_modes(lmt_model *m) {
         labels[4] = -5;
         CHECK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, false) == LMT_ERR_ARG);
         CHECK(strstr(lmt_last_error(), "labels") != NULL);
+        CHECK(lmt_gpt2_backward(g) == LMT_ERR_ARG);   // the failed forward left nothing to differentiate
         CHECK(lmt_gpt2_forward(g, LMT_I32, ids, mask, NULL, B + 1, T, false) == LMT_ERR_ARG);
         CHECK(lmt_gpt2_forward(g, LMT_F32, ids, mask, NULL, B, T, false) == LMT_ERR_ARG);
         CHECK_OK(lmt_gpt2_forward(g, LMT_I32, ids, mask, NULL, B, T, false));
@@ -237,6 +238,45 @@ static void check_modes(lmt_model *m) {
     lmt_tensor_file_free(ref);
 }
 
+/* Two identical training runs (dropout on, same seed) end bit-identical. */
+static void check_reproducible(void) {
+    lmt_tensor_file *ref = NULL;
+    CHECK_OK(lmt_safetensors_open(FX "/reference.safetensors", &ref));
+    batch b;
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(FX, &m));
+    if (!ref || !m || !read_batch(ref, &b)) { lmt_model_free(m); lmt_tensor_file_free(ref); return; }
+    size_t n = m->layout.num_floats;
+    float *init = malloc(n * 4), *first = malloc(n * 4);
+    memcpy(init, m->params, n * 4);
+    float losses[2][3];
+    for (int run = 0; run < 2; run++) {
+        memcpy(m->params, init, n * 4);
+        lmt_gpt2 *g = NULL;
+        lmt_adamw opt;
+        CHECK_OK(lmt_gpt2_create(m, b.B, b.T, true, &g));
+        if (!g || lmt_adamw_init(&opt, &m->layout, 0.9, 0.999, 1e-8, 0.01) != LMT_OK) { lmt_gpt2_free(g); break; }
+        lmt_gpt2_set_seed(g, 99);
+        for (int step = 0; step < 3; step++) {
+            lmt_gpt2_zero_grad(g);
+            CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, b.B, b.T, true));
+            CHECK_OK(lmt_gpt2_backward(g));
+            lmt_clip_grad_norm(g->grads, &m->layout, 1.0);
+            lmt_adamw_step(&opt, m->params, g->grads, 1e-3);
+            losses[run][step] = g->loss;
+        }
+        if (run == 0) memcpy(first, m->params, n * 4);
+        else CHECK_MSG(!memcmp(first, m->params, n * 4) && !memcmp(losses[0], losses[1], sizeof losses[0]),
+                       "two identical training runs differ");
+        lmt_adamw_free(&opt);
+        lmt_gpt2_free(g);
+    }
+    CHECK(memcmp(init, m->params, n * 4) != 0);   // training did move the weights
+    free(init); free(first);
+    lmt_model_free(m);
+    lmt_tensor_file_free(ref);
+}
+
 int main(void) {
     lmt_model *m = NULL;
     CHECK_OK(lmt_model_load(FX, &m));
@@ -246,6 +286,7 @@ int main(void) {
     check_torch_bin(m);
     check_modes(m);
     check_trajectory();
+    check_reproducible();
     lmt_model_free(m);
     return lmt_test_finish();
 }

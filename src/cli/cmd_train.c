@@ -146,18 +146,20 @@ int lmt_cmd_train(int argc, char **argv) {
     }
     lmt_tokenizer *tok = NULL;
     if (lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) { lmt_model_free(m); return fail(NULL); }
+    lmt_clm_blocks train = {0}, eval = {0};
+    int rc = 0;
     if ((size_t)m->cfg.vocab_size < lmt_tokenizer_vocab_size(tok)) {
         fprintf(stderr, "lmtune: error: the tokenizer in %s has %zu tokens but the model's vocabulary holds %lld\n", tok_dir,
                 lmt_tokenizer_vocab_size(tok), (long long)m->cfg.vocab_size);
-        return 1;
+        rc = 1;
+        goto done;
     }
     if (block_size <= 0) block_size = m->cfg.max_positions < 1024 ? (int)m->cfg.max_positions : 1024;
     if (block_size > m->cfg.max_positions) {
         fprintf(stderr, "lmtune: error: block_size %d exceeds the model's %lld positions\n", block_size, (long long)m->cfg.max_positions);
-        return 2;
+        rc = 2;
+        goto done;
     }
-    lmt_clm_blocks train = {0}, eval = {0};
-    int rc = 0;
     if (train_file && lmt_clm_prepare(tok, train_file, block_size, map_batch, -1, &train) != LMT_OK) { rc = fail(NULL); goto done; }
     if (eval_file && lmt_clm_prepare(tok, eval_file, block_size, map_batch, -1, &eval) != LMT_OK) { rc = fail(NULL); goto done; }
     if (max_train > 0 && train.n_blocks > max_train) train.n_blocks = max_train;

@@ -8,6 +8,10 @@
 
 static int n_threads(const lmt_attention_shape *s) { return s->threads > 0 ? s->threads : omp_get_max_threads(); }
 
+/* Threads for the (batch, head) loop: one when the matmul backend threads
+ * each product itself (concurrent callers would fight over its pool). */
+static int loop_threads(const lmt_attention_shape *s) { return lmt_matmul_threads() > 1 ? 1 : n_threads(s); }
+
 size_t lmt_attention_scratch_floats(const lmt_attention_shape *s) {
     return (size_t)n_threads(s) * 2 * (size_t)s->Tq * (size_t)s->Tk;
 }
@@ -27,7 +31,7 @@ void lmt_attention_forward(float *out, float *lse, const float *q, const float *
                            const lmt_attention_shape *s, float *scratch) {
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs;
     float keep_scale = s->dropout > 0.0f ? (s->dropout < 1.0f ? 1.0f / (1.0f - s->dropout) : 0.0f) : 1.0f;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads(s))
+#pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s))
     for (long bh = 0; bh < (long)B * NH; bh++) {
         int b = (int)(bh / NH), h = (int)(bh % NH);
         float *P = scratch + (size_t)omp_get_thread_num() * 2 * Tq * Tk;   // (Tq, Tk)
@@ -73,7 +77,7 @@ void lmt_attention_backward(float *dq, float *dk, float *dv, const float *dout, 
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs;
     float p_drop = s->dropout;
     float keep_scale = p_drop > 0.0f ? (p_drop < 1.0f ? 1.0f / (1.0f - p_drop) : 0.0f) : 1.0f;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads(s))
+#pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s))
     for (long bh = 0; bh < (long)B * NH; bh++) {
         int b = (int)(bh / NH), h = (int)(bh % NH);
         float *P = scratch + (size_t)omp_get_thread_num() * 2 * Tq * Tk;   // (Tq, Tk)

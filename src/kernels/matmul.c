@@ -19,3 +19,5 @@ const char *lmt_matmul_backend(void) {
 void lmt_matmul_set_threads(int n) {
     if (n > 0) openblas_set_num_threads(n);
 }
+
+int lmt_matmul_threads(void) { return openblas_get_num_threads(); }

@@ -11,4 +11,8 @@ void lmt_sgemm(bool trans_a, bool trans_b, int M, int N, int K,
 const char *lmt_matmul_backend(void);
 /* Sets the number of threads the backend uses (0 = all cores). */
 void lmt_matmul_set_threads(int n);
+/* Threads the backend uses for one product. Kernels that would call
+ * lmt_sgemm from several threads at once check it: concurrent calls into a
+ * multi-threaded OpenBLAS contend badly (20-40x slower attention). */
+int lmt_matmul_threads(void);
 #endif

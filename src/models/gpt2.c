@@ -226,6 +226,10 @@ static lmt_attention_shape attn_shape(const lmt_gpt2 *g, int l) {
 
 lmt_status lmt_gpt2_forward(lmt_gpt2 *g, lmt_dtype dtype, const void *input_ids, const void *attention_mask,
                             const void *labels, int B, int T, bool training) {
+    /* a failed forward leaves nothing a backward could use */
+    g->B = g->T = 0;
+    g->has_labels = false;
+    g->loss = NAN;
     if (dtype != LMT_I32 && dtype != LMT_I64) return lmt_fail(LMT_ERR_ARG, "gpt2: input ids must be int32 or int64");
     if (B <= 0 || T <= 0 || B > g->max_B || T > g->max_T)
         return lmt_fail(LMT_ERR_ARG, "gpt2: batch %d x %d exceeds the %d x %d the model was set up for", B, T, g->max_B, g->max_T);

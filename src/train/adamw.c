@@ -1,4 +1,5 @@
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 #include "core/error.h"
 #include "core/util.h"
@@ -63,20 +64,36 @@ void lmt_adamw_step(lmt_adamw *opt, float *params, const float *grads, double lr
     }
 }
 
+/* Sum of squares of x[0..n) in double, combined in a fixed order (per-thread
+ * partials added by thread index) so that runs are bit-reproducible. */
+static double sum_squares(const float *x, long n) {
+    double part[256] = {0};
+    int used = 1;
+#pragma omp parallel num_threads(omp_get_max_threads() < 256 ? omp_get_max_threads() : 256)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        long per = (n + nt - 1) / nt, a = t * per, b = a + per < n ? a + per : n;
+        double s = 0.0;
+#pragma omp simd reduction(+:s)
+        for (long i = a; i < b; i++) s += (double)x[i] * x[i];
+        part[t] = s;
+#pragma omp single
+        used = nt;
+    }
+    double total = 0.0;
+    for (int t = 0; t < used; t++) total += part[t];
+    return total;
+}
+
 double lmt_clip_grad_norm(float *grads, const lmt_layout *layout, double max_norm) {
     double total = 0.0;
     for (size_t k = 0; k < layout->n_params; k++) {
         const lmt_param_spec *ps = &layout->params[k];
-        if (!trained(ps)) continue;
-        const float *g = grads + ps->offset;
-        long n = (long)ps->numel;
-        double s = 0.0;
-#pragma omp parallel for simd schedule(static) reduction(+:s)
-        for (long i = 0; i < n; i++) s += (double)g[i] * g[i];
-        total += s;
+        if (trained(ps)) total += sum_squares(grads + ps->offset, (long)ps->numel);
     }
     double norm = sqrt(total);
     if (max_norm > 0) {
+        /* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1 */
         float coef = (float)max_norm / ((float)norm + 1e-6f);
         if (coef < 1.0f) {
             for (size_t k = 0; k < layout->n_params; k++) {

@@ -1,39 +1,124 @@
-"""Loads a model folder lmtune wrote with transformers and compares it with
-the fixture transformers saved: no missing/unexpected keys, every tensor of
-the state dict bit-identical, identical logits on the reference batch.
+"""Has transformers judge a model folder lmtune wrote against the fixture
+transformers saved. Prints one JSON verdict on stdout; exit status 0 when ok.
 
-Usage: check_roundtrip.py LMTUNE_WRITTEN_DIR FIXTURE_DIR   (prints a JSON verdict)
+Usage: check_roundtrip.py [--class NAME] LMTUNE_WRITTEN_DIR FIXTURE_DIR
+
+ok requires all of:
+  (a) from_pretrained(WRITTEN) reports no missing, unexpected or mismatched keys;
+  (b) its state_dict has the fixture's keys and every tensor is bit-identical
+      (dtype, shape and bytes) to the fixture's state_dict - taken from the
+      fixture's pytorch_model.bin (torch.save(model.state_dict()), so tied
+      weights and Marian's sinusoidal positions are included) or, for a
+      fixture without one, from from_pretrained(FIXTURE);
+  (c) the logits on the fixture's reference batch (reference.safetensors,
+      eval mode) are bit-identical to the reference logits;
+  (d) WRITTEN/model.safetensors stores the same keys as the fixture's
+      model.safetensors (tied weights once, Marian positions left out, as
+      transformers saves them) with identical bytes, and __metadata__ format "pt".
+Fixtures without reference.safetensors (gpt2-base, bert-nohead) skip (c);
+their class is reference.json's saved_class unless --class names another.
 """
+import argparse
 import json
+import os
 import sys
 
 import torch
 import transformers as T
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 
-def main(written, fixture):
-    info = json.load(open(f"{fixture}/reference.json"))
-    cls = getattr(T, info["class"])
+def same_bits(a, b):
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    a, b = a.detach().contiguous().cpu(), b.detach().contiguous().cpu()
+    return a.numel() == 0 or torch.equal(a.reshape(-1).view(torch.uint8), b.reshape(-1).view(torch.uint8))
+
+
+def model_class(fixture, override):
+    if override:
+        return override
+    info = {}
+    if os.path.exists(os.path.join(fixture, "reference.json")):
+        info = json.load(open(os.path.join(fixture, "reference.json")))
+    name = info.get("class") or info.get("saved_class")
+    if not name:
+        name = json.load(open(os.path.join(fixture, "config.json")))["architectures"][0]
+    return name
+
+
+def stored(path):
+    with safe_open(path, "pt") as f:
+        return f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+
+
+def check(written, fixture, cls_name):
+    cls = getattr(T, cls_name)
+    verdict = {"class": cls_name, "transformers": T.__version__, "torch": torch.__version__,
+               "written_files": sorted(os.listdir(written))}
     got, loading = cls.from_pretrained(written, output_loading_info=True)
-    want = cls.from_pretrained(fixture)
     got.eval()
-    want.eval()
-    verdict = {"class": info["class"], "transformers": T.__version__,
-               "missing_keys": sorted(loading["missing_keys"]), "unexpected_keys": sorted(loading["unexpected_keys"])}
-    sd_got, sd_want = got.state_dict(), want.state_dict()
-    differ = [k for k in sd_want if k not in sd_got or not torch.equal(sd_got[k], sd_want[k])]
-    verdict["tensors_compared"] = len(sd_want)
-    verdict["tensors_differing"] = differ
-    ref = load_file(f"{fixture}/reference.safetensors")
-    inputs = {k: ref[k] for k in info["inputs"]}
-    with torch.no_grad():
-        logits = got(**inputs).logits
-    verdict["logits_identical"] = bool(torch.equal(logits, ref["logits"]))
-    verdict["ok"] = not verdict["missing_keys"] and not verdict["unexpected_keys"] and not differ and verdict["logits_identical"]
+    for k in ("missing_keys", "unexpected_keys", "mismatched_keys"):
+        verdict[k] = sorted(str(x) for x in loading.get(k, []))
+    verdict["error_msgs"] = [str(x) for x in loading.get("error_msgs", [])]
+
+    bin_path = os.path.join(fixture, "pytorch_model.bin")
+    if os.path.exists(bin_path):
+        want_sd, verdict["compared_with"] = torch.load(bin_path, map_location="cpu", weights_only=True), "pytorch_model.bin"
+    else:
+        want_sd, verdict["compared_with"] = cls.from_pretrained(fixture).state_dict(), "from_pretrained(fixture)"
+    got_sd = got.state_dict()
+    verdict["tensors_compared"] = len(want_sd)
+    verdict["tensors_differing"] = [k for k in want_sd if k not in got_sd or not same_bits(got_sd[k], want_sd[k])]
+    verdict["tensors_extra"] = [k for k in got_sd if k not in want_sd]
+
+    verdict["logits_identical"] = None
+    ref_path = os.path.join(fixture, "reference.safetensors")
+    if os.path.exists(ref_path):
+        ref = load_file(ref_path)
+        names = json.load(open(os.path.join(fixture, "reference.json")))["inputs"]
+        with torch.no_grad():
+            logits = got(**{k: ref[k] for k in names}).logits
+        verdict["logits_identical"] = same_bits(logits, ref["logits"])
+
+    st_got, st_want = os.path.join(written, "model.safetensors"), os.path.join(fixture, "model.safetensors")
+    verdict["stored_keys_match"] = None
+    if not os.path.exists(st_got):
+        verdict["stored_keys_match"] = False  # lmtune always writes model.safetensors
+    elif os.path.exists(st_want):
+        meta, a = stored(st_got)
+        _, b = stored(st_want)
+        verdict["safetensors_metadata"] = meta
+        verdict["stored_keys_missing"] = sorted(set(b) - set(a))
+        verdict["stored_keys_extra"] = sorted(set(a) - set(b))
+        verdict["stored_tensors_differing"] = sorted(k for k in set(a) & set(b) if not same_bits(a[k], b[k]))
+        verdict["stored_keys_match"] = (not verdict["stored_keys_missing"] and not verdict["stored_keys_extra"]
+                                        and not verdict["stored_tensors_differing"] and (meta or {}).get("format") == "pt")
+
+    verdict["ok"] = (not verdict["missing_keys"] and not verdict["unexpected_keys"] and not verdict["mismatched_keys"]
+                     and not verdict["error_msgs"] and not verdict["tensors_differing"] and not verdict["tensors_extra"]
+                     and verdict["logits_identical"] is not False and verdict["stored_keys_match"] is not False)
+    return verdict
+
+
+def main():
+    ap = argparse.ArgumentParser(description="transformers' verdict on a model folder lmtune wrote")
+    ap.add_argument("written", help="the folder lmtune wrote")
+    ap.add_argument("fixture", help="the fixture folder (tests/fixtures/models/<arch>)")
+    ap.add_argument("--class", dest="cls", help="transformers class to load both with (default: from reference.json)")
+    args = ap.parse_args()
+    T.logging.set_verbosity_error()
+    T.logging.disable_progress_bar()
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    try:
+        verdict = check(args.written, args.fixture, model_class(args.fixture, args.cls))
+    except Exception as e:  # a folder transformers cannot load at all is a verdict too
+        verdict = {"ok": False, "error": f"{type(e).__name__}: {e}"}
     print(json.dumps(verdict))
     return 0 if verdict["ok"] else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main())

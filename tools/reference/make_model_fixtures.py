@@ -1,9 +1,10 @@
 """Tiny randomly initialised models saved by transformers, with reference
 outputs (logits, loss, every parameter's gradient) for lmtune's parity tests.
 
-Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_model_fixtures.py
-Writes tests/fixtures/models/<arch>/ and tests/fixtures/io/.
+Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_model_fixtures.py [--out DIR]
+Writes DIR/<arch>/ (default tests/fixtures/models/) (tests/fixtures/io/ comes from make_io_fixtures.py).
 """
+import argparse
 import json
 import os
 import shutil
@@ -14,7 +15,6 @@ from safetensors.torch import save_file
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 OUT = os.path.join(ROOT, "tests", "fixtures", "models")
-IO_OUT = os.path.join(ROOT, "tests", "fixtures", "io")
 V = 96
 B, TLEN = 2, 10
 
@@ -170,71 +170,10 @@ def headless_variants():
                        "transformers": T.__version__}, f, indent=1)
 
 
-def io_fixtures():
-    """Files the reference libraries write, for the readers' bit-exact tests."""
-    os.makedirs(IO_OUT, exist_ok=True)
-    g = torch.Generator().manual_seed(3)
-    base = torch.randn(4, 6, generator=g)
-    tensors = {
-        "f32": base.clone(),
-        "f16": torch.randn(3, 5, generator=g).half(),
-        "bf16": torch.randn(2, 7, generator=g).bfloat16(),
-        "f64": torch.randn(3, generator=g).double(),
-        "i64": torch.arange(-5, 7, dtype=torch.int64).reshape(3, 4),
-        "i32": torch.arange(10, dtype=torch.int32),
-        "u8": torch.arange(6, dtype=torch.uint8),
-        "bool": torch.tensor([True, False, True]),
-        "scalar": torch.tensor(2.5),
-        "empty": torch.zeros(0, 3),
-        "a.b.weight": torch.randn(2, 3, 4, generator=g),
-    }
-    save_file(tensors, os.path.join(IO_OUT, "mixed.safetensors"), metadata={"format": "pt", "note": "é"})
-    # pytorch_model.bin with views: transposed, offset into a storage, shared storage, parameter
-    big = torch.randn(5, 8, generator=g)
-    sd = {
-        "plain": base.clone(),
-        "transposed": big.t(),                 # non-contiguous view
-        "row_slice": big[2],                   # storage offset
-        "col_slice": big[:, 3],                # strided + offset
-        "shared_a": big,                       # same storage as the views above
-        "half": torch.randn(3, 4, generator=g).half(),
-        "bf16": torch.randn(4, generator=g).bfloat16(),
-        "long": torch.arange(12, dtype=torch.int64),
-        "scalar": torch.tensor(-1.25),
-        "empty": torch.zeros(2, 0),
-        "param": torch.nn.Parameter(torch.randn(2, 2, generator=g)),
-    }
-    torch.save(sd, os.path.join(IO_OUT, "views.bin"))
-    expected = {k: v.detach().contiguous().clone() for k, v in sd.items()}
-    save_file(expected, os.path.join(IO_OUT, "views_expected.safetensors"))
-    # A pickle with a forbidden global, packed like a torch archive.
-    import pickle
-    import zipfile
-
-    class Evil:
-        def __reduce__(self):
-            return (os.system, ("echo pwned",))
-
-    with zipfile.ZipFile(os.path.join(IO_OUT, "evil.bin"), "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pickle.dumps({"x": Evil()}, protocol=2))
-        z.writestr("archive/version", "3\n")
-    # A pickle using an opcode outside the state-dict subset (protocol 0 DICT).
-    with zipfile.ZipFile(os.path.join(IO_OUT, "bad_opcode.bin"), "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pickle.dumps({"x": 1}, protocol=0))
-    # A real torch archive with its storage member dropped.
-    src = os.path.join(IO_OUT, "views.bin")
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(os.path.join(IO_OUT, "missing_member.bin"), "w",
-                                                      compression=zipfile.ZIP_STORED) as zout:
-        for item in zin.infolist():
-            if "/data/" in item.filename and item.filename.endswith("/0"):
-                continue
-            zout.writestr(item, zin.read(item.filename))
-    # What the safetensors library writes for a model-like dict (writer parity).
-    save_file({"b.weight": torch.ones(2, 2), "a.bias": torch.zeros(3), "c": torch.arange(4, dtype=torch.int64),
-               "h": torch.ones(2).half()}, os.path.join(IO_OUT, "writer_ref.safetensors"), metadata={"format": "pt"})
-
-
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=OUT, help="fixture folder (default: %(default)s)")
+    OUT = os.path.abspath(ap.parse_args().out)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
@@ -242,5 +181,4 @@ if __name__ == "__main__":
         make(arch, cls, cfg, 100 + i)
         print("wrote", arch)
     headless_variants()
-    io_fixtures()
     print("done")
