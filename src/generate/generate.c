@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "generate/generate.h"
-#include "models/gpt2.h"
+#include "generate/gpt2_kv.h"
 
 lmt_gen_opts lmt_gen_opts_default(void) {
     lmt_gen_opts o;
@@ -92,17 +92,18 @@ lmt_status lmt_generate(lmt_model *m, const int32_t *prompt, int n_prompt, const
     int V = (int)m->cfg.vocab_size;
     int32_t *seq = malloc((size_t)total * sizeof *seq);
     float *row = malloc((size_t)V * sizeof *row);
-    lmt_gpt2 *g = NULL;
-    lmt_status s = (!seq || !row) ? lmt_fail(LMT_ERR_NOMEM, "out of memory") : lmt_gpt2_create(m, 1, total, false, &g);
+    lmt_gpt2_kv *kv = NULL;
+    lmt_status s = (!seq || !row) ? lmt_fail(LMT_ERR_NOMEM, "out of memory") : lmt_gpt2_kv_create(m, total, &kv);
     if (s != LMT_OK) { free(seq); free(row); return s; }
     memcpy(seq, prompt, (size_t)n_prompt * sizeof *seq);
     int n = n_prompt;
     lmt_rng r;
     lmt_rng_seed(&r, o->seed);
-    while (n < total) {
-        /* no key/value cache yet: the whole sequence is recomputed each step */
-        if ((s = lmt_gpt2_forward(g, LMT_I32, seq, NULL, NULL, 1, n, false)) != LMT_OK) break;
-        memcpy(row, g->logits + (size_t)(n - 1) * V, (size_t)V * sizeof *row);
+    const float *logits = NULL;
+    /* the prompt fills the key/value cache; then one token per step */
+    for (int i = 0; i < n_prompt && s == LMT_OK; i++) s = lmt_gpt2_kv_step(kv, seq[i], &logits);
+    while (s == LMT_OK && n < total) {
+        memcpy(row, logits, (size_t)V * sizeof *row);
         int32_t next;
         if (o->do_sample) {
             lmt_logits_warp(row, V, o->temperature, o->top_k, o->top_p);
@@ -111,9 +112,10 @@ lmt_status lmt_generate(lmt_model *m, const int32_t *prompt, int n_prompt, const
             next = argmax(row, V);
         }
         seq[n++] = next;
-        if (next == o->eos_token_id) break;
+        if (next == o->eos_token_id || n == total) break;
+        s = lmt_gpt2_kv_step(kv, next, &logits);
     }
-    lmt_gpt2_free(g);
+    lmt_gpt2_kv_free(kv);
     free(row);
     if (s != LMT_OK) { free(seq); return s; }
     *out = seq;

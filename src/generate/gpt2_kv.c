@@ -1,0 +1,129 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/util.h"
+#include "generate/gpt2_kv.h"
+#include "kernels/activation.h"
+#include "kernels/layernorm.h"
+#include "kernels/linear.h"
+#include "kernels/matmul.h"
+
+typedef struct { const float *ln1w, *ln1b, *aw, *ab, *pw, *pb, *ln2w, *ln2b, *fw, *fb, *mw, *mb; } layer_w;
+
+struct lmt_gpt2_kv {
+    lmt_model *m;
+    int L, C, NH, F, V, max_len, n;
+    float eps, scale;
+    lmt_activation act;
+    const float *wte, *wpe, *lnfw, *lnfb;
+    layer_w *w;
+    float *kc, *vc;                       /* (L, max_len, C) */
+    float *x, *ln, *qkv, *att, *tmp, *fc, *fca, *scores, *logits, *mean, *rstd;
+};
+
+static const float *W(lmt_model *m, const char *fmt, int l, bool *ok) {
+    char name[128];
+    snprintf(name, sizeof name, fmt, l);
+    float *p = lmt_model_tensor(m, name);
+    if (!p) *ok = false;
+    return p;
+}
+
+lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
+    *out = NULL;
+    if (m->cfg.arch != LMT_ARCH_GPT2) return lmt_fail(LMT_ERR_UNSUPPORTED, "key/value-cached generation needs a GPT-2 model");
+    if (max_len < 1 || max_len > m->cfg.max_positions) return lmt_fail(LMT_ERR_ARG, "generation length %d outside 1..%lld positions", max_len, (long long)m->cfg.max_positions);
+    lmt_gpt2_kv *kv = calloc(1, sizeof *kv);
+    if (!kv) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    kv->m = m;
+    kv->L = (int)m->cfg.n_layer; kv->C = (int)m->cfg.d_model; kv->NH = (int)m->cfg.n_head;
+    kv->F = (int)m->cfg.d_ff; kv->V = (int)m->cfg.vocab_size; kv->max_len = max_len;
+    kv->eps = (float)m->cfg.layer_norm_eps;
+    kv->act = m->cfg.act;
+    kv->scale = m->cfg.scale_attn_weights ? 1.0f / sqrtf((float)(kv->C / kv->NH)) : 1.0f;
+    bool ok = true;
+    kv->wte = W(m, "transformer.wte.weight", 0, &ok);
+    kv->wpe = W(m, "transformer.wpe.weight", 0, &ok);
+    kv->lnfw = W(m, "transformer.ln_f.weight", 0, &ok);
+    kv->lnfb = W(m, "transformer.ln_f.bias", 0, &ok);
+    kv->w = calloc((size_t)kv->L, sizeof *kv->w);
+    size_t C = (size_t)kv->C;
+    kv->kc = malloc((size_t)kv->L * (size_t)max_len * C * sizeof(float));
+    kv->vc = malloc((size_t)kv->L * (size_t)max_len * C * sizeof(float));
+    size_t scratch = C * 7 + (size_t)kv->F * 2 + (size_t)max_len + (size_t)kv->V + 2;
+    kv->x = malloc(scratch * sizeof(float));
+    if (!kv->w || !kv->kc || !kv->vc || !kv->x) { lmt_gpt2_kv_free(kv); return lmt_fail(LMT_ERR_NOMEM, "out of memory for the key/value cache"); }
+    kv->ln = kv->x + C; kv->qkv = kv->ln + C; kv->att = kv->qkv + 3 * C; kv->tmp = kv->att + C;
+    kv->fc = kv->tmp + C; kv->fca = kv->fc + kv->F; kv->scores = kv->fca + kv->F; kv->logits = kv->scores + max_len;
+    kv->mean = kv->logits + kv->V; kv->rstd = kv->mean + 1;
+    for (int l = 0; l < kv->L; l++) {
+        layer_w *w = &kv->w[l];
+        w->ln1w = W(m, "transformer.h.%d.ln_1.weight", l, &ok); w->ln1b = W(m, "transformer.h.%d.ln_1.bias", l, &ok);
+        w->aw = W(m, "transformer.h.%d.attn.c_attn.weight", l, &ok); w->ab = W(m, "transformer.h.%d.attn.c_attn.bias", l, &ok);
+        w->pw = W(m, "transformer.h.%d.attn.c_proj.weight", l, &ok); w->pb = W(m, "transformer.h.%d.attn.c_proj.bias", l, &ok);
+        w->ln2w = W(m, "transformer.h.%d.ln_2.weight", l, &ok); w->ln2b = W(m, "transformer.h.%d.ln_2.bias", l, &ok);
+        w->fw = W(m, "transformer.h.%d.mlp.c_fc.weight", l, &ok); w->fb = W(m, "transformer.h.%d.mlp.c_fc.bias", l, &ok);
+        w->mw = W(m, "transformer.h.%d.mlp.c_proj.weight", l, &ok); w->mb = W(m, "transformer.h.%d.mlp.c_proj.bias", l, &ok);
+    }
+    if (!ok) { lmt_gpt2_kv_free(kv); return lmt_fail(LMT_ERR_INTERNAL, "GPT-2 parameter missing from the layout"); }
+    *out = kv;
+    return LMT_OK;
+}
+
+void lmt_gpt2_kv_free(lmt_gpt2_kv *kv) {
+    if (!kv) return;
+    free(kv->w); free(kv->kc); free(kv->vc); free(kv->x);
+    free(kv);
+}
+
+int lmt_gpt2_kv_length(const lmt_gpt2_kv *kv) { return kv->n; }
+
+lmt_status lmt_gpt2_kv_step(lmt_gpt2_kv *kv, int32_t token, const float **logits) {
+    if (kv->n >= kv->max_len) return lmt_fail(LMT_ERR_ARG, "the sequence reached its %d positions", kv->max_len);
+    if (token < 0 || token >= kv->V) return lmt_fail(LMT_ERR_ARG, "token id %d outside the vocabulary (%d)", token, kv->V);
+    int C = kv->C, hs = C / kv->NH, p = kv->n;
+    for (int i = 0; i < C; i++) kv->x[i] = kv->wte[(size_t)token * C + i] + kv->wpe[(size_t)p * C + i];
+    for (int l = 0; l < kv->L; l++) {
+        const layer_w *w = &kv->w[l];
+        float *kc = kv->kc + ((size_t)l * kv->max_len) * C, *vc = kv->vc + ((size_t)l * kv->max_len) * C;
+        lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, w->ln1w, w->ln1b, 1, C, kv->eps);
+        lmt_linear_forward(kv->qkv, kv->ln, w->aw, w->ab, 1, C, 3 * C, LMT_W_IN_OUT);   // (3C)
+        memcpy(kc + (size_t)p * C, kv->qkv + C, (size_t)C * sizeof(float));
+        memcpy(vc + (size_t)p * C, kv->qkv + 2 * C, (size_t)C * sizeof(float));
+        for (int h = 0; h < kv->NH; h++) {
+            const float *q = kv->qkv + h * hs;
+            float mx = -INFINITY;
+            for (int j = 0; j <= p; j++) {
+                const float *k = kc + (size_t)j * C + h * hs;
+                float s = 0;
+                for (int d = 0; d < hs; d++) s += q[d] * k[d];
+                kv->scores[j] = s * kv->scale;
+                if (kv->scores[j] > mx) mx = kv->scores[j];
+            }
+            float z = 0;
+            for (int j = 0; j <= p; j++) { kv->scores[j] = expf(kv->scores[j] - mx); z += kv->scores[j]; }
+            float *o = kv->att + h * hs;
+            for (int d = 0; d < hs; d++) o[d] = 0;
+            for (int j = 0; j <= p; j++) {
+                const float *v = vc + (size_t)j * C + h * hs;
+                float a = kv->scores[j] / z;
+                for (int d = 0; d < hs; d++) o[d] += a * v[d];
+            }
+        }
+        lmt_linear_forward(kv->tmp, kv->att, w->pw, w->pb, 1, C, C, LMT_W_IN_OUT);
+        for (int i = 0; i < C; i++) kv->x[i] += kv->tmp[i];
+        lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, w->ln2w, w->ln2b, 1, C, kv->eps);
+        lmt_linear_forward(kv->fc, kv->ln, w->fw, w->fb, 1, C, kv->F, LMT_W_IN_OUT);
+        lmt_activation_forward(kv->fca, kv->fc, (size_t)kv->F, kv->act);
+        lmt_linear_forward(kv->tmp, kv->fca, w->mw, w->mb, 1, kv->F, C, LMT_W_IN_OUT);
+        for (int i = 0; i < C; i++) kv->x[i] += kv->tmp[i];
+    }
+    lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, kv->lnfw, kv->lnfb, 1, C, kv->eps);
+    /* tied head: logits (V) = wte (V, C) @ ln_f(x) */
+    lmt_sgemm(false, true, 1, kv->V, C, 1.0f, kv->ln, C, kv->wte, C, 0.0f, kv->logits, kv->V);
+    kv->n++;
+    *logits = kv->logits;
+    return LMT_OK;
+}
