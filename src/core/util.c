@@ -94,42 +94,61 @@ lmt_status lmt_read_file(const char *path, char **data, size_t *len) {
     return LMT_OK;
 }
 
-lmt_status lmt_write_file_atomic(const char *path, const void *data, size_t len) {
+lmt_status lmt_atomic_open(lmt_atomic_file *f, const char *path) {
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    f->path = path;
     size_t plen = strlen(path) + 32;
-    char *tmp = malloc(plen);
-    if (!tmp) return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, plen, "%s.tmp-%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        lmt_status s = lmt_fail(LMT_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
+    if (!(f->tmp = malloc(plen))) return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path);
+    snprintf(f->tmp, plen, "%s.tmp-%ld", path, (long)getpid());
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (f->fd < 0) {
+        lmt_status s = lmt_fail(LMT_ERR_IO, "%s: cannot create: %s", f->tmp, strerror(errno));
+        free(f->tmp);
+        f->tmp = NULL;
         return s;
     }
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            lmt_status s = lmt_fail(LMT_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-            close(fd); unlink(tmp); free(tmp);
-            return s;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        lmt_status s = lmt_fail(LMT_ERR_IO, "%s: cannot flush: %s", tmp, strerror(errno));
-        unlink(tmp); free(tmp);
-        return s;
-    }
-    if (rename(tmp, path) != 0) {
-        lmt_status s = lmt_fail(LMT_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-        unlink(tmp); free(tmp);
-        return s;
-    }
-    free(tmp);
     return LMT_OK;
+}
+
+void lmt_atomic_write(lmt_atomic_file *f, const void *data, size_t n) {
+    const char *p = data;
+    while (!f->failed && n > 0) {
+        ssize_t w = write(f->fd, p, n > (1u << 30) ? (1u << 30) : n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { f->failed = true; break; }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void lmt_atomic_abort(lmt_atomic_file *f) {
+    if (f->fd >= 0) close(f->fd);
+    if (f->tmp) unlink(f->tmp);
+    free(f->tmp);
+    f->fd = -1;
+    f->tmp = NULL;
+}
+
+lmt_status lmt_atomic_commit(lmt_atomic_file *f) {
+    const char *what = f->failed ? "write failed" : NULL;
+    if (!what && fsync(f->fd) != 0) what = "cannot flush";
+    if (close(f->fd) != 0 && !what) what = "cannot close";
+    f->fd = -1;
+    lmt_status s = LMT_OK;
+    if (what) s = lmt_fail(LMT_ERR_IO, "%s: %s: %s", f->tmp, what, strerror(errno));
+    else if (rename(f->tmp, f->path) != 0) s = lmt_fail(LMT_ERR_IO, "%s: cannot rename into place: %s", f->path, strerror(errno));
+    if (s != LMT_OK) unlink(f->tmp);
+    free(f->tmp);
+    f->tmp = NULL;
+    return s;
+}
+
+lmt_status lmt_write_file_atomic(const char *path, const void *data, size_t len) {
+    lmt_atomic_file f;
+    LMT_TRY(lmt_atomic_open(&f, path));
+    lmt_atomic_write(&f, data, len);
+    return lmt_atomic_commit(&f);
 }
 
 lmt_status lmt_mmap_open(const char *path, lmt_mmap *m) {

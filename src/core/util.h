@@ -23,6 +23,13 @@ char *lmt_sb_take(lmt_strbuf *b);
 lmt_status lmt_read_file(const char *path, char **data, size_t *len);
 /* Writes data to path atomically: path.tmp-<pid>, fsync, rename. */
 lmt_status lmt_write_file_atomic(const char *path, const void *data, size_t len);
+/* The same in pieces, for files too large to build in memory:
+ * open -> write... -> commit (fsync + rename) or abort (unlink). */
+typedef struct lmt_atomic_file { int fd; char *tmp; const char *path; bool failed; } lmt_atomic_file;
+lmt_status lmt_atomic_open(lmt_atomic_file *f, const char *path);
+void lmt_atomic_write(lmt_atomic_file *f, const void *data, size_t len);
+lmt_status lmt_atomic_commit(lmt_atomic_file *f);
+void lmt_atomic_abort(lmt_atomic_file *f);
 
 /* Read-only memory map of a whole file (empty files give data=NULL,len=0). */
 typedef struct lmt_mmap { void *data; size_t len; } lmt_mmap;

@@ -118,43 +118,18 @@ static void put_header(lmt_strbuf *h, const lmt_tensor_out *t, size_t n, const s
     while (h->len % 8) lmt_sb_putc(h, ' ');
 }
 
-static bool write_all(int fd, const void *data, size_t n) {
-    const char *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
+/* Streams header and tensors to a temporary file renamed into place, so a
+ * model-sized checkpoint is never copied in memory nor left half-written. */
 static lmt_status write_stream(const char *path, const lmt_strbuf *h, const lmt_tensor_out *t, size_t n, const size_t *order,
                                const size_t *sizes) {
-    size_t plen = strlen(path) + 32;
-    char *tmp = malloc(plen);
-    if (!tmp) return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, plen, "%s.tmp-%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        lmt_status s = lmt_fail(LMT_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return s;
-    }
+    lmt_atomic_file f;
+    LMT_TRY(lmt_atomic_open(&f, path));
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)h->len >> (8 * i));
-    bool ok = write_all(fd, len8, 8) && write_all(fd, h->data, h->len);
-    for (size_t k = 0; ok && k < n; k++) ok = write_all(fd, t[order[k]].data, sizes[order[k]]);
-    const char *what = ok ? NULL : "write failed";
-    if (ok && fsync(fd) != 0) what = "cannot flush";
-    if (close(fd) != 0 && !what) what = "cannot close";
-    lmt_status s = LMT_OK;
-    if (what) s = lmt_fail(LMT_ERR_IO, "%s: %s: %s", tmp, what, strerror(errno));
-    else if (rename(tmp, path) != 0) s = lmt_fail(LMT_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-    if (s != LMT_OK) unlink(tmp);
-    free(tmp);
-    return s;
+    lmt_atomic_write(&f, len8, 8);
+    lmt_atomic_write(&f, h->data, h->len);
+    for (size_t k = 0; k < n; k++) lmt_atomic_write(&f, t[order[k]].data, sizes[order[k]]);
+    return lmt_atomic_commit(&f);
 }
 
 lmt_status lmt_safetensors_write(const char *path, const lmt_tensor_out *t, size_t n, const char *const *metadata) {

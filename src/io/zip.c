@@ -116,7 +116,7 @@ static bool apply_zip64(const unsigned char *x, size_t xlen, uint64_t *usize, ui
 
 lmt_status lmt_zip_open(const unsigned char *buf, size_t len, const char *path, lmt_zip *z) {
     memset(z, 0, sizeof *z);
-    directory d;
+    directory d = {0};
     LMT_TRY(find_directory(buf, len, path, &d));
     z->members = calloc(d.count ? d.count : 1, sizeof *z->members);
     if (!z->members) return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path);
