@@ -54,6 +54,14 @@ int main(void) {
         snprintf(p, sizeof p, "test -f %s/run/%s", tmp, want[i]);
         CHECK_MSG(system(p) == 0, "missing %s", want[i]);
     }
+    /* JSON Lines with a nested text column, validation split from the training file */
+    snprintf(args, sizeof args, "train " DEMO "--train_file " LMT_SHARED_DATA "/kde-en-fr/kde.jsonl --text_column_name translation.en "
+             "--validation_split_percentage 2 --block_size 32 --per_device_train_batch_size 2 --max_steps 1 --max_eval_samples 2 "
+             "--eval_strategy epoch --save_strategy no --output_dir %s/jl", tmp);
+    CHECK(run(args) == 0 && strstr(out, "\"eval_loss\"") && strstr(out, "\"step\": 1"));
+    snprintf(args, sizeof args, "train " DEMO "--train_file " LMT_SHARED_DATA "/kde-en-fr/kde.jsonl --text_column_name translation.de "
+             "--max_steps 1 --output_dir %s/jl2", tmp);
+    CHECK(run(args) == 1 && strstr(out, "kde.jsonl: line 1 has no string") && strstr(out, "translation.de"));
     /* errors before any work is done */
     snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp);
     CHECK(run(args) == 1 && strstr(out, "not empty"));

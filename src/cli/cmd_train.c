@@ -19,12 +19,14 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: lmtune train --task clm (--model_name_or_path DIR | --config_name FILE) --train_file F\n"
-            "                    [--validation_file F] [--tokenizer_name DIR] [--block_size N]\n"
+            "                    [--validation_file F | --validation_split_percentage P] [--text_column_name C]\n"
+            "                    [--tokenizer_name DIR] [--block_size N]\n"
             "                    [--preprocessing_batch_size N] [--max_train_samples N] [--max_eval_samples N]\n"
             "                    [--args_json FILE] [--<TrainingArguments name> VALUE ...]\n\n"
             "Fine-tunes as transformers' Trainer does: e.g. --output_dir distilgpt2-finetuned-wikitext2\n"
             "--eval_strategy epoch --learning_rate 2e-5 --weight_decay 0.01. Text files give one example\n"
-            "per line (trailing newline kept); group_texts cuts block_size chunks and drops the remainder\n"
+            "per line (trailing newline kept); JSON Lines (.jsonl) give the string at --text_column_name\n"
+            "(default text; dotted paths and lists of strings joined by spaces). group_texts cuts block_size chunks and drops the remainder\n"
             "per map batch of --preprocessing_batch_size (1000) lines. Logs are JSON lines on stdout.\n");
 }
 
@@ -79,7 +81,9 @@ int lmt_cmd_eval(int argc, char **argv) {
 
 int lmt_cmd_train(int argc, char **argv) {
     const char *task = "clm", *model_dir = NULL, *config = NULL, *tok_dir = NULL, *train_file = NULL, *eval_file = NULL;
+    const char *text_column = NULL;
     int block_size = 0, map_batch = 1000;
+    double val_pct = 0;
     int64_t max_train = -1, max_eval = -1;
     lmt_training_args args;
     lmt_training_args_default(&args);
@@ -102,6 +106,11 @@ int lmt_cmd_train(int argc, char **argv) {
         else if (!strcmp(name, "train_file")) train_file = val;
         else if (!strcmp(name, "validation_file")) eval_file = val;
         else if (!strcmp(name, "block_size")) block_size = atoi(val);
+        else if (!strcmp(name, "text_column_name")) text_column = val;
+        else if (!strcmp(name, "validation_split_percentage")) {
+            val_pct = atof(val);
+            if (!(val_pct >= 0 && val_pct < 100)) { fprintf(stderr, "lmtune: error: --validation_split_percentage must lie in [0, 100)\n"); return 2; }
+        }
         else if (!strcmp(name, "preprocessing_batch_size")) map_batch = atoi(val);
         else if (!strcmp(name, "max_train_samples")) max_train = atoll(val);
         else if (!strcmp(name, "max_eval_samples")) max_eval = atoll(val);
@@ -117,11 +126,11 @@ int lmt_cmd_train(int argc, char **argv) {
     if (!train_file) args.do_train = false; else if (!args.do_eval) args.do_train = true;
     if (lmt_training_args_validate(&args) != LMT_OK) return fail("training arguments");
     /* everything that can be checked before any work is done */
-    if (args.eval_strategy != LMT_STRATEGY_NO && !eval_file) {
+    if (args.eval_strategy != LMT_STRATEGY_NO && !eval_file && val_pct <= 0) {
         fprintf(stderr, "lmtune: error: eval_strategy %s needs --validation_file\n", args.eval_strategy == LMT_STRATEGY_EPOCH ? "epoch" : "steps");
         return 2;
     }
-    if (args.load_best_model_at_end && !eval_file) { fprintf(stderr, "lmtune: error: load_best_model_at_end needs --validation_file\n"); return 2; }
+    if (args.load_best_model_at_end && !eval_file && val_pct <= 0) { fprintf(stderr, "lmtune: error: load_best_model_at_end needs --validation_file\n"); return 2; }
     const char *files[] = {train_file, eval_file, config};
     for (int k = 0; k < 3; k++)
         if (files[k] && !lmt_file_exists(files[k])) { fprintf(stderr, "lmtune: error: %s: no such file\n", files[k]); return 1; }
@@ -160,8 +169,27 @@ int lmt_cmd_train(int argc, char **argv) {
         rc = 2;
         goto done;
     }
-    if (train_file && lmt_clm_prepare(tok, train_file, block_size, map_batch, -1, &train) != LMT_OK) { rc = fail(NULL); goto done; }
-    if (eval_file && lmt_clm_prepare(tok, eval_file, block_size, map_batch, -1, &eval) != LMT_OK) { rc = fail(NULL); goto done; }
+    if (train_file) {
+        char **lines;
+        size_t *lens, n;
+        if (lmt_examples_load(train_file, text_column, &lines, &lens, &n) != LMT_OK) { rc = fail(NULL); goto done; }
+        /* run_clm.py without a validation file: validation = train[:pct%], train = train[pct%:] */
+        size_t n_val = (!eval_file && val_pct > 0) ? (size_t)llround((double)n * val_pct / 100.0) : 0;
+        lmt_status ps = lmt_clm_prepare_examples(tok, lines + n_val, lens + n_val, n - n_val, train_file, block_size, map_batch, &train);
+        if (ps == LMT_OK && n_val)
+            ps = lmt_clm_prepare_examples(tok, lines, lens, n_val, train_file, block_size, map_batch, &eval);
+        lmt_text_lines_free(lines, lens, n);
+        if (ps != LMT_OK) { rc = fail(NULL); goto done; }
+    }
+    if (eval_file) {
+        char **lines;
+        size_t *lens, n;
+        if (lmt_examples_load(eval_file, text_column, &lines, &lens, &n) != LMT_OK) { rc = fail(NULL); goto done; }
+        lmt_status ps = lmt_clm_prepare_examples(tok, lines, lens, n, eval_file, block_size, map_batch, &eval);
+        lmt_text_lines_free(lines, lens, n);
+        if (ps != LMT_OK) { rc = fail(NULL); goto done; }
+    }
+    bool have_eval = eval.n_blocks > 0;
     if (max_train > 0 && train.n_blocks > max_train) train.n_blocks = max_train;
     if (max_eval > 0 && eval.n_blocks > max_eval) eval.n_blocks = max_eval;
     fprintf(stderr, "lmtune: %s (%zu parameters); train %lld blocks of %d, eval %lld blocks\n", lmt_arch_class_name(m->cfg.arch),
@@ -174,7 +202,7 @@ int lmt_cmd_train(int argc, char **argv) {
     lmt_block_data_init(&td, train.ids, train.n_blocks, block_size);
     lmt_block_data_init(&ed, eval.ids, eval.n_blocks, block_size);
     lmt_trainer t;
-    if (lmt_trainer_init(&t, &args, &ctask->base, train_file ? &td.base : NULL, eval_file ? &ed.base : NULL) != LMT_OK) {
+    if (lmt_trainer_init(&t, &args, &ctask->base, train_file ? &td.base : NULL, have_eval ? &ed.base : NULL) != LMT_OK) {
         lmt_clm_task_free(ctask);
         rc = fail(NULL);
         goto done;
@@ -182,7 +210,7 @@ int lmt_cmd_train(int argc, char **argv) {
     t.tokenizer_dir = tok_dir;
     t.on_log = print_log;
     t.on_progress = print_progress;
-    if (train_file && eval_file) {
+    if (train_file && have_eval) {
         /* the notebook's "perplexity before fine-tuning" */
         lmt_eval_output e0;
         if (lmt_trainer_evaluate(&t, &e0) != LMT_OK) { rc = fail("evaluation"); goto out; }
@@ -199,7 +227,7 @@ int lmt_cmd_train(int argc, char **argv) {
         double v[] = {o.epoch, o.total_flos, o.training_loss, o.train_runtime, (double)train.n_blocks, o.train_samples_per_second, o.train_steps_per_second};
         write_results(args.output_dir, "train_results.json", k, v, 7);
     }
-    if (eval_file) {
+    if (have_eval) {
         lmt_eval_output e;
         if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = fail("evaluation"); goto out; }
         /* run_clm.py: perplexity = exp(eval_loss) */

@@ -1,6 +1,8 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "core/json.h"
 #include "core/util.h"
 #include "train/clm_data.h"
 
@@ -27,6 +29,67 @@ lmt_status lmt_text_lines_load(const char *path, char ***lines, size_t **lens, s
         start = e;
     }
     free(d);
+    *lines = l; *lens = ll; *n = k;
+    return LMT_OK;
+}
+
+static bool ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* The string (or list of strings, joined by spaces) at a dotted path. */
+static char *column_text(const lmt_json *obj, const char *column, size_t *len) {
+    char key[256];
+    const lmt_json *v = obj;
+    for (const char *p = column; v && *p;) {
+        const char *dot = strchr(p, '.');
+        size_t kl = dot ? (size_t)(dot - p) : strlen(p);
+        if (kl >= sizeof key) return NULL;
+        memcpy(key, p, kl);
+        key[kl] = '\0';
+        v = lmt_json_get(v, key);
+        p += kl + (dot ? 1 : 0);
+    }
+    if (!v) return NULL;
+    if (v->type == LMT_JSON_STRING) { *len = v->len; return lmt_strndup(v->str, v->len); }
+    if (v->type != LMT_JSON_ARRAY) return NULL;
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    for (size_t i = 0; i < v->len; i++) {
+        if (v->items[i].type != LMT_JSON_STRING) { lmt_sb_free(&b); return NULL; }
+        if (i) lmt_sb_putc(&b, ' ');
+        lmt_sb_append(&b, v->items[i].str, v->items[i].len);
+    }
+    *len = b.len;
+    return lmt_sb_take(&b);
+}
+
+lmt_status lmt_examples_load(const char *path, const char *column, char ***lines, size_t **lens, size_t *n) {
+    if (!ends_with(path, ".jsonl") && !ends_with(path, ".json")) return lmt_text_lines_load(path, lines, lens, n);
+    if (!column) column = "text";
+    char **raw;
+    size_t *rl, nr;
+    LMT_TRY(lmt_text_lines_load(path, &raw, &rl, &nr));
+    char **l = calloc(nr, sizeof *l);
+    size_t *ll = calloc(nr, sizeof *ll), k = 0;
+    lmt_status s = (!l || !ll) ? lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path) : LMT_OK;
+    for (size_t i = 0; i < nr && s == LMT_OK; i++) {
+        size_t j = 0;
+        while (j < rl[i] && (raw[i][j] == ' ' || raw[i][j] == '\n' || raw[i][j] == '\r' || raw[i][j] == '\t')) j++;
+        if (j == rl[i]) continue;   /* blank line */
+        lmt_json *obj = NULL;
+        char src[600];
+        snprintf(src, sizeof src, "%s: line %zu", path, i + 1);
+        if ((s = lmt_json_parse(raw[i], rl[i], src, &obj)) != LMT_OK) break;
+        if (!(l[k] = column_text(obj, column, &ll[k])))
+            s = lmt_fail(LMT_ERR_FORMAT, "%s: line %zu has no string (or list of strings) at \"%s\"", path, i + 1, column);
+        else k++;
+        lmt_json_free(obj);
+    }
+    lmt_text_lines_free(raw, rl, nr);
+    if (s == LMT_OK && k == 0) s = lmt_fail(LMT_ERR_FORMAT, "%s: no examples", path);
+    if (s != LMT_OK) { lmt_text_lines_free(l, ll, k); return s; }
     *lines = l; *lens = ll; *n = k;
     return LMT_OK;
 }
@@ -65,27 +128,34 @@ lmt_status lmt_group_texts(const lmt_encoding *enc, size_t n, int block_size, in
     return LMT_OK;
 }
 
-lmt_status lmt_clm_prepare(const lmt_tokenizer *tok, const char *path, int block_size, int map_batch_size, int64_t max_examples,
-                           lmt_clm_blocks *out) {
+lmt_status lmt_clm_prepare_examples(const lmt_tokenizer *tok, char *const *lines, const size_t *lens, size_t n, const char *source,
+                                    int block_size, int map_batch_size, lmt_clm_blocks *out) {
     memset(out, 0, sizeof *out);
-    char **lines;
-    size_t *lens, n, n_all;
-    LMT_TRY(lmt_text_lines_load(path, &lines, &lens, &n_all));
-    n = n_all;
-    if (max_examples > 0 && (size_t)max_examples < n) n = (size_t)max_examples;
+    if (n == 0) return lmt_fail(LMT_ERR_ARG, "%s: no examples", source);
     lmt_encoding *enc = calloc(n, sizeof *enc);
-    if (!enc) { lmt_text_lines_free(lines, lens, n_all); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    if (!enc) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     lmt_encode_opts o = lmt_encode_opts_default();
     lmt_status s = lmt_tokenizer_encode_batch(tok, (const char *const *)lines, lens, NULL, NULL, n, &o, enc);
     if (s == LMT_OK) s = lmt_group_texts(enc, n, block_size, map_batch_size, out);
     if (s == LMT_OK && out->n_blocks == 0)
-        s = lmt_fail(LMT_ERR_ARG, "%s: %lld tokens give no block of %d tokens (empty dataset after group_texts)", path,
+        s = lmt_fail(LMT_ERR_ARG, "%s: %lld tokens give no block of %d tokens (empty dataset after group_texts)", source,
                      (long long)out->n_tokens, block_size);
-    if (s != LMT_OK) s = (strstr(lmt_last_error(), path) ? s : lmt_fail_wrap(s, "%s", path));
+    else if (s != LMT_OK && !strstr(lmt_last_error(), source)) s = lmt_fail_wrap(s, "%s", source);
     for (size_t i = 0; i < n; i++) lmt_encoding_free(&enc[i]);
     free(enc);
-    lmt_text_lines_free(lines, lens, n_all);
     if (s != LMT_OK) lmt_clm_blocks_free(out);
+    return s;
+}
+
+lmt_status lmt_clm_prepare(const lmt_tokenizer *tok, const char *path, int block_size, int map_batch_size, int64_t max_examples,
+                           lmt_clm_blocks *out) {
+    memset(out, 0, sizeof *out);
+    char **lines;
+    size_t *lens, n_all;
+    LMT_TRY(lmt_examples_load(path, NULL, &lines, &lens, &n_all));
+    size_t n = max_examples > 0 && (size_t)max_examples < n_all ? (size_t)max_examples : n_all;
+    lmt_status s = lmt_clm_prepare_examples(tok, lines, lens, n, path, block_size, map_batch_size, out);
+    lmt_text_lines_free(lines, lens, n_all);
     return s;
 }
 
