@@ -3,7 +3,7 @@
  * Prints time per phase, training tokens/s and GFLOP/s (a distilgpt2 step
  * costs about 0.493 GFLOP per token; the ratio is taken as given).
  *
- *   bench_gpt2_step [config.json] [steps] [B] [T]
+ *   bench_gpt2_step [steps] [B] [T] [config.json]
  *
  * Threads: OMP_NUM_THREADS for the kernels, OPENBLAS_NUM_THREADS for the
  * matrix products; note OPENBLAS_CORETYPE (this environment forces Haswell). */
@@ -23,11 +23,11 @@
 #endif
 
 int main(int argc, char **argv) {
-    const char *cfg_path = argc > 1 ? argv[1] : LMT_SHARED_DATA_DIR "/configs/distilgpt2.json";
-    int steps = argc > 2 ? atoi(argv[2]) : 5;
-    int B = argc > 3 ? atoi(argv[3]) : 8;
-    int T = argc > 4 ? atoi(argv[4]) : 128;
-    if (steps <= 0 || B <= 0 || T <= 0) { fprintf(stderr, "usage: %s [config.json] [steps] [B] [T]\n", argv[0]); return 2; }
+    int steps = argc > 1 ? atoi(argv[1]) : 5;
+    int B = argc > 2 ? atoi(argv[2]) : 8;
+    int T = argc > 3 ? atoi(argv[3]) : 128;
+    const char *cfg_path = argc > 4 ? argv[4] : LMT_SHARED_DATA_DIR "/configs/distilgpt2.json";
+    if (steps <= 0 || B <= 0 || T <= 0) { fprintf(stderr, "usage: %s [steps] [B] [T] [config.json]\n", argv[0]); return 2; }
     lmt_config cfg;
     lmt_model *m = NULL;
     lmt_gpt2 *g = NULL;

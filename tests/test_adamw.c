@@ -1,6 +1,6 @@
 /* AdamW and gradient clipping against torch.optim.AdamW and
  * torch.nn.utils.clip_grad_norm_ (tests/fixtures/optim/adamw.safetensors,
- * made by tools/reference/make_adamw_fixture.py): two tensors, one with
+ * made by tools/reference/make_adamw_fixtures.py): two tensors, one with
  * weight decay and one without, 4 steps with a changing learning rate, two
  * of them clipped. */
 #include <math.h>

@@ -1,6 +1,6 @@
 /* GPT2LMHeadModel parity with transformers on the tiny fixture
  * (tests/fixtures/models/gpt2, made by tools/reference/make_model_fixtures.py
- * and make_gpt2_extra_fixtures.py):
+ * and make_model_gpt2_extra_fixtures.py):
  * - logits and loss (eval mode, a right-padded batch) within 1e-5 relative;
  * - the gradient of every parameter (the tied lm_head folded into wte)
  *   within 1e-4 relative;

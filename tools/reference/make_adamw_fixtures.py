@@ -2,7 +2,7 @@
 decay, one without), 4 steps with given gradients and a changing learning
 rate, for lmtune's optimizer test.
 
-Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_adamw_fixture.py
+Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_adamw_fixtures.py
 Writes tests/fixtures/optim/adamw.safetensors: w0, b0 (initial values),
 grad_w.<k>, grad_b.<k> (gradients fed at step k), lr (per step),
 norm (pre-clip total norm per step), w.<k>, b.<k> (values after step k).
@@ -40,8 +40,9 @@ def main():
     ref["lr"] = torch.tensor(lrs, dtype=torch.float64)
     ref["norm"] = torch.tensor(norms, dtype=torch.float64)
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    save_file(ref, OUT, metadata={"torch": torch.__version__, "betas": "0.9,0.98", "eps": "1e-6",
-                                  "weight_decay": "0.1 (w), 0 (b)", "max_grad_norm": "1.0"})
+    # one metadata key: safetensors writes several in random order
+    save_file(ref, OUT, metadata={"info": f"torch {torch.__version__}; betas 0.9,0.98; eps 1e-6; "
+                                          "weight_decay 0.1 (w), 0 (b); max_grad_norm 1.0"})
 
 
 if __name__ == "__main__":

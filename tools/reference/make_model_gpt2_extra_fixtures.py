@@ -3,7 +3,8 @@
 attention turns into zeros) at the full context length, with logits, loss
 and every parameter's gradient, for the tiny model of tests/fixtures/models/gpt2.
 
-Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_gpt2_extra_fixtures.py
+Runs after make_model_fixtures.py (setup.sh --fixtures, alphabetical order).
+Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_model_gpt2_extra_fixtures.py
 Writes tests/fixtures/models/gpt2/reference_leftpad.safetensors.
 """
 import os
@@ -17,6 +18,8 @@ D = os.path.join(ROOT, "tests", "fixtures", "models", "gpt2")
 
 
 def main():
+    torch.set_num_threads(1)   # fixed reduction order: byte-identical reruns
+    torch.use_deterministic_algorithms(True)
     model = T.GPT2LMHeadModel.from_pretrained(D)
     model.eval()
     g = torch.Generator().manual_seed(7)
@@ -35,8 +38,9 @@ def main():
     for n, p in model.named_parameters():
         ref["grad." + n] = p.grad.detach().contiguous()
     save_file(ref, os.path.join(D, "reference_leftpad.safetensors"),
-              metadata={"transformers": T.__version__, "torch": torch.__version__,
-                        "attn_implementation": model.config._attn_implementation})
+              # one metadata key: safetensors writes several in random order
+              metadata={"info": f"transformers {T.__version__}; torch {torch.__version__}; "
+                                f"attn_implementation {model.config._attn_implementation}"})
 
 
 if __name__ == "__main__":
