@@ -2,12 +2,14 @@
 outputs (logits, loss, every parameter's gradient) for lmtune's parity tests.
 
 Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_model_fixtures.py [--out DIR]
-Writes DIR/<arch>/ (default tests/fixtures/models/) (tests/fixtures/io/ comes from make_io_fixtures.py).
+Writes DIR/<arch>/ for gpt2, bert, roberta, distilbert, marian, gpt2-base and
+bert-nohead, and the tensor-layout section of DIR/README.md (default DIR:
+tests/fixtures/models). Deterministic: a re-run rewrites the same bytes.
 """
 import argparse
 import json
 import os
-import shutil
+import re
 
 import torch
 import transformers as T
@@ -37,7 +39,9 @@ def configs():
                                                    encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=32,
                                                    activation_function="swish", scale_embedding=True,
                                                    pad_token_id=V - 1, decoder_start_token_id=V - 1, eos_token_id=0,
-                                                   forced_eos_token_id=0, bad_words_ids=[[V - 1]])),
+                                                   forced_eos_token_id=0)),
+        # transformers 5 drops generation settings (bad_words_ids, num_beams,
+        # max_length) passed to a model config: they are not written anywhere.
     }
 
 
@@ -76,6 +80,44 @@ def batch(arch, cfg, g):
     return out
 
 
+OWN_FILES = ("config.json", "generation_config.json", "model.safetensors", "pytorch_model.bin",
+             "reference.safetensors", "reference.json")
+
+
+def fresh_dir(d):
+    """Removes only what this script writes: other tools add files here
+    (gpt2/reference_leftpad.safetensors)."""
+    os.makedirs(d, exist_ok=True)
+    for name in OWN_FILES:
+        if os.path.exists(os.path.join(d, name)):
+            os.remove(os.path.join(d, name))
+
+
+def safetensors_keys(d):
+    with open(os.path.join(d, "model.safetensors"), "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        return sorted(k for k in json.loads(f.read(n)) if k != "__metadata__")
+
+
+def layout(model, saved_keys):
+    """Every state-dict entry: shape, parameter or buffer, stored by
+    save_pretrained or not, and the tensor it is tied to."""
+    sd = model.state_dict()
+    params = dict(model.named_parameters())
+    first = {}
+    rows = {}
+    for k, v in sd.items():
+        owner = first.setdefault(v.data_ptr(), k)
+        rows[k] = {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", ""),
+                   "kind": "parameter" if k in params or owner in params else "buffer",
+                   "requires_grad": bool(params[owner].requires_grad) if owner in params else False,
+                   "in_model_safetensors": k in saved_keys, "tied_to": owner if owner != k else None}
+    persistent = set(sd)
+    rows_np = {n: {"shape": list(b.shape), "dtype": str(b.dtype).replace("torch.", "")}
+               for n, b in model.named_buffers() if n not in persistent}
+    return rows, rows_np
+
+
 def tied_groups(model):
     sd = model.state_dict()
     by_ptr = {}
@@ -89,7 +131,7 @@ def make(arch, cls, cfg, seed):
     model = cls(cfg)
     model.eval()
     d = os.path.join(OUT, arch)
-    shutil.rmtree(d, ignore_errors=True)
+    fresh_dir(d)
     model.save_pretrained(d)
     sd = model.state_dict()
     torch.save(sd, os.path.join(d, "pytorch_model.bin"))
@@ -110,15 +152,15 @@ def make(arch, cls, cfg, seed):
         traj = trajectory(cls, cfg, seed, inp)
         ref.update(traj)
     save_file(ref, os.path.join(d, "reference.safetensors"))
-    with open(os.path.join(d, "model.safetensors"), "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        st_keys = [k for k in json.loads(f.read(n)) if k != "__metadata__"]
+    st_keys = safetensors_keys(d)
+    rows, non_persistent = layout(model, set(st_keys))
     info = {
         "class": cls.__name__, "transformers": T.__version__, "torch": torch.__version__,
         "state_dict_keys": list(sd.keys()), "named_parameters": list(params.keys()),
         "safetensors_keys": sorted(st_keys), "tied": tied_groups(model),
         "num_parameters": model.num_parameters(), "seed": seed,
         "inputs": sorted(inp.keys()), "dropout": "off (eval mode)",
+        "layout": rows, "non_persistent_buffers": non_persistent,
     }
     if traj:
         info["trajectory"] = {"steps": 5, "optimizer": "torch.optim.AdamW", "lr": 1e-3, "betas": [0.9, 0.999],
@@ -161,13 +203,57 @@ def headless_variants():
         torch.manual_seed(7)
         base = base_cls(cfg)
         d = os.path.join(OUT, name)
-        shutil.rmtree(d, ignore_errors=True)
+        fresh_dir(d)
         base.save_pretrained(d)
         _, info = head_cls.from_pretrained(d, output_loading_info=True)
+        st_keys = safetensors_keys(d)
+        rows, non_persistent = layout(base, set(st_keys))
         with open(os.path.join(d, "reference.json"), "w") as f:
             json.dump({"saved_class": base_cls.__name__, "loaded_as": head_cls.__name__,
                        "missing_keys": sorted(info["missing_keys"]), "unexpected_keys": sorted(info["unexpected_keys"]),
-                       "transformers": T.__version__}, f, indent=1)
+                       "transformers": T.__version__, "torch": torch.__version__, "seed": 7,
+                       "safetensors_keys": st_keys, "layout": rows, "non_persistent_buffers": non_persistent}, f, indent=1)
+
+
+def short(name):
+    """transformer.h.1.attn.c_attn.weight -> transformer.h.{i}.attn.c_attn.weight"""
+    return re.sub(r"\.(\d+)\.", ".{i}.", name)
+
+
+def readme_layout():
+    """The per-architecture tensor tables of README.md, from reference.json."""
+    out = []
+    for arch in list(configs()) + ["gpt2-base", "bert-nohead"]:
+        info = json.load(open(os.path.join(OUT, arch, "reference.json")))
+        cls = info.get("class") or info["saved_class"]
+        out.append(f"### {arch} ({cls})\n")
+        out.append("| state-dict key | shape | kind | in model.safetensors |")
+        out.append("|---|---|---|---|")
+        seen = set()
+        for k, r in info["layout"].items():
+            key = short(k)
+            if key in seen:
+                continue
+            seen.add(key)
+            kind = r["kind"] + ("" if r["requires_grad"] or r["kind"] == "buffer" else ", frozen")
+            stored = "yes" if r["in_model_safetensors"] else (f"no (tied to `{short(r['tied_to'])}`)" if r["tied_to"] else "no")
+            out.append(f"| `{key}` | {r['shape']} | {kind} | {stored} |")
+        np_ = info["non_persistent_buffers"]
+        out.append("\nNon-persistent buffers (in neither file): " +
+                   (", ".join(f"`{short(n)}` {v['shape']} {v['dtype']}" for n, v in np_.items()) if np_ else "none") + ".\n")
+    return "\n".join(out)
+
+
+def write_readme():
+    path = os.path.join(OUT, "README.md")
+    begin, end = "<!-- layout:begin (written by make_model_fixtures.py) -->", "<!-- layout:end -->"
+    text = open(path).read() if os.path.exists(path) else begin + "\n" + end + "\n"
+    if begin not in text or end not in text:
+        text += "\n" + begin + "\n" + end + "\n"
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    with open(path, "w") as f:
+        f.write(head + begin + "\n" + readme_layout() + "\n" + end + tail)
 
 
 if __name__ == "__main__":
@@ -181,4 +267,5 @@ if __name__ == "__main__":
         make(arch, cls, cfg, 100 + i)
         print("wrote", arch)
     headless_variants()
+    write_readme()
     print("done")

@@ -6,9 +6,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 venv="${LMT_REF_VENV:-$HOME/.cache/lmtune/ref-venv}"
+build="${LMT_BUILD_DIR:-build}"   # another build folder, e.g. when several people share the tree
 cd "$root"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target lmtune_cli >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" --target lmtune_cli >/dev/null
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 out="tests/fixtures/models/roundtrip.json"
@@ -25,7 +26,7 @@ for fx in tests/fixtures/models/*/; do
     cp "$fx/config.json" "$src/"
     [ -f "$fx/generation_config.json" ] && cp "$fx/generation_config.json" "$src/"
     cp "$fx/$fmt" "$src/"
-    ./build/lmtune convert "$src" "$dst" >/dev/null
+    "./$build/lmtune" convert "$src" "$dst" >/dev/null
     verdict="$("$venv/bin/python" "$here/check_roundtrip.py" "$dst" "$fx")"
     [ $first -eq 1 ] || echo "," >> "$tmp/verdicts"
     first=0
