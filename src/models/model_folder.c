@@ -182,10 +182,26 @@ lmt_status lmt_model_save(const lmt_model *m, const char *dir) {
     free(path); path = NULL;
     free(text); text = NULL;
 
-    if (m->generation_config) {
+    lmt_json *gen = m->generation_config, *made = NULL;
+    if (!gen && m->cfg.arch == LMT_ARCH_GPT2) {
+        /* GenerationConfig.from_model_config, as save_pretrained writes it for a GPT-2 */
+        const lmt_json *tv = lmt_json_get(m->cfg.raw, "transformers_version");
+        made = lmt_json_new(LMT_JSON_OBJECT);
+        if (made) {
+            lmt_json_object_set(made, "_from_model_config", lmt_json_new_bool(true));
+            if (m->cfg.bos_token_id >= 0) lmt_json_object_set(made, "bos_token_id", lmt_json_new_int(m->cfg.bos_token_id));
+            if (m->cfg.eos_token_id >= 0) lmt_json_object_set(made, "eos_token_id", lmt_json_new_int(m->cfg.eos_token_id));
+            lmt_json_object_set(made, "transformers_version", lmt_json_new_string(tv && tv->type == LMT_JSON_STRING ? tv->str : "5.23.0"));
+            lmt_json_object_set(made, "use_cache", lmt_json_new_bool(true));
+        }
+        gen = made;
+    }
+    if (gen) {
         lmt_config tmp = m->cfg;
-        tmp.raw = m->generation_config;
-        if (!(text = lmt_config_to_json(&tmp)) || !(path = lmt_path_join(dir, "generation_config.json"))) {
+        tmp.raw = gen;
+        text = lmt_config_to_json(&tmp);
+        lmt_json_free(made);
+        if (!text || !(path = lmt_path_join(dir, "generation_config.json"))) {
             s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done;
         }
         if ((s = lmt_write_file_atomic(path, text, strlen(text))) != LMT_OK) goto done;

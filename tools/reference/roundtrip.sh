@@ -18,7 +18,7 @@ first=1
 for fx in tests/fixtures/models/*/; do
   fx="${fx%/}"
   name="$(basename "$fx")"
-  [ -f "$fx/reference.safetensors" ] || continue
+  [ -f "$fx/config.json" ] || continue
   for fmt in model.safetensors pytorch_model.bin; do
     [ -f "$fx/$fmt" ] || continue
     src="$tmp/src-$name-$fmt"; dst="$tmp/dst-$name-$fmt"
