@@ -1,6 +1,7 @@
 /* lmtune tokenizers: HF tokenizer folders in, the encodings transformers'
- * fast tokenizers produce out. Byte-level BPE (GPT-2, RoBERTa) today; the
- * handle is shared by the WordPiece and SentencePiece models to come. */
+ * fast tokenizers produce out. Byte-level BPE (GPT-2, RoBERTa) and
+ * WordPiece (BERT, DistilBERT uncased); the handle is shared by the
+ * SentencePiece model to come. */
 #ifndef LMTUNE_TOKENIZER_H
 #define LMTUNE_TOKENIZER_H
 #include "lmtune/lmtune.h"
@@ -14,17 +15,19 @@ typedef struct lmt_tokenizer lmt_tokenizer;
 typedef enum lmt_tokenizer_kind {
     LMT_TOKENIZER_GPT2 = 0,     /* byte-level BPE, no special tokens added */
     LMT_TOKENIZER_ROBERTA,      /* byte-level BPE, <s> A </s></s> B </s> */
+    LMT_TOKENIZER_BERT,         /* WordPiece, [CLS] A [SEP] B [SEP] (BERT, DistilBERT) */
 } lmt_tokenizer_kind;
 
 /* The model of the pipeline (normalizer -> pre-tokenizer -> model ->
- * post-processor -> decoder); WordPiece and Unigram plug in later. */
+ * post-processor -> decoder); Unigram plugs in later. */
 typedef enum lmt_tok_model {
     LMT_TOK_BPE = 0,      /* byte-level BPE: GPT-2, RoBERTa */
-    LMT_TOK_WORDPIECE,    /* BERT, DistilBERT (not yet) */
+    LMT_TOK_WORDPIECE,    /* BERT, DistilBERT */
     LMT_TOK_UNIGRAM       /* SentencePiece / Marian (not yet) */
 } lmt_tok_model;
 
-/* Loads tokenizer.json, or vocab.json + merges.txt (+ tokenizer_config.json,
+/* Loads tokenizer.json, or vocab.json + merges.txt, or (WordPiece) vocab.txt
+ * (+ tokenizer_config.json,
  * special_tokens_map.json) from dir. The kind comes from tokenizer_config.json
  * or the files' contents. Errors name the file and the problem. */
 lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out);
@@ -83,7 +86,9 @@ lmt_status lmt_tokenizer_encode_batch(const lmt_tokenizer *t, const char *const 
                                       const lmt_encode_opts *opts, lmt_encoding *outs);
 /* Decodes ids to UTF-8 (caller frees *out). Ids outside the vocabulary are
  * skipped, as tokenizers does. clean_up_tokenization_spaces is ignored for
- * byte-level BPE, as transformers 5 ignores it. */
+ * byte-level BPE, as transformers 5 ignores it; for WordPiece it applies
+ * transformers' clean_up_tokenization (BERT's default is false; the
+ * WordPiece decoder's own per-token cleanup always runs). */
 lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
                                 bool clean_up_tokenization_spaces, char **out, size_t *out_len);
 

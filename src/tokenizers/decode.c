@@ -9,9 +9,28 @@
 
 lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
                                 bool clean_up_tokenization_spaces, char **out, size_t *out_len) {
-    (void)clean_up_tokenization_spaces;  /* transformers 5 ignores it for BPE */
     lmt_strbuf b;
     lmt_sb_init(&b);
+    if (t->model == LMT_TOK_WORDPIECE) {
+        /* tokenizers' decode (WordPiece decoder, or " "-joined without one), then
+         * transformers 5's clean_up_tokenization, which it skips only for BPE */
+        bool first = true;
+        for (size_t i = 0; i < n; i++) {
+            long a = lmt_added_vocab_find_id(&t->added, ids[i]);
+            if (a >= 0 && skip_special_tokens && t->added.v[a].special) continue;
+            const char *tok = lmt_tokenizer_id_to_token(t, ids[i]);
+            if (!tok) continue;
+            if (t->wordpiece_decoder) lmt_wordpiece_decode_piece(t->wp.prefix, t->wp.prefix_len, t->decoder_cleanup, first, tok, strlen(tok), &b);
+            else { if (!first) lmt_sb_putc(&b, ' '); lmt_sb_puts(&b, tok); }
+            first = false;
+        }
+        if (b.oom) { lmt_sb_free(&b); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+        if (clean_up_tokenization_spaces && b.data) b.len = lmt_clean_up_tokenization(b.data, b.len);
+        if (b.data) b.data[b.len] = 0;
+        *out_len = b.len;
+        *out = b.data ? lmt_sb_take(&b) : lmt_strdup("");
+        return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         long a = lmt_added_vocab_find_id(&t->added, ids[i]);
         if (a >= 0 && skip_special_tokens && t->added.v[a].special) continue;

@@ -22,7 +22,7 @@ void lmt_raw_seq_free(lmt_raw_seq *r) {
     memset(r, 0, sizeof *r);
 }
 
-static int raw_reserve(lmt_raw_seq *r, size_t n) {
+int lmt_raw_reserve(lmt_raw_seq *r, size_t n) {
     if (n <= r->cap) return 0;
     size_t nc = r->cap ? r->cap : 64;
     while (nc < n) nc *= 2;
@@ -67,14 +67,19 @@ int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char 
     lmt_bpe_tok *toks = NULL;
     char *buf = NULL;          /* segment with the prefix space, when add_prefix_space adds one */
     size_t ntok = 0, tcap = 0, bufcap = 0;
-    int rc = t->added.n ? lmt_added_split(&t->added, text, n, &segs) : 0;
+    int rc = 0;
+    if (t->model == LMT_TOK_WORDPIECE) {
+        rc = lmt_tok_encode_raw_wordpiece(t, text, n, out);
+        goto offsets;
+    }
+    rc = t->added.n ? lmt_added_split(&t->added, text, n, &segs) : 0;
     if (!t->added.n && n && (segs.v = malloc(sizeof *segs.v))) segs.v[segs.n++] = (lmt_segment){0, (uint32_t)n, -1};
     else if (!t->added.n && n) rc = -1;
     int32_t word = 0;
     for (size_t s = 0; s < segs.n && rc == 0; s++) {
         const lmt_segment *g = &segs.v[s];
         if (g->token >= 0) {
-            if ((rc = raw_reserve(out, out->n + 1))) break;
+            if ((rc = lmt_raw_reserve(out, out->n + 1))) break;
             out->ids[out->n] = t->added.v[g->token].id;
             out->bstart[out->n] = g->start;
             out->bend[out->n] = g->end;
@@ -110,7 +115,7 @@ int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char 
             ntok = 0;
             const unsigned char *piece = (const unsigned char *)seg + spans.v[p].start;
             if ((rc = lmt_bpe_encode(&t->bpe, cache, piece, spans.v[p].end - spans.v[p].start, &toks, &ntok, &tcap))) break;
-            if ((rc = raw_reserve(out, out->n + ntok))) break;
+            if ((rc = lmt_raw_reserve(out, out->n + ntok))) break;
             for (size_t k = 0; k < ntok; k++) {
                 size_t a = spans.v[p].start + toks[k].start, b = spans.v[p].start + toks[k].end;
                 const unsigned char *tb = (const unsigned char *)seg;
@@ -133,7 +138,8 @@ int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char 
     free(segs.v);
     free(spans.v);
     free(toks);
-    if (rc == 0 && raw_reserve(out, out->n + 1)) rc = -1;
+offsets:
+    if (rc == 0 && lmt_raw_reserve(out, out->n + 1)) rc = -1;
     if (rc) return rc;
     /* byte offsets -> code point offsets, walking forward once */
     const unsigned char *u = (const unsigned char *)text;

@@ -77,7 +77,13 @@ static lmt_status add_special_if_present(lmt_tokenizer *t, const char *tok) {
 
 static void set_default_specials(lmt_tokenizer *t) {
     lmt_special_ids s = {-1, -1, -1, -1, -1, -1, -1};
-    if (t->kind == LMT_TOKENIZER_GPT2) {
+    if (t->kind == LMT_TOKENIZER_BERT) {
+        s.cls = vocab_id(t, "[CLS]");
+        s.sep = vocab_id(t, "[SEP]");
+        s.unk = vocab_id(t, "[UNK]");
+        s.pad = vocab_id(t, "[PAD]");
+        s.mask = vocab_id(t, "[MASK]");
+    } else if (t->kind == LMT_TOKENIZER_GPT2) {
         s.bos = s.eos = s.unk = vocab_id(t, "<|endoftext|>");
     } else {
         s.bos = s.cls = vocab_id(t, "<s>");
@@ -125,6 +131,25 @@ static lmt_status apply_tokenizer_config(lmt_tokenizer *t, const lmt_json *cfg, 
     return LMT_OK;
 }
 
+lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, const char *path) {
+    for (size_t i = 0; added && added->type == LMT_JSON_ARRAY && i < added->len; i++) {
+        const lmt_json *e = &added->items[i];
+        const char *content = NULL;
+        int64_t id = -1;
+        bool special = false, l = false, r = false, sw = false, nm = false;
+        LMT_TRY(lmt_json_get_str(e, "content", NULL, path, &content));
+        LMT_TRY(lmt_json_get_int(e, "id", -1, path, &id));
+        LMT_TRY(lmt_json_get_bool(e, "special", false, path, &special));
+        LMT_TRY(lmt_json_get_bool(e, "lstrip", false, path, &l));
+        LMT_TRY(lmt_json_get_bool(e, "rstrip", false, path, &r));
+        LMT_TRY(lmt_json_get_bool(e, "single_word", false, path, &sw));
+        LMT_TRY(lmt_json_get_bool(e, "normalized", false, path, &nm));
+        if (!content || id < 0 || id > INT32_MAX) return lmt_fail(LMT_ERR_FORMAT, "%s: added_tokens[%zu] needs content and id", path, i);
+        LMT_TRY(lmt_added_vocab_add(&t->added, content, (int32_t)id, special, l, r, sw, nm));
+    }
+    return LMT_OK;
+}
+
 static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path) {
     lmt_json *j;
     LMT_TRY(lmt_json_parse_file(path, &j));
@@ -133,7 +158,8 @@ static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path) {
     const char *type = NULL;
     if (!model || model->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: missing \"model\" object", path); goto done; }
     if ((s = lmt_json_get_str(model, "type", "BPE", path, &type)) != LMT_OK) goto done;
-    if (strcmp(type, "BPE")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported yet (BPE)", path, type); goto done; }
+    if (!strcmp(type, "WordPiece")) { s = lmt_wp_load_json(t, j, model, path); goto done; }
+    if (strcmp(type, "BPE")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported (BPE, WordPiece)", path, type); goto done; }
     const lmt_json *norm = lmt_json_get(j, "normalizer");
     if (norm && norm->type != LMT_JSON_NULL) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: byte-level BPE with a normalizer is not supported", path); goto done; }
     const lmt_json *pre = lmt_json_get(j, "pre_tokenizer");
@@ -143,23 +169,7 @@ static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path) {
     if ((s = lmt_json_get_bool(pre, "add_prefix_space", false, path, &t->add_prefix_space)) != LMT_OK) goto done;
     if ((s = load_vocab_json(t, lmt_json_get(model, "vocab"), path)) != LMT_OK) goto done;
     if ((s = load_merges_json(t, lmt_json_get(model, "merges"), path)) != LMT_OK) goto done;
-    const lmt_json *added = lmt_json_get(j, "added_tokens");
-    for (size_t i = 0; added && added->type == LMT_JSON_ARRAY && i < added->len && s == LMT_OK; i++) {
-        const lmt_json *e = &added->items[i];
-        const char *content = NULL;
-        int64_t id = -1;
-        bool special = false, l = false, r = false, sw = false, nm = false;
-        if ((s = lmt_json_get_str(e, "content", NULL, path, &content)) != LMT_OK) break;
-        if ((s = lmt_json_get_int(e, "id", -1, path, &id)) != LMT_OK) break;
-        lmt_json_get_bool(e, "special", false, path, &special);
-        lmt_json_get_bool(e, "lstrip", false, path, &l);
-        lmt_json_get_bool(e, "rstrip", false, path, &r);
-        lmt_json_get_bool(e, "single_word", false, path, &sw);
-        lmt_json_get_bool(e, "normalized", false, path, &nm);
-        if (!content || id < 0) { s = lmt_fail(LMT_ERR_FORMAT, "%s: added_tokens[%zu] needs content and id", path, i); break; }
-        s = lmt_added_vocab_add(&t->added, content, (int32_t)id, special, l, r, sw, nm);
-    }
-    if (s != LMT_OK) goto done;
+    if ((s = lmt_tok_load_added_json(t, lmt_json_get(j, "added_tokens"), path)) != LMT_OK) goto done;
     if ((s = lmt_json_get_bool(pre, "use_regex", true, path, &t->use_regex)) != LMT_OK) goto done;
     const lmt_json *dec = lmt_json_get(j, "decoder");
     const char *dt = NULL;
@@ -181,15 +191,18 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
     t->dir = lmt_strdup(dir);
     char *tj = lmt_path_join(dir, "tokenizer.json"), *vj = lmt_path_join(dir, "vocab.json"),
          *mt = lmt_path_join(dir, "merges.txt"), *tc = lmt_path_join(dir, "tokenizer_config.json"),
-         *sm = lmt_path_join(dir, "special_tokens_map.json");
+         *sm = lmt_path_join(dir, "special_tokens_map.json"), *vt = lmt_path_join(dir, "vocab.txt");
     lmt_json *cfg = NULL, *vocab = NULL, *smap = NULL;
     lmt_status s = LMT_OK;
-    if (!t->dir || !tj || !vj || !mt || !tc || !sm) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
+    if (!t->dir || !tj || !vj || !mt || !tc || !sm || !vt) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
     if (lmt_file_exists(tc) && (s = lmt_json_parse_file(tc, &cfg)) != LMT_OK) goto done;
     if (cfg && cfg->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: must hold a JSON object", tc); goto done; }
     if (lmt_file_exists(tj)) {
         if ((s = load_tokenizer_json(t, tj)) != LMT_OK) goto done;
         lmt_bpe_finish(&t->bpe);
+        set_default_specials(t);
+    } else if (!lmt_file_exists(vj) && !lmt_file_exists(mt) && lmt_file_exists(vt)) {
+        if ((s = lmt_wp_load_vocab_txt(t, vt, cfg, tc)) != LMT_OK) goto done;
         set_default_specials(t);
     } else if (lmt_file_exists(vj) || lmt_file_exists(mt)) {
         if (!lmt_file_exists(vj)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (merges.txt needs its vocab.json)", vj); goto done; }
@@ -222,7 +235,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         if (s != LMT_OK) goto done;
         set_default_specials(t);
     } else {
-        s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: no tokenizer.json, nor vocab.json + merges.txt", dir);
+        s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: no tokenizer.json, nor vocab.json + merges.txt, nor vocab.txt", dir);
         goto done;
     }
     if (cfg && (s = apply_tokenizer_config(t, cfg, tc)) != LMT_OK) goto done;
@@ -237,7 +250,7 @@ done:
     lmt_json_free(cfg);
     lmt_json_free(vocab);
     lmt_json_free(smap);
-    free(tj); free(vj); free(mt); free(tc); free(sm);
+    free(tj); free(vj); free(mt); free(tc); free(sm); free(vt);
     if (s != LMT_OK) { lmt_tokenizer_free(t); return s; }
     *out = t;
     return LMT_OK;
@@ -248,6 +261,7 @@ void lmt_tokenizer_free(lmt_tokenizer *t) {
     lmt_bpe_free(&t->bpe);
     lmt_added_vocab_free(&t->added);
     lmt_post_free(&t->post);
+    free(t->wp.prefix);
     free(t->dir);
     free(t);
 }

@@ -7,6 +7,7 @@
 #include "tokenizers/added_tokens.h"
 #include "tokenizers/bpe.h"
 #include "tokenizers/postprocess.h"
+#include "tokenizers/wordpiece.h"
 
 struct lmt_tokenizer {
     lmt_tokenizer_kind kind;
@@ -18,6 +19,11 @@ struct lmt_tokenizer {
     bool use_regex;            /* ByteLevel pre-tokenizer: split with GPT-2's pattern */
     bool bytelevel_decoder;    /* else tokens are joined with " " (tokenizers without a decoder) */
     lmt_post post;
+    /* WordPiece (the vocabulary lives in bpe.vocab / bpe.id_to_token, no merges) */
+    lmt_wordpiece wp;
+    lmt_bert_norm norm;
+    bool wordpiece_decoder;    /* tokenizers' WordPiece decoder (prefix from wp) */
+    bool decoder_cleanup;      /* its cleanup flag */
     char *dir;
 };
 
@@ -34,6 +40,17 @@ typedef struct lmt_raw_seq {
 } lmt_raw_seq;
 
 void lmt_raw_seq_free(lmt_raw_seq *r);
+int lmt_raw_reserve(lmt_raw_seq *r, size_t n);
+/* tokenizer.json's added_tokens list. */
+lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, const char *path);
+/* WordPiece from tokenizer.json (model type "WordPiece"; j is the whole file). */
+lmt_status lmt_wp_load_json(lmt_tokenizer *t, const lmt_json *j, const lmt_json *model, const char *path);
+/* WordPiece from vocab.txt, built as transformers 5's BertTokenizer does;
+ * cfg is tokenizer_config.json (or NULL) read from cfg_path. */
+lmt_status lmt_wp_load_vocab_txt(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *cfg_path);
+/* Added-token split, BertNormalizer, BertPreTokenizer and WordPiece over
+ * valid UTF-8 text; fills ids, byte offsets into text and words. */
+int lmt_tok_encode_raw_wordpiece(const lmt_tokenizer *t, const char *text, size_t n, lmt_raw_seq *out);
 /* Runs added-token split, pre-tokenizer and BPE over valid UTF-8 text. */
 int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out);
 #endif
