@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "data/dataset.h"
 #include "lmtune/tokenizer.h"
 #include "models/model.h"
 #include "train/clm_data.h"
@@ -174,7 +175,7 @@ int lmt_cmd_train(int argc, char **argv) {
         size_t *lens, n;
         if (lmt_examples_load(train_file, text_column, &lines, &lens, &n) != LMT_OK) { rc = fail(NULL); goto done; }
         /* run_clm.py without a validation file: validation = train[:pct%], train = train[pct%:] */
-        size_t n_val = (!eval_file && val_pct > 0) ? (size_t)llround((double)n * val_pct / 100.0) : 0;
+        size_t n_val = (!eval_file && val_pct > 0) ? (size_t)lmt_split_percent_boundary((int64_t)val_pct, (int64_t)n) : 0;
         lmt_status ps = lmt_clm_prepare_examples(tok, lines + n_val, lens + n_val, n - n_val, train_file, block_size, map_batch, &train);
         if (ps == LMT_OK && n_val)
             ps = lmt_clm_prepare_examples(tok, lines, lens, n_val, train_file, block_size, map_batch, &eval);

@@ -7,4 +7,5 @@ int lmt_cmd_tokenize(int argc, char **argv);
 int lmt_cmd_train(int argc, char **argv);
 int lmt_cmd_eval(int argc, char **argv);
 int lmt_cmd_generate(int argc, char **argv);
+int lmt_cmd_data(int argc, char **argv);
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "core/error.h"
 #include "core/json.h"
+#include "data/dataset.h"
 #include "core/util.h"
 #include "train/clm_data.h"
 
@@ -65,8 +66,38 @@ static char *column_text(const lmt_json *obj, const char *column, size_t *len) {
     return lmt_sb_take(&b);
 }
 
+/* WikiText's raw files are read as HF's `wikitext` dataset reads them:
+ * whitespace-only lines become "" (the SPEC's train example 0); other text
+ * files keep every line with its "\n" (the text loader, keep_linebreaks). */
+static lmt_status load_text_examples(const char *path, char ***lines, size_t **lens, size_t *n) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    bool wikitext = strncmp(base, "wiki.", 5) == 0 && ends_with(base, ".raw");
+    lmt_dataset ds;
+    LMT_TRY(lmt_ds_load_text(path, wikitext ? LMT_TEXT_WIKITEXT : LMT_TEXT_KEEP_LINEBREAKS, &ds));
+    const lmt_ds_column *c = ds.n_cols ? ds.cols[0] : NULL;
+    lmt_status s = (!c || c->type != LMT_DS_STR || ds.n_rows == 0) ? lmt_fail(LMT_ERR_FORMAT, "%s: no examples", path) : LMT_OK;
+    char **l = NULL;
+    size_t *ll = NULL;
+    if (s == LMT_OK) {
+        l = calloc((size_t)ds.n_rows, sizeof *l);
+        ll = calloc((size_t)ds.n_rows, sizeof *ll);
+        if (!l || !ll) s = lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path);
+    }
+    for (int64_t r = 0; s == LMT_OK && r < ds.n_rows; r++) {
+        size_t len;
+        const char *t = lmt_col_str(c, r, &len);
+        if (!(l[r] = lmt_strndup(t, len))) s = lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path);
+        ll[r] = len;
+    }
+    if (s == LMT_OK) { *lines = l; *lens = ll; *n = (size_t)ds.n_rows; }
+    else lmt_text_lines_free(l, ll, l ? (size_t)ds.n_rows : 0);
+    lmt_ds_free(&ds);
+    return s;
+}
+
 lmt_status lmt_examples_load(const char *path, const char *column, char ***lines, size_t **lens, size_t *n) {
-    if (!ends_with(path, ".jsonl") && !ends_with(path, ".json")) return lmt_text_lines_load(path, lines, lens, n);
+    if (!ends_with(path, ".jsonl") && !ends_with(path, ".json")) return load_text_examples(path, lines, lens, n);
     if (!column) column = "text";
     char **raw;
     size_t *rl, nr;

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "data/dataset.h"
 #include "io/tensor_file.h"
 #include "train/trainer.h"
 
@@ -53,7 +54,8 @@ lmt_status lmt_trainer_init(lmt_trainer *t, const lmt_training_args *args, lmt_t
     t->model = model;
     t->train = train;
     t->eval = eval;
-    t->sampler = lmt_sampler_shuffle;
+    /* torch's RandomSampler order (mt19937 randperm, seed + epoch), as the HF Trainer draws it */
+    t->sampler = lmt_sampler_torch;
     LMT_TRY(lmt_trainer_state_init(&t->state));
     /* HF's floating_point_ops: 6 * tokens * num_parameters(exclude_embeddings=True) */
     const lmt_layout *l = &model->model->layout;

@@ -56,7 +56,7 @@ typedef struct lmt_trainer {
     lmt_training_args args;
     lmt_task_model *model;
     lmt_train_data *train, *eval;
-    lmt_sampler_fn sampler;          /* default: seeded shuffle */
+    lmt_sampler_fn sampler;          /* default: lmt_sampler_torch (the HF Trainer's order) */
     void *sampler_ctx;
     const char *tokenizer_dir;       /* copied into checkpoints and the final model when set */
     int64_t interrupt_at_step;       /* > 0: stop after this step (as if interrupted) */

@@ -89,6 +89,18 @@ def split_refs():
         out["train_test_split"].append({
             "what": what, "n": n, "test_size": test_size, "train_size": train_size, "seed": seed,
             "train": compact(list(d["train"]["i"])), "test": compact(list(d["test"]["i"]))})
+    # validation_split_percentage as run_clm.py uses it: load_dataset(..., split="train[:p%]")
+    out["percent_slices"] = []
+    for n, pct in [(36718, 5), (3760, 5), (10, 25), (10, 15), (30, 5), (7, 50), (3, 50), (4358, 10)]:
+        tmp = tempfile.mkdtemp()
+        path = os.path.join(tmp, "lines.txt")
+        with open(path, "w") as f:
+            f.write("".join("line %d\n" % i for i in range(n)))
+        head = datasets.load_dataset("text", data_files=path, split="train[:%d%%]" % pct, cache_dir=tmp + "/c")
+        tail = datasets.load_dataset("text", data_files=path, split="train[%d%%:]" % pct, cache_dir=tmp + "/c")
+        shutil.rmtree(tmp, ignore_errors=True)
+        assert len(head) + len(tail) == n
+        out["percent_slices"].append({"n": n, "pct": pct, "boundary": len(head)})
     for n, seed, k in [(25000, 42, 1000), (5000, 42, 5000), (100, 0, 10)]:
         ds = datasets.Dataset.from_dict({"i": list(range(n))})
         sel = ds.shuffle(seed=seed).select(range(k))
