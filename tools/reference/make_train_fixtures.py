@@ -73,6 +73,8 @@ def trainer_runs_gpt2():
     blocks = torch.randint(0, 96, (40, 12), generator=g)
     eval_blocks = torch.randint(0, 96, (6, 12), generator=g)
 
+    T_Trainer = transformers.Trainer
+
     class Seq(transformers.Trainer):
         def _get_train_sampler(self, *a, **k):
             return torch.utils.data.SequentialSampler(self.train_dataset)
@@ -83,7 +85,9 @@ def trainer_runs_gpt2():
                         ("plain", dict(per_device_train_batch_size=4, gradient_accumulation_steps=1, num_train_epochs=2,
                                        lr_scheduler_type="linear", warmup_steps=2, weight_decay=0.01)),
                         ("accum", dict(per_device_train_batch_size=3, gradient_accumulation_steps=2, num_train_epochs=2,
-                                       lr_scheduler_type="cosine", warmup_steps=0, weight_decay=0.0, max_grad_norm=0.5))]:
+                                       lr_scheduler_type="cosine", warmup_steps=0, weight_decay=0.0, max_grad_norm=0.5)),
+                        ("shuffled", dict(per_device_train_batch_size=4, gradient_accumulation_steps=1, num_train_epochs=2,
+                                          lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.01))]:
         model = transformers.GPT2LMHeadModel.from_pretrained(fixture, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
         data = [{"input_ids": b.tolist(), "attention_mask": [1] * 12, "labels": b.tolist()} for b in blocks]
         edata = [{"input_ids": b.tolist(), "attention_mask": [1] * 12, "labels": b.tolist()} for b in eval_blocks]
@@ -91,7 +95,9 @@ def trainer_runs_gpt2():
         args = transformers.TrainingArguments(output_dir=out, learning_rate=1e-3, logging_steps=1, eval_strategy="epoch",
                                               per_device_eval_batch_size=4, save_strategy="no", report_to=[], seed=42,
                                               use_cpu=True, **extra)
-        tr = Seq(model=model, args=args, train_dataset=data, eval_dataset=edata)
+        # "shuffled" keeps the Trainer's own RandomSampler (seed 42): lmtune must draw the same order
+        cls = T_Trainer if name == "shuffled" else Seq
+        tr = cls(model=model, args=args, train_dataset=data, eval_dataset=edata)
         res = tr.train()
         from safetensors.torch import save_file
         save_file({k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"},
