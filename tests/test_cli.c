@@ -7,7 +7,7 @@
 static char out[1 << 16];
 
 static int run(const char *args) {
-    char cmd[2048];
+    char cmd[8192];
     snprintf(cmd, sizeof cmd, "%s %s 2>&1", LMT_CLI_PATH, args);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
@@ -32,7 +32,7 @@ int main(void) {
     CHECK(run("--help") == 0 && strstr(out, "inspect"));
     char tmp[] = "/tmp/lmt-cli-XXXXXX";
     CHECK(mkdtemp(tmp) != NULL);
-    char args[512];
+    char args[4096];
     snprintf(args, sizeof args, "convert %s/tests/fixtures/models/marian %s/m", LMT_SOURCE_DIR, tmp);
     CHECK(run(args) == 0 && strstr(out, "MarianMTModel"));
     snprintf(args, sizeof args, "inspect %s/m", tmp);
@@ -50,7 +50,7 @@ int main(void) {
                           "eval_results.json", "checkpoint-2/optimizer.safetensors", "checkpoint-2/trainer_state.json",
                           "checkpoint-2/vocab.json", "checkpoint-2/scheduler.json"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        char p[600];
+        char p[1024];
         snprintf(p, sizeof p, "test -f %s/run/%s", tmp, want[i]);
         CHECK_MSG(system(p) == 0, "missing %s", want[i]);
     }
