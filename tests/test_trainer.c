@@ -184,6 +184,35 @@ int main(void) {
     CHECK(!lmt_is_dir(path));   /* save_total_limit = 2 */
     snprintf(path, sizeof path, "%s/checkpoint-20/optimizer.safetensors", d1);
     CHECK(lmt_file_exists(path));
+    /* resuming from a checkpoint of another model is refused before training */
+    {
+        char d3[] = "/tmp/lmt-ckpt-c-XXXXXX";
+        CHECK(mkdtemp(d3) != NULL);
+        char cmd3[600];
+        snprintf(cmd3, sizeof cmd3, "mkdir -p %s/checkpoint-3 && cp %s/tests/fixtures/models/bert/config.json %s/tests/fixtures/models/bert/model.safetensors %s/checkpoint-3/",
+                 d3, LMT_SOURCE_DIR, LMT_SOURCE_DIR, d3);
+        CHECK(system(cmd3) == 0);
+        lmt_training_args a;
+        lmt_training_args_default(&a);
+        snprintf(a.output_dir, sizeof a.output_dir, "%s", d3);
+        snprintf(a.resume_from_checkpoint, sizeof a.resume_from_checkpoint, "latest");
+        lmt_model *mm = load_gpt2();
+        lmt_clm_task *task = NULL;
+        CHECK_OK(lmt_clm_task_create(mm, 4, T, &task));
+        lmt_block_data tr;
+        lmt_block_data_init(&tr, train, ntrain, T);
+        lmt_trainer t;
+        CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &tr.base, NULL));
+        lmt_train_output out;
+        CHECK(lmt_trainer_train(&t, &out) == LMT_ERR_FORMAT);
+        CHECK_MSG(strstr(lmt_last_error(), "checkpoint-3") && strstr(lmt_last_error(), "does not match"), "%s", lmt_last_error());
+        CHECK(t.state.global_step == 0);
+        lmt_trainer_free(&t);
+        lmt_clm_task_free(task);
+        lmt_model_free(mm);
+        snprintf(cmd3, sizeof cmd3, "rm -rf %s", d3);
+        CHECK(system(cmd3) == 0);
+    }
     lmt_model_free(m);
     free(p1);
     free(p2);
