@@ -211,11 +211,13 @@ int lmt_cmd_train(int argc, char **argv) {
     t.tokenizer_dir = tok_dir;
     t.on_log = print_log;
     t.on_progress = print_progress;
+    double ppl_before = NAN;
     if (train_file && have_eval) {
         /* the notebook's "perplexity before fine-tuning" */
         lmt_eval_output e0;
         if (lmt_trainer_evaluate(&t, &e0) != LMT_OK) { rc = fail("evaluation"); goto out; }
-        printf("{\"eval_loss_before\": %.10g, \"perplexity_before\": %.10g}\n", e0.loss, e0.loss < 700 ? exp(e0.loss) : INFINITY);
+        ppl_before = e0.loss < 700 ? exp(e0.loss) : INFINITY;
+        printf("{\"eval_loss_before\": %.10g, \"perplexity_before\": %.10g}\n", e0.loss, ppl_before);
     }
     if (train_file) {
         lmt_train_output o;
@@ -233,6 +235,7 @@ int lmt_cmd_train(int argc, char **argv) {
         if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = fail("evaluation"); goto out; }
         /* run_clm.py: perplexity = exp(eval_loss) */
         double ppl = e.loss < 700 ? exp(e.loss) : INFINITY;
+        if (!isnan(ppl_before)) fprintf(stderr, "lmtune: perplexity %.2f before training, %.2f after\n", ppl_before, ppl);
         const char *k[] = {"epoch", "eval_loss", "eval_runtime", "eval_samples", "eval_samples_per_second", "eval_steps_per_second", "perplexity"};
         double v[] = {t.state.epoch, e.loss, e.runtime, (double)eval.n_blocks, e.samples_per_second, e.steps_per_second, ppl};
         printf("{\"eval_loss\": %.10g, \"perplexity\": %.10g, \"eval_runtime\": %.4f, \"eval_samples_per_second\": %.3f}\n", e.loss, ppl, e.runtime, e.samples_per_second);
