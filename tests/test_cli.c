@@ -62,6 +62,28 @@ int main(void) {
     snprintf(args, sizeof args, "train " DEMO "--train_file " LMT_SHARED_DATA "/kde-en-fr/kde.jsonl --text_column_name translation.de "
              "--max_steps 1 --output_dir %s/jl2", tmp);
     CHECK(run(args) == 1 && strstr(out, "kde.jsonl: line 1 has no string") && strstr(out, "translation.de"));
+    /* lmtune train --task mlm: IMDb-style chunks, downsampled, fixed evaluation masks */
+    {
+        char cfgp[600];
+        snprintf(cfgp, sizeof cfgp, "%s/bert.json", tmp);
+        FILE *f = fopen(cfgp, "w");
+        fprintf(f, "{\"model_type\": \"bert\", \"vocab_size\": 30522, \"hidden_size\": 32, \"num_hidden_layers\": 1, "
+                   "\"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 64}\n");
+        fclose(f);
+#define MLM "train --task mlm --tokenizer_name " LMT_SHARED_DATA "/tokenizers/bert-base-uncased "
+        snprintf(args, sizeof args, MLM "--config_name %s --train_file " LMT_SHARED_DATA "/imdb/test.jsonl --max_seq_length 64 "
+                 "--train_size 40 --test_size 8 --eval_mask_seed 3 --whole_word_mask --max_steps 2 --logging_steps 1 "
+                 "--save_strategy no --output_dir %s/mlm", cfgp, tmp);
+        CHECK(run(args) == 0 && strstr(out, "perplexity_before") && strstr(out, "\"step\": 2") && strstr(out, "chunks of 64 tokens"));
+        snprintf(args, sizeof args, MLM "--config_name %s --train_file " WIKI "wiki.valid.raw --mlm_probability 1.5 --output_dir %s/m2", cfgp, tmp);
+        CHECK(run(args) == 2 && strstr(out, "must lie in (0, 1)"));
+        snprintf(args, sizeof args, "train --task mlm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA
+                 "/tokenizers/bert-base-uncased --train_file " WIKI "wiki.valid.raw --output_dir %s/m3", LMT_SOURCE_DIR, tmp);
+        CHECK(run(args) == 2 && strstr(out, "needs a BERT, RoBERTa or DistilBERT model"));
+        snprintf(args, sizeof args, MLM "--config_name %s --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 --train_file " WIKI
+                 "wiki.valid.raw --output_dir %s/m4", cfgp, tmp);
+        CHECK(run(args) == 1 && strstr(out, "has no mask token"));
+    }
     /* errors before any work is done */
     snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp);
     CHECK(run(args) == 1 && strstr(out, "not empty"));

@@ -81,6 +81,10 @@ int lmt_cmd_eval(int argc, char **argv) {
 }
 
 int lmt_cmd_train(int argc, char **argv) {
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--task") && !strcmp(argv[i + 1], "mlm")) return lmt_cmd_train_mlm(argc, argv);
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--task=mlm")) return lmt_cmd_train_mlm(argc, argv);
     const char *task = "clm", *model_dir = NULL, *config = NULL, *tok_dir = NULL, *train_file = NULL, *eval_file = NULL;
     const char *text_column = NULL;
     int block_size = 0, map_batch = 1000;
@@ -119,7 +123,7 @@ int lmt_cmd_train(int argc, char **argv) {
             if (lmt_training_args_load_json(&args, val) != LMT_OK) return fail(NULL);
         } else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return fail(NULL);
     }
-    if (strcmp(task, "clm")) { fprintf(stderr, "lmtune: error: --task %s is not available yet (clm)\n", task); return 2; }
+    if (strcmp(task, "clm")) { fprintf(stderr, "lmtune: error: --task %s is not available yet (clm, mlm)\n", task); return 2; }
     if ((!model_dir) == (!config)) { fprintf(stderr, "lmtune: error: give exactly one of --model_name_or_path and --config_name\n"); usage(stderr); return 2; }
     if (!train_file && !eval_file) { fprintf(stderr, "lmtune: error: --train_file and/or --validation_file is required\n"); return 2; }
     if (!tok_dir) tok_dir = model_dir;

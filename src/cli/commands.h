@@ -5,6 +5,7 @@ int lmt_cmd_inspect(int argc, char **argv);
 int lmt_cmd_convert(int argc, char **argv);
 int lmt_cmd_tokenize(int argc, char **argv);
 int lmt_cmd_train(int argc, char **argv);
+int lmt_cmd_train_mlm(int argc, char **argv);
 int lmt_cmd_eval(int argc, char **argv);
 int lmt_cmd_generate(int argc, char **argv);
 int lmt_cmd_data(int argc, char **argv);
