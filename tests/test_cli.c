@@ -82,7 +82,17 @@ int main(void) {
         CHECK(run(args) == 2 && strstr(out, "needs a BERT, RoBERTa or DistilBERT model"));
         snprintf(args, sizeof args, MLM "--config_name %s --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 --train_file " WIKI
                  "wiki.valid.raw --output_dir %s/m4", cfgp, tmp);
-        CHECK(run(args) == 1 && strstr(out, "has no mask token"));
+        CHECK(run(args) == 1 && strstr(out, "model's vocabulary holds 30522"));
+        /* ELI5 shape: nested answers.text lists joined, short batches kept */
+        char eli5[600];
+        snprintf(eli5, sizeof eli5, "%s/eli5.jsonl", tmp);
+        f = fopen(eli5, "w");
+        for (int i = 0; i < 6; i++)
+            fprintf(f, "{\"q_id\": \"%d\", \"answers\": {\"a_id\": [\"a\", \"b\"], \"text\": [\"the sky is blue\", \"light scatters %d times\"]}}\n", i, i);
+        fclose(f);
+        snprintf(args, sizeof args, MLM "--config_name %s --train_file %s --text_column_name answers.text --max_seq_length 64 "
+                 "--keep_short_block --max_steps 1 --save_strategy no --output_dir %s/m5", cfgp, eli5, tmp);
+        CHECK(run(args) == 0 && strstr(out, "1 chunks of 64 tokens"));
     }
     /* errors before any work is done */
     snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp);

@@ -20,7 +20,7 @@
 typedef struct {
     const char *model_dir, *config, *tok_dir, *train_file, *eval_file, *text_column;
     int max_seq_length, map_batch;
-    bool line_by_line, whole_word, pad_to_max;
+    bool line_by_line, whole_word, pad_to_max, keep_short;
     double mlm_probability, wwm_probability;
     int64_t train_size, test_size, eval_mask_seed;
     double val_pct;
@@ -32,11 +32,12 @@ static void usage(FILE *f) {
             "                    --train_file F [--validation_file F | --validation_split_percentage P |\n"
             "                    --train_size N --test_size M] [--text_column_name C] [--max_seq_length 128]\n"
             "                    [--line_by_line] [--pad_to_max_length] [--mlm_probability 0.15]\n"
-            "                    [--whole_word_mask] [--wwm_probability 0.2] [--eval_mask_seed S]\n"
+            "                    [--whole_word_mask] [--wwm_probability 0.2] [--eval_mask_seed S] [--keep_short_block]\n"
             "                    [--<TrainingArguments name> VALUE ...]\n\n"
             "Chunks of --max_seq_length tokens (group_texts, remainder dropped per 1000 examples) unless\n"
             "--line_by_line. --train_size/--test_size downsample the chunks with train_test_split(seed).\n"
-            "--eval_mask_seed masks the evaluation set once, so perplexity is repeatable.\n");
+            "--eval_mask_seed masks the evaluation set once, so perplexity is repeatable. ELI5: --text_column_name\n"
+            "answers.text joins the answers with spaces; --keep_short_block keeps a batch shorter than one block.\n");
 }
 
 static int fail(const char *what) {
@@ -80,6 +81,7 @@ static lmt_status build(const lmt_tokenizer *tok, const char *path, const char *
     if (o->line_by_line) { *out = ds; return LMT_OK; }
     lmt_group_opts go = lmt_group_opts_default(o->max_seq_length);
     go.batch_size = o->map_batch;
+    go.keep_short = o->keep_short;   /* the ELI5 notebook keeps a batch shorter than one block */
     s = lmt_ds_group_texts(&ds, &go, out);
     lmt_ds_free(&ds);
     if (s == LMT_OK && out->n_rows == 0) { lmt_ds_free(out); return lmt_fail(LMT_ERR_ARG, "%s: no chunk of %d tokens (empty dataset)", path, o->max_seq_length); }
@@ -117,6 +119,7 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
         else if (!strcmp(name, "max_seq_length") || !strcmp(name, "chunk_size") || !strcmp(name, "block_size")) o.max_seq_length = atoi(val);
         else if (!strcmp(name, "preprocessing_batch_size")) o.map_batch = atoi(val);
         else if (!strcmp(name, "line_by_line")) o.line_by_line = on;
+        else if (!strcmp(name, "keep_short_block")) o.keep_short = on;
         else if (!strcmp(name, "pad_to_max_length")) o.pad_to_max = on;
         else if (!strcmp(name, "whole_word_mask")) o.whole_word = on;
         else if (!strcmp(name, "mlm_probability")) o.mlm_probability = atof(val);
@@ -161,6 +164,12 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
         goto done;
     }
     if (lmt_tokenizer_load(o.tok_dir, &tok) != LMT_OK) { rc = fail(NULL); goto done; }
+    if ((size_t)m->cfg.vocab_size < lmt_tokenizer_vocab_size(tok)) {
+        fprintf(stderr, "lmtune: error: the tokenizer in %s has %zu tokens but the model's vocabulary holds %lld\n", o.tok_dir,
+                lmt_tokenizer_vocab_size(tok), (long long)m->cfg.vocab_size);
+        rc = 1;
+        goto done;
+    }
     if (lmt_tokenizer_special_ids(tok).mask < 0) { fprintf(stderr, "lmtune: error: %s: the tokenizer has no mask token\n", o.tok_dir); rc = 1; goto done; }
     int64_t max_pos = m->cfg.max_positions - (m->cfg.arch == LMT_ARCH_ROBERTA ? m->cfg.pad_token_id + 1 : 0);
     if (o.max_seq_length > max_pos) {
