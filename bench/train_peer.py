@@ -2,7 +2,8 @@
 batch 8 x 128, 2 threads: training and evaluation tokens/s and peak RSS.
 The peer of `lmtune train` in bench/run_train_bench.sh.
 
-usage: train_peer.py CONFIG.json STEPS EVAL_BLOCKS
+usage: train_peer.py CONFIG.json STEPS EVAL_BLOCKS [mlm TOKENIZER_DIR]
+(mlm: RobertaForMaskedLM / BertForMaskedLM with DataCollatorForLanguageModeling)
 """
 import json
 import resource
@@ -18,13 +19,24 @@ def main():
     cfg_path, steps, n_eval = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(2)
     cfg = json.load(open(cfg_path))
+    mlm = len(sys.argv) > 4 and sys.argv[4] == "mlm"
     cfg.setdefault("model_type", "gpt2")
     config = T.AutoConfig.for_model(cfg.pop("model_type"), **cfg)
     torch.manual_seed(0)
-    model = T.GPT2LMHeadModel(config)
+    collator = None
+    if mlm:
+        model = T.AutoModelForMaskedLM.from_config(config)
+        tok = T.RobertaTokenizerFast.from_pretrained(sys.argv[5]) if config.model_type == "roberta" else T.BertTokenizerFast.from_pretrained(sys.argv[5])
+        collator = T.DataCollatorForLanguageModeling(tok, mlm_probability=0.15)
+    else:
+        model = T.GPT2LMHeadModel(config)
     g = torch.Generator().manual_seed(1)
     blocks = torch.randint(0, config.vocab_size, (8 * (steps + 1), 128), generator=g)
-    data = [{"input_ids": b, "attention_mask": torch.ones(128, dtype=torch.long), "labels": b} for b in blocks]
+    if mlm:
+        blocks = torch.randint(5, config.vocab_size - 1, (8 * (steps + 1), 128), generator=g)
+        data = [{"input_ids": b.tolist()} for b in blocks]
+    else:
+        data = [{"input_ids": b, "attention_mask": torch.ones(128, dtype=torch.long), "labels": b} for b in blocks]
     eval_data = data[:n_eval]
     args = T.TrainingArguments(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=8, per_device_eval_batch_size=8,
                                max_steps=steps + 1, learning_rate=2e-5, weight_decay=0.01, logging_steps=1000,
@@ -38,7 +50,8 @@ def main():
         def on_step_end(self, a, s, c, **k):
             times.append(time.perf_counter() - self.t)
 
-    tr = T.Trainer(model=model, args=args, train_dataset=data, eval_dataset=eval_data, callbacks=[Timer()])
+    tr = T.Trainer(model=model, args=args, train_dataset=data, eval_dataset=eval_data, callbacks=[Timer()],
+                   data_collator=collator)
     tr.train()
     step = sum(times[1:]) / max(len(times) - 1, 1)     # the first step warms up
     t0 = time.perf_counter()

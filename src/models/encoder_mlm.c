@@ -443,7 +443,18 @@ lmt_status lmt_encoder_mlm_backward_scaled(lmt_encoder_mlm *e, float scale) {
     const float *de = drop_back(e, e->dres, NC, e->training ? e->p_embd : 0.0f, e->seeds[0]);
     memset(e->dbuf, 0, NC * sizeof(float));
     lmt_layernorm_backward(e->dbuf, g->emb_ln_w, g->emb_ln_b, de, e->emb_sum, w->emb_ln_w, e->emb_mean, e->emb_rstd, N, C);
+    /* nn.Embedding(padding_idx=pad) gives its padding row no gradient (a pad
+     * token can be attended: the collator's random replacement draws it); the
+     * tied decoder's share of that row stays. RoBERTa's position table has the
+     * same padding_idx. e->dtmp and e->dq are free once the LayerNorm backward is done. */
+    bool keep_w = e->pad_id >= 0 && e->pad_id < e->V;
+    bool keep_p = e->arch == LMT_ARCH_ROBERTA && !e->static_positions && e->pad_id >= 0 && e->pad_id < e->P;
+    float *saved = e->dtmp, *saved_p = e->dq;
+    if (keep_w) memcpy(saved, g->wte + (size_t)e->pad_id * C, (size_t)C * sizeof(float));
+    if (keep_p) memcpy(saved_p, g->wpe + (size_t)e->pad_id * C, (size_t)C * sizeof(float));
     lmt_embedding_backward(g->wte, e->static_positions ? NULL : g->wpe, e->dbuf, e->ids, e->pos, 1.0f, B, T, C);
+    if (keep_w) memcpy(g->wte + (size_t)e->pad_id * C, saved, (size_t)C * sizeof(float));
+    if (keep_p) memcpy(g->wpe + (size_t)e->pad_id * C, saved_p, (size_t)C * sizeof(float));
     if (g->tte)
         for (int n = 0; n < N; n++) {
             const float *d = e->dbuf + (size_t)n * C;
