@@ -94,6 +94,11 @@ int main(void) {
                  "--keep_short_block --max_steps 1 --save_strategy no --output_dir %s/m5", cfgp, eli5, tmp);
         CHECK(run(args) == 0 && strstr(out, "1 chunks of 64 tokens"));
     }
+    /* fill-mask: the pipeline's output for the reference sentence (tests/fixtures/models/bert-fillmask/pipeline.json) */
+    CHECK(run("fill-mask --model " LMT_SOURCE_DIR "/tests/fixtures/models/bert-fillmask --top_k 3 \"The cat sat on the [MASK].\"") == 0);
+    CHECK(strstr(out, "\"token\": 8, \"token_str\": \"of\", \"sequence\": \"the cat sat on the of.\"") &&
+          strstr(out, "\"token\": 64, \"token_str\": \"world\""));
+    CHECK(run("fill-mask --model " LMT_SOURCE_DIR "/tests/fixtures/models/bert-fillmask \"no mask here\"") == 1 && strstr(out, "no mask token"));
     /* errors before any work is done */
     snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp);
     CHECK(run(args) == 1 && strstr(out, "not empty"));
