@@ -54,7 +54,10 @@ void lmt_sb_printf(lmt_strbuf *b, const char *fmt, ...) {
 
 char *lmt_sb_take(lmt_strbuf *b) {
     if (b->oom) { lmt_sb_free(b); return NULL; }
-    if (!b->data && !sb_reserve(b, 0)) return NULL;
+    if (!b->data) {
+        if (!sb_reserve(b, 0)) return NULL;
+        b->data[0] = '\0';   /* an empty string is still a string */
+    }
     char *d = b->data;
     memset(b, 0, sizeof *b);
     return d;
