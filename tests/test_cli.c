@@ -99,6 +99,23 @@ int main(void) {
     CHECK(strstr(out, "\"token\": 8, \"token_str\": \"of\", \"sequence\": \"the cat sat on the of.\"") &&
           strstr(out, "\"token\": 64, \"token_str\": \"world\""));
     CHECK(run("fill-mask --model " LMT_SOURCE_DIR "/tests/fixtures/models/bert-fillmask \"no mask here\"") == 1 && strstr(out, "no mask token"));
+    /* bleu: the SPEC §3 example */
+    {
+        char hp[600], rp[600];
+        snprintf(hp, sizeof hp, "%s/hyp.txt", tmp);
+        snprintf(rp, sizeof rp, "%s/ref.txt", tmp);
+        FILE *f = fopen(hp, "w");
+        fprintf(f, "This plugin lets you translate web pages between several languages automatically.\n");
+        fclose(f);
+        f = fopen(rp, "w");
+        fprintf(f, "This plugin allows you to automatically translate web pages between several languages.\n");
+        fclose(f);
+        snprintf(args, sizeof args, "bleu --hyp %s --ref %s", hp, rp);
+        CHECK(run(args) == 0 && strstr(out, "\"score\": 46.7504696829902") && strstr(out, "\"counts\": [11, 6, 4, 3]") &&
+              strstr(out, "\"sys_len\": 12, \"ref_len\": 13"));
+        snprintf(args, sizeof args, "bleu --hyp %s --ref " WIKI "wiki.valid.raw", hp);
+        CHECK(run(args) == 1 && strstr(out, "has 3760 lines but"));
+    }
     /* errors before any work is done */
     snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp);
     CHECK(run(args) == 1 && strstr(out, "not empty"));
