@@ -1,7 +1,7 @@
 /* lmtune tokenizers: HF tokenizer folders in, the encodings transformers'
  * fast tokenizers produce out. Byte-level BPE (GPT-2, RoBERTa) and
- * WordPiece (BERT, DistilBERT uncased); the handle is shared by the
- * SentencePiece model to come. */
+ * WordPiece (BERT, DistilBERT uncased); SentencePiece unigram under
+ * MarianTokenizer's semantics (folders with source.spm / target.spm). */
 #ifndef LMTUNE_TOKENIZER_H
 #define LMTUNE_TOKENIZER_H
 #include "lmtune/lmtune.h"
@@ -16,6 +16,7 @@ typedef enum lmt_tokenizer_kind {
     LMT_TOKENIZER_GPT2 = 0,     /* byte-level BPE, no special tokens added */
     LMT_TOKENIZER_ROBERTA,      /* byte-level BPE, <s> A </s></s> B </s> */
     LMT_TOKENIZER_BERT,         /* WordPiece, [CLS] A [SEP] B [SEP] (BERT, DistilBERT) */
+    LMT_TOKENIZER_MARIAN,       /* SentencePiece unigram, A </s> (MarianTokenizer) */
 } lmt_tokenizer_kind;
 
 /* The model of the pipeline (normalizer -> pre-tokenizer -> model ->
@@ -23,10 +24,12 @@ typedef enum lmt_tokenizer_kind {
 typedef enum lmt_tok_model {
     LMT_TOK_BPE = 0,      /* byte-level BPE: GPT-2, RoBERTa */
     LMT_TOK_WORDPIECE,    /* BERT, DistilBERT */
-    LMT_TOK_UNIGRAM       /* SentencePiece / Marian (not yet) */
+    LMT_TOK_UNIGRAM       /* SentencePiece unigram: Marian */
 } lmt_tok_model;
 
-/* Loads tokenizer.json, or vocab.json + merges.txt, or (WordPiece) vocab.txt
+/* Loads tokenizer.json, or vocab.json + merges.txt, or (WordPiece) vocab.txt,
+ * or (Marian, detected by source.spm without tokenizer.json) source.spm +
+ * target.spm + vocab.json
  * (+ tokenizer_config.json,
  * special_tokens_map.json) from dir. The kind comes from tokenizer_config.json
  * or the files' contents. Errors name the file and the problem. */
@@ -57,6 +60,8 @@ typedef struct lmt_encode_opts {
     int64_t pad_to_multiple_of; /* 0 = none */
     bool pad_left;              /* padding_side="left" */
     bool truncate_left;         /* truncation_side="left" */
+    bool text_target;           /* Marian: encode as text_target (target.spm);
+                                   ignored by the other tokenizers */
 } lmt_encode_opts;
 lmt_encode_opts lmt_encode_opts_default(void);
 

@@ -190,7 +190,9 @@ static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const
         fixed[q] = lmt_utf8_repair(src[q], lens[q], &fl);
         if (fixed[q]) { src[q] = fixed[q]; lens[q] = fl; }
         else if (lens[q] && lmt_utf8_valid_prefix(src[q], lens[q]) != lens[q]) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
-        if (lmt_tok_encode_raw(t, cache, src[q], lens[q], &r[q])) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory while tokenizing"); goto done; }
+        int rc = t->model == LMT_TOK_UNIGRAM ? lmt_tok_encode_raw_marian(t, o->text_target, src[q], lens[q], &r[q])
+                                             : lmt_tok_encode_raw(t, cache, src[q], lens[q], &r[q]);
+        if (rc) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory while tokenizing"); goto done; }
     }
     size_t keep[2] = {r[0].n, pair ? r[1].n : 0};
     size_t spec = o->add_special_tokens ? lmt_post_added(&t->post, pair != NULL) : 0;
@@ -253,9 +255,9 @@ done:
 lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t len, const char *pair, size_t pair_len,
                                 const lmt_encode_opts *opts, lmt_encoding *out) {
     lmt_encode_opts o = opts ? *opts : lmt_encode_opts_default();
-    lmt_bpe_cache *cache = lmt_bpe_cache_new();
+    lmt_bpe_cache *cache = t->model == LMT_TOK_UNIGRAM ? NULL : lmt_bpe_cache_new();   /* Unigram needs none */
     lmt_status s = encode_one(t, cache, text, len, pair, pair_len, &o, out);
-    lmt_bpe_cache_free(cache);
+    if (cache) lmt_bpe_cache_free(cache);
     return s;
 }
 

@@ -83,6 +83,10 @@ static void set_default_specials(lmt_tokenizer *t) {
         s.unk = vocab_id(t, "[UNK]");
         s.pad = vocab_id(t, "[PAD]");
         s.mask = vocab_id(t, "[MASK]");
+    } else if (t->kind == LMT_TOKENIZER_MARIAN) {
+        s.eos = vocab_id(t, "</s>");
+        s.unk = vocab_id(t, "<unk>");
+        s.pad = vocab_id(t, "<pad>");
     } else if (t->kind == LMT_TOKENIZER_GPT2) {
         s.bos = s.eos = s.unk = vocab_id(t, "<|endoftext|>");
     } else {
@@ -197,7 +201,13 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
     if (!t->dir || !tj || !vj || !mt || !tc || !sm || !vt) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
     if (lmt_file_exists(tc) && (s = lmt_json_parse_file(tc, &cfg)) != LMT_OK) goto done;
     if (cfg && cfg->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: must hold a JSON object", tc); goto done; }
-    if (lmt_file_exists(tj)) {
+    char *spm = lmt_path_join(dir, "source.spm");
+    bool marian = spm && lmt_file_exists(spm) && !lmt_file_exists(tj);
+    free(spm);
+    if (marian) {
+        if ((s = lmt_marian_load(t, dir, cfg, tc)) != LMT_OK) goto done;
+        set_default_specials(t);
+    } else if (lmt_file_exists(tj)) {
         if ((s = load_tokenizer_json(t, tj)) != LMT_OK) goto done;
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
@@ -245,6 +255,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         lmt_json *fake = smap;   /* same keys as tokenizer_config */
         if ((s = apply_tokenizer_config(t, fake, sm)) != LMT_OK) goto done;
     }
+    if (t->model == LMT_TOK_UNIGRAM && (s = lmt_marian_post(t)) != LMT_OK) goto done;
     if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa tokenizer without <s> and </s> in its vocabulary", vj); goto done; }
 done:
     lmt_json_free(cfg);
@@ -262,6 +273,8 @@ void lmt_tokenizer_free(lmt_tokenizer *t) {
     lmt_added_vocab_free(&t->added);
     lmt_post_free(&t->post);
     free(t->wp.prefix);
+    if (t->spm_loaded > 0) lmt_spm_free(&t->spm_src);
+    if (t->spm_loaded > 1) lmt_spm_free(&t->spm_tgt);
     free(t->dir);
     free(t);
 }

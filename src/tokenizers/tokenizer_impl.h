@@ -7,6 +7,7 @@
 #include "tokenizers/added_tokens.h"
 #include "tokenizers/bpe.h"
 #include "tokenizers/postprocess.h"
+#include "tokenizers/spm.h"
 #include "tokenizers/wordpiece.h"
 
 struct lmt_tokenizer {
@@ -24,6 +25,9 @@ struct lmt_tokenizer {
     lmt_bert_norm norm;
     bool wordpiece_decoder;    /* tokenizers' WordPiece decoder (prefix from wp) */
     bool decoder_cleanup;      /* its cleanup flag */
+    /* Marian: source / target SentencePiece models (vocabulary in bpe.vocab) */
+    lmt_spm spm_src, spm_tgt;
+    int spm_loaded;            /* how many of them to free */
     char *dir;
 };
 
@@ -53,4 +57,14 @@ lmt_status lmt_wp_load_vocab_txt(lmt_tokenizer *t, const char *path, const lmt_j
 int lmt_tok_encode_raw_wordpiece(const lmt_tokenizer *t, const char *text, size_t n, lmt_raw_seq *out);
 /* Runs added-token split, pre-tokenizer and BPE over valid UTF-8 text. */
 int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out);
+/* MarianTokenizer folder (source.spm, target.spm, vocab.json); cfg is
+ * tokenizer_config.json or NULL. */
+lmt_status lmt_marian_load(lmt_tokenizer *t, const char *dir, const lmt_json *cfg, const char *cfg_path);
+/* Its post-processor (</s> appended), once the special ids are known. */
+lmt_status lmt_marian_post(lmt_tokenizer *t);
+/* Language code, special-token split and SentencePiece with the source
+ * (or, for text_target, the target) model; ids from vocab.json. */
+int lmt_tok_encode_raw_marian(const lmt_tokenizer *t, bool target, const char *text, size_t n, lmt_raw_seq *out);
+lmt_status lmt_tok_decode_marian(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
+                                 bool clean_up, char **out, size_t *out_len);
 #endif

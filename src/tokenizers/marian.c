@@ -1,0 +1,211 @@
+/* MarianTokenizer (transformers 5) over two SentencePiece models:
+ * source.spm for inputs, target.spm for text_target, ids from the shared
+ * vocab.json (pieces it lacks -> <unk>), </s> appended by the template,
+ * decoding through the source model as transformers does when the
+ * vocabularies are shared. */
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/json.h"
+#include "tokenizers/tokenizer_impl.h"
+#include "tokenizers/utf8.h"
+#include "tokenizers/wordpiece.h"
+
+lmt_status lmt_marian_load(lmt_tokenizer *t, const char *dir, const lmt_json *cfg, const char *cfg_path) {
+    bool separate = false;
+    if (cfg) LMT_TRY(lmt_json_get_bool(cfg, "separate_vocabs", false, cfg_path, &separate));
+    if (separate) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: separate_vocabs=true (target_vocab.json) is not supported", cfg_path);
+    char *src = lmt_path_join(dir, "source.spm"), *tgt = lmt_path_join(dir, "target.spm"), *vj = lmt_path_join(dir, "vocab.json");
+    lmt_json *vocab = NULL;
+    lmt_status s = LMT_OK;
+    if (!src || !tgt || !vj) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
+    if (!lmt_file_exists(tgt)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (a Marian folder needs source.spm and target.spm)", tgt); goto done; }
+    if (!lmt_file_exists(vj)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (a Marian folder needs vocab.json)", vj); goto done; }
+    if ((s = lmt_spm_load(src, &t->spm_src)) != LMT_OK) goto done;
+    t->spm_loaded = 1;
+    if ((s = lmt_spm_load(tgt, &t->spm_tgt)) != LMT_OK) goto done;
+    t->spm_loaded = 2;
+    if ((s = lmt_json_parse_file(vj, &vocab)) != LMT_OK) goto done;
+    if (vocab->type != LMT_JSON_OBJECT || vocab->len == 0) { s = lmt_fail(LMT_ERR_FORMAT, "%s: must hold a non-empty JSON object of token -> id", vj); goto done; }
+    if ((s = lmt_bpe_init(&t->bpe, vocab->len)) != LMT_OK) goto done;
+    for (size_t i = 0; i < vocab->len && s == LMT_OK; i++) {
+        const lmt_json *id = &vocab->items[i];
+        if (id->type != LMT_JSON_NUMBER || !id->is_int || id->i64 < 0 || id->i64 > INT32_MAX)
+            s = lmt_fail(LMT_ERR_FORMAT, "%s: the id of token \"%.40s\" is not a non-negative integer", vj, vocab->keys[i]);
+        else s = lmt_bpe_add_token(&t->bpe, vocab->keys[i], vocab->key_lens[i], (int32_t)id->i64, vj);
+    }
+    if (s != LMT_OK) goto done;
+    t->model = LMT_TOK_UNIGRAM;
+    t->kind = LMT_TOKENIZER_MARIAN;
+    /* MarianTokenizer's defaults; tokenizer_config.json may rename them */
+    static const char *const sp[] = {"</s>", "<unk>", "<pad>"};
+    for (int k = 0; k < 3 && s == LMT_OK; k++) {
+        int64_t id;
+        if (lmt_strmap_get(t->bpe.vocab, sp[k], strlen(sp[k]), &id)) s = lmt_added_vocab_add(&t->added, sp[k], (int32_t)id, true, false, false, false, false);
+    }
+    if (s != LMT_OK) goto done;
+    int64_t unk;
+    if (!lmt_strmap_get(t->bpe.vocab, "<unk>", 5, &unk)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: <unk> token must be in the vocab", vj); goto done; }
+done:
+    lmt_json_free(vocab);
+    free(src); free(tgt); free(vj);
+    return s;
+}
+
+/* The template: sequence(s) then </s>, all type 0. */
+lmt_status lmt_marian_post(lmt_tokenizer *t) {
+    if (t->special.eos < 0) return lmt_fail(LMT_ERR_FORMAT, "%s: Marian tokenizer without an eos token in its vocabulary", t->dir);
+    t->post.kind = LMT_POST_TEMPLATE;
+    t->post.single = calloc(2, sizeof *t->post.single);
+    t->post.pair = calloc(3, sizeof *t->post.pair);
+    int32_t *e1 = malloc(4), *e2 = malloc(4);
+    if (!t->post.single || !t->post.pair || !e1 || !e2) { free(e1); free(e2); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    *e1 = *e2 = t->special.eos;
+    t->post.single[0] = (lmt_tpl_piece){0, 0, NULL, 0};
+    t->post.single[1] = (lmt_tpl_piece){-1, 0, e1, 1};
+    t->post.pair[0] = (lmt_tpl_piece){0, 0, NULL, 0};
+    t->post.pair[1] = (lmt_tpl_piece){1, 0, NULL, 0};
+    t->post.pair[2] = (lmt_tpl_piece){-1, 0, e2, 1};
+    t->post.n_single = 2;
+    t->post.n_pair = 3;
+    return LMT_OK;
+}
+
+static int32_t piece_id(const lmt_tokenizer *t, const char *p, size_t n) {
+    int64_t id;
+    return lmt_strmap_get(t->bpe.vocab, p, n, &id) ? (int32_t)id : t->special.unk;
+}
+
+static int push(lmt_raw_seq *out, int32_t id, uint32_t bs, uint32_t be) {
+    if (lmt_raw_reserve(out, out->n + 1)) return -1;
+    out->ids[out->n] = id;
+    out->bstart[out->n] = bs;
+    out->bend[out->n] = be;
+    out->words[out->n] = -1;   /* the slow tokenizer has no word ids nor offsets */
+    out->cstart[out->n] = out->cend[out->n] = 0;
+    out->lead[out->n] = out->trail[out->n] = 0;
+    out->n++;
+    return 0;
+}
+
+int lmt_tok_encode_raw_marian(const lmt_tokenizer *t, bool target, const char *text, size_t n, lmt_raw_seq *out) {
+    const lmt_spm *m = target ? &t->spm_tgt : &t->spm_src;
+    lmt_segments segs = {0};
+    lmt_strbuf norm;
+    lmt_sb_init(&norm);
+    int rc = lmt_added_split(&t->added, text, n, &segs);
+    for (size_t s = 0; s < segs.n && rc == 0; s++) {
+        const lmt_segment *g = &segs.v[s];
+        if (g->token >= 0) { rc = push(out, t->added.v[g->token].id, g->start, g->end); continue; }
+        const char *seg = text + g->start;
+        size_t slen = g->end - g->start;
+        /* remove_language_code: a leading ">>xx<<" is one token */
+        if (slen >= 2 && seg[0] == '>' && seg[1] == '>') {
+            const char *e = NULL;
+            for (size_t k = 2; k + 1 < slen; k++) if (seg[k] == '<' && seg[k + 1] == '<') { e = seg + k + 2; break; }
+            if (e) {
+                if ((rc = push(out, piece_id(t, seg, (size_t)(e - seg)), g->start, g->start + (uint32_t)(e - seg)))) break;
+                slen -= (size_t)(e - seg);
+                seg = e;
+            }
+        }
+        /* EncodeAsPieces: an unknown piece is its normalized surface, which
+         * vocab.json may still hold */
+        int32_t *ids;
+        uint32_t *sp;
+        size_t nid;
+        if ((rc = lmt_spm_encode_spans(m, seg, slen, &ids, &sp, &nid, &norm))) break;
+        for (size_t k = 0; k < nid && rc == 0; k++) {
+            int32_t id = ids[k] == m->unk_id ? piece_id(t, norm.data + sp[2 * k], sp[2 * k + 1] - sp[2 * k])
+                                             : piece_id(t, m->piece[ids[k]], m->piece_len[ids[k]]);
+            rc = push(out, id, g->start, g->end);
+        }
+        free(ids);
+        free(sp);
+    }
+    free(segs.v);
+    lmt_sb_free(&norm);
+    return rc;
+}
+
+/* Python's str.isspace over the code point at s. */
+static bool py_space(uint32_t c) {
+    return (c >= 9 && c <= 13) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+static bool is_special_id(const lmt_tokenizer *t, int32_t id) {
+    long a = lmt_added_vocab_find_id(&t->added, id);
+    return a >= 0 && t->added.v[a].special;
+}
+
+/* convert_ids_to_tokens -> convert_tokens_to_string (pieces decoded by the
+ * source model between special tokens, "▁" -> " ", strip) ->
+ * clean_up_tokenization. */
+lmt_status lmt_tok_decode_marian(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
+                                 bool clean_up, char **out, size_t *out_len) {
+    const lmt_spm *m = &t->spm_src;
+    const char **pcs = malloc((n ? n : 1) * sizeof *pcs);
+    size_t *lens = malloc((n ? n : 1) * sizeof *lens), np = 0;
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    if (!pcs || !lens) { free(pcs); free(lens); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    for (size_t i = 0; i < n; i++) {
+        bool special = is_special_id(t, ids[i]);
+        if (skip_special_tokens && special) continue;
+        const char *tok = lmt_tokenizer_id_to_token(t, ids[i]);
+        if (!tok) {   /* not in vocab.json: the source model's piece, else <unk> */
+            if (ids[i] >= 0 && (size_t)ids[i] < m->n) tok = m->piece[ids[i]];
+            else tok = lmt_tokenizer_id_to_token(t, t->special.unk);
+            if (!tok) tok = "<unk>";
+        }
+        long a = -1;
+        for (size_t k = 0; k < t->added.n; k++) if (t->added.v[k].special && !strcmp(t->added.v[k].content, tok)) { a = (long)k; break; }
+        if (a >= 0) {
+            lmt_spm_decode_pieces(m, pcs, lens, np, &b);
+            np = 0;
+            lmt_sb_puts(&b, tok);
+            lmt_sb_putc(&b, ' ');
+        } else {
+            pcs[np] = tok;
+            lens[np++] = strlen(tok);
+        }
+    }
+    lmt_spm_decode_pieces(m, pcs, lens, np, &b);
+    free(pcs);
+    free(lens);
+    if (b.oom) { lmt_sb_free(&b); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    /* "▁" -> " " (pieces outside the model keep theirs), then Python's strip() */
+    lmt_strbuf r;
+    lmt_sb_init(&r);
+    for (size_t k = 0; k < b.len;) {
+        if (b.len - k >= 3 && !memcmp(b.data + k, "\xE2\x96\x81", 3)) { lmt_sb_putc(&r, ' '); k += 3; }
+        else lmt_sb_putc(&r, b.data[k++]);
+    }
+    lmt_sb_free(&b);
+    lmt_sb_append(&r, "", 0);
+    if (r.oom) { lmt_sb_free(&r); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    const unsigned char *u = (const unsigned char *)r.data;
+    size_t st = 0, en = r.len;
+    while (st < en) {
+        size_t l;
+        uint32_t c = lmt_utf8_decode(u + st, en - st, &l);
+        if (!py_space(c)) break;
+        st += l;
+    }
+    while (en > st) {
+        size_t p = en - 1;
+        while (p > st && (u[p] & 0xC0) == 0x80) p--;
+        size_t l;
+        uint32_t c = lmt_utf8_decode(u + p, en - p, &l);
+        if (!py_space(c)) break;
+        en = p;
+    }
+    memmove(r.data, r.data + st, en - st);
+    r.len = en - st;
+    if (clean_up) r.len = lmt_clean_up_tokenization(r.data, r.len);
+    r.data[r.len] = 0;
+    *out_len = r.len;
+    *out = lmt_sb_take(&r);
+    return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+}
