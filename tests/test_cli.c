@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "harness.h"
+#include "core/util.h"
+#include "models/model.h"
 
 static char out[1 << 16];
 
@@ -115,6 +117,31 @@ int main(void) {
               strstr(out, "\"sys_len\": 12, \"ref_len\": 13"));
         snprintf(args, sizeof args, "bleu --hyp %s --ref " WIKI "wiki.valid.raw", hp);
         CHECK(run(args) == 1 && strstr(out, "has 3760 lines but"));
+    }
+    /* translate: a small random Marian with the opus-mt-tc-big-en-pt tokenizer (no trained weights exist here) */
+    {
+        char mdir[600], cfgp[700];
+        snprintf(mdir, sizeof mdir, "%s/marian", tmp);
+        snprintf(cfgp, sizeof cfgp, "%s/config.json", mdir);
+        CHECK_OK(lmt_mkdirs(mdir));
+        FILE *f = fopen(cfgp, "w");
+        fprintf(f, "{\"model_type\": \"marian\", \"vocab_size\": 54776, \"d_model\": 32, \"encoder_layers\": 1, \"decoder_layers\": 1, "
+                   "\"encoder_attention_heads\": 4, \"decoder_attention_heads\": 4, \"encoder_ffn_dim\": 64, \"decoder_ffn_dim\": 64, "
+                   "\"max_position_embeddings\": 64, \"activation_function\": \"swish\", \"scale_embedding\": true, "
+                   "\"pad_token_id\": 54775, \"decoder_start_token_id\": 54775, \"eos_token_id\": 44670}\n");
+        fclose(f);
+        lmt_config cfg;
+        lmt_model *mm = NULL;
+        CHECK_OK(lmt_config_load(cfgp, &cfg));
+        CHECK_OK(lmt_model_init(&cfg, 1, &mm));
+        if (mm) CHECK_OK(lmt_model_save(mm, mdir));
+        lmt_model_free(mm);
+        snprintf(args, sizeof args, "cp " LMT_SHARED_DATA "/tokenizers/opus-mt-tc-big-en-pt/*.spm " LMT_SHARED_DATA
+                 "/tokenizers/opus-mt-tc-big-en-pt/vocab.json %s/", mdir);
+        CHECK(system(args) == 0);
+        snprintf(args, sizeof args, "translate --model %s --num_beams 2 --max_length 8 \"Default to expanded threads\"", mdir);
+        CHECK(run(args) == 0 && strstr(out, "[{\"translation_text\": \""));
+        CHECK(run("translate --model " LMT_SOURCE_DIR "/tests/fixtures/models/gpt2 \"x\"") != 0 && strstr(out, "needs a MarianMTModel"));
     }
     /* errors before any work is done */
     snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp);

@@ -10,5 +10,6 @@ int lmt_cmd_eval(int argc, char **argv);
 int lmt_cmd_generate(int argc, char **argv);
 int lmt_cmd_fill_mask(int argc, char **argv);
 int lmt_cmd_bleu(int argc, char **argv);
+int lmt_cmd_translate(int argc, char **argv);
 int lmt_cmd_data(int argc, char **argv);
 #endif

@@ -13,6 +13,7 @@ static const command commands[] = {
     {"eval", lmt_cmd_eval, "evaluate a causal LM on a text file: eval_loss and perplexity"},
     {"generate", lmt_cmd_generate, "continue a prompt with a causal LM (greedy or sampling), as the text-generation pipeline"},
     {"fill-mask", lmt_cmd_fill_mask, "the fill-mask pipeline: top-k tokens for each [MASK] / <mask>, as JSON"},
+    {"translate", lmt_cmd_translate, "translate a text with a Marian model (beam search), as the translation pipeline"},
     {"bleu", lmt_cmd_bleu, "corpus BLEU of a hypothesis file against reference files, as sacreBLEU"},
     {"tokenize", lmt_cmd_tokenize, "encode text (or --decode ids) with a tokenizer folder; prints JSON lines"},
     {"data", lmt_cmd_data, "show random examples of a dataset file (text, JSON Lines, CSV/TSV) or its columns"},
