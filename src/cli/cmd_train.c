@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "data/dataset.h"
@@ -94,16 +95,9 @@ int lmt_cmd_train(int argc, char **argv) {
     lmt_training_args_default(&args);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
-        if (strncmp(argv[i], "--", 2)) { fprintf(stderr, "lmtune: error: unexpected argument '%s'\n", argv[i]); return 2; }
         char name[128];
-        const char *val, *eq = strchr(argv[i], '=');
-        if (eq) { snprintf(name, sizeof name, "%.*s", (int)(eq - argv[i] - 2), argv[i] + 2); val = eq + 1; }
-        else {
-            snprintf(name, sizeof name, "%s", argv[i] + 2);
-            /* a flag without a value is a boolean switch */
-            if (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) val = argv[++i];
-            else val = "true";
-        }
+        const char *val;
+        if (lmt_cli_flag(argc, argv, &i, name, sizeof name, &val)) return 2;
         if (!strcmp(name, "task")) task = val;
         else if (!strcmp(name, "model_name_or_path") || !strcmp(name, "model")) model_dir = val;
         else if (!strcmp(name, "config_name")) config = val;
@@ -247,14 +241,7 @@ int lmt_cmd_train(int argc, char **argv) {
     }
     if (train_file) {
         /* the tokenizer goes with the model, as trainer.save_model does */
-        static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"};
-        for (size_t i = 0; i < 5; i++) {
-            char *src = lmt_path_join(tok_dir, tok_files[i]), *dst = lmt_path_join(args.output_dir, tok_files[i]);
-            char *d = NULL;
-            size_t n = 0;
-            if (src && dst && lmt_file_exists(src) && lmt_read_file(src, &d, &n) == LMT_OK) lmt_write_file_atomic(dst, d, n);
-            free(d); free(src); free(dst);
-        }
+        if (lmt_copy_tokenizer_files(tok_dir, args.output_dir) != LMT_OK) { rc = fail(NULL); goto out; }
         fprintf(stderr, "lmtune: saved the model and tokenizer to %s\n", args.output_dir);
     }
 out:

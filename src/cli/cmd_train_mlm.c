@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/error.h"
 #include "core/util.h"
 #include "data/dataset.h"
@@ -99,15 +100,9 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
     lmt_training_args_default(&args);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
-        if (strncmp(argv[i], "--", 2)) { fprintf(stderr, "lmtune: error: unexpected argument '%s'\n", argv[i]); return 2; }
         char name[128];
-        const char *val, *eq = strchr(argv[i], '=');
-        if (eq) { snprintf(name, sizeof name, "%.*s", (int)(eq - argv[i] - 2), argv[i] + 2); val = eq + 1; }
-        else {
-            snprintf(name, sizeof name, "%s", argv[i] + 2);
-            if (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) val = argv[++i];
-            else val = "true";
-        }
+        const char *val;
+        if (lmt_cli_flag(argc, argv, &i, name, sizeof name, &val)) return 2;
         bool on = !strcmp(val, "true") || !strcmp(val, "1");
         if (!strcmp(name, "task")) continue;
         else if (!strcmp(name, "model_name_or_path") || !strcmp(name, "model")) o.model_dir = val;

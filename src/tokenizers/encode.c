@@ -38,6 +38,17 @@ int lmt_raw_reserve(lmt_raw_seq *r, size_t n) {
     return 0;
 }
 
+int lmt_raw_push_added(lmt_raw_seq *out, int32_t id, uint32_t start, uint32_t end, int32_t word) {
+    if (lmt_raw_reserve(out, out->n + 1)) return -1;
+    out->ids[out->n] = id;
+    out->bstart[out->n] = start;
+    out->bend[out->n] = end;
+    out->words[out->n] = word;
+    out->lead[out->n] = out->trail[out->n] = 0;
+    out->n++;
+    return 0;
+}
+
 static uint16_t clamp16(size_t v) { return v > 0xFFFF ? 0xFFFF : (uint16_t)v; }
 
 /* Leading / trailing characters of an added token's text that ByteLevel's
@@ -79,13 +90,8 @@ int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char 
     for (size_t s = 0; s < segs.n && rc == 0; s++) {
         const lmt_segment *g = &segs.v[s];
         if (g->token >= 0) {
-            if ((rc = lmt_raw_reserve(out, out->n + 1))) break;
-            out->ids[out->n] = t->added.v[g->token].id;
-            out->bstart[out->n] = g->start;
-            out->bend[out->n] = g->end;
-            out->words[out->n] = word++;
-            added_spaces((const unsigned char *)text + g->start, g->end - g->start, &out->lead[out->n], &out->trail[out->n]);
-            out->n++;
+            if ((rc = lmt_raw_push_added(out, t->added.v[g->token].id, g->start, g->end, word++))) break;
+            added_spaces((const unsigned char *)text + g->start, g->end - g->start, &out->lead[out->n - 1], &out->trail[out->n - 1]);
             continue;
         }
         /* ByteLevel(add_prefix_space): " " before each run not starting with one;

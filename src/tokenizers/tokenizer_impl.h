@@ -45,6 +45,8 @@ typedef struct lmt_raw_seq {
 
 void lmt_raw_seq_free(lmt_raw_seq *r);
 int lmt_raw_reserve(lmt_raw_seq *r, size_t n);
+/* Appends an added (special) token matched in the text at [start, end). */
+int lmt_raw_push_added(lmt_raw_seq *out, int32_t id, uint32_t start, uint32_t end, int32_t word);
 /* tokenizer.json's added_tokens list. */
 lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, const char *path);
 /* WordPiece from tokenizer.json (model type "WordPiece"; j is the whole file). */

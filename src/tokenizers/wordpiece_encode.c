@@ -17,13 +17,7 @@ int lmt_tok_encode_raw_wordpiece(const lmt_tokenizer *t, const char *text, size_
     for (size_t s = 0; s < segs.n && rc == 0; s++) {
         const lmt_segment *g = &segs.v[s];
         if (g->token >= 0) {
-            if ((rc = lmt_raw_reserve(out, out->n + 1))) break;
-            out->ids[out->n] = t->added.v[g->token].id;
-            out->bstart[out->n] = g->start;
-            out->bend[out->n] = g->end;
-            out->words[out->n] = word++;
-            out->lead[out->n] = out->trail[out->n] = 0;
-            out->n++;
+            if ((rc = lmt_raw_push_added(out, t->added.v[g->token].id, g->start, g->end, word++))) break;
             continue;
         }
         const char *seg = text + g->start;

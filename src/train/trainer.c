@@ -10,7 +10,6 @@
 #include <unistd.h>
 #include "core/error.h"
 #include "core/json.h"
-#include "core/rng.h"
 #include "core/util.h"
 #include "data/dataset.h"
 #include "io/tensor_file.h"
@@ -19,18 +18,6 @@
 void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order) {
     (void)ctx; (void)seed; (void)epoch;
     for (int64_t i = 0; i < n; i++) order[i] = i;
-}
-
-void lmt_sampler_shuffle(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order) {
-    (void)ctx;
-    lmt_rng r;
-    lmt_rng_seed(&r, (uint64_t)(seed + epoch));
-    for (int64_t i = 0; i < n; i++) order[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)lmt_rng_below(&r, (uint64_t)i + 1), tmp = order[i];
-        order[i] = order[j];
-        order[j] = tmp;
-    }
 }
 
 void lmt_batch_free(lmt_batch *b) {
@@ -146,7 +133,7 @@ static lmt_status copy_file(const char *src, const char *dst) {
     return s;
 }
 
-static lmt_status copy_tokenizer(const char *tok_dir, const char *dst) {
+lmt_status lmt_copy_tokenizer_files(const char *tok_dir, const char *dst) {
     static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
                                         "merges.txt", "vocab.txt", "source.spm", "target.spm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -277,7 +264,7 @@ static lmt_status save_checkpoint(lmt_trainer *t) {
         free(bp);
     }
     if ((s = lmt_model_save(t->model->model, tmp)) != LMT_OK) goto done;
-    if (t->tokenizer_dir && (s = copy_tokenizer(t->tokenizer_dir, tmp)) != LMT_OK) goto done;
+    if (t->tokenizer_dir && (s = lmt_copy_tokenizer_files(t->tokenizer_dir, tmp)) != LMT_OK) goto done;
     if ((s = save_optimizer(t, tmp)) != LMT_OK) goto done;
     {
         char buf[512];

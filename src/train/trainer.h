@@ -92,9 +92,10 @@ lmt_status lmt_trainer_init(lmt_trainer *t, const lmt_training_args *args, lmt_t
 void lmt_trainer_free(lmt_trainer *t);
 lmt_status lmt_trainer_train(lmt_trainer *t, lmt_train_output *out);
 lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out);
-/* The seeded shuffle used by default (per epoch: seed + epoch). */
-void lmt_sampler_shuffle(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
 void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
+/* Copies the tokenizer files present in tok_dir (tokenizer.json, vocab files,
+ * configs, .spm models) to dst, as save_model does with a tokenizer. */
+lmt_status lmt_copy_tokenizer_files(const char *tok_dir, const char *dst);
 /* checkpoint-<N> folder with the highest N in dir, or NULL (caller frees). */
 char *lmt_trainer_last_checkpoint(const char *dir);
 #endif
