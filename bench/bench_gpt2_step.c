@@ -5,12 +5,15 @@
  *
  *   bench_gpt2_step [steps] [B] [T] [config.json]
  *
+ * LMT_PROFILE=1 adds the per-kernel table (the CLI's --profile).
+ *
  * Threads: OMP_NUM_THREADS for the kernels, OPENBLAS_NUM_THREADS for the
  * matrix products; note OPENBLAS_CORETYPE (this environment forces Haswell). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <omp.h>
+#include "core/profile.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "kernels/matmul.h"
@@ -28,6 +31,7 @@ int main(int argc, char **argv) {
     int T = argc > 3 ? atoi(argv[3]) : 128;
     const char *cfg_path = argc > 4 ? argv[4] : LMT_SHARED_DATA_DIR "/configs/distilgpt2.json";
     if (steps <= 0 || B <= 0 || T <= 0) { fprintf(stderr, "usage: %s [steps] [B] [T] [config.json]\n", argv[0]); return 2; }
+    lmt_profile_enable(getenv("LMT_PROFILE") && atoi(getenv("LMT_PROFILE")) > 0);
     lmt_config cfg;
     lmt_model *m = NULL;
     lmt_gpt2 *g = NULL;
@@ -49,17 +53,20 @@ int main(int argc, char **argv) {
     double tf = 0, tb = 0, to = 0, total = 0, loss = 0;
     for (int s = -1; s < steps; s++) {   // step -1 warms up
         double t0 = lmt_time_s();
-        lmt_gpt2_zero_grad(g);
+        if (s == 0) lmt_profile_reset();   // the warm-up step is not profiled
+        LMT_PROFILE("optimizer/zero grad", 0, lmt_gpt2_zero_grad(g));
         if (lmt_gpt2_forward(g, LMT_I32, ids, NULL, ids, B, T, true) != LMT_OK) { fprintf(stderr, "%s\n", lmt_last_error()); return 1; }
         double t1 = lmt_time_s();
         lmt_gpt2_backward(g);
         double t2 = lmt_time_s();
-        lmt_clip_grad_norm(g->grads, &m->layout, 1.0);
-        lmt_adamw_step(&opt, m->params, g->grads, 1e-4);
+        double norm;
+        LMT_PROFILE("optimizer/grad norm", 0, norm = lmt_grad_norm(g->grads, &m->layout));
+        LMT_PROFILE("optimizer/adamw", 0, lmt_adamw_step_scaled(&opt, m->params, g->grads, 1e-4, lmt_clip_coef(norm, 1.0)));
         double t3 = lmt_time_s();
         if (s >= 0) { tf += t1 - t0; tb += t2 - t1; to += t3 - t2; total += t3 - t0; }
         loss = g->loss;
     }
+    if (lmt_profile_on) lmt_profile_print(stdout, steps);
     double tok = (double)B * T * steps / total;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

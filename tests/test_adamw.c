@@ -37,6 +37,9 @@ int main(void) {
     const float *w0 = get(f, "w0", 35), *b0 = get(f, "b0", 5);
     const lmt_tensor_entry *lr = lmt_tensor_file_find(f, "lr"), *norm = lmt_tensor_file_find(f, "norm");
     CHECK(lr && norm && lr->dtype == LMT_F64 && norm->dtype == LMT_F64 && lr->nbytes == 32 && norm->nbytes == 32);
+    /* twice: clip then step, as torch; and the trainer's fused path (the norm
+     * alone, the clip coefficient applied inside the AdamW pass) */
+    for (int fused = 0; fused < 2; fused++) {
     lmt_adamw opt;
     CHECK_OK(lmt_adamw_init(&opt, &layout, 0.9, 0.98, 1e-6, 0.1));
     if (w0 && b0 && lr && norm && opt.m) {
@@ -54,10 +57,15 @@ int main(void) {
             memcpy(grads, gw, 35 * 4);
             memcpy(grads + 48, gb, 5 * 4);
             grads[64] = 100.0f;   // would dominate the norm if counted
-            double got = lmt_clip_grad_norm(grads, &layout, 1.0);
-            double want = ((const double *)norm->data)[k];
+            double got, want = ((const double *)norm->data)[k];
+            if (fused) {
+                got = lmt_grad_norm(grads, &layout);
+                lmt_adamw_step_scaled(&opt, params, grads, ((const double *)lr->data)[k], lmt_clip_coef(got, 1.0));
+            } else {
+                got = lmt_clip_grad_norm(grads, &layout, 1.0);
+                lmt_adamw_step(&opt, params, grads, ((const double *)lr->data)[k]);
+            }
             CHECK_MSG(fabs(got - want) <= 1e-6 * want, "step %d: norm %.9g vs torch %.9g", k, got, want);
-            lmt_adamw_step(&opt, params, grads, ((const double *)lr->data)[k]);
             double worst = 0;
             for (int i = 0; i < 35; i++) worst = fmax(worst, fabs(params[i] - ww[i]));
             for (int i = 0; i < 5; i++) worst = fmax(worst, fabs(params[48 + i] - wb[i]));
@@ -67,6 +75,7 @@ int main(void) {
         CHECK(opt.step == 4);
     }
     lmt_adamw_free(&opt);
+    }
     lmt_adamw opt2;
     CHECK(lmt_adamw_init(&opt2, &layout, 1.0, 0.999, 1e-8, 0.0) == LMT_ERR_ARG);
     lmt_tensor_file_free(f);

@@ -114,6 +114,10 @@ static void test_linear(lmt_wlayout wl, bool bias) {
     lmt_linear_backward(dx, dw, bias ? db : NULL, dy, x, w, c.N, c.IC, c.OC, wl);
     double *gx = fd(lin_loss, &c, c.x, nx), *gw = fd(lin_loss, &c, c.w, nw);
     close_d("linear dinp", dx, gx, nx, PRE, ATOL, RTOL);
+    float *dx_set = filled(nx, NAN);   // overwritten: stale contents (even NaN) must not leak in
+    lmt_linear_backward_set(dx_set, NULL, NULL, dy, x, w, c.N, c.IC, c.OC, wl);
+    close_d("linear dinp (overwrite)", dx_set, gx, nx, 0, ATOL, RTOL);
+    free(dx_set);
     close_d("linear dweight", dw, gw, nw, PRE, ATOL, RTOL);
     if (bias) {
         double *gb = fd(lin_loss, &c, c.b, c.OC);
@@ -202,6 +206,39 @@ static void test_activation(lmt_activation act) {
     lmt_activation_forward(y, y, c.n, act);
     close_d("activation in place", y, c.y, c.n, 0, 1e-6, 1e-5);
     free(gx); free(c.x); free(c.dy); free(c.y); free(x); free(dy); free(y); free(dx);
+}
+
+/* The fused bias + activation: pre = x + b, y = act(pre); backward writes
+ * dpre and adds the bias gradient (several 64-row chunks). */
+static void test_bias_activation(lmt_activation act) {
+    int N = 150, F = 19;
+    size_t n = (size_t)N * F;
+    act_ctx c = {n, act, NULL, NULL, NULL};
+    double *x0 = rand_df(n, 4), *b0 = rand_df(F, 1);
+    c.x = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        c.x[i] = x0[i] + (double)(float)b0[i % F];
+        if (act == LMT_ACT_RELU && fabs(c.x[i]) < 1e-3) { x0[i] += 0.5; c.x[i] += 0.5; }
+    }
+    c.dy = rand_df(n, 1);
+    c.y = malloc(n * sizeof(double));
+    float *pre = to_f(x0, n), *bias = to_f(b0, F), *y = malloc(n * sizeof(float)), *dy = to_f(c.dy, n);
+    lmt_bias_activation_forward(pre, y, bias, N, F, act);
+    act_ref(&c);
+    char what[80];
+    snprintf(what, sizeof what, "bias+%s forward", lmt_activation_name(act));
+    close_d(what, y, c.y, n, 0, 1e-6, 1e-5);
+    float *dpre = filled(n, NAN), *db = filled(F, PRE);
+    float *scratch = malloc(lmt_activation_bias_scratch_floats(N, F) * sizeof(float));
+    lmt_activation_bias_backward(dpre, db, dy, pre, N, F, act, scratch);
+    double *gx = fd(act_loss, &c, c.x, n), *gb = calloc(F, sizeof(double));
+    for (size_t i = 0; i < n; i++) gb[i % F] += gx[i];   // d/db = column sums of d/dpre
+    snprintf(what, sizeof what, "bias+%s dpre", lmt_activation_name(act));
+    close_d(what, dpre, gx, n, 0, ATOL, RTOL);
+    snprintf(what, sizeof what, "bias+%s dbias", lmt_activation_name(act));
+    close_d(what, db, gb, F, PRE, 1e-4, RTOL);
+    free(x0); free(b0); free(c.x); free(c.dy); free(c.y); free(pre); free(bias); free(y); free(dy);
+    free(dpre); free(db); free(scratch); free(gx); free(gb);
 }
 
 /* ------------------------------------------------------------- embedding */
@@ -366,6 +403,15 @@ static void test_attention_all(void) {
     x.causal = true;   // decoder with a cache: queries are the last Tq positions
     x.key_mask = NULL;
     test_attention("causal Tq < Tk", x, false);
+    /* longer than one 64-row query block: blocks see different key ranges */
+    static int32_t lmask[2 * 150];
+    for (int i = 0; i < 300; i++) lmask[i] = !(i >= 140 && i < 150) && !(i >= 150 && i < 155);
+    lmt_attention_shape lg = {.B = 2, .NH = 1, .Tq = 150, .Tk = 150, .hs = 2, .ldq = 6, .ldk = 6, .ldv = 6, .ldo = 2,
+                              .scale = 0.7f, .causal = true, .key_mask = lmask, .dropout = 0.2f, .seed = 99};
+    test_attention("causal, 3 query blocks, padding, dropout", lg, true);
+    lmt_attention_shape xl = {.B = 1, .NH = 2, .Tq = 70, .Tk = 9, .hs = 2, .ldq = 4, .ldk = 4, .ldv = 4, .ldo = 4,
+                              .scale = 0.5f, .causal = false};
+    test_attention("cross, 2 query blocks", xl, false);
 }
 
 /* --------------------------------------------------------- cross-entropy */
@@ -404,8 +450,16 @@ static void test_crossentropy(void) {
     float *d = malloc((size_t)N * V * sizeof(float));
     lmt_crossentropy_backward(d, x, lse, t, 1.0f / (float)count, N, V);
     close_d("cross-entropy dlogits", d, g, (size_t)N * V, 0, 1e-6, RTOL);
+    float *x2 = malloc((size_t)N * V * sizeof(float)), *losses2 = malloc(N * sizeof(float));
+    memcpy(x2, x, (size_t)N * V * sizeof(float));
     lmt_crossentropy_backward(x, x, lse, t, 1.0f / (float)count, N, V);   // in place
     close_d("cross-entropy dlogits in place", x, g, (size_t)N * V, 0, 1e-6, RTOL);
+    /* fused forward + backward: same losses, unscaled gradient in place */
+    CHECK(lmt_crossentropy_forward_grad(losses2, x2, t, N, V) == count);
+    for (int n = 0; n < N; n++) CHECK_NEAR(losses2[n], losses[n], 1e-6 * fabs(losses[n]) + 1e-7);
+    for (size_t i = 0; i < (size_t)N * V; i++) x2[i] /= (float)count;
+    close_d("cross-entropy fused gradient", x2, g, (size_t)N * V, 0, 1e-6, RTOL);
+    free(x2); free(losses2);
     free(g); free(d); free(c.x); free(x); free(losses); free(lse);
 }
 
@@ -431,6 +485,15 @@ static void test_dropout(void) {
     for (size_t i = 0; i < n; i++)
         if (fabsf(dx[i] - PRE - 2.0f * y[i]) > 1e-6f) same = false;
     CHECK(same);
+    /* fused with the residual, and the overwriting backward: the same mask */
+    float *r = filled(n, 0.25f), *yr = malloc(n * sizeof(float)), *ds = filled(n, NAN);
+    lmt_dropout_residual_forward(yr, x, r, n, p, 77);
+    lmt_dropout_backward_set(ds, dy, n, p, 77);
+    bool fused_same = true;
+    for (size_t i = 0; i < n; i++)
+        if (yr[i] != 0.25f + y[i] || ds[i] != 2.0f * y[i]) fused_same = false;
+    CHECK(fused_same);
+    free(r); free(yr); free(ds);
     /* another seed gives another mask; p = 0 is the identity */
     lmt_dropout_forward(dx, x, n, p, 78);
     CHECK(memcmp(dx, y, n * sizeof(float)) != 0);
@@ -449,6 +512,10 @@ int main(void) {
     test_activation(LMT_ACT_GELU);
     test_activation(LMT_ACT_RELU);
     test_activation(LMT_ACT_SILU);
+    test_bias_activation(LMT_ACT_GELU_TANH);
+    test_bias_activation(LMT_ACT_GELU);
+    test_bias_activation(LMT_ACT_RELU);
+    test_bias_activation(LMT_ACT_SILU);
     test_embedding();
     test_residual();
     test_attention_all();

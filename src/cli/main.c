@@ -3,6 +3,7 @@
 #include <string.h>
 #include "lmtune/lmtune.h"
 #include "cli/commands.h"
+#include "core/profile.h"
 
 typedef struct { const char *name; int (*fn)(int, char **); const char *help; } command;
 
@@ -23,7 +24,8 @@ static void usage(FILE *f) {
     fprintf(f, "lmtune %s - fine-tune Hugging Face transformer models in C\n\nusage: lmtune <command> [options]\n\ncommands:\n", LMTUNE_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\n'lmtune <command> --help' describes a command.\n");
+    fprintf(f, "\n'lmtune <command> --help' describes a command. Any command takes --profile: time, calls and\n"
+               "GFLOP/s per kernel and phase (forward, backward, optimizer), printed to stderr at the end.\n");
 }
 
 int main(int argc, char **argv) {
@@ -32,8 +34,23 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) { printf("lmtune %s\n", LMTUNE_VERSION); return 0; }
+    /* --profile (any command): time per kernel and phase, printed at the end */
+    int kept = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--profile")) lmt_profile_enable(true);
+        else argv[kept++] = argv[i];
+    }
+    argc = kept;
+    argv[argc] = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            int rc = commands[i].fn(argc - 1, argv + 1);
+            if (lmt_profile_on) {
+                fprintf(stderr, "lmtune: profile over %ld optimizer step(s) (per step; evaluations timed whole):\n", lmt_profile_steps());
+                lmt_profile_print(stderr, 0);
+            }
+            return rc;
+        }
     fprintf(stderr, "lmtune: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -1,6 +1,8 @@
 #include <math.h>
+#include <string.h>
 #include "kernels/activation.h"
 #include "kernels/fastmath.h"
+#include "kernels/parallel.h"
 
 #define GELU_K 0.7978845608028654f   /* sqrt(2/pi) */
 #define GELU_A 0.044715f
@@ -63,3 +65,88 @@ void lmt_activation_backward(float *dinp, const float *dout, const float *inp, s
         break;
     }
 }
+
+/* One element of each activation and its derivative, for the fused kernels. */
+#pragma omp declare simd notinbranch uniform(act)
+static inline float act_value(float x, lmt_activation act) {
+    switch (act) {
+    case LMT_ACT_GELU_TANH: return 0.5f * x * (1.0f + lmt_tanhf(GELU_K * (x + GELU_A * x * x * x)));
+    case LMT_ACT_GELU: return 0.5f * x * (1.0f + erff(x * INV_SQRT2));
+    case LMT_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    default: return x / (1.0f + lmt_expf(-x));
+    }
+}
+
+#pragma omp declare simd notinbranch uniform(act)
+static inline float act_grad(float x, lmt_activation act) {
+    switch (act) {
+    case LMT_ACT_GELU_TANH: {
+        float t = lmt_tanhf(GELU_K * (x + GELU_A * x * x * x));
+        return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
+    }
+    case LMT_ACT_GELU: return 0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT_2PI * expf(-0.5f * x * x);
+    case LMT_ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
+    default: {
+        float s = 1.0f / (1.0f + lmt_expf(-x));
+        return s * (1.0f + x * (1.0f - s));
+    }
+    }
+}
+
+void lmt_bias_activation_forward(float *pre, float *out, const float *bias, int N, int F, lmt_activation act) {
+#pragma omp parallel for schedule(static)
+    for (long n = 0; n < N; n++) {
+        float *h = pre + n * F, *o = out + n * F;
+        if (act == LMT_ACT_GELU_TANH) {   // the common case, fully inlined for the vectoriser
+#pragma omp simd
+            for (int f = 0; f < F; f++) {
+                float x = h[f] + bias[f];
+                h[f] = x;
+                o[f] = 0.5f * x * (1.0f + lmt_tanhf(GELU_K * (x + GELU_A * x * x * x)));
+            }
+        } else {
+            for (int f = 0; f < F; f++) { h[f] += bias[f]; o[f] = act_value(h[f], act); }
+        }
+    }
+}
+
+/* Row chunks of a fixed size: the bias gradient is summed per chunk and the
+ * chunks added in order, the same for any number of threads. */
+enum { BIAS_ROWS = 64 };
+
+void lmt_activation_bias_backward(float *dpre, float *dbias, const float *dout, const float *pre, int N, int F,
+                                  lmt_activation act, float *scratch) {
+    long chunks = (N + BIAS_ROWS - 1) / BIAS_ROWS;
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < chunks; c++) {
+        float *part = scratch + c * F;
+        memset(part, 0, (size_t)F * sizeof(float));
+        long n1 = (c + 1) * BIAS_ROWS < N ? (c + 1) * BIAS_ROWS : N;
+        for (long n = c * BIAS_ROWS; n < n1; n++) {
+            const float *x = pre + n * F, *d = dout + n * F;
+            float *di = dpre + n * F;
+            if (act == LMT_ACT_GELU_TANH) {
+#pragma omp simd
+                for (int f = 0; f < F; f++) {
+                    float xv = x[f];
+                    float t = lmt_tanhf(GELU_K * (xv + GELU_A * xv * xv * xv));
+                    float g = 0.5f * (1.0f + t) + 0.5f * xv * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_A * xv * xv);
+                    di[f] = d[f] * g;
+                    part[f] += di[f];
+                }
+            } else {
+                for (int f = 0; f < F; f++) { di[f] = d[f] * act_grad(x[f], act); part[f] += di[f]; }
+            }
+        }
+    }
+    if (!dbias) return;
+#pragma omp parallel
+    {
+        long f0, f1;
+        lmt_thread_slice(F, 16, &f0, &f1);
+        for (long c = 0; c < chunks && f0 < f1; c++)
+            for (long f = f0; f < f1; f++) dbias[f] += scratch[c * F + f];
+    }
+}
+
+size_t lmt_activation_bias_scratch_floats(int N, int F) { return (size_t)((N + BIAS_ROWS - 1) / BIAS_ROWS) * F; }

@@ -10,4 +10,14 @@
 void lmt_activation_forward(float *out, const float *inp, size_t n, lmt_activation act);
 /* dinp (N) += dout * act'(inp). */
 void lmt_activation_backward(float *dinp, const float *dout, const float *inp, size_t n, lmt_activation act);
+
+/* Fused with the bias of the linear layer before it (which then runs without
+ * one): pre (N, F) += bias (F) in place, out (N, F) = act(pre). */
+void lmt_bias_activation_forward(float *pre, float *out, const float *bias, int N, int F, lmt_activation act);
+/* dpre (N, F) = dout * act'(pre) (overwritten) and dbias (F) += its column
+ * sums (NULL: none), in one pass; scratch holds
+ * lmt_activation_bias_scratch_floats(N, F) floats. */
+void lmt_activation_bias_backward(float *dpre, float *dbias, const float *dout, const float *pre, int N, int F,
+                                  lmt_activation act, float *scratch);
+size_t lmt_activation_bias_scratch_floats(int N, int F);
 #endif

@@ -12,8 +12,14 @@ static int n_threads(const lmt_attention_shape *s) { return s->threads > 0 ? s->
  * each product itself (concurrent callers would fight over its pool). */
 static int loop_threads(const lmt_attention_shape *s) { return lmt_matmul_threads() > 1 ? 1 : n_threads(s); }
 
+/* Query rows per block: the scores of one block (QB x Tk) stay in L2, and a
+ * causal block only computes the keys its last row can see. */
+enum { QB = 64 };
+
+static inline int q_block(const lmt_attention_shape *s) { return s->Tq < QB ? s->Tq : QB; }
+
 size_t lmt_attention_scratch_floats(const lmt_attention_shape *s) {
-    return (size_t)n_threads(s) * 2 * (size_t)s->Tq * (size_t)s->Tk;
+    return (size_t)n_threads(s) * 2 * (size_t)q_block(s) * (size_t)s->Tk;
 }
 
 /* Keys that query row i may see: [0, *end) minus padded keys. */
@@ -29,26 +35,38 @@ static inline uint64_t drop_index(const lmt_attention_shape *s, int b, int h, in
 
 void lmt_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                            const lmt_attention_shape *s, float *scratch) {
-    int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs;
+    int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
+    int nblk = (Tq + qb - 1) / qb;
     float keep_scale = s->dropout > 0.0f ? (s->dropout < 1.0f ? 1.0f / (1.0f - s->dropout) : 0.0f) : 1.0f;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s))
-    for (long bh = 0; bh < (long)B * NH; bh++) {
-        int b = (int)(bh / NH), h = (int)(bh % NH);
-        float *P = scratch + (size_t)omp_get_thread_num() * 2 * Tq * Tk;   // (Tq, Tk)
-        const float *Q = q + (size_t)b * Tq * s->ldq + h * hs;
+    for (long job = 0; job < (long)B * NH * nblk; job++) {
+        long bh = job / nblk;
+        int b = (int)(bh / NH), h = (int)(bh % NH), i0 = (int)(job % nblk) * qb;
+        int nq = Tq - i0 < qb ? Tq - i0 : qb;
+        int kend = row_end(s, i0 + nq - 1);               // keys any row of the block sees
+        float *P = scratch + (size_t)omp_get_thread_num() * 2 * qb * Tk;   // (nq, kend), row stride Tk
+        const float *Q = q + ((size_t)b * Tq + i0) * s->ldq + h * hs;
         const float *K = k + (size_t)b * Tk * s->ldk + h * hs;
         const float *V = v + (size_t)b * Tk * s->ldv + h * hs;
-        float *O = out + (size_t)b * Tq * s->ldo + h * hs;
+        float *O = out + ((size_t)b * Tq + i0) * s->ldo + h * hs;
         const int32_t *km = s->key_mask ? s->key_mask + (size_t)b * Tk : NULL;
-        lmt_sgemm(false, true, Tq, Tk, hs, s->scale, Q, s->ldq, K, s->ldk, 0.0f, P, Tk);
-        for (int i = 0; i < Tq; i++) {
-            float *p = P + (size_t)i * Tk;
+        if (kend == 0) {   // no key visible to the whole block
+            for (int i = 0; i < nq; i++) {
+                memset(O + (size_t)i * s->ldo, 0, (size_t)hs * sizeof(float));
+                lse[(size_t)bh * Tq + i0 + i] = -INFINITY;
+            }
+            continue;
+        }
+        lmt_sgemm(false, true, nq, kend, hs, s->scale, Q, s->ldq, K, s->ldk, 0.0f, P, Tk);
+        for (int ii = 0; ii < nq; ii++) {
+            int i = i0 + ii;
+            float *p = P + (size_t)ii * Tk;
             int end = row_end(s, i);
             float mx = -INFINITY;
             for (int j = 0; j < end; j++)
                 if (!km || km[j]) mx = p[j] > mx ? p[j] : mx;
             if (mx == -INFINITY) {      // every key masked: zero output
-                memset(p, 0, (size_t)Tk * sizeof(float));
+                memset(p, 0, (size_t)kend * sizeof(float));
                 lse[(size_t)bh * Tq + i] = -INFINITY;
                 continue;
             }
@@ -60,69 +78,78 @@ void lmt_attention_forward(float *out, float *lse, const float *q, const float *
                 for (int j = 0; j < end; j++) { p[j] = lmt_expf(p[j] - mx); sum += p[j]; }
             }
             float inv = 1.0f / sum;
+#pragma omp simd
             for (int j = 0; j < end; j++) p[j] *= inv;
-            for (int j = end; j < Tk; j++) p[j] = 0.0f;
+            for (int j = end; j < kend; j++) p[j] = 0.0f;
             lse[(size_t)bh * Tq + i] = mx + logf(sum);
             if (s->dropout > 0.0f) {
                 uint64_t base = drop_index(s, b, h, i);
                 for (int j = 0; j < end; j++) p[j] = lmt_dropout_keep(s->seed, base + j, s->dropout) ? p[j] * keep_scale : 0.0f;
             }
         }
-        lmt_sgemm(false, false, Tq, hs, Tk, 1.0f, P, Tk, V, s->ldv, 0.0f, O, s->ldo);
+        lmt_sgemm(false, false, nq, hs, kend, 1.0f, P, Tk, V, s->ldv, 0.0f, O, s->ldo);
     }
 }
 
+/* The backward runs over (batch, head) pairs, query blocks in turn inside a
+ * pair: dK and dV of a pair collect every block's share without races. */
 void lmt_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *q,
                             const float *k, const float *v, const lmt_attention_shape *s, float *scratch) {
-    int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs;
+    int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
     float p_drop = s->dropout;
     float keep_scale = p_drop > 0.0f ? (p_drop < 1.0f ? 1.0f / (1.0f - p_drop) : 0.0f) : 1.0f;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s))
     for (long bh = 0; bh < (long)B * NH; bh++) {
         int b = (int)(bh / NH), h = (int)(bh % NH);
-        float *P = scratch + (size_t)omp_get_thread_num() * 2 * Tq * Tk;   // (Tq, Tk)
-        float *dP = P + (size_t)Tq * Tk;                                     // (Tq, Tk)
-        const float *Q = q + (size_t)b * Tq * s->ldq + h * hs;
+        float *P = scratch + (size_t)omp_get_thread_num() * 2 * qb * Tk;   // (nq, kend), row stride Tk
+        float *dP = P + (size_t)qb * Tk;
         const float *K = k + (size_t)b * Tk * s->ldk + h * hs;
         const float *V = v + (size_t)b * Tk * s->ldv + h * hs;
-        const float *dO = dout + (size_t)b * Tq * s->ldo + h * hs;
-        float *dQ = dq + (size_t)b * Tq * s->ldq + h * hs;
         float *dK = dk + (size_t)b * Tk * s->ldk + h * hs;
         float *dV = dv + (size_t)b * Tk * s->ldv + h * hs;
         const int32_t *km = s->key_mask ? s->key_mask + (size_t)b * Tk : NULL;
-        /* recompute the probabilities from the saved log-sum-exp */
-        lmt_sgemm(false, true, Tq, Tk, hs, s->scale, Q, s->ldq, K, s->ldk, 0.0f, P, Tk);
-        lmt_sgemm(false, true, Tq, Tk, hs, 1.0f, dO, s->ldo, V, s->ldv, 0.0f, dP, Tk);
-        for (int i = 0; i < Tq; i++) {
-            float *p = P + (size_t)i * Tk, *dp = dP + (size_t)i * Tk;
-            float l = lse[(size_t)bh * Tq + i];
-            int end = l == -INFINITY ? 0 : row_end(s, i);
-            if (km) {
-                for (int j = 0; j < end; j++) p[j] = km[j] ? lmt_expf(p[j] - l) : 0.0f;
-            } else {
+        for (int i0 = 0; i0 < Tq; i0 += qb) {
+            int nq = Tq - i0 < qb ? Tq - i0 : qb;
+            int kend = row_end(s, i0 + nq - 1);
+            if (kend == 0) continue;
+            const float *Q = q + ((size_t)b * Tq + i0) * s->ldq + h * hs;
+            const float *dO = dout + ((size_t)b * Tq + i0) * s->ldo + h * hs;
+            float *dQ = dq + ((size_t)b * Tq + i0) * s->ldq + h * hs;
+            /* recompute the probabilities from the saved log-sum-exp */
+            lmt_sgemm(false, true, nq, kend, hs, s->scale, Q, s->ldq, K, s->ldk, 0.0f, P, Tk);
+            lmt_sgemm(false, true, nq, kend, hs, 1.0f, dO, s->ldo, V, s->ldv, 0.0f, dP, Tk);
+            for (int ii = 0; ii < nq; ii++) {
+                int i = i0 + ii;
+                float *p = P + (size_t)ii * Tk, *dp = dP + (size_t)ii * Tk;
+                float l = lse[(size_t)bh * Tq + i];
+                int end = l == -INFINITY ? 0 : row_end(s, i);
+                if (km) {
+                    for (int j = 0; j < end; j++) p[j] = km[j] ? lmt_expf(p[j] - l) : 0.0f;
+                } else {
 #pragma omp simd
-                for (int j = 0; j < end; j++) p[j] = lmt_expf(p[j] - l);
-            }
-            for (int j = end; j < Tk; j++) { p[j] = 0.0f; dp[j] = 0.0f; }
-            /* dp holds d(dropped probabilities); take it through the mask */
-            if (p_drop > 0.0f) {
-                uint64_t base = drop_index(s, b, h, i);
-                for (int j = 0; j < end; j++)
-                    dp[j] = lmt_dropout_keep(s->seed, base + j, p_drop) ? dp[j] * keep_scale : 0.0f;
-            }
-            float d = 0.0f;   // sum_j p_j dp_j
+                    for (int j = 0; j < end; j++) p[j] = lmt_expf(p[j] - l);
+                }
+                for (int j = end; j < kend; j++) { p[j] = 0.0f; dp[j] = 0.0f; }
+                /* dp holds d(dropped probabilities); take it through the mask */
+                if (p_drop > 0.0f) {
+                    uint64_t base = drop_index(s, b, h, i);
+                    for (int j = 0; j < end; j++)
+                        dp[j] = lmt_dropout_keep(s->seed, base + j, p_drop) ? dp[j] * keep_scale : 0.0f;
+                }
+                float d = 0.0f;   // sum_j p_j dp_j
 #pragma omp simd reduction(+:d)
-            for (int j = 0; j < end; j++) d += p[j] * dp[j];
+                for (int j = 0; j < end; j++) d += p[j] * dp[j];
 #pragma omp simd
-            for (int j = 0; j < end; j++) dp[j] = p[j] * (dp[j] - d);   // d(scores)
-            if (p_drop > 0.0f) {   // P becomes the dropped probabilities for dV
-                uint64_t base = drop_index(s, b, h, i);
-                for (int j = 0; j < end; j++)
-                    p[j] = lmt_dropout_keep(s->seed, base + j, p_drop) ? p[j] * keep_scale : 0.0f;
+                for (int j = 0; j < end; j++) dp[j] = p[j] * (dp[j] - d);   // d(scores)
+                if (p_drop > 0.0f) {   // P becomes the dropped probabilities for dV
+                    uint64_t base = drop_index(s, b, h, i);
+                    for (int j = 0; j < end; j++)
+                        p[j] = lmt_dropout_keep(s->seed, base + j, p_drop) ? p[j] * keep_scale : 0.0f;
+                }
             }
+            lmt_sgemm(true, false, kend, hs, nq, 1.0f, P, Tk, dO, s->ldo, 1.0f, dV, s->ldv);
+            lmt_sgemm(false, false, nq, hs, kend, s->scale, dP, Tk, K, s->ldk, 1.0f, dQ, s->ldq);
+            lmt_sgemm(true, false, kend, hs, nq, s->scale, dP, Tk, Q, s->ldq, 1.0f, dK, s->ldk);
         }
-        lmt_sgemm(true, false, Tk, hs, Tq, 1.0f, P, Tk, dO, s->ldo, 1.0f, dV, s->ldv);
-        lmt_sgemm(false, false, Tq, hs, Tk, s->scale, dP, Tk, K, s->ldk, 1.0f, dQ, s->ldq);
-        lmt_sgemm(true, false, Tk, hs, Tq, s->scale, dP, Tk, Q, s->ldq, 1.0f, dK, s->ldk);
     }
 }

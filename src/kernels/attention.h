@@ -6,7 +6,9 @@
  *
  * Only the log-sum-exp of each score row is kept for the backward, which
  * recomputes the probabilities: memory kept per layer is O(B * NH * Tq), and
- * the per-thread scratch holds two Tq x Tk blocks while they are used. */
+ * the per-thread scratch holds two blocks of 64 query rows x Tk scores while
+ * they are used, so memory grows linearly with the sequence length. Causal
+ * blocks compute only the keys their rows can see (half the products). */
 #ifndef LMT_KERNELS_ATTENTION_H
 #define LMT_KERNELS_ATTENTION_H
 #include <stdbool.h>

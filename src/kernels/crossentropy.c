@@ -38,3 +38,26 @@ void lmt_crossentropy_backward(float *dlogits, const float *logits, const float 
         d[t] -= dloss;
     }
 }
+
+long lmt_crossentropy_forward_grad(float *losses, float *logits, const int32_t *targets, int N, int V) {
+    long count = 0;
+#pragma omp parallel for schedule(static) reduction(+:count)
+    for (long n = 0; n < N; n++) {
+        int32_t t = targets[n];
+        float *x = logits + n * V;     // (V), becomes its gradient
+        if (t == LMT_IGNORE_INDEX) { losses[n] = 0.0f; memset(x, 0, (size_t)V * sizeof(float)); continue; }
+        float mx = -INFINITY;
+#pragma omp simd reduction(max:mx)
+        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+        float s = 0.0f;
+#pragma omp simd reduction(+:s)
+        for (int v = 0; v < V; v++) s += lmt_expf(x[v] - mx);
+        float l = mx + logf(s);
+        losses[n] = l - x[t];
+#pragma omp simd
+        for (int v = 0; v < V; v++) x[v] = lmt_expf(x[v] - l);
+        x[t] -= 1.0f;
+        count++;
+    }
+    return count;
+}

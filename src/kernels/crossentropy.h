@@ -17,4 +17,10 @@ long lmt_crossentropy_forward(float *losses, float *lse, const float *logits, co
  * be logits itself. For a mean loss over k targets, dloss = 1/k. */
 void lmt_crossentropy_backward(float *dlogits, const float *logits, const float *lse, const int32_t *targets,
                                float dloss, int N, int V);
+/* Training: forward and backward in one sweep over each row while it is in
+ * cache. Writes losses (N) as lmt_crossentropy_forward and turns logits (N, V)
+ * into softmax - onehot(target) (zeros for ignored rows): the gradient of
+ * the summed loss, to be scaled by the caller (e.g. as the GEMM's alpha).
+ * Returns the number of counted rows. */
+long lmt_crossentropy_forward_grad(float *losses, float *logits, const int32_t *targets, int N, int V);
 #endif

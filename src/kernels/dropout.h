@@ -26,4 +26,9 @@ static inline bool lmt_dropout_keep(uint64_t seed, uint64_t idx, float p) {
 void lmt_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed);
 /* dinp (N) += dropout'(dout) with the same mask (same seed). */
 void lmt_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint64_t seed);
+/* out = resid + dropout(inp) in one pass (the residual branch of a block);
+ * out may alias inp or resid. */
+void lmt_dropout_residual_forward(float *out, const float *inp, const float *resid, size_t n, float p, uint64_t seed);
+/* dinp (N) = dropout'(dout), overwritten. */
+void lmt_dropout_backward_set(float *dinp, const float *dout, size_t n, float p, uint64_t seed);
 #endif

@@ -18,13 +18,13 @@ void lmt_linear_forward(float *out, const float *inp, const float *weight, const
         lmt_sgemm(false, true, N, OC, IC, 1.0f, inp, IC, weight, IC, beta, out, OC);
 }
 
-void lmt_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                         const float *weight, int N, int IC, int OC, lmt_wlayout wl) {
+static void linear_backward(float *dinp, float dinp_beta, float *dweight, float *dbias, const float *dout,
+                            const float *inp, const float *weight, int N, int IC, int OC, lmt_wlayout wl) {
     if (dinp) {
         if (wl == LMT_W_IN_OUT)   // W (IC, OC): dout (N, OC) @ W^T
-            lmt_sgemm(false, true, N, IC, OC, 1.0f, dout, OC, weight, OC, 1.0f, dinp, IC);
+            lmt_sgemm(false, true, N, IC, OC, 1.0f, dout, OC, weight, OC, dinp_beta, dinp, IC);
         else                      // W (OC, IC): dout (N, OC) @ W
-            lmt_sgemm(false, false, N, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
+            lmt_sgemm(false, false, N, IC, OC, 1.0f, dout, OC, weight, IC, dinp_beta, dinp, IC);
     }
     if (dweight) {
         if (wl == LMT_W_IN_OUT)   // (IC, OC) += inp^T (IC, N) @ dout (N, OC)
@@ -45,4 +45,14 @@ void lmt_linear_backward(float *dinp, float *dweight, float *dbias, const float 
             }
         }
     }
+}
+
+void lmt_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                         const float *weight, int N, int IC, int OC, lmt_wlayout wl) {
+    linear_backward(dinp, 1.0f, dweight, dbias, dout, inp, weight, N, IC, OC, wl);
+}
+
+void lmt_linear_backward_set(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                             const float *weight, int N, int IC, int OC, lmt_wlayout wl) {
+    linear_backward(dinp, 0.0f, dweight, dbias, dout, inp, weight, N, IC, OC, wl);
 }

@@ -16,4 +16,7 @@ void lmt_linear_forward(float *out, const float *inp, const float *weight, const
  * dbias (OC) += column sums of dout. Any output may be NULL. */
 void lmt_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                          const float *weight, int N, int IC, int OC, lmt_wlayout wl);
+/* The same with dinp overwritten (= dout @ W^T): no zeroing pass first. */
+void lmt_linear_backward_set(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                             const float *weight, int N, int IC, int OC, lmt_wlayout wl);
 #endif

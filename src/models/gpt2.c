@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "core/profile.h"
 #include "core/util.h"
 #include "kernels/activation.h"
 #include "kernels/crossentropy.h"
@@ -12,6 +13,7 @@
 #include "kernels/embedding.h"
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
+#include "kernels/matmul.h"
 #include "kernels/residual.h"
 #include "models/gpt2.h"
 
@@ -96,6 +98,7 @@ static void plan(lmt_gpt2 *g, arena *a, bool with_grads) {
         g->dqkv = take(a, N * 3 * C);
         g->dF1 = take(a, N * F);
         g->dF2 = take(a, N * F);
+        g->bias_scratch = take(a, lmt_activation_bias_scratch_floats((int)N, (int)F));
     }
 }
 
@@ -241,32 +244,36 @@ lmt_status lmt_gpt2_forward(lmt_gpt2 *g, lmt_dtype dtype, const void *input_ids,
     float pr = training ? g->p_resid : 0.0f;
     for (int k = 0; k < 1 + 3 * g->L; k++) g->seeds[k] = training ? lmt_rng_u64(&g->rng) : 0;
 
-    lmt_embedding_forward(g->encoded, g->ids, NULL, g->wte, g->wpe, 1.0f, B, T, C);
-    if (training) lmt_dropout_forward(g->encoded, g->encoded, (size_t)N * C, g->p_embd, g->seeds[0]);
+    double nc = (double)N * C, fl_attn = 4.0 * B * T * T * C;   // flops: 2 * rows * in * out per product
+    LMT_PROFILE("forward/embedding", 0, lmt_embedding_forward(g->encoded, g->ids, NULL, g->wte, g->wpe, 1.0f, B, T, C));
+    if (training) LMT_PROFILE("forward/dropout", 0, lmt_dropout_forward(g->encoded, g->encoded, (size_t)N * C, g->p_embd, g->seeds[0]));
     const float *x = g->encoded;   // (N, C) residual stream
     for (int l = 0; l < g->L; l++) {
         lmt_gpt2_block *w = &g->w[l];
         lmt_gpt2_acts *a = &g->a[l];
-        lmt_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, w->ln1_w, w->ln1_b, N, C, g->eps);
-        lmt_linear_forward(a->qkv, a->ln1, w->attn_w, w->attn_b, N, C, 3 * C, LMT_W_IN_OUT);
+        LMT_PROFILE("forward/layernorm", 0, lmt_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, w->ln1_w, w->ln1_b, N, C, g->eps));
+        LMT_PROFILE("forward/matmul qkv", 6 * nc * C, lmt_linear_forward(a->qkv, a->ln1, w->attn_w, w->attn_b, N, C, 3 * C, LMT_W_IN_OUT));
         lmt_attention_shape s = attn_shape(g, l);
-        lmt_attention_forward(a->atty, a->att_lse, a->qkv, a->qkv + C, a->qkv + 2 * C, &s, g->att_scratch);
-        lmt_linear_forward(a->res2, a->atty, w->attnproj_w, w->attnproj_b, N, C, C, LMT_W_IN_OUT);
-        if (pr > 0.0f) lmt_dropout_forward(a->res2, a->res2, (size_t)N * C, pr, g->seeds[2 + 3 * l]);
-        lmt_residual_forward(a->res2, a->res2, x, (size_t)N * C);
-        lmt_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln2_w, w->ln2_b, N, C, g->eps);
-        lmt_linear_forward(a->fch, a->ln2, w->fc_w, w->fc_b, N, C, F, LMT_W_IN_OUT);
-        lmt_activation_forward(a->fch_act, a->fch, (size_t)N * F, g->act);
-        lmt_linear_forward(a->res3, a->fch_act, w->fcproj_w, w->fcproj_b, N, F, C, LMT_W_IN_OUT);
-        if (pr > 0.0f) lmt_dropout_forward(a->res3, a->res3, (size_t)N * C, pr, g->seeds[3 + 3 * l]);
-        lmt_residual_forward(a->res3, a->res3, a->res2, (size_t)N * C);
+        LMT_PROFILE("forward/attention", fl_attn, lmt_attention_forward(a->atty, a->att_lse, a->qkv, a->qkv + C, a->qkv + 2 * C, &s, g->att_scratch));
+        LMT_PROFILE("forward/matmul attn proj", 2 * nc * C, lmt_linear_forward(a->res2, a->atty, w->attnproj_w, w->attnproj_b, N, C, C, LMT_W_IN_OUT));
+        LMT_PROFILE("forward/dropout+residual", 0, lmt_dropout_residual_forward(a->res2, a->res2, x, (size_t)N * C, pr, g->seeds[2 + 3 * l]));
+        LMT_PROFILE("forward/layernorm", 0, lmt_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln2_w, w->ln2_b, N, C, g->eps));
+        LMT_PROFILE("forward/matmul fc", 2 * nc * F, lmt_linear_forward(a->fch, a->ln2, w->fc_w, NULL, N, C, F, LMT_W_IN_OUT));
+        LMT_PROFILE("forward/bias+gelu", 0, lmt_bias_activation_forward(a->fch, a->fch_act, w->fc_b, N, F, g->act));
+        LMT_PROFILE("forward/matmul fc proj", 2 * nc * F, lmt_linear_forward(a->res3, a->fch_act, w->fcproj_w, w->fcproj_b, N, F, C, LMT_W_IN_OUT));
+        LMT_PROFILE("forward/dropout+residual", 0, lmt_dropout_residual_forward(a->res3, a->res3, a->res2, (size_t)N * C, pr, g->seeds[3 + 3 * l]));
         x = a->res3;
     }
-    lmt_layernorm_forward(g->lnf, g->lnf_mean, g->lnf_rstd, x, g->lnf_w, g->lnf_b, N, C, g->eps);
-    lmt_linear_forward(g->logits, g->lnf, g->wte, NULL, N, C, V, LMT_W_OUT_IN);   // tied lm_head
+    LMT_PROFILE("forward/layernorm", 0, lmt_layernorm_forward(g->lnf, g->lnf_mean, g->lnf_rstd, x, g->lnf_w, g->lnf_b, N, C, g->eps));
+    LMT_PROFILE("forward/matmul lm_head", 2 * nc * V, lmt_linear_forward(g->logits, g->lnf, g->wte, NULL, N, C, V, LMT_W_OUT_IN));   // tied lm_head
     g->loss = NAN;
+    g->logits_are_grad = g->has_labels && training && g->grads;
+    if (g->logits_are_grad) {
+        LMT_PROFILE("forward/cross-entropy", 0, g->n_targets = lmt_crossentropy_forward_grad(g->losses, g->logits, g->targets, N, V));
+    } else if (g->has_labels) {
+        LMT_PROFILE("forward/cross-entropy", 0, g->n_targets = lmt_crossentropy_forward(g->losses, g->ce_lse, g->logits, g->targets, N, V));
+    }
     if (g->has_labels) {
-        g->n_targets = lmt_crossentropy_forward(g->losses, g->ce_lse, g->logits, g->targets, N, V);
         double sum = 0.0;
         for (int n = 0; n < N; n++) sum += g->losses[n];
         g->loss = g->n_targets ? (float)(sum / (double)g->n_targets) : NAN;
@@ -277,8 +284,7 @@ lmt_status lmt_gpt2_forward(lmt_gpt2 *g, lmt_dtype dtype, const void *input_ids,
 /* d(x) -> d(dropout input): the same buffer when dropout was off. */
 static const float *drop_back(lmt_gpt2 *g, const float *d, size_t n, float p, uint64_t seed) {
     if (p <= 0.0f) return d;
-    memset(g->dtmp, 0, n * sizeof(float));
-    lmt_dropout_backward(g->dtmp, d, n, p, seed);
+    lmt_dropout_backward_set(g->dtmp, d, n, p, seed);
     return g->dtmp;
 }
 
@@ -286,44 +292,46 @@ lmt_status lmt_gpt2_backward_scaled(lmt_gpt2 *g, float scale) {
     if (!g->grads) return lmt_fail(LMT_ERR_ARG, "gpt2: backward on a model set up without gradients");
     if (!g->has_labels || g->B == 0) return lmt_fail(LMT_ERR_ARG, "gpt2: backward needs a forward with labels");
     int B = g->B, T = g->T, N = B * T, C = g->C, F = g->F, V = g->V;
-    size_t NC = (size_t)N * C, NF = (size_t)N * F;
+    size_t NC = (size_t)N * C;
     float pr = g->training ? g->p_resid : 0.0f;
 
-    lmt_crossentropy_backward(g->logits, g->logits, g->ce_lse, g->targets, scale, N, V);   // in place
-    memset(g->dbuf, 0, NC * sizeof(float));
-    lmt_linear_backward(g->dbuf, g->dwte, NULL, g->logits, g->lnf, g->wte, N, C, V, LMT_W_OUT_IN);
+    double nc = (double)N * C, fl_attn = 8.0 * B * T * T * C;
+    /* dlogits = scale * (softmax - onehot): the scale rides on the GEMMs' alpha */
+    if (!g->logits_are_grad)
+        LMT_PROFILE("backward/cross-entropy", 0, lmt_crossentropy_backward(g->logits, g->logits, g->ce_lse, g->targets, 1.0f, N, V));
+    LMT_PROFILE("backward/matmul lm_head", 4 * nc * V, {
+        lmt_sgemm(false, false, N, C, V, scale, g->logits, V, g->wte, C, 0.0f, g->dbuf, C);         // (N, C)
+        lmt_sgemm(true, false, V, C, N, scale, g->logits, V, g->lnf, C, 1.0f, g->dwte, C);          // (V, C)
+    });
     const float *xL = g->L ? g->a[g->L - 1].res3 : g->encoded;
     memset(g->dres, 0, NC * sizeof(float));
-    lmt_layernorm_backward(g->dres, g->dlnf_w, g->dlnf_b, g->dbuf, xL, g->lnf_w, g->lnf_mean, g->lnf_rstd, N, C);
+    LMT_PROFILE("backward/layernorm", 0, lmt_layernorm_backward(g->dres, g->dlnf_w, g->dlnf_b, g->dbuf, xL, g->lnf_w, g->lnf_mean, g->lnf_rstd, N, C));
 
     for (int l = g->L - 1; l >= 0; l--) {
         lmt_gpt2_block *w = &g->w[l], *dw = &g->g[l];
         lmt_gpt2_acts *a = &g->a[l];
         const float *x = l ? g->a[l - 1].res3 : g->encoded;
         /* g->dres holds d(res3); the residual passes it on to d(res2) unchanged */
-        const float *dy = drop_back(g, g->dres, NC, pr, g->seeds[3 + 3 * l]);
-        memset(g->dF1, 0, NF * sizeof(float));
-        lmt_linear_backward(g->dF1, dw->fcproj_w, dw->fcproj_b, dy, a->fch_act, w->fcproj_w, N, F, C, LMT_W_IN_OUT);
-        memset(g->dF2, 0, NF * sizeof(float));
-        lmt_activation_backward(g->dF2, g->dF1, a->fch, NF, g->act);
-        memset(g->dbuf, 0, NC * sizeof(float));
-        lmt_linear_backward(g->dbuf, dw->fc_w, dw->fc_b, g->dF2, a->ln2, w->fc_w, N, C, F, LMT_W_IN_OUT);
-        lmt_layernorm_backward(g->dres, dw->ln2_w, dw->ln2_b, g->dbuf, a->res2, w->ln2_w, a->ln2_mean, a->ln2_rstd, N, C);
+        const float *dy;
+        LMT_PROFILE("backward/dropout", 0, dy = drop_back(g, g->dres, NC, pr, g->seeds[3 + 3 * l]));
+        LMT_PROFILE("backward/matmul fc proj", 4 * nc * F, lmt_linear_backward_set(g->dF1, dw->fcproj_w, dw->fcproj_b, dy, a->fch_act, w->fcproj_w, N, F, C, LMT_W_IN_OUT));
+        LMT_PROFILE("backward/bias+gelu", 0, lmt_activation_bias_backward(g->dF2, dw->fc_b, g->dF1, a->fch, N, F, g->act, g->bias_scratch));
+        LMT_PROFILE("backward/matmul fc", 4 * nc * F, lmt_linear_backward_set(g->dbuf, dw->fc_w, NULL, g->dF2, a->ln2, w->fc_w, N, C, F, LMT_W_IN_OUT));
+        LMT_PROFILE("backward/layernorm", 0, lmt_layernorm_backward(g->dres, dw->ln2_w, dw->ln2_b, g->dbuf, a->res2, w->ln2_w, a->ln2_mean, a->ln2_rstd, N, C));
         /* g->dres holds d(res2) */
-        dy = drop_back(g, g->dres, NC, pr, g->seeds[2 + 3 * l]);
-        memset(g->dbuf, 0, NC * sizeof(float));
-        lmt_linear_backward(g->dbuf, dw->attnproj_w, dw->attnproj_b, dy, a->atty, w->attnproj_w, N, C, C, LMT_W_IN_OUT);
+        LMT_PROFILE("backward/dropout", 0, dy = drop_back(g, g->dres, NC, pr, g->seeds[2 + 3 * l]));
+        LMT_PROFILE("backward/matmul attn proj", 4 * nc * C, lmt_linear_backward_set(g->dbuf, dw->attnproj_w, dw->attnproj_b, dy, a->atty, w->attnproj_w, N, C, C, LMT_W_IN_OUT));
         memset(g->dqkv, 0, 3 * NC * sizeof(float));
         lmt_attention_shape s = attn_shape(g, l);
-        lmt_attention_backward(g->dqkv, g->dqkv + C, g->dqkv + 2 * C, g->dbuf, a->att_lse, a->qkv, a->qkv + C,
-                               a->qkv + 2 * C, &s, g->att_scratch);
-        memset(g->dbuf, 0, NC * sizeof(float));
-        lmt_linear_backward(g->dbuf, dw->attn_w, dw->attn_b, g->dqkv, a->ln1, w->attn_w, N, C, 3 * C, LMT_W_IN_OUT);
-        lmt_layernorm_backward(g->dres, dw->ln1_w, dw->ln1_b, g->dbuf, x, w->ln1_w, a->ln1_mean, a->ln1_rstd, N, C);
+        LMT_PROFILE("backward/attention", fl_attn, lmt_attention_backward(g->dqkv, g->dqkv + C, g->dqkv + 2 * C, g->dbuf, a->att_lse, a->qkv, a->qkv + C,
+                               a->qkv + 2 * C, &s, g->att_scratch));
+        LMT_PROFILE("backward/matmul qkv", 12 * nc * C, lmt_linear_backward_set(g->dbuf, dw->attn_w, dw->attn_b, g->dqkv, a->ln1, w->attn_w, N, C, 3 * C, LMT_W_IN_OUT));
+        LMT_PROFILE("backward/layernorm", 0, lmt_layernorm_backward(g->dres, dw->ln1_w, dw->ln1_b, g->dbuf, x, w->ln1_w, a->ln1_mean, a->ln1_rstd, N, C));
         /* g->dres holds d(x), the block input */
     }
-    const float *de = drop_back(g, g->dres, NC, g->training ? g->p_embd : 0.0f, g->seeds[0]);
-    lmt_embedding_backward(g->dwte, g->dwpe, de, g->ids, NULL, 1.0f, B, T, C);
+    const float *de;
+    LMT_PROFILE("backward/dropout", 0, de = drop_back(g, g->dres, NC, g->training ? g->p_embd : 0.0f, g->seeds[0]));
+    LMT_PROFILE("backward/embedding", 0, lmt_embedding_backward(g->dwte, g->dwpe, de, g->ids, NULL, 1.0f, B, T, C));
     g->has_labels = false;   // logits now hold their gradient
     return LMT_OK;
 }

@@ -56,16 +56,19 @@ typedef struct lmt_gpt2 {
     float *encoded;                    /* (N, C) embeddings after dropout */
     lmt_gpt2_acts *a;                  /* (L) */
     float *lnf, *lnf_mean, *lnf_rstd;  /* (N, C), (N), (N) */
-    float *logits;                     /* (N, V); after lmt_gpt2_backward: their gradient */
+    float *logits;                     /* (N, V); after a training forward with labels and
+                                          gradients: softmax - onehot (the loss's gradient, unscaled) */
     float *losses, *ce_lse;            /* (N) */
     float *att_scratch;
     int att_threads;                   /* threads the attention scratch was sized for */
     float *dres, *dbuf, *dtmp, *dqkv, *dF1, *dF2;   /* backward scratch (N, ...) */
+    float *bias_scratch;               /* per-chunk bias-gradient sums of the fused activation backward */
     int32_t *ids, *mask, *targets;     /* (N) inputs as int32; mask NULL when absent */
     bool has_mask;
 
     int B, T;                          /* shape of the last forward */
     bool training, has_labels;
+    bool logits_are_grad;              /* the forward fused the cross-entropy backward */
     long n_targets;                    /* non-ignored shifted labels of the last forward */
     float loss;                        /* mean loss of the last forward (NaN without labels) */
     lmt_rng rng;                       /* dropout seeds */
@@ -81,7 +84,9 @@ void lmt_gpt2_set_seed(lmt_gpt2 *g, uint64_t seed);
 
 /* input_ids, attention_mask (0 = padding; may be NULL) and labels (may be
  * NULL; -100 = ignored) are (B, T) arrays of dtype LMT_I32 or LMT_I64.
- * Fills g->logits (B, T, V) and, with labels, g->loss. Labels are shifted
+ * Fills g->logits (B, T, V) and, with labels, g->loss. (A training
+ * forward with labels on a model with gradients leaves the logits' gradient
+ * there instead: the backward starts from it.) Labels are shifted
  * inside, as GPT2LMHeadModel does: logits[t] predict labels[t+1]. */
 lmt_status lmt_gpt2_forward(lmt_gpt2 *g, lmt_dtype dtype, const void *input_ids, const void *attention_mask,
                             const void *labels, int B, int T, bool training);

@@ -37,6 +37,10 @@ void lmt_adamw_free(lmt_adamw *opt) {
 }
 
 void lmt_adamw_step(lmt_adamw *opt, float *params, const float *grads, double lr) {
+    lmt_adamw_step_scaled(opt, params, grads, lr, 1.0f);
+}
+
+void lmt_adamw_step_scaled(lmt_adamw *opt, float *params, const float *grads, double lr, float grad_scale) {
     opt->step++;
     /* Scalars as torch computes them (Python floats), used in fp32 ops. */
     double bc1 = 1.0 - pow(opt->beta1, (double)opt->step);
@@ -46,6 +50,9 @@ void lmt_adamw_step(lmt_adamw *opt, float *params, const float *grads, double lr
     float w1 = (float)(1.0 - opt->beta1), b2 = (float)opt->beta2, w2 = (float)(1.0 - opt->beta2);
     float eps = (float)opt->eps;
     const lmt_layout *L = opt->layout;
+    bool scaled = grad_scale != 1.0f;
+    /* one parallel region for the whole buffer; each tensor split between the threads */
+#pragma omp parallel
     for (size_t k = 0; k < L->n_params; k++) {
         const lmt_param_spec *ps = &L->params[k];
         if (!trained(ps)) continue;
@@ -53,11 +60,12 @@ void lmt_adamw_step(lmt_adamw *opt, float *params, const float *grads, double lr
         float *p = params + ps->offset, *m = opt->m + ps->offset, *v = opt->v + ps->offset;
         const float *g = grads + ps->offset;
         long n = (long)ps->numel;
-#pragma omp parallel for simd schedule(static)
+#pragma omp for simd schedule(static) nowait
         for (long i = 0; i < n; i++) {
+            float gi = scaled ? g[i] * grad_scale : g[i];   // clip_grad_norm_'s g.mul_(coef), fused
             float pi = p[i] * decay;
-            m[i] = m[i] + w1 * (g[i] - m[i]);            // exp_avg.lerp_(grad, 1 - beta1)
-            v[i] = v[i] * b2 + w2 * g[i] * g[i];         // exp_avg_sq.mul_(beta2).addcmul_(g, g, 1 - beta2)
+            m[i] = m[i] + w1 * (gi - m[i]);              // exp_avg.lerp_(grad, 1 - beta1)
+            v[i] = v[i] * b2 + w2 * gi * gi;             // exp_avg_sq.mul_(beta2).addcmul_(g, g, 1 - beta2)
             float denom = sqrtf(v[i]) / bc2_sqrt + eps;
             p[i] = pi + (-step_size) * m[i] / denom;
         }
@@ -85,16 +93,26 @@ static double sum_squares(const float *x, long n) {
     return total;
 }
 
-double lmt_clip_grad_norm(float *grads, const lmt_layout *layout, double max_norm) {
+double lmt_grad_norm(const float *grads, const lmt_layout *layout) {
     double total = 0.0;
     for (size_t k = 0; k < layout->n_params; k++) {
         const lmt_param_spec *ps = &layout->params[k];
         if (trained(ps)) total += sum_squares(grads + ps->offset, (long)ps->numel);
     }
-    double norm = sqrt(total);
+    return sqrt(total);
+}
+
+float lmt_clip_coef(double norm, double max_norm) {
+    if (max_norm <= 0) return 1.0f;
+    /* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1 */
+    float coef = (float)max_norm / ((float)norm + 1e-6f);
+    return coef < 1.0f ? coef : 1.0f;
+}
+
+double lmt_clip_grad_norm(float *grads, const lmt_layout *layout, double max_norm) {
+    double norm = lmt_grad_norm(grads, layout);
     if (max_norm > 0) {
-        /* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1 */
-        float coef = (float)max_norm / ((float)norm + 1e-6f);
+        float coef = lmt_clip_coef(norm, max_norm);
         if (coef < 1.0f) {
             for (size_t k = 0; k < layout->n_params; k++) {
                 const lmt_param_spec *ps = &layout->params[k];

@@ -24,9 +24,17 @@ lmt_status lmt_adamw_init(lmt_adamw *opt, const lmt_layout *layout, double beta1
 void lmt_adamw_free(lmt_adamw *opt);
 /* One step at learning rate lr (the scheduler's value for this step). */
 void lmt_adamw_step(lmt_adamw *opt, float *params, const float *grads, double lr);
+/* The same with every gradient multiplied by grad_scale first (in fp32, as
+ * clip_grad_norm_ would have scaled it in place): clipping costs no pass of
+ * its own over the gradients. */
+void lmt_adamw_step_scaled(lmt_adamw *opt, float *params, const float *grads, double lr, float grad_scale);
 
 /* Total L2 norm of all trained gradients; when it exceeds max_norm, scales
  * them by max_norm / (norm + 1e-6). Returns the norm before clipping.
  * max_norm <= 0 only measures. */
 double lmt_clip_grad_norm(float *grads, const lmt_layout *layout, double max_norm);
+/* Its two halves: the norm alone, and torch's clip coefficient for it
+ * (min(1, max_norm / (norm + 1e-6)); 1 when max_norm <= 0). */
+double lmt_grad_norm(const float *grads, const lmt_layout *layout);
+float lmt_clip_coef(double norm, double max_norm);
 #endif

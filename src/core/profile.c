@@ -1,0 +1,73 @@
+#include <string.h>
+#include <time.h>
+#include "core/profile.h"
+
+bool lmt_profile_on = false;
+
+enum { MAX_SECTIONS = 96 };
+typedef struct { const char *name; double seconds, flops; long calls; } section;
+static section sections[MAX_SECTIONS];
+static int n_sections;
+static long n_steps;
+
+void lmt_profile_enable(bool on) { lmt_profile_on = on; }
+
+void lmt_profile_reset(void) { n_sections = 0; n_steps = 0; }
+
+void lmt_profile_count_step(void) { n_steps++; }
+
+long lmt_profile_steps(void) { return n_steps; }
+
+double lmt_profile_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void lmt_profile_add(const char *name, double seconds, double flops) {
+    for (int i = 0; i < n_sections; i++)
+        if (sections[i].name == name || !strcmp(sections[i].name, name)) {
+            sections[i].seconds += seconds;
+            sections[i].flops += flops;
+            sections[i].calls++;
+            return;
+        }
+    if (n_sections == MAX_SECTIONS) return;   // a bounded table: extra names are dropped
+    sections[n_sections++] = (section){name, seconds, flops, 1};
+}
+
+static size_t phase_len(const char *name) {
+    const char *slash = strchr(name, '/');
+    return slash ? (size_t)(slash - name) : strlen(name);
+}
+
+void lmt_profile_print(FILE *f, int steps) {
+    if (steps < 1) steps = n_steps > 0 ? (int)n_steps : 1;
+    double total = 0, total_flops = 0;
+    for (int i = 0; i < n_sections; i++) { total += sections[i].seconds; total_flops += sections[i].flops; }
+    if (total <= 0) { fprintf(f, "profile: no sections recorded\n"); return; }
+    fprintf(f, "%-34s %10s %8s %7s %9s\n", "section", "ms/step", "calls", "share", "GFLOP/s");
+    bool done[MAX_SECTIONS] = {0};
+    for (int i = 0; i < n_sections; i++) {   // phases in order of first appearance
+        if (done[i]) continue;
+        size_t pl = phase_len(sections[i].name);
+        double ps = 0, pf = 0;
+        for (int j = i; j < n_sections; j++) {
+            if (done[j] || phase_len(sections[j].name) != pl || strncmp(sections[j].name, sections[i].name, pl)) continue;
+            const section *s = &sections[j];
+            ps += s->seconds;
+            pf += s->flops;
+            fprintf(f, "  %-32s %10.2f %8ld %6.1f%%", s->name, 1e3 * s->seconds / steps, s->calls / steps,
+                    100.0 * s->seconds / total);
+            if (s->flops > 0) fprintf(f, " %9.1f", s->flops / s->seconds * 1e-9);
+            fputc('\n', f);
+            done[j] = true;
+        }
+        fprintf(f, "%-.*s%-*s %10.2f %8s %6.1f%%", (int)pl, sections[i].name, (int)(34 - pl), " (phase)",
+                1e3 * ps / steps, "", 100.0 * ps / total);
+        if (pf > 0) fprintf(f, " %9.1f", pf / ps * 1e-9);
+        fputc('\n', f);
+    }
+    fprintf(f, "%-34s %10.2f %8s %6.1f%% %9.1f\n", "step (all sections)", 1e3 * total / steps, "", 100.0,
+            total_flops / total * 1e-9);
+}

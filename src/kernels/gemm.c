@@ -1,0 +1,688 @@
+/* lmtune's own GEMM: fp32 (AVX-512 FMA) and bf16 mixed precision
+ * (AVX512_BF16 vdpbf16ps), BLIS-style blocking.
+ *
+ * Layout (row-major C[M,N] += op(A)[M,K] op(B)[K,N]); the vector dimension is
+ * N (C rows are contiguous), so the microkernel loads NR = 48 columns of B
+ * (3 zmm) and broadcasts MR = 8 values of A: 24 zmm accumulators.
+ *
+ *   for each block of MB rows of A              (packed A block: L3, shared)
+ *     for each block of KC along K               (fixes the summation order)
+ *       threads pack the A block together, barrier
+ *       for each of this thread's NB-column blocks of B  (packed B block: L2)
+ *         for each MR-row panel of A             (A micro-panel: L1)
+ *           for each NR-column panel of B        (streamed from L2)
+ *             microkernel: C[MR,NR] (+)= A panel * B panel
+ *
+ * Packed panels hold 32-bit units: an fp32 value per k (fp32), or a pair of
+ * bf16 values (k even in the low half, k+1 in the high half) per k pair, the
+ * layout vdpbf16ps multiplies: A panel [ku][MR], B panel [ku][NR]. Edge
+ * panels are zero-padded, so every tile runs the same code and the sum of
+ * every C element has the same order (K blocks in turn, k in turn within a
+ * block) whatever thread or tile position computes it: results are
+ * bit-identical across runs and thread counts. Threads split the columns at
+ * multiples of NR; rows are never split (they share the packed A block).
+ *
+ * The SIMD code is compiled with function-level target attributes and chosen
+ * at run time, so the library builds and runs on any x86-64 (and elsewhere:
+ * the portable C path) with or without -march=native. */
+#include "kernels/gemm.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <omp.h>
+
+#define MR 8
+#define NR 48
+#define KC_F32 256   /* k per K block, fp32: A micro-panel 8 KiB, B block <= 480 KiB */
+#define KC_BF16 512  /* k per K block, bf16 (256 pairs): same bytes as fp32 */
+#define MB_MAX 1024  /* rows per packed A block (multiple of MR) */
+#define NB_COLS 480  /* max columns per packed B block (multiple of every nr) */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LMT_GEMM_X86 1
+#include <immintrin.h>
+#include <cpuid.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#define TGT_F32 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define TGT_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16")))
+#else
+#define LMT_GEMM_X86 0
+#endif
+
+/* ---- the bf16 rounding (same as lmt_f32_to_bf16: RNE, NaN stays quiet NaN) ---- */
+
+static inline uint32_t round_bf16_bits(float f) {   /* bf16 in the high 16 bits */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u | 0x00400000u) & 0xffff0000u;
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return u & 0xffff0000u;
+}
+static inline float round_bf16(float f) {
+    uint32_t u = round_bf16_bits(f);
+    float r;
+    memcpy(&r, &u, 4);
+    return r;
+}
+
+/* op(A)[i,k] and op(B)[k,j] of the stored row-major matrices. */
+static inline float at_a(bool t, const float *A, long lda, long i, long k) { return t ? A[k * lda + i] : A[i * lda + k]; }
+static inline float at_b(bool t, const float *B, long ldb, long k, long j) { return t ? B[j * ldb + k] : B[k * ldb + j]; }
+
+/* ---- one implementation = packers + microkernel ---- */
+
+/* Packs rows [i0, i0+m) (m <= MR) x k [k0, k0+kc) of op(A) as one panel. */
+typedef void (*pack_a_fn)(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst);
+/* Packs k [k0, k0+kc) x columns [j0, j0+n) (n <= NR) of op(B) as one panel. */
+typedef void (*pack_b_fn)(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst);
+/* C[m,n] = alpha * Apanel Bpanel + beta * C (beta 0: C not read); ku units. */
+typedef void (*kern_fn)(long ku, const void *A, const void *B, float *C, long ldc, float alpha, float beta, int m, int n);
+
+typedef struct gemm_impl {
+    pack_a_fn pack_a;
+    pack_b_fn pack_b;
+    kern_fn kern;
+    int kc;       /* k per K block */
+    int kgrp;     /* k per packed unit: 1 (fp32) or 2 (bf16 pairs) */
+    int mr, nr;   /* microkernel tile */
+    int kalign;   /* packed units per panel rounded up to this (zero padded) */
+    void (*begin)(void), (*end)(void);   /* per-thread setup (AMX tile config) */
+} gemm_impl;
+
+/* ---- portable C ---- */
+
+static void pack_a_generic(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
+    float *d = dst;
+    for (int k = 0; k < kc; k++)
+        for (int r = 0; r < MR; r++) {
+            float v = r < m ? at_a(t, A, lda, i0 + r, k0 + k) : 0.0f;
+            d[k * MR + r] = round ? round_bf16(v) : v;
+        }
+}
+
+static void pack_b_generic(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
+    float *d = dst;
+    for (int k = 0; k < kc; k++)
+        for (int c = 0; c < NR; c++) {
+            float v = c < n ? at_b(t, B, ldb, k0 + k, j0 + c) : 0.0f;
+            d[k * NR + c] = round ? round_bf16(v) : v;
+        }
+}
+
+static void kern_generic(long ku, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
+    const float *A = Ap, *B = Bp;
+    float acc[MR][NR];
+    memset(acc, 0, sizeof acc);
+    for (long k = 0; k < ku; k++)
+        for (int r = 0; r < MR; r++) {
+            float a = A[k * MR + r];
+            for (int c = 0; c < NR; c++) acc[r][c] = fmaf(a, B[k * NR + c], acc[r][c]);
+        }
+    for (int r = 0; r < m; r++)
+        for (int c = 0; c < n; c++) {
+            float *p = &C[r * ldc + c];
+            *p = beta == 0.0f ? alpha * acc[r][c] : fmaf(alpha, acc[r][c], beta * *p);
+        }
+}
+
+static const gemm_impl impl_generic = {pack_a_generic, pack_b_generic, kern_generic, KC_F32, 1, MR, NR, 1, NULL, NULL};
+
+#if LMT_GEMM_X86
+/* ---- AVX-512F: fp32 panels (optionally rounded to bf16 values) ---- */
+
+/* u32 lanes -> bf16 bits in the high half of each lane (RNE, quiet NaN). */
+TGT_F32 static inline __m512i round_bf16_epi32(__m512i u) {
+    const __m512i abs = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(abs, _mm512_set1_epi32(0x7f800000));
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb);
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(u, _mm512_set1_epi32(0x00400000)));
+    return _mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u));
+}
+TGT_F32 static inline __m512 maybe_round_ps(__m512 x, bool round) {
+    return round ? _mm512_castsi512_ps(round_bf16_epi32(_mm512_castps_si512(x))) : x;
+}
+TGT_F32 static inline __m512i row_index(long stride) {   /* 0, s, 2s, ..., 15s */
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32((int)stride));
+}
+/* Gathers need 32-bit element offsets: strides up to 2^31 / 64 elements. */
+static inline bool gather_ok(long stride) { return stride <= (1L << 24); }
+
+TGT_F32 static void pack_a_f32(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
+    float *d = dst;
+    const __mmask16 mk = (__mmask16)((1u << m) - 1);
+    if (t) {   /* op(A) rows are contiguous in memory along i */
+        const float *s = A + k0 * lda + i0;
+        for (int k = 0; k < kc; k++, s += lda)
+            _mm512_mask_storeu_ps(d + k * MR, 0xff, maybe_round_ps(_mm512_maskz_loadu_ps(mk, s), round));
+    } else if (gather_ok(lda)) {   /* column k of MR rows: a strided gather */
+        const __m512i idx = row_index(lda);
+        const float *s = A + i0 * lda + k0;
+        for (int k = 0; k < kc; k++) {
+            __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, s + k, 4);
+            _mm512_mask_storeu_ps(d + k * MR, 0xff, maybe_round_ps(v, round));
+        }
+    } else {
+        pack_a_generic(t, A, lda, i0, m, k0, kc, round, dst);
+    }
+}
+
+TGT_F32 static inline __mmask16 col_mask(int n, int v) {   /* valid lanes of column vector v */
+    int left = n - 16 * v;
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+}
+
+TGT_F32 static void pack_b_f32(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
+    float *d = dst;
+    const __mmask16 m0 = col_mask(n, 0), m1 = col_mask(n, 1), m2 = col_mask(n, 2);
+    if (!t) {   /* op(B) rows are contiguous */
+        const float *s = B + k0 * ldb + j0;
+        for (int k = 0; k < kc; k++, s += ldb, d += NR) {
+            _mm512_storeu_ps(d, maybe_round_ps(_mm512_maskz_loadu_ps(m0, s), round));
+            _mm512_storeu_ps(d + 16, maybe_round_ps(_mm512_maskz_loadu_ps(m1, s + 16), round));
+            _mm512_storeu_ps(d + 32, maybe_round_ps(_mm512_maskz_loadu_ps(m2, s + 32), round));
+        }
+    } else if (gather_ok(ldb)) {   /* B stored [N,K]: row k of op(B) is a strided gather */
+        const __m512i idx = row_index(ldb);
+        const float *s = B + j0 * ldb + k0;
+        const long s16 = 16 * ldb;
+        const __m512 z = _mm512_setzero_ps();
+        for (int k = 0; k < kc; k++, d += NR) {
+            _mm512_storeu_ps(d, maybe_round_ps(_mm512_mask_i32gather_ps(z, m0, idx, s + k, 4), round));
+            _mm512_storeu_ps(d + 16, maybe_round_ps(m1 ? _mm512_mask_i32gather_ps(z, m1, idx, s + s16 + k, 4) : z, round));
+            _mm512_storeu_ps(d + 32, maybe_round_ps(m2 ? _mm512_mask_i32gather_ps(z, m2, idx, s + 2 * s16 + k, 4) : z, round));
+        }
+    } else {
+        pack_b_generic(t, B, ldb, k0, kc, j0, n, round, dst);
+    }
+}
+
+/* Writes one row of the tile: C = alpha * acc + beta * C (beta 0: no read). */
+#define STORE_ROW(r)                                                                            \
+    if ((r) < m) {                                                                              \
+        float *p = C + (r) * ldc;                                                               \
+        if (beta == 0.0f) {                                                                     \
+            _mm512_mask_storeu_ps(p, m0, _mm512_mul_ps(va, c##r##0));                           \
+            _mm512_mask_storeu_ps(p + 16, m1, _mm512_mul_ps(va, c##r##1));                      \
+            _mm512_mask_storeu_ps(p + 32, m2, _mm512_mul_ps(va, c##r##2));                      \
+        } else {                                                                                \
+            _mm512_mask_storeu_ps(p, m0, _mm512_fmadd_ps(va, c##r##0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, p)))); \
+            _mm512_mask_storeu_ps(p + 16, m1, _mm512_fmadd_ps(va, c##r##1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, p + 16)))); \
+            _mm512_mask_storeu_ps(p + 32, m2, _mm512_fmadd_ps(va, c##r##2, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m2, p + 32)))); \
+        }                                                                                       \
+    }
+#define DECL_ROW(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = c##r##0, c##r##2 = c##r##0;
+#define STORE_TILE                                                                              \
+    const __mmask16 m0 = col_mask(n, 0), m1 = col_mask(n, 1), m2 = col_mask(n, 2);              \
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                         \
+    STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5) STORE_ROW(6) STORE_ROW(7)
+
+#define FMA_ROW(r)                                                                              \
+    {                                                                                           \
+        const __m512 a = _mm512_set1_ps(A[r]);                                                  \
+        c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0);                                              \
+        c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);                                              \
+        c##r##2 = _mm512_fmadd_ps(a, b2, c##r##2);                                              \
+    }
+
+TGT_F32 static void kern_f32(long ku, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
+    const float *A = Ap, *B = Bp;
+    DECL_ROW(0) DECL_ROW(1) DECL_ROW(2) DECL_ROW(3) DECL_ROW(4) DECL_ROW(5) DECL_ROW(6) DECL_ROW(7)
+    for (long k = 0; k < ku; k++, A += MR, B += NR) {
+        const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16), b2 = _mm512_loadu_ps(B + 32);
+        FMA_ROW(0) FMA_ROW(1) FMA_ROW(2) FMA_ROW(3) FMA_ROW(4) FMA_ROW(5) FMA_ROW(6) FMA_ROW(7)
+    }
+    STORE_TILE
+}
+
+static const gemm_impl impl_f32 = {pack_a_f32, pack_b_f32, kern_f32, KC_F32, 1, MR, NR, 1, NULL, NULL};
+
+/* ---- AVX512_BF16: packed bf16 pairs, vdpbf16ps ---- */
+
+/* Two fp32 vectors (k and k+1, same lanes) -> lanes of bf16 pairs. */
+TGT_BF16 static inline __m512i pair_bf16(__m512 xk, __m512 xk1) {
+    __m512i lo = _mm512_srli_epi32(round_bf16_epi32(_mm512_castps_si512(xk)), 16);
+    return _mm512_or_si512(lo, round_bf16_epi32(_mm512_castps_si512(xk1)));
+}
+/* 8 qwords, each an (x_k, x_k+1) fp32 pair -> 8 dwords of bf16 pairs. */
+TGT_BF16 static inline __m256i pairs_from_qwords(__m512i q) {
+    const __m512i r = round_bf16_epi32(q);   /* bf16 of every fp32 in the high word of its dword */
+    const __m512i sel = _mm512_setr_epi32(1 | 3 << 16, 5 | 7 << 16, 9 | 11 << 16, 13 | 15 << 16, 17 | 19 << 16,
+                                          21 | 23 << 16, 25 | 27 << 16, 29 | 31 << 16, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_castsi512_si256(_mm512_permutexvar_epi16(sel, r));
+}
+/* Gathers the pairs (x[off_i + k], x[off_i + k + 1]) of 8 rows (mask) of
+ * stride `stride`; only x[.. + k] when k+1 is past the end of K. */
+TGT_BF16 static inline __m256i gather_pairs8(const float *s, __m256i idx, __mmask8 msk, bool two) {
+    __m512i q;
+    if (two) {
+        q = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), msk, idx, s, 4);
+    } else {   /* one value per row: zero-extended into the qword */
+        __m256i v = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), msk, idx, s, 4);
+        q = _mm512_cvtepu32_epi64(v);
+    }
+    return pairs_from_qwords(q);
+}
+
+TGT_BF16 static void pack_a_bf16(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
+    uint32_t *d = dst;
+    const __mmask16 mk = (__mmask16)((1u << m) - 1);
+    const int ku = (kc + 1) / 2;
+    if (t) {   /* rows k and k+1 of op(A)^T: MR contiguous values each */
+        const float *s = A + k0 * lda + i0;
+        for (int p = 0; p < ku; p++, s += 2 * lda) {
+            __m512 xk = _mm512_maskz_loadu_ps(mk, s);
+            __m512 xk1 = 2 * p + 1 < kc ? _mm512_maskz_loadu_ps(mk, s + lda) : _mm512_setzero_ps();
+            _mm512_mask_storeu_epi32(d + p * MR, 0xff, pair_bf16(xk, xk1));
+        }
+    } else if (gather_ok(lda)) {   /* the pair of row i is one contiguous qword */
+        const __m256i idx = _mm512_castsi512_si256(row_index(lda));
+        const float *s = A + i0 * lda + k0;
+        for (int p = 0; p < ku; p++)
+            _mm256_storeu_si256((__m256i *)(d + p * MR), gather_pairs8(s + 2 * p, idx, (__mmask8)mk, 2 * p + 1 < kc));
+    } else {
+        for (int p = 0; p < ku; p++)
+            for (int r = 0; r < MR; r++) {
+                uint32_t lo = r < m ? round_bf16_bits(at_a(t, A, lda, i0 + r, k0 + 2 * p)) >> 16 : 0;
+                uint32_t hi = r < m && 2 * p + 1 < kc ? round_bf16_bits(at_a(t, A, lda, i0 + r, k0 + 2 * p + 1)) : 0;
+                d[p * MR + r] = lo | hi;
+            }
+    }
+}
+
+/* Packs k [k0, k0+kc) x columns [j0, j0+n) of op(B) as bf16 pairs, rows of
+ * nr dwords; pair rows from (kc+1)/2 up to kup are zero. */
+TGT_BF16 static inline __attribute__((always_inline)) void pack_b_pairs(bool t, const float *B, long ldb, long k0, int kc,
+                                                                       long j0, int n, uint32_t *d, const int nr,
+                                                                       const int kup) {
+    const int ku = (kc + 1) / 2;
+    if (!t) {   /* rows k and k+1 of op(B): contiguous */
+        const float *s = B + k0 * ldb + j0;
+        const __m512 z = _mm512_setzero_ps();
+        for (int p = 0; p < ku; p++, s += 2 * ldb, d += nr) {
+            const bool two = 2 * p + 1 < kc;
+            for (int v = 0; v < nr / 16; v++) {
+                const __mmask16 mv = col_mask(n, v);
+                __m512 xk = _mm512_maskz_loadu_ps(mv, s + 16 * v);
+                __m512 xk1 = two ? _mm512_maskz_loadu_ps(mv, s + ldb + 16 * v) : z;
+                _mm512_storeu_si512(d + 16 * v, pair_bf16(xk, xk1));
+            }
+        }
+    } else if (gather_ok(ldb)) {   /* B stored [N,K]: the pair of column j is one qword */
+        const __m256i idx = _mm512_castsi512_si256(row_index(ldb));
+        for (int p = 0; p < ku; p++, d += nr) {
+            const bool two = 2 * p + 1 < kc;
+            for (int g = 0; g < nr / 8; g++) {
+                int left = n - 8 * g;
+                __mmask8 msk = left >= 8 ? 0xff : left <= 0 ? 0 : (__mmask8)((1u << left) - 1);
+                __m256i v = msk ? gather_pairs8(B + (j0 + 8 * g) * ldb + k0 + 2 * p, idx, msk, two)
+                                : _mm256_setzero_si256();
+                _mm256_storeu_si256((__m256i *)(d + 8 * g), v);
+            }
+        }
+    } else {
+        for (int p = 0; p < ku; p++, d += nr)
+            for (int c = 0; c < nr; c++) {
+                uint32_t lo = c < n ? round_bf16_bits(at_b(t, B, ldb, k0 + 2 * p, j0 + c)) >> 16 : 0;
+                uint32_t hi = c < n && 2 * p + 1 < kc ? round_bf16_bits(at_b(t, B, ldb, k0 + 2 * p + 1, j0 + c)) : 0;
+                d[c] = lo | hi;
+            }
+    }
+    for (int p = ku; p < kup; p++, d += nr) memset(d, 0, (size_t)nr * 4);
+}
+
+TGT_BF16 static void pack_b_bf16(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
+    pack_b_pairs(t, B, ldb, k0, kc, j0, n, dst, NR, (kc + 1) / 2);
+}
+
+#define DP_ROW(r)                                                                               \
+    {                                                                                           \
+        const __m512bh a = (__m512bh)_mm512_set1_epi32((int)A[r]);                              \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, a, b0);                                             \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, a, b1);                                             \
+        c##r##2 = _mm512_dpbf16_ps(c##r##2, a, b2);                                             \
+    }
+
+TGT_BF16 static void kern_bf16(long ku, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
+    const uint32_t *A = Ap, *B = Bp;
+    DECL_ROW(0) DECL_ROW(1) DECL_ROW(2) DECL_ROW(3) DECL_ROW(4) DECL_ROW(5) DECL_ROW(6) DECL_ROW(7)
+    for (long p = 0; p < ku; p++, A += MR, B += NR) {
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(B), b1 = (__m512bh)_mm512_loadu_si512(B + 16),
+                       b2 = (__m512bh)_mm512_loadu_si512(B + 32);
+        DP_ROW(0) DP_ROW(1) DP_ROW(2) DP_ROW(3) DP_ROW(4) DP_ROW(5) DP_ROW(6) DP_ROW(7)
+    }
+    STORE_TILE
+}
+
+static const gemm_impl impl_bf16 = {pack_a_bf16, pack_b_bf16, kern_bf16, KC_BF16, 2, MR, NR, 1, NULL, NULL};
+/* ---- AMX-BF16: 16x16 fp32 tiles, tdpbf16ps (Sapphire Rapids and later) ----
+ * The microkernel keeps a 32x32 block of C in tiles 0-3, loads two A tiles
+ * (16 rows x 16 pairs) and two B tiles (16 pairs x 16 columns) per 32 k.
+ * A panels: per 16 pairs, 32 rows of 16 dwords (two contiguous 1 KiB tiles).
+ * B panels: rows of 32 dwords (the two B tiles side by side, stride 128 B). */
+#define MR_AMX 32
+#define NR_AMX 32
+#define KC_AMX 1024
+#define TGT_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16,amx-tile,amx-bf16")))
+
+TGT_BF16 static void pack_a_amx(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
+    uint32_t *d = dst;
+    const int steps = ((kc + 1) / 2 + 15) / 16;
+    if (!t) {   /* a row's pairs are contiguous: 32 floats -> 16 dwords */
+        for (int r = 0; r < MR_AMX; r++)
+            for (int st = 0; st < steps; st++) {
+                uint32_t *o = d + st * 16 * MR_AMX + r * 16;
+                if (r >= m) { _mm512_storeu_si512(o, _mm512_setzero_si512()); continue; }
+                const float *s = A + (i0 + r) * lda + k0 + 32 * st;
+                int left = kc - 32 * st;
+                __m512i v0 = _mm512_maskz_loadu_epi32(col_mask(left, 0), s);
+                __m512i v1 = _mm512_maskz_loadu_epi32(col_mask(left, 1), s + 16);
+                __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(pairs_from_qwords(v0)), pairs_from_qwords(v1), 1);
+                _mm512_storeu_si512(o, v);
+            }
+    } else {   /* rows k, k+1 of op(A)^T are contiguous along i: scatter into the rows */
+        const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                               _mm512_set1_epi32(16));
+        const __m512 z = _mm512_setzero_ps();
+        for (int st = 0; st < steps; st++)
+            for (int q = 0; q < 16; q++) {
+                const int k = 32 * st + 2 * q;
+                for (int h = 0; h < MR_AMX / 16; h++) {
+                    const __mmask16 mk = col_mask(m, h);
+                    const float *s = A + (k0 + k) * lda + i0 + 16 * h;
+                    __m512 xk = k < kc ? _mm512_maskz_loadu_ps(mk, s) : z;
+                    __m512 xk1 = k + 1 < kc ? _mm512_maskz_loadu_ps(mk, s + lda) : z;
+                    _mm512_i32scatter_epi32(d + st * 16 * MR_AMX + h * 256 + q, idx, pair_bf16(xk, xk1), 4);
+                }
+            }
+    }
+}
+
+TGT_BF16 static void pack_b_amx(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
+    pack_b_pairs(t, B, ldb, k0, kc, j0, n, dst, NR_AMX, ((kc + 1) / 2 + 15) / 16 * 16);
+}
+
+TGT_AMX static void kern_amx(long kup, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
+    const uint32_t *A = Ap, *B = Bp;
+    float t[MR_AMX * NR_AMX] __attribute__((aligned(64)));
+    __asm__ volatile("" ::: "memory");
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (long s = 0; s < kup / 16; s++, A += 16 * MR_AMX, B += 16 * NR_AMX) {
+        _tile_loadd(4, A, 64);
+        _tile_loadd(6, B, NR_AMX * 4);
+        _tile_loadd(7, B + 16, NR_AMX * 4);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_loadd(5, A + 256, 64);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, t, NR_AMX * 4);
+    _tile_stored(1, t + 16, NR_AMX * 4);
+    _tile_stored(2, t + 16 * NR_AMX, NR_AMX * 4);
+    _tile_stored(3, t + 16 * NR_AMX + 16, NR_AMX * 4);
+    __asm__ volatile("" ::: "memory");   /* GCC 12's tile asm does not declare its memory access */
+    const __mmask16 m0 = col_mask(n, 0), m1 = col_mask(n, 1);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int r = 0; r < m; r++) {
+        float *p = C + r * ldc;
+        __m512 c0 = _mm512_load_ps(t + r * NR_AMX), c1 = _mm512_load_ps(t + r * NR_AMX + 16);
+        if (beta == 0.0f) {
+            _mm512_mask_storeu_ps(p, m0, _mm512_mul_ps(va, c0));
+            _mm512_mask_storeu_ps(p + 16, m1, _mm512_mul_ps(va, c1));
+        } else {
+            _mm512_mask_storeu_ps(p, m0, _mm512_fmadd_ps(va, c0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, p))));
+            _mm512_mask_storeu_ps(p + 16, m1, _mm512_fmadd_ps(va, c1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, p + 16))));
+        }
+    }
+}
+
+/* Every tile 16 rows x 64 bytes. A file-scope object: GCC 12 drops the
+ * stores into a local one before ldtilecfg (it does not see the read). */
+typedef struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } amx_config;
+static const amx_config amx_cfg __attribute__((aligned(64))) = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+    .rows = {16, 16, 16, 16, 16, 16, 16, 16}};
+TGT_AMX static void amx_begin(void) { _tile_loadconfig(&amx_cfg); }
+TGT_AMX static void amx_end(void) { _tile_release(); }
+
+static const gemm_impl impl_amx = {pack_a_amx, pack_b_amx, kern_amx, KC_AMX, 2, MR_AMX, NR_AMX, 16, amx_begin, amx_end};
+
+/* AMX needs the CPU bits, the OS's XTILECFG/XTILEDATA state in XCR0, and
+ * (Linux) this process's permission to use the 8 KiB tile data state. */
+static bool amx_usable(void) {
+#if defined(__linux__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 22) & 1) || !((d >> 24) & 1)) return false;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return false;   /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return false;
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+#else
+    return false;
+#endif
+}
+#endif
+
+/* ---- dispatch ---- */
+
+static int forced_level = 3;
+void lmt_gemm_force_isa(int level) { forced_level = level < 0 ? 0 : level > 3 ? 3 : level; }
+
+static int cpu_level(void) {
+#if LMT_GEMM_X86
+    static int level = -1;
+    if (level < 0) {
+        __builtin_cpu_init();
+        int l = 0;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+            l = 1;
+            if (__builtin_cpu_supports("avx512bf16")) l = 2;
+            if (l == 2 && amx_usable()) l = 3;
+        }
+        level = l;
+    }
+    return level < forced_level ? level : forced_level;
+#else
+    return 0;
+#endif
+}
+
+static const gemm_impl *pick(bool bf16) {
+#if LMT_GEMM_X86
+    int l = cpu_level();
+    if (bf16 && l >= 3) return &impl_amx;
+    if (bf16 && l >= 2) return &impl_bf16;
+    if (l >= 1) return &impl_f32;
+#else
+    (void)bf16;
+#endif
+    return &impl_generic;
+}
+
+const char *lmt_gemm_isa(bool bf16) {
+    const gemm_impl *im = pick(bf16);
+#if LMT_GEMM_X86
+    if (im == &impl_amx) return "amx-bf16";
+    if (im == &impl_bf16) return "avx512bf16";
+    if (im == &impl_f32) return "avx512f";
+#endif
+    (void)im;
+    return "generic";
+}
+
+/* ---- packing buffers: cached per thread, grown on demand ---- */
+
+typedef struct { void *p; size_t n; } tls_buf;
+static _Thread_local tls_buf tls_a, tls_b;
+
+static void *buf_get(tls_buf *b, size_t n) {
+    if (b->n < n) {
+        free(b->p);
+        n = (n + 4095) & ~(size_t)4095;
+        b->p = aligned_alloc(64, n);
+        b->n = b->p ? n : 0;
+    }
+    return b->p;
+}
+static void buf_free(tls_buf *b) { free(b->p); b->p = NULL; b->n = 0; }
+
+void lmt_gemm_cleanup(void) {
+    buf_free(&tls_a);
+    buf_free(&tls_b);
+    if (!omp_in_parallel()) {
+#pragma omp parallel
+        { buf_free(&tls_a); buf_free(&tls_b); }
+    }
+}
+
+/* ---- driver ---- */
+
+typedef struct gemm_job {
+    const gemm_impl *im;
+    bool ta, tb, round;
+    long M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} gemm_job;
+
+/* One thread's product (a block of C); false when out of memory. */
+static bool gemm_block(const gemm_job *j) {
+    const gemm_impl *im = j->im;
+    const int kc_max = im->kc, g = im->kgrp, mr = im->mr, nr = im->nr, ka = im->kalign;
+    const long kup_max = ((kc_max + g - 1) / g + ka - 1) / ka * ka;
+    const long nb_pan = NB_COLS / nr;
+    const long mrows = ((j->M < MB_MAX ? j->M : MB_MAX) + mr - 1) / mr * mr;
+    uint32_t *abuf = buf_get(&tls_a, (size_t)mrows * kup_max * 4);
+    uint32_t *bbuf = buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4);
+    if (!abuf || !bbuf) return false;
+    if (im->begin) im->begin();
+    for (long i0 = 0; i0 < j->M; i0 += MB_MAX) {
+        const long mb = j->M - i0 < MB_MAX ? j->M - i0 : MB_MAX;
+        const long mpan = (mb + mr - 1) / mr;
+        for (long k0 = 0; k0 < j->K; k0 += kc_max) {
+            const int kc = (int)(j->K - k0 < kc_max ? j->K - k0 : kc_max);
+            const long kup = ((kc + g - 1) / g + ka - 1) / ka * ka;
+            const float beta = k0 == 0 ? j->beta : 1.0f;
+            for (long p = 0; p < mpan; p++) {
+                long r = mb - p * mr;
+                im->pack_a(j->ta, j->A, j->lda, i0 + p * mr, (int)(r < mr ? r : mr), k0, kc, j->round, abuf + p * mr * kup);
+            }
+            /* Column blocks of at most nb_pan panels, of equal size. */
+            const long tpan = (j->N + nr - 1) / nr;
+            const long nblk = (tpan + nb_pan - 1) / nb_pan;
+            const long bpan = (tpan + nblk - 1) / nblk;
+            for (long j0 = 0; j0 < j->N; j0 += bpan * nr) {
+                const long nb = j->N - j0 < bpan * nr ? j->N - j0 : bpan * nr;
+                const long npb = (nb + nr - 1) / nr;
+                for (long q = 0; q < npb; q++) {
+                    long c = nb - q * nr;
+                    im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0 + q * nr, (int)(c < nr ? c : nr), j->round,
+                               bbuf + q * nr * kup);
+                }
+                for (long p = 0; p < mpan; p++) {
+                    const long r = mb - p * mr;
+                    const uint32_t *ap = abuf + p * mr * kup;
+                    float *crow = j->C + (i0 + p * mr) * j->ldc + j0;
+                    for (long q = 0; q < npb; q++) {
+                        const long c = nb - q * nr;
+                        im->kern(kup, ap, bbuf + q * nr * kup, crow + q * nr, j->ldc, j->alpha, beta,
+                                 (int)(r < mr ? r : mr), (int)(c < nr ? c : nr));
+                    }
+                }
+            }
+        }
+    }
+    if (im->end) im->end();
+    return true;
+}
+
+/* Thread tid's block of C: the larger of M and N is split into equal shares
+ * of whole mr / nr tiles (so the tile grid, and every element's summation
+ * order, is the same for any thread count); the threads share nothing and
+ * never wait for each other, which matters on a machine busy with other
+ * work. The matrix along the other dimension is packed by every thread. */
+static bool gemm_part(const gemm_job *j, int tid, int nth, bool split_m) {
+    gemm_job s = *j;
+    const long unit = split_m ? j->im->mr : j->im->nr, len = split_m ? j->M : j->N;
+    const long tiles = (len + unit - 1) / unit, per = (tiles + nth - 1) / nth;
+    const long lo = tid * per * unit < len ? tid * per * unit : len;
+    const long hi = lo + per * unit < len ? lo + per * unit : len;
+    if (hi <= lo) return true;
+    if (split_m) {
+        s.M = hi - lo;
+        s.A = j->ta ? j->A + lo : j->A + lo * j->lda;
+        s.C = j->C + lo * j->ldc;
+    } else {
+        s.N = hi - lo;
+        s.B = j->tb ? j->B + lo * j->ldb : j->B + lo;
+        s.C = j->C + lo;
+    }
+    return gemm_block(&s);
+}
+
+static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {   /* C = beta * C */
+        for (long i = 0; i < M; i++)
+            for (long jj = 0; jj < N; jj++) {
+                float *p = &C[i * (long)ldc + jj];
+                *p = beta == 0.0f ? 0.0f : beta * *p;
+            }
+        return;
+    }
+    gemm_job j = {.im = pick(bf16), .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb,
+                  .ldc = ldc, .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C};
+    /* The bf16 product on an fp32 microkernel rounds while packing. */
+    j.round = bf16 && j.im->kgrp == 1;
+    const bool split_m = M > N;
+    int nth = 1;
+    if (!omp_in_parallel()) {
+        nth = omp_get_max_threads();
+        long tiles = split_m ? (M + j.im->mr - 1) / j.im->mr : (N + j.im->nr - 1) / j.im->nr;
+        if (nth > tiles) nth = (int)tiles;
+        /* Below ~1 MFLOP a parallel region costs more than it saves. */
+        if ((double)M * N * K < 5e5) nth = 1;
+        if (nth < 1) nth = 1;
+    }
+    int failed = 0;
+    if (nth == 1) {
+        failed = !gemm_part(&j, 0, 1, split_m);
+    } else {
+#pragma omp parallel num_threads(nth) reduction(+ : failed)
+        failed += !gemm_part(&j, omp_get_thread_num(), nth, split_m);
+    }
+    if (failed) {   /* out of memory: plain loops still give the right answer */
+        for (long i = 0; i < M; i++)
+            for (long jj = 0; jj < N; jj++) {
+                double s = 0;
+                for (long k = 0; k < K; k++) {
+                    float a = at_a(ta, A, lda, i, k), b = at_b(tb, B, ldb, k, jj);
+                    s += bf16 ? (double)round_bf16(a) * round_bf16(b) : (double)a * b;
+                }
+                float *p = &C[i * (long)ldc + jj];
+                *p = beta == 0.0f ? alpha * (float)s : alpha * (float)s + beta * *p;
+            }
+    }
+}
+
+void lmt_gemm_f32(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm(false, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void lmt_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm(true, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}

@@ -1,0 +1,45 @@
+/* lmtune's own matrix products (no BLAS): cache-blocked, packed panels,
+ * AVX-512 register-blocked microkernels, OpenMP over column blocks.
+ *
+ * Both functions have exactly the semantics of lmt_sgemm (kernels/matmul.h):
+ * row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, lda/ldb/ldc
+ * the row strides of the stored (untransposed) matrices; beta == 0 never
+ * reads C (it may hold NaN). Any M, N, K >= 0.
+ *
+ * Threads: all of omp_get_max_threads() (fewer for small products); run
+ * single-threaded in the caller's thread when called inside an active
+ * parallel region. Results are bit-identical run to run and do not depend on
+ * the number of threads (each C element is summed in the same order whatever
+ * thread computes it). */
+#ifndef LMT_KERNELS_GEMM_H
+#define LMT_KERNELS_GEMM_H
+#include <stdbool.h>
+
+/* fp32 inputs, fp32 products and accumulation (AVX-512 FMA microkernel). */
+void lmt_gemm_f32(bool trans_a, bool trans_b, int M, int N, int K,
+                  float alpha, const float *A, int lda, const float *B, int ldb,
+                  float beta, float *C, int ldc);
+
+/* bf16 mixed precision: A and B are fp32 in memory and rounded to bf16
+ * (round-to-nearest-even, as lmt_f32_to_bf16) while being packed; the
+ * products are exact and accumulate in fp32: AMX tiles (tdpbf16ps) where the
+ * CPU and OS allow them, else vdpbf16ps (AVX512_BF16), else fp32 FMA on the
+ * rounded values; equal up to summation order. C is fp32. AMX and
+ * vdpbf16ps treat bf16 subnormals (|x| < 1.2e-38) as zero. */
+void lmt_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K,
+                   float alpha, const float *A, int lda, const float *B, int ldb,
+                   float beta, float *C, int ldc);
+
+/* The instruction set the functions use on this CPU, for logs and
+ * benchmarks: "amx-bf16" (bf16 only), "avx512bf16" (bf16 only), "avx512f"
+ * or "generic". */
+const char *lmt_gemm_isa(bool bf16);
+
+/* Frees the packing buffers cached by the calling thread and (outside a
+ * parallel region) by the OpenMP worker threads. Optional; for leak checkers. */
+void lmt_gemm_cleanup(void);
+
+/* Tests only: caps the instruction set (3 = all, 2 = no AMX, 1 = AVX-512F
+ * without BF16, 0 = portable C) so every path can be checked on one machine. */
+void lmt_gemm_force_isa(int level);
+#endif
