@@ -3,6 +3,17 @@
 #include "kernels/crossentropy.h"
 #include "kernels/fastmath.h"
 
+/* log(sum(exp(x))) of one row, with the max subtracted first. */
+static inline float row_lse(const float *x, int V) {
+    float mx = -INFINITY;
+#pragma omp simd reduction(max:mx)
+    for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+    float s = 0.0f;
+#pragma omp simd reduction(+:s)
+    for (int v = 0; v < V; v++) s += lmt_expf(x[v] - mx);
+    return mx + logf(s);
+}
+
 long lmt_crossentropy_forward(float *losses, float *lse, const float *logits, const int32_t *targets, int N, int V) {
     long count = 0;
 #pragma omp parallel for schedule(static) reduction(+:count)
@@ -10,13 +21,7 @@ long lmt_crossentropy_forward(float *losses, float *lse, const float *logits, co
         int32_t t = targets[n];
         if (t == LMT_IGNORE_INDEX) { losses[n] = 0.0f; continue; }
         const float *x = logits + n * V;     // (V)
-        float mx = -INFINITY;
-#pragma omp simd reduction(max:mx)
-        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
-        float s = 0.0f;
-#pragma omp simd reduction(+:s)
-        for (int v = 0; v < V; v++) s += lmt_expf(x[v] - mx);
-        float l = mx + logf(s);
+        float l = row_lse(x, V);
         lse[n] = l;
         losses[n] = l - x[t];
         count++;
@@ -46,13 +51,7 @@ long lmt_crossentropy_forward_grad(float *losses, float *logits, const int32_t *
         int32_t t = targets[n];
         float *x = logits + n * V;     // (V), becomes its gradient
         if (t == LMT_IGNORE_INDEX) { losses[n] = 0.0f; memset(x, 0, (size_t)V * sizeof(float)); continue; }
-        float mx = -INFINITY;
-#pragma omp simd reduction(max:mx)
-        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
-        float s = 0.0f;
-#pragma omp simd reduction(+:s)
-        for (int v = 0; v < V; v++) s += lmt_expf(x[v] - mx);
-        float l = mx + logf(s);
+        float l = row_lse(x, V);
         losses[n] = l - x[t];
 #pragma omp simd
         for (int v = 0; v < V; v++) x[v] = lmt_expf(x[v] - l);
