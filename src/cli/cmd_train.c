@@ -86,6 +86,10 @@ int lmt_cmd_train(int argc, char **argv) {
         if (!strcmp(argv[i], "--task") && !strcmp(argv[i + 1], "mlm")) return lmt_cmd_train_mlm(argc, argv);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--task=mlm")) return lmt_cmd_train_mlm(argc, argv);
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--task") && !strcmp(argv[i + 1], "translation")) return lmt_cmd_train_translation(argc, argv);
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--task=translation")) return lmt_cmd_train_translation(argc, argv);
     const char *task = "clm", *model_dir = NULL, *config = NULL, *tok_dir = NULL, *train_file = NULL, *eval_file = NULL;
     const char *text_column = NULL;
     int block_size = 0, map_batch = 1000;
@@ -117,13 +121,14 @@ int lmt_cmd_train(int argc, char **argv) {
             if (lmt_training_args_load_json(&args, val) != LMT_OK) return fail(NULL);
         } else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return fail(NULL);
     }
-    if (strcmp(task, "clm")) { fprintf(stderr, "lmtune: error: --task %s is not available yet (clm, mlm)\n", task); return 2; }
+    if (strcmp(task, "clm")) { fprintf(stderr, "lmtune: error: --task %s is not available yet (clm, mlm, translation)\n", task); return 2; }
     if ((!model_dir) == (!config)) { fprintf(stderr, "lmtune: error: give exactly one of --model_name_or_path and --config_name\n"); usage(stderr); return 2; }
     if (!train_file && !eval_file) { fprintf(stderr, "lmtune: error: --train_file and/or --validation_file is required\n"); return 2; }
     if (!tok_dir) tok_dir = model_dir;
     if (!tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
     if (!train_file) args.do_train = false; else if (!args.do_eval) args.do_train = true;
     if (lmt_training_args_validate(&args) != LMT_OK) return fail("training arguments");
+    if (lmt_training_args_precision_note(&args)) fprintf(stderr, "lmtune: note: %s\n", lmt_training_args_precision_note(&args));
     /* everything that can be checked before any work is done */
     if (args.eval_strategy != LMT_STRATEGY_NO && !eval_file && val_pct <= 0) {
         fprintf(stderr, "lmtune: error: eval_strategy %s needs --validation_file\n", args.eval_strategy == LMT_STRATEGY_EPOCH ? "epoch" : "steps");
@@ -196,7 +201,9 @@ int lmt_cmd_train(int argc, char **argv) {
 
     int max_B = (int)(args.per_device_train_batch_size > args.per_device_eval_batch_size ? args.per_device_train_batch_size : args.per_device_eval_batch_size);
     lmt_clm_task *ctask = NULL;
-    if (lmt_clm_task_create(m, max_B, block_size, &ctask) != LMT_OK) { rc = fail(NULL); goto done; }
+    lmt_status cs = train_file ? lmt_clm_task_create(m, max_B, block_size, &ctask)
+                               : lmt_clm_task_create_eval(m, max_B, block_size, &ctask);   // no gradient buffers
+    if (cs != LMT_OK) { rc = fail(NULL); goto done; }
     lmt_block_data td, ed;
     lmt_block_data_init(&td, train.ids, train.n_blocks, block_size);
     lmt_block_data_init(&ed, eval.ids, eval.n_blocks, block_size);

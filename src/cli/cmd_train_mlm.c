@@ -135,6 +135,7 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
     if (!o.tok_dir) o.tok_dir = o.model_dir;
     if (!o.tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
     if (lmt_training_args_validate(&args) != LMT_OK) return fail("training arguments");
+    if (lmt_training_args_precision_note(&args)) fprintf(stderr, "lmtune: note: %s\n", lmt_training_args_precision_note(&args));
     bool have_eval_source = o.eval_file || o.test_size > 0 || o.val_pct > 0;
     if (args.eval_strategy != LMT_STRATEGY_NO && !have_eval_source) {
         fprintf(stderr, "lmtune: error: eval_strategy needs --validation_file, --test_size or --validation_split_percentage\n");

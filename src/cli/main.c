@@ -10,7 +10,7 @@ typedef struct { const char *name; int (*fn)(int, char **); const char *help; } 
 static const command commands[] = {
     {"inspect", lmt_cmd_inspect, "show a model folder: architecture, config, tensors, missing/unused weights"},
     {"convert", lmt_cmd_convert, "load a model folder (safetensors or pytorch_model.bin) and save it as an HF folder"},
-    {"train", lmt_cmd_train, "fine-tune a model as transformers' Trainer does (--task clm)"},
+    {"train", lmt_cmd_train, "fine-tune a model as transformers' Trainer does (--task clm | mlm | translation)"},
     {"eval", lmt_cmd_eval, "evaluate a causal LM on a text file: eval_loss and perplexity"},
     {"generate", lmt_cmd_generate, "continue a prompt with a causal LM (greedy or sampling), as the text-generation pipeline"},
     {"fill-mask", lmt_cmd_fill_mask, "the fill-mask pipeline: top-k tokens for each [MASK] / <mask>, as JSON"},

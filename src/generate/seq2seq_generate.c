@@ -1,9 +1,10 @@
 /* Greedy and beam search for MarianMTModel, following transformers 5.x
  * generate(): _sample (greedy) and _beam_search with its helpers
  * (_get_top_k_continuations, _get_running_beams_for_next_iteration,
- * _update_finished_beams, _check_early_stop_heuristic). Scores are kept in
- * float32 and the -1e9 penalties added as transformers adds them, so the
- * same candidates win. */
+ * _update_finished_beams, _check_early_stop_heuristic), over the key/value
+ * cached decoder of models/marian_decode.h. Scores are kept in float32 and
+ * the -1e9 penalties added as transformers adds them, so the same
+ * candidates win. */
 #include "generate/seq2seq_generate.h"
 #include <math.h>
 #include <stdlib.h>
@@ -11,40 +12,168 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "models/marian.h"
+#include "models/marian_decode.h"
 
 #define NEG_BIG (-1.0e9f)
+#define SRC "seq2seq generate"
+
+static const lmt_json *gen_get(const lmt_json *g, const char *key) { return g ? lmt_json_get(g, key) : NULL; }
 
 static int64_t gen_int(const lmt_json *g, const char *key, int64_t def) {
-    const lmt_json *v = g ? lmt_json_get(g, key) : NULL;
+    const lmt_json *v = gen_get(g, key);
+    if (v && v->type == LMT_JSON_ARRAY && v->len > 0) v = &v->items[0];   // eos_token_id may be a list: its first id
     return v && v->type == LMT_JSON_NUMBER && v->is_int ? v->i64 : def;
 }
 
 lmt_s2s_gen_opts lmt_s2s_gen_opts_from_model(const lmt_model *m) {
     const lmt_config *c = &m->cfg;
     const lmt_json *g = m->generation_config;
-    lmt_s2s_gen_opts o = {.num_beams = 1, .max_length = 20, .length_penalty = 1.0,
-                          .early_stopping = LMT_S2S_ES_FALSE, .num_return_sequences = 1};
+    lmt_s2s_gen_opts o = {.num_beams = 1, .length_penalty = 1.0, .early_stopping = LMT_S2S_ES_FALSE,
+                          .num_return_sequences = 1};
     o.eos_token_id = (int32_t)gen_int(g, "eos_token_id", c->eos_token_id);
     o.pad_token_id = (int32_t)gen_int(g, "pad_token_id", c->pad_token_id);
     o.decoder_start_token_id = (int32_t)gen_int(g, "decoder_start_token_id", c->decoder_start_token_id);
+    o.forced_bos_token_id = (int32_t)gen_int(g, "forced_bos_token_id", -1);
     o.forced_eos_token_id = (int32_t)gen_int(g, "forced_eos_token_id", -1);
     o.num_beams = (int)gen_int(g, "num_beams", 1);
-    o.max_length = (int)gen_int(g, "max_length", 20);
-    const lmt_json *v = g ? lmt_json_get(g, "length_penalty") : NULL;
+    o.num_return_sequences = (int)gen_int(g, "num_return_sequences", 1);
+    /* no max_length anywhere: generate() takes 20 new tokens after the one
+     * decoder_start token, capped at max_position_embeddings */
+    int64_t ml = gen_int(g, "max_length", -1);
+    if (ml < 0) ml = c->max_positions > 0 && c->max_positions < 21 ? c->max_positions : 21;
+    o.max_length = (int)ml;
+    o.max_new_tokens = (int)gen_int(g, "max_new_tokens", 0);
+    o.min_length = (int)gen_int(g, "min_length", 0);
+    o.min_new_tokens = (int)gen_int(g, "min_new_tokens", 0);
+    o.no_repeat_ngram_size = (int)gen_int(g, "no_repeat_ngram_size", 0);
+    const lmt_json *v = gen_get(g, "length_penalty");
     if (v && v->type == LMT_JSON_NUMBER) o.length_penalty = v->num;
-    v = g ? lmt_json_get(g, "early_stopping") : NULL;
+    v = gen_get(g, "early_stopping");
     if (v && v->type == LMT_JSON_BOOL) o.early_stopping = v->boolean ? LMT_S2S_ES_TRUE : LMT_S2S_ES_FALSE;
     if (v && v->type == LMT_JSON_STRING && strcmp(v->str, "never") == 0) o.early_stopping = LMT_S2S_ES_NEVER;
+    v = gen_get(g, "bad_words_ids");
+    o.config_bad_words = v && v->type == LMT_JSON_ARRAY && v->len > 0;
     return o;
 }
 
-/* NoBadWordsLogitsProcessor (single tokens) then ForcedEOSTokenLogitsProcessor,
- * in transformers' order; cur_len counts decoder_start. */
-static void process_scores(float *s, int V, int cur_len, const lmt_s2s_gen_opts *o, int max_length) {
-    for (int i = 0; i < o->n_bad_words; i++)
-        if (o->bad_words[i] >= 0 && o->bad_words[i] < V) s[o->bad_words[i]] = -INFINITY;
-    if (o->forced_eos_token_id >= 0 && o->forced_eos_token_id < V && cur_len == max_length - 1) {
+/* The logits processors of one call, bad words resolved and checked. */
+typedef struct {
+    const lmt_s2s_gen_opts *o;
+    int V, max_length, min_length;
+    int32_t *bw;        /* concatenated bad-word sequences */
+    int *bw_off, *bw_len;
+    int nbw;
+} procs;
+
+static void procs_free(procs *p) {
+    free(p->bw);
+    free(p->bw_off);
+    free(p->bw_len);
+}
+
+/* Adds one bad word (tokens[0..n)); drops a single-token ban of eos, as
+ * NoBadWordsLogitsProcessor does. */
+static lmt_status add_bad_word(procs *p, const int64_t *toks, int n, int idx, const char *what, size_t *cap) {
+    if (n < 1) return lmt_fail(LMT_ERR_ARG, SRC ": %s[%d] is empty", what, idx);
+    for (int i = 0; i < n; i++)
+        if (toks[i] < 0 || toks[i] >= p->V)
+            return lmt_fail(LMT_ERR_ARG, SRC ": %s[%d][%d] = %lld is outside the vocabulary (0..%d)", what, idx, i,
+                            (long long)toks[i], p->V - 1);
+    if (n == 1 && p->o->eos_token_id >= 0 && toks[0] == p->o->eos_token_id) return LMT_OK;
+    size_t used = p->nbw ? (size_t)p->bw_off[p->nbw - 1] + p->bw_len[p->nbw - 1] : 0;
+    if (used + n > *cap || !p->bw) {
+        size_t nc = (*cap + n) * 2 + 16;
+        int32_t *nb = realloc(p->bw, nc * sizeof *nb);
+        if (!nb) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        p->bw = nb;
+        *cap = nc;
+    }
+    for (int i = 0; i < n; i++) p->bw[used + i] = (int32_t)toks[i];
+    p->bw_off[p->nbw] = (int)used;
+    p->bw_len[p->nbw++] = n;
+    return LMT_OK;
+}
+
+static lmt_status procs_init(procs *p, const lmt_model *m, const lmt_s2s_gen_opts *o, int V, int max_length) {
+    memset(p, 0, sizeof *p);
+    p->o = o;
+    p->V = V;
+    p->max_length = max_length;
+    p->min_length = o->min_new_tokens > 0 ? 1 + o->min_new_tokens : o->min_length;
+    if (o->min_length < 0 || o->min_new_tokens < 0)
+        return lmt_fail(LMT_ERR_ARG, SRC ": min_length (%d) / min_new_tokens (%d) must not be negative", o->min_length,
+                        o->min_new_tokens);
+    if (o->no_repeat_ngram_size < 0)
+        return lmt_fail(LMT_ERR_ARG, SRC ": no_repeat_ngram_size must not be negative, got %d", o->no_repeat_ngram_size);
+    struct { const char *name; int32_t id; } ids[] = {{"eos_token_id", o->eos_token_id},
+                                                      {"forced_bos_token_id", o->forced_bos_token_id},
+                                                      {"forced_eos_token_id", o->forced_eos_token_id},
+                                                      {"decoder_start_token_id", o->decoder_start_token_id}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (ids[i].id >= V || (i == 3 && ids[i].id < 0))
+            return lmt_fail(LMT_ERR_ARG, SRC ": %s %d is outside the vocabulary (0..%d)", ids[i].name, ids[i].id, V - 1);
+    size_t cap = 0;
+    lmt_status st = LMT_OK;
+    if (o->bad_words || o->n_bad_words > 0) {
+        if (o->n_bad_words < 0 || (o->n_bad_words > 0 && !o->bad_words))
+            return lmt_fail(LMT_ERR_ARG, SRC ": bad_words_ids: %d sequences but no tokens", o->n_bad_words);
+        int n = o->n_bad_words;
+        p->bw_off = malloc(((size_t)n + 1) * sizeof(int));
+        p->bw_len = malloc(((size_t)n + 1) * sizeof(int));
+        if (!p->bw_off || !p->bw_len) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        size_t at = 0;
+        for (int i = 0; i < n && st == LMT_OK; i++) {
+            int len = o->bad_word_lens ? o->bad_word_lens[i] : 1;
+            int64_t tk[64];
+            if (len > 64) return lmt_fail(LMT_ERR_ARG, SRC ": bad_words_ids[%d] has %d tokens (at most 64)", i, len);
+            for (int j = 0; j < len; j++) tk[j] = o->bad_words[at + j];
+            at += len > 0 ? (size_t)len : 0;
+            st = add_bad_word(p, tk, len, i, "bad_words_ids", &cap);
+        }
+    } else if (o->config_bad_words) {
+        const lmt_json *v = gen_get(m->generation_config, "bad_words_ids");
+        if (!v || v->type != LMT_JSON_ARRAY) return LMT_OK;
+        p->bw_off = malloc((v->len + 1) * sizeof(int));
+        p->bw_len = malloc((v->len + 1) * sizeof(int));
+        if (!p->bw_off || !p->bw_len) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < v->len && st == LMT_OK; i++) {
+            const lmt_json *seq = &v->items[i];
+            int64_t tk[64];
+            if (seq->type != LMT_JSON_ARRAY || seq->len > 64)
+                return lmt_fail(LMT_ERR_FORMAT, SRC ": generation_config.json: bad_words_ids[%zu] is not a list of at most 64 token ids", i);
+            for (size_t j = 0; j < seq->len; j++) {
+                if (seq->items[j].type != LMT_JSON_NUMBER || !seq->items[j].is_int)
+                    return lmt_fail(LMT_ERR_FORMAT, SRC ": generation_config.json: bad_words_ids[%zu][%zu] is not an integer", i, j);
+                tk[j] = seq->items[j].i64;
+            }
+            st = add_bad_word(p, tk, (int)seq->len, (int)i, "generation_config.json bad_words_ids", &cap);
+        }
+    }
+    return st;
+}
+
+/* The processors generate() builds, in its order, on one row's scores s (V)
+ * given its tokens seq[0..cur_len) (decoder_start first). */
+static void process_scores(const procs *p, float *s, const int32_t *seq, int cur_len) {
+    const lmt_s2s_gen_opts *o = p->o;
+    int V = p->V, n = o->no_repeat_ngram_size;
+    if (n > 0 && cur_len >= n) {   // NoRepeatNGram: a window whose first n-1 tokens end the prefix bans its last
+        const int32_t *tail = seq + cur_len - n + 1;
+        for (int i = 0; i + n <= cur_len; i++)
+            if (!memcmp(seq + i, tail, (size_t)(n - 1) * sizeof(int32_t)) && seq[i + n - 1] < V)
+                s[seq[i + n - 1]] = -INFINITY;
+    }
+    for (int i = 0; i < p->nbw; i++) {   // NoBadWords
+        const int32_t *w = p->bw + p->bw_off[i];
+        int k = p->bw_len[i] - 1;
+        if (k <= cur_len && !memcmp(seq + cur_len - k, w, (size_t)k * sizeof(int32_t))) s[w[k]] = -INFINITY;
+    }
+    if (o->eos_token_id >= 0 && cur_len < p->min_length) s[o->eos_token_id] = -INFINITY;   // MinLength / MinNewTokens
+    if (o->forced_bos_token_id >= 0 && cur_len == 1) {
+        for (int v = 0; v < V; v++) s[v] = -INFINITY;
+        s[o->forced_bos_token_id] = 0;
+    }
+    if (o->forced_eos_token_id >= 0 && cur_len == p->max_length - 1) {
         for (int v = 0; v < V; v++) s[v] = -INFINITY;
         s[o->forced_eos_token_id] = 0;
     }
@@ -83,30 +212,24 @@ static void top_k(const float *s, int n, int k, cand *out) {
 }
 
 typedef struct {
-    lmt_marian *mt;
-    int32_t *src, *mask;   /* (R, Ts) the source rows repeated per beam */
-    int32_t *dec;          /* (R, max_length) scratch for the decoder prefix */
-    int R, Ts, V;
+    lmt_marian_dec *dec;
+    int32_t *tok;          /* (R) the tokens fed this step */
+    int R, V;
 } runner;
 
-/* Logits of the last position of each of the R prefixes seq[r][0..cur_len). */
+/* Logits (R, V) of the next token of each of the R rows seq[r][0..cur_len):
+ * feeds each row's last token at position cur_len - 1 to the cache. */
 static lmt_status run_step(runner *r, const int32_t *seq, int stride, int cur_len, float **last) {
-    for (int i = 0; i < r->R; i++) memcpy(r->dec + (size_t)i * cur_len, seq + (size_t)i * stride, (size_t)cur_len * 4);
-    lmt_status st = lmt_marian_forward(r->mt, LMT_I32, r->src, r->mask, r->dec, NULL, r->R, r->Ts, cur_len, false);
-    if (st != LMT_OK) return st;
-    // gather rows to (R, V) in place: row i's last position is at (i * cur_len + cur_len - 1)
-    float *lg = r->mt->logits;
-    for (int i = 0; i < r->R; i++)
-        memmove(lg + (size_t)i * r->V, lg + ((size_t)i * cur_len + cur_len - 1) * r->V, (size_t)r->V * sizeof(float));
-    *last = lg;
-    return LMT_OK;
+    for (int i = 0; i < r->R; i++) r->tok[i] = seq[(size_t)i * stride + cur_len - 1];
+    return lmt_marian_dec_step(r->dec, r->tok, cur_len - 1, last);
 }
 
-static lmt_status greedy(runner *r, const lmt_s2s_gen_opts *o, int max_length, int32_t **out, int *out_len) {
+static lmt_status greedy(runner *r, const procs *p, int max_length, int32_t **out, int *out_len) {
+    const lmt_s2s_gen_opts *o = p->o;
     int B = r->R, V = r->V;
     int32_t *seq = lmt_malloc((size_t)B * max_length * 4);
     bool *done = lmt_calloc((size_t)B, 1);
-    if (!seq || !done) { free(seq); free(done); return lmt_fail(LMT_ERR_NOMEM, "seq2seq generate: out of memory"); }
+    if (!seq || !done) { free(seq); free(done); return lmt_fail(LMT_ERR_NOMEM, SRC ": out of memory"); }
     for (int b = 0; b < B; b++) seq[(size_t)b * max_length] = o->decoder_start_token_id;
     int cur_len = 1;
     lmt_status st = LMT_OK;
@@ -116,7 +239,7 @@ static lmt_status greedy(runner *r, const lmt_s2s_gen_opts *o, int max_length, i
         bool all_done = true;
         for (int b = 0; b < B; b++) {
             float *s = lg + (size_t)b * V;
-            process_scores(s, V, cur_len, o, max_length);
+            process_scores(p, s, seq + (size_t)b * max_length, cur_len);
             int best = 0;
             for (int v = 1; v < V; v++)
                 if (s[v] > s[best]) best = v;
@@ -131,7 +254,7 @@ static lmt_status greedy(runner *r, const lmt_s2s_gen_opts *o, int max_length, i
     }
     if (st == LMT_OK) {
         int32_t *res = lmt_malloc((size_t)B * cur_len * 4);
-        if (!res) st = lmt_fail(LMT_ERR_NOMEM, "seq2seq generate: out of memory");
+        if (!res) st = lmt_fail(LMT_ERR_NOMEM, SRC ": out of memory");
         else {
             for (int b = 0; b < B; b++) memcpy(res + (size_t)b * cur_len, seq + (size_t)b * max_length, (size_t)cur_len * 4);
             *out = res;
@@ -143,22 +266,23 @@ static lmt_status greedy(runner *r, const lmt_s2s_gen_opts *o, int max_length, i
     return st;
 }
 
-static lmt_status beam(runner *r, int B, const lmt_s2s_gen_opts *o, int max_length, int32_t **out, int *out_len,
+static lmt_status beam(runner *r, int B, const procs *p, int max_length, int32_t **out, int *out_len,
                        float **scores_out) {
+    const lmt_s2s_gen_opts *o = p->o;
     const int nb = o->num_beams, V = r->V, L = max_length, K = 2 * nb, nret = o->num_return_sequences;
     const int32_t fill = o->pad_token_id >= 0 ? o->pad_token_id : o->eos_token_id >= 0 ? o->eos_token_id : -1;
     const float lp = (float)o->length_penalty;
     size_t nrun = (size_t)B * nb;
     int32_t *run = lmt_malloc(nrun * L * 4), *fin = lmt_malloc(nrun * L * 4), *cseq = lmt_malloc((size_t)K * L * 4);
     float *rscore = lmt_malloc(nrun * 4), *fscore = lmt_malloc(nrun * 4), *acc = lmt_malloc((size_t)nb * V * 4);
-    int *flen = lmt_calloc(nrun, sizeof(int));
+    int *flen = lmt_calloc(nrun, sizeof(int)), *src_rows = lmt_malloc(nrun * sizeof(int));
     bool *ffin = lmt_calloc(nrun, 1), *unsat = lmt_malloc((size_t)B), *hits = lmt_calloc((size_t)K, 1);
     cand *ck = lmt_malloc((size_t)K * sizeof(cand)), *merged = lmt_malloc((size_t)(nb + K) * sizeof(cand));
-    int32_t *mseq = lmt_malloc((size_t)nb * L * 4), *clen_tmp = lmt_malloc((size_t)K * 4);
+    int32_t *mseq = lmt_malloc((size_t)nb * L * 4);
     lmt_status st = LMT_OK;
-    if (!run || !fin || !cseq || !rscore || !fscore || !acc || !flen || !ffin || !unsat || !hits || !ck || !merged ||
-        !mseq || !clen_tmp) {
-        st = lmt_fail(LMT_ERR_NOMEM, "seq2seq generate: out of memory");
+    if (!run || !fin || !cseq || !rscore || !fscore || !acc || !flen || !src_rows || !ffin || !unsat || !hits || !ck ||
+        !merged || !mseq) {
+        st = lmt_fail(LMT_ERR_NOMEM, SRC ": out of memory");
         goto done;
     }
     for (size_t i = 0; i < nrun * L; i++) run[i] = fill;
@@ -182,7 +306,7 @@ static lmt_status beam(runner *r, int B, const lmt_s2s_gen_opts *o, int max_leng
             for (int k = 0; k < nb; k++) {
                 float *a = acc + (size_t)k * V;
                 log_softmax(lg + ((size_t)b * nb + k) * V, a, V);
-                process_scores(a, V, cur_len, o, max_length);
+                process_scores(p, a, rq + (size_t)k * L, cur_len);
                 for (int v = 0; v < V; v++) a[v] += rs[k];
             }
             top_k(acc, nb * V, K, ck);
@@ -232,10 +356,12 @@ static lmt_status beam(runner *r, int B, const lmt_s2s_gen_opts *o, int max_leng
             }
             memcpy(fq, mseq, (size_t)nb * L * 4);
             for (int k = 0; k < nb; k++) { fs[k] = nfs[k]; fl[k] = nfl[k]; ff[k] = nff[k]; }
-            // the running beams move last: cseq is read from rq's old contents above
+            // the running beams move last: cseq is read from rq's old contents above;
+            // the cache rows follow their beams (transformers' _reorder_cache)
             for (int k = 0; k < nb; k++) {
                 memcpy(mseq + (size_t)k * L, cseq + (size_t)rk[k].idx * L, (size_t)L * 4);
                 rs[k] = rk[k].score;
+                src_rows[(size_t)b * nb + k] = b * nb + ck[rk[k].idx].idx / V;
             }
             memcpy(rq, mseq, (size_t)nb * L * 4);
             // early-stop heuristic with the new length
@@ -251,6 +377,7 @@ static lmt_status beam(runner *r, int B, const lmt_s2s_gen_opts *o, int max_leng
         }
         cur_len++;
         if (!any_unsat || (all_fin && o->early_stopping == LMT_S2S_ES_TRUE) || all_hit) break;
+        if ((st = lmt_marian_dec_reorder(r->dec, src_rows)) != LMT_OK) goto done;
     }
     {
         int gen = 0;
@@ -262,7 +389,7 @@ static lmt_status beam(runner *r, int B, const lmt_s2s_gen_opts *o, int max_leng
         if (!res || (scores_out && !sc)) {
             free(res);
             free(sc);
-            st = lmt_fail(LMT_ERR_NOMEM, "seq2seq generate: out of memory");
+            st = lmt_fail(LMT_ERR_NOMEM, SRC ": out of memory");
             goto done;
         }
         for (int b = 0; b < B; b++)
@@ -276,54 +403,51 @@ static lmt_status beam(runner *r, int B, const lmt_s2s_gen_opts *o, int max_leng
         if (scores_out) *scores_out = sc;
     }
 done:
-    free(run); free(fin); free(cseq); free(rscore); free(fscore); free(acc); free(flen);
-    free(ffin); free(unsat); free(hits); free(ck); free(merged); free(mseq); free(clen_tmp);
+    free(run); free(fin); free(cseq); free(rscore); free(fscore); free(acc); free(flen); free(src_rows);
+    free(ffin); free(unsat); free(hits); free(ck); free(merged); free(mseq);
     return st;
 }
 
 lmt_status lmt_seq2seq_generate(lmt_model *m, const int32_t *input_ids, const int32_t *attention_mask, int B, int Ts,
                                 const lmt_s2s_gen_opts *o, int32_t **out, int *out_len, float **scores) {
-    if (!m || !input_ids || !o || !out || !out_len) return lmt_fail(LMT_ERR_ARG, "seq2seq generate: missing argument");
+    if (!m || !input_ids || !o || !out || !out_len) return lmt_fail(LMT_ERR_ARG, SRC ": missing argument");
     *out = NULL;
     *out_len = 0;
     if (scores) *scores = NULL;
+    if (m->cfg.arch != LMT_ARCH_MARIAN)
+        return lmt_fail(LMT_ERR_ARG, SRC ": needs a MarianMTModel, not %s", lmt_arch_class_name(m->cfg.arch));
+    if (o->max_new_tokens < 0) return lmt_fail(LMT_ERR_ARG, SRC ": max_new_tokens must not be negative, got %d", o->max_new_tokens);
     int max_length = o->max_new_tokens > 0 ? 1 + o->max_new_tokens : o->max_length;
-    if (B < 1 || Ts < 1) return lmt_fail(LMT_ERR_ARG, "seq2seq generate: empty batch (%d x %d)", B, Ts);
+    if (B < 1 || Ts < 1) return lmt_fail(LMT_ERR_ARG, SRC ": empty batch (%d x %d)", B, Ts);
     if (o->num_beams < 1 || o->num_beams > 32)
-        return lmt_fail(LMT_ERR_ARG, "seq2seq generate: num_beams must be in 1..32, got %d", o->num_beams);
+        return lmt_fail(LMT_ERR_ARG, SRC ": num_beams must be in 1..32, got %d", o->num_beams);
     if (o->num_return_sequences < 1 || o->num_return_sequences > o->num_beams)
-        return lmt_fail(LMT_ERR_ARG, "seq2seq generate: num_return_sequences (%d) must be in 1..num_beams (%d)",
+        return lmt_fail(LMT_ERR_ARG, SRC ": num_return_sequences (%d) must be in 1..num_beams (%d)",
                         o->num_return_sequences, o->num_beams);
-    if (max_length < 2) return lmt_fail(LMT_ERR_ARG, "seq2seq generate: max_length %d leaves no token to generate", max_length);
-    if (m->cfg.max_positions > 0 && (max_length > m->cfg.max_positions || Ts > m->cfg.max_positions))
-        return lmt_fail(LMT_ERR_ARG, "seq2seq generate: max_length %d / source length %d beyond the model's %lld positions",
-                        max_length, Ts, (long long)m->cfg.max_positions);
-    if ((size_t)B * o->num_beams > (size_t)1 << 20) return lmt_fail(LMT_ERR_ARG, "seq2seq generate: batch too large");
-    runner r = {.R = B * o->num_beams, .Ts = Ts};
-    lmt_status st = lmt_marian_create(m, r.R, Ts, max_length, false, &r.mt);
+    if (max_length < 2) return lmt_fail(LMT_ERR_ARG, SRC ": max_length %d leaves no token to generate", max_length);
+    if (m->cfg.max_positions > 0 && max_length > m->cfg.max_positions)
+        return lmt_fail(LMT_ERR_ARG, SRC ": %s %d is beyond the model's %lld positions (max_position_embeddings)",
+                        o->max_new_tokens > 0 ? "1 + max_new_tokens" : "max_length", max_length,
+                        (long long)m->cfg.max_positions);
+    if (m->cfg.max_positions > 0 && Ts > m->cfg.max_positions)
+        return lmt_fail(LMT_ERR_ARG, SRC ": source length %d is beyond the model's %lld positions (max_position_embeddings)",
+                        Ts, (long long)m->cfg.max_positions);
+    if ((size_t)B * o->num_beams > (size_t)1 << 20) return lmt_fail(LMT_ERR_ARG, SRC ": batch too large");
+    runner r = {.R = B * o->num_beams};
+    lmt_status st = lmt_marian_dec_create(m, B, Ts, o->num_beams, max_length, &r.dec);
     if (st != LMT_OK) return st;
-    r.V = r.mt->V;
-    if (o->decoder_start_token_id < 0 || o->decoder_start_token_id >= r.V) {
-        lmt_marian_free(r.mt);
-        return lmt_fail(LMT_ERR_ARG, "seq2seq generate: decoder_start_token_id %d outside the vocabulary (%d)",
-                        o->decoder_start_token_id, r.V);
+    r.V = r.dec->V;
+    procs p;
+    st = procs_init(&p, m, o, r.V, max_length);
+    r.tok = lmt_malloc((size_t)r.R * sizeof(int32_t));
+    if (st == LMT_OK && !r.tok) st = lmt_fail(LMT_ERR_NOMEM, SRC ": out of memory");
+    if (st == LMT_OK) st = lmt_marian_dec_encode(r.dec, input_ids, attention_mask);
+    if (st == LMT_OK) {
+        if (o->num_beams == 1) st = greedy(&r, &p, max_length, out, out_len);
+        else st = beam(&r, B, &p, max_length, out, out_len, scores);
     }
-    r.src = lmt_malloc((size_t)r.R * Ts * 4);
-    r.mask = lmt_malloc((size_t)r.R * Ts * 4);
-    r.dec = lmt_malloc((size_t)r.R * max_length * 4);
-    if (!r.src || !r.mask || !r.dec) st = lmt_fail(LMT_ERR_NOMEM, "seq2seq generate: out of memory");
-    else {
-        for (int i = 0; i < r.R; i++) {
-            int b = i / o->num_beams;
-            memcpy(r.src + (size_t)i * Ts, input_ids + (size_t)b * Ts, (size_t)Ts * 4);
-            for (int t = 0; t < Ts; t++) r.mask[(size_t)i * Ts + t] = attention_mask ? attention_mask[(size_t)b * Ts + t] : 1;
-        }
-        if (o->num_beams == 1) st = greedy(&r, o, max_length, out, out_len);
-        else st = beam(&r, B, o, max_length, out, out_len, scores);
-    }
-    free(r.src);
-    free(r.mask);
-    free(r.dec);
-    lmt_marian_free(r.mt);
+    procs_free(&p);
+    free(r.tok);
+    lmt_marian_dec_free(r.dec);
     return st;
 }

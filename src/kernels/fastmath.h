@@ -11,7 +11,10 @@ static inline float lmt_expf(float x) {
     /* e^x = 2^n * e^r, n = round(x / ln2), |r| <= ln2/2 (Cephes polynomial). */
     x = x > 88.3762626647949f ? 88.3762626647949f : x;
     float xc = x < -87.3365447504f ? -87.3365447504f : x;
-    float n = __builtin_roundevenf(xc * 1.44269504088896341f);
+    /* round to nearest even by the 1.5 * 2^23 trick: the same value as
+     * roundevenf for |v| < 2^22 (here |v| < 128), and it vectorises (gcc does
+     * not vectorise roundevenf calls) */
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;

@@ -1,26 +1,32 @@
-/* lmtune's own GEMM: fp32 (AVX-512 FMA) and bf16 mixed precision
- * (AVX512_BF16 vdpbf16ps), BLIS-style blocking.
+/* lmtune's own GEMM: fp32 (AVX-512 FMA) and bf16 mixed precision (AMX-BF16
+ * tiles, or AVX512_BF16 vdpbf16ps), BLIS-style blocking.
  *
  * Layout (row-major C[M,N] += op(A)[M,K] op(B)[K,N]); the vector dimension is
- * N (C rows are contiguous), so the microkernel loads NR = 48 columns of B
- * (3 zmm) and broadcasts MR = 8 values of A: 24 zmm accumulators.
+ * N (C rows are contiguous). The AVX-512 microkernels load NR = 48 columns of
+ * B (3 zmm) and broadcast MR = 8 values of A: 24 zmm accumulators. The AMX
+ * microkernel keeps a 32x32 block of C in four 16x16 tiles.
  *
- *   for each block of MB rows of A              (packed A block: L3, shared)
+ *   for each block of MB rows of A
  *     for each block of KC along K               (fixes the summation order)
- *       threads pack the A block together, barrier
- *       for each of this thread's NB-column blocks of B  (packed B block: L2)
+ *       pack the A block (MB x KC)               (L2/L3)
+ *       for each block of at most NB_COLS columns of B
+ *         pack the B block (KC x NB)             (L2)
  *         for each MR-row panel of A             (A micro-panel: L1)
  *           for each NR-column panel of B        (streamed from L2)
  *             microkernel: C[MR,NR] (+)= A panel * B panel
  *
  * Packed panels hold 32-bit units: an fp32 value per k (fp32), or a pair of
  * bf16 values (k even in the low half, k+1 in the high half) per k pair, the
- * layout vdpbf16ps multiplies: A panel [ku][MR], B panel [ku][NR]. Edge
- * panels are zero-padded, so every tile runs the same code and the sum of
- * every C element has the same order (K blocks in turn, k in turn within a
- * block) whatever thread or tile position computes it: results are
- * bit-identical across runs and thread counts. Threads split the columns at
- * multiples of NR; rows are never split (they share the packed A block).
+ * layout vdpbf16ps and tdpbf16ps multiply. Edge panels are zero-padded, so
+ * every tile runs the same code and every C element is summed in the same
+ * order (K blocks in turn, k in turn within a block) whatever thread or tile
+ * position computes it.
+ *
+ * Threads: the larger of M and N is cut into equal shares of whole tiles and
+ * each thread runs the loops above on its share, packing its own panels. No
+ * barriers: on this shared 2-core machine a thread that waits for a
+ * preempted partner wastes its time slice. The tile grid does not depend on
+ * the thread count, so results are bit-identical for any number of threads.
  *
  * The SIMD code is compiled with function-level target attributes and chosen
  * at run time, so the library builds and runs on any x86-64 (and elsewhere:
@@ -36,7 +42,7 @@
 #define NR 48
 #define KC_F32 256   /* k per K block, fp32: A micro-panel 8 KiB, B block <= 480 KiB */
 #define KC_BF16 512  /* k per K block, bf16 (256 pairs): same bytes as fp32 */
-#define MB_MAX 1024  /* rows per packed A block (multiple of MR) */
+#define MB_MAX 1024  /* rows per packed A block (a multiple of every mr) */
 #define NB_COLS 480  /* max columns per packed B block (multiple of every nr) */
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -75,13 +81,15 @@ static inline float at_b(bool t, const float *B, long ldb, long k, long j) { ret
 
 /* Packs rows [i0, i0+m) (m <= MR) x k [k0, k0+kc) of op(A) as one panel. */
 typedef void (*pack_a_fn)(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst);
-/* Packs k [k0, k0+kc) x columns [j0, j0+n) (n <= NR) of op(B) as one panel. */
+/* Packs k [k0, k0+kc) x columns [j0, j0+n) of op(B) as ceil(n/nr) panels,
+ * one after the other (whole blocks at once: rows of B are read in full). */
 typedef void (*pack_b_fn)(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst);
 /* C[m,n] = alpha * Apanel Bpanel + beta * C (beta 0: C not read); ku units. */
 typedef void (*kern_fn)(long ku, const void *A, const void *B, float *C, long ldc, float alpha, float beta, int m, int n);
 
 typedef struct gemm_impl {
-    pack_a_fn pack_a;
+    pack_a_fn pack_a;         /* one panel; used when pack_a_block is NULL */
+    pack_a_fn pack_a_block;   /* all panels of rows [i0, i0+m) at once (m any) */
     pack_b_fn pack_b;
     kern_fn kern;
     int kc;       /* k per K block */
@@ -104,11 +112,12 @@ static void pack_a_generic(bool t, const float *A, long lda, long i0, int m, lon
 
 static void pack_b_generic(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
     float *d = dst;
-    for (int k = 0; k < kc; k++)
-        for (int c = 0; c < NR; c++) {
-            float v = c < n ? at_b(t, B, ldb, k0 + k, j0 + c) : 0.0f;
-            d[k * NR + c] = round ? round_bf16(v) : v;
-        }
+    for (int q = 0; q * NR < n; q++, d += (long)NR * kc)
+        for (int k = 0; k < kc; k++)
+            for (int c = 0; c < NR; c++) {
+                float v = q * NR + c < n ? at_b(t, B, ldb, k0 + k, j0 + q * NR + c) : 0.0f;
+                d[k * NR + c] = round ? round_bf16(v) : v;
+            }
 }
 
 static void kern_generic(long ku, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
@@ -127,7 +136,7 @@ static void kern_generic(long ku, const void *Ap, const void *Bp, float *C, long
         }
 }
 
-static const gemm_impl impl_generic = {pack_a_generic, pack_b_generic, kern_generic, KC_F32, 1, MR, NR, 1, NULL, NULL};
+static const gemm_impl impl_generic = {pack_a_generic, NULL, pack_b_generic, kern_generic, KC_F32, 1, MR, NR, 1, NULL, NULL};
 
 #if LMT_GEMM_X86
 /* ---- AVX-512F: fp32 panels (optionally rounded to bf16 values) ---- */
@@ -151,50 +160,99 @@ TGT_F32 static inline __m512i row_index(long stride) {   /* 0, s, 2s, ..., 15s *
 /* Gathers need 32-bit element offsets: strides up to 2^31 / 64 elements. */
 static inline bool gather_ok(long stride) { return stride <= (1L << 24); }
 
-TGT_F32 static void pack_a_f32(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
-    float *d = dst;
-    const __mmask16 mk = (__mmask16)((1u << m) - 1);
-    if (t) {   /* op(A) rows are contiguous in memory along i */
-        const float *s = A + k0 * lda + i0;
-        for (int k = 0; k < kc; k++, s += lda)
-            _mm512_mask_storeu_ps(d + k * MR, 0xff, maybe_round_ps(_mm512_maskz_loadu_ps(mk, s), round));
-    } else if (gather_ok(lda)) {   /* column k of MR rows: a strided gather */
-        const __m512i idx = row_index(lda);
-        const float *s = A + i0 * lda + k0;
-        for (int k = 0; k < kc; k++) {
-            __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, s + k, 4);
-            _mm512_mask_storeu_ps(d + k * MR, 0xff, maybe_round_ps(v, round));
-        }
-    } else {
-        pack_a_generic(t, A, lda, i0, m, k0, kc, round, dst);
-    }
-}
-
 TGT_F32 static inline __mmask16 col_mask(int n, int v) {   /* valid lanes of column vector v */
     int left = n - 16 * v;
     return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
 }
 
+/* In-register transpose of a 16x16 matrix of dwords (r[i] = row i). */
+TGT_F32 static inline void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 4; j++) {
+            t[8 * i + j] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + 4 + j], 0x88);
+            t[8 * i + 4 + j] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + 4 + j], 0xdd);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
+        r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
+    }
+}
+
+/* All MR-row panels of rows [i0, i0+m) at once. Op(A) rows contiguous:
+ * each row k of A^T is read once, left to right. Else 16 rows x 16 k are
+ * loaded along the rows and transposed in registers (no strided gathers:
+ * A rows can be 200 KB apart, as dlogits are). */
+TGT_F32 static void pack_a_block_f32(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
+    float *d = dst;
+    const int mpan = (m + MR - 1) / MR;
+    if (t) {
+        for (int k = 0; k < kc; k++) {
+            const float *s = A + (k0 + k) * lda + i0;
+            for (int p = 0; p < mpan; p++) {
+                const int left = m - p * MR;
+                const __mmask16 mk = (__mmask16)(left >= MR ? (1u << MR) - 1 : (1u << left) - 1);
+                _mm512_mask_storeu_ps(d + (long)p * MR * kc + k * MR, 0xff,
+                                      maybe_round_ps(_mm512_maskz_loadu_ps(mk, s + p * MR), round));
+            }
+        }
+        return;
+    }
+    for (int g = 0; 2 * g < mpan; g++) {   /* rows 16g .. 16g+15: panels 2g and 2g+1 */
+        for (int kb = 0; kb < kc; kb += 16) {
+            const __mmask16 mk = col_mask(kc - kb, 0);
+            __m512i v[16];
+            for (int r = 0; r < 16; r++)
+                v[r] = 16 * g + r < m ? _mm512_castps_si512(_mm512_maskz_loadu_ps(mk, A + (i0 + 16 * g + r) * lda + k0 + kb))
+                                      : _mm512_setzero_si512();
+            transpose16(v);   /* v[k'] = the 16 rows at k kb + k' */
+            for (int kk = 0; kk < 16 && kb + kk < kc; kk++) {
+                __m512 x = maybe_round_ps(_mm512_castsi512_ps(v[kk]), round);
+                _mm512_mask_storeu_ps(d + (long)(2 * g) * MR * kc + (kb + kk) * MR, 0xff, x);
+                if (2 * g + 1 < mpan)
+                    _mm512_mask_storeu_ps(d + (long)(2 * g + 1) * MR * kc + (kb + kk) * MR - 8, 0xff00, x);
+            }
+        }
+    }
+}
+
 TGT_F32 static void pack_b_f32(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
     float *d = dst;
-    const __mmask16 m0 = col_mask(n, 0), m1 = col_mask(n, 1), m2 = col_mask(n, 2);
-    if (!t) {   /* op(B) rows are contiguous */
-        const float *s = B + k0 * ldb + j0;
-        for (int k = 0; k < kc; k++, s += ldb, d += NR) {
-            _mm512_storeu_ps(d, maybe_round_ps(_mm512_maskz_loadu_ps(m0, s), round));
-            _mm512_storeu_ps(d + 16, maybe_round_ps(_mm512_maskz_loadu_ps(m1, s + 16), round));
-            _mm512_storeu_ps(d + 32, maybe_round_ps(_mm512_maskz_loadu_ps(m2, s + 32), round));
+    const int npan = (n + NR - 1) / NR;
+    if (!t) {   /* op(B) rows are contiguous: each row once, across all panels */
+        for (int k = 0; k < kc; k++) {
+            const float *s = B + (k0 + k) * ldb + j0;
+            for (int q = 0; q < npan; q++) {
+                float *o = d + (long)q * NR * kc + k * NR;
+                for (int v = 0; v < NR / 16; v++)
+                    _mm512_storeu_ps(o + 16 * v, maybe_round_ps(_mm512_maskz_loadu_ps(col_mask(n - q * NR, v), s + q * NR + 16 * v), round));
+            }
         }
     } else if (gather_ok(ldb)) {   /* B stored [N,K]: row k of op(B) is a strided gather */
         const __m512i idx = row_index(ldb);
-        const float *s = B + j0 * ldb + k0;
-        const long s16 = 16 * ldb;
         const __m512 z = _mm512_setzero_ps();
-        for (int k = 0; k < kc; k++, d += NR) {
-            _mm512_storeu_ps(d, maybe_round_ps(_mm512_mask_i32gather_ps(z, m0, idx, s + k, 4), round));
-            _mm512_storeu_ps(d + 16, maybe_round_ps(m1 ? _mm512_mask_i32gather_ps(z, m1, idx, s + s16 + k, 4) : z, round));
-            _mm512_storeu_ps(d + 32, maybe_round_ps(m2 ? _mm512_mask_i32gather_ps(z, m2, idx, s + 2 * s16 + k, 4) : z, round));
-        }
+        for (int q = 0; q < npan; q++)
+            for (int v = 0; v < NR / 16; v++) {
+                const __mmask16 mv = col_mask(n - q * NR, v);
+                float *o = d + (long)q * NR * kc + 16 * v;
+                if (!mv) {
+                    for (int k = 0; k < kc; k++) _mm512_storeu_ps(o + k * NR, z);
+                    continue;
+                }
+                const float *s = B + (j0 + q * NR + 16 * v) * ldb + k0;
+                for (int k = 0; k < kc; k++)
+                    _mm512_storeu_ps(o + k * NR, maybe_round_ps(_mm512_mask_i32gather_ps(z, mv, idx, s + k, 4), round));
+            }
     } else {
         pack_b_generic(t, B, ldb, k0, kc, j0, n, round, dst);
     }
@@ -230,6 +288,12 @@ TGT_F32 static void pack_b_f32(bool t, const float *B, long ldb, long k0, int kc
 
 TGT_F32 static void kern_f32(long ku, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
     const float *A = Ap, *B = Bp;
+    for (int r = 0; r < m; r++) {   /* the C tile arrives while the products run (prefetches never fault) */
+        _mm_prefetch((const char *)(C + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + r * ldc + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + r * ldc + 32), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + r * ldc + 47), _MM_HINT_T0);
+    }
     DECL_ROW(0) DECL_ROW(1) DECL_ROW(2) DECL_ROW(3) DECL_ROW(4) DECL_ROW(5) DECL_ROW(6) DECL_ROW(7)
     for (long k = 0; k < ku; k++, A += MR, B += NR) {
         const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16), b2 = _mm512_loadu_ps(B + 32);
@@ -238,21 +302,30 @@ TGT_F32 static void kern_f32(long ku, const void *Ap, const void *Bp, float *C, 
     STORE_TILE
 }
 
-static const gemm_impl impl_f32 = {pack_a_f32, pack_b_f32, kern_f32, KC_F32, 1, MR, NR, 1, NULL, NULL};
+static const gemm_impl impl_f32 = {NULL, pack_a_block_f32, pack_b_f32, kern_f32, KC_F32, 1, MR, NR, 1, NULL, NULL};
 
 /* ---- AVX512_BF16: packed bf16 pairs, vdpbf16ps ---- */
 
+/* vcvtne2ps2bf16 / vcvtneps2bf16 round to nearest even like
+ * lmt_f32_to_bf16 (NaN stays NaN); they flush subnormals to zero, which the
+ * bf16 dot products do to their inputs anyway. */
+
 /* Two fp32 vectors (k and k+1, same lanes) -> lanes of bf16 pairs. */
 TGT_BF16 static inline __m512i pair_bf16(__m512 xk, __m512 xk1) {
-    __m512i lo = _mm512_srli_epi32(round_bf16_epi32(_mm512_castps_si512(xk)), 16);
-    return _mm512_or_si512(lo, round_bf16_epi32(_mm512_castps_si512(xk1)));
+    const __m512i w = (__m512i)_mm512_cvtne2ps_pbh(xk1, xk);   /* words 0-15: xk, 16-31: xk1 */
+    const __m512i zip = _mm512_setr_epi32(0 | 16 << 16, 1 | 17 << 16, 2 | 18 << 16, 3 | 19 << 16, 4 | 20 << 16,
+                                          5 | 21 << 16, 6 | 22 << 16, 7 | 23 << 16, 8 | 24 << 16, 9 | 25 << 16,
+                                          10 | 26 << 16, 11 | 27 << 16, 12 | 28 << 16, 13 | 29 << 16,
+                                          14 | 30 << 16, 15 | 31 << 16);
+    return _mm512_permutexvar_epi16(zip, w);
 }
 /* 8 qwords, each an (x_k, x_k+1) fp32 pair -> 8 dwords of bf16 pairs. */
 TGT_BF16 static inline __m256i pairs_from_qwords(__m512i q) {
-    const __m512i r = round_bf16_epi32(q);   /* bf16 of every fp32 in the high word of its dword */
-    const __m512i sel = _mm512_setr_epi32(1 | 3 << 16, 5 | 7 << 16, 9 | 11 << 16, 13 | 15 << 16, 17 | 19 << 16,
-                                          21 | 23 << 16, 25 | 27 << 16, 29 | 31 << 16, 0, 0, 0, 0, 0, 0, 0, 0);
-    return _mm512_castsi512_si256(_mm512_permutexvar_epi16(sel, r));
+    return (__m256i)_mm512_cvtneps_pbh(_mm512_castsi512_ps(q));
+}
+/* 32 consecutive fp32 (16 pairs) -> 16 dwords of bf16 pairs. */
+TGT_BF16 static inline __m512i pairs_from_run(__m512 x0, __m512 x1) {
+    return (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
 }
 /* Gathers the pairs (x[off_i + k], x[off_i + k + 1]) of 8 rows (mask) of
  * stride `stride`; only x[.. + k] when k+1 is past the end of K. */
@@ -293,45 +366,50 @@ TGT_BF16 static void pack_a_bf16(bool t, const float *A, long lda, long i0, int 
     }
 }
 
-/* Packs k [k0, k0+kc) x columns [j0, j0+n) of op(B) as bf16 pairs, rows of
- * nr dwords; pair rows from (kc+1)/2 up to kup are zero. */
+/* Packs k [k0, k0+kc) x columns [j0, j0+n) of op(B) as bf16 pairs: panels
+ * of kup rows of nr dwords; pair rows from (kc+1)/2 up to kup are zero. */
 TGT_BF16 static inline __attribute__((always_inline)) void pack_b_pairs(bool t, const float *B, long ldb, long k0, int kc,
                                                                        long j0, int n, uint32_t *d, const int nr,
                                                                        const int kup) {
-    const int ku = (kc + 1) / 2;
-    if (!t) {   /* rows k and k+1 of op(B): contiguous */
-        const float *s = B + k0 * ldb + j0;
+    const int ku = (kc + 1) / 2, npan = (n + nr - 1) / nr;
+    if (!t) {   /* rows k and k+1 of op(B): contiguous, read once across all panels */
         const __m512 z = _mm512_setzero_ps();
-        for (int p = 0; p < ku; p++, s += 2 * ldb, d += nr) {
+        for (int p = 0; p < ku; p++) {
             const bool two = 2 * p + 1 < kc;
-            for (int v = 0; v < nr / 16; v++) {
-                const __mmask16 mv = col_mask(n, v);
-                __m512 xk = _mm512_maskz_loadu_ps(mv, s + 16 * v);
-                __m512 xk1 = two ? _mm512_maskz_loadu_ps(mv, s + ldb + 16 * v) : z;
-                _mm512_storeu_si512(d + 16 * v, pair_bf16(xk, xk1));
+            const float *s = B + (k0 + 2 * p) * ldb + j0;
+            for (int q = 0; q < npan; q++) {
+                uint32_t *o = d + (long)q * nr * kup + (long)p * nr;
+                for (int v = 0; v < nr / 16; v++) {
+                    const __mmask16 mv = col_mask(n - q * nr, v);
+                    const float *sv = s + q * nr + 16 * v;
+                    __m512 xk = _mm512_maskz_loadu_ps(mv, sv);
+                    __m512 xk1 = two ? _mm512_maskz_loadu_ps(mv, sv + ldb) : z;
+                    _mm512_storeu_si512(o + 16 * v, pair_bf16(xk, xk1));
+                }
             }
         }
-    } else if (gather_ok(ldb)) {   /* B stored [N,K]: the pair of column j is one qword */
-        const __m256i idx = _mm512_castsi512_si256(row_index(ldb));
-        for (int p = 0; p < ku; p++, d += nr) {
-            const bool two = 2 * p + 1 < kc;
-            for (int g = 0; g < nr / 8; g++) {
-                int left = n - 8 * g;
-                __mmask8 msk = left >= 8 ? 0xff : left <= 0 ? 0 : (__mmask8)((1u << left) - 1);
-                __m256i v = msk ? gather_pairs8(B + (j0 + 8 * g) * ldb + k0 + 2 * p, idx, msk, two)
-                                : _mm256_setzero_si256();
-                _mm256_storeu_si256((__m256i *)(d + 8 * g), v);
-            }
-        }
-    } else {
-        for (int p = 0; p < ku; p++, d += nr)
-            for (int c = 0; c < nr; c++) {
-                uint32_t lo = c < n ? round_bf16_bits(at_b(t, B, ldb, k0 + 2 * p, j0 + c)) >> 16 : 0;
-                uint32_t hi = c < n && 2 * p + 1 < kc ? round_bf16_bits(at_b(t, B, ldb, k0 + 2 * p + 1, j0 + c)) : 0;
-                d[c] = lo | hi;
+    } else {   /* B stored [N,K]: a column's pairs are contiguous; 16x16 transposes */
+        for (int q = 0; q < npan; q++)
+            for (int g = 0; g < nr / 16; g++) {
+                const int c0 = q * nr + 16 * g, nleft = n - c0;
+                uint32_t *o = d + (long)q * nr * kup + 16 * g;
+                for (int blk = 0; 16 * blk < ku; blk++) {
+                    const int left = kc - 32 * blk;
+                    __m512i v[16];
+                    for (int c = 0; c < 16; c++) {
+                        if (c >= nleft) { v[c] = _mm512_setzero_si512(); continue; }
+                        const float *sc = B + (j0 + c0 + c) * ldb + k0 + 32 * blk;
+                        v[c] = pairs_from_run(_mm512_maskz_loadu_ps(col_mask(left, 0), sc),
+                                              _mm512_maskz_loadu_ps(col_mask(left, 1), sc + 16));
+                    }
+                    transpose16(v);
+                    for (int pp = 0; pp < 16 && 16 * blk + pp < ku; pp++)
+                        _mm512_storeu_si512(o + (long)(16 * blk + pp) * nr, v[pp]);
+                }
             }
     }
-    for (int p = ku; p < kup; p++, d += nr) memset(d, 0, (size_t)nr * 4);
+    for (int q = 0; q < npan; q++)
+        if (kup > ku) memset(d + (long)q * nr * kup + (long)ku * nr, 0, (size_t)(kup - ku) * nr * 4);
 }
 
 TGT_BF16 static void pack_b_bf16(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
@@ -357,7 +435,7 @@ TGT_BF16 static void kern_bf16(long ku, const void *Ap, const void *Bp, float *C
     STORE_TILE
 }
 
-static const gemm_impl impl_bf16 = {pack_a_bf16, pack_b_bf16, kern_bf16, KC_BF16, 2, MR, NR, 1, NULL, NULL};
+static const gemm_impl impl_bf16 = {pack_a_bf16, NULL, pack_b_bf16, kern_bf16, KC_BF16, 2, MR, NR, 1, NULL, NULL};
 /* ---- AMX-BF16: 16x16 fp32 tiles, tdpbf16ps (Sapphire Rapids and later) ----
  * The microkernel keeps a 32x32 block of C in tiles 0-3, loads two A tiles
  * (16 rows x 16 pairs) and two B tiles (16 pairs x 16 columns) per 32 k.
@@ -365,7 +443,7 @@ static const gemm_impl impl_bf16 = {pack_a_bf16, pack_b_bf16, kern_bf16, KC_BF16
  * B panels: rows of 32 dwords (the two B tiles side by side, stride 128 B). */
 #define MR_AMX 32
 #define NR_AMX 32
-#define KC_AMX 1024
+#define KC_AMX 1024   /* k per K block: A micro-panel 64 KiB, B block <= 960 KiB */
 #define TGT_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16,amx-tile,amx-bf16")))
 
 TGT_BF16 static void pack_a_amx(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
@@ -378,27 +456,55 @@ TGT_BF16 static void pack_a_amx(bool t, const float *A, long lda, long i0, int m
                 if (r >= m) { _mm512_storeu_si512(o, _mm512_setzero_si512()); continue; }
                 const float *s = A + (i0 + r) * lda + k0 + 32 * st;
                 int left = kc - 32 * st;
-                __m512i v0 = _mm512_maskz_loadu_epi32(col_mask(left, 0), s);
-                __m512i v1 = _mm512_maskz_loadu_epi32(col_mask(left, 1), s + 16);
-                __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(pairs_from_qwords(v0)), pairs_from_qwords(v1), 1);
-                _mm512_storeu_si512(o, v);
+                __m512 v0 = _mm512_maskz_loadu_ps(col_mask(left, 0), s);
+                __m512 v1 = _mm512_maskz_loadu_ps(col_mask(left, 1), s + 16);
+                _mm512_storeu_si512(o, pairs_from_run(v0, v1));
             }
-    } else {   /* rows k, k+1 of op(A)^T are contiguous along i: scatter into the rows */
-        const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                               _mm512_set1_epi32(16));
+    } else {   /* rows k, k+1 of op(A)^T are contiguous along i: pairs of 16 rows, transposed */
         const __m512 z = _mm512_setzero_ps();
         for (int st = 0; st < steps; st++)
-            for (int q = 0; q < 16; q++) {
-                const int k = 32 * st + 2 * q;
-                for (int h = 0; h < MR_AMX / 16; h++) {
-                    const __mmask16 mk = col_mask(m, h);
-                    const float *s = A + (k0 + k) * lda + i0 + 16 * h;
-                    __m512 xk = k < kc ? _mm512_maskz_loadu_ps(mk, s) : z;
-                    __m512 xk1 = k + 1 < kc ? _mm512_maskz_loadu_ps(mk, s + lda) : z;
-                    _mm512_i32scatter_epi32(d + st * 16 * MR_AMX + h * 256 + q, idx, pair_bf16(xk, xk1), 4);
+            for (int h = 0; h < MR_AMX / 16; h++) {
+                const __mmask16 mk = col_mask(m, h);
+                __m512i v[16];
+                for (int q = 0; q < 16; q++) {
+                    const int k = 32 * st + 2 * q;
+                    if (k >= kc || !mk) { v[q] = _mm512_setzero_si512(); continue; }
+                    const float *sk = A + (k0 + k) * lda + i0 + 16 * h;
+                    v[q] = pair_bf16(_mm512_maskz_loadu_ps(mk, sk), k + 1 < kc ? _mm512_maskz_loadu_ps(mk, sk + lda) : z);
                 }
+                transpose16(v);
+                for (int r = 0; r < 16; r++) _mm512_storeu_si512(d + st * 16 * MR_AMX + (16 * h + r) * 16, v[r]);
             }
     }
+}
+
+/* All panels at once when op(A) rows are contiguous along i (A^T stored):
+ * for each 32 k, rows k of A^T are read across the whole block. */
+TGT_BF16 static void pack_a_block_amx(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
+    const int mpan = (m + MR_AMX - 1) / MR_AMX, steps = ((kc + 1) / 2 + 15) / 16;
+    uint32_t *d = dst;
+    if (!t) {
+        for (int p = 0; p < mpan; p++) {
+            int r = m - p * MR_AMX;
+            pack_a_amx(t, A, lda, i0 + p * MR_AMX, r < MR_AMX ? r : MR_AMX, k0, kc, round, d + (long)p * MR_AMX * steps * 16);
+        }
+        return;
+    }
+    const __m512 z = _mm512_setzero_ps();
+    for (int st = 0; st < steps; st++)
+        for (int g = 0; g < 2 * mpan; g++) {   /* 16-row group g: panel g/2, half g%2 */
+            const __mmask16 mk = col_mask(m - 16 * g, 0);
+            __m512i v[16];
+            for (int q = 0; q < 16; q++) {
+                const int k = 32 * st + 2 * q;
+                if (k >= kc || !mk) { v[q] = _mm512_setzero_si512(); continue; }
+                const float *sk = A + (k0 + k) * lda + i0 + 16 * g;
+                v[q] = pair_bf16(_mm512_maskz_loadu_ps(mk, sk), k + 1 < kc ? _mm512_maskz_loadu_ps(mk, sk + lda) : z);
+            }
+            transpose16(v);
+            uint32_t *o = d + (long)(g / 2) * MR_AMX * steps * 16 + st * 16 * MR_AMX + (g % 2) * 256;
+            for (int r = 0; r < 16; r++) _mm512_storeu_si512(o + r * 16, v[r]);
+        }
 }
 
 TGT_BF16 static void pack_b_amx(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
@@ -453,7 +559,7 @@ static const amx_config amx_cfg __attribute__((aligned(64))) = {
 TGT_AMX static void amx_begin(void) { _tile_loadconfig(&amx_cfg); }
 TGT_AMX static void amx_end(void) { _tile_release(); }
 
-static const gemm_impl impl_amx = {pack_a_amx, pack_b_amx, kern_amx, KC_AMX, 2, MR_AMX, NR_AMX, 16, amx_begin, amx_end};
+static const gemm_impl impl_amx = {pack_a_amx, pack_a_block_amx, pack_b_amx, kern_amx, KC_AMX, 2, MR_AMX, NR_AMX, 16, amx_begin, amx_end};
 
 /* AMX needs the CPU bits, the OS's XTILECFG/XTILEDATA state in XCR0, and
  * (Linux) this process's permission to use the 8 KiB tile data state. */
@@ -479,7 +585,8 @@ void lmt_gemm_force_isa(int level) { forced_level = level < 0 ? 0 : level > 3 ? 
 
 static int cpu_level(void) {
 #if LMT_GEMM_X86
-    static int level = -1;
+    static int cached = -1;
+    int level = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
     if (level < 0) {
         __builtin_cpu_init();
         int l = 0;
@@ -490,6 +597,7 @@ static int cpu_level(void) {
             if (l == 2 && amx_usable()) l = 3;
         }
         level = l;
+        __atomic_store_n(&cached, l, __ATOMIC_RELEASE);   /* racing first calls agree */
     }
     return level < forced_level ? level : forced_level;
 #else
@@ -498,13 +606,14 @@ static int cpu_level(void) {
 }
 
 static const gemm_impl *pick(bool bf16) {
-#if LMT_GEMM_X86
     int l = cpu_level();
+#if LMT_GEMM_X86
     if (bf16 && l >= 3) return &impl_amx;
     if (bf16 && l >= 2) return &impl_bf16;
     if (l >= 1) return &impl_f32;
 #else
     (void)bf16;
+    (void)l;
 #endif
     return &impl_generic;
 }
@@ -574,9 +683,14 @@ static bool gemm_block(const gemm_job *j) {
             const int kc = (int)(j->K - k0 < kc_max ? j->K - k0 : kc_max);
             const long kup = ((kc + g - 1) / g + ka - 1) / ka * ka;
             const float beta = k0 == 0 ? j->beta : 1.0f;
-            for (long p = 0; p < mpan; p++) {
-                long r = mb - p * mr;
-                im->pack_a(j->ta, j->A, j->lda, i0 + p * mr, (int)(r < mr ? r : mr), k0, kc, j->round, abuf + p * mr * kup);
+            if (im->pack_a_block) {
+                im->pack_a_block(j->ta, j->A, j->lda, i0, (int)mb, k0, kc, j->round, abuf);
+            } else {
+                for (long p = 0; p < mpan; p++) {
+                    long r = mb - p * mr;
+                    im->pack_a(j->ta, j->A, j->lda, i0 + p * mr, (int)(r < mr ? r : mr), k0, kc, j->round,
+                               abuf + p * mr * kup);
+                }
             }
             /* Column blocks of at most nb_pan panels, of equal size. */
             const long tpan = (j->N + nr - 1) / nr;
@@ -585,18 +699,13 @@ static bool gemm_block(const gemm_job *j) {
             for (long j0 = 0; j0 < j->N; j0 += bpan * nr) {
                 const long nb = j->N - j0 < bpan * nr ? j->N - j0 : bpan * nr;
                 const long npb = (nb + nr - 1) / nr;
-                for (long q = 0; q < npb; q++) {
-                    long c = nb - q * nr;
-                    im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0 + q * nr, (int)(c < nr ? c : nr), j->round,
-                               bbuf + q * nr * kup);
-                }
-                for (long p = 0; p < mpan; p++) {
+                im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0, (int)nb, j->round, bbuf);
+                for (long p = 0; p < mpan; p++) {   /* an A micro-panel stays in L1 */
                     const long r = mb - p * mr;
-                    const uint32_t *ap = abuf + p * mr * kup;
-                    float *crow = j->C + (i0 + p * mr) * j->ldc + j0;
-                    for (long q = 0; q < npb; q++) {
+                    for (long q = 0; q < npb; q++) {   /* the B panels stream from L2 */
                         const long c = nb - q * nr;
-                        im->kern(kup, ap, bbuf + q * nr * kup, crow + q * nr, j->ldc, j->alpha, beta,
+                        im->kern(kup, abuf + p * mr * kup, bbuf + q * nr * kup,
+                                 j->C + (i0 + p * mr) * j->ldc + j0 + q * nr, j->ldc, j->alpha, beta,
                                  (int)(r < mr ? r : mr), (int)(c < nr ? c : nr));
                     }
                 }
@@ -631,6 +740,90 @@ static bool gemm_part(const gemm_job *j, int tid, int nth, bool split_m) {
     return gemm_block(&s);
 }
 
+#if LMT_GEMM_X86
+/* ---- few rows (generation: one token per sequence): no packing ----
+ * With M <= SMALL_M rows, packing B (all of the lm_head's 50257 x 768, every
+ * token) costs more than the product. The rows of op(A) are copied once
+ * (rounded to bf16 if asked) and B is streamed once: row-wise FMAs when B's
+ * rows are contiguous, dot products along k when B is stored [N,K]. Every C
+ * element is summed in a fixed order whatever the threads' column split. */
+#define SMALL_M 4
+#define SMALL_COLS 64   /* columns per step; the threads' split is a multiple */
+
+TGT_F32 static inline __m512 load_b(const float *p, __mmask16 m, bool round) {
+    return maybe_round_ps(_mm512_maskz_loadu_ps(m, p), round);
+}
+
+TGT_F32 static void small_m_cols(const gemm_job *j, const float *arows, long jlo, long jhi, bool round) {
+    const int M = (int)j->M;
+    const long K = j->K, ldb = j->ldb, ldc = j->ldc;
+    const __m512 va = _mm512_set1_ps(j->alpha), vb = _mm512_set1_ps(j->beta);
+    if (!j->tb) {   /* C[i, j0:j0+64] += sum_k a[i,k] B[k, j0:j0+64] */
+        for (long j0 = jlo; j0 < jhi; j0 += SMALL_COLS) {
+            const int n = (int)(jhi - j0 < SMALL_COLS ? jhi - j0 : SMALL_COLS);
+            const __mmask16 m0 = col_mask(n, 0), m1 = col_mask(n, 1), m2 = col_mask(n, 2), m3 = col_mask(n, 3);
+            __m512 acc[SMALL_M][4];
+            for (int i = 0; i < SMALL_M; i++)
+                for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
+            const float *b = j->B + j0;
+            for (long k = 0; k < K; k++, b += ldb) {
+                const __m512 b0 = load_b(b, m0, round), b1 = load_b(b + 16, m1, round), b2 = load_b(b + 32, m2, round),
+                             b3 = load_b(b + 48, m3, round);
+                for (int i = 0; i < M; i++) {
+                    const __m512 a = _mm512_set1_ps(arows[i * K + k]);
+                    acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+                    acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+                    acc[i][2] = _mm512_fmadd_ps(a, b2, acc[i][2]);
+                    acc[i][3] = _mm512_fmadd_ps(a, b3, acc[i][3]);
+                }
+            }
+            const __mmask16 mk[4] = {m0, m1, m2, m3};
+            for (int i = 0; i < M; i++)
+                for (int v = 0; v < 4; v++) {
+                    float *c = j->C + i * ldc + j0 + 16 * v;
+                    __m512 r = _mm512_mul_ps(va, acc[i][v]);
+                    if (j->beta != 0.0f) r = _mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mk[v], c)));
+                    _mm512_mask_storeu_ps(c, mk[v], r);
+                }
+        }
+        return;
+    }
+    /* B stored [N,K]: C[i,j] = dot(a[i,:], B[j,:]), 4 columns at a time. */
+    for (long j0 = jlo; j0 < jhi; j0 += 4) {
+        const int n = (int)(jhi - j0 < 4 ? jhi - j0 : 4);
+        __m512 acc[SMALL_M][4];
+        for (int i = 0; i < SMALL_M; i++)
+            for (int c = 0; c < 4; c++) acc[i][c] = _mm512_setzero_ps();
+        const float *bc[4];
+        for (int c = 0; c < 4; c++) bc[c] = j->B + (j0 + (c < n ? c : 0)) * ldb;
+        for (long k = 0; k < K; k += 16) {
+            const __mmask16 mk = col_mask((int)(K - k < 16 ? K - k : 16), 0);
+            __m512 b[4];
+            for (int c = 0; c < 4; c++) b[c] = load_b(bc[c] + k, mk, round);
+            for (int i = 0; i < M; i++) {
+                const __m512 a = _mm512_maskz_loadu_ps(mk, arows + i * K + k);
+                for (int c = 0; c < 4; c++) acc[i][c] = _mm512_fmadd_ps(a, b[c], acc[i][c]);
+            }
+        }
+        for (int i = 0; i < M; i++)
+            for (int c = 0; c < n; c++) {
+                float *cp = j->C + i * ldc + j0 + c;
+                const float sum = _mm512_reduce_add_ps(acc[i][c]);
+                *cp = j->beta == 0.0f ? j->alpha * sum : fmaf(j->alpha, sum, j->beta * *cp);
+            }
+    }
+}
+
+/* Copies the M rows of op(A) contiguously (rounded to bf16 if asked). */
+static void small_m_rows(const gemm_job *j, float *arows, bool round) {
+    for (long i = 0; i < j->M; i++)
+        for (long k = 0; k < j->K; k++) {
+            float v = at_a(j->ta, j->A, j->lda, i, k);
+            arows[i * j->K + k] = round ? round_bf16(v) : v;
+        }
+}
+#endif
+
 static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -646,6 +839,27 @@ static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, 
                   .ldc = ldc, .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C};
     /* The bf16 product on an fp32 microkernel rounds while packing. */
     j.round = bf16 && j.im->kgrp == 1;
+#if LMT_GEMM_X86
+    if (M <= SMALL_M && cpu_level() >= 1) {
+        float *arows = buf_get(&tls_a, (size_t)M * K * sizeof(float));
+        if (arows) {
+            small_m_rows(&j, arows, bf16);
+            const long units = (N + SMALL_COLS - 1) / SMALL_COLS;
+            int nth = omp_in_parallel() ? 1 : omp_get_max_threads();
+            if (nth > units) nth = (int)units;
+            if ((double)M * N * K < 5e5 || nth < 1) nth = 1;
+#pragma omp parallel num_threads(nth) if (nth > 1)
+            {
+                const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+                const long per = (units + nt - 1) / nt;
+                const long lo = t * per * SMALL_COLS < N ? t * per * SMALL_COLS : N;
+                const long hi = lo + per * SMALL_COLS < N ? lo + per * SMALL_COLS : N;
+                if (lo < hi) small_m_cols(&j, arows, lo, hi, bf16);
+            }
+            return;
+        }
+    }
+#endif
     const bool split_m = M > N;
     int nth = 1;
     if (!omp_in_parallel()) {

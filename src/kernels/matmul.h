@@ -1,15 +1,31 @@
-/* The one matrix-product interface of lmtune; the backend (OpenBLAS now)
- * can change behind it. Row-major: C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C.
- * lda/ldb/ldc are row strides of the stored (untransposed) matrices. */
+/* The one matrix-product interface of lmtune. Row-major:
+ * C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, lda/ldb/ldc the row
+ * strides of the stored (untransposed) matrices.
+ *
+ * Backends, chosen by measurement (docs/PERFORMANCE.md): lmtune's own
+ * AVX-512 kernels (kernels/gemm.h, the default: OpenMP threads shared with
+ * every other kernel, and immune to OPENBLAS_CORETYPE) or OpenBLAS
+ * (LMT_MATMUL=openblas in the environment). In bf16 mixed precision
+ * (TrainingArguments bf16) every product rounds its inputs to bf16 and
+ * accumulates in fp32. */
 #ifndef LMT_KERNELS_MATMUL_H
 #define LMT_KERNELS_MATMUL_H
 #include <stdbool.h>
+
 void lmt_sgemm(bool trans_a, bool trans_b, int M, int N, int K,
                float alpha, const float *A, int lda, const float *B, int ldb,
                float beta, float *C, int ldc);
-/* Name of the backend, for logs and benchmarks ("openblas 0.3.21 (SkylakeX)"). */
+
+typedef enum lmt_matmul_precision { LMT_MATMUL_FP32 = 0, LMT_MATMUL_BF16 = 1 } lmt_matmul_precision;
+/* Process-wide, like torch.autocast: set by the trainer for --bf16. */
+void lmt_matmul_set_precision(lmt_matmul_precision p);
+lmt_matmul_precision lmt_matmul_get_precision(void);
+
+typedef enum lmt_matmul_backend_id { LMT_MATMUL_OWN = 0, LMT_MATMUL_OPENBLAS = 1 } lmt_matmul_backend_id;
+void lmt_matmul_set_backend(lmt_matmul_backend_id b);
+/* Name of the backend, for logs and benchmarks. */
 const char *lmt_matmul_backend(void);
-/* Sets the number of threads the backend uses (0 = all cores). */
+/* Sets the number of threads OpenBLAS uses (0 = all cores). */
 void lmt_matmul_set_threads(int n);
 /* Threads the backend uses for one product. Kernels that would call
  * lmt_sgemm from several threads at once check it: concurrent calls into a

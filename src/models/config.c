@@ -171,8 +171,11 @@ static lmt_status parse_fields(const lmt_json *j, const char *src, lmt_config *c
             return lmt_fail(LMT_ERR_FORMAT, "%s: decoder sizes out of range", src);
         if (c->d_model % c->dec_heads)
             return lmt_fail(LMT_ERR_FORMAT, "%s: d_model %lld is not a multiple of decoder_attention_heads %lld", src, (long long)c->d_model, (long long)c->dec_heads);
-        if (!c->share_encoder_decoder_embeddings || c->dec_vocab_size != c->vocab_size)
-            return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: separate encoder/decoder vocabularies are not supported yet", src);
+        /* Shared embeddings: one (vocab_size, C) table and lm_head, while
+         * transformers reshapes the logits by decoder_vocab_size. */
+        if (c->share_encoder_decoder_embeddings && c->dec_vocab_size != c->vocab_size)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: decoder_vocab_size %lld differs from vocab_size %lld, which needs \"share_encoder_decoder_embeddings\": false",
+                            src, (long long)c->dec_vocab_size, (long long)c->vocab_size);
     }
     if (c->arch == LMT_ARCH_BERT || c->arch == LMT_ARCH_ROBERTA) {
         if (c->type_vocab_size < 0 || c->type_vocab_size > 1024)
@@ -180,11 +183,22 @@ static lmt_status parse_fields(const lmt_json *j, const char *src, lmt_config *c
     }
     /* Ids the model itself indexes with (nn.Embedding padding_idx, the
      * decoder start) must exist; bos/eos only matter to generation. */
-    int64_t used[2] = {c->arch == LMT_ARCH_GPT2 ? -1 : c->pad_token_id, c->decoder_start_token_id};
-    const char *what[2] = {"pad_token_id", "decoder_start_token_id"};
-    for (int k = 0; k < 2; k++)
-        if (used[k] >= c->vocab_size || used[k] < -1)
-            return lmt_fail(LMT_ERR_FORMAT, "%s: %s %lld is outside the vocabulary (%lld)", src, what[k], (long long)used[k], (long long)c->vocab_size);
+    int64_t used[3] = {c->arch == LMT_ARCH_GPT2 ? -1 : c->pad_token_id, c->decoder_start_token_id, -1};
+    int64_t limit[3] = {c->vocab_size, c->vocab_size, c->vocab_size};
+    const char *what[3] = {"pad_token_id", "decoder_start_token_id", "pad_token_id"};
+    const char *vocab[3] = {"vocab_size", "vocab_size", "vocab_size"};
+    if (c->arch == LMT_ARCH_MARIAN) {
+        /* the decoder start is a decoder token; pad is both tables' padding_idx */
+        limit[1] = c->dec_vocab_size;
+        vocab[1] = "decoder_vocab_size";
+        used[2] = c->pad_token_id;
+        limit[2] = c->dec_vocab_size;
+        vocab[2] = "decoder_vocab_size";
+    }
+    for (int k = 0; k < 3; k++)
+        if (used[k] >= limit[k] || used[k] < -1)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: %s %lld is outside the vocabulary (%s %lld)", src, what[k], (long long)used[k],
+                            vocab[k], (long long)limit[k]);
     if (c->layer_norm_eps <= 0 || c->dropout < 0 || c->dropout >= 1 || c->attn_dropout < 0 || c->attn_dropout >= 1)
         return lmt_fail(LMT_ERR_FORMAT, "%s: layer norm epsilon or dropout out of range", src);
     return LMT_OK;

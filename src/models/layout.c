@@ -167,9 +167,22 @@ static void marian_attention(builder *b, int64_t C, const char *p) {
 
 static void marian(builder *b, const lmt_config *c) {
     int64_t C = c->d_model;
-    W(b, 0, c->vocab_size, C, "model.shared.weight");
-    alias(b, "model.encoder.embed_tokens.weight", "model.shared.weight");
-    alias(b, "model.decoder.embed_tokens.weight", "model.shared.weight");
+    bool share = c->share_encoder_decoder_embeddings, tie = c->tie_word_embeddings;
+    /* MarianMTModel's tables. Shared and tied: model.shared (vocab_size)
+     * behind both embed_tokens and lm_head. Not shared: encoder.embed_tokens
+     * (vocab_size) and decoder.embed_tokens (decoder_vocab_size), each where
+     * its module registers it, lm_head tied to the decoder's. transformers 5
+     * makes every tie of _tied_weights_keys depend on tie_word_embeddings, so
+     * shared but untied leaves four tables: model.shared (in the state dict,
+     * used by nothing, never given a gradient), both embed_tokens and
+     * lm_head. */
+    if (share) W(b, 0, c->vocab_size, C, "model.shared.weight");
+    if (share && tie) {
+        alias(b, "model.encoder.embed_tokens.weight", "model.shared.weight");
+        alias(b, "model.decoder.embed_tokens.weight", "model.shared.weight");
+    } else {
+        W(b, 0, c->vocab_size, C, "model.encoder.embed_tokens.weight");
+    }
     add(b, LMT_PARAM_STATIC, LMT_INIT_SINUSOIDAL_MARIAN, 2, c->max_positions, C, "model.encoder.embed_positions.weight");
     for (int64_t i = 0; i < c->n_layer; i++) {
         char p[96], q[128];
@@ -181,6 +194,7 @@ static void marian(builder *b, const lmt_config *c) {
         LINEAR(b, 0, C, c->d_ff, "%s.fc2", p);
         LN(b, 0, C, "%s.final_layer_norm", p);
     }
+    if (!(share && tie)) W(b, 0, c->dec_vocab_size, C, "model.decoder.embed_tokens.weight");
     add(b, LMT_PARAM_STATIC, LMT_INIT_SINUSOIDAL_MARIAN, 2, c->max_positions, C, "model.decoder.embed_positions.weight");
     for (int64_t i = 0; i < c->dec_layers; i++) {
         char p[96], q[128];
@@ -195,9 +209,12 @@ static void marian(builder *b, const lmt_config *c) {
         LINEAR(b, 0, C, c->dec_ffn, "%s.fc2", p);
         LN(b, 0, C, "%s.final_layer_norm", p);
     }
-    if (c->tie_word_embeddings) alias(b, "lm_head.weight", "model.shared.weight");
-    else W(b, LMT_PARAM_HEAD, c->vocab_size, C, "lm_head.weight");
-    add(b, LMT_PARAM_BUFFER | LMT_PARAM_NO_DECAY, LMT_INIT_ZEROS, 2, 1, c->vocab_size, "final_logits_bias");
+    /* lm_head and final_logits_bias: target_vocab_size wide */
+    int64_t Vt = share ? c->vocab_size : c->dec_vocab_size;
+    const char *dec_table = share ? "model.shared.weight" : "model.decoder.embed_tokens.weight";
+    if (tie) alias(b, "lm_head.weight", dec_table);
+    else W(b, LMT_PARAM_HEAD, Vt, C, "lm_head.weight");
+    add(b, LMT_PARAM_BUFFER | LMT_PARAM_NO_DECAY, LMT_INIT_ZEROS, 2, 1, Vt, "final_logits_bias");
 }
 
 lmt_status lmt_layout_build(const lmt_config *cfg, lmt_layout *out) {

@@ -34,14 +34,15 @@ static lmt_status bind(lmt_marian *mt, float *base, lmt_marian_params *p) {
     if (i_ < 0) return lmt_fail(LMT_ERR_INTERNAL, "%s: " CLS " layout lacks %s", src, name); \
     (dst) = base + m->layout.params[i_].offset; } while (0)
 #define BIND_LIN(dst, pre, mod) do { BIND((dst##_w), "%s.%s.weight", pre, mod); BIND((dst##_b), "%s.%s.bias", pre, mod); } while (0)
-    BIND(p->shared, "model.shared.weight");
+    /* Through the aliases these are all model.shared when the embeddings are
+     * shared; otherwise encoder.embed_tokens, decoder.embed_tokens and
+     * lm_head (itself an alias of decoder.embed_tokens when tied). */
+    BIND(p->shared, "model.encoder.embed_tokens.weight");
+    BIND(p->dec_embed, "model.decoder.embed_tokens.weight");
+    BIND(p->lm_head, "lm_head.weight");
     BIND(p->enc_pos, "model.encoder.embed_positions.weight");
     BIND(p->dec_pos, "model.decoder.embed_positions.weight");
     BIND(p->logits_bias, "final_logits_bias");
-    /* lm_head must be the shared table: the backward adds its gradient there */
-    float *head = NULL;
-    BIND(head, "lm_head.weight");
-    if (head != p->shared) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: an lm_head not tied to model.shared is not supported", src);
     for (int side = 0; side < 2; side++) {
         int L = side ? mt->Ld : mt->Le;
         for (int l = 0; l < L; l++) {
@@ -105,7 +106,7 @@ static void plan(lmt_marian *mt, arena *a, bool with_grads) {
         plan_attn(a, &mt->da[l].cross, Nd, Ne, C, mt->NHd);
         plan_ffn(a, &mt->da[l], Nd, C, mt->Fd);
     }
-    mt->logits = take(a, Nd * mt->V);
+    mt->logits = take(a, Nd * mt->Vd);
     mt->losses = take(a, Nd);
     mt->ce_lse = take(a, Nd);
     int Tm = mt->max_Ts > mt->max_Tt ? mt->max_Ts : mt->max_Tt;
@@ -142,11 +143,15 @@ lmt_status lmt_marian_create(lmt_model *m, int max_B, int max_Tsrc, int max_Ttgt
     if (c->n_head <= 0 || c->d_model % c->n_head || c->dec_heads <= 0 || c->d_model % c->dec_heads)
         return lmt_fail(LMT_ERR_FORMAT, "%s: d_model %lld is not divisible by the head counts %lld / %lld", src,
                         (long long)c->d_model, (long long)c->n_head, (long long)c->dec_heads);
-    if (c->dec_vocab_size != c->vocab_size)
-        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: separate encoder/decoder vocabularies are not supported", src);
+    /* transformers sizes the shared table (and lm_head) by vocab_size and
+     * then reshapes the logits by decoder_vocab_size, so they must agree */
+    if (c->share_encoder_decoder_embeddings && c->dec_vocab_size != c->vocab_size)
+        return lmt_fail(LMT_ERR_FORMAT, "%s: decoder_vocab_size %lld differs from vocab_size %lld with shared embeddings", src,
+                        (long long)c->dec_vocab_size, (long long)c->vocab_size);
     int Tm = max_Tsrc > max_Ttgt ? max_Tsrc : max_Ttgt;
     double N = (double)max_B * Tm;
-    double widest = fmax(fmax((double)c->vocab_size, (double)fmax(c->d_ff, c->dec_ffn)), (double)c->d_model);
+    double widest = fmax(fmax(fmax((double)c->vocab_size, (double)c->dec_vocab_size), (double)fmax(c->d_ff, c->dec_ffn)),
+                         (double)c->d_model);
     if (N * widest >= 2147483647.0 || (double)Tm * Tm * 4 >= 2147483647.0)
         return lmt_fail(LMT_ERR_ARG, "%s: batch %d x %d tokens is too large for this model", src, max_B, Tm);
     lmt_marian *mt = calloc(1, sizeof *mt);
@@ -160,6 +165,7 @@ lmt_status lmt_marian_create(lmt_model *m, int max_B, int max_Tsrc, int max_Ttgt
     mt->Fe = (int)c->d_ff;
     mt->Fd = (int)c->dec_ffn;
     mt->V = (int)c->vocab_size;
+    mt->Vd = (int)c->dec_vocab_size;
     mt->P = (int)c->max_positions;
     mt->max_B = max_B;
     mt->max_Ts = max_Tsrc;
@@ -241,12 +247,12 @@ static int64_t get_int(lmt_dtype t, const void *p, size_t i) {
     return t == LMT_I64 ? ((const int64_t *)p)[i] : ((const int32_t *)p)[i];
 }
 
-static lmt_status load_ids(lmt_marian *mt, lmt_dtype t, const void *src, int32_t *dst, size_t N, int T, const char *what) {
+static lmt_status load_ids(lmt_dtype t, const void *src, int32_t *dst, size_t N, int T, int V, const char *what) {
     for (size_t n = 0; n < N; n++) {
         int64_t v = get_int(t, src, n);
-        if (v < 0 || v >= mt->V)
+        if (v < 0 || v >= V)
             return lmt_fail(LMT_ERR_ARG, CLS ": %s[%zu][%zu] = %lld is outside the vocabulary (0..%d)", what, n / T,
-                            n % T, (long long)v, mt->V - 1);
+                            n % T, (long long)v, V - 1);
         dst[n] = (int32_t)v;
     }
     return LMT_OK;
@@ -255,7 +261,7 @@ static lmt_status load_ids(lmt_marian *mt, lmt_dtype t, const void *src, int32_t
 static lmt_status load_inputs(lmt_marian *mt, lmt_dtype t, const void *ids, const void *mask, const void *dec_ids,
                               const void *labels, int B, int Ts, int Tt) {
     size_t Ne = (size_t)B * Ts, Nd = (size_t)B * Tt;
-    LMT_TRY(load_ids(mt, t, ids, mt->src_ids, Ne, Ts, "input_ids"));
+    LMT_TRY(load_ids(t, ids, mt->src_ids, Ne, Ts, mt->V, "input_ids"));
     mt->has_mask = false;
     for (size_t n = 0; n < Ne; n++) {
         mt->mask[n] = mask ? get_int(t, mask, n) != 0 : 1;
@@ -265,18 +271,18 @@ static lmt_status load_inputs(lmt_marian *mt, lmt_dtype t, const void *ids, cons
     if (labels) {
         for (size_t n = 0; n < Nd; n++) {
             int64_t v = get_int(t, labels, n);
-            if (v != LMT_IGNORE_INDEX && (v < 0 || v >= mt->V))
-                return lmt_fail(LMT_ERR_ARG, CLS ": labels[%zu][%zu] = %lld is outside the vocabulary (0..%d) and not -100",
-                                n / Tt, n % Tt, (long long)v, mt->V - 1);
+            if (v != LMT_IGNORE_INDEX && (v < 0 || v >= mt->Vd))
+                return lmt_fail(LMT_ERR_ARG, CLS ": labels[%zu][%zu] = %lld is outside the decoder vocabulary (0..%d) and not -100",
+                                n / Tt, n % Tt, (long long)v, mt->Vd - 1);
             mt->targets[n] = (int32_t)v;
         }
     }
-    if (dec_ids) return load_ids(mt, t, dec_ids, mt->dec_ids, Nd, Tt, "decoder_input_ids");
+    if (dec_ids) return load_ids(t, dec_ids, mt->dec_ids, Nd, Tt, mt->Vd, "decoder_input_ids");
     if (!labels) return lmt_fail(LMT_ERR_ARG, CLS ": neither decoder_input_ids nor labels given");
     /* shift_tokens_right: start token first, -100 becomes the pad id */
-    if (mt->dec_start_id < 0 || mt->dec_start_id >= mt->V || mt->pad_id < 0 || mt->pad_id >= mt->V)
-        return lmt_fail(LMT_ERR_ARG, CLS ": decoder_start_token_id %d / pad_token_id %d cannot shift the labels (vocabulary 0..%d)",
-                        mt->dec_start_id, mt->pad_id, mt->V - 1);
+    if (mt->dec_start_id < 0 || mt->dec_start_id >= mt->Vd || mt->pad_id < 0 || mt->pad_id >= mt->Vd)
+        return lmt_fail(LMT_ERR_ARG, CLS ": decoder_start_token_id %d / pad_token_id %d cannot shift the labels (decoder vocabulary 0..%d)",
+                        mt->dec_start_id, mt->pad_id, mt->Vd - 1);
     for (int b = 0; b < B; b++)
         for (int s = 0; s < Tt; s++) {
             int32_t v = s ? mt->targets[(size_t)b * Tt + s - 1] : mt->dec_start_id;
@@ -363,7 +369,7 @@ lmt_status lmt_marian_forward(lmt_marian *mt, lmt_dtype dtype, const void *input
         x = a->out;
     }
     const float *enc = enc_out(mt);
-    lmt_embedding_forward(mt->dec_emb, mt->dec_ids, NULL, mt->w.shared, mt->w.dec_pos, mt->emb_scale, B, Tt, C);
+    lmt_embedding_forward(mt->dec_emb, mt->dec_ids, NULL, mt->w.dec_embed, mt->w.dec_pos, mt->emb_scale, B, Tt, C);
     if (training && mt->p_drop > 0.0f) lmt_dropout_forward(mt->dec_emb, mt->dec_emb, (size_t)Nd * C, mt->p_drop, mt->seeds[1]);
     const float *y = mt->dec_emb;
     for (int l = 0; l < mt->Ld; l++) {
@@ -376,9 +382,9 @@ lmt_status lmt_marian_forward(lmt_marian *mt, lmt_dtype dtype, const void *input
         ffn_block_forward(mt, &mt->w.dec[l], a, a->cross.out, Nd, mt->Fd, sd + 4);
         y = a->out;
     }
-    lmt_linear_forward(mt->logits, y, mt->w.shared, mt->w.logits_bias, Nd, C, mt->V, LMT_W_OUT_IN);
+    lmt_linear_forward(mt->logits, y, mt->w.lm_head, mt->w.logits_bias, Nd, C, mt->Vd, LMT_W_OUT_IN);
     if (labels) {
-        mt->n_targets = lmt_crossentropy_forward(mt->losses, mt->ce_lse, mt->logits, mt->targets, Nd, mt->V);
+        mt->n_targets = lmt_crossentropy_forward(mt->losses, mt->ce_lse, mt->logits, mt->targets, Nd, mt->Vd);
         double sum = 0.0;
         for (int n = 0; n < Nd; n++) sum += mt->losses[n];
         mt->loss = mt->n_targets ? (float)(sum / (double)mt->n_targets) : NAN;
@@ -436,6 +442,18 @@ static void ffn_block_backward(lmt_marian *mt, const lmt_marian_layer *w, lmt_ma
     lmt_linear_backward(mt->dres, g->fc1_w, g->fc1_b, dpre, x, w->fc1_w, N, C, F, LMT_W_OUT_IN);
 }
 
+/* Adds a token lookup's gradient to the table gtab (V rows). As
+ * nn.Embedding(padding_idx=pad), the lookup leaves the pad row alone; what
+ * that row already holds (a tied lm_head's share, earlier micro-batches)
+ * stays. */
+static void lookup_backward(lmt_marian *mt, float *gtab, int V, const float *d, const int32_t *ids, int B, int T) {
+    int C = mt->C;
+    bool keep_pad = mt->pad_id >= 0 && mt->pad_id < V;
+    if (keep_pad) memcpy(mt->pad_row, gtab + (size_t)mt->pad_id * C, (size_t)C * sizeof(float));
+    lmt_embedding_backward(gtab, NULL, d, ids, NULL, mt->emb_scale, B, T, C);
+    if (keep_pad) memcpy(gtab + (size_t)mt->pad_id * C, mt->pad_row, (size_t)C * sizeof(float));
+}
+
 lmt_status lmt_marian_backward_scaled(lmt_marian *mt, float scale) {
     if (!mt->grads) return lmt_fail(LMT_ERR_ARG, CLS ": backward on a model set up without gradients");
     if (!mt->has_labels || mt->B == 0) return lmt_fail(LMT_ERR_ARG, CLS ": backward needs a forward with labels");
@@ -444,15 +462,10 @@ lmt_status lmt_marian_backward_scaled(lmt_marian *mt, float scale) {
     const uint64_t *es = mt->seeds + 2, *ds = mt->seeds + 2 + 4 * mt->Le;
     const float *enc = enc_out(mt);
 
-    lmt_crossentropy_backward(mt->logits, mt->logits, mt->ce_lse, mt->targets, scale, Nd, mt->V);   // in place
+    lmt_crossentropy_backward(mt->logits, mt->logits, mt->ce_lse, mt->targets, scale, Nd, mt->Vd);   // in place
     memset(mt->dres, 0, (size_t)Nd * C * sizeof(float));
     /* final_logits_bias is a buffer: no gradient */
-    lmt_linear_backward(mt->dres, g->shared, NULL, mt->logits, dec_out(mt), w->shared, Nd, C, mt->V, LMT_W_OUT_IN);
-    /* nn.Embedding(padding_idx=pad): the lookups give the pad row no gradient;
-     * the tied lm_head's share (added above) stays */
-    bool keep_pad = mt->pad_id >= 0 && mt->pad_id < mt->V;
-    float *pad_row = mt->pad_row;
-    if (keep_pad) memcpy(pad_row, g->shared + (size_t)mt->pad_id * C, (size_t)C * sizeof(float));
+    lmt_linear_backward(mt->dres, g->lm_head, NULL, mt->logits, dec_out(mt), w->lm_head, Nd, C, mt->Vd, LMT_W_OUT_IN);
 
     memset(mt->denc, 0, (size_t)Ne * C * sizeof(float));
     for (int l = mt->Ld - 1; l >= 0; l--) {
@@ -466,7 +479,7 @@ lmt_status lmt_marian_backward_scaled(lmt_marian *mt, float scale) {
         attn_block_backward(mt, &w->dec[l].self, &g->dec[l].self, &a->self, y, y, mt->dres, Nd, Nd, &s, sd[1]);
     }
     const float *de = drop_back(mt, mt->dtmp, mt->dres, (size_t)Nd * C, mt->p_drop, mt->seeds[1]);
-    lmt_embedding_backward(g->shared, NULL, de, mt->dec_ids, NULL, mt->emb_scale, B, Tt, C);
+    lookup_backward(mt, g->dec_embed, mt->Vd, de, mt->dec_ids, B, Tt);
 
     memcpy(mt->dres, mt->denc, (size_t)Ne * C * sizeof(float));
     for (int l = mt->Le - 1; l >= 0; l--) {
@@ -477,8 +490,7 @@ lmt_status lmt_marian_backward_scaled(lmt_marian *mt, float scale) {
         attn_block_backward(mt, &w->enc[l].self, &g->enc[l].self, &a->self, x, x, mt->dres, Ne, Ne, &s, es[4 * l + 1]);
     }
     de = drop_back(mt, mt->dtmp, mt->dres, (size_t)Ne * C, mt->p_drop, mt->seeds[0]);
-    lmt_embedding_backward(g->shared, NULL, de, mt->src_ids, NULL, mt->emb_scale, B, Ts, C);
-    if (keep_pad) memcpy(g->shared + (size_t)mt->pad_id * C, pad_row, (size_t)C * sizeof(float));
+    lookup_backward(mt, g->shared, mt->V, de, mt->src_ids, B, Ts);
     mt->has_labels = false;   // logits now hold their gradient
     return LMT_OK;
 }

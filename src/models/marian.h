@@ -4,17 +4,24 @@
  *   encoder:  x = drop(sqrt(C) * shared[src] + pos[t])             (scale when scale_embedding)
  *             per layer: x = LN_sa(x + drop(o(attn(q(x), k(x), v(x)))))       source padding mask
  *                        x = LN_f(x + drop(fc2(drop_act(silu(fc1(x))))))
- *   decoder:  y = drop(sqrt(C) * shared[dec_in] + pos[t])
+ *   decoder:  y = drop(sqrt(C) * dec_embed[dec_in] + pos[t])
  *             per layer: y = LN_sa(y + drop(o(causal attn(q(y), k(y), v(y)))))
  *                        y = LN_ca(y + drop(o(attn(q(y), k(enc), v(enc)))))    source padding mask
  *                        y = LN_f(y + drop(fc2(drop_act(silu(fc1(y))))))
- *   logits = y @ shared^T + final_logits_bias              (lm_head tied to shared)
+ *   logits = y @ lm_head^T + final_logits_bias             (Vd columns)
  *   loss   = mean over labels != -100 of CE(logits[t], labels[t])   (no shift)
+ *
+ * With share_encoder_decoder_embeddings (the default) shared, dec_embed
+ * and lm_head are all model.shared (V == Vd). Without it (transformers'
+ * separate vocabularies) model.encoder.embed_tokens is (V, C),
+ * model.decoder.embed_tokens is (Vd, C) with Vd = decoder_vocab_size, and
+ * lm_head is tied to the decoder table when tie_word_embeddings, else its
+ * own (Vd, C) weight.
  *
  * Positions are 0..T-1 into the static sinusoidal tables (no padding
  * offset), which get no gradient; nor does final_logits_bias (a buffer) nor
- * the padding row of the shared table through the lookups (nn.Embedding's
- * padding_idx; the tied lm_head's share of that row stays). */
+ * the padding row of an embedding table through its lookups (nn.Embedding's
+ * padding_idx; a tied lm_head's share of that row stays). */
 #ifndef LMT_MODELS_MARIAN_H
 #define LMT_MODELS_MARIAN_H
 #include <stdbool.h>
@@ -37,9 +44,11 @@ typedef struct lmt_marian_layer {
 } lmt_marian_layer;
 
 typedef struct lmt_marian_params {
-    float *shared;                              // (V, C); also lm_head
+    float *shared;                              // (V, C) encoder token table (model.shared or encoder.embed_tokens)
+    float *dec_embed;                           // (Vd, C) decoder token table (== shared when shared)
+    float *lm_head;                             // (Vd, C) output projection (== dec_embed when tied)
     float *enc_pos, *dec_pos;                   // (P, C) static
-    float *logits_bias;                         // (V) final_logits_bias, a buffer
+    float *logits_bias;                         // (Vd) final_logits_bias, a buffer
     lmt_marian_layer *enc, *dec;                // (Le), (Ld)
 } lmt_marian_params;
 
@@ -61,6 +70,7 @@ typedef struct lmt_marian_acts {
 typedef struct lmt_marian {
     lmt_model *model;                  /* not owned */
     int Le, Ld, C, NHe, NHd, Fe, Fd, V, P;
+    int Vd;                            /* decoder vocabulary: logits width (== V when shared) */
     int max_B, max_Ts, max_Tt;
     int pad_id, dec_start_id;
     float eps, emb_scale, p_drop, p_attn, p_act;
@@ -72,7 +82,7 @@ typedef struct lmt_marian {
     float *act_mem;
     float *enc_emb, *dec_emb;          /* (Ne, C), (Nd, C) after dropout */
     lmt_marian_acts *ea, *da;          /* (Le), (Ld) */
-    float *logits;                     /* (Nd, V); after backward: their gradient */
+    float *logits;                     /* (Nd, Vd); after backward: their gradient */
     float *losses, *ce_lse;            /* (Nd) */
     float *att_scratch;
     int att_threads;
@@ -99,7 +109,7 @@ void lmt_marian_set_seed(lmt_marian *mt, uint64_t seed);
  * decoder_input_ids and labels (NULL or -100 = ignored) are (B, Tt); all of
  * dtype LMT_I32 or LMT_I64. Without decoder_input_ids they are the labels
  * shifted right (decoder_start_token_id first, -100 -> pad), as transformers
- * does. Fills mt->logits (B, Tt, V) and, with labels, mt->loss and
+ * does. Fills mt->logits (B, Tt, Vd) and, with labels, mt->loss and
  * mt->n_targets. */
 lmt_status lmt_marian_forward(lmt_marian *mt, lmt_dtype dtype, const void *input_ids, const void *attention_mask,
                               const void *decoder_input_ids, const void *labels, int B, int Ts, int Tt, bool training);

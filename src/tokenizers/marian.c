@@ -2,7 +2,14 @@
  * source.spm for inputs, target.spm for text_target, ids from the shared
  * vocab.json (pieces it lacks -> <unk>), </s> appended by the template,
  * decoding through the source model as transformers does when the
- * vocabularies are shared. */
+ * vocabularies are shared.
+ *
+ * separate_vocabs=true (tokenizer_config.json): text_target pieces take
+ * their ids from target_vocab.json (pieces it lacks -> its <unk>), and
+ * decoding maps ids through target_vocab.json and the target model. As in
+ * transformers, the special tokens keep their vocab.json ids on both sides
+ * (added tokens are looked up before either vocabulary): the </s> appended
+ * to a target is vocab.json's. */
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
@@ -11,30 +18,44 @@
 #include "tokenizers/utf8.h"
 #include "tokenizers/wordpiece.h"
 
+/* vocab.json / target_vocab.json: token -> id. */
+static lmt_status load_vocab(lmt_bpe *b, const char *path) {
+    lmt_json *vocab = NULL;
+    LMT_TRY(lmt_json_parse_file(path, &vocab));
+    lmt_status s = LMT_OK;
+    if (vocab->type != LMT_JSON_OBJECT || vocab->len == 0) s = lmt_fail(LMT_ERR_FORMAT, "%s: must hold a non-empty JSON object of token -> id", path);
+    else s = lmt_bpe_init(b, vocab->len);
+    for (size_t i = 0; i < vocab->len && s == LMT_OK; i++) {
+        const lmt_json *id = &vocab->items[i];
+        if (id->type != LMT_JSON_NUMBER || !id->is_int || id->i64 < 0 || id->i64 > INT32_MAX)
+            s = lmt_fail(LMT_ERR_FORMAT, "%s: the id of token \"%.40s\" is not a non-negative integer", path, vocab->keys[i]);
+        else s = lmt_bpe_add_token(b, vocab->keys[i], vocab->key_lens[i], (int32_t)id->i64, path);
+    }
+    lmt_json_free(vocab);
+    return s;
+}
+
 lmt_status lmt_marian_load(lmt_tokenizer *t, const char *dir, const lmt_json *cfg, const char *cfg_path) {
     bool separate = false;
     if (cfg) LMT_TRY(lmt_json_get_bool(cfg, "separate_vocabs", false, cfg_path, &separate));
-    if (separate) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: separate_vocabs=true (target_vocab.json) is not supported", cfg_path);
     char *src = lmt_path_join(dir, "source.spm"), *tgt = lmt_path_join(dir, "target.spm"), *vj = lmt_path_join(dir, "vocab.json");
-    lmt_json *vocab = NULL;
+    char *tvj = lmt_path_join(dir, "target_vocab.json");
     lmt_status s = LMT_OK;
-    if (!src || !tgt || !vj) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
+    if (!src || !tgt || !vj || !tvj) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
+    if (separate) {
+        if (!lmt_file_exists(tvj)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (%s sets separate_vocabs=true)", tvj, cfg_path); goto done; }
+        if ((s = load_vocab(&t->tgt_vocab, tvj)) != LMT_OK) goto done;
+        int64_t unk;
+        if (!lmt_strmap_get(t->tgt_vocab.vocab, "<unk>", 5, &unk)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: <unk> token must be in the vocab", tvj); goto done; }
+        t->separate_vocabs = true;
+    }
     if (!lmt_file_exists(tgt)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (a Marian folder needs source.spm and target.spm)", tgt); goto done; }
     if (!lmt_file_exists(vj)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (a Marian folder needs vocab.json)", vj); goto done; }
     if ((s = lmt_spm_load(src, &t->spm_src)) != LMT_OK) goto done;
     t->spm_loaded = 1;
     if ((s = lmt_spm_load(tgt, &t->spm_tgt)) != LMT_OK) goto done;
     t->spm_loaded = 2;
-    if ((s = lmt_json_parse_file(vj, &vocab)) != LMT_OK) goto done;
-    if (vocab->type != LMT_JSON_OBJECT || vocab->len == 0) { s = lmt_fail(LMT_ERR_FORMAT, "%s: must hold a non-empty JSON object of token -> id", vj); goto done; }
-    if ((s = lmt_bpe_init(&t->bpe, vocab->len)) != LMT_OK) goto done;
-    for (size_t i = 0; i < vocab->len && s == LMT_OK; i++) {
-        const lmt_json *id = &vocab->items[i];
-        if (id->type != LMT_JSON_NUMBER || !id->is_int || id->i64 < 0 || id->i64 > INT32_MAX)
-            s = lmt_fail(LMT_ERR_FORMAT, "%s: the id of token \"%.40s\" is not a non-negative integer", vj, vocab->keys[i]);
-        else s = lmt_bpe_add_token(&t->bpe, vocab->keys[i], vocab->key_lens[i], (int32_t)id->i64, vj);
-    }
-    if (s != LMT_OK) goto done;
+    if ((s = load_vocab(&t->bpe, vj)) != LMT_OK) goto done;
     t->model = LMT_TOK_UNIGRAM;
     t->kind = LMT_TOKENIZER_MARIAN;
     /* MarianTokenizer's defaults; tokenizer_config.json may rename them */
@@ -47,8 +68,7 @@ lmt_status lmt_marian_load(lmt_tokenizer *t, const char *dir, const lmt_json *cf
     int64_t unk;
     if (!lmt_strmap_get(t->bpe.vocab, "<unk>", 5, &unk)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: <unk> token must be in the vocab", vj); goto done; }
 done:
-    lmt_json_free(vocab);
-    free(src); free(tgt); free(vj);
+    free(src); free(tgt); free(vj); free(tvj);
     return s;
 }
 
@@ -71,8 +91,16 @@ lmt_status lmt_marian_post(lmt_tokenizer *t) {
     return LMT_OK;
 }
 
-static int32_t piece_id(const lmt_tokenizer *t, const char *p, size_t n) {
+/* _convert_token_to_id over the current encoder: vocab.json, or for
+ * targets with separate vocabularies target_vocab.json; a piece it lacks is
+ * that encoder's <unk> (checked present at load). */
+static int32_t piece_id(const lmt_tokenizer *t, bool target, const char *p, size_t n) {
     int64_t id;
+    if (target && t->separate_vocabs) {
+        if (lmt_strmap_get(t->tgt_vocab.vocab, p, n, &id)) return (int32_t)id;
+        lmt_strmap_get(t->tgt_vocab.vocab, "<unk>", 5, &id);
+        return (int32_t)id;
+    }
     return lmt_strmap_get(t->bpe.vocab, p, n, &id) ? (int32_t)id : t->special.unk;
 }
 
@@ -104,7 +132,7 @@ int lmt_tok_encode_raw_marian(const lmt_tokenizer *t, bool target, const char *t
             const char *e = NULL;
             for (size_t k = 2; k + 1 < slen; k++) if (seg[k] == '<' && seg[k + 1] == '<') { e = seg + k + 2; break; }
             if (e) {
-                if ((rc = push(out, piece_id(t, seg, (size_t)(e - seg)), g->start, g->start + (uint32_t)(e - seg)))) break;
+                if ((rc = push(out, piece_id(t, target, seg, (size_t)(e - seg)), g->start, g->start + (uint32_t)(e - seg)))) break;
                 slen -= (size_t)(e - seg);
                 seg = e;
             }
@@ -116,8 +144,8 @@ int lmt_tok_encode_raw_marian(const lmt_tokenizer *t, bool target, const char *t
         size_t nid;
         if ((rc = lmt_spm_encode_spans(m, seg, slen, &ids, &sp, &nid, &norm))) break;
         for (size_t k = 0; k < nid && rc == 0; k++) {
-            int32_t id = ids[k] == m->unk_id ? piece_id(t, norm.data + sp[2 * k], sp[2 * k + 1] - sp[2 * k])
-                                             : piece_id(t, m->piece[ids[k]], m->piece_len[ids[k]]);
+            int32_t id = ids[k] == m->unk_id ? piece_id(t, target, norm.data + sp[2 * k], sp[2 * k + 1] - sp[2 * k])
+                                             : piece_id(t, target, m->piece[ids[k]], m->piece_len[ids[k]]);
             rc = push(out, id, g->start, g->end);
         }
         free(ids);
@@ -141,10 +169,13 @@ static bool is_special_id(const lmt_tokenizer *t, int32_t id) {
 
 /* convert_ids_to_tokens -> convert_tokens_to_string (pieces decoded by the
  * source model between special tokens, "▁" -> " ", strip) ->
- * clean_up_tokenization. */
+ * clean_up_tokenization. With separate vocabularies transformers decodes
+ * as a target (use_source_tokenizer defaults to False): ids through
+ * target_vocab.json, pieces by the target model. */
 lmt_status lmt_tok_decode_marian(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
                                  bool clean_up, char **out, size_t *out_len) {
-    const lmt_spm *m = &t->spm_src;
+    bool tgt = t->separate_vocabs;
+    const lmt_spm *m = tgt ? &t->spm_tgt : &t->spm_src;
     const char **pcs = malloc((n ? n : 1) * sizeof *pcs);
     size_t *lens = malloc((n ? n : 1) * sizeof *lens), np = 0;
     lmt_strbuf b;
@@ -154,7 +185,9 @@ lmt_status lmt_tok_decode_marian(const lmt_tokenizer *t, const int32_t *ids, siz
         bool special = is_special_id(t, ids[i]);
         if (skip_special_tokens && special) continue;
         const char *tok = lmt_tokenizer_id_to_token(t, ids[i]);
-        if (!tok) {   /* not in vocab.json: the source model's piece, else <unk> */
+        if (tgt && lmt_added_vocab_find_id(&t->added, ids[i]) < 0)   /* added tokens first, then the target vocabulary */
+            tok = ids[i] >= 0 && (size_t)ids[i] < t->tgt_vocab.n_ids ? t->tgt_vocab.id_to_token[ids[i]] : NULL;
+        if (!tok) {   /* not in the vocabulary: the (source / target) model's piece, else <unk> */
             if (ids[i] >= 0 && (size_t)ids[i] < m->n) tok = m->piece[ids[i]];
             else tok = lmt_tokenizer_id_to_token(t, t->special.unk);
             if (!tok) tok = "<unk>";

@@ -270,6 +270,7 @@ done:
 void lmt_tokenizer_free(lmt_tokenizer *t) {
     if (!t) return;
     lmt_bpe_free(&t->bpe);
+    lmt_bpe_free(&t->tgt_vocab);
     lmt_added_vocab_free(&t->added);
     lmt_post_free(&t->post);
     free(t->wp.prefix);

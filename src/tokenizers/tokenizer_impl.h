@@ -28,6 +28,8 @@ struct lmt_tokenizer {
     /* Marian: source / target SentencePiece models (vocabulary in bpe.vocab) */
     lmt_spm spm_src, spm_tgt;
     int spm_loaded;            /* how many of them to free */
+    bool separate_vocabs;      /* target ids from target_vocab.json (in tgt_vocab) */
+    lmt_bpe tgt_vocab;
     char *dir;
 };
 

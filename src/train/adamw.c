@@ -1,5 +1,6 @@
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
 #include "core/util.h"
@@ -72,33 +73,42 @@ void lmt_adamw_step_scaled(lmt_adamw *opt, float *params, const float *grads, do
     }
 }
 
-/* Sum of squares of x[0..n) in double, combined in a fixed order (per-thread
- * partials added by thread index) so that runs are bit-reproducible. */
-static double sum_squares(const float *x, long n) {
-    double part[256] = {0};
+/* Sum of squares of every trained tensor in double, in one parallel region:
+ * each thread sums its contiguous share of each tensor, and the partials are
+ * added in (tensor, thread) order, so runs are bit-reproducible. */
+double lmt_grad_norm(const float *grads, const lmt_layout *layout) {
+    enum { MAX_T = 64 };
+    size_t np = layout->n_params;
+    double *part = calloc(np * MAX_T, sizeof *part);
+    if (!part) {   // no memory for the partials: one thread, same arithmetic per tensor
+        double total = 0.0;
+        for (size_t k = 0; k < np; k++) {
+            const lmt_param_spec *ps = &layout->params[k];
+            if (!trained(ps)) continue;
+            for (size_t i = 0; i < ps->numel; i++) total += (double)grads[ps->offset + i] * grads[ps->offset + i];
+        }
+        return sqrt(total);
+    }
     int used = 1;
-#pragma omp parallel num_threads(omp_get_max_threads() < 256 ? omp_get_max_threads() : 256)
+#pragma omp parallel num_threads(omp_get_max_threads() < MAX_T ? omp_get_max_threads() : MAX_T)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        long per = (n + nt - 1) / nt, a = t * per, b = a + per < n ? a + per : n;
-        double s = 0.0;
+        for (size_t k = 0; k < np; k++) {
+            const lmt_param_spec *ps = &layout->params[k];
+            if (!trained(ps)) continue;
+            const float *x = grads + ps->offset;
+            long n = (long)ps->numel, per = (n + nt - 1) / nt, a = t * per, b = a + per < n ? a + per : n;
+            double s = 0.0;
 #pragma omp simd reduction(+:s)
-        for (long i = a; i < b; i++) s += (double)x[i] * x[i];
-        part[t] = s;
-#pragma omp single
-        used = nt;
+            for (long i = a; i < b; i++) s += (double)x[i] * x[i];
+            part[k * MAX_T + t] = s;
+        }
+        if (t == 0) used = nt;
     }
     double total = 0.0;
-    for (int t = 0; t < used; t++) total += part[t];
-    return total;
-}
-
-double lmt_grad_norm(const float *grads, const lmt_layout *layout) {
-    double total = 0.0;
-    for (size_t k = 0; k < layout->n_params; k++) {
-        const lmt_param_spec *ps = &layout->params[k];
-        if (trained(ps)) total += sum_squares(grads + ps->offset, (long)ps->numel);
-    }
+    for (size_t k = 0; k < np; k++)
+        for (int t = 0; t < used; t++) total += part[k * MAX_T + t];
+    free(part);
     return sqrt(total);
 }
 

@@ -198,3 +198,13 @@ char *lmt_training_args_to_json(const lmt_training_args *a) {
     lmt_sb_puts(&b, "}\n");
     return lmt_sb_take(&b);
 }
+
+lmt_matmul_precision lmt_training_args_matmul_precision(const lmt_training_args *a) {
+    return a->bf16 || a->fp16 ? LMT_MATMUL_BF16 : LMT_MATMUL_FP32;
+}
+
+const char *lmt_training_args_precision_note(const lmt_training_args *a) {
+    if (!a->fp16) return NULL;
+    return "fp16 on a CPU: the matrix products run in bf16 mixed precision (bf16 inputs, fp32 accumulation, fp32 "
+           "master weights; no loss scaling is needed), as --bf16 does - CPUs have no fast fp16 arithmetic";
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "lmtune/lmtune.h"
+#include "kernels/matmul.h"
 
 typedef enum { LMT_STRATEGY_NO = 0, LMT_STRATEGY_STEPS, LMT_STRATEGY_EPOCH } lmt_strategy;
 
@@ -58,6 +59,12 @@ lmt_status lmt_training_args_set(lmt_training_args *a, const char *name, const c
 lmt_status lmt_training_args_load_json(lmt_training_args *a, const char *path);
 /* Checks combinations as TrainingArguments.__post_init__ does. */
 lmt_status lmt_training_args_validate(lmt_training_args *a);
+/* The precision of the matrix products: bf16 for bf16 or fp16 (a CPU has no
+ * fast fp16 arithmetic; its mixed precision is bf16, as torch's CPU autocast). */
+lmt_matmul_precision lmt_training_args_matmul_precision(const lmt_training_args *a);
+/* A line for the user when the arguments mean something else on a CPU
+ * (fp16), else NULL. */
+const char *lmt_training_args_precision_note(const lmt_training_args *a);
 /* Writes the arguments as a JSON object (for training_args.json). Caller frees. */
 char *lmt_training_args_to_json(const lmt_training_args *a);
 /* True if name is a TrainingArguments option this struct holds. */

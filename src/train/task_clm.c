@@ -36,12 +36,12 @@ static int64_t clm_count_items(void *self, const lmt_batch *b) {
 
 static int64_t clm_count_tokens(void *self, const lmt_batch *b) { (void)self; return (int64_t)b->B * b->T; }
 
-lmt_status lmt_clm_task_create(lmt_model *m, int max_B, int max_T, lmt_clm_task **out) {
+static lmt_status create(lmt_model *m, int max_B, int max_T, bool with_grads, lmt_clm_task **out) {
     *out = NULL;
     if (m->cfg.arch != LMT_ARCH_GPT2) return lmt_fail(LMT_ERR_ARG, "causal LM training needs a GPT-2 model, got %s", lmt_arch_class_name(m->cfg.arch));
     lmt_clm_task *t = calloc(1, sizeof *t);
     if (!t) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    lmt_status s = lmt_gpt2_create(m, max_B, max_T, true, &t->gpt2);
+    lmt_status s = lmt_gpt2_create(m, max_B, max_T, with_grads, &t->gpt2);
     if (s != LMT_OK) { free(t); return s; }
     t->base.self = t;
     t->base.model = m;
@@ -55,6 +55,14 @@ lmt_status lmt_clm_task_create(lmt_model *m, int max_B, int max_T, lmt_clm_task 
     t->count_shifted = lt && lt->type == LMT_JSON_STRING && !strcmp(lt->str, "ForCausalLM");
     *out = t;
     return LMT_OK;
+}
+
+lmt_status lmt_clm_task_create(lmt_model *m, int max_B, int max_T, lmt_clm_task **out) {
+    return create(m, max_B, max_T, true, out);
+}
+
+lmt_status lmt_clm_task_create_eval(lmt_model *m, int max_B, int max_T, lmt_clm_task **out) {
+    return create(m, max_B, max_T, false, out);
 }
 
 void lmt_clm_task_free(lmt_clm_task *t) {

@@ -13,6 +13,9 @@ typedef struct lmt_clm_task {
 
 /* Binds a GPT-2 model for batches up to max_B x max_T. */
 lmt_status lmt_clm_task_create(lmt_model *m, int max_B, int max_T, lmt_clm_task **out);
+/* Evaluation only: no gradient buffers (a third of a training task's memory
+ * for distilgpt2); training with it fails with an error. */
+lmt_status lmt_clm_task_create_eval(lmt_model *m, int max_B, int max_T, lmt_clm_task **out);
 void lmt_clm_task_free(lmt_clm_task *t);
 
 /* Blocks of block_size tokens; labels = input_ids, attention mask all 1

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "core/error.h"
+#include "core/profile.h"
+#include "kernels/matmul.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "data/dataset.h"
@@ -80,7 +82,55 @@ static void emit_log(lmt_trainer *t, const char *const *keys, const double *vals
     lmt_sb_free(&b);
 }
 
+lmt_status lmt_eval_add_metric(lmt_eval_output *out, const char *name, double value) {
+    if (out->n_metrics >= LMT_MAX_EVAL_METRICS) return lmt_fail(LMT_ERR_ARG, "too many evaluation metrics (at most %d)", LMT_MAX_EVAL_METRICS);
+    int n = snprintf(out->metric_keys[out->n_metrics], sizeof out->metric_keys[0], "%s%s", strncmp(name, "eval_", 5) ? "eval_" : "", name);
+    if (n < 0 || (size_t)n >= sizeof out->metric_keys[0]) return lmt_fail(LMT_ERR_ARG, "metric name \"%s\" is too long", name);
+    out->metric_values[out->n_metrics++] = value;
+    return LMT_OK;
+}
+
+bool lmt_eval_metric(const lmt_eval_output *e, const char *name, double *value) {
+    if (!strncmp(name, "eval_", 5)) name += 5;
+    if (!strcmp(name, "loss")) { *value = e->loss; return true; }
+    for (int i = 0; i < e->n_metrics; i++)
+        if (!strcmp(e->metric_keys[i] + 5, name)) { *value = e->metric_values[i]; return true; }
+    /* run_clm.py / run_mlm.py's perplexity = exp(eval_loss) */
+    if (!strcmp(name, "perplexity")) { *value = e->loss < 700 ? exp(e->loss) : INFINITY; return true; }
+    return false;
+}
+
+lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e) {
+    const char *k[4 + LMT_MAX_EVAL_METRICS];
+    double v[4 + LMT_MAX_EVAL_METRICS];
+    size_t n = 0;
+    k[n] = "eval_loss"; v[n++] = e->loss;
+    for (int i = 0; i < e->n_metrics; i++) { k[n] = e->metric_keys[i]; v[n++] = e->metric_values[i]; }
+    k[n] = "eval_runtime"; v[n++] = e->runtime;
+    k[n] = "eval_samples_per_second"; v[n++] = e->samples_per_second;
+    k[n] = "eval_steps_per_second"; v[n++] = e->steps_per_second;
+    emit_log(t, k, v, n);
+    return LMT_OK;
+}
+
+static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out);
+
+/* The profiler times an evaluation as one section: its forward passes would
+ * otherwise mix with the training step's. */
 lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out) {
+    bool prof = lmt_profile_on;
+    lmt_profile_on = false;
+    double t0 = lmt_profile_now();
+    lmt_matmul_precision before = lmt_matmul_get_precision();
+    lmt_matmul_set_precision(lmt_training_args_matmul_precision(&t->args));   // autocast covers evaluation too
+    lmt_status s = evaluate(t, out);
+    lmt_matmul_set_precision(before);
+    lmt_profile_on = prof;
+    if (prof) lmt_profile_add("evaluation/evaluate (whole)", lmt_profile_now() - t0, 0);
+    return s;
+}
+
+static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
     memset(out, 0, sizeof *out);
     if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
     double t0 = lmt_time_s(), total = 0;
@@ -106,8 +156,10 @@ lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out) {
     }
     free(idx);
     if (s != LMT_OK) return s;
-    double dt = lmt_time_s() - t0;
     out->loss = total / (double)n;
+    /* Seq2SeqTrainer: generation and its metrics belong to the evaluation (and its runtime) */
+    if (t->compute_metrics) LMT_TRY(t->compute_metrics(t->metrics_ctx, t, out));
+    double dt = lmt_time_s() - t0;
     out->samples = n;
     out->runtime = py_round(dt, 4);
     out->samples_per_second = py_round(n / (dt > 0 ? dt : 1e-9), 3);
@@ -349,16 +401,12 @@ static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss,
     if (c->evaluate) {
         lmt_eval_output e;
         LMT_TRY(lmt_trainer_evaluate(t, &e));
-        const char *k[] = {"eval_loss", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"};
-        double v[] = {e.loss, e.runtime, e.samples_per_second, e.steps_per_second};
-        emit_log(t, k, v, 4);
+        LMT_TRY(lmt_trainer_log_eval(t, &e));
         if (t->args.metric_for_best_model[0]) {
-            /* only eval_loss (and perplexity derived from it) is computed here */
-            const char *m = t->args.metric_for_best_model;
-            if (strncmp(m, "eval_", 5) == 0) m += 5;
-            double val = !strcmp(m, "perplexity") ? exp(e.loss) : e.loss;
-            if (strcmp(m, "loss") && strcmp(m, "perplexity"))
-                return lmt_fail(LMT_ERR_ARG, "metric_for_best_model \"%s\" is not computed (loss, perplexity)", t->args.metric_for_best_model);
+            double val;
+            if (!lmt_eval_metric(&e, t->args.metric_for_best_model, &val))
+                return lmt_fail(LMT_ERR_ARG, "metric_for_best_model \"%s\" is not computed (loss, perplexity%s)",
+                                t->args.metric_for_best_model, t->compute_metrics ? ", and the task's metrics" : "");
             bool better = !t->state.has_best || (t->args.greater_is_better ? val > t->state.best_metric : val < t->state.best_metric);
             if (better) {
                 t->state.has_best = true;
@@ -381,10 +429,24 @@ static int64_t steps_value(double v, int64_t max_steps) {
     return (int64_t)v;
 }
 
+static lmt_status train(lmt_trainer *t, lmt_train_output *out);
+
+/* Mixed precision (bf16, or fp16 taken as bf16 on a CPU) holds for the run:
+ * every matrix product rounds its inputs to bf16 and accumulates in fp32;
+ * weights, gradients, optimizer state and all other kernels stay fp32. */
 lmt_status lmt_trainer_train(lmt_trainer *t, lmt_train_output *out) {
+    lmt_matmul_precision before = lmt_matmul_get_precision();
+    lmt_matmul_set_precision(lmt_training_args_matmul_precision(&t->args));
+    lmt_status s = train(t, out);
+    lmt_matmul_set_precision(before);
+    return s;
+}
+
+static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     memset(out, 0, sizeof *out);
     const lmt_training_args *a = &t->args;
     if (!t->train || t->train->n == 0) return lmt_fail(LMT_ERR_ARG, "the training dataset is empty");
+    if (!t->model->grads) return lmt_fail(LMT_ERR_ARG, "the model was set up for evaluation only (no gradient buffers)");
     int64_t bs = a->per_device_train_batch_size, ga = a->gradient_accumulation_steps, n = t->train->n;
     int64_t len_dl = (n + bs - 1) / bs;
     int64_t upe = len_dl / ga + (len_dl % ga > 0);
@@ -483,10 +545,12 @@ lmt_status lmt_trainer_train(lmt_trainer *t, lmt_train_output *out) {
             for (int64_t k = 0; k < got_batches; k++) lmt_batch_free(&group[k]);
             if (s == LMT_OK && nb == 0) break;
             if (s != LMT_OK) break;
-            grad_norm = lmt_clip_grad_norm(t->model->grads, &t->model->model->layout, a->max_grad_norm);
+            LMT_PROFILE("optimizer/grad norm", 0, grad_norm = lmt_grad_norm(t->model->grads, &t->model->model->layout));
             lr = lmt_scheduler_lr(&t->sched, t->state.global_step);
-            lmt_adamw_step(&t->opt, t->model->model->params, t->model->grads, lr);
-            t->model->zero_grad(t->model->self);
+            float coef = lmt_clip_coef(grad_norm, a->max_grad_norm);   // clipping happens inside the AdamW pass
+            LMT_PROFILE("optimizer/adamw", 0, lmt_adamw_step_scaled(&t->opt, t->model->model->params, t->model->grads, lr, coef));
+            LMT_PROFILE("optimizer/zero grad", 0, t->model->zero_grad(t->model->self));
+            lmt_profile_count_step();
             t->state.global_step++;
             t->state.epoch = (double)epoch + (double)(step + 1) / (double)len_dl;
             last_step_loss = group_loss;

@@ -52,6 +52,14 @@ typedef struct lmt_train_data {
 /* Order of the training examples in an epoch (a permutation of 0..n-1). */
 typedef void (*lmt_sampler_fn)(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
 
+struct lmt_trainer;
+struct lmt_eval_output;
+/* Extra evaluation metrics (compute_metrics; Seq2SeqTrainer's generation +
+ * BLEU): called by lmt_trainer_evaluate after eval_loss, it adds its values
+ * with lmt_eval_add_metric (names without the "eval_" prefix, which the
+ * Trainer adds, as transformers does). Its time counts in eval_runtime. */
+typedef lmt_status (*lmt_metrics_fn)(void *ctx, struct lmt_trainer *t, struct lmt_eval_output *out);
+
 typedef struct lmt_trainer {
     lmt_training_args args;
     lmt_task_model *model;
@@ -66,6 +74,8 @@ typedef struct lmt_trainer {
     void (*on_progress)(void *user, int64_t step, int64_t max_steps, double epoch, double last_loss,
                         double tokens_per_second, double seconds_left);
     void *log_user;
+    lmt_metrics_fn compute_metrics;  /* NULL: eval_loss only */
+    void *metrics_ctx;
     /* run state */
     lmt_trainer_state state;
     lmt_adamw opt;
@@ -80,10 +90,21 @@ typedef struct lmt_train_output {
     double train_runtime, train_samples_per_second, train_steps_per_second, total_flos, epoch;
 } lmt_train_output;
 
+#define LMT_MAX_EVAL_METRICS 8
 typedef struct lmt_eval_output {
     double loss, runtime, samples_per_second, steps_per_second;
     int64_t samples;
+    /* compute_metrics' values in its order, keys prefixed "eval_" (eval_bleu, eval_gen_len) */
+    int n_metrics;
+    char metric_keys[LMT_MAX_EVAL_METRICS][48];
+    double metric_values[LMT_MAX_EVAL_METRICS];
 } lmt_eval_output;
+
+/* Adds "eval_<name>" = value to out (for compute_metrics callbacks). */
+lmt_status lmt_eval_add_metric(struct lmt_eval_output *out, const char *name, double value);
+/* The value of an evaluation metric by name ("loss", "eval_loss",
+ * "perplexity", "bleu", "eval_bleu", ...); false if it was not computed. */
+bool lmt_eval_metric(const struct lmt_eval_output *e, const char *name, double *value);
 
 void lmt_batch_free(lmt_batch *b);
 
@@ -92,6 +113,11 @@ lmt_status lmt_trainer_init(lmt_trainer *t, const lmt_training_args *args, lmt_t
 void lmt_trainer_free(lmt_trainer *t);
 lmt_status lmt_trainer_train(lmt_trainer *t, lmt_train_output *out);
 lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out);
+/* Appends an evaluation's metrics to the log history and on_log, as
+ * trainer.evaluate() logs them: eval_loss, the compute_metrics values,
+ * eval_runtime, eval_samples_per_second, eval_steps_per_second, epoch, step.
+ * (Evaluations the training loop runs are logged this way too.) */
+lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e);
 void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
 /* Copies the tokenizer files present in tok_dir (tokenizer.json, vocab files,
  * configs, .spm models) to dst, as save_model does with a tokenizer. */

@@ -1,0 +1,182 @@
+/* Seq2SeqTrainer generation metrics; see seq2seq_metrics.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "eval/bleu.h"
+#include "train/seq2seq_metrics.h"
+
+static void free_texts(lmt_seq2seq_metrics *c) {
+    for (size_t i = 0; i < c->n_texts; i++) {
+        if (c->predictions) free(c->predictions[i]);
+        if (c->references) free(c->references[i]);
+    }
+    free(c->predictions);
+    free(c->references);
+    c->predictions = c->references = NULL;
+    c->n_texts = 0;
+}
+
+void lmt_seq2seq_metrics_free(lmt_seq2seq_metrics *c) {
+    if (!c) return;
+    free_texts(c);
+    memset(c, 0, sizeof *c);
+}
+
+bool lmt_tokenizer_dir_cleans_up(const char *tok_dir) {
+    char *p = lmt_path_join(tok_dir, "tokenizer_config.json");
+    lmt_json *j = NULL;
+    bool on = false;
+    if (p && lmt_file_exists(p) && lmt_json_parse_file(p, &j) == LMT_OK) {
+        const lmt_json *v = lmt_json_get(j, "clean_up_tokenization_spaces");
+        on = v && v->type == LMT_JSON_BOOL && v->boolean;
+    }
+    lmt_json_free(j);
+    free(p);
+    lmt_clear_error();
+    return on;
+}
+
+/* bad_words_ids [[id], ...] of the generation config (else config.json, which
+ * older checkpoints such as opus-mt-en-fr carry it in) */
+static lmt_status read_bad_words(lmt_seq2seq_metrics *c, const lmt_model *m) {
+    const lmt_json *src = m->generation_config ? m->generation_config : m->cfg.raw;
+    const lmt_json *bw = src ? lmt_json_get(src, "bad_words_ids") : NULL;
+    if (!bw && m->generation_config && m->cfg.raw) bw = lmt_json_get(m->cfg.raw, "bad_words_ids");
+    if (!bw || bw->type == LMT_JSON_NULL) return LMT_OK;
+    if (bw->type != LMT_JSON_ARRAY) return lmt_fail(LMT_ERR_FORMAT, "generation config: bad_words_ids is not a list");
+    for (size_t i = 0; i < bw->len; i++) {
+        const lmt_json *w = &bw->items[i];
+        if (w->type != LMT_JSON_ARRAY || w->len != 1 || w->items[0].type != LMT_JSON_NUMBER || !w->items[0].is_int)
+            return lmt_fail(LMT_ERR_FORMAT, "generation config: bad_words_ids entry %zu is not a single token id "
+                                            "(multi-token bans are not supported)", i);
+        if (c->gen.n_bad_words >= LMT_S2S_MAX_BAD_WORDS)
+            return lmt_fail(LMT_ERR_FORMAT, "generation config: more than %d bad_words_ids", LMT_S2S_MAX_BAD_WORDS);
+        c->bad_words[c->gen.n_bad_words++] = (int32_t)w->items[0].i64;
+    }
+    c->gen.bad_words = c->bad_words;
+    return LMT_OK;
+}
+
+lmt_status lmt_seq2seq_metrics_init(lmt_seq2seq_metrics *c, lmt_model *m, const lmt_tokenizer *tok, int num_beams,
+                                    int max_length) {
+    memset(c, 0, sizeof *c);
+    if (!m || !tok) return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: missing model or tokenizer");
+    if (m->cfg.arch != LMT_ARCH_MARIAN)
+        return lmt_fail(LMT_ERR_ARG, "predict_with_generate needs a Marian model, got %s", lmt_arch_class_name(m->cfg.arch));
+    c->model = m;
+    c->tok = tok;
+    c->gen = lmt_s2s_gen_opts_from_model(m);
+    if (!m->generation_config && m->cfg.raw) {
+        /* no generation_config.json (a model made from a config.json): GenerationConfig.from_model_config
+         * takes the generation settings config.json carries */
+        const lmt_json *v;
+        if ((v = lmt_json_get(m->cfg.raw, "forced_eos_token_id")) && v->type == LMT_JSON_NUMBER && v->is_int) c->gen.forced_eos_token_id = (int32_t)v->i64;
+        if ((v = lmt_json_get(m->cfg.raw, "num_beams")) && v->type == LMT_JSON_NUMBER && v->is_int) c->gen.num_beams = (int)v->i64;
+        if ((v = lmt_json_get(m->cfg.raw, "max_length")) && v->type == LMT_JSON_NUMBER && v->is_int) c->gen.max_length = (int)v->i64;
+    }
+    LMT_TRY(read_bad_words(c, m));
+    if (num_beams < 0) return lmt_fail(LMT_ERR_ARG, "generation_num_beams / num_beams must be at least 1 (got %d)", num_beams);
+    if (num_beams > 0) c->gen.num_beams = num_beams;
+    if (max_length > 0) { c->gen.max_length = max_length; c->gen.max_new_tokens = 0; }
+    if (c->gen.num_beams < 1) return lmt_fail(LMT_ERR_ARG, "num_beams must be at least 1 (the generation config has %d)", c->gen.num_beams);
+    if (c->gen.max_length < 2)
+        return lmt_fail(LMT_ERR_ARG, "generation_max_length %d leaves no token to generate (at least 2)", c->gen.max_length);
+    if (m->cfg.max_positions > 0 && c->gen.max_length > m->cfg.max_positions)
+        return lmt_fail(LMT_ERR_ARG, "generation_max_length %d is beyond the model's max_position_embeddings (%lld)",
+                        c->gen.max_length, (long long)m->cfg.max_positions);
+    c->gen.num_return_sequences = 1;
+    return LMT_OK;
+}
+
+/* Length of the whitespace character (as Python's str.isspace) that starts
+ * at p (n bytes left), or 0. */
+static size_t space_len(const unsigned char *p, size_t n) {
+    if (n >= 1 && (p[0] == ' ' || (p[0] >= '\t' && p[0] <= '\r') || (p[0] >= 0x1c && p[0] <= 0x1f))) return 1;
+    if (n >= 2 && p[0] == 0xc2 && (p[1] == 0x85 || p[1] == 0xa0)) return 2;
+    if (n >= 3 && p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80) return 3;                        /* U+1680 */
+    if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80 && ((p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
+        return 3;                                                                                /* U+2000-200A, 2028, 2029, 202F */
+    if (n >= 3 && p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) return 3;                        /* U+205F */
+    if (n >= 3 && p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80) return 3;                        /* U+3000 */
+    return 0;
+}
+
+/* Python's str.strip() (decoded text is valid UTF-8) */
+static char *strip_dup(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t a = 0, b = n, k;
+    while (a < b && (k = space_len(s + a, b - a)) > 0) a += k;
+    for (bool again = true; again && b > a;) {
+        again = false;
+        for (size_t w = 1; w <= 3 && w <= b - a; w++)
+            if (space_len(s + b - w, w) == w) { b -= w; again = true; break; }
+    }
+    char *r = malloc(b - a + 1);
+    if (!r) return NULL;
+    memcpy(r, s + a, b - a);
+    r[b - a] = '\0';
+    return r;
+}
+
+static lmt_status decode_row(const lmt_seq2seq_metrics *c, const int32_t *ids, int n, int32_t pad, char **out) {
+    /* -100 (label padding) becomes the pad token, which decoding skips */
+    int32_t *row = malloc((size_t)(n ? n : 1) * sizeof *row);
+    if (!row) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) row[i] = ids[i] == -100 ? pad : ids[i];
+    char *s = NULL;
+    size_t sl = 0;
+    lmt_status st = lmt_tokenizer_decode(c->tok, row, (size_t)n, true, c->clean_up_tokenization_spaces, &s, &sl);
+    free(row);
+    if (st != LMT_OK) return st;
+    *out = strip_dup(s ? s : "", s ? sl : 0);
+    free(s);
+    return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+}
+
+static double round4(double x) { return nearbyint(x * 1e4) / 1e4; }
+
+lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out) {
+    lmt_seq2seq_metrics *c = ctx;
+    if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
+    free_texts(c);
+    int64_t n = t->eval->n, bs = t->args.per_device_eval_batch_size;
+    /* the tokenizer's pad id (compute_metrics' tokenizer.pad_token_id) */
+    int32_t pad = lmt_tokenizer_special_ids(c->tok).pad;
+    if (pad < 0) pad = c->gen.pad_token_id;
+    c->predictions = calloc((size_t)n, sizeof *c->predictions);
+    c->references = calloc((size_t)n, sizeof *c->references);
+    int64_t *idx = malloc((size_t)bs * sizeof *idx);
+    if (!c->predictions || !c->references || !idx) { free(idx); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    c->n_texts = (size_t)n;
+    double gen_tokens = 0;
+    lmt_status s = LMT_OK;
+    for (int64_t start = 0; start < n && s == LMT_OK; start += bs) {
+        int cnt = (int)(n - start < bs ? n - start : bs);
+        for (int k = 0; k < cnt; k++) idx[k] = start + k;
+        lmt_batch b;
+        if ((s = t->eval->collate(t->eval->ctx, idx, cnt, &b)) != LMT_OK) break;
+        int32_t *gen = NULL;
+        int gl = 0;
+        /* prediction_step generates from input_ids + attention_mask (decoder inputs dropped) */
+        s = lmt_seq2seq_generate(c->model, b.input_ids, b.attention_mask, b.B, b.T, &c->gen, &gen, &gl, NULL);
+        for (int r = 0; r < cnt && s == LMT_OK; r++) {
+            const int32_t *row = gen + (size_t)r * gl;
+            for (int k = 0; k < gl; k++) gen_tokens += row[k] != pad && row[k] != -100;
+            s = decode_row(c, row, gl, pad, &c->predictions[start + r]);
+            if (s == LMT_OK) s = decode_row(c, b.labels + (size_t)r * b.T_dec, b.T_dec, pad, &c->references[start + r]);
+        }
+        free(gen);
+        lmt_batch_free(&b);
+    }
+    free(idx);
+    if (s != LMT_OK) return s;
+    const char *const *refs[1] = {(const char *const *)c->references};
+    lmt_bleu_result br;
+    LMT_TRY(lmt_bleu_corpus((const char *const *)c->predictions, (size_t)n, refs, 1, NULL, &br));
+    LMT_TRY(lmt_eval_add_metric(out, "bleu", round4(br.score)));
+    return lmt_eval_add_metric(out, "gen_len", round4(gen_tokens / (double)n));
+}

@@ -1,0 +1,44 @@
+/* Seq2SeqTrainer's evaluation with predict_with_generate, as
+ * run_translation.py computes its metrics: every evaluation batch (collated
+ * as for eval_loss) goes through generate() (beam search with
+ * generation_num_beams / generation_max_length, else the model's
+ * generation_config), predictions and labels (-100 -> pad) are decoded with
+ * special tokens skipped and stripped, and the Trainer gets
+ *   bleu    = sacreBLEU corpus BLEU (13a, exp smoothing), rounded to 4 places
+ *   gen_len = mean count of non-pad tokens per prediction, rounded to 4 places
+ * which it logs as eval_bleu and eval_gen_len. */
+#ifndef LMT_TRAIN_SEQ2SEQ_METRICS_H
+#define LMT_TRAIN_SEQ2SEQ_METRICS_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "generate/seq2seq_generate.h"
+#include "lmtune/tokenizer.h"
+#include "train/trainer.h"
+
+#define LMT_S2S_MAX_BAD_WORDS 16
+
+typedef struct lmt_seq2seq_metrics {
+    lmt_model *model;                /* the model being trained (generation reads its current weights) */
+    const lmt_tokenizer *tok;        /* decodes predictions and labels */
+    bool clean_up_tokenization_spaces;  /* the tokenizer's setting (tokenizer_config.json) */
+    lmt_s2s_gen_opts gen;
+    int32_t bad_words[LMT_S2S_MAX_BAD_WORDS];
+    /* the last evaluation's decoded texts (n_texts of each), kept for reports */
+    char **predictions, **references;
+    size_t n_texts;
+} lmt_seq2seq_metrics;
+
+/* Generation settings: the model's generation_config (its single-token
+ * bad_words_ids included), then num_beams / max_length when > 0 (the
+ * Seq2SeqTrainingArguments generation_num_beams / generation_max_length).
+ * Fails naming the value when num_beams < 1 or max_length is beyond the
+ * model's max_position_embeddings. */
+lmt_status lmt_seq2seq_metrics_init(lmt_seq2seq_metrics *c, lmt_model *m, const lmt_tokenizer *tok, int num_beams,
+                                    int max_length);
+void lmt_seq2seq_metrics_free(lmt_seq2seq_metrics *c);
+/* lmt_metrics_fn: generates over t->eval and adds bleu and gen_len to out. */
+lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out);
+/* true when tok_dir/tokenizer_config.json sets clean_up_tokenization_spaces
+ * true (transformers 5's default is false). */
+bool lmt_tokenizer_dir_cleans_up(const char *tok_dir);
+#endif

@@ -1,0 +1,178 @@
+/* lmt_gemm_f32 / lmt_gemm_bf16 against naive double-precision loops, on
+ * every instruction-set path this CPU has (AMX-BF16, AVX512_BF16, AVX-512F,
+ * portable C): odd and edge sizes, all four transpose combinations, padded strides,
+ * alpha/beta (beta 0 must not read a NaN-filled C), bf16 round-to-nearest-
+ * even of the inputs, and bit-identical results across runs, thread counts
+ * and calls from inside a parallel region; also the few-rows path (M <= 4). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <omp.h>
+#include "harness.h"
+#include "kernels/gemm.h"
+
+static uint64_t rs = 88172645463325252ull;
+static float frand(void) {   /* xorshift, uniform in [-1, 1) */
+    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+    return (float)((double)(rs >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+/* bf16 round-to-nearest-even, written out independently of the library. */
+static float bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t rest = u & 0xffffu, keep = u & 0xffff0000u;
+    if (rest > 0x8000u || (rest == 0x8000u && (keep & 0x10000u))) keep += 0x10000u;
+    memcpy(&f, &keep, 4);
+    return f;
+}
+
+typedef void (*gemm_fn)(bool, bool, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+
+/* Max over C of |got - ref| / (|alpha| sum_k |a b| + |beta c0|): the error
+ * relative to the natural scale of each element's rounding error. */
+static double run_case(gemm_fn f, bool ta, bool tb, int M, int N, int K, int pad, float alpha, float beta,
+                       bool round_ref, double *err_vs_other) {
+    int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    long arows = ta ? K : M, brows = tb ? N : K;
+    float *A = malloc(sizeof(float) * arows * lda), *B = malloc(sizeof(float) * brows * ldb);
+    float *C = malloc(sizeof(float) * M * ldc), *C0 = malloc(sizeof(float) * M * ldc);
+    for (long i = 0; i < arows * lda; i++) A[i] = frand();
+    for (long i = 0; i < brows * ldb; i++) B[i] = frand();
+    for (long i = 0; i < (long)M * ldc; i++) C0[i] = beta == 0.0f ? NAN : frand();
+    memcpy(C, C0, sizeof(float) * M * ldc);
+    f(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    double worst = 0, worst_other = 0;
+    int untouched_bad = 0;
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            double s = 0, so = 0, scale = 0;
+            for (int k = 0; k < K; k++) {
+                float a = ta ? A[(long)k * lda + i] : A[(long)i * lda + k];
+                float b = tb ? B[(long)j * ldb + k] : B[(long)k * ldb + j];
+                double exact = (double)a * b, rounded = (double)bf16(a) * bf16(b);
+                s += round_ref ? rounded : exact;
+                so += round_ref ? exact : rounded;
+                scale += fabs(exact);
+            }
+            double c0 = beta == 0.0f ? 0.0 : C0[(long)i * ldc + j];
+            double ref = alpha * s + beta * c0, other = alpha * so + beta * c0;
+            double den = fabs(alpha) * scale + fabs(beta * c0) + 1e-30;
+            double got = C[(long)i * ldc + j];
+            double e = isfinite(got) ? fabs(got - ref) / den : INFINITY;
+            double eo = isfinite(got) ? fabs(got - other) / den : INFINITY;
+            if (e > worst) worst = e;
+            if (eo > worst_other) worst_other = eo;
+        }
+        for (int j = N; j < ldc; j++)   /* the padding of C is never written */
+            if (memcmp(&C[(long)i * ldc + j], &C0[(long)i * ldc + j], 4) != 0) untouched_bad++;
+    }
+    if (untouched_bad) worst = INFINITY;
+    if (err_vs_other) *err_vs_other = worst_other;
+    free(A); free(B); free(C); free(C0);
+    return worst;
+}
+
+static void check_shapes(int level, bool quick) {
+    static const int shapes[][3] = {
+        {1, 1, 1}, {1, 7, 3}, {5, 1, 2}, {3, 3, 1}, {2, 5, 7}, {17, 33, 65}, {8, 48, 16}, {9, 49, 17},
+        {16, 96, 31}, {31, 47, 129}, {64, 100, 257}, {13, 500, 40}, {40, 1000, 9}, {70, 130, 600},
+        {1030, 20, 9}, {7, 1200, 3}, {1, 300, 70}, {4, 130, 33}, {3, 1000, 200}, {2, 64, 16}};
+    static const float ab[][2] = {{1.0f, 0.0f}, {1.0f, 1.0f}, {0.5f, -0.75f}, {-2.0f, 0.0f}};
+    int nshape = (int)(sizeof shapes / sizeof shapes[0]);
+    for (int s = 0; s < nshape; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        if (quick && (long)M * N * K > 2000000) continue;
+        for (int t = 0; t < 4; t++) {
+            bool ta = t & 1, tb = t & 2;
+            int v = (s + t) % 4, pad = (s + t) % 3 == 0 ? 0 : 1 + (s * 7 + t) % 5;
+            float alpha = ab[v][0], beta = ab[v][1];
+            double e32 = run_case(lmt_gemm_f32, ta, tb, M, N, K, pad, alpha, beta, false, NULL);
+            CHECK_MSG(e32 <= 1e-5, "isa %d f32 %dx%dx%d ta=%d tb=%d pad=%d alpha=%g beta=%g: rel err %.3g",
+                      level, M, N, K, ta, tb, pad, alpha, beta, e32);
+            double ef = 0, eb = run_case(lmt_gemm_bf16, ta, tb, M, N, K, pad, alpha, beta, true, &ef);
+            CHECK_MSG(eb <= 1e-6, "isa %d bf16 %dx%dx%d ta=%d tb=%d pad=%d alpha=%g beta=%g: rel err %.3g vs bf16 ref",
+                      level, M, N, K, ta, tb, pad, alpha, beta, eb);
+            CHECK_MSG(ef <= 1e-2, "isa %d bf16 %dx%dx%d ta=%d tb=%d: rel err %.3g vs fp32 ref", level, M, N, K,
+                      ta, tb, ef);
+        }
+    }
+}
+
+/* C = A I: every element of C is the bf16 rounding of A (ties to even,
+ * large and tiny values, signs) for every transpose combo. */
+static void check_rounding(int level) {
+    static const uint32_t vals[] = {0x3f808000u, 0x3f818000u, 0x3f808001u, 0x3f807fffu, 0xbf808000u, 0xbf818000u,
+                                    0x7f7effffu, 0x00800000u, 0x3f800000u, 0x00000000u, 0x80000000u, 0x7effffffu,
+                                    0xfe7f8000u, 0x4049fdb0u, 0x3dcccccdu, 0xc2f6e979u, 0x7f7e8000u};
+    const int M = (int)(sizeof vals / sizeof vals[0]), K = 5;
+    float A[17 * 5], At[5 * 17], I[5 * 5], C[17 * 5];
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) {
+            uint32_t u = vals[(i + k) % M];
+            memcpy(&A[i * K + k], &u, 4);
+            At[k * M + i] = A[i * K + k];
+        }
+    for (int k = 0; k < K * K; k++) I[k] = k % (K + 1) == 0 ? 1.0f : 0.0f;
+    for (int t = 0; t < 4; t++) {
+        bool ta = t & 1, tb = t & 2;
+        for (int i = 0; i < M * K; i++) C[i] = NAN;
+        lmt_gemm_bf16(ta, tb, M, K, K, 1.0f, ta ? At : A, ta ? M : K, I, K, 0.0f, C, K);
+        int bad = 0;
+        for (int i = 0; i < M * K; i++) bad += !(C[i] == bf16(A[i]));
+        CHECK_MSG(bad == 0, "isa %d ta=%d tb=%d: %d elements not the bf16 rounding of A", level, ta, tb, bad);
+    }
+}
+
+/* Same bits run to run, on 1 and 2 threads, and from inside a parallel region. */
+static void check_determinism(gemm_fn f, const char *name, int M, bool quick) {
+    const int N = quick ? 500 : 1100, K = quick ? 300 : 700;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N), *C3 = malloc(sizeof(float) * M * N);
+    for (long i = 0; i < (long)M * K; i++) A[i] = frand();
+    for (long i = 0; i < (long)K * N; i++) B[i] = frand();
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(2);
+    f(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, C1, N);
+    f(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, C2, N);
+    CHECK_MSG(memcmp(C1, C2, sizeof(float) * M * N) == 0, "%s: two runs differ", name);
+    omp_set_num_threads(1);
+    f(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, C2, N);
+    CHECK_MSG(memcmp(C1, C2, sizeof(float) * M * N) == 0, "%s: 1 thread differs from 2", name);
+    omp_set_num_threads(2);
+    /* Each thread of an outer region computes its own copy, single-threaded. */
+    int differ = 0;
+#pragma omp parallel num_threads(2) reduction(+ : differ)
+    {
+        float *Ct = omp_get_thread_num() == 0 ? C2 : C3;
+        f(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, Ct, N);
+        differ += memcmp(C1, Ct, sizeof(float) * M * N) != 0;
+    }
+    CHECK_MSG(differ == 0, "%s: calls inside a parallel region differ", name);
+    omp_set_num_threads(saved);
+    free(A); free(B); free(C1); free(C2); free(C3);
+}
+
+int main(void) {
+    bool quick = getenv("LMT_TEST_QUICK") != NULL;
+    for (int level = 3; level >= 0; level--) {
+        lmt_gemm_force_isa(level);
+        printf("isa level %d: f32 %s, bf16 %s\n", level, lmt_gemm_isa(false), lmt_gemm_isa(true));
+        check_shapes(level, quick);
+        check_rounding(level);
+        if (level >= 2 || !quick) {
+            check_determinism(lmt_gemm_f32, "f32", quick ? 100 : 300, quick);
+            check_determinism(lmt_gemm_bf16, "bf16", quick ? 100 : 300, quick);
+            check_determinism(lmt_gemm_f32, "f32 (few rows)", 3, quick);
+            check_determinism(lmt_gemm_bf16, "bf16 (few rows)", 3, quick);
+        }
+    }
+    lmt_gemm_force_isa(3);
+    /* M, N or K of 0, alpha 0: C = beta C, no product. */
+    float C[4] = {1, 2, 3, 4}, A[4] = {NAN, NAN, NAN, NAN};
+    lmt_gemm_bf16(false, false, 2, 2, 0, 1.0f, A, 1, A, 2, 0.5f, C, 2);
+    CHECK(C[0] == 0.5f && C[3] == 2.0f);
+    lmt_gemm_f32(false, false, 2, 2, 2, 0.0f, A, 2, A, 2, 0.0f, C, 2);
+    CHECK(C[0] == 0.0f && C[3] == 0.0f);
+    lmt_gemm_cleanup();
+    return lmt_test_finish();
+}

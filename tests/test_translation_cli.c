@@ -1,0 +1,143 @@
+/* lmtune train --task translation end to end (the built binary): a short run
+ * on the tiny Marian fixture over the real opus-mt tokenizer (split,
+ * predict_with_generate, eval_bleu / eval_gen_len in the logs, the result
+ * files and the checkpoint), parallel text files, and bad input: a pair
+ * without its target side, an empty source, a Marian tokenizer without
+ * target.spm, num_beams < 1, lengths beyond max_position_embeddings, an
+ * unknown language. */
+#include <stdio.h>
+#include <stdlib.h>
+#include "harness.h"
+#include "core/util.h"
+
+static char out[1 << 16];
+
+static int run(const char *args) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", LMT_CLI_PATH, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int rc = pclose(p);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void write_file(const char *dir, const char *name, const char *text) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs(text, f);
+    fclose(f);
+}
+
+static bool file_has(const char *path, const char *what) {
+    char *d;
+    size_t n;
+    if (lmt_read_file(path, &d, &n) != LMT_OK) return false;
+    bool r = strstr(d, what) != NULL;
+    free(d);
+    return r;
+}
+
+#define MODEL LMT_SOURCE_DIR "/tests/fixtures/seq2seq_trainer/model"
+#define TOK LMT_SHARED_DATA "/tokenizers/opus-mt-tc-big-en-pt"
+#define BASE "train --task translation --model_name_or_path " MODEL " --tokenizer_name " TOK " "
+
+int main(void) {
+    char tmp[] = "/tmp/lmt-trcli-XXXXXX";
+    CHECK(mkdtemp(tmp) != NULL);
+    char args[4096], path[1024];
+    write_file(tmp, "ok.jsonl",
+          "{\"id\": \"0\", \"translation\": {\"en\": \"&Folder:\", \"fr\": \"&Dossier :\"}}\n"
+          "{\"id\": \"1\", \"translation\": {\"en\": \"Add Archive Mail\", \"fr\": \"Ajouter une archive de courrier\"}}\n"
+          "{\"id\": \"2\", \"translation\": {\"en\": \"Add...\", \"fr\": \"Ajouter...\"}}\n"
+          "{\"id\": \"3\", \"translation\": {\"en\": \"Archive\", \"fr\": \"Archive\"}}\n"
+          "{\"id\": \"4\", \"translation\": {\"en\": \"Delete\", \"fr\": \"Supprimer\"}}\n"
+          "{\"id\": \"5\", \"translation\": {\"en\": \"Days\", \"fr\": \"Jours\"}}\n"
+          "{\"id\": \"6\", \"translation\": {\"en\": \"Delete Items\", \"fr\": \"Supprimer des éléments\"}}\n"
+          "{\"id\": \"7\", \"translation\": {\"en\": \"Backup each:\", \"fr\": \"Sauvegarder chaque :\"}}\n");
+    write_file(tmp, "miss.jsonl",
+          "{\"translation\": {\"en\": \"Add...\", \"fr\": \"Ajouter...\"}}\n"
+          "{\"translation\": {\"en\": \"Delete\"}}\n");
+    write_file(tmp, "empty.jsonl",
+          "{\"translation\": {\"en\": \"Add...\", \"fr\": \"Ajouter...\"}}\n"
+          "{\"translation\": {\"en\": \"Days\", \"fr\": \"Jours\"}}\n"
+          "{\"translation\": {\"en\": \"\", \"fr\": \"Rien\"}}\n");
+    write_file(tmp, "src.en", "Add...\nDelete\nDays\n");
+    write_file(tmp, "tgt.fr", "Ajouter...\nSupprimer\nJours\n");
+
+    /* a short run: split 6 / 2 (train_test_split(train_size=0.75, seed=20)), 2 steps, evaluation with generation */
+    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --train_size 0.75 --split_seed 20 --source_lang en --target_lang fr "
+             "--max_steps 2 --per_device_train_batch_size 2 --per_device_eval_batch_size 2 --logging_steps 1 --eval_strategy steps "
+             "--eval_steps 2 --save_steps 2 --predict_with_generate --generation_num_beams 2 --generation_max_length 8 "
+             "--eval_predictions_file %s/preds.txt --output_dir %s/run", tmp, tmp, tmp);
+    CHECK_MSG(run(args) == 0, "%s", out);
+    CHECK(strstr(out, "train 6 pairs, validation 2 pairs") != NULL);
+    CHECK(strstr(out, "generates with 2 beams, max_length 8") != NULL);
+    CHECK(strstr(out, "\"eval_bleu_before\": ") && strstr(out, "\"eval_gen_len_before\": "));
+    CHECK(strstr(out, "\"eval_bleu\": ") && strstr(out, "\"eval_gen_len\": ") && strstr(out, "\"step\": 2"));
+    CHECK(strstr(out, "BLEU ") && strstr(out, "before training"));
+    const char *want[] = {"config.json", "model.safetensors", "source.spm", "target.spm", "vocab.json", "trainer_state.json",
+                          "train_results.json", "eval_results.json", "checkpoint-2/optimizer.safetensors", "checkpoint-2/trainer_state.json"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        snprintf(path, sizeof path, "%s/run/%s", tmp, want[i]);
+        CHECK_MSG(lmt_file_exists(path), "missing %s", want[i]);
+    }
+    snprintf(path, sizeof path, "%s/run/eval_results.json", tmp);
+    CHECK(file_has(path, "\"eval_bleu\"") && file_has(path, "\"eval_gen_len\"") && file_has(path, "\"eval_samples\": 2"));
+    snprintf(path, sizeof path, "%s/run/checkpoint-2/trainer_state.json", tmp);
+    CHECK(file_has(path, "\"eval_bleu\"") && file_has(path, "\"eval_gen_len\""));
+    snprintf(path, sizeof path, "%s/preds.txt", tmp);
+    CHECK(lmt_file_exists(path));
+
+    /* evaluation only, parallel text files, greedy */
+    snprintf(args, sizeof args, BASE "--validation_file %s/src.en --validation_target_file %s/tgt.fr --source_lang en --target_lang fr "
+             "--predict_with_generate --num_beams 1 --generation_max_length 6 --output_dir %s/ev", tmp, tmp, tmp);
+    CHECK_MSG(run(args) == 0, "%s", out);
+    CHECK(strstr(out, "validation 3 pairs") && strstr(out, "generates with 1 beam,") && strstr(out, "\"eval_bleu\": "));
+    CHECK(!strstr(out, "eval_bleu_before"));
+
+    /* bad input: each error names the file or the argument */
+    snprintf(args, sizeof args, BASE "--train_file %s/miss.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 1 && strstr(out, "miss.jsonl: line 2: the pair has no \"fr\" side"));
+    snprintf(args, sizeof args, BASE "--train_file %s/empty.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 1 && strstr(out, "empty.jsonl: line 3: the source (\"en\") is an empty string"));
+    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang de --target_lang fr --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 1 && strstr(out, "ok.jsonl: no pairs in language \"de\" (--source_lang); the file has: en, fr"));
+    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --num_beams 0 --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 2 && strstr(out, "--num_beams 0: must be at least 1"));
+    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --predict_with_generate "
+             "--generation_num_beams -2 --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) != 0 && strstr(out, "generation_num_beams"));
+    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --max_target_length 65 --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 2 && strstr(out, "--max_target_length 65 is beyond the model's max_position_embeddings (64)"));
+    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --generation_max_length 100 "
+             "--predict_with_generate --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 2 && strstr(out, "--generation_max_length 100 is beyond the model's max_position_embeddings (64)"));
+    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang en --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 2 && strstr(out, "--source_lang and --target_lang are both \"en\""));
+    snprintf(args, sizeof args, BASE "--train_file %s/nonexistent.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 1 && strstr(out, "nonexistent.jsonl: no such file"));
+    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --target_lang fr --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 2 && strstr(out, "--source_lang and --target_lang are required"));
+    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --metric_for_best_model eval_bleu --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 2 && strstr(out, "metric_for_best_model eval_bleu needs --predict_with_generate"));
+    /* a Marian tokenizer folder without target.spm */
+    snprintf(args, sizeof args, "mkdir -p %s/tok && cp " TOK "/source.spm " TOK "/vocab.json " TOK "/tokenizer_config.json %s/tok/", tmp, tmp);
+    CHECK(system(args) == 0);
+    snprintf(args, sizeof args, "train --task translation --model_name_or_path " MODEL " --tokenizer_name %s/tok --train_file %s/ok.jsonl "
+             "--source_lang en --target_lang fr --output_dir %s/x", tmp, tmp, tmp);
+    CHECK(run(args) == 1 && strstr(out, "tok/target.spm: missing"));
+    /* a GPT-2 model is not a translation model */
+    snprintf(args, sizeof args, "train --task translation --model_name_or_path " LMT_SOURCE_DIR "/tests/fixtures/models/gpt2 --tokenizer_name " TOK
+             " --train_file %s/ok.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp);
+    CHECK(run(args) == 2 && strstr(out, "needs a MarianMTModel"));
+    CHECK(run("train --task translation --help") == 0 && strstr(out, "--source_lang"));
+
+    snprintf(args, sizeof args, "rm -rf %s", tmp);
+    CHECK(system(args) == 0);
+    return lmt_test_finish();
+}
