@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "kernels/activation.h"
 #include "kernels/attention.h"
+#include "kernels/matmul.h"
 #include "kernels/crossentropy.h"
 #include "kernels/dropout.h"
 #include "kernels/embedding.h"
@@ -239,6 +240,28 @@ static void test_bias_activation(lmt_activation act) {
     close_d(what, db, gb, F, PRE, 1e-4, RTOL);
     free(x0); free(b0); free(c.x); free(c.dy); free(c.y); free(pre); free(bias); free(y); free(dy);
     free(dpre); free(db); free(scratch); free(gx); free(gb);
+}
+
+/* lmt_sgemm's one-row path (decoding with a cache): both layouts of B,
+ * alpha, beta 0 over NaN and beta 1, against double loops. */
+static void test_sgemm_row(void) {
+    int N = 1037, K = 301, ldb_t = K + 3, ldb_n = N + 5;
+    double *a = rand_df(K, 1), *bt = rand_df((size_t)N * ldb_t, 1), *bn = rand_df((size_t)K * ldb_n, 1);
+    float *af = to_f(a, K), *btf = to_f(bt, (size_t)N * ldb_t), *bnf = to_f(bn, (size_t)K * ldb_n);
+    double *want = malloc(N * sizeof(double));
+    for (int trans = 0; trans < 2; trans++)
+        for (int beta1 = 0; beta1 < 2; beta1++) {
+            float *c = filled(N, beta1 ? 0.25f : NAN);
+            lmt_sgemm(false, trans, 1, N, K, 0.5f, af, K, trans ? btf : bnf, trans ? ldb_t : ldb_n, beta1 ? 1.0f : 0.0f, c, N);
+            for (int n = 0; n < N; n++) {
+                double sum = 0;
+                for (int k = 0; k < K; k++) sum += a[k] * (trans ? bt[(size_t)n * ldb_t + k] : bn[(size_t)k * ldb_n + n]);
+                want[n] = 0.5 * sum + (beta1 ? 0.25 : 0.0);
+            }
+            close_d(trans ? "sgemm one row, B (N, K)" : "sgemm one row, B (K, N)", c, want, N, 0, 1e-5, 1e-5);
+            free(c);
+        }
+    free(a); free(bt); free(bn); free(af); free(btf); free(bnf); free(want);
 }
 
 /* ------------------------------------------------------------- embedding */
@@ -518,6 +541,7 @@ int main(void) {
     test_bias_activation(LMT_ACT_GELU);
     test_bias_activation(LMT_ACT_RELU);
     test_bias_activation(LMT_ACT_SILU);
+    test_sgemm_row();
     test_embedding();
     test_residual();
     test_attention_all();
