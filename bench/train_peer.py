@@ -1,6 +1,7 @@
 """The transformers Trainer on the distilgpt2 configuration (random weights),
 batch 8 x 128, 2 threads: training and evaluation tokens/s and peak RSS.
-The peer of `lmtune train` in bench/run_train_bench.sh.
+The peer of `lmtune train --task mlm` in bench/run_mlm_bench.sh (GPT-2 has
+bench/gpt2_peer.py).
 
 usage: train_peer.py CONFIG.json STEPS EVAL_BLOCKS [mlm TOKENIZER_DIR]
 (mlm: RobertaForMaskedLM / BertForMaskedLM with DataCollatorForLanguageModeling)

@@ -102,7 +102,7 @@ int main(void) {
     lmt_seq2seq_metrics sm;
     /* generation_num_beams / generation_max_length unset: the model's generation_config (4 beams, 16, bad word = pad) */
     CHECK_OK(lmt_seq2seq_metrics_init(&sm, m, tok, 0, 0));
-    CHECK(sm.gen.num_beams == 4 && sm.gen.max_length == 16 && sm.gen.n_bad_words == 1 && sm.bad_words[0] == co.pad_id);
+    CHECK(sm.gen.num_beams == 4 && sm.gen.max_length == 16 && sm.gen.config_bad_words && sm.gen.forced_eos_token_id == 44670);
     sm.clean_up_tokenization_spaces = lmt_tokenizer_dir_cleans_up(TOK);
     bool quick = getenv("LMT_TEST_QUICK") != NULL;
     lmt_trainer t;

@@ -100,6 +100,18 @@ int main(void) {
     CHECK(strstr(out, "validation 3 pairs") && strstr(out, "generates with 1 beam,") && strstr(out, "\"eval_bleu\": "));
     CHECK(!strstr(out, "eval_bleu_before"));
 
+    /* a model made from a config.json (random weights): generation settings from config.json */
+    write_file(tmp, "config.json",
+               "{\"model_type\": \"marian\", \"vocab_size\": 54776, \"decoder_vocab_size\": 54776, \"d_model\": 8,"
+               " \"encoder_layers\": 1, \"decoder_layers\": 1, \"encoder_attention_heads\": 2, \"decoder_attention_heads\": 2,"
+               " \"encoder_ffn_dim\": 16, \"decoder_ffn_dim\": 16, \"max_position_embeddings\": 32, \"pad_token_id\": 54775,"
+               " \"decoder_start_token_id\": 54775, \"eos_token_id\": 44670, \"forced_eos_token_id\": 44670,"
+               " \"bad_words_ids\": [[54775]], \"num_beams\": 3, \"max_length\": 12}\n");
+    snprintf(args, sizeof args, "train --task translation --config_name %s/config.json --tokenizer_name " TOK " --validation_file %s/ok.jsonl "
+             "--source_lang en --target_lang fr --predict_with_generate --output_dir %s/cfg", tmp, tmp, tmp);
+    CHECK_MSG(run(args) == 0, "%s", out);
+    CHECK(strstr(out, "generates with 3 beams, max_length 32") && strstr(out, "\"eval_bleu\": "));
+
     /* bad input: each error names the file or the argument */
     snprintf(args, sizeof args, BASE "--train_file %s/miss.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp);
     CHECK(run(args) == 1 && strstr(out, "miss.jsonl: line 2: the pair has no \"fr\" side"));

@@ -40,24 +40,37 @@ bool lmt_tokenizer_dir_cleans_up(const char *tok_dir) {
     return on;
 }
 
-/* bad_words_ids [[id], ...] of the generation config (else config.json, which
- * older checkpoints such as opus-mt-en-fr carry it in) */
-static lmt_status read_bad_words(lmt_seq2seq_metrics *c, const lmt_model *m) {
-    const lmt_json *src = m->generation_config ? m->generation_config : m->cfg.raw;
-    const lmt_json *bw = src ? lmt_json_get(src, "bad_words_ids") : NULL;
-    if (!bw && m->generation_config && m->cfg.raw) bw = lmt_json_get(m->cfg.raw, "bad_words_ids");
+/* A model without generation_config.json (made from a config.json):
+ * GenerationConfig.from_model_config takes the generation settings that
+ * config.json carries (older checkpoints such as opus-mt-en-fr keep
+ * bad_words_ids, num_beams, max_length there). lmt_s2s_gen_opts_from_model
+ * reads generation_config.json only, so they are taken here. */
+static lmt_status config_generation_settings(lmt_seq2seq_metrics *c, const lmt_model *m) {
+    const lmt_json *raw = m->cfg.raw, *v;
+    if (m->generation_config || !raw) return LMT_OK;
+    if ((v = lmt_json_get(raw, "forced_eos_token_id")) && v->type == LMT_JSON_NUMBER && v->is_int) c->gen.forced_eos_token_id = (int32_t)v->i64;
+    if ((v = lmt_json_get(raw, "num_beams")) && v->type == LMT_JSON_NUMBER && v->is_int) c->gen.num_beams = (int)v->i64;
+    if ((v = lmt_json_get(raw, "max_length")) && v->type == LMT_JSON_NUMBER && v->is_int) c->gen.max_length = (int)v->i64;
+    const lmt_json *bw = lmt_json_get(raw, "bad_words_ids");
     if (!bw || bw->type == LMT_JSON_NULL) return LMT_OK;
-    if (bw->type != LMT_JSON_ARRAY) return lmt_fail(LMT_ERR_FORMAT, "generation config: bad_words_ids is not a list");
+    if (bw->type != LMT_JSON_ARRAY) return lmt_fail(LMT_ERR_FORMAT, "config.json: bad_words_ids is not a list of lists of token ids");
+    int total = 0;
     for (size_t i = 0; i < bw->len; i++) {
         const lmt_json *w = &bw->items[i];
-        if (w->type != LMT_JSON_ARRAY || w->len != 1 || w->items[0].type != LMT_JSON_NUMBER || !w->items[0].is_int)
-            return lmt_fail(LMT_ERR_FORMAT, "generation config: bad_words_ids entry %zu is not a single token id "
-                                            "(multi-token bans are not supported)", i);
-        if (c->gen.n_bad_words >= LMT_S2S_MAX_BAD_WORDS)
-            return lmt_fail(LMT_ERR_FORMAT, "generation config: more than %d bad_words_ids", LMT_S2S_MAX_BAD_WORDS);
-        c->bad_words[c->gen.n_bad_words++] = (int32_t)w->items[0].i64;
+        if (w->type != LMT_JSON_ARRAY || w->len == 0)
+            return lmt_fail(LMT_ERR_FORMAT, "config.json: bad_words_ids[%zu] is not a non-empty list of token ids", i);
+        if (c->gen.n_bad_words >= LMT_S2S_MAX_BAD_WORDS || total + (int)w->len > LMT_S2S_MAX_BAD_WORDS * 4)
+            return lmt_fail(LMT_ERR_FORMAT, "config.json: bad_words_ids has more than %d sequences / %d tokens", LMT_S2S_MAX_BAD_WORDS,
+                            LMT_S2S_MAX_BAD_WORDS * 4);
+        for (size_t k = 0; k < w->len; k++) {
+            if (w->items[k].type != LMT_JSON_NUMBER || !w->items[k].is_int)
+                return lmt_fail(LMT_ERR_FORMAT, "config.json: bad_words_ids[%zu][%zu] is not a token id", i, k);
+            c->bad_words[total++] = (int32_t)w->items[k].i64;
+        }
+        c->bad_word_lens[c->gen.n_bad_words++] = (int)w->len;
     }
     c->gen.bad_words = c->bad_words;
+    c->gen.bad_word_lens = c->bad_word_lens;
     return LMT_OK;
 }
 
@@ -69,16 +82,9 @@ lmt_status lmt_seq2seq_metrics_init(lmt_seq2seq_metrics *c, lmt_model *m, const 
         return lmt_fail(LMT_ERR_ARG, "predict_with_generate needs a Marian model, got %s", lmt_arch_class_name(m->cfg.arch));
     c->model = m;
     c->tok = tok;
+    /* generation_config.json, its bad_words_ids included (config_bad_words) */
     c->gen = lmt_s2s_gen_opts_from_model(m);
-    if (!m->generation_config && m->cfg.raw) {
-        /* no generation_config.json (a model made from a config.json): GenerationConfig.from_model_config
-         * takes the generation settings config.json carries */
-        const lmt_json *v;
-        if ((v = lmt_json_get(m->cfg.raw, "forced_eos_token_id")) && v->type == LMT_JSON_NUMBER && v->is_int) c->gen.forced_eos_token_id = (int32_t)v->i64;
-        if ((v = lmt_json_get(m->cfg.raw, "num_beams")) && v->type == LMT_JSON_NUMBER && v->is_int) c->gen.num_beams = (int)v->i64;
-        if ((v = lmt_json_get(m->cfg.raw, "max_length")) && v->type == LMT_JSON_NUMBER && v->is_int) c->gen.max_length = (int)v->i64;
-    }
-    LMT_TRY(read_bad_words(c, m));
+    LMT_TRY(config_generation_settings(c, m));
     if (num_beams < 0) return lmt_fail(LMT_ERR_ARG, "generation_num_beams / num_beams must be at least 1 (got %d)", num_beams);
     if (num_beams > 0) c->gen.num_beams = num_beams;
     if (max_length > 0) { c->gen.max_length = max_length; c->gen.max_new_tokens = 0; }

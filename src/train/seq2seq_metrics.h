@@ -22,14 +22,16 @@ typedef struct lmt_seq2seq_metrics {
     const lmt_tokenizer *tok;        /* decodes predictions and labels */
     bool clean_up_tokenization_spaces;  /* the tokenizer's setting (tokenizer_config.json) */
     lmt_s2s_gen_opts gen;
-    int32_t bad_words[LMT_S2S_MAX_BAD_WORDS];
+    int32_t bad_words[LMT_S2S_MAX_BAD_WORDS * 4];   /* config.json's bad_words_ids (no generation_config.json) */
+    int bad_word_lens[LMT_S2S_MAX_BAD_WORDS];
     /* the last evaluation's decoded texts (n_texts of each), kept for reports */
     char **predictions, **references;
     size_t n_texts;
 } lmt_seq2seq_metrics;
 
-/* Generation settings: the model's generation_config (its single-token
- * bad_words_ids included), then num_beams / max_length when > 0 (the
+/* Generation settings: the model's generation_config.json (else the
+ * generation keys of its config.json: bad_words_ids, forced_eos_token_id,
+ * num_beams, max_length), then num_beams / max_length when > 0 (the
  * Seq2SeqTrainingArguments generation_num_beams / generation_max_length).
  * Fails naming the value when num_beams < 1 or max_length is beyond the
  * model's max_position_embeddings. */
