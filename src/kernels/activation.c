@@ -12,22 +12,22 @@
 void lmt_activation_forward(float *out, const float *inp, size_t n, lmt_activation act) {
     switch (act) {
     case LMT_ACT_GELU_TANH:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
             float x = inp[i];
             out[i] = 0.5f * x * (1.0f + lmt_tanhf(GELU_K * (x + GELU_A * x * x * x)));
         }
         break;
     case LMT_ACT_GELU:
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= LMT_PAR_MIN)
         for (size_t i = 0; i < n; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT2));
         break;
     case LMT_ACT_RELU:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
         for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
         break;
     case LMT_ACT_SILU:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
         for (size_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + lmt_expf(-inp[i]));
         break;
     }
@@ -36,7 +36,7 @@ void lmt_activation_forward(float *out, const float *inp, size_t n, lmt_activati
 void lmt_activation_backward(float *dinp, const float *dout, const float *inp, size_t n, lmt_activation act) {
     switch (act) {
     case LMT_ACT_GELU_TANH:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
             float x = inp[i];
             float t = lmt_tanhf(GELU_K * (x + GELU_A * x * x * x));
@@ -45,7 +45,7 @@ void lmt_activation_backward(float *dinp, const float *dout, const float *inp, s
         }
         break;
     case LMT_ACT_GELU:
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= LMT_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
             float x = inp[i];
             float g = 0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT_2PI * expf(-0.5f * x * x);
@@ -53,11 +53,11 @@ void lmt_activation_backward(float *dinp, const float *dout, const float *inp, s
         }
         break;
     case LMT_ACT_RELU:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
         for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
         break;
     case LMT_ACT_SILU:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
             float s = 1.0f / (1.0f + lmt_expf(-inp[i]));
             dinp[i] += dout[i] * s * (1.0f + inp[i] * (1.0f - s));
@@ -94,7 +94,7 @@ static inline float act_grad(float x, lmt_activation act) {
 }
 
 void lmt_bias_activation_forward(float *pre, float *out, const float *bias, int N, int F, lmt_activation act) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * F >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         float *h = pre + n * F, *o = out + n * F;
         if (act == LMT_ACT_GELU_TANH) {   // the common case, fully inlined for the vectoriser
@@ -117,7 +117,7 @@ enum { BIAS_ROWS = 64 };
 void lmt_activation_bias_backward(float *dpre, float *dbias, const float *dout, const float *pre, int N, int F,
                                   lmt_activation act, float *scratch) {
     long chunks = (N + BIAS_ROWS - 1) / BIAS_ROWS;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * F >= LMT_PAR_MIN)
     for (long c = 0; c < chunks; c++) {
         float *part = scratch + c * F;
         memset(part, 0, (size_t)F * sizeof(float));
@@ -140,7 +140,7 @@ void lmt_activation_bias_backward(float *dpre, float *dbias, const float *dout, 
         }
     }
     if (!dbias) return;
-#pragma omp parallel
+#pragma omp parallel if (chunks * F >= LMT_PAR_MIN)
     {
         long f0, f1;
         lmt_thread_slice(F, 16, &f0, &f1);

@@ -38,7 +38,7 @@ void lmt_attention_forward(float *out, float *lse, const float *q, const float *
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
     int nblk = (Tq + qb - 1) / qb;
     float keep_scale = s->dropout > 0.0f ? (s->dropout < 1.0f ? 1.0f / (1.0f - s->dropout) : 0.0f) : 1.0f;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s))
+#pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s)) if ((double)s->B * s->NH * s->Tq * s->Tk * s->hs >= 4.0 * LMT_PAR_MIN)
     for (long job = 0; job < (long)B * NH * nblk; job++) {
         long bh = job / nblk;
         int b = (int)(bh / NH), h = (int)(bh % NH), i0 = (int)(job % nblk) * qb;
@@ -98,7 +98,7 @@ void lmt_attention_backward(float *dq, float *dk, float *dv, const float *dout, 
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
     float p_drop = s->dropout;
     float keep_scale = p_drop > 0.0f ? (p_drop < 1.0f ? 1.0f / (1.0f - p_drop) : 0.0f) : 1.0f;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s))
+#pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s)) if ((double)s->B * s->NH * s->Tq * s->Tk * s->hs >= 4.0 * LMT_PAR_MIN)
     for (long bh = 0; bh < (long)B * NH; bh++) {
         int b = (int)(bh / NH), h = (int)(bh % NH);
         float *P = scratch + (size_t)omp_get_thread_num() * 2 * qb * Tk;   // (nq, kend), row stride Tk

@@ -1,5 +1,6 @@
 #include <math.h>
 #include <string.h>
+#include "kernels/parallel.h"
 #include "kernels/crossentropy.h"
 #include "kernels/fastmath.h"
 
@@ -16,7 +17,7 @@ static inline float row_lse(const float *x, int V) {
 
 long lmt_crossentropy_forward(float *losses, float *lse, const float *logits, const int32_t *targets, int N, int V) {
     long count = 0;
-#pragma omp parallel for schedule(static) reduction(+:count)
+#pragma omp parallel for schedule(static) reduction(+:count) if ((long)N * V >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         int32_t t = targets[n];
         if (t == LMT_IGNORE_INDEX) { losses[n] = 0.0f; continue; }
@@ -31,7 +32,7 @@ long lmt_crossentropy_forward(float *losses, float *lse, const float *logits, co
 
 void lmt_crossentropy_backward(float *dlogits, const float *logits, const float *lse, const int32_t *targets,
                                float dloss, int N, int V) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * V >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         int32_t t = targets[n];
         float *d = dlogits + n * V;
@@ -46,7 +47,7 @@ void lmt_crossentropy_backward(float *dlogits, const float *logits, const float 
 
 long lmt_crossentropy_forward_grad(float *losses, float *logits, const int32_t *targets, int N, int V) {
     long count = 0;
-#pragma omp parallel for schedule(static) reduction(+:count)
+#pragma omp parallel for schedule(static) reduction(+:count) if ((long)N * V >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         int32_t t = targets[n];
         float *x = logits + n * V;     // (V), becomes its gradient

@@ -8,7 +8,7 @@ void lmt_linear_forward(float *out, const float *inp, const float *weight, const
     /* Start from the bias and let the GEMM accumulate (as torch.addmm). */
     float beta = 0.0f;
     if (bias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * OC >= LMT_PAR_MIN)
         for (long n = 0; n < N; n++) memcpy(out + n * OC, bias, (size_t)OC * sizeof(float));
         beta = 1.0f;
     }
@@ -34,7 +34,7 @@ static void linear_backward(float *dinp, float dinp_beta, float *dweight, float 
     }
     if (dbias) {
         /* column sums: threads own column slices (no cross-thread reduction) */
-#pragma omp parallel
+#pragma omp parallel if ((long)N * OC >= LMT_PAR_MIN)
         {
             long o0, o1;
             lmt_thread_slice(OC, 16, &o0, &o1);

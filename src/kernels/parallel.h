@@ -3,6 +3,11 @@
 #define LMT_KERNELS_PARALLEL_H
 #include <omp.h>
 
+/* Elements below which a kernel runs on the calling thread alone: waking a
+ * second thread costs microseconds on an idle machine and a whole time slice
+ * on a busy one, more than a small pass (one decoded token's LayerNorm) takes. */
+#define LMT_PAR_MIN 65536L
+
 /* This thread's share [*lo, *hi) of n items, in contiguous blocks of
  * `align` items (so threads never share a cache line of the output). */
 static inline void lmt_thread_slice(long n, long align, long *lo, long *hi) {
