@@ -142,6 +142,24 @@ int main(void) {
         snprintf(args, sizeof args, "translate --model %s --num_beams 2 --max_length 8 \"Default to expanded threads\"", mdir);
         CHECK(run(args) == 0 && strstr(out, "[{\"translation_text\": \""));
         CHECK(run("translate --model " LMT_SOURCE_DIR "/tests/fixtures/models/gpt2 \"x\"") != 0 && strstr(out, "needs a MarianMTModel"));
+        /* two texts, two returned sequences each: four entries */
+        snprintf(args, sizeof args, "translate --model %s --num_beams 3 --num_return_sequences 2 --max_new_tokens 5 "
+                 "--no_repeat_ngram_size 2 --min_length 3 --length_penalty 0.8 --early_stopping true \"One\" \"Two words\"", mdir);
+        CHECK(run(args) == 0);
+        int entries = 0;
+        for (const char *q = out; (q = strstr(q, "translation_text")); q++) entries++;
+        CHECK_MSG(entries == 4, "translate: %d entries for 2 texts x 2 sequences", entries);
+        /* bad settings are refused with the option named */
+        snprintf(args, sizeof args, "translate --model %s --num_beams 0 \"x\"", mdir);
+        CHECK(run(args) == 2 && strstr(out, "--num_beams must be at least 1"));
+        snprintf(args, sizeof args, "translate --model %s --max_length 500 \"x\"", mdir);
+        CHECK(run(args) == 1 && strstr(out, "max_position_embeddings"));
+        snprintf(args, sizeof args, "translate --model %s --num_beams 2 --num_return_sequences 3 \"x\"", mdir);
+        CHECK(run(args) == 1 && strstr(out, "num_return_sequences"));
+        snprintf(args, sizeof args, "translate --model %s --num_beams two \"x\"", mdir);
+        CHECK(run(args) == 2 && strstr(out, "wants an integer"));
+        snprintf(args, sizeof args, "translate --model %s --early_stopping maybe \"x\"", mdir);
+        CHECK(run(args) == 2 && strstr(out, "true, false or never"));
     }
     /* errors before any work is done */
     snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp);

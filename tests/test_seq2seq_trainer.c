@@ -139,6 +139,7 @@ int main(void) {
             bool exact = !strcmp(key, "eval_bleu") || !strcmp(key, "eval_gen_len") || !strcmp(key, "step");
             double tol = exact ? 0 : !strcmp(key, "epoch") || !strcmp(key, "learning_rate") ? 1e-12 : 1e-4;
             n_bleu += !strcmp(key, "eval_bleu");
+            /* LMT_DEBUG_S2S=1 prints every step's relative differences */
             if (getenv("LMT_DEBUG_S2S") && gv && !strcmp(key, "grad_norm")) fprintf(stderr, "step %zu grad_norm rel %.2e loss rel %.2e\n", i, fabs(gv->num / w->items[k].num - 1), fabs(lmt_json_get(g, "loss")->num / lmt_json_get(w, "loss")->num - 1));
             if (!gv || !close_rel(gv->num, w->items[k].num, tol)) {
                 if (bad++ < 40) fprintf(stderr, "entry %zu %s = %.9g, transformers %.9g\n", i, key, gv ? gv->num : NAN, w->items[k].num);
