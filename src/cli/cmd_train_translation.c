@@ -347,6 +347,7 @@ int lmt_cmd_train_translation(int argc, char **argv) {
     if (!o.tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
     if (!o.train_file) args.do_train = false; else if (!args.do_eval) args.do_train = true;
     if (lmt_training_args_validate(&args) != LMT_OK) return fail("training arguments");
+    if (lmt_training_args_precision_note(&args)) fprintf(stderr, "lmtune: note: %s\n", lmt_training_args_precision_note(&args));
     if (args.generation_num_beams < 0) { fprintf(stderr, "lmtune: error: --generation_num_beams %lld: must be at least 1\n", (long long)args.generation_num_beams); return 2; }
     {
         const char *mb = args.metric_for_best_model;
