@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/commands.h"
+#include "cli/train_common.h"
 #include "cli/flags.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -30,48 +31,6 @@ static void usage(FILE *f) {
             "per line (trailing newline kept); JSON Lines (.jsonl) give the string at --text_column_name\n"
             "(default text; dotted paths and lists of strings joined by spaces). group_texts cuts block_size chunks and drops the remainder\n"
             "per map batch of --preprocessing_batch_size (1000) lines. Logs are JSON lines on stdout.\n");
-}
-
-static void print_log(void *user, const char *json) { (void)user; printf("%s\n", json); fflush(stdout); }
-
-static void print_progress(void *user, int64_t step, int64_t max_steps, double epoch, double loss, double tps, double left) {
-    (void)user;
-    if (!isatty(STDERR_FILENO)) return;
-    fprintf(stderr, "\r  step %lld/%lld  epoch %.2f  loss %.4f  %.0f tokens/s  %02d:%02d left   ", (long long)step, (long long)max_steps,
-            epoch, loss, tps, (int)(left / 60), (int)fmod(left, 60));
-    if (step == max_steps) fputc('\n', stderr);
-}
-
-/* run_clm.py refuses a non-empty output_dir unless told to overwrite it */
-static bool dir_has_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return false;
-    struct dirent *e;
-    bool any = false;
-    while (!any && (e = readdir(d))) any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return any;
-}
-
-static int fail(const char *what) {
-    fprintf(stderr, "lmtune: error: %s%s%s\n", what ? what : "", what ? ": " : "", lmt_last_error());
-    return 1;
-}
-
-static lmt_status write_results(const char *dir, const char *name, const char *const *keys, const double *vals, size_t n) {
-    lmt_json *o = lmt_json_new(LMT_JSON_OBJECT);
-    if (!o) return LMT_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) lmt_json_object_set(o, keys[i], lmt_json_new_num(vals[i]));
-    lmt_strbuf b;
-    lmt_sb_init(&b);
-    lmt_json_write_py(&b, o, 4, true);
-    lmt_sb_putc(&b, '\n');
-    lmt_json_free(o);
-    char *p = lmt_path_join(dir, name);
-    lmt_status s = p && !b.oom ? lmt_write_file_atomic(p, b.data, b.len) : LMT_ERR_NOMEM;
-    free(p);
-    lmt_sb_free(&b);
-    return s;
 }
 
 int lmt_cmd_eval(int argc, char **argv) {
@@ -118,8 +77,8 @@ int lmt_cmd_train(int argc, char **argv) {
         else if (!strcmp(name, "max_train_samples")) max_train = atoll(val);
         else if (!strcmp(name, "max_eval_samples")) max_eval = atoll(val);
         else if (!strcmp(name, "args_json") || !strcmp(name, "config")) {
-            if (lmt_training_args_load_json(&args, val) != LMT_OK) return fail(NULL);
-        } else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return fail(NULL);
+            if (lmt_training_args_load_json(&args, val) != LMT_OK) return lmt_cli_fail(NULL);
+        } else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return lmt_cli_fail(NULL);
     }
     if (strcmp(task, "clm")) { fprintf(stderr, "lmtune: error: --task %s is not available yet (clm, mlm, translation)\n", task); return 2; }
     if ((!model_dir) == (!config)) { fprintf(stderr, "lmtune: error: give exactly one of --model_name_or_path and --config_name\n"); usage(stderr); return 2; }
@@ -127,7 +86,7 @@ int lmt_cmd_train(int argc, char **argv) {
     if (!tok_dir) tok_dir = model_dir;
     if (!tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
     if (!train_file) args.do_train = false; else if (!args.do_eval) args.do_train = true;
-    if (lmt_training_args_validate(&args) != LMT_OK) return fail("training arguments");
+    if (lmt_training_args_validate(&args) != LMT_OK) return lmt_cli_fail("training arguments");
     if (lmt_training_args_precision_note(&args)) fprintf(stderr, "lmtune: note: %s\n", lmt_training_args_precision_note(&args));
     /* everything that can be checked before any work is done */
     if (args.eval_strategy != LMT_STRATEGY_NO && !eval_file && val_pct <= 0) {
@@ -138,27 +97,27 @@ int lmt_cmd_train(int argc, char **argv) {
     const char *files[] = {train_file, eval_file, config};
     for (int k = 0; k < 3; k++)
         if (files[k] && !lmt_file_exists(files[k])) { fprintf(stderr, "lmtune: error: %s: no such file\n", files[k]); return 1; }
-    if (train_file && !args.overwrite_output_dir && !args.resume_from_checkpoint[0] && dir_has_entries(args.output_dir)) {
+    if (train_file && !args.overwrite_output_dir && !args.resume_from_checkpoint[0] && lmt_cli_dir_has_entries(args.output_dir)) {
         fprintf(stderr, "lmtune: error: %s: output directory already exists and is not empty; use --overwrite_output_dir "
                         "or --resume_from_checkpoint\n", args.output_dir);
         return 1;
     }
     if (train_file) {
-        if (lmt_mkdirs(args.output_dir) != LMT_OK) return fail("output_dir");
+        if (lmt_mkdirs(args.output_dir) != LMT_OK) return lmt_cli_fail("output_dir");
         char *probe = lmt_path_join(args.output_dir, ".lmtune-write-test");
-        if (!probe || lmt_write_file_atomic(probe, "", 0) != LMT_OK) { free(probe); return fail("output_dir is not writable"); }
+        if (!probe || lmt_write_file_atomic(probe, "", 0) != LMT_OK) { free(probe); return lmt_cli_fail("output_dir is not writable"); }
         unlink(probe);
         free(probe);
     }
 
     lmt_model *m = NULL;
-    if (model_dir) { if (lmt_model_load(model_dir, &m) != LMT_OK) return fail(NULL); }
+    if (model_dir) { if (lmt_model_load(model_dir, &m) != LMT_OK) return lmt_cli_fail(NULL); }
     else {
         lmt_config cfg;
-        if (lmt_config_load(config, &cfg) != LMT_OK || lmt_model_init(&cfg, (uint64_t)args.seed, &m) != LMT_OK) return fail(NULL);
+        if (lmt_config_load(config, &cfg) != LMT_OK || lmt_model_init(&cfg, (uint64_t)args.seed, &m) != LMT_OK) return lmt_cli_fail(NULL);
     }
     lmt_tokenizer *tok = NULL;
-    if (lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) { lmt_model_free(m); return fail(NULL); }
+    if (lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) { lmt_model_free(m); return lmt_cli_fail(NULL); }
     lmt_clm_blocks train = {0}, eval = {0};
     int rc = 0;
     if ((size_t)m->cfg.vocab_size < lmt_tokenizer_vocab_size(tok)) {
@@ -176,22 +135,22 @@ int lmt_cmd_train(int argc, char **argv) {
     if (train_file) {
         char **lines;
         size_t *lens, n;
-        if (lmt_examples_load(train_file, text_column, &lines, &lens, &n) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (lmt_examples_load(train_file, text_column, &lines, &lens, &n) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
         /* run_clm.py without a validation file: validation = train[:pct%], train = train[pct%:] */
         size_t n_val = (!eval_file && val_pct > 0) ? (size_t)lmt_split_percent_boundary((int64_t)val_pct, (int64_t)n) : 0;
         lmt_status ps = lmt_clm_prepare_examples(tok, lines + n_val, lens + n_val, n - n_val, train_file, block_size, map_batch, &train);
         if (ps == LMT_OK && n_val)
             ps = lmt_clm_prepare_examples(tok, lines, lens, n_val, train_file, block_size, map_batch, &eval);
         lmt_text_lines_free(lines, lens, n);
-        if (ps != LMT_OK) { rc = fail(NULL); goto done; }
+        if (ps != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     }
     if (eval_file) {
         char **lines;
         size_t *lens, n;
-        if (lmt_examples_load(eval_file, text_column, &lines, &lens, &n) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (lmt_examples_load(eval_file, text_column, &lines, &lens, &n) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
         lmt_status ps = lmt_clm_prepare_examples(tok, lines, lens, n, eval_file, block_size, map_batch, &eval);
         lmt_text_lines_free(lines, lens, n);
-        if (ps != LMT_OK) { rc = fail(NULL); goto done; }
+        if (ps != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     }
     bool have_eval = eval.n_blocks > 0;
     if (max_train > 0 && train.n_blocks > max_train) train.n_blocks = max_train;
@@ -203,52 +162,52 @@ int lmt_cmd_train(int argc, char **argv) {
     lmt_clm_task *ctask = NULL;
     lmt_status cs = train_file ? lmt_clm_task_create(m, max_B, block_size, &ctask)
                                : lmt_clm_task_create_eval(m, max_B, block_size, &ctask);   // no gradient buffers
-    if (cs != LMT_OK) { rc = fail(NULL); goto done; }
+    if (cs != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     lmt_block_data td, ed;
     lmt_block_data_init(&td, train.ids, train.n_blocks, block_size);
     lmt_block_data_init(&ed, eval.ids, eval.n_blocks, block_size);
     lmt_trainer t;
     if (lmt_trainer_init(&t, &args, &ctask->base, train_file ? &td.base : NULL, have_eval ? &ed.base : NULL) != LMT_OK) {
         lmt_clm_task_free(ctask);
-        rc = fail(NULL);
+        rc = lmt_cli_fail(NULL);
         goto done;
     }
     t.tokenizer_dir = tok_dir;
-    t.on_log = print_log;
-    t.on_progress = print_progress;
+    t.on_log = lmt_cli_print_log;
+    t.on_progress = lmt_cli_print_progress;
     double ppl_before = NAN;
     if (train_file && have_eval) {
         /* the notebook's "perplexity before fine-tuning" */
         lmt_eval_output e0;
-        if (lmt_trainer_evaluate(&t, &e0) != LMT_OK) { rc = fail("evaluation"); goto out; }
+        if (lmt_trainer_evaluate(&t, &e0) != LMT_OK) { rc = lmt_cli_fail("evaluation"); goto out; }
         ppl_before = e0.loss < 700 ? exp(e0.loss) : INFINITY;
         printf("{\"eval_loss_before\": %.10g, \"perplexity_before\": %.10g}\n", e0.loss, ppl_before);
     }
     if (train_file) {
         lmt_train_output o;
-        if (lmt_trainer_train(&t, &o) != LMT_OK) { rc = fail("training"); goto out; }
-        if (lmt_model_save(m, args.output_dir) != LMT_OK) { rc = fail(NULL); goto out; }
+        if (lmt_trainer_train(&t, &o) != LMT_OK) { rc = lmt_cli_fail("training"); goto out; }
+        if (lmt_model_save(m, args.output_dir) != LMT_OK) { rc = lmt_cli_fail(NULL); goto out; }
         char *sp = lmt_path_join(args.output_dir, "trainer_state.json");
-        if (!sp || lmt_trainer_state_save(&t.state, sp) != LMT_OK) { free(sp); rc = fail(NULL); goto out; }
+        if (!sp || lmt_trainer_state_save(&t.state, sp) != LMT_OK) { free(sp); rc = lmt_cli_fail(NULL); goto out; }
         free(sp);
         const char *k[] = {"epoch", "total_flos", "train_loss", "train_runtime", "train_samples", "train_samples_per_second", "train_steps_per_second"};
         double v[] = {o.epoch, o.total_flos, o.training_loss, o.train_runtime, (double)train.n_blocks, o.train_samples_per_second, o.train_steps_per_second};
-        write_results(args.output_dir, "train_results.json", k, v, 7);
+        lmt_cli_write_results(args.output_dir, "train_results.json", k, v, 7);
     }
     if (have_eval) {
         lmt_eval_output e;
-        if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = fail("evaluation"); goto out; }
+        if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = lmt_cli_fail("evaluation"); goto out; }
         /* run_clm.py: perplexity = exp(eval_loss) */
         double ppl = e.loss < 700 ? exp(e.loss) : INFINITY;
         if (!isnan(ppl_before)) fprintf(stderr, "lmtune: perplexity %.2f before training, %.2f after\n", ppl_before, ppl);
         const char *k[] = {"epoch", "eval_loss", "eval_runtime", "eval_samples", "eval_samples_per_second", "eval_steps_per_second", "perplexity"};
         double v[] = {t.state.epoch, e.loss, e.runtime, (double)eval.n_blocks, e.samples_per_second, e.steps_per_second, ppl};
         printf("{\"eval_loss\": %.10g, \"perplexity\": %.10g, \"eval_runtime\": %.4f, \"eval_samples_per_second\": %.3f}\n", e.loss, ppl, e.runtime, e.samples_per_second);
-        if (lmt_mkdirs(args.output_dir) == LMT_OK) write_results(args.output_dir, "eval_results.json", k, v, 7);
+        if (lmt_mkdirs(args.output_dir) == LMT_OK) lmt_cli_write_results(args.output_dir, "eval_results.json", k, v, 7);
     }
     if (train_file) {
         /* the tokenizer goes with the model, as trainer.save_model does */
-        if (lmt_copy_tokenizer_files(tok_dir, args.output_dir) != LMT_OK) { rc = fail(NULL); goto out; }
+        if (lmt_copy_tokenizer_files(tok_dir, args.output_dir) != LMT_OK) { rc = lmt_cli_fail(NULL); goto out; }
         fprintf(stderr, "lmtune: saved the model and tokenizer to %s\n", args.output_dir);
     }
 out:

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/commands.h"
+#include "cli/train_common.h"
 #include "cli/flags.h"
 #include "core/error.h"
 #include "core/util.h"
@@ -40,13 +41,6 @@ static void usage(FILE *f) {
             "--eval_mask_seed masks the evaluation set once, so perplexity is repeatable. ELI5: --text_column_name\n"
             "answers.text joins the answers with spaces; --keep_short_block keeps a batch shorter than one block.\n");
 }
-
-static int fail(const char *what) {
-    fprintf(stderr, "lmtune: error: %s%s%s\n", what ? what : "", what ? ": " : "", lmt_last_error());
-    return 1;
-}
-
-static void print_log(void *user, const char *json) { (void)user; printf("%s\n", json); fflush(stdout); }
 
 /* Tokenized examples -> dataset with input_ids, special_tokens_mask, word_ids;
  * grouped into chunks unless line_by_line. */
@@ -123,8 +117,8 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
         else if (!strcmp(name, "test_size")) o.test_size = atoll(val);
         else if (!strcmp(name, "eval_mask_seed")) o.eval_mask_seed = atoll(val);
         else if (!strcmp(name, "validation_split_percentage")) o.val_pct = atof(val);
-        else if (!strcmp(name, "args_json") || !strcmp(name, "config")) { if (lmt_training_args_load_json(&args, val) != LMT_OK) return fail(NULL); }
-        else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return fail(NULL);
+        else if (!strcmp(name, "args_json") || !strcmp(name, "config")) { if (lmt_training_args_load_json(&args, val) != LMT_OK) return lmt_cli_fail(NULL); }
+        else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return lmt_cli_fail(NULL);
     }
     if ((!o.model_dir) == (!o.config) || !o.train_file) { usage(stderr); return 2; }
     if (!(o.mlm_probability > 0 && o.mlm_probability < 1) || !(o.wwm_probability > 0 && o.wwm_probability < 1)) {
@@ -134,7 +128,7 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
     if (o.max_seq_length < 2) { fprintf(stderr, "lmtune: error: --max_seq_length must be at least 2\n"); return 2; }
     if (!o.tok_dir) o.tok_dir = o.model_dir;
     if (!o.tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
-    if (lmt_training_args_validate(&args) != LMT_OK) return fail("training arguments");
+    if (lmt_training_args_validate(&args) != LMT_OK) return lmt_cli_fail("training arguments");
     if (lmt_training_args_precision_note(&args)) fprintf(stderr, "lmtune: note: %s\n", lmt_training_args_precision_note(&args));
     bool have_eval_source = o.eval_file || o.test_size > 0 || o.val_pct > 0;
     if (args.eval_strategy != LMT_STRATEGY_NO && !have_eval_source) {
@@ -149,17 +143,17 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
     lmt_ds_init(&chunks); lmt_ds_init(&train); lmt_ds_init(&eval); lmt_ds_init(&eval_masked);
     lmt_mlm_task *task = NULL;
     int rc = 0;
-    if (o.model_dir) { if (lmt_model_load(o.model_dir, &m) != LMT_OK) { rc = fail(NULL); goto done; } }
+    if (o.model_dir) { if (lmt_model_load(o.model_dir, &m) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; } }
     else {
         lmt_config cfg;
-        if (lmt_config_load(o.config, &cfg) != LMT_OK || lmt_model_init(&cfg, (uint64_t)args.seed, &m) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (lmt_config_load(o.config, &cfg) != LMT_OK || lmt_model_init(&cfg, (uint64_t)args.seed, &m) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     }
     if (m->cfg.arch != LMT_ARCH_BERT && m->cfg.arch != LMT_ARCH_ROBERTA && m->cfg.arch != LMT_ARCH_DISTILBERT) {
         fprintf(stderr, "lmtune: error: --task mlm needs a BERT, RoBERTa or DistilBERT model, not %s\n", lmt_arch_class_name(m->cfg.arch));
         rc = 2;
         goto done;
     }
-    if (lmt_tokenizer_load(o.tok_dir, &tok) != LMT_OK) { rc = fail(NULL); goto done; }
+    if (lmt_tokenizer_load(o.tok_dir, &tok) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     if ((size_t)m->cfg.vocab_size < lmt_tokenizer_vocab_size(tok)) {
         fprintf(stderr, "lmtune: error: the tokenizer in %s has %zu tokens but the model's vocabulary holds %lld\n", o.tok_dir,
                 lmt_tokenizer_vocab_size(tok), (long long)m->cfg.vocab_size);
@@ -173,17 +167,17 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
         rc = 2;
         goto done;
     }
-    if (build(tok, o.train_file, o.text_column, &o, &chunks) != LMT_OK) { rc = fail(NULL); goto done; }
+    if (build(tok, o.train_file, o.text_column, &o, &chunks) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     fprintf(stderr, "lmtune: %s: %lld %s of %d tokens\n", o.train_file, (long long)chunks.n_rows, o.line_by_line ? "lines" : "chunks", o.max_seq_length);
     if (o.train_size > 0 || o.test_size > 0) {
         /* the IMDb notebook: train_test_split(train_size=10_000, test_size=1_000, seed=42) */
         lmt_split_size ts = o.test_size > 0 ? lmt_size_count(o.test_size) : lmt_size_none();
         lmt_split_size tr = o.train_size > 0 ? lmt_size_count(o.train_size) : lmt_size_none();
-        if (lmt_ds_train_test_split(&chunks, ts, tr, (uint64_t)args.seed, &train, &eval) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (lmt_ds_train_test_split(&chunks, ts, tr, (uint64_t)args.seed, &train, &eval) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     } else if (o.eval_file) {
         train = chunks;
         lmt_ds_init(&chunks);
-        if (build(tok, o.eval_file, o.text_column, &o, &eval) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (build(tok, o.eval_file, o.text_column, &o, &eval) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     } else if (o.val_pct > 0) {
         int64_t b = lmt_split_percent_boundary((int64_t)o.val_pct, chunks.n_rows);
         int64_t *idx = malloc((size_t)chunks.n_rows * sizeof *idx);
@@ -191,7 +185,7 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
         lmt_status s = lmt_ds_select(&chunks, idx, b, &eval);
         if (s == LMT_OK) s = lmt_ds_select(&chunks, idx + b, chunks.n_rows - b, &train);
         free(idx);
-        if (s != LMT_OK) { rc = fail(NULL); goto done; }
+        if (s != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     } else {
         train = chunks;
         lmt_ds_init(&chunks);
@@ -203,18 +197,18 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
     mo.seed = (uint64_t)args.seed;
     if (o.pad_to_max) mo.pad_to_multiple_of = o.max_seq_length;
     lmt_mlm_collator tc, ec;
-    if (lmt_mlm_collator_init(&tc, &train, tok, &mo) != LMT_OK) { rc = fail("collator"); goto done; }
+    if (lmt_mlm_collator_init(&tc, &train, tok, &mo) != LMT_OK) { rc = lmt_cli_fail("collator"); goto done; }
     const lmt_dataset *eval_ds = &eval;
     lmt_mlm_opts eo = mo;
     eo.seed = (uint64_t)args.seed + 1;
     if (eval.n_rows > 0 && o.eval_mask_seed >= 0) {
         /* the custom-loop variant: the evaluation set is masked once */
         eo.seed = (uint64_t)o.eval_mask_seed;
-        if (lmt_mlm_mask_dataset(&eval, tok, &eo, &eval_masked) != LMT_OK) { rc = fail("masking the evaluation set"); goto done; }
+        if (lmt_mlm_mask_dataset(&eval, tok, &eo, &eval_masked) != LMT_OK) { rc = lmt_cli_fail("masking the evaluation set"); goto done; }
         eo.mode = LMT_MLM_PREMASKED;
         eval_ds = &eval_masked;
     }
-    if (eval.n_rows > 0 && lmt_mlm_collator_init(&ec, eval_ds, tok, &eo) != LMT_OK) { rc = fail("collator"); goto done; }
+    if (eval.n_rows > 0 && lmt_mlm_collator_init(&ec, eval_ds, tok, &eo) != LMT_OK) { rc = lmt_cli_fail("collator"); goto done; }
     lmt_train_data td = lmt_mlm_train_data(&tc), ed;
     if (eval.n_rows > 0) ed = lmt_mlm_train_data(&ec);
     fprintf(stderr, "lmtune: %s (%zu parameters); train %lld, eval %lld examples\n", lmt_arch_class_name(m->cfg.arch),
@@ -222,24 +216,24 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
     int max_T = o.max_seq_length;
     if (o.line_by_line && mo.pad_to_multiple_of == 0) max_T = o.max_seq_length;
     int max_B = (int)(args.per_device_train_batch_size > args.per_device_eval_batch_size ? args.per_device_train_batch_size : args.per_device_eval_batch_size);
-    if (lmt_mlm_task_create(m, max_B, max_T, &task) != LMT_OK) { rc = fail(NULL); goto done; }
+    if (lmt_mlm_task_create(m, max_B, max_T, &task) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     lmt_trainer t;
-    if (lmt_trainer_init(&t, &args, &task->base, &td, eval.n_rows > 0 ? &ed : NULL) != LMT_OK) { rc = fail(NULL); goto done; }
+    if (lmt_trainer_init(&t, &args, &task->base, &td, eval.n_rows > 0 ? &ed : NULL) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     t.tokenizer_dir = o.tok_dir;
-    t.on_log = print_log;
+    t.on_log = lmt_cli_print_log;
     double before = NAN;
     if (eval.n_rows > 0) {
         lmt_eval_output e0;
-        if (lmt_trainer_evaluate(&t, &e0) != LMT_OK) { rc = fail("evaluation"); goto out; }
+        if (lmt_trainer_evaluate(&t, &e0) != LMT_OK) { rc = lmt_cli_fail("evaluation"); goto out; }
         before = e0.loss < 700 ? exp(e0.loss) : INFINITY;
         printf("{\"eval_loss_before\": %.10g, \"perplexity_before\": %.10g}\n", e0.loss, before);
     }
     lmt_train_output to;
-    if (lmt_trainer_train(&t, &to) != LMT_OK) { rc = fail("training"); goto out; }
-    if (lmt_model_save(m, args.output_dir) != LMT_OK) { rc = fail(NULL); goto out; }
+    if (lmt_trainer_train(&t, &to) != LMT_OK) { rc = lmt_cli_fail("training"); goto out; }
+    if (lmt_model_save(m, args.output_dir) != LMT_OK) { rc = lmt_cli_fail(NULL); goto out; }
     if (eval.n_rows > 0) {
         lmt_eval_output e;
-        if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = fail("evaluation"); goto out; }
+        if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = lmt_cli_fail("evaluation"); goto out; }
         double ppl = e.loss < 700 ? exp(e.loss) : INFINITY;
         printf("{\"eval_loss\": %.10g, \"perplexity\": %.10g, \"eval_runtime\": %.4f, \"eval_samples_per_second\": %.3f}\n", e.loss, ppl,
                e.runtime, e.samples_per_second);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/commands.h"
+#include "cli/train_common.h"
 #include "cli/flags.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -56,31 +57,6 @@ static void usage(FILE *f) {
             "from beam search (--num_beams, else --generation_num_beams, else the model's generation_config;\n"
             "max length --generation_max_length, else --val_max_target_length, else --max_target_length).\n"
             "Logs are JSON lines on stdout.\n");
-}
-
-static int fail(const char *what) {
-    fprintf(stderr, "lmtune: error: %s%s%s\n", what ? what : "", what ? ": " : "", lmt_last_error());
-    return 1;
-}
-
-static void print_log(void *user, const char *json) { (void)user; printf("%s\n", json); fflush(stdout); }
-
-static void print_progress(void *user, int64_t step, int64_t max_steps, double epoch, double loss, double tps, double left) {
-    (void)user;
-    if (!isatty(STDERR_FILENO)) return;
-    fprintf(stderr, "\r  step %lld/%lld  epoch %.2f  loss %.4f  %.0f tokens/s  %02d:%02d left   ", (long long)step, (long long)max_steps,
-            epoch, loss, tps, (int)(left / 60), (int)fmod(left, 60));
-    if (step == max_steps) fputc('\n', stderr);
-}
-
-static bool dir_has_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return false;
-    struct dirent *e;
-    bool any = false;
-    while (!any && (e = readdir(d))) any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return any;
 }
 
 /* "en, fr" from the translation.* columns of ds */
@@ -219,22 +195,6 @@ static lmt_status truncate_rows(lmt_dataset *ds, int64_t max_rows) {
     return LMT_OK;
 }
 
-static lmt_status write_results(const char *dir, const char *name, const char *const *keys, const double *vals, size_t n) {
-    lmt_json *o = lmt_json_new(LMT_JSON_OBJECT);
-    if (!o) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) lmt_json_object_set(o, keys[i], lmt_json_new_num(vals[i]));
-    lmt_strbuf b;
-    lmt_sb_init(&b);
-    lmt_json_write_py(&b, o, 4, true);
-    lmt_sb_putc(&b, '\n');
-    lmt_json_free(o);
-    char *p = lmt_path_join(dir, name);
-    lmt_status s = p && !b.oom ? lmt_write_file_atomic(p, b.data, b.len) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    free(p);
-    lmt_sb_free(&b);
-    return s;
-}
-
 /* eval_results.json: the evaluation's metrics, epoch and eval_samples (save_metrics("eval")) */
 static lmt_status write_eval_results(const char *dir, const lmt_eval_output *e, double epoch, int64_t n) {
     const char *k[8 + LMT_MAX_EVAL_METRICS];
@@ -247,7 +207,7 @@ static lmt_status write_eval_results(const char *dir, const lmt_eval_output *e, 
     k[c] = "eval_samples"; v[c++] = (double)n;
     k[c] = "eval_samples_per_second"; v[c++] = e->samples_per_second;
     k[c] = "eval_steps_per_second"; v[c++] = e->steps_per_second;
-    return write_results(dir, "eval_results.json", k, v, c);
+    return lmt_cli_write_results(dir, "eval_results.json", k, v, c);
 }
 
 static void print_eval(const char *suffix, const lmt_eval_output *e) {
@@ -330,8 +290,8 @@ int lmt_cmd_train_translation(int argc, char **argv) {
             }
             if (name[1] == 'r') o.train_size = v; else o.test_size = v;
         }
-        else if (!strcmp(name, "args_json") || !strcmp(name, "config")) { if (lmt_training_args_load_json(&args, val) != LMT_OK) return fail(NULL); }
-        else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return fail(NULL);
+        else if (!strcmp(name, "args_json") || !strcmp(name, "config")) { if (lmt_training_args_load_json(&args, val) != LMT_OK) return lmt_cli_fail(NULL); }
+        else if (lmt_training_args_set(&args, name, val, "command line") != LMT_OK) return lmt_cli_fail(NULL);
     }
     if ((!o.model_dir) == (!o.config)) { fprintf(stderr, "lmtune: error: give exactly one of --model_name_or_path and --config_name\n"); usage(stderr); return 2; }
     if (!o.train_file && !o.eval_file) { fprintf(stderr, "lmtune: error: --train_file and/or --validation_file is required\n"); return 2; }
@@ -346,7 +306,7 @@ int lmt_cmd_train_translation(int argc, char **argv) {
     if (!o.tok_dir) o.tok_dir = o.model_dir;
     if (!o.tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
     if (!o.train_file) args.do_train = false; else if (!args.do_eval) args.do_train = true;
-    if (lmt_training_args_validate(&args) != LMT_OK) return fail("training arguments");
+    if (lmt_training_args_validate(&args) != LMT_OK) return lmt_cli_fail("training arguments");
     if (lmt_training_args_precision_note(&args)) fprintf(stderr, "lmtune: note: %s\n", lmt_training_args_precision_note(&args));
     if (args.generation_num_beams < 0) { fprintf(stderr, "lmtune: error: --generation_num_beams %lld: must be at least 1\n", (long long)args.generation_num_beams); return 2; }
     {
@@ -367,7 +327,7 @@ int lmt_cmd_train_translation(int argc, char **argv) {
     const char *files[] = {o.train_file, o.train_target_file, o.eval_file, o.eval_target_file, o.config};
     for (int k = 0; k < 5; k++)
         if (files[k] && !lmt_file_exists(files[k])) { fprintf(stderr, "lmtune: error: %s: no such file\n", files[k]); return 1; }
-    if (o.train_file && !args.overwrite_output_dir && !args.resume_from_checkpoint[0] && dir_has_entries(args.output_dir)) {
+    if (o.train_file && !args.overwrite_output_dir && !args.resume_from_checkpoint[0] && lmt_cli_dir_has_entries(args.output_dir)) {
         fprintf(stderr, "lmtune: error: %s: output directory already exists and is not empty; use --overwrite_output_dir "
                         "or --resume_from_checkpoint\n", args.output_dir);
         return 1;
@@ -383,10 +343,10 @@ int lmt_cmd_train_translation(int argc, char **argv) {
     bool trainer_ready = false;
     lmt_trainer t;
     int rc = 0;
-    if (o.model_dir) { if (lmt_model_load(o.model_dir, &m) != LMT_OK) { rc = fail(NULL); goto done; } }
+    if (o.model_dir) { if (lmt_model_load(o.model_dir, &m) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; } }
     else {
         lmt_config cfg;
-        if (lmt_config_load(o.config, &cfg) != LMT_OK || lmt_model_init(&cfg, (uint64_t)args.seed, &m) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (lmt_config_load(o.config, &cfg) != LMT_OK || lmt_model_init(&cfg, (uint64_t)args.seed, &m) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     }
     if (m->cfg.arch != LMT_ARCH_MARIAN) {
         fprintf(stderr, "lmtune: error: --task translation needs a MarianMTModel, not %s\n", lmt_arch_class_name(m->cfg.arch));
@@ -409,7 +369,7 @@ int lmt_cmd_train_translation(int argc, char **argv) {
             rc = 2;
             goto done;
         }
-    if (lmt_tokenizer_load(o.tok_dir, &tok) != LMT_OK) { rc = fail("tokenizer"); goto done; }
+    if (lmt_tokenizer_load(o.tok_dir, &tok) != LMT_OK) { rc = lmt_cli_fail("tokenizer"); goto done; }
     if ((size_t)m->cfg.vocab_size < lmt_tokenizer_vocab_size(tok)) {
         fprintf(stderr, "lmtune: error: the tokenizer in %s has %zu tokens but the model's vocabulary holds %lld\n", o.tok_dir,
                 lmt_tokenizer_vocab_size(tok), (long long)m->cfg.vocab_size);
@@ -417,12 +377,12 @@ int lmt_cmd_train_translation(int argc, char **argv) {
         goto done;
     }
     if (o.train_file) {
-        if (load_pairs(&o, o.train_file, o.train_target_file, &raw) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (load_pairs(&o, o.train_file, o.train_target_file, &raw) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
         if (split) {
             /* the course: raw_datasets["train"].train_test_split(train_size=0.9, seed=20) */
             lmt_split_size trs = o.train_size <= 0 ? lmt_size_none() : o.train_size < 1 ? lmt_size_fraction(o.train_size) : lmt_size_count((int64_t)o.train_size);
             lmt_split_size tes = o.test_size <= 0 ? lmt_size_none() : o.test_size < 1 ? lmt_size_fraction(o.test_size) : lmt_size_count((int64_t)o.test_size);
-            if (lmt_ds_train_test_split(&raw, tes, trs, (uint64_t)o.split_seed, &rtr, &rte) != LMT_OK) { rc = fail(o.train_file); goto done; }
+            if (lmt_ds_train_test_split(&raw, tes, trs, (uint64_t)o.split_seed, &rtr, &rte) != LMT_OK) { rc = lmt_cli_fail(o.train_file); goto done; }
             lmt_ds_free(&raw);
             lmt_ds_init(&raw);
         } else {
@@ -430,18 +390,18 @@ int lmt_cmd_train_translation(int argc, char **argv) {
             lmt_ds_init(&raw);
         }
         /* run_translation.py selects max_train_samples before tokenizing */
-        if (truncate_rows(&rtr, o.max_train) != LMT_OK || tokenize(&o, tok, &rtr, o.max_target_length, &train) != LMT_OK) { rc = fail(o.train_file); goto done; }
+        if (truncate_rows(&rtr, o.max_train) != LMT_OK || tokenize(&o, tok, &rtr, o.max_target_length, &train) != LMT_OK) { rc = lmt_cli_fail(o.train_file); goto done; }
     }
-    if (o.eval_file && load_pairs(&o, o.eval_file, o.eval_target_file, &rte) != LMT_OK) { rc = fail(NULL); goto done; }
+    if (o.eval_file && load_pairs(&o, o.eval_file, o.eval_target_file, &rte) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     if (rte.n_rows > 0) {
         const char *src = o.eval_file ? o.eval_file : o.train_file;
-        if (truncate_rows(&rte, o.max_eval) != LMT_OK || tokenize(&o, tok, &rte, o.val_max_target_length, &eval) != LMT_OK) { rc = fail(src); goto done; }
+        if (truncate_rows(&rte, o.max_eval) != LMT_OK || tokenize(&o, tok, &rte, o.val_max_target_length, &eval) != LMT_OK) { rc = lmt_cli_fail(src); goto done; }
     }
     int32_t pad = lmt_tokenizer_special_ids(tok).pad;
     if (pad < 0) pad = (int32_t)m->cfg.pad_token_id;
     if (o.pad_to_max_length) {
         if ((train.n_rows && pad_columns(&train, pad, o.max_source_length, o.max_target_length) != LMT_OK) ||
-            (eval.n_rows && pad_columns(&eval, pad, o.max_source_length, o.val_max_target_length) != LMT_OK)) { rc = fail(NULL); goto done; }
+            (eval.n_rows && pad_columns(&eval, pad, o.max_source_length, o.val_max_target_length) != LMT_OK)) { rc = lmt_cli_fail(NULL); goto done; }
     }
     fprintf(stderr, "lmtune: %s (%zu parameters); train %lld pairs, validation %lld pairs (%s -> %s)\n", lmt_arch_class_name(m->cfg.arch),
             lmt_model_num_params(m), (long long)train.n_rows, (long long)eval.n_rows, o.source_lang, o.target_lang);
@@ -451,24 +411,24 @@ int lmt_cmd_train_translation(int argc, char **argv) {
     co.model_pad_id = (int32_t)m->cfg.pad_token_id;
     co.decoder_start_token_id = (int32_t)m->cfg.decoder_start_token_id;
     lmt_seq2seq_collator tc, ec;
-    if (train.n_rows && lmt_seq2seq_collator_init(&tc, &train, &co) != LMT_OK) { rc = fail("collator"); goto done; }
-    if (eval.n_rows && lmt_seq2seq_collator_init(&ec, &eval, &co) != LMT_OK) { rc = fail("collator"); goto done; }
+    if (train.n_rows && lmt_seq2seq_collator_init(&tc, &train, &co) != LMT_OK) { rc = lmt_cli_fail("collator"); goto done; }
+    if (eval.n_rows && lmt_seq2seq_collator_init(&ec, &eval, &co) != LMT_OK) { rc = lmt_cli_fail("collator"); goto done; }
     lmt_train_data td = {0}, ed = {0};
     if (train.n_rows) td = lmt_seq2seq_train_data(&tc);
     if (eval.n_rows) ed = lmt_seq2seq_train_data(&ec);
     int64_t ts = longest(&train, "input_ids"), te = longest(&eval, "input_ids");
     int64_t ls = longest(&train, "labels"), le = longest(&eval, "labels");
     int max_B = (int)(args.per_device_train_batch_size > args.per_device_eval_batch_size ? args.per_device_train_batch_size : args.per_device_eval_batch_size);
-    if (lmt_seq2seq_task_create(m, max_B, (int)(ts > te ? ts : te), (int)(ls > le ? ls : le), &task) != LMT_OK) { rc = fail(NULL); goto done; }
-    if (lmt_trainer_init(&t, &args, &task->base, o.train_file ? &td : NULL, eval.n_rows ? &ed : NULL) != LMT_OK) { rc = fail(NULL); goto done; }
+    if (lmt_seq2seq_task_create(m, max_B, (int)(ts > te ? ts : te), (int)(ls > le ? ls : le), &task) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
+    if (lmt_trainer_init(&t, &args, &task->base, o.train_file ? &td : NULL, eval.n_rows ? &ed : NULL) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     trainer_ready = true;
     t.tokenizer_dir = o.tok_dir;
-    t.on_log = print_log;
-    t.on_progress = print_progress;
+    t.on_log = lmt_cli_print_log;
+    t.on_progress = lmt_cli_print_progress;
     if (args.predict_with_generate && eval.n_rows) {
         /* num_beams = --num_beams, else generation_num_beams, else the generation config */
         int nb = o.num_beams > 0 ? o.num_beams : (int)args.generation_num_beams;
-        if (lmt_seq2seq_metrics_init(&sm, m, tok, nb, (int)gen_max) != LMT_OK) { rc = fail("generation"); goto done; }
+        if (lmt_seq2seq_metrics_init(&sm, m, tok, nb, (int)gen_max) != LMT_OK) { rc = lmt_cli_fail("generation"); goto done; }
         sm.clean_up_tokenization_spaces = lmt_tokenizer_dir_cleans_up(o.tok_dir);
         t.compute_metrics = lmt_seq2seq_compute_metrics;
         t.metrics_ctx = &sm;
@@ -479,23 +439,23 @@ int lmt_cmd_train_translation(int argc, char **argv) {
     bool have_before = false;
     if (o.train_file && eval.n_rows) {
         /* the notebook's trainer.evaluate() before training (BLEU before); train() starts a new log history */
-        if (lmt_trainer_evaluate(&t, &e0) != LMT_OK) { rc = fail("evaluation"); goto done; }
+        if (lmt_trainer_evaluate(&t, &e0) != LMT_OK) { rc = lmt_cli_fail("evaluation"); goto done; }
         print_eval("_before", &e0);
         have_before = true;
     }
     if (o.train_file) {
-        if (lmt_mkdirs(args.output_dir) != LMT_OK) { rc = fail("output_dir"); goto done; }
+        if (lmt_mkdirs(args.output_dir) != LMT_OK) { rc = lmt_cli_fail("output_dir"); goto done; }
         lmt_train_output to;
-        if (lmt_trainer_train(&t, &to) != LMT_OK) { rc = fail("training"); goto done; }
-        if (lmt_model_save(m, args.output_dir) != LMT_OK) { rc = fail(NULL); goto done; }
-        if (lmt_copy_tokenizer_files(o.tok_dir, args.output_dir) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (lmt_trainer_train(&t, &to) != LMT_OK) { rc = lmt_cli_fail("training"); goto done; }
+        if (lmt_model_save(m, args.output_dir) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
+        if (lmt_copy_tokenizer_files(o.tok_dir, args.output_dir) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
         const char *k[] = {"epoch", "total_flos", "train_loss", "train_runtime", "train_samples", "train_samples_per_second", "train_steps_per_second"};
         double v[] = {to.epoch, to.total_flos, to.training_loss, to.train_runtime, (double)train.n_rows, to.train_samples_per_second, to.train_steps_per_second};
-        if (write_results(args.output_dir, "train_results.json", k, v, 7) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (lmt_cli_write_results(args.output_dir, "train_results.json", k, v, 7) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     }
     if (eval.n_rows) {
         lmt_eval_output e;
-        if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = fail("evaluation"); goto done; }
+        if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = lmt_cli_fail("evaluation"); goto done; }
         /* trainer.evaluate() logs its metrics (log history, on_log) */
         lmt_trainer_log_eval(&t, &e);
         print_eval("", &e);
@@ -505,14 +465,14 @@ int lmt_cmd_train_translation(int argc, char **argv) {
         else if (have_before)
             fprintf(stderr, "lmtune: eval_loss %.4f before training, %.4f after\n", e0.loss, e.loss);
         if (lmt_mkdirs(args.output_dir) != LMT_OK || write_eval_results(args.output_dir, &e, t.state.epoch, eval.n_rows) != LMT_OK) {
-            rc = fail(NULL);
+            rc = lmt_cli_fail(NULL);
             goto done;
         }
-        if (o.predictions_file && sm.n_texts && write_predictions(o.predictions_file, &sm) != LMT_OK) { rc = fail(NULL); goto done; }
+        if (o.predictions_file && sm.n_texts && write_predictions(o.predictions_file, &sm) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     }
     if (o.train_file) {
         char *sp = lmt_path_join(args.output_dir, "trainer_state.json");
-        if (!sp || lmt_trainer_state_save(&t.state, sp) != LMT_OK) { free(sp); rc = fail(NULL); goto done; }
+        if (!sp || lmt_trainer_state_save(&t.state, sp) != LMT_OK) { free(sp); rc = lmt_cli_fail(NULL); goto done; }
         free(sp);
         fprintf(stderr, "lmtune: saved the model and tokenizer to %s\n", args.output_dir);
     }
