@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "harness.h"
+#include "parity.h"
 #include "core/util.h"
 #include "io/tensor_file.h"
 #include "models/encoder_mlm.h"
@@ -22,27 +23,7 @@
 
 #define FXDIR LMT_SOURCE_DIR "/tests/fixtures/models/"
 
-static const lmt_tensor_entry *need(const lmt_tensor_file *f, const char *name, lmt_dtype dt) {
-    const lmt_tensor_entry *e = lmt_tensor_file_find(f, name);
-    CHECK_MSG(e && e->dtype == dt, "%s: tensor %s missing or of another dtype", f->path, name);
-    return e && e->dtype == dt ? e : NULL;
-}
-
-static double worst_rel_;   /* largest error / scale since last reset (reported) */
-
-/* max |got - want| <= rel * max(max |want|, floor): relative to the tensor's scale. */
-static void close_tensor(const char *what, const float *got, const float *want, size_t n, double rel, double floor) {
-    double scale = floor, worst = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)got[i] - want[i]);
-        if (!(e <= worst)) { worst = e; at = i; }
-    }
-    worst_rel_ = fmax(worst_rel_, worst / scale);
-    CHECK_MSG(worst <= rel * scale, "%s: worst error %.3g (%.3g of scale %.3g) at [%zu]: %.9g vs %.9g", what, worst,
-              worst / scale, scale, at, got[at], want[at]);
-}
+static double parity_worst_rel;   /* largest error / scale since last reset (reported) */
 
 typedef struct { int B, T; const int64_t *ids, *mask, *labels, *types; } batch;
 
@@ -77,9 +58,9 @@ static void check_against(lmt_model *m, const char *fx, const char *what) {
     size_t NV = (size_t)b.B * b.T * e->V;
     if (logits && logits->nbytes == NV * 4) {
         snprintf(msg, sizeof msg, "%s: logits", what);
-        worst_rel_ = 0;
+        parity_worst_rel = 0;
         close_tensor(msg, e->logits, logits->data, NV, 1e-5, 1e-3);
-        printf("%s: logits worst relative error %.2g\n", what, worst_rel_);
+        printf("%s: logits worst relative error %.2g\n", what, parity_worst_rel);
     } else CHECK_MSG(0, "%s: reference logits have another size", what);
     if (loss) {
         float want = *(const float *)loss->data;
@@ -94,7 +75,7 @@ static void check_against(lmt_model *m, const char *fx, const char *what) {
     size_t n_params = m->layout.n_params;
     int *seen = calloc(n_params, sizeof *seen);
     int ref_grads = 0, compared = 0;
-    worst_rel_ = 0;
+    parity_worst_rel = 0;
     for (size_t i = 0; i < ref->n; i++) {
         const lmt_tensor_entry *r = &ref->entries[i];
         if (strncmp(r->name, "grad.", 5)) continue;
@@ -110,7 +91,7 @@ static void check_against(lmt_model *m, const char *fx, const char *what) {
         seen[p]++;
         compared++;
     }
-    printf("%s: %d gradients, worst relative error %.2g\n", what, compared, worst_rel_);
+    printf("%s: %d gradients, worst relative error %.2g\n", what, compared, parity_worst_rel);
     for (size_t p = 0; p < n_params; p++)
         CHECK_MSG(seen[p] == 1, "%s: parameter %s compared %d times", what, m->layout.params[p].name, seen[p]);
     CHECK_MSG(ref_grads == compared && compared == (int)n_params, "%s: %d reference gradients, %d compared, %zu parameters",

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "harness.h"
+#include "parity.h"
 #include "core/util.h"
 #include "io/tensor_file.h"
 #include "models/gpt2.h"
@@ -24,26 +25,6 @@
 #include "train/adamw.h"
 
 #define FX LMT_SOURCE_DIR "/tests/fixtures/models/gpt2"
-
-static const lmt_tensor_entry *need(const lmt_tensor_file *f, const char *name, lmt_dtype dt) {
-    const lmt_tensor_entry *e = lmt_tensor_file_find(f, name);
-    CHECK_MSG(e && e->dtype == dt, "%s: tensor %s missing or of another dtype", f->path, name);
-    return e && e->dtype == dt ? e : NULL;
-}
-
-/* max |got - want| <= rel * max(max |want|, floor): a relative tolerance on
- * the tensor's scale, so near-zero entries do not demand impossible digits. */
-static void close_tensor(const char *what, const float *got, const float *want, size_t n, double rel, double floor) {
-    double scale = floor, worst = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)got[i] - want[i]);
-        if (!(e <= worst)) { worst = e; at = i; }
-    }
-    CHECK_MSG(worst <= rel * scale, "%s: worst error %.3g (%.3g of scale %.3g) at [%zu]: %.9g vs %.9g", what, worst,
-              worst / scale, scale, at, got[at], want[at]);
-}
 
 typedef struct { int B, T; const int64_t *ids, *mask, *labels; } batch;
 

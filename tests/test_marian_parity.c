@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "harness.h"
+#include "parity.h"
 #include "core/util.h"
 #include "io/tensor_file.h"
 #include "models/marian.h"
@@ -21,28 +22,6 @@
 #include "train/task_seq2seq.h"
 
 #define FX LMT_SOURCE_DIR "/tests/fixtures/models/marian"
-
-static const lmt_tensor_entry *need(const lmt_tensor_file *f, const char *name, lmt_dtype dt) {
-    const lmt_tensor_entry *e = lmt_tensor_file_find(f, name);
-    CHECK_MSG(e && e->dtype == dt, "%s: tensor %s missing or of another dtype", f->path, name);
-    return e && e->dtype == dt ? e : NULL;
-}
-
-static double worst_rel_;
-
-/* max |got - want| <= rel * max(max |want|, floor): relative to the tensor's scale. */
-static void close_tensor(const char *what, const float *got, const float *want, size_t n, double rel, double floor) {
-    double scale = floor, worst = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)got[i] - want[i]);
-        if (!(e <= worst)) { worst = e; at = i; }
-    }
-    worst_rel_ = fmax(worst_rel_, worst / scale);
-    CHECK_MSG(worst <= rel * scale, "%s: worst error %.3g (%.3g of scale %.3g) at [%zu]: %.9g vs %.9g", what, worst,
-              worst / scale, scale, at, got[at], want[at]);
-}
 
 typedef struct { int B, Ts, Tt; const int64_t *ids, *mask, *dec, *labels; } batch;
 
@@ -69,9 +48,9 @@ static void check_against(lmt_model *m, const lmt_tensor_file *ref, const batch 
     const lmt_tensor_entry *logits = need(ref, "logits", LMT_F32), *loss = need(ref, "loss", LMT_F32);
     size_t NV = (size_t)b->B * b->Tt * mt->V;
     if (logits && logits->nbytes == NV * 4) {
-        worst_rel_ = 0;
+        parity_worst_rel = 0;
         close_tensor("logits", mt->logits, logits->data, NV, 1e-5, 1e-3);
-        printf("marian: logits worst relative error %.2g\n", worst_rel_);
+        printf("marian: logits worst relative error %.2g\n", parity_worst_rel);
     } else CHECK_MSG(0, "reference logits have another size");
     if (loss) {
         float want = *(const float *)loss->data;
@@ -86,7 +65,7 @@ static void check_against(lmt_model *m, const lmt_tensor_file *ref, const batch 
     int *seen = calloc(n_params, sizeof *seen);
     int ref_grads = 0, compared = 0;
     char msg[256];
-    worst_rel_ = 0;
+    parity_worst_rel = 0;
     for (size_t i = 0; i < ref->n; i++) {
         const lmt_tensor_entry *r = &ref->entries[i];
         if (strncmp(r->name, "grad.", 5)) continue;
@@ -102,7 +81,7 @@ static void check_against(lmt_model *m, const lmt_tensor_file *ref, const batch 
         seen[p]++;
         compared++;
     }
-    printf("marian: %d gradients, worst relative error %.2g\n", compared, worst_rel_);
+    printf("marian: %d gradients, worst relative error %.2g\n", compared, parity_worst_rel);
     /* every trainable parameter compared once; static tables and the buffer
      * get no reference gradient and none of ours */
     int untrained = 0;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "harness.h"
+#include "parity.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "io/tensor_file.h"
@@ -30,28 +31,6 @@
 #include "lmtune/tokenizer.h"
 
 #define FX LMT_SOURCE_DIR "/tests/fixtures/models/marian-separate/"
-
-static const lmt_tensor_entry *need(const lmt_tensor_file *f, const char *name, lmt_dtype dt) {
-    const lmt_tensor_entry *e = lmt_tensor_file_find(f, name);
-    CHECK_MSG(e && e->dtype == dt, "%s: tensor %s missing or of another dtype", f->path, name);
-    return e && e->dtype == dt ? e : NULL;
-}
-
-static double worst_rel_;
-
-/* max |got - want| <= rel * max(max |want|, floor): relative to the tensor's scale. */
-static void close_tensor(const char *what, const float *got, const float *want, size_t n, double rel, double floor) {
-    double scale = floor, worst = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)got[i] - want[i]);
-        if (!(e <= worst)) { worst = e; at = i; }
-    }
-    worst_rel_ = fmax(worst_rel_, worst / scale);
-    CHECK_MSG(worst <= rel * scale, "%s: worst error %.3g (%.3g of scale %.3g) at [%zu]: %.9g vs %.9g", what, worst,
-              worst / scale, scale, at, got[at], want[at]);
-}
 
 static bool files_equal(const char *a, const char *b) {
     char *x = NULL, *y = NULL;
@@ -156,9 +135,9 @@ static void check_parity(const char *variant, lmt_model *m, const lmt_tensor_fil
     const lmt_tensor_entry *logits = need(ref, "logits", LMT_F32), *loss = need(ref, "loss", LMT_F32);
     size_t NV = (size_t)b->B * b->Tt * mt->Vd;
     if (logits && logits->nbytes == NV * 4) {
-        worst_rel_ = 0;
+        parity_worst_rel = 0;
         close_tensor("logits", mt->logits, logits->data, NV, 1e-5, 1e-3);
-        printf("%s: logits (%d wide) worst relative error %.2g\n", variant, mt->Vd, worst_rel_);
+        printf("%s: logits (%d wide) worst relative error %.2g\n", variant, mt->Vd, parity_worst_rel);
     } else CHECK_MSG(0, "%s: reference logits have another size", variant);
     if (loss) {
         float want = *(const float *)loss->data;
@@ -169,7 +148,7 @@ static void check_parity(const char *variant, lmt_model *m, const lmt_tensor_fil
     size_t n_params = m->layout.n_params;
     int *seen = calloc(n_params, sizeof *seen);
     int compared = 0, ref_grads = 0;
-    worst_rel_ = 0;
+    parity_worst_rel = 0;
     for (size_t i = 0; i < ref->n; i++) {
         const lmt_tensor_entry *r = &ref->entries[i];
         if (strncmp(r->name, "grad.", 5)) continue;
@@ -184,7 +163,7 @@ static void check_parity(const char *variant, lmt_model *m, const lmt_tensor_fil
         seen[p]++;
         compared++;
     }
-    printf("%s: %d gradients, worst relative error %.2g\n", variant, compared, worst_rel_);
+    printf("%s: %d gradients, worst relative error %.2g\n", variant, compared, parity_worst_rel);
     int without = 0;
     for (size_t p = 0; p < n_params; p++) {
         const lmt_param_spec *ps = &m->layout.params[p];
