@@ -22,7 +22,7 @@ peer() { LD_PRELOAD="$jemalloc" MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1
 out="$(mktemp)"; trap 'rm -f "$out"' EXIT
 "$build/bench_matmul" 1 no-shape | grep "^peak" | tee "$out.peak" >&2   # the peaks only
 for job in "train --steps $steps" "train --steps $steps --bf16" "eval --steps $steps" "eval --steps $steps --bf16" \
-           "generate --new $gen"; do
+           "generate --new $gen" "generate --new $gen --bf16"; do
   set -- $job
   mode=$1; shift
   "$build/bench_gpt2" "$mode" "$@" >> "$out"          # lmtune and its peer back to back, same job

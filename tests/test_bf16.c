@@ -4,6 +4,7 @@
  * - the tiny GPT-2 fixture: loss within 0.2%, logits within 1% of their scale,
  *   every gradient within 2% (relative L2), and not bit-equal to the fp32
  *   run (bf16 really ran); the fp32 setting afterwards is exact again;
+ * - cached decoding with bf16 weight copies: logits within 1% of fp32's;
  * - transformers' 30-step Trainer run (tests/fixtures/train): every logged
  *   loss within 2%, eval losses within 2%, and the run leaves the process in
  *   fp32. */
@@ -15,6 +16,7 @@
 #include "harness.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "generate/gpt2_kv.h"
 #include "io/tensor_file.h"
 #include "kernels/matmul.h"
 #include "models/gpt2.h"
@@ -79,6 +81,38 @@ static void check_model(void) {
     lmt_gpt2_free(g);
     lmt_model_free(m);
     lmt_tensor_file_free(ref);
+}
+
+/* Cached decoding under bf16 reads bf16 copies of the weights: the logits of
+ * every step stay within 1% of the fp32 decoder's scale, and differ from them. */
+static void check_decoding(void) {
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(FX, &m));
+    if (!m) return;
+    lmt_gpt2_kv *k32 = NULL, *k16 = NULL;
+    CHECK_OK(lmt_gpt2_kv_create(m, 12, &k32));
+    lmt_matmul_set_precision(LMT_MATMUL_BF16);
+    CHECK_OK(lmt_gpt2_kv_create(m, 12, &k16));
+    lmt_matmul_set_precision(LMT_MATMUL_FP32);
+    int V = (int)m->cfg.vocab_size;
+    float *l32 = malloc((size_t)V * sizeof(float));
+    bool differ = false;
+    for (int t = 0; k32 && k16 && t < 12; t++) {
+        const float *a, *b;
+        int32_t tok = (int32_t)((t * 7919 + 13) % V);
+        CHECK_OK(lmt_gpt2_kv_step(k32, tok, &a));
+        memcpy(l32, a, (size_t)V * sizeof(float));
+        CHECK_OK(lmt_gpt2_kv_step(k16, tok, &b));
+        double scale = 0, worst = 0;
+        for (int v = 0; v < V; v++) { scale = fmax(scale, fabs(l32[v])); worst = fmax(worst, fabs(b[v] - l32[v])); }
+        CHECK_MSG(worst <= 1e-2 * scale, "bf16 decoding step %d: worst error %.3g of scale %.3g", t, worst, scale);
+        differ = differ || worst > 0;
+    }
+    CHECK_MSG(differ, "bf16 decoding gave the fp32 logits exactly: the bf16 copies were not used");
+    free(l32);
+    lmt_gpt2_kv_free(k32);
+    lmt_gpt2_kv_free(k16);
+    lmt_model_free(m);
 }
 
 static int32_t *blocks_of(const lmt_json *a, int64_t *n, int *T) {
@@ -167,6 +201,7 @@ static void check_trainer(void) {
 
 int main(void) {
     check_model();
+    check_decoding();
     check_trainer();
     return lmt_test_finish();
 }

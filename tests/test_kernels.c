@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "core/util.h"
 #include "core/rng.h"
 #include "kernels/activation.h"
 #include "kernels/attention.h"
@@ -259,6 +260,22 @@ static void test_sgemm_row(void) {
                 want[n] = 0.5 * sum + (beta1 ? 0.25 : 0.0);
             }
             close_d(trans ? "sgemm one row, B (N, K)" : "sgemm one row, B (K, N)", c, want, N, 0, 1e-5, 1e-5);
+            /* the bf16 variant against the same sums over bf16-rounded B */
+            const double *bd = trans ? bt : bn;
+            int ldb = trans ? ldb_t : ldb_n;
+            size_t nb = trans ? (size_t)N * ldb_t : (size_t)K * ldb_n;
+            uint16_t *b16 = malloc(nb * sizeof *b16);
+            for (size_t i = 0; i < nb; i++) b16[i] = lmt_f32_to_bf16((float)bd[i]);
+            for (int n = 0; n < N; n++) {
+                double sum = 0;
+                for (int k = 0; k < K; k++)
+                    sum += a[k] * lmt_bf16_to_f32(b16[trans ? (size_t)n * ldb + k : (size_t)k * ldb + n]);
+                want[n] = 0.5 * sum + (beta1 ? 0.25 : 0.0);
+            }
+            for (int n = 0; n < N; n++) c[n] = beta1 ? 0.25f : NAN;
+            lmt_gemv_bf16(trans, N, K, 0.5f, af, b16, ldb, beta1 ? 1.0f : 0.0f, c);
+            close_d(trans ? "bf16 one row, B (N, K)" : "bf16 one row, B (K, N)", c, want, N, 0, 1e-5, 1e-5);
+            free(b16);
             free(c);
         }
     free(a); free(bt); free(bn); free(af); free(btf); free(bnf); free(want);

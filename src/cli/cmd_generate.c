@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "kernels/matmul.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "generate/generate.h"
@@ -17,12 +18,14 @@ int lmt_cmd_generate(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: lmtune generate --model DIR [--tokenizer DIR] --prompt TEXT [--max_new_tokens N]\n"
-                   "                       [--do_sample] [--temperature T] [--top_k K] [--top_p P] [--seed S]\n\n"
+                   "                       [--do_sample] [--temperature T] [--top_k K] [--top_p P] [--seed S] [--bf16]\n\n"
                    "Prints [{\"generated_text\": prompt + continuation}] as the text-generation pipeline.\n"
-                   "Greedy by default; --do_sample samples after temperature, top-k (default 50) and top-p.\n");
+                   "Greedy by default; --do_sample samples after temperature, top-k (default 50) and top-p.\n"
+                   "--bf16 decodes from bf16 copies of the weights (half the bytes read per token; fp32 arithmetic).\n");
             return 0;
         }
         if (!strcmp(a, "--do_sample")) { o.do_sample = true; continue; }
+        if (!strcmp(a, "--bf16")) { lmt_matmul_set_precision(LMT_MATMUL_BF16); continue; }
         if (!v) { fprintf(stderr, "lmtune: error: %s needs a value\n", a); return 2; }
         if (!strcmp(a, "--model")) model_dir = v;
         else if (!strcmp(a, "--tokenizer")) tok_dir = v;

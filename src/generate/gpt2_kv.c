@@ -11,6 +11,8 @@
 #include "kernels/matmul.h"
 
 typedef struct { const float *ln1w, *ln1b, *aw, *ab, *pw, *pb, *ln2w, *ln2b, *fw, *fb, *mw, *mb; } layer_w;
+/* bf16 copies of a layer's matrices (NULL in fp32) */
+typedef struct { uint16_t *aw, *pw, *fw, *mw; } layer_w16;
 
 struct lmt_gpt2_kv {
     lmt_model *m;
@@ -19,6 +21,8 @@ struct lmt_gpt2_kv {
     lmt_activation act;
     const float *wte, *wpe, *lnfw, *lnfb;
     layer_w *w;
+    layer_w16 *w16;                       /* bf16 mode: the matrices at half the bytes */
+    uint16_t *wte16;
     float *kc, *vc;                       /* (L, max_len, C) */
     float *x, *ln, *qkv, *att, *tmp, *fc, *fca, *scores, *logits, *mean, *rstd;
 };
@@ -29,6 +33,22 @@ static const float *W(lmt_model *m, const char *fmt, int l, bool *ok) {
     float *p = lmt_model_tensor(m, name);
     if (!p) *ok = false;
     return p;
+}
+
+static uint16_t *to_bf16(const float *x, size_t n) {
+    uint16_t *h = malloc(n * sizeof *h);
+    if (!h) return NULL;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) h[i] = lmt_f32_to_bf16(x[i]);
+    return h;
+}
+
+/* out (OC) = x (IC) W + b for a Conv1D weight (IC, OC), from its bf16 copy
+ * when there is one. */
+static void row_linear(float *out, const float *x, const float *w, const uint16_t *w16, const float *b, int IC, int OC) {
+    if (!w16) { lmt_linear_forward(out, x, w, b, 1, IC, OC, LMT_W_IN_OUT); return; }
+    lmt_gemv_bf16(false, OC, IC, 1.0f, x, w16, OC, 0.0f, out);
+    for (int o = 0; o < OC; o++) out[o] += b[o];
 }
 
 lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
@@ -68,12 +88,31 @@ lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
         w->mw = W(m, "transformer.h.%d.mlp.c_proj.weight", l, &ok); w->mb = W(m, "transformer.h.%d.mlp.c_proj.bias", l, &ok);
     }
     if (!ok) { lmt_gpt2_kv_free(kv); return lmt_fail(LMT_ERR_INTERNAL, "GPT-2 parameter missing from the layout"); }
+    if (lmt_matmul_get_precision() == LMT_MATMUL_BF16) {
+        /* decoding streams every weight once per token: bf16 copies halve that */
+        size_t Cs = (size_t)kv->C, Fs = (size_t)kv->F;
+        kv->w16 = calloc((size_t)kv->L, sizeof *kv->w16);
+        kv->wte16 = to_bf16(kv->wte, (size_t)kv->V * Cs);
+        bool got = kv->w16 && kv->wte16;
+        for (int l = 0; got && l < kv->L; l++) {
+            layer_w16 *h = &kv->w16[l];
+            h->aw = to_bf16(kv->w[l].aw, Cs * 3 * Cs);
+            h->pw = to_bf16(kv->w[l].pw, Cs * Cs);
+            h->fw = to_bf16(kv->w[l].fw, Cs * Fs);
+            h->mw = to_bf16(kv->w[l].mw, Fs * Cs);
+            got = h->aw && h->pw && h->fw && h->mw;
+        }
+        if (!got) { lmt_gpt2_kv_free(kv); return lmt_fail(LMT_ERR_NOMEM, "out of memory for the bf16 weight copies"); }
+    }
     *out = kv;
     return LMT_OK;
 }
 
 void lmt_gpt2_kv_free(lmt_gpt2_kv *kv) {
     if (!kv) return;
+    if (kv->w16)
+        for (int l = 0; l < kv->L; l++) { free(kv->w16[l].aw); free(kv->w16[l].pw); free(kv->w16[l].fw); free(kv->w16[l].mw); }
+    free(kv->w16); free(kv->wte16);
     free(kv->w); free(kv->kc); free(kv->vc); free(kv->x);
     free(kv);
 }
@@ -89,7 +128,8 @@ lmt_status lmt_gpt2_kv_step(lmt_gpt2_kv *kv, int32_t token, const float **logits
         const layer_w *w = &kv->w[l];
         float *kc = kv->kc + ((size_t)l * kv->max_len) * C, *vc = kv->vc + ((size_t)l * kv->max_len) * C;
         lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, w->ln1w, w->ln1b, 1, C, kv->eps);
-        lmt_linear_forward(kv->qkv, kv->ln, w->aw, w->ab, 1, C, 3 * C, LMT_W_IN_OUT);   // (3C)
+        const layer_w16 *w16 = kv->w16 ? &kv->w16[l] : &(layer_w16){0};
+        row_linear(kv->qkv, kv->ln, w->aw, w16->aw, w->ab, C, 3 * C);   // (3C)
         memcpy(kc + (size_t)p * C, kv->qkv + C, (size_t)C * sizeof(float));
         memcpy(vc + (size_t)p * C, kv->qkv + 2 * C, (size_t)C * sizeof(float));
         for (int h = 0; h < kv->NH; h++) {
@@ -112,17 +152,18 @@ lmt_status lmt_gpt2_kv_step(lmt_gpt2_kv *kv, int32_t token, const float **logits
                 for (int d = 0; d < hs; d++) o[d] += a * v[d];
             }
         }
-        lmt_linear_forward(kv->tmp, kv->att, w->pw, w->pb, 1, C, C, LMT_W_IN_OUT);
+        row_linear(kv->tmp, kv->att, w->pw, w16->pw, w->pb, C, C);
         for (int i = 0; i < C; i++) kv->x[i] += kv->tmp[i];
         lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, w->ln2w, w->ln2b, 1, C, kv->eps);
-        lmt_linear_forward(kv->fc, kv->ln, w->fw, w->fb, 1, C, kv->F, LMT_W_IN_OUT);
+        row_linear(kv->fc, kv->ln, w->fw, w16->fw, w->fb, C, kv->F);
         lmt_activation_forward(kv->fca, kv->fc, (size_t)kv->F, kv->act);
-        lmt_linear_forward(kv->tmp, kv->fca, w->mw, w->mb, 1, kv->F, C, LMT_W_IN_OUT);
+        row_linear(kv->tmp, kv->fca, w->mw, w16->mw, w->mb, kv->F, C);
         for (int i = 0; i < C; i++) kv->x[i] += kv->tmp[i];
     }
     lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, kv->lnfw, kv->lnfb, 1, C, kv->eps);
     /* tied head: logits (V) = wte (V, C) @ ln_f(x) */
-    lmt_sgemm(false, true, 1, kv->V, C, 1.0f, kv->ln, C, kv->wte, C, 0.0f, kv->logits, kv->V);
+    if (kv->wte16) lmt_gemv_bf16(true, kv->V, C, 1.0f, kv->ln, kv->wte16, C, 0.0f, kv->logits);
+    else lmt_sgemm(false, true, 1, kv->V, C, 1.0f, kv->ln, C, kv->wte, C, 0.0f, kv->logits, kv->V);
     kv->n++;
     *logits = kv->logits;
     return LMT_OK;

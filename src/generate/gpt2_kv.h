@@ -6,6 +6,10 @@
 #include "models/model.h"
 
 typedef struct lmt_gpt2_kv lmt_gpt2_kv;
+/* Under bf16 matmul precision (lmt_matmul_set_precision) the matrices are
+ * copied to bf16 once here and every step reads those: half the bytes per
+ * token (decoding is bound by memory bandwidth), fp32 arithmetic, the same
+ * rounding as the bf16 GEMMs. The weights must not change while kv lives. */
 lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out);
 void lmt_gpt2_kv_free(lmt_gpt2_kv *kv);
 /* Appends token at the next position; *logits (V) is valid until the next call. */

@@ -16,6 +16,14 @@ void lmt_sgemm(bool trans_a, bool trans_b, int M, int N, int K,
                float alpha, const float *A, int lda, const float *B, int ldb,
                float beta, float *C, int ldc);
 
+/* One row times a bf16 matrix (decoding with bf16 weight copies: half the
+ * bytes streamed per token). c (N) = alpha a (K) op(B) + beta c, B stored as
+ * bf16 bit patterns, (K, N) (trans_b false) or (N, K) (trans_b true), row
+ * stride ldb; fp32 arithmetic. */
+#include <stdint.h>
+void lmt_gemv_bf16(bool trans_b, int N, int K, float alpha, const float *a, const uint16_t *B, int ldb, float beta,
+                   float *c);
+
 typedef enum lmt_matmul_precision { LMT_MATMUL_FP32 = 0, LMT_MATMUL_BF16 = 1 } lmt_matmul_precision;
 /* Process-wide, like torch.autocast: set by the trainer for --bf16. */
 void lmt_matmul_set_precision(lmt_matmul_precision p);
