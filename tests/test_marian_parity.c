@@ -289,7 +289,27 @@ static void check_trainer(lmt_model *m, const lmt_tensor_file *ref, batch *b) {
     CHECK(system(cmd) == 0);
 }
 
+/* A model made from its config (training from scratch) starts as
+ * MarianMTModel(config) does: the embedding's padding row is zero. */
+static void check_fresh_init(void) {
+    lmt_config cfg;
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_config_load(FX "/config.json", &cfg));
+    CHECK_OK(lmt_model_init(&cfg, 3, &m));
+    if (!m) return;
+    const float *shared = lmt_model_tensor(m, "model.shared.weight");
+    int64_t pad = m->cfg.pad_token_id, C = m->cfg.d_model;
+    CHECK(shared && pad >= 0);
+    if (shared && pad >= 0) {
+        double zero = 0, other = 0;
+        for (int64_t c = 0; c < C; c++) { zero += fabs(shared[pad * C + c]); other += fabs(shared[(pad ? pad - 1 : 1) * C + c]); }
+        CHECK_MSG(zero == 0 && other > 0, "fresh Marian: padding row sums to %g (another row %g)", zero, other);
+    }
+    lmt_model_free(m);
+}
+
 int main(void) {
+    check_fresh_init();
     lmt_model *m = NULL;
     CHECK_OK(lmt_model_load(FX, &m));
     lmt_tensor_file *ref = NULL;

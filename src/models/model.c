@@ -56,8 +56,11 @@ void lmt_model_init_param(lmt_model *m, size_t i, uint64_t seed) {
         double std = m->cfg.initializer_range;
         for (size_t k = 0; k < p->numel; k++) w[k] = (float)(std * lmt_rng_normal(&r));
         /* nn.Embedding with padding_idx zeroes that row at init */
-        if (m->cfg.pad_token_id >= 0 && p->ndim == 2 && p->shape[0] == m->cfg.vocab_size &&
-            strstr(p->name, "word_embeddings") && m->cfg.arch != LMT_ARCH_GPT2)
+        bool embedding = m->cfg.arch == LMT_ARCH_MARIAN
+                             ? (strstr(p->name, "shared.weight") || strstr(p->name, "embed_tokens.weight"))
+                             : (strstr(p->name, "word_embeddings") && m->cfg.arch != LMT_ARCH_GPT2);
+        if (embedding && m->cfg.pad_token_id >= 0 && p->ndim == 2 && p->shape[0] > m->cfg.pad_token_id &&
+            (p->shape[0] == m->cfg.vocab_size || m->cfg.arch == LMT_ARCH_MARIAN))   // Marian: either vocabulary
             memset(w + m->cfg.pad_token_id * p->shape[1], 0, (size_t)p->shape[1] * sizeof(float));
         break;
     }
