@@ -38,9 +38,9 @@ static lmt_status uncached(lmt_model *m, const int32_t *src, const int32_t *mask
         for (int r = 0; r < R; r++) memcpy(dec + (size_t)r * t, seq + (size_t)r * L, (size_t)t * sizeof(int32_t));
         st = lmt_marian_forward(mt, LMT_I32, src, mask, dec, NULL, R, Ts, t, false);
         for (int r = 0; r < R && st == LMT_OK; r++) {
-            const float *lg = mt->logits + ((size_t)r * t + t - 1) * mt->V;
+            const float *lg = mt->logits + ((size_t)r * t + t - 1) * mt->Vd;
             int best = 0;
-            for (int v = 1; v < mt->V; v++)
+            for (int v = 1; v < mt->Vd; v++)
                 if (lg[v] > lg[best]) best = v;
             seq[(size_t)r * L + t] = best;
         }
