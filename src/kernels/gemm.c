@@ -40,7 +40,7 @@
 
 #define MR 8
 #define NR 48
-#define KC_F32 256   /* k per K block, fp32: A micro-panel 8 KiB, B block <= 480 KiB */
+#define KC_F32 512   /* k per K block, fp32: A micro-panel 16 KiB, B block <= 960 KiB (L2); 1-3% faster than 256 here */
 #define KC_BF16 512  /* k per K block, bf16 (256 pairs): same bytes as fp32 */
 #define MB_MAX 1024  /* rows per packed A block (a multiple of every mr) */
 #define NB_COLS 480  /* max columns per packed B block (multiple of every nr) */
