@@ -9,7 +9,7 @@
 set -euo pipefail
 build="${1:-build}"
 cd "$(dirname "$0")/.."
-data=../shared/data
+data="${LMT_SHARED_DATA:-../shared/data}"   # as CMake: LMT_SHARED_DATA may point elsewhere
 out="${LMT_OUT:-out/gpt2-demo-wikitext2}"
 "$build/lmtune" train --task clm \
   --config_name examples/gpt2-demo/config.json --tokenizer_name "$data/tokenizers/gpt2" \
