@@ -56,6 +56,13 @@ int main(void) {
         snprintf(p, sizeof p, "test -f %s/run/%s", tmp, want[i]);
         CHECK_MSG(system(p) == 0, "missing %s", want[i]);
     }
+    /* all_results.json gathers the train and eval metrics, as save_metrics(combined=True) */
+    {
+        char p[1024];
+        snprintf(p, sizeof p, "grep -q '\"train_loss\"' %s/run/all_results.json && grep -q '\"eval_loss\"' %s/run/all_results.json "
+                 "&& grep -q '\"perplexity\"' %s/run/all_results.json", tmp, tmp, tmp);
+        CHECK_MSG(system(p) == 0, "all_results.json lacks train_loss / eval_loss / perplexity");
+    }
     /* JSON Lines with a nested text column, validation split from the training file */
     snprintf(args, sizeof args, "train " DEMO "--train_file " LMT_SHARED_DATA "/kde-en-fr/kde.jsonl --text_column_name translation.en "
              "--validation_split_percentage 2 --block_size 32 --per_device_train_batch_size 2 --max_steps 1 --max_eval_samples 2 "
@@ -77,6 +84,13 @@ int main(void) {
                  "--train_size 40 --test_size 8 --eval_mask_seed 3 --whole_word_mask --max_steps 2 --logging_steps 1 "
                  "--save_strategy no --output_dir %s/mlm", cfgp, tmp);
         CHECK(run(args) == 0 && strstr(out, "perplexity_before") && strstr(out, "\"step\": 2") && strstr(out, "chunks of 64 tokens"));
+        const char *mlm_files[] = {"config.json", "model.safetensors", "vocab.txt", "trainer_state.json", "train_results.json",
+                                   "eval_results.json", "all_results.json"};
+        for (size_t i = 0; i < sizeof mlm_files / sizeof mlm_files[0]; i++) {
+            char p[1024];
+            snprintf(p, sizeof p, "test -f %s/mlm/%s", tmp, mlm_files[i]);
+            CHECK_MSG(system(p) == 0, "train --task mlm: missing %s", mlm_files[i]);
+        }
         snprintf(args, sizeof args, MLM "--config_name %s --train_file " WIKI "wiki.valid.raw --mlm_probability 1.5 --output_dir %s/m2", cfgp, tmp);
         CHECK(run(args) == 2 && strstr(out, "must lie in (0, 1)"));
         snprintf(args, sizeof args, "train --task mlm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA

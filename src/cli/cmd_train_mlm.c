@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "cli/commands.h"
 #include "cli/train_common.h"
+#include "train/trainer_state.h"
 #include "cli/flags.h"
 #include "core/error.h"
 #include "core/util.h"
@@ -221,6 +222,7 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
     if (lmt_trainer_init(&t, &args, &task->base, &td, eval.n_rows > 0 ? &ed : NULL) != LMT_OK) { rc = lmt_cli_fail(NULL); goto done; }
     t.tokenizer_dir = o.tok_dir;
     t.on_log = lmt_cli_print_log;
+    t.on_progress = lmt_cli_print_progress;
     double before = NAN;
     if (eval.n_rows > 0) {
         lmt_eval_output e0;
@@ -231,6 +233,15 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
     lmt_train_output to;
     if (lmt_trainer_train(&t, &to) != LMT_OK) { rc = lmt_cli_fail("training"); goto out; }
     if (lmt_model_save(m, args.output_dir) != LMT_OK) { rc = lmt_cli_fail(NULL); goto out; }
+    {   /* as run_mlm.py: trainer.save_model (+ tokenizer), save_state, save_metrics("train") */
+        char *sp = lmt_path_join(args.output_dir, "trainer_state.json");
+        lmt_status ss = sp ? lmt_trainer_state_save(&t.state, sp) : LMT_ERR_NOMEM;
+        free(sp);
+        if (ss != LMT_OK || lmt_copy_tokenizer_files(o.tok_dir, args.output_dir) != LMT_OK) { rc = lmt_cli_fail(NULL); goto out; }
+        const char *k[] = {"epoch", "total_flos", "train_loss", "train_runtime", "train_samples", "train_samples_per_second", "train_steps_per_second"};
+        double v[] = {to.epoch, to.total_flos, to.training_loss, to.train_runtime, (double)train.n_rows, to.train_samples_per_second, to.train_steps_per_second};
+        if (lmt_cli_write_results(args.output_dir, "train_results.json", k, v, 7) != LMT_OK) { rc = lmt_cli_fail(NULL); goto out; }
+    }
     if (eval.n_rows > 0) {
         lmt_eval_output e;
         if (lmt_trainer_evaluate(&t, &e) != LMT_OK) { rc = lmt_cli_fail("evaluation"); goto out; }
@@ -238,8 +249,11 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
         printf("{\"eval_loss\": %.10g, \"perplexity\": %.10g, \"eval_runtime\": %.4f, \"eval_samples_per_second\": %.3f}\n", e.loss, ppl,
                e.runtime, e.samples_per_second);
         fprintf(stderr, "lmtune: perplexity %.2f before training, %.2f after\n", before, ppl);
+        const char *k[] = {"epoch", "eval_loss", "eval_runtime", "eval_samples", "eval_samples_per_second", "eval_steps_per_second", "perplexity"};
+        double v[] = {t.state.epoch, e.loss, e.runtime, (double)eval.n_rows, e.samples_per_second, e.steps_per_second, ppl};
+        if (lmt_cli_write_results(args.output_dir, "eval_results.json", k, v, 7) != LMT_OK) { rc = lmt_cli_fail(NULL); goto out; }
     }
-    fprintf(stderr, "lmtune: saved the model to %s\n", args.output_dir);
+    fprintf(stderr, "lmtune: saved the model and tokenizer to %s\n", args.output_dir);
 out:
     lmt_trainer_free(&t);
 done:

@@ -16,7 +16,8 @@ void lmt_cli_print_log(void *user, const char *json);
 void lmt_cli_print_progress(void *user, int64_t step, int64_t max_steps, double epoch, double loss, double tps,
                             double left);
 bool lmt_cli_dir_has_entries(const char *dir);
-/* dir/name as save_metrics writes it: {key: value, ...}, keys sorted, indent 4. */
+/* dir/name as save_metrics writes it: {key: value, ...}, keys sorted, indent
+ * 4; the metrics are also merged into dir/all_results.json (combined=True). */
 lmt_status lmt_cli_write_results(const char *dir, const char *name, const char *const *keys, const double *vals,
                                  size_t n);
 #endif
