@@ -12,7 +12,10 @@ if [ ! -x "$venv/bin/python" ]; then
   mkdir -p "$(dirname "$venv")"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/pip" freeze 2>/dev/null | grep -q "^transformers==$(grep '^transformers==' "$here/requirements.txt" | cut -d= -f3)$"; then
+# every pinned requirement present at its version, else install them all
+missing=$(comm -23 <(grep -v '^#' "$here/requirements.txt" | grep . | tr 'A-Z_' 'a-z-' | sort) \
+                   <("$venv/bin/pip" freeze 2>/dev/null | tr 'A-Z_' 'a-z-' | sort))
+if [ -n "$missing" ]; then
   "$venv/bin/pip" install -q -r "$here/requirements.txt"
 fi
 echo "reference venv: $venv"
