@@ -100,6 +100,27 @@ static void check_against(lmt_model *m, const char *fx, const char *what) {
     const char *alias = m->cfg.arch == LMT_ARCH_BERT ? "cls.predictions.decoder.weight"
                         : m->cfg.arch == LMT_ARCH_ROBERTA ? "lm_head.decoder.weight" : "vocab_projector.weight";
     CHECK(lmt_encoder_mlm_grad(e, alias) == e->g.wte);
+    /* the training task's head on the labelled rows alone: the same loss and
+     * gradients as transformers' full head */
+    e->loss_only = true;
+    lmt_encoder_mlm_zero_grad(e);
+    CHECK_OK(lmt_encoder_mlm_forward(e, LMT_I64, b.ids, b.mask, b.types, b.labels, b.B, b.T, false));
+    CHECK(e->n_head == want_targets && e->n_targets == want_targets);
+    if (loss) {
+        float want = *(const float *)loss->data;
+        CHECK_MSG(fabs(e->loss - want) <= 1e-5 * fabs(want), "%s (labelled rows): loss %.9g vs %.9g", what, e->loss, want);
+    }
+    CHECK_OK(lmt_encoder_mlm_backward(e));
+    int compared_lo = 0;
+    for (size_t i = 0; i < ref->n; i++) {
+        const lmt_tensor_entry *r = &ref->entries[i];
+        long p = strncmp(r->name, "grad.", 5) ? -1 : lmt_layout_find(&m->layout, r->name + 5);
+        if (p < 0 || r->dtype != LMT_F32 || r->nbytes != m->layout.params[p].numel * 4) continue;
+        snprintf(msg, sizeof msg, "%s (labelled rows): %s", what, r->name);
+        close_tensor(msg, e->grads + m->layout.params[p].offset, r->data, m->layout.params[p].numel, 1e-4, 1e-6);
+        compared_lo++;
+    }
+    CHECK(compared_lo == compared);
     free(seen);
     lmt_encoder_mlm_free(e);
     lmt_tensor_file_free(ref);

@@ -135,6 +135,8 @@ static void plan(lmt_encoder_mlm *e, arena *a, bool with_grads) {
     e->types = (int32_t *)take(a, N);
     e->pos = (int32_t *)take(a, N);
     e->targets = (int32_t *)take(a, N);
+    e->head_rows = (int32_t *)take(a, N);
+    e->head_x = take(a, N * C);
     if (with_grads) {
         e->dres = take(a, N * C);
         e->dbuf = take(a, N * C);
@@ -367,14 +369,32 @@ lmt_status lmt_encoder_mlm_forward(lmt_encoder_mlm *e, lmt_dtype dtype, const vo
         lmt_layernorm_forward(a->out, a->out_mean, a->out_rstd, a->res2, w->ln2_w, w->ln2_b, N, C, e->eps);
         x = a->out;
     }
-    lmt_linear_forward(e->hd, x, e->w.head_w, e->w.head_b, N, C, C, LMT_W_OUT_IN);
-    lmt_activation_forward(e->hd_act, e->hd, NC, e->head_act);
-    lmt_layernorm_forward(e->hln, e->hln_mean, e->hln_rstd, e->hd_act, e->w.head_ln_w, e->w.head_ln_b, N, C, e->eps);
-    lmt_linear_forward(e->logits, e->hln, e->w.dec_w, e->w.dec_b, N, C, V, LMT_W_OUT_IN);
+    /* the head: on every row, or (loss_only) on the labelled rows gathered */
+    int M = N;
+    const float *hx = x;
+    if (e->loss_only && e->has_labels) {
+        M = 0;
+        for (int n = 0; n < N; n++)
+            if (e->targets[n] != LMT_IGNORE_INDEX) {
+                memcpy(e->head_x + (size_t)M * C, x + (size_t)n * C, (size_t)C * sizeof(float));
+                e->head_rows[M] = n;
+                e->targets[M++] = e->targets[n];   // in place: M <= n
+            }
+        hx = e->head_x;
+    }
+    e->n_head = M;
+    size_t MC = (size_t)M * C;
+    if (M > 0) {
+        lmt_linear_forward(e->hd, hx, e->w.head_w, e->w.head_b, M, C, C, LMT_W_OUT_IN);
+        lmt_activation_forward(e->hd_act, e->hd, MC, e->head_act);
+        lmt_layernorm_forward(e->hln, e->hln_mean, e->hln_rstd, e->hd_act, e->w.head_ln_w, e->w.head_ln_b, M, C, e->eps);
+        lmt_linear_forward(e->logits, e->hln, e->w.dec_w, e->w.dec_b, M, C, V, LMT_W_OUT_IN);
+    }
+    (void)NC;
     if (e->has_labels) {
-        e->n_targets = lmt_crossentropy_forward(e->losses, e->ce_lse, e->logits, e->targets, N, V);
+        e->n_targets = M > 0 ? lmt_crossentropy_forward(e->losses, e->ce_lse, e->logits, e->targets, M, V) : 0;
         double sum = 0.0;
-        for (int n = 0; n < N; n++) sum += e->losses[n];
+        for (int n = 0; n < M; n++) sum += e->losses[n];
         e->loss = e->n_targets ? (float)(sum / (double)e->n_targets) : NAN;
     }
     return LMT_OK;
@@ -397,17 +417,28 @@ lmt_status lmt_encoder_mlm_backward_scaled(lmt_encoder_mlm *e, float scale) {
     float pr = e->training ? e->p_resid : 0.0f;
     lmt_enc_params *w = &e->w, *g = &e->g;
 
-    lmt_crossentropy_backward(e->logits, e->logits, e->ce_lse, e->targets, scale, N, V);   // in place
-    memset(e->dbuf, 0, NC * sizeof(float));
-    lmt_linear_backward(e->dbuf, g->dec_w, g->dec_b, e->logits, e->hln, w->dec_w, N, C, V, LMT_W_OUT_IN);
-    memset(e->dtmp, 0, NC * sizeof(float));
-    lmt_layernorm_backward(e->dtmp, g->head_ln_w, g->head_ln_b, e->dbuf, e->hd_act, w->head_ln_w, e->hln_mean,
-                           e->hln_rstd, N, C);
-    memset(e->dbuf, 0, NC * sizeof(float));
-    lmt_activation_backward(e->dbuf, e->dtmp, e->hd, NC, e->head_act);
+    /* the head's M rows (all N, or the labelled rows the forward gathered) */
+    int M = e->n_head;
+    bool gathered = e->loss_only;   // the forward gathered the labelled rows (backward needs labels)
+    size_t MC = (size_t)M * C;
     const float *xL = e->L ? e->a[e->L - 1].out : e->emb;
     memset(e->dres, 0, NC * sizeof(float));
-    lmt_linear_backward(e->dres, g->head_w, g->head_b, e->dbuf, xL, w->head_w, N, C, C, LMT_W_OUT_IN);
+    if (M > 0) {
+        lmt_crossentropy_backward(e->logits, e->logits, e->ce_lse, e->targets, scale, M, V);   // in place
+        lmt_linear_backward_set(e->dbuf, g->dec_w, g->dec_b, e->logits, e->hln, w->dec_w, M, C, V, LMT_W_OUT_IN);
+        memset(e->dtmp, 0, MC * sizeof(float));
+        lmt_layernorm_backward(e->dtmp, g->head_ln_w, g->head_ln_b, e->dbuf, e->hd_act, w->head_ln_w, e->hln_mean,
+                               e->hln_rstd, M, C);
+        memset(e->dbuf, 0, MC * sizeof(float));
+        lmt_activation_backward(e->dbuf, e->dtmp, e->hd, MC, e->head_act);
+        if (gathered) {   // d(head input) of the labelled rows, scattered back; the others stay 0
+            lmt_linear_backward_set(e->dtmp, g->head_w, g->head_b, e->dbuf, e->head_x, w->head_w, M, C, C, LMT_W_OUT_IN);
+            for (int r = 0; r < M; r++)
+                memcpy(e->dres + (size_t)e->head_rows[r] * C, e->dtmp + (size_t)r * C, (size_t)C * sizeof(float));
+        } else {
+            lmt_linear_backward(e->dres, g->head_w, g->head_b, e->dbuf, xL, w->head_w, N, C, C, LMT_W_OUT_IN);
+        }
+    }
 
     for (int l = e->L - 1; l >= 0; l--) {
         lmt_enc_layer *wl = &w->layers[l], *gl = &g->layers[l];

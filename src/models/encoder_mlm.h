@@ -78,6 +78,14 @@ typedef struct lmt_encoder_mlm {
     float *dres, *dbuf, *dtmp, *datt, *dq, *dk, *dv, *dF1, *dF2;   /* backward scratch */
     int32_t *ids, *mask, *types, *pos, *targets;   /* (N) */
     bool has_mask;
+    /* loss_only (set by the training task): with labels, the head runs on the
+     * labelled rows alone (~15% of them): the loss and every gradient are
+     * those of the full head (unlabelled rows contribute nothing), but
+     * e->logits then holds only those rows, in order. */
+    bool loss_only;
+    int n_head;                        /* rows the head ran on in the last forward (N when not gathered) */
+    int32_t *head_rows;                /* (N) their indices */
+    float *head_x;                     /* (N, C) the gathered encoder outputs */
 
     int B, T;
     bool training, has_labels;
