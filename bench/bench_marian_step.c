@@ -189,6 +189,7 @@ int main(int argc, char **argv) {
         lmt_marian *mt = NULL;
         lmt_adamw opt;
         if (lmt_marian_create(m, B, b.Ts, b.Tt, true, &mt) != LMT_OK) die("lmt_marian_create");
+        mt->loss_only = true;   // as the Trainer's task: the LM head on the labelled rows only
         if (lmt_adamw_init(&opt, &m->layout, 0.9, 0.999, 1e-8, 0.01) != LMT_OK) die("adamw");
         double tf = 0, tb = 0, to = 0, total = 0, loss = 0;
         for (int s = -1; s < steps; s++) {   // step -1 warms up

@@ -101,6 +101,27 @@ static void check_against(lmt_model *m, const lmt_tensor_file *ref, const batch 
               ref_grads, compared, n_params);
     CHECK(lmt_marian_grad(mt, "lm_head.weight") == mt->g.shared);
     CHECK(lmt_marian_grad(mt, "model.decoder.embed_tokens.weight") == mt->g.shared);
+    /* the training task's LM head on the labelled rows alone: the same loss
+     * and gradients as transformers' full head */
+    mt->loss_only = true;
+    lmt_marian_zero_grad(mt);
+    CHECK_OK(lmt_marian_forward(mt, LMT_I64, b->ids, b->mask, b->dec, b->labels, b->B, b->Ts, b->Tt, false));
+    CHECK(mt->n_head == want_targets && mt->n_targets == want_targets && want_targets < b->B * b->Tt);
+    if (loss) {
+        float want = *(const float *)loss->data;
+        CHECK_MSG(fabs(mt->loss - want) <= 1e-5 * fabs(want), "labelled rows: loss %.9g vs %.9g", mt->loss, want);
+    }
+    CHECK_OK(lmt_marian_backward(mt));
+    int compared_lo = 0;
+    for (size_t i = 0; i < ref->n; i++) {
+        const lmt_tensor_entry *r = &ref->entries[i];
+        long p = strncmp(r->name, "grad.", 5) ? -1 : lmt_layout_find(&m->layout, r->name + 5);
+        if (p < 0 || r->dtype != LMT_F32 || r->nbytes != m->layout.params[p].numel * 4) continue;
+        snprintf(msg, sizeof msg, "labelled rows: %s", r->name);
+        close_tensor(msg, mt->grads + m->layout.params[p].offset, r->data, m->layout.params[p].numel, 1e-4, 1e-6);
+        compared_lo++;
+    }
+    CHECK(compared_lo == compared);
     free(seen);
     lmt_marian_free(mt);
 }

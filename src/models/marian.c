@@ -116,6 +116,8 @@ static void plan(lmt_marian *mt, arena *a, bool with_grads) {
     mt->mask = (int32_t *)take(a, Ne);
     mt->dec_ids = (int32_t *)take(a, Nd);
     mt->targets = (int32_t *)take(a, Nd);
+    mt->head_rows = (int32_t *)take(a, Nd);
+    mt->head_x = take(a, Nd * C);
     if (with_grads) {
         mt->dres = take(a, Nmax * C);
         mt->dbuf = take(a, Nmax * C);
@@ -382,11 +384,25 @@ lmt_status lmt_marian_forward(lmt_marian *mt, lmt_dtype dtype, const void *input
         ffn_block_forward(mt, &mt->w.dec[l], a, a->cross.out, Nd, mt->Fd, sd + 4);
         y = a->out;
     }
-    lmt_linear_forward(mt->logits, y, mt->w.lm_head, mt->w.logits_bias, Nd, C, mt->Vd, LMT_W_OUT_IN);
+    /* the LM head: on every row, or (loss_only) on the labelled rows gathered */
+    int M = Nd;
+    const float *hx = y;
+    if (mt->loss_only && labels) {
+        M = 0;
+        for (int n = 0; n < Nd; n++)
+            if (mt->targets[n] != LMT_IGNORE_INDEX) {
+                memcpy(mt->head_x + (size_t)M * C, y + (size_t)n * C, (size_t)C * sizeof(float));
+                mt->head_rows[M] = n;
+                mt->targets[M++] = mt->targets[n];   // in place: M <= n
+            }
+        hx = mt->head_x;
+    }
+    mt->n_head = M;
+    if (M > 0) lmt_linear_forward(mt->logits, hx, mt->w.lm_head, mt->w.logits_bias, M, C, mt->Vd, LMT_W_OUT_IN);
     if (labels) {
-        mt->n_targets = lmt_crossentropy_forward(mt->losses, mt->ce_lse, mt->logits, mt->targets, Nd, mt->Vd);
+        mt->n_targets = M > 0 ? lmt_crossentropy_forward(mt->losses, mt->ce_lse, mt->logits, mt->targets, M, mt->Vd) : 0;
         double sum = 0.0;
-        for (int n = 0; n < Nd; n++) sum += mt->losses[n];
+        for (int n = 0; n < M; n++) sum += mt->losses[n];
         mt->loss = mt->n_targets ? (float)(sum / (double)mt->n_targets) : NAN;
     }
     return LMT_OK;
@@ -462,10 +478,19 @@ lmt_status lmt_marian_backward_scaled(lmt_marian *mt, float scale) {
     const uint64_t *es = mt->seeds + 2, *ds = mt->seeds + 2 + 4 * mt->Le;
     const float *enc = enc_out(mt);
 
-    lmt_crossentropy_backward(mt->logits, mt->logits, mt->ce_lse, mt->targets, scale, Nd, mt->Vd);   // in place
+    int M = mt->n_head;
     memset(mt->dres, 0, (size_t)Nd * C * sizeof(float));
-    /* final_logits_bias is a buffer: no gradient */
-    lmt_linear_backward(mt->dres, g->lm_head, NULL, mt->logits, dec_out(mt), w->lm_head, Nd, C, mt->Vd, LMT_W_OUT_IN);
+    if (M > 0) {
+        lmt_crossentropy_backward(mt->logits, mt->logits, mt->ce_lse, mt->targets, scale, M, mt->Vd);   // in place
+        /* final_logits_bias is a buffer: no gradient */
+        if (mt->loss_only) {   // the gathered rows' d(decoder output), scattered back; the others stay 0
+            lmt_linear_backward_set(mt->dtmp, g->lm_head, NULL, mt->logits, mt->head_x, w->lm_head, M, C, mt->Vd, LMT_W_OUT_IN);
+            for (int r = 0; r < M; r++)
+                memcpy(mt->dres + (size_t)mt->head_rows[r] * C, mt->dtmp + (size_t)r * C, (size_t)C * sizeof(float));
+        } else {
+            lmt_linear_backward(mt->dres, g->lm_head, NULL, mt->logits, dec_out(mt), w->lm_head, Nd, C, mt->Vd, LMT_W_OUT_IN);
+        }
+    }
 
     memset(mt->denc, 0, (size_t)Ne * C * sizeof(float));
     for (int l = mt->Ld - 1; l >= 0; l--) {

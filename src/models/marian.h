@@ -92,6 +92,13 @@ typedef struct lmt_marian {
 
     int B, Ts, Tt;
     bool has_mask, training, has_labels;
+    /* loss_only (set by the training task): with labels, the LM head runs on
+     * the labelled rows alone (padding and -100 skipped): the same loss and
+     * gradients, but mt->logits then holds only those rows, in order. */
+    bool loss_only;
+    int n_head;                        /* rows the head ran on in the last forward */
+    int32_t *head_rows;                /* (Nd) their indices */
+    float *head_x;                     /* (Nd, C) the gathered decoder outputs */
     long n_targets;                    /* labels != -100 of the last forward */
     float loss;                        /* mean loss of the last forward (NaN without labels) */
     lmt_rng rng;
