@@ -390,7 +390,6 @@ lmt_status lmt_encoder_mlm_forward(lmt_encoder_mlm *e, lmt_dtype dtype, const vo
         lmt_layernorm_forward(e->hln, e->hln_mean, e->hln_rstd, e->hd_act, e->w.head_ln_w, e->w.head_ln_b, M, C, e->eps);
         lmt_linear_forward(e->logits, e->hln, e->w.dec_w, e->w.dec_b, M, C, V, LMT_W_OUT_IN);
     }
-    (void)NC;
     if (e->has_labels) {
         e->n_targets = M > 0 ? lmt_crossentropy_forward(e->losses, e->ce_lse, e->logits, e->targets, M, V) : 0;
         double sum = 0.0;
