@@ -19,39 +19,6 @@ static int chosen_backend(void) {
     return backend;
 }
 
-/* One row times a matrix (decoding with a cache): streaming B once, with no
- * packing, is all that matters; fp32 whatever the precision setting, since
- * rounding to bf16 would cost a pass over B as well. c (N) = alpha a op(B) + beta c. */
-static void gemv_row(bool trans_b, int N, int K, float alpha, const float *a, const float *B, int ldb, float beta,
-                     float *c) {
-    if (trans_b) {   // B (N, K): c[n] = a . B[n]
-#pragma omp parallel for schedule(static) if ((long)N * K > 32768)
-        for (long n = 0; n < N; n++) {
-            const float *b = B + n * ldb;
-            float s = 0.0f;
-#pragma omp simd reduction(+:s)
-            for (int k = 0; k < K; k++) s += a[k] * b[k];
-            c[n] = alpha * s + (beta == 0.0f ? 0.0f : beta * c[n]);
-        }
-        return;
-    }
-    /* B (K, N): threads own column slices and walk every row */
-#pragma omp parallel if ((long)N * K > 32768)
-    {
-        int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-        long per = ((N + nth - 1) / nth + 15) & ~15L, n0 = tid * per, n1 = n0 + per < N ? n0 + per : N;
-        if (n0 < n1) {
-            for (long n = n0; n < n1; n++) c[n] = beta == 0.0f ? 0.0f : beta * c[n];
-            for (int k = 0; k < K; k++) {
-                const float *b = B + (size_t)k * ldb;
-                float ak = alpha * a[k];
-#pragma omp simd
-                for (long n = n0; n < n1; n++) c[n] += ak * b[n];
-            }
-        }
-    }
-}
-
 static inline float bf16_value(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;
     float f;
@@ -130,8 +97,11 @@ void lmt_gemv_bf16(bool trans_b, int N, int K, float alpha, const float *a, cons
 void lmt_sgemm(bool trans_a, bool trans_b, int M, int N, int K,
                float alpha, const float *A, int lda, const float *B, int ldb,
                float beta, float *C, int ldc) {
-    if (M == 1 && !trans_a && K > 0 && (precision == LMT_MATMUL_BF16 || chosen_backend() == LMT_MATMUL_OWN))
-        gemv_row(trans_b, N, K, alpha, A, B, ldb, beta, C);
+    /* one row times a matrix (decoding with a cache) streams B once: it stays
+     * fp32 under bf16, where rounding would cost a pass over B as well;
+     * lmt_gemm_f32 takes such products without packing */
+    if (M == 1 && precision == LMT_MATMUL_BF16)
+        lmt_gemm_f32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else if (precision == LMT_MATMUL_BF16)
         lmt_gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else if (chosen_backend() == LMT_MATMUL_OWN)

@@ -143,8 +143,6 @@ static lmt_status decode_row(const lmt_seq2seq_metrics *c, const int32_t *ids, i
     return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
 }
 
-static double round4(double x) { return nearbyint(x * 1e4) / 1e4; }
-
 lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out) {
     lmt_seq2seq_metrics *c = ctx;
     if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
@@ -183,6 +181,6 @@ lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_outpu
     const char *const *refs[1] = {(const char *const *)c->references};
     lmt_bleu_result br;
     LMT_TRY(lmt_bleu_corpus((const char *const *)c->predictions, (size_t)n, refs, 1, NULL, &br));
-    LMT_TRY(lmt_eval_add_metric(out, "bleu", round4(br.score)));
-    return lmt_eval_add_metric(out, "gen_len", round4(gen_tokens / (double)n));
+    LMT_TRY(lmt_eval_add_metric(out, "bleu", lmt_round_metric(br.score, 4)));
+    return lmt_eval_add_metric(out, "gen_len", lmt_round_metric(gen_tokens / (double)n, 4));
 }

@@ -27,7 +27,7 @@ void lmt_batch_free(lmt_batch *b) {
     memset(b, 0, sizeof *b);
 }
 
-static double py_round(double x, int digits) {
+double lmt_round_metric(double x, int digits) {
     double f = pow(10.0, digits);
     return nearbyint(x * f) / f;
 }
@@ -161,9 +161,9 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
     if (t->compute_metrics) LMT_TRY(t->compute_metrics(t->metrics_ctx, t, out));
     double dt = lmt_time_s() - t0;
     out->samples = n;
-    out->runtime = py_round(dt, 4);
-    out->samples_per_second = py_round(n / (dt > 0 ? dt : 1e-9), 3);
-    out->steps_per_second = py_round(steps / (dt > 0 ? dt : 1e-9), 3);
+    out->runtime = lmt_round_metric(dt, 4);
+    out->samples_per_second = lmt_round_metric(n / (dt > 0 ? dt : 1e-9), 3);
+    out->steps_per_second = lmt_round_metric(steps / (dt > 0 ? dt : 1e-9), 3);
     return LMT_OK;
 }
 
@@ -590,9 +590,9 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     double samples = num_train_samples * (double)trained / (double)(max_steps > 0 ? max_steps : 1);
     out->global_step = t->state.global_step;
     out->training_loss = total_loss / (trained > 0 ? (double)trained : 0.001);
-    out->train_runtime = py_round(runtime, 4);
-    out->train_samples_per_second = py_round(samples / (runtime > 0 ? runtime : 1e-9), 3);
-    out->train_steps_per_second = py_round((double)trained / (runtime > 0 ? runtime : 1e-9), 3);
+    out->train_runtime = lmt_round_metric(runtime, 4);
+    out->train_samples_per_second = lmt_round_metric(samples / (runtime > 0 ? runtime : 1e-9), 3);
+    out->train_steps_per_second = lmt_round_metric((double)trained / (runtime > 0 ? runtime : 1e-9), 3);
     out->total_flos = t->state.total_flos;
     out->epoch = t->state.epoch;
     const char *k[] = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"};

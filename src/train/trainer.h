@@ -100,6 +100,8 @@ typedef struct lmt_eval_output {
     double metric_values[LMT_MAX_EVAL_METRICS];
 } lmt_eval_output;
 
+/* round(x, digits) as the Trainer rounds the metrics it logs. */
+double lmt_round_metric(double x, int digits);
 /* Adds "eval_<name>" = value to out (for compute_metrics callbacks). */
 lmt_status lmt_eval_add_metric(struct lmt_eval_output *out, const char *name, double value);
 /* The value of an evaluation metric by name ("loss", "eval_loss",
