@@ -14,6 +14,7 @@
 #include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
+#include "kernels/rows.h"
 #include "kernels/crossentropy.h"
 #include "kernels/dropout.h"
 #include "kernels/embedding.h"
@@ -279,6 +280,26 @@ static void test_sgemm_row(void) {
             free(c);
         }
     free(a); free(bt); free(bn); free(af); free(btf); free(bnf); free(want);
+}
+
+/* Gathering the labelled rows and scattering gradients back. */
+static void test_rows(void) {
+    enum { N = 6, C = 3 };
+    float x[N * C], out[N * C], back[N * C];
+    for (int i = 0; i < N * C; i++) x[i] = (float)i;
+    int32_t targets[N] = {-100, 4, -100, -100, 7, 2}, rows[N];
+    int M = lmt_rows_gather_labelled(out, rows, targets, x, N, C);
+    CHECK(M == 3 && rows[0] == 1 && rows[1] == 4 && rows[2] == 5);
+    CHECK(targets[0] == 4 && targets[1] == 7 && targets[2] == 2);
+    for (int r = 0; r < M; r++)
+        for (int c = 0; c < C; c++) CHECK(out[r * C + c] == x[rows[r] * C + c]);
+    for (int i = 0; i < N * C; i++) back[i] = -1.0f;
+    lmt_rows_scatter(back, out, rows, M, C);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            bool labelled = n == 1 || n == 4 || n == 5;
+            CHECK(back[n * C + c] == (labelled ? x[n * C + c] : -1.0f));
+        }
 }
 
 /* ------------------------------------------------------------- embedding */
@@ -559,6 +580,7 @@ int main(void) {
     test_bias_activation(LMT_ACT_RELU);
     test_bias_activation(LMT_ACT_SILU);
     test_sgemm_row();
+    test_rows();
     test_embedding();
     test_residual();
     test_attention_all();

@@ -9,18 +9,54 @@
 #define INV_SQRT2 0.7071067811865476f
 #define INV_SQRT_2PI 0.3989422804014327f
 
+/* One element of each activation and of its derivative: every kernel below
+ * uses these, so the formulas exist once. */
+#pragma omp declare simd notinbranch
+static inline float gelu_tanh(float x) { return 0.5f * x * (1.0f + lmt_tanhf(GELU_K * (x + GELU_A * x * x * x))); }
+#pragma omp declare simd notinbranch
+static inline float gelu_tanh_grad(float x) {
+    float t = lmt_tanhf(GELU_K * (x + GELU_A * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
+}
+static inline float gelu(float x) { return 0.5f * x * (1.0f + erff(x * INV_SQRT2)); }
+static inline float gelu_grad(float x) {
+    return 0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT_2PI * expf(-0.5f * x * x);
+}
+#pragma omp declare simd notinbranch
+static inline float silu(float x) { return x / (1.0f + lmt_expf(-x)); }
+#pragma omp declare simd notinbranch
+static inline float silu_grad(float x) {
+    float s = 1.0f / (1.0f + lmt_expf(-x));
+    return s * (1.0f + x * (1.0f - s));
+}
+
+static inline float act_value(float x, lmt_activation act) {
+    switch (act) {
+    case LMT_ACT_GELU_TANH: return gelu_tanh(x);
+    case LMT_ACT_GELU: return gelu(x);
+    case LMT_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    default: return silu(x);
+    }
+}
+
+static inline float act_grad(float x, lmt_activation act) {
+    switch (act) {
+    case LMT_ACT_GELU_TANH: return gelu_tanh_grad(x);
+    case LMT_ACT_GELU: return gelu_grad(x);
+    case LMT_ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
+    default: return silu_grad(x);
+    }
+}
+
 void lmt_activation_forward(float *out, const float *inp, size_t n, lmt_activation act) {
     switch (act) {
     case LMT_ACT_GELU_TANH:
 #pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
-        for (size_t i = 0; i < n; i++) {
-            float x = inp[i];
-            out[i] = 0.5f * x * (1.0f + lmt_tanhf(GELU_K * (x + GELU_A * x * x * x)));
-        }
+        for (size_t i = 0; i < n; i++) out[i] = gelu_tanh(inp[i]);
         break;
     case LMT_ACT_GELU:
 #pragma omp parallel for schedule(static) if (n >= LMT_PAR_MIN)
-        for (size_t i = 0; i < n; i++) out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT2));
+        for (size_t i = 0; i < n; i++) out[i] = gelu(inp[i]);
         break;
     case LMT_ACT_RELU:
 #pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
@@ -28,7 +64,7 @@ void lmt_activation_forward(float *out, const float *inp, size_t n, lmt_activati
         break;
     case LMT_ACT_SILU:
 #pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
-        for (size_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + lmt_expf(-inp[i]));
+        for (size_t i = 0; i < n; i++) out[i] = silu(inp[i]);
         break;
     }
 }
@@ -37,20 +73,11 @@ void lmt_activation_backward(float *dinp, const float *dout, const float *inp, s
     switch (act) {
     case LMT_ACT_GELU_TANH:
 #pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
-        for (size_t i = 0; i < n; i++) {
-            float x = inp[i];
-            float t = lmt_tanhf(GELU_K * (x + GELU_A * x * x * x));
-            float g = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
-            dinp[i] += dout[i] * g;
-        }
+        for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * gelu_tanh_grad(inp[i]);
         break;
     case LMT_ACT_GELU:
 #pragma omp parallel for schedule(static) if (n >= LMT_PAR_MIN)
-        for (size_t i = 0; i < n; i++) {
-            float x = inp[i];
-            float g = 0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT_2PI * expf(-0.5f * x * x);
-            dinp[i] += dout[i] * g;
-        }
+        for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * gelu_grad(inp[i]);
         break;
     case LMT_ACT_RELU:
 #pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
@@ -58,38 +85,8 @@ void lmt_activation_backward(float *dinp, const float *dout, const float *inp, s
         break;
     case LMT_ACT_SILU:
 #pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
-        for (size_t i = 0; i < n; i++) {
-            float s = 1.0f / (1.0f + lmt_expf(-inp[i]));
-            dinp[i] += dout[i] * s * (1.0f + inp[i] * (1.0f - s));
-        }
+        for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * silu_grad(inp[i]);
         break;
-    }
-}
-
-/* One element of each activation and its derivative, for the fused kernels. */
-#pragma omp declare simd notinbranch uniform(act)
-static inline float act_value(float x, lmt_activation act) {
-    switch (act) {
-    case LMT_ACT_GELU_TANH: return 0.5f * x * (1.0f + lmt_tanhf(GELU_K * (x + GELU_A * x * x * x)));
-    case LMT_ACT_GELU: return 0.5f * x * (1.0f + erff(x * INV_SQRT2));
-    case LMT_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    default: return x / (1.0f + lmt_expf(-x));
-    }
-}
-
-#pragma omp declare simd notinbranch uniform(act)
-static inline float act_grad(float x, lmt_activation act) {
-    switch (act) {
-    case LMT_ACT_GELU_TANH: {
-        float t = lmt_tanhf(GELU_K * (x + GELU_A * x * x * x));
-        return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
-    }
-    case LMT_ACT_GELU: return 0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT_2PI * expf(-0.5f * x * x);
-    case LMT_ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
-    default: {
-        float s = 1.0f / (1.0f + lmt_expf(-x));
-        return s * (1.0f + x * (1.0f - s));
-    }
     }
 }
 
@@ -97,13 +94,9 @@ void lmt_bias_activation_forward(float *pre, float *out, const float *bias, int 
 #pragma omp parallel for schedule(static) if ((long)N * F >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         float *h = pre + n * F, *o = out + n * F;
-        if (act == LMT_ACT_GELU_TANH) {   // the common case, fully inlined for the vectoriser
+        if (act == LMT_ACT_GELU_TANH) {   // the common case, a loop of its own for the vectoriser
 #pragma omp simd
-            for (int f = 0; f < F; f++) {
-                float x = h[f] + bias[f];
-                h[f] = x;
-                o[f] = 0.5f * x * (1.0f + lmt_tanhf(GELU_K * (x + GELU_A * x * x * x)));
-            }
+            for (int f = 0; f < F; f++) { h[f] += bias[f]; o[f] = gelu_tanh(h[f]); }
         } else {
             for (int f = 0; f < F; f++) { h[f] += bias[f]; o[f] = act_value(h[f], act); }
         }
@@ -127,13 +120,7 @@ void lmt_activation_bias_backward(float *dpre, float *dbias, const float *dout, 
             float *di = dpre + n * F;
             if (act == LMT_ACT_GELU_TANH) {
 #pragma omp simd
-                for (int f = 0; f < F; f++) {
-                    float xv = x[f];
-                    float t = lmt_tanhf(GELU_K * (xv + GELU_A * xv * xv * xv));
-                    float g = 0.5f * (1.0f + t) + 0.5f * xv * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_A * xv * xv);
-                    di[f] = d[f] * g;
-                    part[f] += di[f];
-                }
+                for (int f = 0; f < F; f++) { di[f] = d[f] * gelu_tanh_grad(x[f]); part[f] += di[f]; }
             } else {
                 for (int f = 0; f < F; f++) { di[f] = d[f] * act_grad(x[f], act); part[f] += di[f]; }
             }

@@ -14,6 +14,7 @@
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 #include "kernels/residual.h"
+#include "kernels/rows.h"
 #include "models/encoder_mlm.h"
 
 /* Bump allocator over one block; every array starts on a 64-byte boundary. */
@@ -373,13 +374,7 @@ lmt_status lmt_encoder_mlm_forward(lmt_encoder_mlm *e, lmt_dtype dtype, const vo
     int M = N;
     const float *hx = x;
     if (e->loss_only && e->has_labels) {
-        M = 0;
-        for (int n = 0; n < N; n++)
-            if (e->targets[n] != LMT_IGNORE_INDEX) {
-                memcpy(e->head_x + (size_t)M * C, x + (size_t)n * C, (size_t)C * sizeof(float));
-                e->head_rows[M] = n;
-                e->targets[M++] = e->targets[n];   // in place: M <= n
-            }
+        M = lmt_rows_gather_labelled(e->head_x, e->head_rows, e->targets, x, N, C);
         hx = e->head_x;
     }
     e->n_head = M;
@@ -432,8 +427,7 @@ lmt_status lmt_encoder_mlm_backward_scaled(lmt_encoder_mlm *e, float scale) {
         lmt_activation_backward(e->dbuf, e->dtmp, e->hd, MC, e->head_act);
         if (gathered) {   // d(head input) of the labelled rows, scattered back; the others stay 0
             lmt_linear_backward_set(e->dtmp, g->head_w, g->head_b, e->dbuf, e->head_x, w->head_w, M, C, C, LMT_W_OUT_IN);
-            for (int r = 0; r < M; r++)
-                memcpy(e->dres + (size_t)e->head_rows[r] * C, e->dtmp + (size_t)r * C, (size_t)C * sizeof(float));
+            lmt_rows_scatter(e->dres, e->dtmp, e->head_rows, M, C);
         } else {
             lmt_linear_backward(e->dres, g->head_w, g->head_b, e->dbuf, xL, w->head_w, N, C, C, LMT_W_OUT_IN);
         }

@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "kernels/activation.h"
 #include "kernels/crossentropy.h"
+#include "kernels/rows.h"
 #include "kernels/dropout.h"
 #include "kernels/embedding.h"
 #include "kernels/layernorm.h"
@@ -388,13 +389,7 @@ lmt_status lmt_marian_forward(lmt_marian *mt, lmt_dtype dtype, const void *input
     int M = Nd;
     const float *hx = y;
     if (mt->loss_only && labels) {
-        M = 0;
-        for (int n = 0; n < Nd; n++)
-            if (mt->targets[n] != LMT_IGNORE_INDEX) {
-                memcpy(mt->head_x + (size_t)M * C, y + (size_t)n * C, (size_t)C * sizeof(float));
-                mt->head_rows[M] = n;
-                mt->targets[M++] = mt->targets[n];   // in place: M <= n
-            }
+        M = lmt_rows_gather_labelled(mt->head_x, mt->head_rows, mt->targets, y, Nd, C);
         hx = mt->head_x;
     }
     mt->n_head = M;
@@ -485,8 +480,7 @@ lmt_status lmt_marian_backward_scaled(lmt_marian *mt, float scale) {
         /* final_logits_bias is a buffer: no gradient */
         if (mt->loss_only) {   // the gathered rows' d(decoder output), scattered back; the others stay 0
             lmt_linear_backward_set(mt->dtmp, g->lm_head, NULL, mt->logits, mt->head_x, w->lm_head, M, C, mt->Vd, LMT_W_OUT_IN);
-            for (int r = 0; r < M; r++)
-                memcpy(mt->dres + (size_t)mt->head_rows[r] * C, mt->dtmp + (size_t)r * C, (size_t)C * sizeof(float));
+            lmt_rows_scatter(mt->dres, mt->dtmp, mt->head_rows, M, C);
         } else {
             lmt_linear_backward(mt->dres, g->lm_head, NULL, mt->logits, dec_out(mt), w->lm_head, Nd, C, mt->Vd, LMT_W_OUT_IN);
         }
