@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "harness.h"
+#include "trainer_ref.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "generate/gpt2_kv.h"
@@ -115,15 +116,6 @@ static void check_decoding(void) {
     lmt_model_free(m);
 }
 
-static int32_t *blocks_of(const lmt_json *a, int64_t *n, int *T) {
-    *n = (int64_t)a->len;
-    *T = (int)a->items[0].len;
-    int32_t *v = malloc((size_t)*n * (size_t)*T * 4);
-    for (size_t i = 0; i < a->len; i++)
-        for (size_t j = 0; j < a->items[i].len; j++) v[i * (size_t)*T + j] = (int32_t)a->items[i].items[j].i64;
-    return v;
-}
-
 /* transformers' "plain" fp32 run (batch 4, 2 epochs, linear schedule) in bf16 */
 static void check_trainer(void) {
     lmt_json *ref = NULL;
@@ -131,8 +123,8 @@ static void check_trainer(void) {
     if (!ref) return;
     int64_t ntrain, neval;
     int T, T2;
-    int32_t *train = blocks_of(lmt_json_get(ref, "train_blocks"), &ntrain, &T);
-    int32_t *eval = blocks_of(lmt_json_get(ref, "eval_blocks"), &neval, &T2);
+    int32_t *train = ref_blocks(lmt_json_get(ref, "train_blocks"), &ntrain, &T);
+    int32_t *eval = ref_blocks(lmt_json_get(ref, "eval_blocks"), &neval, &T2);
     const lmt_json *runs = lmt_json_get(ref, "runs"), *run = NULL;
     for (size_t i = 0; i < runs->len; i++)
         if (!strcmp(lmt_json_get(&runs->items[i], "name")->str, "plain")) run = &runs->items[i];
@@ -152,14 +144,7 @@ static void check_trainer(void) {
     a.per_device_eval_batch_size = 4;
     a.save_strategy = LMT_STRATEGY_NO;
     const lmt_json *args = lmt_json_get(run, "args");
-    for (size_t i = 0; i < args->len; i++) {
-        char buf[64];
-        const lmt_json *v = &args->items[i];
-        if (v->type == LMT_JSON_STRING) snprintf(buf, sizeof buf, "%s", v->str);
-        else if (v->is_int) snprintf(buf, sizeof buf, "%lld", (long long)v->i64);
-        else snprintf(buf, sizeof buf, "%.17g", v->num);
-        CHECK_OK(lmt_training_args_set(&a, args->keys[i], buf, "reference"));
-    }
+    ref_apply_args(&a, args);
     CHECK_OK(lmt_training_args_set(&a, "bf16", "true", "test"));
     CHECK(lmt_training_args_matmul_precision(&a) == LMT_MATMUL_BF16);
     lmt_clm_task *task = NULL;

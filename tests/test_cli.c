@@ -3,21 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "harness.h"
+#include "cli_run.h"
 #include "core/util.h"
 #include "models/model.h"
-
-static char out[1 << 16];
-
-static int run(const char *args) {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", LMT_CLI_PATH, args);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int rc = pclose(p);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 int main(void) {
     CHECK(run("inspect " LMT_SOURCE_DIR "/tests/fixtures/models/gpt2") == 0);

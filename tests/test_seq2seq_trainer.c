@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "harness.h"
+#include "trainer_ref.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "data/seq2seq_collator.h"
@@ -77,15 +78,7 @@ int main(void) {
     CHECK(mkdtemp(dir) != NULL);
     snprintf(a.output_dir, sizeof a.output_dir, "%s/out", dir);
     const lmt_json *args = lmt_json_get(ref, "args");
-    for (size_t i = 0; i < args->len; i++) {
-        char buf[64];
-        const lmt_json *v = &args->items[i];
-        if (v->type == LMT_JSON_STRING) snprintf(buf, sizeof buf, "%s", v->str);
-        else if (v->type == LMT_JSON_BOOL) snprintf(buf, sizeof buf, "%s", v->boolean ? "true" : "false");
-        else if (v->is_int) snprintf(buf, sizeof buf, "%lld", (long long)v->i64);
-        else snprintf(buf, sizeof buf, "%.17g", v->num);
-        CHECK_OK(lmt_training_args_set(&a, args->keys[i], buf, "reference"));
-    }
+    ref_apply_args(&a, args);
     CHECK(a.predict_with_generate);
 
     lmt_seq2seq_collator_opts co = lmt_seq2seq_collator_opts_default();

@@ -6,19 +6,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "harness.h"
+#include "trainer_ref.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "io/tensor_file.h"
 #include "train/task_clm.h"
-
-static int32_t *blocks_of(const lmt_json *a, int64_t *n, int *T) {
-    *n = (int64_t)a->len;
-    *T = (int)a->items[0].len;
-    int32_t *v = malloc((size_t)*n * (size_t)*T * 4);
-    for (size_t i = 0; i < a->len; i++)
-        for (size_t j = 0; j < a->items[i].len; j++) v[i * (size_t)*T + j] = (int32_t)a->items[i].items[j].i64;
-    return v;
-}
 
 static lmt_model *load_gpt2(void) {
     lmt_model *m = NULL;
@@ -42,14 +34,7 @@ static void check_run(const lmt_json *run, const int32_t *train, int64_t ntrain,
     a.eval_strategy = LMT_STRATEGY_EPOCH;
     a.per_device_eval_batch_size = 4;
     a.save_strategy = LMT_STRATEGY_NO;
-    for (size_t i = 0; i < args->len; i++) {
-        char buf[64];
-        const lmt_json *v = &args->items[i];
-        if (v->type == LMT_JSON_STRING) snprintf(buf, sizeof buf, "%s", v->str);
-        else if (v->is_int) snprintf(buf, sizeof buf, "%lld", (long long)v->i64);
-        else snprintf(buf, sizeof buf, "%.17g", v->num);
-        CHECK_OK(lmt_training_args_set(&a, args->keys[i], buf, "reference"));
-    }
+    ref_apply_args(&a, args);
     lmt_model *m = load_gpt2();
     lmt_clm_task *task = NULL;
     CHECK_OK(lmt_clm_task_create(m, 4, T, &task));
@@ -153,8 +138,8 @@ int main(void) {
     if (!ref) return lmt_test_finish();
     int64_t ntrain, neval;
     int T, T2;
-    int32_t *train = blocks_of(lmt_json_get(ref, "train_blocks"), &ntrain, &T);
-    int32_t *eval = blocks_of(lmt_json_get(ref, "eval_blocks"), &neval, &T2);
+    int32_t *train = ref_blocks(lmt_json_get(ref, "train_blocks"), &ntrain, &T);
+    int32_t *eval = ref_blocks(lmt_json_get(ref, "eval_blocks"), &neval, &T2);
     const lmt_json *runs = lmt_json_get(ref, "runs");
     for (size_t r = 0; r < runs->len; r++) check_run(&runs->items[r], train, ntrain, eval, neval, T);
 

@@ -1,0 +1,32 @@
+/* Reading the Trainer references that tools/reference writes: token blocks
+ * and the TrainingArguments of a reference run. Include after harness.h. */
+#ifndef LMT_TESTS_TRAINER_REF_H
+#define LMT_TESTS_TRAINER_REF_H
+#include <stdio.h>
+#include <stdlib.h>
+#include "core/json.h"
+#include "train/args.h"
+
+/* A JSON array of equal-length id arrays as one (n, T) int32 block. */
+static inline int32_t *ref_blocks(const lmt_json *a, int64_t *n, int *T) {
+    *n = (int64_t)a->len;
+    *T = (int)a->items[0].len;
+    int32_t *v = malloc((size_t)*n * (size_t)*T * 4);
+    for (size_t i = 0; i < a->len; i++)
+        for (size_t j = 0; j < a->items[i].len; j++) v[i * (size_t)*T + j] = (int32_t)a->items[i].items[j].i64;
+    return v;
+}
+
+/* Sets every {name: value} of a reference run's args on a. */
+static inline void ref_apply_args(lmt_training_args *a, const lmt_json *args) {
+    for (size_t i = 0; i < args->len; i++) {
+        char buf[64];
+        const lmt_json *v = &args->items[i];
+        if (v->type == LMT_JSON_STRING) snprintf(buf, sizeof buf, "%s", v->str);
+        else if (v->type == LMT_JSON_BOOL) snprintf(buf, sizeof buf, "%s", v->boolean ? "true" : "false");
+        else if (v->is_int) snprintf(buf, sizeof buf, "%lld", (long long)v->i64);
+        else snprintf(buf, sizeof buf, "%.17g", v->num);
+        CHECK_OK(lmt_training_args_set(a, args->keys[i], buf, "reference"));
+    }
+}
+#endif
