@@ -44,6 +44,28 @@ int main(void) {
         snprintf(p, sizeof p, "test -f %s/run/%s", tmp, want[i]);
         CHECK_MSG(system(p) == 0, "missing %s", want[i]);
     }
+    /* --profile: the per-kernel table over the optimizer steps; the demo model
+     * has 2 layers, so each per-layer product runs twice per step, and the
+     * tied lm_head once. --fp16 on a CPU says it means bf16. */
+    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --block_size 32 --per_device_train_batch_size 2 "
+             "--max_steps 3 --save_strategy no --max_train_samples 20 --fp16 --profile --output_dir %s/prof", tmp);
+    CHECK(run(args) == 0);
+    CHECK(strstr(out, "fp16 on a CPU: the matrix products run in bf16") != NULL);
+    CHECK(strstr(out, "profile over 3 optimizer step(s)") != NULL);
+    {
+        const char *rows[][2] = {{"forward/matmul qkv", "2"}, {"backward/matmul fc proj", "2"}, {"forward/matmul lm_head", "1"},
+                                 {"optimizer/adamw", "1"}, {"forward (phase)", NULL}, {"backward (phase)", NULL},
+                                 {"step (all sections)", NULL}};
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            const char *at = strstr(out, rows[i][0]);
+            CHECK_MSG(at != NULL, "--profile: no \"%s\" row", rows[i][0]);
+            if (!at || !rows[i][1]) continue;
+            double ms;
+            char calls[16];
+            CHECK_MSG(sscanf(at + strlen(rows[i][0]), "%lf %15s", &ms, calls) == 2 && !strcmp(calls, rows[i][1]) && ms >= 0,
+                      "--profile: %s should run %s time(s) per step", rows[i][0], rows[i][1]);
+        }
+    }
     /* all_results.json gathers the train and eval metrics, as save_metrics(combined=True) */
     {
         char p[1024];

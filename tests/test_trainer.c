@@ -2,8 +2,10 @@
  * (tests/fixtures/train/gpt2_trainer.json): every step's loss, grad norm and
  * learning rate, every evaluation loss, total_flos and train_loss; then
  * checkpoints, rotation and resume (a resumed run equals an uninterrupted one). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "harness.h"
 #include "trainer_ref.h"
@@ -132,6 +134,39 @@ static float *train_with_checkpoints(const char *dir, const int32_t *train, int6
     return result;
 }
 
+/* An evaluation-only task (no gradient buffers) evaluates as the training
+ * task does, which check_run holds to transformers' eval losses, and refuses
+ * to train. */
+static void check_eval_task(const int32_t *train, int64_t ntrain, const int32_t *eval, int64_t neval, int T) {
+    lmt_model *m = load_gpt2();
+    lmt_clm_task *full = NULL, *ev = NULL;
+    CHECK_OK(lmt_clm_task_create(m, 4, T, &full));
+    CHECK_OK(lmt_clm_task_create_eval(m, 4, T, &ev));
+    if (!full || !ev) { lmt_clm_task_free(full); lmt_clm_task_free(ev); lmt_model_free(m); return; }
+    CHECK(full->base.grads != NULL && ev->base.grads == NULL);
+    lmt_training_args a;
+    lmt_training_args_default(&a);
+    snprintf(a.output_dir, sizeof a.output_dir, "/tmp/lmt-eval-only-unused");
+    a.per_device_eval_batch_size = 4;
+    lmt_block_data tr, ed;
+    lmt_block_data_init(&tr, train, ntrain, T);
+    lmt_block_data_init(&ed, eval, neval, T);
+    lmt_trainer t1, t2;
+    lmt_eval_output e1, e2;
+    CHECK_OK(lmt_trainer_init(&t1, &a, &full->base, &tr.base, &ed.base));
+    CHECK_OK(lmt_trainer_init(&t2, &a, &ev->base, &tr.base, &ed.base));
+    CHECK_OK(lmt_trainer_evaluate(&t1, &e1));
+    CHECK_OK(lmt_trainer_evaluate(&t2, &e2));
+    CHECK_MSG(e1.loss == e2.loss && isfinite(e1.loss), "eval-only task: loss %.9g vs %.9g", e2.loss, e1.loss);
+    lmt_train_output o;
+    CHECK(lmt_trainer_train(&t2, &o) == LMT_ERR_ARG && strstr(lmt_last_error(), "evaluation only"));
+    lmt_trainer_free(&t1);
+    lmt_trainer_free(&t2);
+    lmt_clm_task_free(full);
+    lmt_clm_task_free(ev);
+    lmt_model_free(m);
+}
+
 int main(void) {
     lmt_json *ref = NULL;
     CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/train/gpt2_trainer.json", &ref));
@@ -142,6 +177,7 @@ int main(void) {
     int32_t *eval = ref_blocks(lmt_json_get(ref, "eval_blocks"), &neval, &T2);
     const lmt_json *runs = lmt_json_get(ref, "runs");
     for (size_t r = 0; r < runs->len; r++) check_run(&runs->items[r], train, ntrain, eval, neval, T);
+    check_eval_task(train, ntrain, eval, neval, T);
 
     /* checkpoints: folders, rotation, and a resumed run equal to a straight one */
     char d1[] = "/tmp/lmt-ckpt-a-XXXXXX", d2[] = "/tmp/lmt-ckpt-b-XXXXXX";
