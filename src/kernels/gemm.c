@@ -1,4 +1,5 @@
-/* lmtune's own GEMM: fp32 (AVX-512 FMA) and bf16 mixed precision (AMX-BF16
+/* lmtune's own GEMM: fp32 (AMX-BF16 tiles on an exact three-part bf16
+ * split of each value, or AVX-512 FMA) and bf16 mixed precision (AMX-BF16
  * tiles, or AVX512_BF16 vdpbf16ps), BLIS-style blocking.
  *
  * Layout (row-major C[M,N] += op(A)[M,K] op(B)[K,N]); the vector dimension is
@@ -17,7 +18,8 @@
  *
  * Packed panels hold 32-bit units: an fp32 value per k (fp32), or a pair of
  * bf16 values (k even in the low half, k+1 in the high half) per k pair, the
- * layout vdpbf16ps and tdpbf16ps multiply. Edge panels are zero-padded, so
+ * layout vdpbf16ps and tdpbf16ps multiply; fp32 on AMX packs three such
+ * planes per panel (hi, mid, lo parts). Edge panels are zero-padded, so
  * every tile runs the same code and every C element is summed in the same
  * order (K blocks in turn, k in turn within a block) whatever thread or tile
  * position computes it.
@@ -80,12 +82,16 @@ static inline float at_b(bool t, const float *B, long ldb, long k, long j) { ret
 /* ---- one implementation = packers + microkernel ---- */
 
 /* Packs rows [i0, i0+m) (m <= MR) x k [k0, k0+kc) of op(A) as one panel. */
-typedef void (*pack_a_fn)(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst);
+typedef void (*pack_a_fn)(bool t, const float *A, long lda, long i0, int m, long k0, int kc, int conv, void *dst);
 /* Packs k [k0, k0+kc) x columns [j0, j0+n) of op(B) as ceil(n/nr) panels,
  * one after the other (whole blocks at once: rows of B are read in full). */
-typedef void (*pack_b_fn)(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst);
+typedef void (*pack_b_fn)(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, int conv, void *dst);
 /* C[m,n] = alpha * Apanel Bpanel + beta * C (beta 0: C not read); ku units. */
 typedef void (*kern_fn)(long ku, const void *A, const void *B, float *C, long ldc, float alpha, float beta, int m, int n);
+
+/* What the packers write (conv): fp32 values, bf16 values, or (AMX fp32)
+ * the three bf16 planes of each value's split. */
+enum { CONV_F32 = 0, CONV_BF16 = 1, CONV_SPLIT3 = 2 };
 
 typedef struct gemm_impl {
     pack_a_fn pack_a;         /* one panel; used when pack_a_block is NULL */
@@ -96,12 +102,14 @@ typedef struct gemm_impl {
     int kgrp;     /* k per packed unit: 1 (fp32) or 2 (bf16 pairs) */
     int mr, nr;   /* microkernel tile */
     int kalign;   /* packed units per panel rounded up to this (zero padded) */
+    int planes;   /* packed copies of each panel: 1, or 3 (hi, mid, lo bf16 parts) */
     void (*begin)(void), (*end)(void);   /* per-thread setup (AMX tile config) */
 } gemm_impl;
 
 /* ---- portable C ---- */
 
-static void pack_a_generic(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
+static void pack_a_generic(bool t, const float *A, long lda, long i0, int m, long k0, int kc, int conv, void *dst) {
+    const bool round = conv == CONV_BF16;
     float *d = dst;
     for (int k = 0; k < kc; k++)
         for (int r = 0; r < MR; r++) {
@@ -110,7 +118,8 @@ static void pack_a_generic(bool t, const float *A, long lda, long i0, int m, lon
         }
 }
 
-static void pack_b_generic(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
+static void pack_b_generic(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, int conv, void *dst) {
+    const bool round = conv == CONV_BF16;
     float *d = dst;
     for (int q = 0; q * NR < n; q++, d += (long)NR * kc)
         for (int k = 0; k < kc; k++)
@@ -136,7 +145,7 @@ static void kern_generic(long ku, const void *Ap, const void *Bp, float *C, long
         }
 }
 
-static const gemm_impl impl_generic = {pack_a_generic, NULL, pack_b_generic, kern_generic, KC_F32, 1, MR, NR, 1, NULL, NULL};
+static const gemm_impl impl_generic = {pack_a_generic, NULL, pack_b_generic, kern_generic, KC_F32, 1, MR, NR, 1, 1, NULL, NULL};
 
 #if LMT_GEMM_X86
 /* ---- AVX-512F: fp32 panels (optionally rounded to bf16 values) ---- */
@@ -193,7 +202,8 @@ TGT_F32 static inline void transpose16(__m512i r[16]) {
  * each row k of A^T is read once, left to right. Else 16 rows x 16 k are
  * loaded along the rows and transposed in registers (no strided gathers:
  * A rows can be 200 KB apart, as dlogits are). */
-TGT_F32 static void pack_a_block_f32(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
+TGT_F32 static void pack_a_block_f32(bool t, const float *A, long lda, long i0, int m, long k0, int kc, int conv, void *dst) {
+    const bool round = conv == CONV_BF16;
     float *d = dst;
     const int mpan = (m + MR - 1) / MR;
     if (t) {
@@ -226,7 +236,8 @@ TGT_F32 static void pack_a_block_f32(bool t, const float *A, long lda, long i0, 
     }
 }
 
-TGT_F32 static void pack_b_f32(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
+TGT_F32 static void pack_b_f32(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, int conv, void *dst) {
+    const bool round = conv == CONV_BF16;
     float *d = dst;
     const int npan = (n + NR - 1) / NR;
     if (!t) {   /* op(B) rows are contiguous: each row once, across all panels */
@@ -254,7 +265,7 @@ TGT_F32 static void pack_b_f32(bool t, const float *B, long ldb, long k0, int kc
                     _mm512_storeu_ps(o + k * NR, maybe_round_ps(_mm512_mask_i32gather_ps(z, mv, idx, s + k, 4), round));
             }
     } else {
-        pack_b_generic(t, B, ldb, k0, kc, j0, n, round, dst);
+        pack_b_generic(t, B, ldb, k0, kc, j0, n, conv, dst);
     }
 }
 
@@ -302,7 +313,7 @@ TGT_F32 static void kern_f32(long ku, const void *Ap, const void *Bp, float *C, 
     STORE_TILE
 }
 
-static const gemm_impl impl_f32 = {NULL, pack_a_block_f32, pack_b_f32, kern_f32, KC_F32, 1, MR, NR, 1, NULL, NULL};
+static const gemm_impl impl_f32 = {NULL, pack_a_block_f32, pack_b_f32, kern_f32, KC_F32, 1, MR, NR, 1, 1, NULL, NULL};
 
 /* ---- AVX512_BF16: packed bf16 pairs, vdpbf16ps ---- */
 
@@ -340,7 +351,7 @@ TGT_BF16 static inline __m256i gather_pairs8(const float *s, __m256i idx, __mmas
     return pairs_from_qwords(q);
 }
 
-TGT_BF16 static void pack_a_bf16(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
+TGT_BF16 static void pack_a_bf16(bool t, const float *A, long lda, long i0, int m, long k0, int kc, int conv, void *dst) {
     uint32_t *d = dst;
     const __mmask16 mk = (__mmask16)((1u << m) - 1);
     const int ku = (kc + 1) / 2;
@@ -366,54 +377,74 @@ TGT_BF16 static void pack_a_bf16(bool t, const float *A, long lda, long i0, int 
     }
 }
 
-/* Packs k [k0, k0+kc) x columns [j0, j0+n) of op(B) as bf16 pairs: panels
- * of kup rows of nr dwords; pair rows from (kc+1)/2 up to kup are zero. */
-TGT_BF16 static inline __attribute__((always_inline)) void pack_b_pairs(bool t, const float *B, long ldb, long k0, int kc,
-                                                                       long j0, int n, uint32_t *d, const int nr,
-                                                                       const int kup) {
-    const int ku = (kc + 1) / 2, npan = (n + nr - 1) / nr;
-    if (!t) {   /* rows k and k+1 of op(B): contiguous, read once across all panels */
-        const __m512 z = _mm512_setzero_ps();
-        for (int p = 0; p < ku; p++) {
-            const bool two = 2 * p + 1 < kc;
-            const float *s = B + (k0 + 2 * p) * ldb + j0;
-            for (int q = 0; q < npan; q++) {
-                uint32_t *o = d + (long)q * nr * kup + (long)p * nr;
-                for (int v = 0; v < nr / 16; v++) {
-                    const __mmask16 mv = col_mask(n - q * nr, v);
-                    const float *sv = s + q * nr + 16 * v;
-                    __m512 xk = _mm512_maskz_loadu_ps(mv, sv);
-                    __m512 xk1 = two ? _mm512_maskz_loadu_ps(mv, sv + ldb) : z;
-                    _mm512_storeu_si512(o + 16 * v, pair_bf16(xk, xk1));
-                }
-            }
-        }
-    } else {   /* B stored [N,K]: a column's pairs are contiguous; 16x16 transposes */
-        for (int q = 0; q < npan; q++)
-            for (int g = 0; g < nr / 16; g++) {
-                const int c0 = q * nr + 16 * g, nleft = n - c0;
-                uint32_t *o = d + (long)q * nr * kup + 16 * g;
-                for (int blk = 0; 16 * blk < ku; blk++) {
-                    const int left = kc - 32 * blk;
-                    __m512i v[16];
-                    for (int c = 0; c < 16; c++) {
-                        if (c >= nleft) { v[c] = _mm512_setzero_si512(); continue; }
-                        const float *sc = B + (j0 + c0 + c) * ldb + k0 + 32 * blk;
-                        v[c] = pairs_from_run(_mm512_maskz_loadu_ps(col_mask(left, 0), sc),
-                                              _mm512_maskz_loadu_ps(col_mask(left, 1), sc + 16));
-                    }
-                    transpose16(v);
-                    for (int pp = 0; pp < 16 && 16 * blk + pp < ku; pp++)
-                        _mm512_storeu_si512(o + (long)(16 * blk + pp) * nr, v[pp]);
-                }
-            }
-    }
-    for (int q = 0; q < npan; q++)
-        if (kup > ku) memset(d + (long)q * nr * kup + (long)ku * nr, 0, (size_t)(kup - ku) * nr * 4);
+/* The bf16 split of fp32 values (AMX fp32 products): x = hi + mid + lo
+ * exactly, each part a bf16 value (RNE), for every finite x whose parts are
+ * not subnormal. bf16_rest(x) = x - bf16(x) (exact in fp32); Inf and NaN
+ * keep all of themselves in hi (rest 0), as a plain fp32 product would. */
+TGT_BF16 static inline __m512 bf16_rest(__m512 x) {
+    const __m512i h = _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x)), 16);
+    const __mmask16 finite = (__mmask16)~_mm512_fpclass_ps_mask(x, 0x99);   /* not QNaN, +-Inf, SNaN */
+    return _mm512_maskz_sub_ps(finite, x, _mm512_castsi512_ps(h));
+}
+/* Part `plane` of the split: 0 = x (rounded by the packer), 1 = x - hi, 2 = its rest. */
+TGT_BF16 static inline __m512 split_part(__m512 x, int plane) {
+    for (int p = 0; p < plane; p++) x = bf16_rest(x);
+    return x;
 }
 
-TGT_BF16 static void pack_b_bf16(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
-    pack_b_pairs(t, B, ldb, k0, kc, j0, n, dst, NR, (kc + 1) / 2);
+/* Packs k [k0, k0+kc) x columns [j0, j0+n) of op(B) as bf16 pairs: panels
+ * of kup rows of nr dwords; pair rows from (kc+1)/2 up to kup are zero.
+ * With planes 3, each panel is three such blocks: the hi, mid, lo parts. */
+TGT_BF16 static inline __attribute__((always_inline)) void pack_b_pairs(bool t, const float *B, long ldb, long k0, int kc,
+                                                                       long j0, int n, uint32_t *d, const int nr,
+                                                                       const int kup, const int planes) {
+    const int ku = (kc + 1) / 2, npan = (n + nr - 1) / nr;
+    const long pstride = (long)nr * kup, qstride = pstride * planes;
+    for (int pl = 0; pl < planes; pl++) {
+        if (!t) {   /* rows k and k+1 of op(B): contiguous, read once across all panels */
+            const __m512 z = _mm512_setzero_ps();
+            for (int p = 0; p < ku; p++) {
+                const bool two = 2 * p + 1 < kc;
+                const float *s = B + (k0 + 2 * p) * ldb + j0;
+                for (int q = 0; q < npan; q++) {
+                    uint32_t *o = d + q * qstride + pl * pstride + (long)p * nr;
+                    for (int v = 0; v < nr / 16; v++) {
+                        const __mmask16 mv = col_mask(n - q * nr, v);
+                        const float *sv = s + q * nr + 16 * v;
+                        __m512 xk = split_part(_mm512_maskz_loadu_ps(mv, sv), pl);
+                        __m512 xk1 = two ? split_part(_mm512_maskz_loadu_ps(mv, sv + ldb), pl) : z;
+                        _mm512_storeu_si512(o + 16 * v, pair_bf16(xk, xk1));
+                    }
+                }
+            }
+        } else {   /* B stored [N,K]: a column's pairs are contiguous; 16x16 transposes */
+            for (int q = 0; q < npan; q++)
+                for (int g = 0; g < nr / 16; g++) {
+                    const int c0 = q * nr + 16 * g, nleft = n - c0;
+                    uint32_t *o = d + q * qstride + pl * pstride + 16 * g;
+                    for (int blk = 0; 16 * blk < ku; blk++) {
+                        const int left = kc - 32 * blk;
+                        __m512i v[16];
+                        for (int c = 0; c < 16; c++) {
+                            if (c >= nleft) { v[c] = _mm512_setzero_si512(); continue; }
+                            const float *sc = B + (j0 + c0 + c) * ldb + k0 + 32 * blk;
+                            v[c] = pairs_from_run(split_part(_mm512_maskz_loadu_ps(col_mask(left, 0), sc), pl),
+                                                  split_part(_mm512_maskz_loadu_ps(col_mask(left, 1), sc + 16), pl));
+                        }
+                        transpose16(v);
+                        for (int pp = 0; pp < 16 && 16 * blk + pp < ku; pp++)
+                            _mm512_storeu_si512(o + (long)(16 * blk + pp) * nr, v[pp]);
+                    }
+                }
+        }
+    }
+    for (int q = 0; q < npan; q++)
+        for (int pl = 0; pl < planes; pl++)
+            if (kup > ku) memset(d + q * qstride + pl * pstride + (long)ku * nr, 0, (size_t)(kup - ku) * nr * 4);
+}
+
+TGT_BF16 static void pack_b_bf16(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, int conv, void *dst) {
+    pack_b_pairs(t, B, ldb, k0, kc, j0, n, dst, NR, (kc + 1) / 2, 1);
 }
 
 #define DP_ROW(r)                                                                               \
@@ -435,7 +466,7 @@ TGT_BF16 static void kern_bf16(long ku, const void *Ap, const void *Bp, float *C
     STORE_TILE
 }
 
-static const gemm_impl impl_bf16 = {pack_a_bf16, NULL, pack_b_bf16, kern_bf16, KC_BF16, 2, MR, NR, 1, NULL, NULL};
+static const gemm_impl impl_bf16 = {pack_a_bf16, NULL, pack_b_bf16, kern_bf16, KC_BF16, 2, MR, NR, 1, 1, NULL, NULL};
 /* ---- AMX-BF16: 16x16 fp32 tiles, tdpbf16ps (Sapphire Rapids and later) ----
  * The microkernel keeps a 32x32 block of C in tiles 0-3, loads two A tiles
  * (16 rows x 16 pairs) and two B tiles (16 pairs x 16 columns) per 32 k.
@@ -444,81 +475,65 @@ static const gemm_impl impl_bf16 = {pack_a_bf16, NULL, pack_b_bf16, kern_bf16, K
 #define MR_AMX 32
 #define NR_AMX 32
 #define KC_AMX 1024   /* k per K block: A micro-panel 64 KiB, B block <= 960 KiB */
+#define KC_AMX_X6 256 /* fp32 split in three planes: 16 KiB per plane of a panel (L1) */
 #define TGT_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16,amx-tile,amx-bf16")))
 
-TGT_BF16 static void pack_a_amx(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
-    uint32_t *d = dst;
-    const int steps = ((kc + 1) / 2 + 15) / 16;
-    if (!t) {   /* a row's pairs are contiguous: 32 floats -> 16 dwords */
+/* One panel (32 rows) of op(A) = A: a row's pairs are contiguous, 32 floats -> 16 dwords. */
+TGT_BF16 static void pack_a_rows_amx(const float *A, long lda, long i0, int m, long k0, int kc, int conv, void *dst) {
+    const int steps = ((kc + 1) / 2 + 15) / 16, planes = conv == CONV_SPLIT3 ? 3 : 1;
+    for (int pl = 0; pl < planes; pl++) {
+        uint32_t *d = (uint32_t *)dst + (long)pl * steps * 16 * MR_AMX;
         for (int r = 0; r < MR_AMX; r++)
             for (int st = 0; st < steps; st++) {
                 uint32_t *o = d + st * 16 * MR_AMX + r * 16;
                 if (r >= m) { _mm512_storeu_si512(o, _mm512_setzero_si512()); continue; }
                 const float *s = A + (i0 + r) * lda + k0 + 32 * st;
                 int left = kc - 32 * st;
-                __m512 v0 = _mm512_maskz_loadu_ps(col_mask(left, 0), s);
-                __m512 v1 = _mm512_maskz_loadu_ps(col_mask(left, 1), s + 16);
+                __m512 v0 = split_part(_mm512_maskz_loadu_ps(col_mask(left, 0), s), pl);
+                __m512 v1 = split_part(_mm512_maskz_loadu_ps(col_mask(left, 1), s + 16), pl);
                 _mm512_storeu_si512(o, pairs_from_run(v0, v1));
-            }
-    } else {   /* rows k, k+1 of op(A)^T are contiguous along i: pairs of 16 rows, transposed */
-        const __m512 z = _mm512_setzero_ps();
-        for (int st = 0; st < steps; st++)
-            for (int h = 0; h < MR_AMX / 16; h++) {
-                const __mmask16 mk = col_mask(m, h);
-                __m512i v[16];
-                for (int q = 0; q < 16; q++) {
-                    const int k = 32 * st + 2 * q;
-                    if (k >= kc || !mk) { v[q] = _mm512_setzero_si512(); continue; }
-                    const float *sk = A + (k0 + k) * lda + i0 + 16 * h;
-                    v[q] = pair_bf16(_mm512_maskz_loadu_ps(mk, sk), k + 1 < kc ? _mm512_maskz_loadu_ps(mk, sk + lda) : z);
-                }
-                transpose16(v);
-                for (int r = 0; r < 16; r++) _mm512_storeu_si512(d + st * 16 * MR_AMX + (16 * h + r) * 16, v[r]);
             }
     }
 }
 
-/* All panels at once when op(A) rows are contiguous along i (A^T stored):
- * for each 32 k, rows k of A^T are read across the whole block. */
-TGT_BF16 static void pack_a_block_amx(bool t, const float *A, long lda, long i0, int m, long k0, int kc, bool round, void *dst) {
-    const int mpan = (m + MR_AMX - 1) / MR_AMX, steps = ((kc + 1) / 2 + 15) / 16;
+/* All panels of rows [i0, i0+m). A^T stored: for each 32 k, rows k of A^T
+ * are read across the whole block, 16 rows x 16 pairs transposed at a time. */
+TGT_BF16 static void pack_a_block_amx(bool t, const float *A, long lda, long i0, int m, long k0, int kc, int conv, void *dst) {
+    const int mpan = (m + MR_AMX - 1) / MR_AMX, steps = ((kc + 1) / 2 + 15) / 16, planes = conv == CONV_SPLIT3 ? 3 : 1;
+    const long pstride = (long)MR_AMX * steps * 16, panel = pstride * planes;
     uint32_t *d = dst;
     if (!t) {
         for (int p = 0; p < mpan; p++) {
             int r = m - p * MR_AMX;
-            pack_a_amx(t, A, lda, i0 + p * MR_AMX, r < MR_AMX ? r : MR_AMX, k0, kc, round, d + (long)p * MR_AMX * steps * 16);
+            pack_a_rows_amx(A, lda, i0 + p * MR_AMX, r < MR_AMX ? r : MR_AMX, k0, kc, conv, d + p * panel);
         }
         return;
     }
     const __m512 z = _mm512_setzero_ps();
-    for (int st = 0; st < steps; st++)
-        for (int g = 0; g < 2 * mpan; g++) {   /* 16-row group g: panel g/2, half g%2 */
-            const __mmask16 mk = col_mask(m - 16 * g, 0);
-            __m512i v[16];
-            for (int q = 0; q < 16; q++) {
-                const int k = 32 * st + 2 * q;
-                if (k >= kc || !mk) { v[q] = _mm512_setzero_si512(); continue; }
-                const float *sk = A + (k0 + k) * lda + i0 + 16 * g;
-                v[q] = pair_bf16(_mm512_maskz_loadu_ps(mk, sk), k + 1 < kc ? _mm512_maskz_loadu_ps(mk, sk + lda) : z);
+    for (int pl = 0; pl < planes; pl++)
+        for (int st = 0; st < steps; st++)
+            for (int g = 0; g < 2 * mpan; g++) {   /* 16-row group g: panel g/2, half g%2 */
+                const __mmask16 mk = col_mask(m - 16 * g, 0);
+                __m512i v[16];
+                for (int q = 0; q < 16; q++) {
+                    const int k = 32 * st + 2 * q;
+                    if (k >= kc || !mk) { v[q] = _mm512_setzero_si512(); continue; }
+                    const float *sk = A + (k0 + k) * lda + i0 + 16 * g;
+                    v[q] = pair_bf16(split_part(_mm512_maskz_loadu_ps(mk, sk), pl),
+                                     k + 1 < kc ? split_part(_mm512_maskz_loadu_ps(mk, sk + lda), pl) : z);
+                }
+                transpose16(v);
+                uint32_t *o = d + (g / 2) * panel + pl * pstride + st * 16 * MR_AMX + (g % 2) * 256;
+                for (int r = 0; r < 16; r++) _mm512_storeu_si512(o + r * 16, v[r]);
             }
-            transpose16(v);
-            uint32_t *o = d + (long)(g / 2) * MR_AMX * steps * 16 + st * 16 * MR_AMX + (g % 2) * 256;
-            for (int r = 0; r < 16; r++) _mm512_storeu_si512(o + r * 16, v[r]);
-        }
 }
 
-TGT_BF16 static void pack_b_amx(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, bool round, void *dst) {
-    pack_b_pairs(t, B, ldb, k0, kc, j0, n, dst, NR_AMX, ((kc + 1) / 2 + 15) / 16 * 16);
+TGT_BF16 static void pack_b_amx(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, int conv, void *dst) {
+    pack_b_pairs(t, B, ldb, k0, kc, j0, n, dst, NR_AMX, ((kc + 1) / 2 + 15) / 16 * 16, conv == CONV_SPLIT3 ? 3 : 1);
 }
 
-TGT_AMX static void kern_amx(long kup, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
-    const uint32_t *A = Ap, *B = Bp;
-    float t[MR_AMX * NR_AMX] __attribute__((aligned(64)));
-    __asm__ volatile("" ::: "memory");
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
+/* Tiles 0-3 (+)= the A panel (32 rows) times the B panel (32 columns), kup pairs. */
+TGT_AMX static inline __attribute__((always_inline)) void amx_accumulate(long kup, const uint32_t *A, const uint32_t *B) {
     for (long s = 0; s < kup / 16; s++, A += 16 * MR_AMX, B += 16 * NR_AMX) {
         _tile_loadd(4, A, 64);
         _tile_loadd(6, B, NR_AMX * 4);
@@ -529,6 +544,11 @@ TGT_AMX static void kern_amx(long kup, const void *Ap, const void *Bp, float *C,
         _tile_dpbf16ps(2, 5, 6);
         _tile_dpbf16ps(3, 5, 7);
     }
+}
+
+/* C[m,n] = alpha * tiles 0-3 + beta * C (beta 0: C not read). */
+TGT_AMX static inline __attribute__((always_inline)) void amx_store(float *C, long ldc, float alpha, float beta, int m, int n) {
+    float t[MR_AMX * NR_AMX] __attribute__((aligned(64)));
     _tile_stored(0, t, NR_AMX * 4);
     _tile_stored(1, t + 16, NR_AMX * 4);
     _tile_stored(2, t + 16 * NR_AMX, NR_AMX * 4);
@@ -549,6 +569,44 @@ TGT_AMX static void kern_amx(long kup, const void *Ap, const void *Bp, float *C,
     }
 }
 
+TGT_AMX static void kern_amx(long kup, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
+    __asm__ volatile("" ::: "memory");
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    amx_accumulate(kup, Ap, Bp);
+    amx_store(C, ldc, alpha, beta, m, n);
+}
+
+/* fp32 products on AMX: a*b = (a0 + a1 + a2)(b0 + b1 + b2) with bf16 parts
+ * (a1 ~ 2^-8 a0, a2 ~ 2^-16 a0). The six terms down to 2^-16 are exact bf16
+ * products summed in fp32; the three left out are below 2^-24 |ab|, the
+ * rounding of one fp32 product. Per 32 k the small terms go first, a0 b0
+ * last, in an order that loads 14 tiles for 24 products (tests/test_gemm.c
+ * measures the result against float64: 2-5x closer than the FMA kernel). */
+#define AMX_LOAD_A(part) { _tile_loadd(4, A + (part) * pa, 64); _tile_loadd(5, A + (part) * pa + 256, 64); }
+#define AMX_LOAD_B(part) { _tile_loadd(6, B + (part) * pb, NR_AMX * 4); _tile_loadd(7, B + (part) * pb + 16, NR_AMX * 4); }
+#define AMX_DP4 { _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7); _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7); }
+TGT_AMX static void kern_amx_x6(long kup, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
+    const uint32_t *A = Ap, *B = Bp;
+    const long pa = kup * MR_AMX, pb = kup * NR_AMX;   /* one part's plane */
+    __asm__ volatile("" ::: "memory");
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (long s = 0; s < kup / 16; s++, A += 16 * MR_AMX, B += 16 * NR_AMX) {
+        AMX_LOAD_A(2) AMX_LOAD_B(0) AMX_DP4   /* a2 b0 */
+        AMX_LOAD_A(1) AMX_DP4                 /* a1 b0 */
+        AMX_LOAD_B(1) AMX_DP4                 /* a1 b1 */
+        AMX_LOAD_A(0) AMX_DP4                 /* a0 b1 */
+        AMX_LOAD_B(2) AMX_DP4                 /* a0 b2 */
+        AMX_LOAD_B(0) AMX_DP4                 /* a0 b0 */
+    }
+    amx_store(C, ldc, alpha, beta, m, n);
+}
+
 /* Every tile 16 rows x 64 bytes. A file-scope object: GCC 12 drops the
  * stores into a local one before ldtilecfg (it does not see the read). */
 typedef struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } amx_config;
@@ -559,7 +617,8 @@ static const amx_config amx_cfg __attribute__((aligned(64))) = {
 TGT_AMX static void amx_begin(void) { _tile_loadconfig(&amx_cfg); }
 TGT_AMX static void amx_end(void) { _tile_release(); }
 
-static const gemm_impl impl_amx = {pack_a_amx, pack_a_block_amx, pack_b_amx, kern_amx, KC_AMX, 2, MR_AMX, NR_AMX, 16, amx_begin, amx_end};
+static const gemm_impl impl_amx = {NULL, pack_a_block_amx, pack_b_amx, kern_amx, KC_AMX, 2, MR_AMX, NR_AMX, 16, 1, amx_begin, amx_end};
+static const gemm_impl impl_amx_x6 = {NULL, pack_a_block_amx, pack_b_amx, kern_amx_x6, KC_AMX_X6, 2, MR_AMX, NR_AMX, 16, 3, amx_begin, amx_end};
 
 /* AMX needs the CPU bits, the OS's XTILECFG/XTILEDATA state in XCR0, and
  * (Linux) this process's permission to use the 8 KiB tile data state. */
@@ -605,9 +664,23 @@ static int cpu_level(void) {
 #endif
 }
 
+/* fp32 products on AMX (three bf16 parts, six products) unless
+ * LMT_FP32_GEMM=fma asks for the AVX-512 FMA kernels. */
+static bool f32_on_amx(void) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+    if (v < 0) {
+        const char *e = getenv("LMT_FP32_GEMM");
+        v = !(e && !strcmp(e, "fma"));
+        __atomic_store_n(&cached, v, __ATOMIC_RELEASE);
+    }
+    return v;
+}
+
 static const gemm_impl *pick(bool bf16) {
     int l = cpu_level();
 #if LMT_GEMM_X86
+    if (!bf16 && l >= 3 && f32_on_amx()) return &impl_amx_x6;
     if (bf16 && l >= 3) return &impl_amx;
     if (bf16 && l >= 2) return &impl_bf16;
     if (l >= 1) return &impl_f32;
@@ -622,6 +695,7 @@ const char *lmt_gemm_isa(bool bf16) {
     const gemm_impl *im = pick(bf16);
 #if LMT_GEMM_X86
     if (im == &impl_amx) return "amx-bf16";
+    if (im == &impl_amx_x6) return "amx-bf16x6";
     if (im == &impl_bf16) return "avx512bf16";
     if (im == &impl_f32) return "avx512f";
 #endif
@@ -658,7 +732,8 @@ void lmt_gemm_cleanup(void) {
 
 typedef struct gemm_job {
     const gemm_impl *im;
-    bool ta, tb, round;
+    bool ta, tb;
+    int conv;   /* CONV_* for the packers */
     long M, N, K, lda, ldb, ldc;
     float alpha, beta;
     const float *A, *B;
@@ -668,12 +743,12 @@ typedef struct gemm_job {
 /* One thread's product (a block of C); false when out of memory. */
 static bool gemm_block(const gemm_job *j) {
     const gemm_impl *im = j->im;
-    const int kc_max = im->kc, g = im->kgrp, mr = im->mr, nr = im->nr, ka = im->kalign;
+    const int kc_max = im->kc, g = im->kgrp, mr = im->mr, nr = im->nr, ka = im->kalign, planes = im->planes;
     const long kup_max = ((kc_max + g - 1) / g + ka - 1) / ka * ka;
     const long nb_pan = NB_COLS / nr;
     const long mrows = ((j->M < MB_MAX ? j->M : MB_MAX) + mr - 1) / mr * mr;
-    uint32_t *abuf = buf_get(&tls_a, (size_t)mrows * kup_max * 4);
-    uint32_t *bbuf = buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4);
+    uint32_t *abuf = buf_get(&tls_a, (size_t)mrows * kup_max * 4 * planes);
+    uint32_t *bbuf = buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4 * planes);
     if (!abuf || !bbuf) return false;
     if (im->begin) im->begin();
     for (long i0 = 0; i0 < j->M; i0 += MB_MAX) {
@@ -684,12 +759,12 @@ static bool gemm_block(const gemm_job *j) {
             const long kup = ((kc + g - 1) / g + ka - 1) / ka * ka;
             const float beta = k0 == 0 ? j->beta : 1.0f;
             if (im->pack_a_block) {
-                im->pack_a_block(j->ta, j->A, j->lda, i0, (int)mb, k0, kc, j->round, abuf);
+                im->pack_a_block(j->ta, j->A, j->lda, i0, (int)mb, k0, kc, j->conv, abuf);
             } else {
                 for (long p = 0; p < mpan; p++) {
                     long r = mb - p * mr;
-                    im->pack_a(j->ta, j->A, j->lda, i0 + p * mr, (int)(r < mr ? r : mr), k0, kc, j->round,
-                               abuf + p * mr * kup);
+                    im->pack_a(j->ta, j->A, j->lda, i0 + p * mr, (int)(r < mr ? r : mr), k0, kc, j->conv,
+                               abuf + p * mr * kup * planes);
                 }
             }
             /* Column blocks of at most nb_pan panels, of equal size. */
@@ -699,12 +774,12 @@ static bool gemm_block(const gemm_job *j) {
             for (long j0 = 0; j0 < j->N; j0 += bpan * nr) {
                 const long nb = j->N - j0 < bpan * nr ? j->N - j0 : bpan * nr;
                 const long npb = (nb + nr - 1) / nr;
-                im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0, (int)nb, j->round, bbuf);
+                im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0, (int)nb, j->conv, bbuf);
                 for (long p = 0; p < mpan; p++) {   /* an A micro-panel stays in L1 */
                     const long r = mb - p * mr;
                     for (long q = 0; q < npb; q++) {   /* the B panels stream from L2 */
                         const long c = nb - q * nr;
-                        im->kern(kup, abuf + p * mr * kup, bbuf + q * nr * kup,
+                        im->kern(kup, abuf + p * mr * kup * planes, bbuf + q * nr * kup * planes,
                                  j->C + (i0 + p * mr) * j->ldc + j0 + q * nr, j->ldc, j->alpha, beta,
                                  (int)(r < mr ? r : mr), (int)(c < nr ? c : nr));
                     }
@@ -837,8 +912,8 @@ static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, 
     }
     gemm_job j = {.im = pick(bf16), .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb,
                   .ldc = ldc, .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C};
-    /* The bf16 product on an fp32 microkernel rounds while packing. */
-    j.round = bf16 && j.im->kgrp == 1;
+    /* (the bf16 product on an fp32 microkernel rounds while packing) */
+    j.conv = j.im->planes == 3 ? CONV_SPLIT3 : bf16 ? CONV_BF16 : CONV_F32;
 #if LMT_GEMM_X86
     if (M <= SMALL_M && cpu_level() >= 1) {
         float *arows = buf_get(&tls_a, (size_t)M * K * sizeof(float));
