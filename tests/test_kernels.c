@@ -21,6 +21,7 @@
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 #include "kernels/residual.h"
+#include "kernels/zero.h"
 
 static lmt_rng rng;
 #define PRE 0.25f   /* initial value of every gradient buffer */
@@ -565,6 +566,22 @@ static void test_dropout(void) {
     free(x); free(y); free(dx); free(dy);
 }
 
+/* Zeroing: small (memset) and large (threads, streaming stores) buffers,
+ * starting off a cache line, leave the floats around them alone. */
+static void test_zero(void) {
+    static const size_t sizes[] = {0, 1, 17, 1000, (1u << 20) + 3, (3u << 20) + 5};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t n = sizes[s];
+        float *buf = malloc((n + 8) * sizeof(float));
+        for (size_t i = 0; i < n + 8; i++) buf[i] = 1.5f;
+        lmt_zero_floats(buf + 3, n);
+        size_t bad = 0;
+        for (size_t i = 0; i < n + 8; i++) bad += buf[i] != (i >= 3 && i < n + 3 ? 0.0f : 1.5f);
+        CHECK_MSG(bad == 0, "lmt_zero_floats(%zu): %zu wrong floats", n, bad);
+        free(buf);
+    }
+}
+
 int main(void) {
     lmt_rng_seed(&rng, 2024);
     test_linear(LMT_W_IN_OUT, true);
@@ -586,5 +603,6 @@ int main(void) {
     test_attention_all();
     test_crossentropy();
     test_dropout();
+    test_zero();
     return lmt_test_finish();
 }

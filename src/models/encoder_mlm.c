@@ -13,6 +13,7 @@
 #include "kernels/embedding.h"
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
+#include "kernels/zero.h"
 #include "kernels/residual.h"
 #include "kernels/rows.h"
 #include "models/encoder_mlm.h"
@@ -247,7 +248,7 @@ void lmt_encoder_mlm_free(lmt_encoder_mlm *e) {
 void lmt_encoder_mlm_set_seed(lmt_encoder_mlm *e, uint64_t seed) { lmt_rng_seed(&e->rng, seed); }
 
 void lmt_encoder_mlm_zero_grad(lmt_encoder_mlm *e) {
-    if (e->grads) memset(e->grads, 0, e->model->layout.num_floats * sizeof(float));
+    if (e->grads) lmt_zero_floats(e->grads, e->model->layout.num_floats);
 }
 
 float *lmt_encoder_mlm_grad(lmt_encoder_mlm *e, const char *hf_name) {

@@ -13,6 +13,7 @@
 #include "kernels/embedding.h"
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
+#include "kernels/zero.h"
 #include "kernels/matmul.h"
 #include "kernels/residual.h"
 #include "models/gpt2.h"
@@ -177,7 +178,7 @@ void lmt_gpt2_free(lmt_gpt2 *g) {
 void lmt_gpt2_set_seed(lmt_gpt2 *g, uint64_t seed) { lmt_rng_seed(&g->rng, seed); }
 
 void lmt_gpt2_zero_grad(lmt_gpt2 *g) {
-    if (g->grads) memset(g->grads, 0, g->model->layout.num_floats * sizeof(float));
+    if (g->grads) lmt_zero_floats(g->grads, g->model->layout.num_floats);
 }
 
 float *lmt_gpt2_grad(lmt_gpt2 *g, const char *hf_name) {

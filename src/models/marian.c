@@ -13,6 +13,7 @@
 #include "kernels/embedding.h"
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
+#include "kernels/zero.h"
 #include "kernels/residual.h"
 #include "models/marian.h"
 
@@ -238,7 +239,7 @@ void lmt_marian_free(lmt_marian *mt) {
 void lmt_marian_set_seed(lmt_marian *mt, uint64_t seed) { lmt_rng_seed(&mt->rng, seed); }
 
 void lmt_marian_zero_grad(lmt_marian *mt) {
-    if (mt->grads) memset(mt->grads, 0, mt->model->layout.num_floats * sizeof(float));
+    if (mt->grads) lmt_zero_floats(mt->grads, mt->model->layout.num_floats);
 }
 
 float *lmt_marian_grad(lmt_marian *mt, const char *hf_name) {
