@@ -386,12 +386,6 @@ TGT_BF16 static inline __m512 bf16_rest(__m512 x) {
     const __mmask16 finite = (__mmask16)~_mm512_fpclass_ps_mask(x, 0x99);   /* not QNaN, +-Inf, SNaN */
     return _mm512_maskz_sub_ps(finite, x, _mm512_castsi512_ps(h));
 }
-/* Part `plane` of the split: 0 = x (rounded by the packer), 1 = x - hi, 2 = its rest. */
-TGT_BF16 static inline __m512 split_part(__m512 x, int plane) {
-    for (int p = 0; p < plane; p++) x = bf16_rest(x);
-    return x;
-}
-
 /* Packs k [k0, k0+kc) x columns [j0, j0+n) of op(B) as bf16 pairs: panels
  * of kup rows of nr dwords; pair rows from (kc+1)/2 up to kup are zero.
  * With planes 3, each panel is three such blocks: the hi, mid, lo parts. */
@@ -400,43 +394,49 @@ TGT_BF16 static inline __attribute__((always_inline)) void pack_b_pairs(bool t, 
                                                                        const int kup, const int planes) {
     const int ku = (kc + 1) / 2, npan = (n + nr - 1) / nr;
     const long pstride = (long)nr * kup, qstride = pstride * planes;
-    for (int pl = 0; pl < planes; pl++) {
-        if (!t) {   /* rows k and k+1 of op(B): contiguous, read once across all panels */
-            const __m512 z = _mm512_setzero_ps();
-            for (int p = 0; p < ku; p++) {
-                const bool two = 2 * p + 1 < kc;
-                const float *s = B + (k0 + 2 * p) * ldb + j0;
-                for (int q = 0; q < npan; q++) {
-                    uint32_t *o = d + q * qstride + pl * pstride + (long)p * nr;
-                    for (int v = 0; v < nr / 16; v++) {
-                        const __mmask16 mv = col_mask(n - q * nr, v);
-                        const float *sv = s + q * nr + 16 * v;
-                        __m512 xk = split_part(_mm512_maskz_loadu_ps(mv, sv), pl);
-                        __m512 xk1 = two ? split_part(_mm512_maskz_loadu_ps(mv, sv + ldb), pl) : z;
-                        _mm512_storeu_si512(o + 16 * v, pair_bf16(xk, xk1));
+    if (!t) {   /* rows k and k+1 of op(B): contiguous, read once across all panels */
+        const __m512 z = _mm512_setzero_ps();
+        for (int p = 0; p < ku; p++) {
+            const bool two = 2 * p + 1 < kc;
+            const float *s = B + (k0 + 2 * p) * ldb + j0;
+            for (int q = 0; q < npan; q++) {
+                uint32_t *o = d + q * qstride + (long)p * nr;
+                for (int v = 0; v < nr / 16; v++) {
+                    const __mmask16 mv = col_mask(n - q * nr, v);
+                    const float *sv = s + q * nr + 16 * v;
+                    __m512 xk = _mm512_maskz_loadu_ps(mv, sv), xk1 = two ? _mm512_maskz_loadu_ps(mv, sv + ldb) : z;
+                    for (int pl = 0; pl < planes; pl++) {
+                        if (pl) xk = bf16_rest(xk), xk1 = bf16_rest(xk1);
+                        _mm512_storeu_si512(o + pl * pstride + 16 * v, pair_bf16(xk, xk1));
                     }
                 }
             }
-        } else {   /* B stored [N,K]: a column's pairs are contiguous; 16x16 transposes */
-            for (int q = 0; q < npan; q++)
-                for (int g = 0; g < nr / 16; g++) {
-                    const int c0 = q * nr + 16 * g, nleft = n - c0;
-                    uint32_t *o = d + q * qstride + pl * pstride + 16 * g;
-                    for (int blk = 0; 16 * blk < ku; blk++) {
-                        const int left = kc - 32 * blk;
+        }
+    } else {   /* B stored [N,K]: a column's pairs are contiguous; 16x16 transposes */
+        for (int q = 0; q < npan; q++)
+            for (int g = 0; g < nr / 16; g++) {
+                const int c0 = q * nr + 16 * g, nleft = n - c0;
+                uint32_t *o = d + q * qstride + 16 * g;
+                for (int blk = 0; 16 * blk < ku; blk++) {
+                    const int left = kc - 32 * blk;
+                    __m512 x0[16], x1[16];
+                    for (int c = 0; c < 16; c++) {
+                        const float *sc = B + (j0 + c0 + c) * ldb + k0 + 32 * blk;
+                        x0[c] = c < nleft ? _mm512_maskz_loadu_ps(col_mask(left, 0), sc) : _mm512_setzero_ps();
+                        x1[c] = c < nleft ? _mm512_maskz_loadu_ps(col_mask(left, 1), sc + 16) : _mm512_setzero_ps();
+                    }
+                    for (int pl = 0; pl < planes; pl++) {
                         __m512i v[16];
                         for (int c = 0; c < 16; c++) {
-                            if (c >= nleft) { v[c] = _mm512_setzero_si512(); continue; }
-                            const float *sc = B + (j0 + c0 + c) * ldb + k0 + 32 * blk;
-                            v[c] = pairs_from_run(split_part(_mm512_maskz_loadu_ps(col_mask(left, 0), sc), pl),
-                                                  split_part(_mm512_maskz_loadu_ps(col_mask(left, 1), sc + 16), pl));
+                            if (pl) x0[c] = bf16_rest(x0[c]), x1[c] = bf16_rest(x1[c]);
+                            v[c] = pairs_from_run(x0[c], x1[c]);
                         }
                         transpose16(v);
                         for (int pp = 0; pp < 16 && 16 * blk + pp < ku; pp++)
-                            _mm512_storeu_si512(o + (long)(16 * blk + pp) * nr, v[pp]);
+                            _mm512_storeu_si512(o + pl * pstride + (long)(16 * blk + pp) * nr, v[pp]);
                     }
                 }
-        }
+            }
     }
     for (int q = 0; q < npan; q++)
         for (int pl = 0; pl < planes; pl++)
@@ -481,19 +481,23 @@ static const gemm_impl impl_bf16 = {pack_a_bf16, NULL, pack_b_bf16, kern_bf16, K
 /* One panel (32 rows) of op(A) = A: a row's pairs are contiguous, 32 floats -> 16 dwords. */
 TGT_BF16 static void pack_a_rows_amx(const float *A, long lda, long i0, int m, long k0, int kc, int conv, void *dst) {
     const int steps = ((kc + 1) / 2 + 15) / 16, planes = conv == CONV_SPLIT3 ? 3 : 1;
-    for (int pl = 0; pl < planes; pl++) {
-        uint32_t *d = (uint32_t *)dst + (long)pl * steps * 16 * MR_AMX;
-        for (int r = 0; r < MR_AMX; r++)
-            for (int st = 0; st < steps; st++) {
-                uint32_t *o = d + st * 16 * MR_AMX + r * 16;
-                if (r >= m) { _mm512_storeu_si512(o, _mm512_setzero_si512()); continue; }
+    const long pstride = (long)steps * 16 * MR_AMX;
+    uint32_t *d = dst;
+    for (int r = 0; r < MR_AMX; r++)
+        for (int st = 0; st < steps; st++) {
+            uint32_t *o = d + st * 16 * MR_AMX + r * 16;
+            __m512 v0 = _mm512_setzero_ps(), v1 = v0;
+            if (r < m) {
                 const float *s = A + (i0 + r) * lda + k0 + 32 * st;
-                int left = kc - 32 * st;
-                __m512 v0 = split_part(_mm512_maskz_loadu_ps(col_mask(left, 0), s), pl);
-                __m512 v1 = split_part(_mm512_maskz_loadu_ps(col_mask(left, 1), s + 16), pl);
-                _mm512_storeu_si512(o, pairs_from_run(v0, v1));
+                const int left = kc - 32 * st;
+                v0 = _mm512_maskz_loadu_ps(col_mask(left, 0), s);
+                v1 = _mm512_maskz_loadu_ps(col_mask(left, 1), s + 16);
             }
-    }
+            for (int pl = 0; pl < planes; pl++) {
+                if (pl) v0 = bf16_rest(v0), v1 = bf16_rest(v1);
+                _mm512_storeu_si512(o + pl * pstride, pairs_from_run(v0, v1));
+            }
+        }
 }
 
 /* All panels of rows [i0, i0+m). A^T stored: for each 32 k, rows k of A^T
@@ -509,23 +513,27 @@ TGT_BF16 static void pack_a_block_amx(bool t, const float *A, long lda, long i0,
         }
         return;
     }
-    const __m512 z = _mm512_setzero_ps();
-    for (int pl = 0; pl < planes; pl++)
-        for (int st = 0; st < steps; st++)
-            for (int g = 0; g < 2 * mpan; g++) {   /* 16-row group g: panel g/2, half g%2 */
-                const __mmask16 mk = col_mask(m - 16 * g, 0);
+    for (int st = 0; st < steps; st++)
+        for (int g = 0; g < 2 * mpan; g++) {   /* 16-row group g: panel g/2, half g%2 */
+            const __mmask16 mk = col_mask(m - 16 * g, 0);
+            __m512 xk[16], xk1[16];
+            for (int q = 0; q < 16; q++) {
+                const int k = 32 * st + 2 * q;
+                const float *sk = A + (k0 + k) * lda + i0 + 16 * g;
+                xk[q] = k < kc && mk ? _mm512_maskz_loadu_ps(mk, sk) : _mm512_setzero_ps();
+                xk1[q] = k + 1 < kc && mk ? _mm512_maskz_loadu_ps(mk, sk + lda) : _mm512_setzero_ps();
+            }
+            uint32_t *o = d + (g / 2) * panel + st * 16 * MR_AMX + (g % 2) * 256;
+            for (int pl = 0; pl < planes; pl++) {
                 __m512i v[16];
                 for (int q = 0; q < 16; q++) {
-                    const int k = 32 * st + 2 * q;
-                    if (k >= kc || !mk) { v[q] = _mm512_setzero_si512(); continue; }
-                    const float *sk = A + (k0 + k) * lda + i0 + 16 * g;
-                    v[q] = pair_bf16(split_part(_mm512_maskz_loadu_ps(mk, sk), pl),
-                                     k + 1 < kc ? split_part(_mm512_maskz_loadu_ps(mk, sk + lda), pl) : z);
+                    if (pl) xk[q] = bf16_rest(xk[q]), xk1[q] = bf16_rest(xk1[q]);
+                    v[q] = pair_bf16(xk[q], xk1[q]);
                 }
                 transpose16(v);
-                uint32_t *o = d + (g / 2) * panel + pl * pstride + st * 16 * MR_AMX + (g % 2) * 256;
-                for (int r = 0; r < 16; r++) _mm512_storeu_si512(o + r * 16, v[r]);
+                for (int r = 0; r < 16; r++) _mm512_storeu_si512(o + pl * pstride + r * 16, v[r]);
             }
+        }
 }
 
 TGT_BF16 static void pack_b_amx(bool t, const float *B, long ldb, long k0, int kc, long j0, int n, int conv, void *dst) {
