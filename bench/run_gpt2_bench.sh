@@ -27,6 +27,10 @@ for job in "train --steps $steps" "train --steps $steps --bf16" "eval --steps $s
   mode=$1; shift
   "$build/bench_gpt2" "$mode" "$@" >> "$out"          # lmtune and its peer back to back, same job
   peer "$mode" "$@" >> "$out"
+  case "$job" in   # fp32 products on the FMA kernel too (the default uses AMX where the CPU has it)
+    train*bf16|eval*bf16|generate*) ;;
+    *) LMT_FP32_GEMM=fma "$build/bench_gpt2" "$mode" "$@" >> "$out" ;;
+  esac
 done
 for T in 128 256 512 1024; do "$build/bench_gpt2" train --steps 1 --batch 1 --block $T >> "$out"; done
 python3 - "$out" "$out.peak" <<'PY'
@@ -41,11 +45,16 @@ p16 = (float(m.group(3)) or float(m.group(2))) if m else 960.0   # AMX where lmt
 print(f"measured peak: fp32 {p32:.0f} GFLOP/s, bf16 {p16:.0f} GFLOP/s (the unit lmt_gemm_bf16 uses), all threads" + ("" if m32 else " (not measured: the issue's figures)"))
 gf = {"train": 0.493, "eval": 0.493 / 3, "generate": 0.0}
 print(f"{'job':22}{'lmtune tok/s':>14}{'torch tok/s':>13}{'ratio':>7}{'GFLOP/s':>9}{'% peak':>8}{'lmtune MiB':>12}{'torch MiB':>11}")
+amx_f32 = "fp32 amx-bf16x6" in rows[0]["matmul"]
 for i, r in enumerate(rows):
     if r["impl"] != "lmtune" or r.get("batch") == 1:
         continue
     p = rows[i + 1] if i + 1 < len(rows) and rows[i + 1]["impl"] == "transformers" else None
+    if p is None and i >= 1 and rows[i - 1]["impl"] == "transformers":   # the FMA-kernel run after a pair
+        p = rows[i - 1]
     name = r["mode"] + (" bf16" if r["bf16"] else " fp32")
+    if not r["bf16"] and r["mode"] != "generate":
+        name += " (AMX x6)" if "fp32 amx-bf16x6" in r["matmul"] else " (FMA)" if amx_f32 else ""
     g = r["tokens_per_s"] * gf[r["mode"]]
     share = f"{100 * g / (p16 if r['bf16'] else p32):7.1f}%" if g else f"{'':8}"
     pt = p["tokens_per_s"] if p else float("nan")
@@ -55,6 +64,9 @@ if mem:
     print("lmtune training peak memory, batch 1: " + ", ".join(f"T={t}: {m:.0f} MiB" for t, m in mem))
     steps = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(mem, mem[1:])]
     print("MiB per extra token between block sizes: " + ", ".join(f"{s:.3f}" for s in steps) + " (constant = linear growth)")
+if amx_f32:
+    print("fp32 (AMX x6): fp32-accurate products on AMX tiles (three bf16 parts per value, six products); "
+          "its % peak is of the FMA peak, the fp32 unit it replaces")
 peer = next((r for r in rows if r["impl"] == "transformers"), None)
 if peer:
     print(f"peer: torch {peer['torch']}, transformers {peer['transformers']}, {peer['threads']} threads, jemalloc; lmtune: {rows[0]['matmul']}")

@@ -246,7 +246,9 @@ static void test_bias_activation(lmt_activation act) {
 }
 
 /* lmt_sgemm's one-row path (decoding with a cache): both layouts of B,
- * alpha, beta 0 over NaN and beta 1, against double loops. */
+ * alpha, beta 0 over NaN and beta 1, against double loops; and the bf16
+ * copy (lmt_bf16_cols_pack, N not a multiple of its 128-column groups) with
+ * lmt_gemv_bf16 against the same sums over bf16-rounded B. */
 static void test_sgemm_row(void) {
     int N = 1037, K = 301, ldb_t = K + 3, ldb_n = N + 5;
     double *a = rand_df(K, 1), *bt = rand_df((size_t)N * ldb_t, 1), *bn = rand_df((size_t)K * ldb_n, 1);
@@ -268,6 +270,7 @@ static void test_sgemm_row(void) {
             size_t nb = trans ? (size_t)N * ldb_t : (size_t)K * ldb_n;
             uint16_t *b16 = malloc(nb * sizeof *b16);
             for (size_t i = 0; i < nb; i++) b16[i] = lmt_f32_to_bf16((float)bd[i]);
+            uint16_t *packed = lmt_bf16_cols_pack(trans, trans ? btf : bnf, ldb, N, K);
             for (int n = 0; n < N; n++) {
                 double sum = 0;
                 for (int k = 0; k < K; k++)
@@ -275,9 +278,10 @@ static void test_sgemm_row(void) {
                 want[n] = 0.5 * sum + (beta1 ? 0.25 : 0.0);
             }
             for (int n = 0; n < N; n++) c[n] = beta1 ? 0.25f : NAN;
-            lmt_gemv_bf16(trans, N, K, 0.5f, af, b16, ldb, beta1 ? 1.0f : 0.0f, c);
+            lmt_gemv_bf16(N, K, 0.5f, af, packed, beta1 ? 1.0f : 0.0f, c);
             close_d(trans ? "bf16 one row, B (N, K)" : "bf16 one row, B (K, N)", c, want, N, 0, 1e-5, 1e-5);
             free(b16);
+            free(packed);
             free(c);
         }
     free(a); free(bt); free(bn); free(af); free(btf); free(bnf); free(want);

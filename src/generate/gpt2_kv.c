@@ -35,19 +35,11 @@ static const float *W(lmt_model *m, const char *fmt, int l, bool *ok) {
     return p;
 }
 
-static uint16_t *to_bf16(const float *x, size_t n) {
-    uint16_t *h = malloc(n * sizeof *h);
-    if (!h) return NULL;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) h[i] = lmt_f32_to_bf16(x[i]);
-    return h;
-}
-
 /* out (OC) = x (IC) W + b for a Conv1D weight (IC, OC), from its bf16 copy
  * when there is one. */
 static void row_linear(float *out, const float *x, const float *w, const uint16_t *w16, const float *b, int IC, int OC) {
     if (!w16) { lmt_linear_forward(out, x, w, b, 1, IC, OC, LMT_W_IN_OUT); return; }
-    lmt_gemv_bf16(false, OC, IC, 1.0f, x, w16, OC, 0.0f, out);
+    lmt_gemv_bf16(OC, IC, 1.0f, x, w16, 0.0f, out);
     for (int o = 0; o < OC; o++) out[o] += b[o];
 }
 
@@ -90,16 +82,15 @@ lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
     if (!ok) { lmt_gpt2_kv_free(kv); return lmt_fail(LMT_ERR_INTERNAL, "GPT-2 parameter missing from the layout"); }
     if (lmt_matmul_get_precision() == LMT_MATMUL_BF16) {
         /* decoding streams every weight once per token: bf16 copies halve that */
-        size_t Cs = (size_t)kv->C, Fs = (size_t)kv->F;
         kv->w16 = calloc((size_t)kv->L, sizeof *kv->w16);
-        kv->wte16 = to_bf16(kv->wte, (size_t)kv->V * Cs);
+        kv->wte16 = lmt_bf16_cols_pack(true, kv->wte, kv->C, kv->V, kv->C);   /* tied head: wte^T */
         bool got = kv->w16 && kv->wte16;
         for (int l = 0; got && l < kv->L; l++) {
             layer_w16 *h = &kv->w16[l];
-            h->aw = to_bf16(kv->w[l].aw, Cs * 3 * Cs);
-            h->pw = to_bf16(kv->w[l].pw, Cs * Cs);
-            h->fw = to_bf16(kv->w[l].fw, Cs * Fs);
-            h->mw = to_bf16(kv->w[l].mw, Fs * Cs);
+            h->aw = lmt_bf16_cols_pack(false, kv->w[l].aw, 3 * kv->C, 3 * kv->C, kv->C);
+            h->pw = lmt_bf16_cols_pack(false, kv->w[l].pw, kv->C, kv->C, kv->C);
+            h->fw = lmt_bf16_cols_pack(false, kv->w[l].fw, kv->F, kv->F, kv->C);
+            h->mw = lmt_bf16_cols_pack(false, kv->w[l].mw, kv->C, kv->C, kv->F);
             got = h->aw && h->pw && h->fw && h->mw;
         }
         if (!got) { lmt_gpt2_kv_free(kv); return lmt_fail(LMT_ERR_NOMEM, "out of memory for the bf16 weight copies"); }
@@ -162,7 +153,7 @@ lmt_status lmt_gpt2_kv_step(lmt_gpt2_kv *kv, int32_t token, const float **logits
     }
     lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, kv->lnfw, kv->lnfb, 1, C, kv->eps);
     /* tied head: logits (V) = wte (V, C) @ ln_f(x) */
-    if (kv->wte16) lmt_gemv_bf16(true, kv->V, C, 1.0f, kv->ln, kv->wte16, C, 0.0f, kv->logits);
+    if (kv->wte16) lmt_gemv_bf16(kv->V, C, 1.0f, kv->ln, kv->wte16, 0.0f, kv->logits);
     else lmt_sgemm(false, true, 1, kv->V, C, 1.0f, kv->ln, C, kv->wte, C, 0.0f, kv->logits, kv->V);
     kv->n++;
     *logits = kv->logits;

@@ -475,7 +475,7 @@ static const gemm_impl impl_bf16 = {pack_a_bf16, NULL, pack_b_bf16, kern_bf16, K
 #define MR_AMX 32
 #define NR_AMX 32
 #define KC_AMX 1024   /* k per K block: A micro-panel 64 KiB, B block <= 960 KiB */
-#define KC_AMX_X6 256 /* fp32 split in three planes: 16 KiB per plane of a panel (L1) */
+#define KC_AMX_X6 512 /* fp32 split in three planes: 32 KiB per plane of an A micro-panel */
 #define TGT_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16,amx-tile,amx-bf16")))
 
 /* One panel (32 rows) of op(A) = A: a row's pairs are contiguous, 32 floats -> 16 dwords. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "kernels/gemm.h"
 #include "kernels/matmul.h"
+#include "core/util.h"
 
 static lmt_matmul_precision precision = LMT_MATMUL_FP32;
 static int backend = -1;   // LMT_MATMUL_* backend; -1 = not chosen yet
@@ -26,71 +27,57 @@ static inline float bf16_value(uint16_t h) {
     return f;
 }
 
+uint16_t *lmt_bf16_cols_pack(bool trans_b, const float *B, int ldb, int N, int K) {
+    const long groups = (N + LMT_BF16_COLS - 1) / LMT_BF16_COLS;
+    uint16_t *P = malloc((size_t)groups * LMT_BF16_COLS * (size_t)K * sizeof *P);
+    if (!P) return NULL;
+#pragma omp parallel for schedule(static)
+    for (long g = 0; g < groups; g++)
+        for (long k = 0; k < K; k++) {
+            uint16_t *row = P + ((size_t)g * K + k) * LMT_BF16_COLS;
+            for (long c = 0; c < LMT_BF16_COLS; c++) {
+                const long n = g * LMT_BF16_COLS + c;
+                row[c] = n < N ? lmt_f32_to_bf16(trans_b ? B[n * ldb + k] : B[k * ldb + n]) : 0;
+            }
+        }
+    return P;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-/* Four rows of B (N, K) against a at once: 4 accumulators of 16 lanes, bf16
- * widened by a shift; gcc's own vectorisation of the scalar loop kept its
- * partial sums in memory. */
-__attribute__((target("avx512f"))) static void dot4_bf16_avx512(int K, const float *a, const uint16_t *b0, int ldb,
-                                                                float out[4]) {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    int k = 0;
-    for (; k + 16 <= K; k += 16) {
-        __m512 x = _mm512_loadu_ps(a + k);
-#define ROW(i, acc) acc = _mm512_fmadd_ps(x, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32( \
-                        _mm256_loadu_si256((const __m256i *)(b0 + (size_t)(i) * ldb + k))), 16)), acc)
-        ROW(0, s0); ROW(1, s1); ROW(2, s2); ROW(3, s3);
-#undef ROW
+/* One group: 128 columns summed over all k in eight registers, B read front
+ * to back (256 bytes per k). */
+__attribute__((target("avx512f"))) static void group_bf16_avx512(int K, const float *a, const uint16_t *P, float *out) {
+    __m512 s[8];
+    for (int v = 0; v < 8; v++) s[v] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++, P += LMT_BF16_COLS) {
+        const __m512 x = _mm512_set1_ps(a[k]);
+        for (int v = 0; v < 8; v++) {
+            const __m256i h = _mm256_loadu_si256((const __m256i *)(P + 16 * v));
+            s[v] = _mm512_fmadd_ps(x, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)), s[v]);
+        }
     }
-    out[0] = _mm512_reduce_add_ps(s0); out[1] = _mm512_reduce_add_ps(s1);
-    out[2] = _mm512_reduce_add_ps(s2); out[3] = _mm512_reduce_add_ps(s3);
-    for (; k < K; k++)
-        for (int i = 0; i < 4; i++) out[i] += a[k] * bf16_value(b0[(size_t)i * ldb + k]);
+    for (int v = 0; v < 8; v++) _mm512_storeu_ps(out + 16 * v, s[v]);
 }
 #endif
 
-void lmt_gemv_bf16(bool trans_b, int N, int K, float alpha, const float *a, const uint16_t *B, int ldb, float beta,
-                   float *c) {
+static void group_bf16(int K, const float *a, const uint16_t *P, float *out) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (trans_b && __builtin_cpu_supports("avx512f")) {
-#pragma omp parallel for schedule(static) if ((long)N * K > 32768)
-        for (long n0 = 0; n0 < (N & ~3L); n0 += 4) {
-            float d[4];
-            dot4_bf16_avx512(K, a, B + n0 * ldb, ldb, d);
-            for (int i = 0; i < 4; i++) c[n0 + i] = alpha * d[i] + (beta == 0.0f ? 0.0f : beta * c[n0 + i]);
-        }
-        for (long n = N & ~3L; n < N; n++) {
-            float s0 = 0.0f;
-            for (int k = 0; k < K; k++) s0 += a[k] * bf16_value(B[n * ldb + k]);
-            c[n] = alpha * s0 + (beta == 0.0f ? 0.0f : beta * c[n]);
-        }
-        return;
-    }
+    if (__builtin_cpu_supports("avx512f")) { group_bf16_avx512(K, a, P, out); return; }
 #endif
-    if (trans_b) {   // B (N, K): c[n] = a . B[n]
+    for (int c = 0; c < LMT_BF16_COLS; c++) out[c] = 0.0f;
+    for (int k = 0; k < K; k++, P += LMT_BF16_COLS)
+        for (int c = 0; c < LMT_BF16_COLS; c++) out[c] += a[k] * bf16_value(P[c]);
+}
+
+void lmt_gemv_bf16(int N, int K, float alpha, const float *a, const uint16_t *P, float beta, float *c) {
+    const long groups = (N + LMT_BF16_COLS - 1) / LMT_BF16_COLS;
 #pragma omp parallel for schedule(static) if ((long)N * K > 32768)
-        for (long n = 0; n < N; n++) {
-            const uint16_t *b = B + n * ldb;
-            float s = 0.0f;
-#pragma omp simd reduction(+:s)
-            for (int k = 0; k < K; k++) s += a[k] * bf16_value(b[k]);
-            c[n] = alpha * s + (beta == 0.0f ? 0.0f : beta * c[n]);
-        }
-        return;
-    }
-#pragma omp parallel if ((long)N * K > 32768)
-    {
-        int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-        long per = ((N + nth - 1) / nth + 31) & ~31L, n0 = tid * per, n1 = n0 + per < N ? n0 + per : N;
-        if (n0 < n1) {
-            for (long n = n0; n < n1; n++) c[n] = beta == 0.0f ? 0.0f : beta * c[n];
-            for (int k = 0; k < K; k++) {
-                const uint16_t *b = B + (size_t)k * ldb;
-                float ak = alpha * a[k];
-#pragma omp simd
-                for (long n = n0; n < n1; n++) c[n] += ak * bf16_value(b[n]);
-            }
-        }
+    for (long g = 0; g < groups; g++) {
+        float d[LMT_BF16_COLS];
+        group_bf16(K, a, P + (size_t)g * K * LMT_BF16_COLS, d);
+        const long n0 = g * LMT_BF16_COLS, n = N - n0 < LMT_BF16_COLS ? N - n0 : LMT_BF16_COLS;
+        for (long i = 0; i < n; i++) c[n0 + i] = alpha * d[i] + (beta == 0.0f ? 0.0f : beta * c[n0 + i]);
     }
 }
 

@@ -17,12 +17,17 @@ void lmt_sgemm(bool trans_a, bool trans_b, int M, int N, int K,
                float beta, float *C, int ldc);
 
 /* One row times a bf16 matrix (decoding with bf16 weight copies: half the
- * bytes streamed per token). c (N) = alpha a (K) op(B) + beta c, B stored as
- * bf16 bit patterns, (K, N) (trans_b false) or (N, K) (trans_b true), row
- * stride ldb; fp32 arithmetic. */
+ * bytes streamed per token). The copy is made once, in the layout the
+ * product reads front to back: groups of LMT_BF16_COLS columns of op(B)
+ * (K, N), each K rows of LMT_BF16_COLS values (the last group zero-padded).
+ * lmt_bf16_cols_pack: op(B) = B (K, N) or B^T for B stored (N, K) (trans_b),
+ * row stride ldb, rounded to bf16 (RNE); NULL when out of memory (caller
+ * frees). lmt_gemv_bf16: c (N) = alpha a (K) op(B) + beta c, fp32
+ * arithmetic; beta 0 never reads c. */
 #include <stdint.h>
-void lmt_gemv_bf16(bool trans_b, int N, int K, float alpha, const float *a, const uint16_t *B, int ldb, float beta,
-                   float *c);
+#define LMT_BF16_COLS 128
+uint16_t *lmt_bf16_cols_pack(bool trans_b, const float *B, int ldb, int N, int K);
+void lmt_gemv_bf16(int N, int K, float alpha, const float *a, const uint16_t *P, float beta, float *c);
 
 typedef enum lmt_matmul_precision { LMT_MATMUL_FP32 = 0, LMT_MATMUL_BF16 = 1 } lmt_matmul_precision;
 /* Process-wide, like torch.autocast: set by the trainer for --bf16. */
