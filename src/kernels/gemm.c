@@ -867,16 +867,72 @@ static bool gemm_part(const gemm_job *j, int tid, int nth, bool split_m) {
  * element is summed in a fixed order whatever the threads' column split. */
 #define SMALL_M 4
 #define SMALL_COLS 64   /* columns per step; the threads' split is a multiple */
+#define SMALL_CHUNK 2048 /* columns per pass over B's rows (accumulators: 32 KiB at M = 4) */
 
 TGT_F32 static inline __m512 load_b(const float *p, __mmask16 m, bool round) {
     return maybe_round_ps(_mm512_maskz_loadu_ps(m, p), round);
+}
+
+/* C[i, jlo:jhi] = sum_k a[i,k] B[k, jlo:jhi] for B stored (K, N): for each
+ * k the thread's part of row k is read front to back into accumulators
+ * (SMALL_CHUNK columns at a time); every column still sums k in order, as
+ * the blocked loop does. */
+TGT_F32 static inline __attribute__((always_inline)) void small_m_rows_stream(const gemm_job *j, const float *arows, long jlo,
+                                                                             long jhi, float *acc, const bool round) {
+    const int M = (int)j->M;
+    const long K = j->K, ldb = j->ldb, ldc = j->ldc;
+    const __m512 va = _mm512_set1_ps(j->alpha), vb = _mm512_set1_ps(j->beta);
+    for (long j0 = jlo; j0 < jhi; j0 += SMALL_CHUNK) {
+        const long n = jhi - j0 < SMALL_CHUNK ? jhi - j0 : SMALL_CHUNK, nfull = n & ~63L;
+        memset(acc, 0, (size_t)M * SMALL_CHUNK * sizeof(float));
+        const float *b = j->B + j0;
+        for (long k = 0; k < K; k++, b += ldb) {
+            __m512 x[SMALL_M];
+            for (int i = 0; i < M; i++) x[i] = _mm512_set1_ps(arows[i * K + k]);
+            for (long c = 0; c < nfull; c += 64) {
+                const __m512 b0 = maybe_round_ps(_mm512_loadu_ps(b + c), round), b1 = maybe_round_ps(_mm512_loadu_ps(b + c + 16), round),
+                             b2 = maybe_round_ps(_mm512_loadu_ps(b + c + 32), round), b3 = maybe_round_ps(_mm512_loadu_ps(b + c + 48), round);
+                for (int i = 0; i < M; i++) {
+                    float *ai = acc + i * SMALL_CHUNK + c;
+                    _mm512_store_ps(ai, _mm512_fmadd_ps(x[i], b0, _mm512_load_ps(ai)));
+                    _mm512_store_ps(ai + 16, _mm512_fmadd_ps(x[i], b1, _mm512_load_ps(ai + 16)));
+                    _mm512_store_ps(ai + 32, _mm512_fmadd_ps(x[i], b2, _mm512_load_ps(ai + 32)));
+                    _mm512_store_ps(ai + 48, _mm512_fmadd_ps(x[i], b3, _mm512_load_ps(ai + 48)));
+                }
+            }
+            for (long c = nfull; c < n; c += 16) {
+                const __mmask16 mv = col_mask((int)(n - c), 0);
+                const __m512 bv = load_b(b + c, mv, round);
+                for (int i = 0; i < M; i++) {
+                    float *ai = acc + i * SMALL_CHUNK + c;
+                    _mm512_store_ps(ai, _mm512_fmadd_ps(x[i], bv, _mm512_load_ps(ai)));
+                }
+            }
+        }
+        for (int i = 0; i < M; i++)
+            for (long c = 0; c < n; c += 16) {
+                const __mmask16 mv = col_mask((int)(n - c), 0);
+                float *cp = j->C + i * ldc + j0 + c;
+                const __m512 xa = _mm512_load_ps(acc + i * SMALL_CHUNK + c);
+                __m512 r = _mm512_mul_ps(va, xa);
+                if (j->beta != 0.0f) r = _mm512_fmadd_ps(va, xa, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mv, cp)));
+                _mm512_mask_storeu_ps(cp, mv, r);
+            }
+    }
 }
 
 TGT_F32 static void small_m_cols(const gemm_job *j, const float *arows, long jlo, long jhi, bool round) {
     const int M = (int)j->M;
     const long K = j->K, ldb = j->ldb, ldc = j->ldc;
     const __m512 va = _mm512_set1_ps(j->alpha), vb = _mm512_set1_ps(j->beta);
-    if (!j->tb) {   /* C[i, j0:j0+64] += sum_k a[i,k] B[k, j0:j0+64] */
+    if (!j->tb) {   /* rows of B read front to back (2-3x the bandwidth of 64-column blocks) */
+        float *sums = buf_get(&tls_b, (size_t)SMALL_M * SMALL_CHUNK * sizeof(float));
+        if (sums) {
+            if (round) small_m_rows_stream(j, arows, jlo, jhi, sums, true);
+            else small_m_rows_stream(j, arows, jlo, jhi, sums, false);
+            return;
+        }
+        /* no accumulator buffer: 64 columns at a time in registers */
         for (long j0 = jlo; j0 < jhi; j0 += SMALL_COLS) {
             const int n = (int)(jhi - j0 < SMALL_COLS ? jhi - j0 : SMALL_COLS);
             const __mmask16 m0 = col_mask(n, 0), m1 = col_mask(n, 1), m2 = col_mask(n, 2), m3 = col_mask(n, 3);
