@@ -1,9 +1,51 @@
 /* Generation against transformers: greedy generate() of the tiny GPT-2
- * model (32 new tokens), and the temperature / top-k / top-p warpers on fixed logits. */
+ * model (32 new tokens; the prompt in one pass), and the temperature /
+ * top-k / top-p warpers on fixed logits. The one-pass prompt against the
+ * same tokens one step at a time: the same logits up to rounding, and the
+ * same following step; bad prompts refused. */
 #include <stdlib.h>
+#include <string.h>
 #include "harness.h"
 #include "core/json.h"
 #include "generate/generate.h"
+#include "generate/gpt2_kv.h"
+
+static void check_prefill(lmt_model *m) {
+    enum { N = 12 };
+    const int V = (int)m->cfg.vocab_size;
+    int32_t toks[N];
+    for (int i = 0; i < N; i++) toks[i] = (int32_t)((i * 37 + 5) % V);
+    lmt_gpt2_kv *a = NULL, *b = NULL;
+    CHECK_OK(lmt_gpt2_kv_create(m, N + 1, &a));
+    CHECK_OK(lmt_gpt2_kv_create(m, N + 1, &b));
+    if (!a || !b) return;
+    const float *la = NULL, *lb = NULL;
+    CHECK_OK(lmt_gpt2_kv_prefill(a, toks, N, &la));
+    for (int i = 0; i < N; i++) CHECK_OK(lmt_gpt2_kv_step(b, toks[i], &lb));
+    CHECK(lmt_gpt2_kv_length(a) == N && lmt_gpt2_kv_length(b) == N);
+    for (int round = 0; round < 2; round++) {
+        double scale = 0, worst = 0;
+        for (int v = 0; v < V; v++) {
+            scale = fmax(scale, fabs(lb[v]));
+            worst = fmax(worst, fabs(la[v] - lb[v]));
+        }
+        CHECK_MSG(worst <= 1e-5 * scale, "prefill vs steps (%s): worst logit difference %.3g of %.3g",
+                  round ? "the next step" : "the prompt's last token", worst, scale);
+        if (round == 0) {   /* the step after: reads the cache the prompt filled */
+            CHECK_OK(lmt_gpt2_kv_step(a, 3, &la));
+            CHECK_OK(lmt_gpt2_kv_step(b, 3, &lb));
+        }
+    }
+    int32_t bad[2] = {1, V};
+    CHECK(lmt_gpt2_kv_prefill(a, toks, 1, &la) == LMT_ERR_ARG);   /* past max_len */
+    lmt_gpt2_kv_free(a);
+    CHECK_OK(lmt_gpt2_kv_create(m, N, &a));
+    CHECK(lmt_gpt2_kv_prefill(a, bad, 2, &la) == LMT_ERR_ARG && lmt_gpt2_kv_length(a) == 0);
+    CHECK(lmt_gpt2_kv_prefill(a, toks, 0, &la) == LMT_ERR_ARG);
+    CHECK(lmt_gpt2_kv_prefill(a, toks, N + 1, &la) == LMT_ERR_ARG);
+    lmt_gpt2_kv_free(a);
+    lmt_gpt2_kv_free(b);
+}
 
 int main(void) {
     lmt_json *ref = NULL;
@@ -40,6 +82,7 @@ int main(void) {
         }
         CHECK_MSG(bad == 0, "warper case %zu: %d logits differ", c, bad);
     }
+    check_prefill(m);
     lmt_gen_opts o = lmt_gen_opts_default();
     int32_t *out;
     int n;

@@ -100,8 +100,8 @@ lmt_status lmt_generate(lmt_model *m, const int32_t *prompt, int n_prompt, const
     lmt_rng r;
     lmt_rng_seed(&r, o->seed);
     const float *logits = NULL;
-    /* the prompt fills the key/value cache; then one token per step */
-    for (int i = 0; i < n_prompt && s == LMT_OK; i++) s = lmt_gpt2_kv_step(kv, seq[i], &logits);
+    /* the prompt fills the key/value cache in one pass; then one token per step */
+    s = lmt_gpt2_kv_prefill(kv, seq, n_prompt, &logits);
     while (s == LMT_OK && n < total) {
         memcpy(row, logits, (size_t)V * sizeof *row);
         int32_t next;

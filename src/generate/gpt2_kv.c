@@ -110,52 +110,91 @@ void lmt_gpt2_kv_free(lmt_gpt2_kv *kv) {
 
 int lmt_gpt2_kv_length(const lmt_gpt2_kv *kv) { return kv->n; }
 
-lmt_status lmt_gpt2_kv_step(lmt_gpt2_kv *kv, int32_t token, const float **logits) {
-    if (kv->n >= kv->max_len) return lmt_fail(LMT_ERR_ARG, "the sequence reached its %d positions", kv->max_len);
-    if (token < 0 || token >= kv->V) return lmt_fail(LMT_ERR_ARG, "token id %d outside the vocabulary (%d)", token, kv->V);
-    int C = kv->C, hs = C / kv->NH, p = kv->n;
-    for (int i = 0; i < C; i++) kv->x[i] = kv->wte[(size_t)token * C + i] + kv->wpe[(size_t)p * C + i];
+/* Attention of one query row at position p over the cached keys/values 0..p
+ * of layer l (all heads): out (C). */
+static void attend_row(lmt_gpt2_kv *kv, const float *kc, const float *vc, const float *q_row, int p, float *out) {
+    const int C = kv->C, hs = C / kv->NH;
+    for (int h = 0; h < kv->NH; h++) {
+        const float *q = q_row + h * hs;
+        float mx = -INFINITY;
+        for (int j = 0; j <= p; j++) {
+            const float *k = kc + (size_t)j * C + h * hs;
+            float s = 0;
+            for (int d = 0; d < hs; d++) s += q[d] * k[d];
+            kv->scores[j] = s * kv->scale;
+            if (kv->scores[j] > mx) mx = kv->scores[j];
+        }
+        float z = 0;
+        for (int j = 0; j <= p; j++) { kv->scores[j] = expf(kv->scores[j] - mx); z += kv->scores[j]; }
+        float *o = out + h * hs;
+        for (int d = 0; d < hs; d++) o[d] = 0;
+        for (int j = 0; j <= p; j++) {
+            const float *v = vc + (size_t)j * C + h * hs;
+            float a = kv->scores[j] / z;
+            for (int d = 0; d < hs; d++) o[d] += a * v[d];
+        }
+    }
+}
+
+/* out (n, OC) = x (n, IC) W + b: one row from the bf16 copy when there is
+ * one, several rows as one matrix product (the prompt). */
+static void rows_linear(float *out, const float *x, const float *w, const uint16_t *w16, const float *b, int n, int IC, int OC) {
+    if (n == 1) row_linear(out, x, w, w16, b, IC, OC);
+    else lmt_linear_forward(out, x, w, b, n, IC, OC, LMT_W_IN_OUT);
+}
+
+/* Appends tokens[0..n) at the next positions; the logits of the last one. */
+static lmt_status forward_rows(lmt_gpt2_kv *kv, const int32_t *tokens, int n, const float **logits) {
+    if (n < 1) return lmt_fail(LMT_ERR_ARG, "no tokens to append");
+    if (kv->n + n > kv->max_len) return lmt_fail(LMT_ERR_ARG, "the sequence reached its %d positions", kv->max_len);
+    for (int r = 0; r < n; r++)
+        if (tokens[r] < 0 || tokens[r] >= kv->V) return lmt_fail(LMT_ERR_ARG, "token id %d outside the vocabulary (%d)", tokens[r], kv->V);
+    const int C = kv->C, F = kv->F, p0 = kv->n;
+    float *x = kv->x, *ln = kv->ln, *qkv = kv->qkv, *att = kv->att, *tmp = kv->tmp, *fc = kv->fc, *fca = kv->fca,
+          *mean = kv->mean, *rstd = kv->rstd, *block = NULL;
+    if (n > 1) {   /* the one-row scratch is too small: a block for the n rows */
+        block = malloc(((size_t)n * (7 * (size_t)C + 2 * (size_t)F) + 2 * (size_t)n) * sizeof(float));
+        if (!block) return lmt_fail(LMT_ERR_NOMEM, "out of memory for %d prompt tokens", n);
+        x = block; ln = x + (size_t)n * C; qkv = ln + (size_t)n * C; att = qkv + (size_t)n * 3 * C;
+        tmp = att + (size_t)n * C; fc = tmp + (size_t)n * C; fca = fc + (size_t)n * F;
+        mean = fca + (size_t)n * F; rstd = mean + n;
+    }
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < C; i++) x[(size_t)r * C + i] = kv->wte[(size_t)tokens[r] * C + i] + kv->wpe[(size_t)(p0 + r) * C + i];
     for (int l = 0; l < kv->L; l++) {
         const layer_w *w = &kv->w[l];
-        float *kc = kv->kc + ((size_t)l * kv->max_len) * C, *vc = kv->vc + ((size_t)l * kv->max_len) * C;
-        lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, w->ln1w, w->ln1b, 1, C, kv->eps);
         const layer_w16 *w16 = kv->w16 ? &kv->w16[l] : &(layer_w16){0};
-        row_linear(kv->qkv, kv->ln, w->aw, w16->aw, w->ab, C, 3 * C);   // (3C)
-        memcpy(kc + (size_t)p * C, kv->qkv + C, (size_t)C * sizeof(float));
-        memcpy(vc + (size_t)p * C, kv->qkv + 2 * C, (size_t)C * sizeof(float));
-        for (int h = 0; h < kv->NH; h++) {
-            const float *q = kv->qkv + h * hs;
-            float mx = -INFINITY;
-            for (int j = 0; j <= p; j++) {
-                const float *k = kc + (size_t)j * C + h * hs;
-                float s = 0;
-                for (int d = 0; d < hs; d++) s += q[d] * k[d];
-                kv->scores[j] = s * kv->scale;
-                if (kv->scores[j] > mx) mx = kv->scores[j];
-            }
-            float z = 0;
-            for (int j = 0; j <= p; j++) { kv->scores[j] = expf(kv->scores[j] - mx); z += kv->scores[j]; }
-            float *o = kv->att + h * hs;
-            for (int d = 0; d < hs; d++) o[d] = 0;
-            for (int j = 0; j <= p; j++) {
-                const float *v = vc + (size_t)j * C + h * hs;
-                float a = kv->scores[j] / z;
-                for (int d = 0; d < hs; d++) o[d] += a * v[d];
-            }
+        float *kc = kv->kc + ((size_t)l * kv->max_len) * C, *vc = kv->vc + ((size_t)l * kv->max_len) * C;
+        lmt_layernorm_forward(ln, mean, rstd, x, w->ln1w, w->ln1b, n, C, kv->eps);
+        rows_linear(qkv, ln, w->aw, w16->aw, w->ab, n, C, 3 * C);   // (n, 3C)
+        for (int r = 0; r < n; r++) {
+            memcpy(kc + (size_t)(p0 + r) * C, qkv + (size_t)r * 3 * C + C, (size_t)C * sizeof(float));
+            memcpy(vc + (size_t)(p0 + r) * C, qkv + (size_t)r * 3 * C + 2 * C, (size_t)C * sizeof(float));
         }
-        row_linear(kv->tmp, kv->att, w->pw, w16->pw, w->pb, C, C);
-        for (int i = 0; i < C; i++) kv->x[i] += kv->tmp[i];
-        lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, w->ln2w, w->ln2b, 1, C, kv->eps);
-        row_linear(kv->fc, kv->ln, w->fw, w16->fw, w->fb, C, kv->F);
-        lmt_activation_forward(kv->fca, kv->fc, (size_t)kv->F, kv->act);
-        row_linear(kv->tmp, kv->fca, w->mw, w16->mw, w->mb, kv->F, C);
-        for (int i = 0; i < C; i++) kv->x[i] += kv->tmp[i];
+        for (int r = 0; r < n; r++) attend_row(kv, kc, vc, qkv + (size_t)r * 3 * C, p0 + r, att + (size_t)r * C);
+        rows_linear(tmp, att, w->pw, w16->pw, w->pb, n, C, C);
+        for (size_t i = 0; i < (size_t)n * C; i++) x[i] += tmp[i];
+        lmt_layernorm_forward(ln, mean, rstd, x, w->ln2w, w->ln2b, n, C, kv->eps);
+        rows_linear(fc, ln, w->fw, w16->fw, w->fb, n, C, F);
+        lmt_activation_forward(fca, fc, (size_t)n * F, kv->act);
+        rows_linear(tmp, fca, w->mw, w16->mw, w->mb, n, F, C);
+        for (size_t i = 0; i < (size_t)n * C; i++) x[i] += tmp[i];
     }
-    lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, kv->x, kv->lnfw, kv->lnfb, 1, C, kv->eps);
+    const float *last = x + (size_t)(n - 1) * C;   /* only the last position's logits are needed */
+    lmt_layernorm_forward(kv->ln, kv->mean, kv->rstd, last, kv->lnfw, kv->lnfb, 1, C, kv->eps);
     /* tied head: logits (V) = wte (V, C) @ ln_f(x) */
     if (kv->wte16) lmt_gemv_bf16(kv->V, C, 1.0f, kv->ln, kv->wte16, 0.0f, kv->logits);
     else lmt_sgemm(false, true, 1, kv->V, C, 1.0f, kv->ln, C, kv->wte, C, 0.0f, kv->logits, kv->V);
-    kv->n++;
+    free(block);
+    kv->n += n;
     *logits = kv->logits;
     return LMT_OK;
+}
+
+lmt_status lmt_gpt2_kv_step(lmt_gpt2_kv *kv, int32_t token, const float **logits) {
+    return forward_rows(kv, &token, 1, logits);
+}
+
+lmt_status lmt_gpt2_kv_prefill(lmt_gpt2_kv *kv, const int32_t *tokens, int n, const float **logits) {
+    return forward_rows(kv, tokens, n, logits);
 }

@@ -14,5 +14,10 @@ lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out);
 void lmt_gpt2_kv_free(lmt_gpt2_kv *kv);
 /* Appends token at the next position; *logits (V) is valid until the next call. */
 lmt_status lmt_gpt2_kv_step(lmt_gpt2_kv *kv, int32_t token, const float **logits);
+/* Appends tokens[0..n) (a prompt) in one pass: the matrices are read once
+ * for all n rows (as transformers' generate() runs the prompt), *logits
+ * those of the last token. Rows beyond four go through the blocked matrix
+ * product, whose sums may differ from one-row steps in the last bits. */
+lmt_status lmt_gpt2_kv_prefill(lmt_gpt2_kv *kv, const int32_t *tokens, int n, const float **logits);
 int lmt_gpt2_kv_length(const lmt_gpt2_kv *kv);
 #endif
