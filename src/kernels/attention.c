@@ -37,7 +37,6 @@ void lmt_attention_forward(float *out, float *lse, const float *q, const float *
                            const lmt_attention_shape *s, float *scratch) {
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
     int nblk = (Tq + qb - 1) / qb;
-    float keep_scale = s->dropout > 0.0f ? (s->dropout < 1.0f ? 1.0f / (1.0f - s->dropout) : 0.0f) : 1.0f;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s)) if ((double)s->B * s->NH * s->Tq * s->Tk * s->hs >= 4.0 * LMT_PAR_MIN)
     for (long job = 0; job < (long)B * NH * nblk; job++) {
         long bh = job / nblk;
@@ -82,10 +81,7 @@ void lmt_attention_forward(float *out, float *lse, const float *q, const float *
             for (int j = 0; j < end; j++) p[j] *= inv;
             for (int j = end; j < kend; j++) p[j] = 0.0f;
             lse[(size_t)bh * Tq + i] = mx + logf(sum);
-            if (s->dropout > 0.0f) {
-                uint64_t base = drop_index(s, b, h, i);
-                for (int j = 0; j < end; j++) p[j] = lmt_dropout_keep(s->seed, base + j, s->dropout) ? p[j] * keep_scale : 0.0f;
-            }
+            if (s->dropout > 0.0f) lmt_dropout_row(p, (size_t)end, s->dropout, s->seed, drop_index(s, b, h, i));
         }
         lmt_sgemm(false, false, nq, hs, kend, 1.0f, P, Tk, V, s->ldv, 0.0f, O, s->ldo);
     }
@@ -97,7 +93,6 @@ void lmt_attention_backward(float *dq, float *dk, float *dv, const float *dout, 
                             const float *k, const float *v, const lmt_attention_shape *s, float *scratch) {
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
     float p_drop = s->dropout;
-    float keep_scale = p_drop > 0.0f ? (p_drop < 1.0f ? 1.0f / (1.0f - p_drop) : 0.0f) : 1.0f;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s)) if ((double)s->B * s->NH * s->Tq * s->Tk * s->hs >= 4.0 * LMT_PAR_MIN)
     for (long bh = 0; bh < (long)B * NH; bh++) {
         int b = (int)(bh / NH), h = (int)(bh % NH);
@@ -131,21 +126,14 @@ void lmt_attention_backward(float *dq, float *dk, float *dv, const float *dout, 
                 }
                 for (int j = end; j < kend; j++) { p[j] = 0.0f; dp[j] = 0.0f; }
                 /* dp holds d(dropped probabilities); take it through the mask */
-                if (p_drop > 0.0f) {
-                    uint64_t base = drop_index(s, b, h, i);
-                    for (int j = 0; j < end; j++)
-                        dp[j] = lmt_dropout_keep(s->seed, base + j, p_drop) ? dp[j] * keep_scale : 0.0f;
-                }
+                if (p_drop > 0.0f) lmt_dropout_row(dp, (size_t)end, p_drop, s->seed, drop_index(s, b, h, i));
                 float d = 0.0f;   // sum_j p_j dp_j
 #pragma omp simd reduction(+:d)
                 for (int j = 0; j < end; j++) d += p[j] * dp[j];
 #pragma omp simd
                 for (int j = 0; j < end; j++) dp[j] = p[j] * (dp[j] - d);   // d(scores)
-                if (p_drop > 0.0f) {   // P becomes the dropped probabilities for dV
-                    uint64_t base = drop_index(s, b, h, i);
-                    for (int j = 0; j < end; j++)
-                        p[j] = lmt_dropout_keep(s->seed, base + j, p_drop) ? p[j] * keep_scale : 0.0f;
-                }
+                if (p_drop > 0.0f)   // P becomes the dropped probabilities for dV
+                    lmt_dropout_row(p, (size_t)end, p_drop, s->seed, drop_index(s, b, h, i));
             }
             lmt_sgemm(true, false, kend, hs, nq, 1.0f, P, Tk, dO, s->ldo, 1.0f, dV, s->ldv);
             lmt_sgemm(false, false, nq, hs, kend, s->scale, dP, Tk, K, s->ldk, 1.0f, dQ, s->ldq);

@@ -35,3 +35,9 @@ void lmt_dropout_backward_set(float *dinp, const float *dout, size_t n, float p,
 #pragma omp parallel for schedule(static) if (n >= LMT_PAR_MIN)
     for (size_t i = 0; i < n; i++) dinp[i] = (p <= 0.0f || lmt_dropout_keep(seed, i, p)) ? dout[i] * scale : 0.0f;
 }
+
+void lmt_dropout_row(float *x, size_t n, float p, uint64_t seed, uint64_t base) {
+    if (p <= 0.0f) return;
+    float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    for (size_t i = 0; i < n; i++) x[i] = lmt_dropout_keep(seed, base + i, p) ? x[i] * scale : 0.0f;
+}

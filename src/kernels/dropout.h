@@ -29,6 +29,9 @@ void lmt_dropout_backward(float *dinp, const float *dout, size_t n, float p, uin
 /* out = resid + dropout(inp) in one pass (the residual branch of a block);
  * out may alias inp or resid. */
 void lmt_dropout_residual_forward(float *out, const float *inp, const float *resid, size_t n, float p, uint64_t seed);
+/* x (N) = dropout(x) for the elements base .. base+N-1 of a site, on the
+ * calling thread (a row of attention probabilities). */
+void lmt_dropout_row(float *x, size_t n, float p, uint64_t seed, uint64_t base);
 /* dinp (N) = dropout'(dout), overwritten. */
 void lmt_dropout_backward_set(float *dinp, const float *dout, size_t n, float p, uint64_t seed);
 #endif
