@@ -1,6 +1,7 @@
 /* Matrix-product throughput at the distilgpt2 training shapes (batch 8 x 128
  * = 1024 tokens): OpenBLAS (lmt_sgemm with the OpenBLAS backend), lmt_gemm_f32
- * and lmt_gemm_bf16,
+ * (on AMX where the CPU has it, and on the AVX-512 FMA kernel) and
+ * lmt_gemm_bf16,
  * on 1 and 2 threads, in GFLOP/s (2 M N K / time), plus the machine's
  * measured peak (an FMA loop for fp32, a vdpbf16ps loop for bf16).
  *
@@ -175,8 +176,10 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < maxa; i++) A[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
     for (size_t i = 0; i < maxb; i++) B[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
     memset(C, 0, maxc * sizeof *C);
-    printf("\n| shape | op | M | N | K | threads | OpenBLAS | lmt_gemm_f32 | lmt_gemm_bf16 |\n");
-    printf("|---|---|---|---|---|---|---|---|---|\n");
+    const bool f32_amx = !strcmp(lmt_gemm_isa(false), "amx-bf16x6");
+    printf("\n| shape | op | M | N | K | threads | OpenBLAS | lmt_gemm_f32 (%s) |%s lmt_gemm_bf16 |\n",
+           lmt_gemm_isa(false), f32_amx ? " lmt_gemm_f32 (avx512f) |" : "");
+    printf("|---|---|---|---|---|---|---|---|%s---|\n", f32_amx ? "---|" : "");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const shape *s = &shapes[i];
         if (filter && !strstr(s->name, filter)) continue;
@@ -186,8 +189,14 @@ int main(int argc, char **argv) {
             double g0 = run(lmt_sgemm, s, reps, A, B, C);
             double g1 = run(lmt_gemm_f32, s, reps, A, B, C);
             double g2 = run(lmt_gemm_bf16, s, reps, A, B, C);
-            printf("| %s | %s%s | %d | %d | %d | %d | %.1f | %.1f | %.1f |\n", s->name, s->ta ? "T" : "N",
-                   s->tb ? "T" : "N", s->M, s->N, s->K, nt, g0, g1, g2);
+            char fma[32] = "";
+            if (f32_amx) {   /* the same fp32 product on the FMA kernel (the AMX-less path) */
+                lmt_gemm_force_isa(2);
+                snprintf(fma, sizeof fma, " %.1f |", run(lmt_gemm_f32, s, reps, A, B, C));
+                lmt_gemm_force_isa(3);
+            }
+            printf("| %s | %s%s | %d | %d | %d | %d | %.1f | %.1f |%s %.1f |\n", s->name, s->ta ? "T" : "N",
+                   s->tb ? "T" : "N", s->M, s->N, s->K, nt, g0, g1, fma, g2);
             fflush(stdout);
         }
     }
