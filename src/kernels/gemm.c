@@ -103,6 +103,7 @@ typedef struct gemm_impl {
     int mr, nr;   /* microkernel tile */
     int kalign;   /* packed units per panel rounded up to this (zero padded) */
     int planes;   /* packed copies of each panel: 1, or 3 (hi, mid, lo bf16 parts) */
+    int nb_cols;  /* max columns per packed B block (a multiple of nr) */
     void (*begin)(void), (*end)(void);   /* per-thread setup (AMX tile config) */
 } gemm_impl;
 
@@ -145,7 +146,7 @@ static void kern_generic(long ku, const void *Ap, const void *Bp, float *C, long
         }
 }
 
-static const gemm_impl impl_generic = {pack_a_generic, NULL, pack_b_generic, kern_generic, KC_F32, 1, MR, NR, 1, 1, NULL, NULL};
+static const gemm_impl impl_generic = {pack_a_generic, NULL, pack_b_generic, kern_generic, KC_F32, 1, MR, NR, 1, 1, NB_COLS, NULL, NULL};
 
 #if LMT_GEMM_X86
 /* ---- AVX-512F: fp32 panels (optionally rounded to bf16 values) ---- */
@@ -313,7 +314,7 @@ TGT_F32 static void kern_f32(long ku, const void *Ap, const void *Bp, float *C, 
     STORE_TILE
 }
 
-static const gemm_impl impl_f32 = {NULL, pack_a_block_f32, pack_b_f32, kern_f32, KC_F32, 1, MR, NR, 1, 1, NULL, NULL};
+static const gemm_impl impl_f32 = {NULL, pack_a_block_f32, pack_b_f32, kern_f32, KC_F32, 1, MR, NR, 1, 1, NB_COLS, NULL, NULL};
 
 /* ---- AVX512_BF16: packed bf16 pairs, vdpbf16ps ---- */
 
@@ -466,7 +467,7 @@ TGT_BF16 static void kern_bf16(long ku, const void *Ap, const void *Bp, float *C
     STORE_TILE
 }
 
-static const gemm_impl impl_bf16 = {pack_a_bf16, NULL, pack_b_bf16, kern_bf16, KC_BF16, 2, MR, NR, 1, 1, NULL, NULL};
+static const gemm_impl impl_bf16 = {pack_a_bf16, NULL, pack_b_bf16, kern_bf16, KC_BF16, 2, MR, NR, 1, 1, NB_COLS, NULL, NULL};
 /* ---- AMX-BF16: 16x16 fp32 tiles, tdpbf16ps (Sapphire Rapids and later) ----
  * The microkernel keeps a 32x32 block of C in tiles 0-3, loads two A tiles
  * (16 rows x 16 pairs) and two B tiles (16 pairs x 16 columns) per 32 k.
@@ -475,7 +476,8 @@ static const gemm_impl impl_bf16 = {pack_a_bf16, NULL, pack_b_bf16, kern_bf16, K
 #define MR_AMX 32
 #define NR_AMX 32
 #define KC_AMX 1024   /* k per K block: A micro-panel 64 KiB, B block <= 960 KiB */
-#define KC_AMX_X6 512 /* fp32 split in three planes: 32 KiB per plane of an A micro-panel */
+#define KC_AMX_X6 1024 /* fp32 split in three planes: a K = 768 product in one block */
+#define NB_COLS_X6 160 /* B block 1024 k x 160 columns x 3 planes = 960 KiB (L2); measured best of 96-480 */
 #define TGT_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16,amx-tile,amx-bf16")))
 
 /* One panel (32 rows) of op(A) = A: a row's pairs are contiguous, 32 floats -> 16 dwords. */
@@ -660,8 +662,8 @@ static const amx_config amx_cfg __attribute__((aligned(64))) = {
 TGT_AMX static void amx_begin(void) { _tile_loadconfig(&amx_cfg); }
 TGT_AMX static void amx_end(void) { _tile_release(); }
 
-static const gemm_impl impl_amx = {NULL, pack_a_block_amx, pack_b_amx, kern_amx, KC_AMX, 2, MR_AMX, NR_AMX, 16, 1, amx_begin, amx_end};
-static const gemm_impl impl_amx_x6 = {NULL, pack_a_block_amx, pack_b_amx, kern_amx_x6, KC_AMX_X6, 2, MR_AMX, NR_AMX, 16, 3, amx_begin, amx_end};
+static const gemm_impl impl_amx = {NULL, pack_a_block_amx, pack_b_amx, kern_amx, KC_AMX, 2, MR_AMX, NR_AMX, 16, 1, NB_COLS, amx_begin, amx_end};
+static const gemm_impl impl_amx_x6 = {NULL, pack_a_block_amx, pack_b_amx, kern_amx_x6, KC_AMX_X6, 2, MR_AMX, NR_AMX, 16, 3, NB_COLS_X6, amx_begin, amx_end};
 
 /* AMX needs the CPU bits, the OS's XTILECFG/XTILEDATA state in XCR0, and
  * (Linux) this process's permission to use the 8 KiB tile data state. */
@@ -788,7 +790,7 @@ static bool gemm_block(const gemm_job *j) {
     const gemm_impl *im = j->im;
     const int kc_max = im->kc, g = im->kgrp, mr = im->mr, nr = im->nr, ka = im->kalign, planes = im->planes;
     const long kup_max = ((kc_max + g - 1) / g + ka - 1) / ka * ka;
-    const long nb_pan = NB_COLS / nr;
+    const long nb_pan = im->nb_cols / nr;
     const long mrows = ((j->M < MB_MAX ? j->M : MB_MAX) + mr - 1) / mr * mr;
     uint32_t *abuf = buf_get(&tls_a, (size_t)mrows * kup_max * 4 * planes);
     uint32_t *bbuf = buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4 * planes);
