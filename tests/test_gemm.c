@@ -76,7 +76,9 @@ static void check_shapes(int level, bool quick) {
     static const int shapes[][3] = {
         {1, 1, 1}, {1, 7, 3}, {5, 1, 2}, {3, 3, 1}, {2, 5, 7}, {17, 33, 65}, {8, 48, 16}, {9, 49, 17},
         {16, 96, 31}, {31, 47, 129}, {64, 100, 257}, {13, 500, 40}, {40, 1000, 9}, {70, 130, 600},
-        {1030, 20, 9}, {7, 1200, 3}, {1, 300, 70}, {4, 130, 33}, {3, 1000, 200}, {2, 64, 16}};
+        {1030, 20, 9}, {7, 1200, 3}, {1, 300, 70}, {4, 130, 33}, {3, 1000, 200}, {2, 64, 16},
+        {3, 4500, 37},    /* few rows, wider than the row-streaming chunk on each thread */
+        {33, 70, 2100}};  /* several K blocks of every path, the last one partial */
     static const float ab[][2] = {{1.0f, 0.0f}, {1.0f, 1.0f}, {0.5f, -0.75f}, {-2.0f, 0.0f}};
     int nshape = (int)(sizeof shapes / sizeof shapes[0]);
     for (int s = 0; s < nshape; s++) {
