@@ -52,6 +52,7 @@ int main(void) {
     CHECK(run(args) == 0);
     CHECK(strstr(out, "fp16 on a CPU: the matrix products run in bf16") != NULL);
     CHECK(strstr(out, "profile over 3 optimizer step(s)") != NULL);
+    CHECK(strstr(out, "matrix products: lmtune gemm (fp32 ") != NULL);   /* which kernels ran */
     {
         const char *rows[][2] = {{"forward/matmul qkv", "2"}, {"backward/matmul fc proj", "2"}, {"forward/matmul lm_head", "1"},
                                  {"optimizer/adamw", "1"}, {"forward (phase)", NULL}, {"backward (phase)", NULL},

@@ -4,6 +4,7 @@
 #include "lmtune/lmtune.h"
 #include "cli/commands.h"
 #include "core/profile.h"
+#include "kernels/matmul.h"
 
 typedef struct { const char *name; int (*fn)(int, char **); const char *help; } command;
 
@@ -46,7 +47,8 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[1], commands[i].name)) {
             int rc = commands[i].fn(argc - 1, argv + 1);
             if (lmt_profile_on) {
-                fprintf(stderr, "lmtune: profile over %ld optimizer step(s) (per step; evaluations timed whole):\n", lmt_profile_steps());
+                fprintf(stderr, "lmtune: profile over %ld optimizer step(s) (per step; evaluations timed whole); matrix products: %s\n",
+                        lmt_profile_steps(), lmt_matmul_backend());
                 lmt_profile_print(stderr, 0);
             }
             return rc;
