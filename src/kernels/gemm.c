@@ -1051,7 +1051,7 @@ static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, 
         failed = !gemm_part(&j, 0, 1, split_m);
     } else {
 #pragma omp parallel num_threads(nth) reduction(+ : failed)
-        failed += !gemm_part(&j, omp_get_thread_num(), nth, split_m);
+        failed += !gemm_part(&j, omp_get_thread_num(), omp_get_num_threads(), split_m);
     }
     if (failed) {   /* out of memory: plain loops still give the right answer */
         for (long i = 0; i < M; i++)
