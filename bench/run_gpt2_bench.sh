@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"; steps="${2:-3}"; gen="${3:-64}"
-cfg=../shared/data/configs/distilgpt2.json
+cfg="${LMT_SHARED_DATA:-../shared/data}/configs/distilgpt2.json"   # as CMake: LMT_SHARED_DATA may point elsewhere
 venv="${LMT_REF_VENV:-$HOME/.cache/lmtune/ref-venv}"
 export OMP_NUM_THREADS=2
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2

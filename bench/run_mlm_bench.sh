@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"; steps="${2:-3}"; neval="${3:-32}"
-data=../shared/data
+data="${LMT_SHARED_DATA:-../shared/data}"   # as CMake: LMT_SHARED_DATA may point elsewhere
 venv="${LMT_REF_VENV:-$HOME/.cache/lmtune/ref-venv}"
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT

@@ -6,7 +6,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 N_IMDB=${2:-5000}
 REPS=${3:-3}
-DATA=$ROOT/../shared/data
+DATA="${LMT_SHARED_DATA:-$ROOT/../shared/data}"   # as CMake: LMT_SHARED_DATA may point elsewhere
 PY=${LMT_REF_PYTHON:-$HOME/.cache/lmtune/ref-venv/bin/python}
 cmake --build "$BUILD" --target bench_tokenizer >/dev/null
 OUT=$(mktemp)

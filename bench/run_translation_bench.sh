@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"; steps="${2:-2}"; B="${3:-32}"; nsent="${4:-32}"; beams="${5:-4}"; maxlen="${6:-32}"
-data=../shared/data
+data="${LMT_SHARED_DATA:-../shared/data}"   # as CMake: LMT_SHARED_DATA may point elsewhere
 cfg="$data/configs/opus-mt-en-fr.json"
 kde="$data/kde-en-fr/kde.jsonl"
 tok="$data/tokenizers/opus-mt-tc-big-en-pt"

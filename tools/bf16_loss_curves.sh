@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"; steps="${2:-200}"
-data=../shared/data
+data="${LMT_SHARED_DATA:-../shared/data}"   # as CMake: LMT_SHARED_DATA may point elsewhere
 venv="${LMT_REF_VENV:-$HOME/.cache/lmtune/ref-venv}"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 for prec in fp32 bf16; do
