@@ -1,18 +1,39 @@
 /* Running the built lmtune binary from a test: run("ARGS") returns its exit
- * status and leaves stdout and stderr together in out. */
+ * status and leaves stdout and stderr together in out (valid until the next
+ * run; grown as needed, freed at exit). */
 #ifndef LMT_TESTS_CLI_RUN_H
 #define LMT_TESTS_CLI_RUN_H
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
-static char out[1 << 16];
+static char *out;
+
+static void run_free_out(void) { free(out); }
 
 static int run(const char *args) {
+    static size_t cap;
+    if (!out) {
+        cap = 1 << 16;
+        out = malloc(cap);
+        if (!out) return -1;
+        atexit(run_free_out);
+    }
+    out[0] = '\0';
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", LMT_CLI_PATH, args);
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", LMT_CLI_PATH, args);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
+    size_t n = 0, k;
+    while ((k = fread(out + n, 1, cap - n - 1, p)) > 0) {
+        n += k;
+        if (n + 1 >= cap) {
+            char *grown = realloc(out, cap * 2);
+            if (!grown) break;
+            out = grown;
+            cap *= 2;
+        }
+    }
     out[n] = '\0';
     int rc = pclose(p);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
