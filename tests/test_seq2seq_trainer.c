@@ -101,6 +101,7 @@ int main(void) {
     lmt_trainer t;
     CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &td, &ed));
     if (quick) t.interrupt_at_step = 15;
+    t.prediction_step = lmt_seq2seq_prediction_step;
     t.compute_metrics = lmt_seq2seq_compute_metrics;
     t.metrics_ctx = &sm;
     lmt_eval_output e0, e1;
@@ -165,6 +166,15 @@ int main(void) {
     }
     /* a metric nobody computed */
     CHECK(!lmt_eval_metric(&e0, "eval_rouge", &v));
+    /* compute_metrics without prediction_step has no predictions: refused, not a crash */
+    lmt_seq2seq_metrics no_pred;
+    CHECK_OK(lmt_seq2seq_metrics_init(&no_pred, m, tok, 0, 0));
+    t.prediction_step = NULL;
+    t.metrics_ctx = &no_pred;
+    lmt_eval_output e2;
+    CHECK(lmt_trainer_evaluate(&t, &e2) == LMT_ERR_ARG && strstr(lmt_last_error(), "prediction_step"));
+    lmt_seq2seq_metrics_free(&no_pred);
+    t.metrics_ctx = &sm;
 
     /* bad generation settings are refused naming the value */
     lmt_seq2seq_metrics bad_sm;

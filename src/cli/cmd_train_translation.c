@@ -430,6 +430,7 @@ int lmt_cmd_train_translation(int argc, char **argv) {
         int nb = o.num_beams > 0 ? o.num_beams : (int)args.generation_num_beams;
         if (lmt_seq2seq_metrics_init(&sm, m, tok, nb, (int)gen_max) != LMT_OK) { rc = lmt_cli_fail("generation"); goto done; }
         sm.clean_up_tokenization_spaces = lmt_tokenizer_dir_cleans_up(o.tok_dir);
+        t.prediction_step = lmt_seq2seq_prediction_step;
         t.compute_metrics = lmt_seq2seq_compute_metrics;
         t.metrics_ctx = &sm;
         fprintf(stderr, "lmtune: evaluation generates with %d beam%s, max_length %d\n", sm.gen.num_beams, sm.gen.num_beams == 1 ? "" : "s",

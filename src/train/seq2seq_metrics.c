@@ -143,44 +143,46 @@ static lmt_status decode_row(const lmt_seq2seq_metrics *c, const int32_t *ids, i
     return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
 }
 
-lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out) {
+lmt_status lmt_seq2seq_prediction_step(void *ctx, lmt_trainer *t, const lmt_batch *b, int64_t start) {
     lmt_seq2seq_metrics *c = ctx;
-    if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
-    free_texts(c);
-    int64_t n = t->eval->n, bs = t->args.per_device_eval_batch_size;
+    int64_t n = t->eval->n;
+    if (start == 0) {   /* a new evaluation */
+        free_texts(c);
+        c->gen_tokens = 0;
+        c->predictions = calloc((size_t)n, sizeof *c->predictions);
+        c->references = calloc((size_t)n, sizeof *c->references);
+        if (!c->predictions || !c->references) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        c->n_texts = (size_t)n;
+    }
+    if (!c->predictions || start < 0 || start + b->B > (int64_t)c->n_texts)
+        return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: evaluation batch at %lld outside the %zu examples", (long long)start, c->n_texts);
     /* the tokenizer's pad id (compute_metrics' tokenizer.pad_token_id) */
     int32_t pad = lmt_tokenizer_special_ids(c->tok).pad;
     if (pad < 0) pad = c->gen.pad_token_id;
-    c->predictions = calloc((size_t)n, sizeof *c->predictions);
-    c->references = calloc((size_t)n, sizeof *c->references);
-    int64_t *idx = malloc((size_t)bs * sizeof *idx);
-    if (!c->predictions || !c->references || !idx) { free(idx); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
-    c->n_texts = (size_t)n;
-    double gen_tokens = 0;
-    lmt_status s = LMT_OK;
-    for (int64_t start = 0; start < n && s == LMT_OK; start += bs) {
-        int cnt = (int)(n - start < bs ? n - start : bs);
-        for (int k = 0; k < cnt; k++) idx[k] = start + k;
-        lmt_batch b;
-        if ((s = t->eval->collate(t->eval->ctx, idx, cnt, &b)) != LMT_OK) break;
-        int32_t *gen = NULL;
-        int gl = 0;
-        /* prediction_step generates from input_ids + attention_mask (decoder inputs dropped) */
-        s = lmt_seq2seq_generate(c->model, b.input_ids, b.attention_mask, b.B, b.T, &c->gen, &gen, &gl, NULL);
-        for (int r = 0; r < cnt && s == LMT_OK; r++) {
-            const int32_t *row = gen + (size_t)r * gl;
-            for (int k = 0; k < gl; k++) gen_tokens += row[k] != pad && row[k] != -100;
-            s = decode_row(c, row, gl, pad, &c->predictions[start + r]);
-            if (s == LMT_OK) s = decode_row(c, b.labels + (size_t)r * b.T_dec, b.T_dec, pad, &c->references[start + r]);
-        }
-        free(gen);
-        lmt_batch_free(&b);
+    int32_t *gen = NULL;
+    int gl = 0;
+    /* prediction_step generates from input_ids + attention_mask (decoder inputs dropped) */
+    lmt_status s = lmt_seq2seq_generate(c->model, b->input_ids, b->attention_mask, b->B, b->T, &c->gen, &gen, &gl, NULL);
+    for (int r = 0; r < b->B && s == LMT_OK; r++) {
+        const int32_t *row = gen + (size_t)r * gl;
+        for (int k = 0; k < gl; k++) c->gen_tokens += row[k] != pad && row[k] != -100;
+        s = decode_row(c, row, gl, pad, &c->predictions[start + r]);
+        if (s == LMT_OK) s = decode_row(c, b->labels + (size_t)r * b->T_dec, b->T_dec, pad, &c->references[start + r]);
     }
-    free(idx);
-    if (s != LMT_OK) return s;
+    free(gen);
+    return s;
+}
+
+lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out) {
+    lmt_seq2seq_metrics *c = ctx;
+    if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
+    if (c->n_texts != (size_t)t->eval->n) return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: no predictions (set prediction_step)");
+    for (size_t i = 0; i < c->n_texts; i++)
+        if (!c->predictions[i] || !c->references[i])
+            return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: evaluation example %zu has no prediction", i);
     const char *const *refs[1] = {(const char *const *)c->references};
     lmt_bleu_result br;
-    LMT_TRY(lmt_bleu_corpus((const char *const *)c->predictions, (size_t)n, refs, 1, NULL, &br));
+    LMT_TRY(lmt_bleu_corpus((const char *const *)c->predictions, c->n_texts, refs, 1, NULL, &br));
     LMT_TRY(lmt_eval_add_metric(out, "bleu", lmt_round_metric(br.score, 4)));
-    return lmt_eval_add_metric(out, "gen_len", lmt_round_metric(gen_tokens / (double)n, 4));
+    return lmt_eval_add_metric(out, "gen_len", lmt_round_metric(c->gen_tokens / (double)c->n_texts, 4));
 }

@@ -1,6 +1,6 @@
 /* Seq2SeqTrainer's evaluation with predict_with_generate, as
- * run_translation.py computes its metrics: every evaluation batch (collated
- * as for eval_loss) goes through generate() (beam search with
+ * run_translation.py computes its metrics: every evaluation batch (the one
+ * eval_loss is computed on) goes through generate() (beam search with
  * generation_num_beams / generation_max_length, else the model's
  * generation_config), predictions and labels (-100 -> pad) are decoded with
  * special tokens skipped and stripped, and the Trainer gets
@@ -27,6 +27,7 @@ typedef struct lmt_seq2seq_metrics {
     /* the last evaluation's decoded texts (n_texts of each), kept for reports */
     char **predictions, **references;
     size_t n_texts;
+    double gen_tokens;               /* non-pad tokens generated in the evaluation so far */
 } lmt_seq2seq_metrics;
 
 /* Generation settings: the model's generation_config.json (else the
@@ -38,7 +39,11 @@ typedef struct lmt_seq2seq_metrics {
 lmt_status lmt_seq2seq_metrics_init(lmt_seq2seq_metrics *c, lmt_model *m, const lmt_tokenizer *tok, int num_beams,
                                     int max_length);
 void lmt_seq2seq_metrics_free(lmt_seq2seq_metrics *c);
-/* lmt_metrics_fn: generates over t->eval and adds bleu and gen_len to out. */
+/* lmt_prediction_fn: generates for one evaluation batch (the batch the
+ * loss was computed on) and keeps the decoded predictions and references. */
+lmt_status lmt_seq2seq_prediction_step(void *ctx, lmt_trainer *t, const lmt_batch *b, int64_t start);
+/* lmt_metrics_fn: bleu and gen_len over the evaluation's predictions. Set
+ * both (t.prediction_step and t.compute_metrics, t.metrics_ctx = c). */
 lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out);
 /* true when tok_dir/tokenizer_config.json sets clean_up_tokenization_spaces
  * true (transformers 5's default is false). */

@@ -148,6 +148,7 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
         s = t->model->forward(t->model->self, &b, false, 0, &loss_sum, &items);
         /* prediction_step divides by num_items_in_batch as training does */
         if (s == LMT_OK) items = t->model->count_items(t->model->self, &b);
+        if (s == LMT_OK && t->prediction_step) s = t->prediction_step(t->metrics_ctx, t, &b, start);
         lmt_batch_free(&b);
         if (s != LMT_OK) break;
         /* the model's mean loss for the batch, repeated batch-size times */

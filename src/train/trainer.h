@@ -59,6 +59,10 @@ struct lmt_eval_output;
  * with lmt_eval_add_metric (names without the "eval_" prefix, which the
  * Trainer adds, as transformers does). Its time counts in eval_runtime. */
 typedef lmt_status (*lmt_metrics_fn)(void *ctx, struct lmt_trainer *t, struct lmt_eval_output *out);
+/* Per evaluation batch, after its loss (Seq2SeqTrainer.prediction_step's
+ * generation): batch b holds examples [start, start + b->B) of the
+ * evaluation set, in order from 0; compute_metrics then sees them all. */
+typedef lmt_status (*lmt_prediction_fn)(void *ctx, struct lmt_trainer *t, const lmt_batch *b, int64_t start);
 
 typedef struct lmt_trainer {
     lmt_training_args args;
@@ -74,8 +78,9 @@ typedef struct lmt_trainer {
     void (*on_progress)(void *user, int64_t step, int64_t max_steps, double epoch, double last_loss,
                         double tokens_per_second, double seconds_left);
     void *log_user;
+    lmt_prediction_fn prediction_step;   /* NULL: none */
     lmt_metrics_fn compute_metrics;  /* NULL: eval_loss only */
-    void *metrics_ctx;
+    void *metrics_ctx;               /* both callbacks' */
     /* run state */
     lmt_trainer_state state;
     lmt_adamw opt;
