@@ -3,6 +3,7 @@
  * run; grown as needed, freed at exit). */
 #ifndef LMT_TESTS_CLI_RUN_H
 #define LMT_TESTS_CLI_RUN_H
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -37,5 +38,14 @@ static int run(const char *args) {
     out[n] = '\0';
     int rc = pclose(p);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+/* run() with printf-style arguments. */
+__attribute__((format(printf, 1, 2), unused)) static int runf(const char *fmt, ...) {
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return run(args);
 }
 #endif

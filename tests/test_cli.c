@@ -48,19 +48,15 @@ int main(void) {
      * transformers is tests/test_generate.c's): the pipeline's JSON, the
      * prompt first, greedy decoding deterministic, --bf16 runs, bad input refused */
 #define GEN_PREFIX "[{\"generated_text\": \"The tower is"
-    snprintf(args, sizeof args, "generate --model %s/run --prompt \"The tower is\" --max_new_tokens 6", tmp);
-    CHECK(run(args) == 0 && !strncmp(out, GEN_PREFIX, strlen(GEN_PREFIX)));
+#define GEN "generate --model %s/run --prompt \"The tower is\" --max_new_tokens "
+    CHECK(runf(GEN "6", tmp) == 0 && !strncmp(out, GEN_PREFIX, strlen(GEN_PREFIX)));
     char first[512];
     snprintf(first, sizeof first, "%s", out);
-    CHECK(run(args) == 0 && !strcmp(out, first));
-    snprintf(args, sizeof args, "generate --model %s/run --prompt \"The tower is\" --max_new_tokens 6 --bf16", tmp);
-    CHECK(run(args) == 0 && !strncmp(out, GEN_PREFIX, strlen(GEN_PREFIX)));
-    snprintf(args, sizeof args, "generate --model %s/run --prompt \"The tower is\" --max_new_tokens -3", tmp);
-    CHECK(run(args) == 2 && strstr(out, "max_new_tokens"));
-    snprintf(args, sizeof args, "generate --model %s/run --prompt \"\"", tmp);
-    CHECK(run(args) == 1 && strstr(out, "prompt is empty"));
-    snprintf(args, sizeof args, "generate --model %s/nope --prompt x", tmp);
-    CHECK(run(args) == 1 && strstr(out, "/nope"));
+    CHECK(runf(GEN "6", tmp) == 0 && !strcmp(out, first));
+    CHECK(runf(GEN "6 --bf16", tmp) == 0 && !strncmp(out, GEN_PREFIX, strlen(GEN_PREFIX)));
+    CHECK(runf(GEN "-3", tmp) == 2 && strstr(out, "max_new_tokens"));
+    CHECK(runf("generate --model %s/run --prompt \"\"", tmp) == 1 && strstr(out, "prompt is empty"));
+    CHECK(runf("generate --model %s/nope --prompt x", tmp) == 1 && strstr(out, "/nope"));
     /* --profile: the per-kernel table over the optimizer steps; the demo model
      * has 2 layers, so each per-layer product runs twice per step, and the
      * tied lm_head once. --fp16 on a CPU says it means bf16. */
