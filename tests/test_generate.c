@@ -9,6 +9,8 @@
 #include "core/json.h"
 #include "generate/generate.h"
 #include "generate/gpt2_kv.h"
+#include "models/config.h"
+#include <omp.h>
 
 static void check_prefill(lmt_model *m) {
     enum { N = 12 };
@@ -47,6 +49,40 @@ static void check_prefill(lmt_model *m) {
     lmt_gpt2_kv_free(b);
 }
 
+/* Long caches split the attention's heads between threads: the logits do not
+ * depend on the thread count (the demo GPT-2, 128 wide, 120-token prompt). */
+static void check_threads(void) {
+    lmt_config cfg;
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_config_load(LMT_SOURCE_DIR "/examples/gpt2-demo/config.json", &cfg));
+    CHECK_OK(lmt_model_init(&cfg, 3, &m));
+    if (!m) return;
+    enum { N = 120, STEPS = 5 };
+    const int V = (int)m->cfg.vocab_size;
+    int32_t toks[N];
+    for (int i = 0; i < N; i++) toks[i] = (int32_t)((i * 7919 + 11) % V);
+    float *logits[2] = {malloc((size_t)V * STEPS * sizeof(float)), malloc((size_t)V * STEPS * sizeof(float))};
+    int saved = omp_get_max_threads();
+    for (int run = 0; run < 2; run++) {
+        omp_set_num_threads(run ? 2 : 1);
+        lmt_gpt2_kv *kv = NULL;
+        CHECK_OK(lmt_gpt2_kv_create(m, N + STEPS, &kv));
+        if (!kv) break;
+        const float *l = NULL;
+        CHECK_OK(lmt_gpt2_kv_prefill(kv, toks, N, &l));
+        for (int s = 0; s < STEPS; s++) {
+            memcpy(logits[run] + (size_t)s * V, l, (size_t)V * sizeof(float));
+            if (s + 1 < STEPS) CHECK_OK(lmt_gpt2_kv_step(kv, (int32_t)(s * 13 % V), &l));
+        }
+        lmt_gpt2_kv_free(kv);
+    }
+    omp_set_num_threads(saved);
+    CHECK_MSG(!memcmp(logits[0], logits[1], (size_t)V * STEPS * sizeof(float)), "decoding on 1 and 2 threads differs");
+    free(logits[0]);
+    free(logits[1]);
+    lmt_model_free(m);
+}
+
 int main(void) {
     lmt_json *ref = NULL;
     CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/generate/reference.json", &ref));
@@ -83,6 +119,7 @@ int main(void) {
         CHECK_MSG(bad == 0, "warper case %zu: %d logits differ", c, bad);
     }
     check_prefill(m);
+    check_threads();
     lmt_gen_opts o = lmt_gen_opts_default();
     int32_t *out;
     int n;

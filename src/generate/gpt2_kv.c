@@ -1,4 +1,5 @@
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 #include "kernels/matmul.h"
+#include "kernels/parallel.h"
 
 typedef struct { const float *ln1w, *ln1b, *aw, *ab, *pw, *pb, *ln2w, *ln2b, *fw, *fb, *mw, *mb; } layer_w;
 /* bf16 copies of a layer's matrices (NULL in fp32) */
@@ -24,7 +26,9 @@ struct lmt_gpt2_kv {
     layer_w16 *w16;                       /* bf16 mode: the matrices at half the bytes */
     uint16_t *wte16;
     float *kc, *vc;                       /* (L, max_len, C) */
-    float *x, *ln, *qkv, *att, *tmp, *fc, *fca, *scores, *logits, *mean, *rstd;
+    float *x, *ln, *qkv, *att, *tmp, *fc, *fca, *logits, *mean, *rstd;
+    float *scores;                        /* (threads, max_len): one row of attention weights per thread */
+    int threads;
 };
 
 static const float *W(lmt_model *m, const char *fmt, int l, bool *ok) {
@@ -64,11 +68,13 @@ lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
     size_t C = (size_t)kv->C;
     kv->kc = malloc((size_t)kv->L * (size_t)max_len * C * sizeof(float));
     kv->vc = malloc((size_t)kv->L * (size_t)max_len * C * sizeof(float));
-    size_t scratch = C * 7 + (size_t)kv->F * 2 + (size_t)max_len + (size_t)kv->V + 2;
+    kv->threads = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+    size_t scratch = C * 7 + (size_t)kv->F * 2 + (size_t)kv->V + 2;
     kv->x = malloc(scratch * sizeof(float));
-    if (!kv->w || !kv->kc || !kv->vc || !kv->x) { lmt_gpt2_kv_free(kv); return lmt_fail(LMT_ERR_NOMEM, "out of memory for the key/value cache"); }
+    kv->scores = malloc((size_t)kv->threads * (size_t)max_len * sizeof(float));
+    if (!kv->w || !kv->kc || !kv->vc || !kv->x || !kv->scores) { lmt_gpt2_kv_free(kv); return lmt_fail(LMT_ERR_NOMEM, "out of memory for the key/value cache"); }
     kv->ln = kv->x + C; kv->qkv = kv->ln + C; kv->att = kv->qkv + 3 * C; kv->tmp = kv->att + C;
-    kv->fc = kv->tmp + C; kv->fca = kv->fc + kv->F; kv->scores = kv->fca + kv->F; kv->logits = kv->scores + max_len;
+    kv->fc = kv->tmp + C; kv->fca = kv->fc + kv->F; kv->logits = kv->fca + kv->F;
     kv->mean = kv->logits + kv->V; kv->rstd = kv->mean + 1;
     for (int l = 0; l < kv->L; l++) {
         layer_w *w = &kv->w[l];
@@ -104,33 +110,38 @@ void lmt_gpt2_kv_free(lmt_gpt2_kv *kv) {
     if (kv->w16)
         for (int l = 0; l < kv->L; l++) { free(kv->w16[l].aw); free(kv->w16[l].pw); free(kv->w16[l].fw); free(kv->w16[l].mw); }
     free(kv->w16); free(kv->wte16);
-    free(kv->w); free(kv->kc); free(kv->vc); free(kv->x);
+    free(kv->w); free(kv->kc); free(kv->vc); free(kv->x); free(kv->scores);
     free(kv);
 }
 
 int lmt_gpt2_kv_length(const lmt_gpt2_kv *kv) { return kv->n; }
 
 /* Attention of one query row at position p over the cached keys/values 0..p
- * of layer l (all heads): out (C). */
+ * of layer l: out (C). The heads are split between the threads once the
+ * cache is long enough to pay for it (each thread its own weights row). */
 static void attend_row(lmt_gpt2_kv *kv, const float *kc, const float *vc, const float *q_row, int p, float *out) {
-    const int C = kv->C, hs = C / kv->NH;
-    for (int h = 0; h < kv->NH; h++) {
+    const int C = kv->C, NH = kv->NH, hs = C / NH;
+#pragma omp parallel for schedule(static) num_threads(kv->threads) if ((long)(p + 1) * C >= LMT_PAR_MIN / 8)
+    for (int h = 0; h < NH; h++) {
+        float *sc = kv->scores + (size_t)omp_get_thread_num() * kv->max_len;
         const float *q = q_row + h * hs;
         float mx = -INFINITY;
         for (int j = 0; j <= p; j++) {
             const float *k = kc + (size_t)j * C + h * hs;
             float s = 0;
+#pragma omp simd reduction(+:s)
             for (int d = 0; d < hs; d++) s += q[d] * k[d];
-            kv->scores[j] = s * kv->scale;
-            if (kv->scores[j] > mx) mx = kv->scores[j];
+            sc[j] = s * kv->scale;
+            if (sc[j] > mx) mx = sc[j];
         }
         float z = 0;
-        for (int j = 0; j <= p; j++) { kv->scores[j] = expf(kv->scores[j] - mx); z += kv->scores[j]; }
+        for (int j = 0; j <= p; j++) { sc[j] = expf(sc[j] - mx); z += sc[j]; }
         float *o = out + h * hs;
         for (int d = 0; d < hs; d++) o[d] = 0;
         for (int j = 0; j <= p; j++) {
             const float *v = vc + (size_t)j * C + h * hs;
-            float a = kv->scores[j] / z;
+            const float a = sc[j] / z;
+#pragma omp simd
             for (int d = 0; d < hs; d++) o[d] += a * v[d];
         }
     }
