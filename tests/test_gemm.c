@@ -231,6 +231,35 @@ static void check_f32_on_amx(void) {
     CHECK(Y[0] == INFINITY && Y[1] == INFINITY && Y[2] == -INFINITY && Y[3] == -INFINITY && isnan(Y[4]) && isnan(Y[5]));
 }
 
+/* B packed once: the products give the same bits as with B packed per call,
+ * for both precisions, both layouts of A and B, few and many rows, several
+ * K blocks, alpha/beta; out of range sizes give NULL. */
+static void check_packed(int level) {
+    static const int shapes[][3] = {{3, 70, 40}, {70, 130, 600}, {129, 200, 1100}, {40, 1030, 65}, {1, 50, 9}, {300, 70, 1100}};
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
+        const int M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2];
+        for (int t = 0; t < 4; t++) {
+            const bool ta = t & 1, tb = t & 2, bf = (t + (int)sh) % 2;
+            const int lda = (ta ? M : K) + 1, ldb = (tb ? K : N) + 2, ldc = N + 3;
+            float *A = malloc(sizeof(float) * (ta ? K : M) * lda), *B = malloc(sizeof(float) * (tb ? N : K) * ldb);
+            float *C1 = malloc(sizeof(float) * M * ldc), *C2 = malloc(sizeof(float) * M * ldc);
+            for (long i = 0; i < (long)(ta ? K : M) * lda; i++) A[i] = frand();
+            for (long i = 0; i < (long)(tb ? N : K) * ldb; i++) B[i] = frand();
+            for (long i = 0; i < (long)M * ldc; i++) C1[i] = C2[i] = frand();
+            (bf ? lmt_gemm_bf16 : lmt_gemm_f32)(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 0.25f, C1, ldc);
+            lmt_gemm_packed *pb = lmt_gemm_pack_b(bf, tb, N, K, B, ldb);
+            CHECK(pb != NULL && lmt_gemm_packed_bf16(pb) == bf);
+            if (pb) lmt_gemm_packed_product(ta, M, 0.5f, A, lda, pb, 0.25f, C2, ldc);
+            CHECK_MSG(!memcmp(C1, C2, sizeof(float) * M * ldc), "isa %d packed B %s %dx%dx%d ta=%d tb=%d: bits differ",
+                      level, bf ? "bf16" : "f32", M, N, K, ta, tb);
+            lmt_gemm_packed_free(pb);
+            free(A); free(B); free(C1); free(C2);
+        }
+    }
+    float x = 1.0f;
+    CHECK(lmt_gemm_pack_b(false, false, 0, 4, &x, 1) == NULL && lmt_gemm_pack_b(false, false, 4, 0, &x, 4) == NULL);
+}
+
 int main(void) {
     bool quick = getenv("LMT_TEST_QUICK") != NULL;
     for (int level = 3; level >= 0; level--) {
@@ -238,6 +267,7 @@ int main(void) {
         printf("isa level %d: f32 %s, bf16 %s\n", level, lmt_gemm_isa(false), lmt_gemm_isa(true));
         check_shapes(level, quick);
         check_rounding(level);
+        check_packed(level);
         if (level >= 2 || !quick) {
             check_determinism(lmt_gemm_f32, "f32", quick ? 100 : 300, quick);
             check_determinism(lmt_gemm_bf16, "bf16", quick ? 100 : 300, quick);

@@ -783,7 +783,26 @@ typedef struct gemm_job {
     float alpha, beta;
     const float *A, *B;
     float *C;
+    const lmt_gemm_packed *pb;   /* B packed beforehand (NULL: pack it here) */
+    long col0;                   /* this job's first column of the packed B */
 } gemm_job;
+
+/* op(B) packed once: for each K block, every panel of nr columns as pack_b
+ * writes them (its kup per block), blocks kup_max * nr * planes apart. */
+struct lmt_gemm_packed {
+    const gemm_impl *im;
+    bool bf16, tb;
+    int conv;
+    long N, K, ldb, npan, kup_max;
+    const float *B;              /* the original (few-row products and the out-of-memory path read it) */
+    uint32_t *data;
+};
+
+/* Packed panel q of the K block starting at k0 (kup pairs/values). */
+static const uint32_t *packed_panel(const lmt_gemm_packed *p, long k0, long kup, long q) {
+    const long kb = k0 / p->im->kc, planes = p->im->planes;
+    return p->data + (size_t)kb * p->npan * p->im->nr * p->kup_max * planes + (size_t)q * p->im->nr * kup * planes;
+}
 
 /* One thread's product (a block of C); false when out of memory. */
 static bool gemm_block(const gemm_job *j) {
@@ -793,8 +812,8 @@ static bool gemm_block(const gemm_job *j) {
     const long nb_pan = im->nb_cols / nr;
     const long mrows = ((j->M < MB_MAX ? j->M : MB_MAX) + mr - 1) / mr * mr;
     uint32_t *abuf = buf_get(&tls_a, (size_t)mrows * kup_max * 4 * planes);
-    uint32_t *bbuf = buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4 * planes);
-    if (!abuf || !bbuf) return false;
+    uint32_t *bbuf = j->pb ? NULL : buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4 * planes);
+    if (!abuf || (!bbuf && !j->pb)) return false;
     if (im->begin) im->begin();
     for (long i0 = 0; i0 < j->M; i0 += MB_MAX) {
         const long mb = j->M - i0 < MB_MAX ? j->M - i0 : MB_MAX;
@@ -819,12 +838,14 @@ static bool gemm_block(const gemm_job *j) {
             for (long j0 = 0; j0 < j->N; j0 += bpan * nr) {
                 const long nb = j->N - j0 < bpan * nr ? j->N - j0 : bpan * nr;
                 const long npb = (nb + nr - 1) / nr;
-                im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0, (int)nb, j->conv, bbuf);
+                const uint32_t *bb = bbuf;
+                if (j->pb) bb = packed_panel(j->pb, k0, kup, (j->col0 + j0) / nr);
+                else im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0, (int)nb, j->conv, bbuf);
                 for (long p = 0; p < mpan; p++) {   /* an A micro-panel stays in L1 */
                     const long r = mb - p * mr;
                     for (long q = 0; q < npb; q++) {   /* the B panels stream from L2 */
                         const long c = nb - q * nr;
-                        im->kern(kup, abuf + p * mr * kup * planes, bbuf + q * nr * kup * planes,
+                        im->kern(kup, abuf + p * mr * kup * planes, bb + q * nr * kup * planes,
                                  j->C + (i0 + p * mr) * j->ldc + j0 + q * nr, j->ldc, j->alpha, beta,
                                  (int)(r < mr ? r : mr), (int)(c < nr ? c : nr));
                     }
@@ -856,6 +877,7 @@ static bool gemm_part(const gemm_job *j, int tid, int nth, bool split_m) {
         s.N = hi - lo;
         s.B = j->tb ? j->B + lo * j->ldb : j->B + lo;
         s.C = j->C + lo;
+        s.col0 = j->col0 + lo;
     }
     return gemm_block(&s);
 }
@@ -1001,7 +1023,7 @@ static void small_m_rows(const gemm_job *j, float *arows, bool round) {
 #endif
 
 static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
-                 const float *B, int ldb, float beta, float *C, int ldc) {
+                 const float *B, int ldb, float beta, float *C, int ldc, const lmt_gemm_packed *pb) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {   /* C = beta * C */
         for (long i = 0; i < M; i++)
@@ -1011,8 +1033,8 @@ static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, 
             }
         return;
     }
-    gemm_job j = {.im = pick(bf16), .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb,
-                  .ldc = ldc, .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C};
+    gemm_job j = {.im = pb ? pb->im : pick(bf16), .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb,
+                  .ldc = ldc, .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C, .pb = pb};
     /* (the bf16 product on an fp32 microkernel rounds while packing) */
     j.conv = j.im->planes == 3 ? CONV_SPLIT3 : bf16 ? CONV_BF16 : CONV_F32;
 #if LMT_GEMM_X86
@@ -1069,10 +1091,57 @@ static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, 
 
 void lmt_gemm_f32(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                   const float *B, int ldb, float beta, float *C, int ldc) {
-    gemm(false, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm(false, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
 }
 
 void lmt_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc) {
-    gemm(true, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm(true, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
 }
+
+lmt_gemm_packed *lmt_gemm_pack_b(bool bf16, bool trans_b, int N, int K, const float *B, int ldb) {
+    if (N <= 0 || K <= 0 || !B) return NULL;
+    lmt_gemm_packed *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    const gemm_impl *im = pick(bf16);
+    p->im = im;
+    p->bf16 = bf16;
+    p->tb = trans_b;
+    p->conv = im->planes == 3 ? CONV_SPLIT3 : bf16 ? CONV_BF16 : CONV_F32;
+    p->N = N;
+    p->K = K;
+    p->ldb = ldb;
+    p->B = B;
+    p->npan = (N + im->nr - 1) / im->nr;
+    p->kup_max = ((im->kc + im->kgrp - 1) / im->kgrp + im->kalign - 1) / im->kalign * im->kalign;
+    const long kblocks = (K + im->kc - 1) / im->kc;
+    size_t bytes = (size_t)kblocks * p->npan * im->nr * p->kup_max * im->planes * 4;
+    p->data = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (!p->data) { free(p); return NULL; }
+    enum { CHUNK = 16 };   /* panels per packing call */
+    const long chunks = (p->npan + CHUNK - 1) / CHUNK;
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) if ((double)N * K >= 1e5)
+    for (long kb = 0; kb < kblocks; kb++)
+        for (long c = 0; c < chunks; c++) {
+            const long k0 = kb * im->kc, q0 = c * CHUNK, q1 = q0 + CHUNK < p->npan ? q0 + CHUNK : p->npan;
+            const int kc = (int)(K - k0 < im->kc ? K - k0 : im->kc);
+            const long kup = ((kc + im->kgrp - 1) / im->kgrp + im->kalign - 1) / im->kalign * im->kalign;
+            const long c1 = q1 * im->nr < N ? q1 * im->nr : N;
+            im->pack_b(trans_b, B, ldb, k0, kc, q0 * im->nr, (int)(c1 - q0 * im->nr), p->conv,
+                       (uint32_t *)packed_panel(p, k0, kup, q0));
+        }
+    return p;
+}
+
+void lmt_gemm_packed_free(lmt_gemm_packed *p) {
+    if (!p) return;
+    free(p->data);
+    free(p);
+}
+
+void lmt_gemm_packed_product(bool trans_a, int M, float alpha, const float *A, int lda, const lmt_gemm_packed *p,
+                             float beta, float *C, int ldc) {
+    gemm(p->bf16, trans_a, p->tb, M, (int)p->N, (int)p->K, alpha, A, lda, p->B, (int)p->ldb, beta, C, ldc, p);
+}
+
+bool lmt_gemm_packed_bf16(const lmt_gemm_packed *p) { return p->bf16; }

@@ -38,6 +38,20 @@ void lmt_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K,
                    float alpha, const float *A, int lda, const float *B, int ldb,
                    float beta, float *C, int ldc);
 
+/* op(B) (K x N) packed once for many products with it (weights during
+ * decoding): the product then skips packing B, which for a beam search's
+ * rows costs as much as the multiplication. lmt_gemm_packed_product gives
+ * bit for bit what lmt_gemm_f32 (bf16 false) or lmt_gemm_bf16 (bf16 true)
+ * give with the original B, which must stay alive and unchanged (few-row
+ * products read it directly). NULL when out of memory or N, K < 1. The
+ * instruction set is fixed when packing. */
+typedef struct lmt_gemm_packed lmt_gemm_packed;
+lmt_gemm_packed *lmt_gemm_pack_b(bool bf16, bool trans_b, int N, int K, const float *B, int ldb);
+void lmt_gemm_packed_free(lmt_gemm_packed *p);
+void lmt_gemm_packed_product(bool trans_a, int M, float alpha, const float *A, int lda, const lmt_gemm_packed *p,
+                             float beta, float *C, int ldc);
+bool lmt_gemm_packed_bf16(const lmt_gemm_packed *p);
+
 /* The instruction set the functions use on this CPU, for logs and
  * benchmarks: "amx-bf16x6" (fp32 only), "amx-bf16" (bf16 only),
  * "avx512bf16" (bf16 only), "avx512f" or "generic". */

@@ -5,6 +5,11 @@
 
 void lmt_linear_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC,
                         lmt_wlayout wl) {
+    lmt_linear_forward_packed(out, inp, weight, NULL, bias, N, IC, OC, wl);
+}
+
+void lmt_linear_forward_packed(float *out, const float *inp, const float *weight, const struct lmt_gemm_packed *packed,
+                               const float *bias, int N, int IC, int OC, lmt_wlayout wl) {
     /* Start from the bias and let the GEMM accumulate (as torch.addmm). */
     float beta = 0.0f;
     if (bias) {
@@ -13,9 +18,9 @@ void lmt_linear_forward(float *out, const float *inp, const float *weight, const
         beta = 1.0f;
     }
     if (wl == LMT_W_IN_OUT)
-        lmt_sgemm(false, false, N, OC, IC, 1.0f, inp, IC, weight, OC, beta, out, OC);
+        lmt_sgemm_packed(false, false, N, OC, IC, 1.0f, inp, IC, weight, OC, beta, out, OC, packed);
     else
-        lmt_sgemm(false, true, N, OC, IC, 1.0f, inp, IC, weight, IC, beta, out, OC);
+        lmt_sgemm_packed(false, true, N, OC, IC, 1.0f, inp, IC, weight, IC, beta, out, OC, packed);
 }
 
 static void linear_backward(float *dinp, float dinp_beta, float *dweight, float *dbias, const float *dout,

@@ -16,6 +16,11 @@ void lmt_linear_forward(float *out, const float *inp, const float *weight, const
  * dbias (OC) += column sums of dout. Any output may be NULL. */
 void lmt_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                          const float *weight, int N, int IC, int OC, lmt_wlayout wl);
+/* lmt_linear_forward with weight's packed copy (lmt_matmul_pack_b of the
+ * product's B: trans_b for LMT_W_OUT_IN, N = OC, K = IC), or NULL. */
+struct lmt_gemm_packed;
+void lmt_linear_forward_packed(float *out, const float *inp, const float *weight, const struct lmt_gemm_packed *packed,
+                               const float *bias, int N, int IC, int OC, lmt_wlayout wl);
 /* The same with dinp overwritten (= dout @ W^T): no zeroing pass first. */
 void lmt_linear_backward_set(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                              const float *weight, int N, int IC, int OC, lmt_wlayout wl);

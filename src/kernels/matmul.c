@@ -98,6 +98,24 @@ void lmt_sgemm(bool trans_a, bool trans_b, int M, int N, int K,
                     M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+struct lmt_gemm_packed *lmt_matmul_pack_b(bool trans_b, int N, int K, const float *B, int ldb) {
+    if (chosen_backend() != LMT_MATMUL_OWN && precision != LMT_MATMUL_BF16) return NULL;
+    return lmt_gemm_pack_b(precision == LMT_MATMUL_BF16, trans_b, N, K, B, ldb);
+}
+
+void lmt_matmul_packed_free(struct lmt_gemm_packed *p) { lmt_gemm_packed_free(p); }
+
+void lmt_sgemm_packed(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc, const struct lmt_gemm_packed *packed) {
+    const bool bf16 = precision == LMT_MATMUL_BF16;
+    /* the cases lmt_sgemm sends elsewhere than the kernel the copy was packed for */
+    if (!packed || lmt_gemm_packed_bf16(packed) != bf16 || (M == 1 && bf16) || (!bf16 && chosen_backend() != LMT_MATMUL_OWN)) {
+        lmt_sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    lmt_gemm_packed_product(trans_a, M, alpha, A, lda, packed, beta, C, ldc);
+}
+
 void lmt_matmul_set_precision(lmt_matmul_precision p) { precision = p; }
 
 lmt_matmul_precision lmt_matmul_get_precision(void) { return precision; }

@@ -29,6 +29,19 @@ void lmt_sgemm(bool trans_a, bool trans_b, int M, int N, int K,
 uint16_t *lmt_bf16_cols_pack(bool trans_b, const float *B, int ldb, int N, int K);
 void lmt_gemv_bf16(int N, int K, float alpha, const float *a, const uint16_t *P, float beta, float *c);
 
+/* A matrix B used for many products (weights while decoding with many
+ * rows) packed once, at the precision set now, by lmtune's own kernels;
+ * NULL with the OpenBLAS backend or without memory. lmt_sgemm_packed takes
+ * lmt_sgemm's arguments plus the packed copy of that same B (or NULL) and
+ * gives lmt_sgemm's result bit for bit, skipping the packing of B where it
+ * can (not when the precision changed since packing, nor for one row under
+ * bf16). B must stay alive and unchanged while the copy is used. */
+struct lmt_gemm_packed;
+struct lmt_gemm_packed *lmt_matmul_pack_b(bool trans_b, int N, int K, const float *B, int ldb);
+void lmt_matmul_packed_free(struct lmt_gemm_packed *p);
+void lmt_sgemm_packed(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc, const struct lmt_gemm_packed *packed);
+
 typedef enum lmt_matmul_precision { LMT_MATMUL_FP32 = 0, LMT_MATMUL_BF16 = 1 } lmt_matmul_precision;
 /* Process-wide, like torch.autocast: set by the trainer for --bf16. */
 void lmt_matmul_set_precision(lmt_matmul_precision p);

@@ -13,9 +13,38 @@
 #include "kernels/embedding.h"
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
+#include "kernels/matmul.h"
 #include "kernels/residual.h"
 
 #define CLS "MarianMTModel decode"
+
+enum { PK_SQ, PK_SK, PK_SV, PK_SO, PK_CQ, PK_CO, PK_FC1, PK_FC2, PK_PER_LAYER };
+#define PACKED_ROWS_MIN 5   /* fewer rows take the products' unpacked path anyway */
+
+static const struct lmt_gemm_packed *packed_w(const lmt_marian_dec *d, int l, int k) {
+    return d->packed ? d->packed[(size_t)l * PK_PER_LAYER + k] : NULL;
+}
+
+/* Packs the decoder's matrices (nn.Linear weights (out, in): op(B) = W^T). A
+ * copy that cannot be made (memory) leaves its product on the plain path. */
+static void pack_weights(lmt_marian_dec *d) {
+    const int Ld = d->Ld, C = d->C, F = d->F;
+    d->packed = calloc((size_t)Ld * PK_PER_LAYER + 1, sizeof *d->packed);
+    if (!d->packed) return;
+    for (int l = 0; l < Ld; l++) {
+        const lmt_marian_layer *y = &d->mt->w.dec[l];
+        struct lmt_gemm_packed **p = d->packed + (size_t)l * PK_PER_LAYER;
+        p[PK_SQ] = lmt_matmul_pack_b(true, C, C, y->self.q_w, C);
+        p[PK_SK] = lmt_matmul_pack_b(true, C, C, y->self.k_w, C);
+        p[PK_SV] = lmt_matmul_pack_b(true, C, C, y->self.v_w, C);
+        p[PK_SO] = lmt_matmul_pack_b(true, C, C, y->self.o_w, C);
+        p[PK_CQ] = lmt_matmul_pack_b(true, C, C, y->cross.q_w, C);
+        p[PK_CO] = lmt_matmul_pack_b(true, C, C, y->cross.o_w, C);
+        p[PK_FC1] = lmt_matmul_pack_b(true, F, C, y->fc1_w, C);
+        p[PK_FC2] = lmt_matmul_pack_b(true, C, F, y->fc2_w, F);
+    }
+    d->packed[(size_t)Ld * PK_PER_LAYER] = lmt_matmul_pack_b(true, d->V, C, d->mt->w.lm_head, C);
+}
 
 void lmt_marian_dec_free(lmt_marian_dec *d) {
     if (!d) return;
@@ -24,6 +53,9 @@ void lmt_marian_dec_free(lmt_marian_dec *d) {
     free(d->x); free(d->q); free(d->att); free(d->res); free(d->h);
     free(d->mean); free(d->rstd); free(d->logits); free(d->tmp);
     free(d->att_scratch); free(d->lse); free(d->mask); free(d->pos);
+    if (d->packed)
+        for (size_t i = 0; i <= (size_t)d->Ld * PK_PER_LAYER; i++) lmt_matmul_packed_free(d->packed[i]);
+    free(d->packed);
     free(d);
 }
 
@@ -81,6 +113,7 @@ lmt_status lmt_marian_dec_create(lmt_model *m, int B, int Ts, int rows_per_src, 
         lmt_marian_dec_free(d);
         return lmt_fail(LMT_ERR_NOMEM, CLS ": out of memory for %zu rows x %d positions", R, max_len);
     }
+    if (d->R >= PACKED_ROWS_MIN) pack_weights(d);
     *out = d;
     return LMT_OK;
 }
@@ -113,9 +146,9 @@ lmt_status lmt_marian_dec_encode(lmt_marian_dec *d, const int32_t *input_ids, co
 }
 
 /* x (R, C) -> x = LN(x + o(att)), with att (R, C) the attention output. */
-static void attn_out(lmt_marian_dec *d, const lmt_marian_attn *w) {
+static void attn_out(lmt_marian_dec *d, const lmt_marian_attn *w, const struct lmt_gemm_packed *o_packed) {
     size_t n = (size_t)d->R * d->C;
-    lmt_linear_forward(d->res, d->att, w->o_w, w->o_b, d->R, d->C, d->C, LMT_W_OUT_IN);
+    lmt_linear_forward_packed(d->res, d->att, w->o_w, o_packed, w->o_b, d->R, d->C, d->C, LMT_W_OUT_IN);
     lmt_residual_forward(d->res, d->res, d->x, n);
     lmt_layernorm_forward(d->x, d->mean, d->rstd, d->res, w->ln_w, w->ln_b, d->R, d->C, d->mt->eps);
 }
@@ -157,24 +190,27 @@ lmt_status lmt_marian_dec_step(lmt_marian_dec *d, const int32_t *tokens, int pos
     for (int l = 0; l < d->Ld; l++) {
         const lmt_marian_layer *y = &w->dec[l];
         float *K = d->sk + (size_t)l * d->L * RC, *V = d->sv + (size_t)l * d->L * RC;
-        lmt_linear_forward(d->q, d->x, y->self.q_w, y->self.q_b, R, C, C, LMT_W_OUT_IN);
-        lmt_linear_forward(K + (size_t)pos * RC, d->x, y->self.k_w, y->self.k_b, R, C, C, LMT_W_OUT_IN);
-        lmt_linear_forward(V + (size_t)pos * RC, d->x, y->self.v_w, y->self.v_b, R, C, C, LMT_W_OUT_IN);
+        lmt_linear_forward_packed(d->q, d->x, y->self.q_w, packed_w(d, l, PK_SQ), y->self.q_b, R, C, C, LMT_W_OUT_IN);
+        lmt_linear_forward_packed(K + (size_t)pos * RC, d->x, y->self.k_w, packed_w(d, l, PK_SK), y->self.k_b, R, C, C,
+                                  LMT_W_OUT_IN);
+        lmt_linear_forward_packed(V + (size_t)pos * RC, d->x, y->self.v_w, packed_w(d, l, PK_SV), y->self.v_b, R, C, C,
+                                  LMT_W_OUT_IN);
         lmt_attention_forward(d->att, d->lse, d->q, K, V, &ss, d->att_scratch);
-        attn_out(d, &y->self);
+        attn_out(d, &y->self, packed_w(d, l, PK_SO));
 
-        lmt_linear_forward(d->q, d->x, y->cross.q_w, y->cross.q_b, R, C, C, LMT_W_OUT_IN);
+        lmt_linear_forward_packed(d->q, d->x, y->cross.q_w, packed_w(d, l, PK_CQ), y->cross.q_b, R, C, C, LMT_W_OUT_IN);
         size_t off = (size_t)l * Ne * C;
         lmt_attention_forward(d->att, d->lse, d->q, d->ck + off, d->cv + off, &cs, d->att_scratch);
-        attn_out(d, &y->cross);
+        attn_out(d, &y->cross, packed_w(d, l, PK_CO));
 
-        lmt_linear_forward(d->h, d->x, y->fc1_w, y->fc1_b, R, C, d->F, LMT_W_OUT_IN);
+        lmt_linear_forward_packed(d->h, d->x, y->fc1_w, packed_w(d, l, PK_FC1), y->fc1_b, R, C, d->F, LMT_W_OUT_IN);
         lmt_activation_forward(d->h, d->h, (size_t)R * d->F, mt->model->cfg.act);
-        lmt_linear_forward(d->res, d->h, y->fc2_w, y->fc2_b, R, d->F, C, LMT_W_OUT_IN);
+        lmt_linear_forward_packed(d->res, d->h, y->fc2_w, packed_w(d, l, PK_FC2), y->fc2_b, R, d->F, C, LMT_W_OUT_IN);
         lmt_residual_forward(d->res, d->res, d->x, RC);
         lmt_layernorm_forward(d->x, d->mean, d->rstd, d->res, y->ln_w, y->ln_b, R, C, mt->eps);
     }
-    lmt_linear_forward(d->logits, d->x, w->lm_head, w->logits_bias, R, C, d->V, LMT_W_OUT_IN);
+    lmt_linear_forward_packed(d->logits, d->x, w->lm_head, packed_w(d, d->Ld, 0), w->logits_bias, R, C, d->V,
+                              LMT_W_OUT_IN);
     if (serial) omp_set_num_threads(saved_threads);
     d->len = pos + 1;
     *logits = d->logits;

@@ -43,6 +43,9 @@ typedef struct lmt_marian_dec {
     int32_t *mask;                  /* (B, Ts) source mask */
     bool masked;                    /* something is padded (else no mask, as the uncached forward) */
     int32_t *pos;                   /* (R) */
+    /* the decoder's weights packed once for the step's products (more than 4
+     * rows: beams); Ld * 8 (self q k v o, cross q o, fc1, fc2) + lm_head */
+    struct lmt_gemm_packed **packed;
 } lmt_marian_dec;
 
 /* A decoder for B sources of up to Ts tokens, rows_per_src rows each, up to
