@@ -3,7 +3,11 @@
 #ifndef LMT_TESTS_PARITY_H
 #define LMT_TESTS_PARITY_H
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "io/tensor_file.h"
+#include "models/layout.h"
 
 /* The entry `name` of dtype dt, or NULL after a failed check. */
 static inline const lmt_tensor_entry *need(const lmt_tensor_file *f, const char *name, lmt_dtype dt) {
@@ -29,5 +33,35 @@ static inline void close_tensor(const char *what, const float *got, const float 
     parity_worst_rel = fmax(parity_worst_rel, worst / scale);
     CHECK_MSG(worst <= rel * scale, "%s: worst error %.3g (%.3g of scale %.3g) at [%zu]: %.9g vs %.9g", what, worst,
               worst / scale, scale, at, got[at], want[at]);
+}
+/* Every "grad.<name>" tensor of ref against grads at <name>'s place in the
+ * layout (close_tensor, rel 1e-4 of the tensor's scale, floor 1e-6): each
+ * must name a parameter of ours of the same size. Returns how many times
+ * each parameter was compared (calloc'd, n_params; the caller checks which
+ * ones must be) and sets *n_ref / *n_compared. Aborts without memory. */
+static inline int *parity_grads(const char *what, const lmt_tensor_file *ref, const lmt_layout *layout,
+                                const float *grads, int *n_ref, int *n_compared) {
+    int *seen = calloc(layout->n_params ? layout->n_params : 1, sizeof *seen);
+    *n_ref = *n_compared = 0;
+    if (!seen) { fprintf(stderr, "%s: out of memory\n", what); abort(); }
+    char msg[512];
+    parity_worst_rel = 0;
+    for (size_t i = 0; i < ref->n; i++) {
+        const lmt_tensor_entry *r = &ref->entries[i];
+        if (strncmp(r->name, "grad.", 5)) continue;
+        (*n_ref)++;
+        long p = lmt_layout_find(layout, r->name + 5);
+        CHECK_MSG(p >= 0, "%s: %s has no parameter here", what, r->name);
+        if (p < 0) continue;
+        const lmt_param_spec *ps = &layout->params[p];
+        CHECK_MSG(r->dtype == LMT_F32 && r->nbytes == ps->numel * 4, "%s: %s has another size", what, r->name);
+        if (r->dtype != LMT_F32 || r->nbytes != ps->numel * 4) continue;
+        snprintf(msg, sizeof msg, "%s: %s", what, r->name);
+        close_tensor(msg, grads + ps->offset, r->data, ps->numel, 1e-4, 1e-6);
+        seen[p]++;
+        (*n_compared)++;
+    }
+    printf("%s: %d gradients, worst relative error %.2g\n", what, *n_compared, parity_worst_rel);
+    return seen;
 }
 #endif

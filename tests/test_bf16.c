@@ -134,17 +134,8 @@ static void check_trainer(void) {
     if (!run || !m) { lmt_model_free(m); lmt_json_free(ref); free(train); free(eval); return; }
     m->cfg.dropout = m->cfg.attn_dropout = m->cfg.embd_dropout = 0;   // the reference ran with dropout off
     lmt_training_args a;
-    lmt_training_args_default(&a);
     char dir[] = "/tmp/lmt-bf16-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(a.output_dir, sizeof a.output_dir, "%s/out", dir);
-    a.learning_rate = lmt_json_get(run, "learning_rate")->num;
-    a.logging_steps = 1;
-    a.eval_strategy = LMT_STRATEGY_EPOCH;
-    a.per_device_eval_batch_size = 4;
-    a.save_strategy = LMT_STRATEGY_NO;
-    const lmt_json *args = lmt_json_get(run, "args");
-    ref_apply_args(&a, args);
+    ref_run_args(&a, run, dir);
     CHECK_OK(lmt_training_args_set(&a, "bf16", "true", "test"));
     CHECK(lmt_training_args_matmul_precision(&a) == LMT_MATMUL_BF16);
     lmt_clm_task *task = NULL;

@@ -23,7 +23,6 @@
 
 #define FXDIR LMT_SOURCE_DIR "/tests/fixtures/models/"
 
-static double parity_worst_rel;   /* largest error / scale since last reset (reported) */
 
 typedef struct { int B, T; const int64_t *ids, *mask, *labels, *types; } batch;
 
@@ -73,25 +72,8 @@ static void check_against(lmt_model *m, const char *fx, const char *what) {
     /* every reference gradient maps to one distinct parameter of ours, and
      * every parameter has one */
     size_t n_params = m->layout.n_params;
-    int *seen = calloc(n_params, sizeof *seen);
-    int ref_grads = 0, compared = 0;
-    parity_worst_rel = 0;
-    for (size_t i = 0; i < ref->n; i++) {
-        const lmt_tensor_entry *r = &ref->entries[i];
-        if (strncmp(r->name, "grad.", 5)) continue;
-        ref_grads++;
-        long p = lmt_layout_find(&m->layout, r->name + 5);
-        CHECK_MSG(p >= 0, "%s: %s has no parameter here", what, r->name);
-        if (p < 0) continue;
-        const lmt_param_spec *ps = &m->layout.params[p];
-        CHECK_MSG(r->dtype == LMT_F32 && r->nbytes == ps->numel * 4, "%s: %s has another size", what, r->name);
-        if (r->dtype != LMT_F32 || r->nbytes != ps->numel * 4) continue;
-        snprintf(msg, sizeof msg, "%s: %s", what, r->name);
-        close_tensor(msg, e->grads + ps->offset, r->data, ps->numel, 1e-4, 1e-6);
-        seen[p]++;
-        compared++;
-    }
-    printf("%s: %d gradients, worst relative error %.2g\n", what, compared, parity_worst_rel);
+    int ref_grads, compared;
+    int *seen = parity_grads(what, ref, &m->layout, e->grads, &ref_grads, &compared);
     for (size_t p = 0; p < n_params; p++)
         CHECK_MSG(seen[p] == 1, "%s: parameter %s compared %d times", what, m->layout.params[p].name, seen[p]);
     CHECK_MSG(ref_grads == compared && compared == (int)n_params, "%s: %d reference gradients, %d compared, %zu parameters",
@@ -111,15 +93,9 @@ static void check_against(lmt_model *m, const char *fx, const char *what) {
         CHECK_MSG(fabs(e->loss - want) <= 1e-5 * fabs(want), "%s (labelled rows): loss %.9g vs %.9g", what, e->loss, want);
     }
     CHECK_OK(lmt_encoder_mlm_backward(e));
-    int compared_lo = 0;
-    for (size_t i = 0; i < ref->n; i++) {
-        const lmt_tensor_entry *r = &ref->entries[i];
-        long p = strncmp(r->name, "grad.", 5) ? -1 : lmt_layout_find(&m->layout, r->name + 5);
-        if (p < 0 || r->dtype != LMT_F32 || r->nbytes != m->layout.params[p].numel * 4) continue;
-        snprintf(msg, sizeof msg, "%s (labelled rows): %s", what, r->name);
-        close_tensor(msg, e->grads + m->layout.params[p].offset, r->data, m->layout.params[p].numel, 1e-4, 1e-6);
-        compared_lo++;
-    }
+    int ref_lo, compared_lo;
+    snprintf(msg, sizeof msg, "%s (labelled rows)", what);
+    free(parity_grads(msg, ref, &m->layout, e->grads, &ref_lo, &compared_lo));
     CHECK(compared_lo == compared);
     free(seen);
     lmt_encoder_mlm_free(e);

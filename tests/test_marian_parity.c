@@ -62,26 +62,8 @@ static void check_against(lmt_model *m, const lmt_tensor_file *ref, const batch 
     CHECK(mt->n_targets == want_targets && want_targets > 0);
     CHECK_OK(lmt_marian_backward(mt));
     size_t n_params = m->layout.n_params;
-    int *seen = calloc(n_params, sizeof *seen);
-    int ref_grads = 0, compared = 0;
-    char msg[256];
-    parity_worst_rel = 0;
-    for (size_t i = 0; i < ref->n; i++) {
-        const lmt_tensor_entry *r = &ref->entries[i];
-        if (strncmp(r->name, "grad.", 5)) continue;
-        ref_grads++;
-        long p = lmt_layout_find(&m->layout, r->name + 5);
-        CHECK_MSG(p >= 0, "%s has no parameter here", r->name);
-        if (p < 0) continue;
-        const lmt_param_spec *ps = &m->layout.params[p];
-        CHECK_MSG(r->dtype == LMT_F32 && r->nbytes == ps->numel * 4, "%s has another size", r->name);
-        if (r->dtype != LMT_F32 || r->nbytes != ps->numel * 4) continue;
-        snprintf(msg, sizeof msg, "%s", r->name);
-        close_tensor(msg, mt->grads + ps->offset, r->data, ps->numel, 1e-4, 1e-6);
-        seen[p]++;
-        compared++;
-    }
-    printf("marian: %d gradients, worst relative error %.2g\n", compared, parity_worst_rel);
+    int ref_grads, compared;
+    int *seen = parity_grads("marian", ref, &m->layout, mt->grads, &ref_grads, &compared);
     /* every trainable parameter compared once; static tables and the buffer
      * get no reference gradient and none of ours */
     int untrained = 0;
@@ -112,15 +94,8 @@ static void check_against(lmt_model *m, const lmt_tensor_file *ref, const batch 
         CHECK_MSG(fabs(mt->loss - want) <= 1e-5 * fabs(want), "labelled rows: loss %.9g vs %.9g", mt->loss, want);
     }
     CHECK_OK(lmt_marian_backward(mt));
-    int compared_lo = 0;
-    for (size_t i = 0; i < ref->n; i++) {
-        const lmt_tensor_entry *r = &ref->entries[i];
-        long p = strncmp(r->name, "grad.", 5) ? -1 : lmt_layout_find(&m->layout, r->name + 5);
-        if (p < 0 || r->dtype != LMT_F32 || r->nbytes != m->layout.params[p].numel * 4) continue;
-        snprintf(msg, sizeof msg, "labelled rows: %s", r->name);
-        close_tensor(msg, mt->grads + m->layout.params[p].offset, r->data, m->layout.params[p].numel, 1e-4, 1e-6);
-        compared_lo++;
-    }
+    int ref_lo, compared_lo;
+    free(parity_grads("marian (labelled rows)", ref, &m->layout, mt->grads, &ref_lo, &compared_lo));
     CHECK(compared_lo == compared);
     free(seen);
     lmt_marian_free(mt);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "harness.h"
 #include "parity.h"
+#include "model_files.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "io/tensor_file.h"
@@ -32,44 +33,13 @@
 
 #define FX LMT_SOURCE_DIR "/tests/fixtures/models/marian-separate/"
 
-static bool files_equal(const char *a, const char *b) {
-    char *x = NULL, *y = NULL;
-    size_t nx = 0, ny = 0;
-    bool ok = lmt_read_file(a, &x, &nx) == LMT_OK && lmt_read_file(b, &y, &ny) == LMT_OK && nx == ny && !memcmp(x, y, nx);
-    free(x);
-    free(y);
-    return ok;
-}
-
-/* Parameters equal to the same-named tensors of transformers' state dict. */
-static int compare_to(lmt_model *m, const lmt_tensor_file *ref) {
-    int bad = 0;
-    for (size_t i = 0; i < m->layout.n_params; i++) {
-        const lmt_param_spec *p = &m->layout.params[i];
-        const lmt_tensor_entry *e = lmt_tensor_file_find(ref, p->name);
-        if (!e || e->dtype != LMT_F32 || e->nbytes != p->numel * 4 || memcmp(e->data, m->params + p->offset, e->nbytes))
-            if (bad++ < 3) fprintf(stderr, "  %s differs from transformers' tensor\n", p->name);
-    }
-    /* and every state-dict key (aliases included) is one of ours */
-    for (size_t i = 0; i < ref->n; i++)
-        if (lmt_layout_find(&m->layout, ref->entries[i].name) < 0)
-            if (bad++ < 3) fprintf(stderr, "  %s is not in lmtune's layout\n", ref->entries[i].name);
-    return bad;
-}
-
-static void run_cmd(const char *fmt, const char *a, const char *b) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, fmt, a, b);
-    CHECK_MSG(system(cmd) == 0, "%s", cmd);
-}
-
 static void check_folder(const char *variant, const char *dir, lmt_model *m, const char *tmp) {
     char path[700], out[700], a[800], b[800];
     snprintf(path, sizeof path, "%s/pytorch_model.bin", dir);
     lmt_tensor_file *pt = NULL;
     CHECK_OK(lmt_tensor_file_open(path, &pt));
     if (!pt) return;
-    CHECK_MSG(compare_to(m, pt) == 0, "%s: loaded from model.safetensors", variant);
+    CHECK_MSG(compare_to(m, pt, true) == 0, "%s: loaded from model.safetensors", variant);
     CHECK(m->report.n_missing == 0 && m->report.n_unused == 0);
     lmt_json *ref = NULL;
     snprintf(a, sizeof a, "%s/reference.json", dir);
@@ -90,7 +60,7 @@ static void check_folder(const char *variant, const char *dir, lmt_model *m, con
     }
     lmt_model *r = NULL;
     CHECK_OK(lmt_model_load(out, &r));
-    if (r) CHECK_MSG(compare_to(r, pt) == 0, "%s: re-read after save", variant);
+    if (r) CHECK_MSG(compare_to(r, pt, true) == 0, "%s: re-read after save", variant);
     lmt_model_free(r);
     /* pytorch_model.bin alone (every alias present) */
     snprintf(a, sizeof a, "%s/%s-bin", tmp, variant);
@@ -100,7 +70,7 @@ static void check_folder(const char *variant, const char *dir, lmt_model *m, con
     r = NULL;
     CHECK_OK(lmt_model_load(a, &r));
     if (r) {
-        CHECK_MSG(compare_to(r, pt) == 0, "%s: loaded from pytorch_model.bin", variant);
+        CHECK_MSG(compare_to(r, pt, true) == 0, "%s: loaded from pytorch_model.bin", variant);
         CHECK(r->report.n_missing == 0 && r->report.n_unused == 0);
     }
     lmt_model_free(r);
@@ -146,24 +116,8 @@ static void check_parity(const char *variant, lmt_model *m, const lmt_tensor_fil
     }
     CHECK_OK(lmt_marian_backward(mt));
     size_t n_params = m->layout.n_params;
-    int *seen = calloc(n_params, sizeof *seen);
-    int compared = 0, ref_grads = 0;
-    parity_worst_rel = 0;
-    for (size_t i = 0; i < ref->n; i++) {
-        const lmt_tensor_entry *r = &ref->entries[i];
-        if (strncmp(r->name, "grad.", 5)) continue;
-        ref_grads++;
-        long p = lmt_layout_find(&m->layout, r->name + 5);
-        CHECK_MSG(p >= 0, "%s: %s has no parameter here", variant, r->name);
-        if (p < 0) continue;
-        const lmt_param_spec *ps = &m->layout.params[p];
-        CHECK_MSG(r->dtype == LMT_F32 && r->nbytes == ps->numel * 4, "%s: %s has another size", variant, r->name);
-        if (r->dtype != LMT_F32 || r->nbytes != ps->numel * 4) continue;
-        close_tensor(r->name, mt->grads + ps->offset, r->data, ps->numel, 1e-4, 1e-6);
-        seen[p]++;
-        compared++;
-    }
-    printf("%s: %d gradients, worst relative error %.2g\n", variant, compared, parity_worst_rel);
+    int compared, ref_grads;
+    int *seen = parity_grads(variant, ref, &m->layout, mt->grads, &ref_grads, &compared);
     int without = 0;
     for (size_t p = 0; p < n_params; p++) {
         const lmt_param_spec *ps = &m->layout.params[p];

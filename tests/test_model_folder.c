@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "harness.h"
+#include "model_files.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "io/tensor_file.h"
@@ -17,35 +18,6 @@
 
 static int warnings;
 static void count_log(int level, const char *msg, void *u) { (void)msg; (void)u; if (level == LMT_LOG_WARN) warnings++; }
-
-static bool files_equal(const char *a, const char *b) {
-    char *x = NULL, *y = NULL;
-    size_t nx = 0, ny = 0;
-    bool ok = lmt_read_file(a, &x, &nx) == LMT_OK && lmt_read_file(b, &y, &ny) == LMT_OK && nx == ny && !memcmp(x, y, nx);
-    free(x);
-    free(y);
-    return ok;
-}
-
-/* Every parameter equals the tensor of the same name in `ref` (transformers'
- * state dict), compared as fp32 bits. */
-static int compare_to(lmt_model *m, const lmt_tensor_file *ref) {
-    int bad = 0;
-    for (size_t i = 0; i < m->layout.n_params; i++) {
-        const lmt_param_spec *p = &m->layout.params[i];
-        const lmt_tensor_entry *e = lmt_tensor_file_find(ref, p->name);
-        if (!e || e->dtype != LMT_F32 || e->nbytes != p->numel * 4 || memcmp(e->data, m->params + p->offset, e->nbytes)) {
-            if (bad++ < 3) fprintf(stderr, "  %s differs from transformers' tensor\n", p->name);
-        }
-    }
-    return bad;
-}
-
-static void run_cmd(const char *fmt, const char *a, const char *b) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, fmt, a, b);
-    CHECK_MSG(system(cmd) == 0, "%s", cmd);
-}
 
 static void check_arch(const char *arch, const char *tmp) {
     char dir[512], path[640], bin[640], only_bin[640], out[640], a[700], b[700];
@@ -60,7 +32,7 @@ static void check_arch(const char *arch, const char *tmp) {
     lmt_model *m = NULL;
     CHECK_OK(lmt_model_load(dir, &m));
     if (m) {
-        CHECK_MSG(compare_to(m, pt) == 0, "%s: loaded from model.safetensors", arch);
+        CHECK_MSG(compare_to(m, pt, false) == 0, "%s: loaded from model.safetensors", arch);
         CHECK(m->report.n_missing == 0 && m->report.n_unused == 0);
         /* num_parameters() as transformers reports it */
         lmt_json *ref;
@@ -84,7 +56,7 @@ static void check_arch(const char *arch, const char *tmp) {
         /* and what we wrote reads back to the same tensors */
         m = NULL;
         CHECK_OK(lmt_model_load(out, &m));
-        if (m) CHECK_MSG(compare_to(m, pt) == 0, "%s: re-read after save", arch);
+        if (m) CHECK_MSG(compare_to(m, pt, false) == 0, "%s: re-read after save", arch);
         lmt_model_free(m);
     }
     /* from pytorch_model.bin alone */
@@ -95,7 +67,7 @@ static void check_arch(const char *arch, const char *tmp) {
     m = NULL;
     CHECK_OK(lmt_model_load(only_bin, &m));
     if (m) {
-        CHECK_MSG(compare_to(m, pt) == 0, "%s: loaded from pytorch_model.bin", arch);
+        CHECK_MSG(compare_to(m, pt, false) == 0, "%s: loaded from pytorch_model.bin", arch);
         CHECK(m->report.n_missing == 0 && m->report.n_unused == 0);
         CHECK(strstr(m->report.weights_file, "pytorch_model.bin") != NULL);
     }

@@ -25,18 +25,9 @@ static bool close_rel(double a, double b, double tol) { return fabs(a - b) <= to
 
 static void check_run(const lmt_json *run, const int32_t *train, int64_t ntrain, const int32_t *eval, int64_t neval, int T) {
     const char *name = lmt_json_get(run, "name")->str;
-    const lmt_json *args = lmt_json_get(run, "args");
     lmt_training_args a;
-    lmt_training_args_default(&a);
     char dir[] = "/tmp/lmt-trainer-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(a.output_dir, sizeof a.output_dir, "%s/out", dir);
-    a.learning_rate = lmt_json_get(run, "learning_rate")->num;
-    a.logging_steps = 1;
-    a.eval_strategy = LMT_STRATEGY_EPOCH;
-    a.per_device_eval_batch_size = 4;
-    a.save_strategy = LMT_STRATEGY_NO;
-    ref_apply_args(&a, args);
+    ref_run_args(&a, run, dir);
     lmt_model *m = load_gpt2();
     lmt_clm_task *task = NULL;
     CHECK_OK(lmt_clm_task_create(m, 4, T, &task));

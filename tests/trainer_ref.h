@@ -4,6 +4,7 @@
 #define LMT_TESTS_TRAINER_REF_H
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "core/json.h"
 #include "train/args.h"
 
@@ -28,5 +29,21 @@ static inline void ref_apply_args(lmt_training_args *a, const lmt_json *args) {
         else snprintf(buf, sizeof buf, "%.17g", v->num);
         CHECK_OK(lmt_training_args_set(a, args->keys[i], buf, "reference"));
     }
+}
+
+/* The TrainingArguments of a reference run: what every run shares (output
+ * in a fresh directory made from the mkdtemp template dir, logging every
+ * step, evaluation each epoch in batches of 4, no checkpoints), then the
+ * run's learning_rate and args. */
+static inline void ref_run_args(lmt_training_args *a, const lmt_json *run, char *dir) {
+    lmt_training_args_default(a);
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(a->output_dir, sizeof a->output_dir, "%s/out", dir);
+    a->learning_rate = lmt_json_get(run, "learning_rate")->num;
+    a->logging_steps = 1;
+    a->eval_strategy = LMT_STRATEGY_EPOCH;
+    a->per_device_eval_batch_size = 4;
+    a->save_strategy = LMT_STRATEGY_NO;
+    ref_apply_args(a, lmt_json_get(run, "args"));
 }
 #endif

@@ -25,7 +25,7 @@ import transformers as T
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_model_fixtures import fresh_dir, layout, safetensors_keys, tied_groups  # noqa: E402
+from make_model_fixtures import forward_backward, fresh_dir, layout, safetensors_keys, tied_groups  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 OUT = os.path.join(ROOT, "tests", "fixtures", "models", "marian-separate")
@@ -86,15 +86,7 @@ def make(name, V, Vd, share, tie, seed):
     sd = model.state_dict()
     torch.save(sd, os.path.join(d, "pytorch_model.bin"))
     inp = batch(cfg, torch.Generator().manual_seed(seed + 1))
-    out = model(**inp)
-    out.loss.backward()
-    ref = {k: v.contiguous() for k, v in inp.items()}
-    ref["logits"] = out.logits.detach().contiguous()
-    ref["loss"] = out.loss.detach().reshape(1)
-    params = dict(model.named_parameters())
-    for n, p in params.items():
-        if p.grad is not None:
-            ref["grad." + n] = p.grad.detach().contiguous()
+    ref = forward_backward(model, inp)
     save_file(ref, os.path.join(d, "reference.safetensors"))
     st_keys = safetensors_keys(d)
     rows, non_persistent = layout(model, set(st_keys))
@@ -104,7 +96,7 @@ def make(name, V, Vd, share, tie, seed):
         json.dump({"class": "MarianMTModel", "transformers": T.__version__, "torch": torch.__version__,
                    "vocab_size": V, "decoder_vocab_size": Vd, "share_encoder_decoder_embeddings": share,
                    "tie_word_embeddings": tie, "state_dict_keys": list(sd.keys()),
-                   "named_parameters": list(params.keys()), "safetensors_keys": st_keys,
+                   "named_parameters": [n for n, _ in model.named_parameters()], "safetensors_keys": st_keys,
                    "tied": tied_groups(model), "num_parameters": model.num_parameters(), "seed": seed,
                    "inputs": sorted(inp.keys()), "dropout": "off (eval mode)",
                    "missing_keys": sorted(info["missing_keys"]), "unexpected_keys": sorted(info["unexpected_keys"]),

@@ -126,6 +126,20 @@ def tied_groups(model):
     return [ks for ks in by_ptr.values() if len(ks) > 1]
 
 
+def forward_backward(model, inp):
+    """The batch, logits, loss and every parameter's gradient of one forward +
+    backward, as the tensors of reference.safetensors."""
+    out = model(**inp)
+    out.loss.backward()
+    ref = {k: v.contiguous() for k, v in inp.items()}
+    ref["logits"] = out.logits.detach().contiguous()
+    ref["loss"] = out.loss.detach().reshape(1)
+    for n, p in model.named_parameters():
+        if p.grad is not None:
+            ref["grad." + n] = p.grad.detach().contiguous()
+    return ref
+
+
 def make(arch, cls, cfg, seed):
     torch.manual_seed(seed)
     model = cls(cfg)
@@ -137,16 +151,7 @@ def make(arch, cls, cfg, seed):
     torch.save(sd, os.path.join(d, "pytorch_model.bin"))
     g = torch.Generator().manual_seed(seed + 1)
     inp = batch(arch, cfg, g)
-    kwargs = {k: v for k, v in inp.items()}
-    out = model(**kwargs)
-    out.loss.backward()
-    ref = {k: v.contiguous() for k, v in inp.items()}
-    ref["logits"] = out.logits.detach().contiguous()
-    ref["loss"] = out.loss.detach().reshape(1)
-    params = dict(model.named_parameters())
-    for n, p in params.items():
-        if p.grad is not None:
-            ref["grad." + n] = p.grad.detach().contiguous()
+    ref = forward_backward(model, inp)
     traj = {}
     if arch == "gpt2":
         traj = trajectory(cls, cfg, seed, inp)
@@ -156,7 +161,7 @@ def make(arch, cls, cfg, seed):
     rows, non_persistent = layout(model, set(st_keys))
     info = {
         "class": cls.__name__, "transformers": T.__version__, "torch": torch.__version__,
-        "state_dict_keys": list(sd.keys()), "named_parameters": list(params.keys()),
+        "state_dict_keys": list(sd.keys()), "named_parameters": [n for n, _ in model.named_parameters()],
         "safetensors_keys": sorted(st_keys), "tied": tied_groups(model),
         "num_parameters": model.num_parameters(), "seed": seed,
         "inputs": sorted(inp.keys()), "dropout": "off (eval mode)",
