@@ -23,18 +23,15 @@ int main(void) {
     char tmp[] = "/tmp/lmt-cli-XXXXXX";
     CHECK(mkdtemp(tmp) != NULL);
     char args[4096];
-    snprintf(args, sizeof args, "convert %s/tests/fixtures/models/marian %s/m", LMT_SOURCE_DIR, tmp);
-    CHECK(run(args) == 0 && strstr(out, "MarianMTModel"));
-    snprintf(args, sizeof args, "inspect %s/m", tmp);
-    CHECK(run(args) == 0 && strstr(out, "model.encoder.embed_positions.weight") && strstr(out, "(static)"));
+    CHECK(runf("convert %s/tests/fixtures/models/marian %s/m", LMT_SOURCE_DIR, tmp) == 0 && strstr(out, "MarianMTModel"));
+    CHECK(runf("inspect %s/m", tmp) == 0 && strstr(out, "model.encoder.embed_positions.weight") && strstr(out, "(static)"));
 
     /* lmtune train --task clm end to end (2 steps of a small GPT-2 on WikiText-2) */
 #define DEMO "--task clm --config_name " LMT_SOURCE_DIR "/examples/gpt2-demo/config.json --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 "
 #define WIKI LMT_SHARED_DATA "/wikitext-2-raw-v1/"
-    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --validation_file " WIKI "wiki.test.raw "
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --validation_file " WIKI "wiki.test.raw "
              "--block_size 32 --per_device_train_batch_size 2 --per_device_eval_batch_size 2 --max_steps 2 --logging_steps 1 "
-             "--max_eval_samples 4 --eval_strategy steps --eval_steps 2 --save_steps 2 --output_dir %s/run", tmp);
-    CHECK(run(args) == 0);
+             "--max_eval_samples 4 --eval_strategy steps --eval_steps 2 --save_steps 2 --output_dir %s/run", tmp) == 0);
     CHECK(strstr(out, "\"loss\": ") && strstr(out, "\"step\": 2") && strstr(out, "\"perplexity\": ") && strstr(out, "perplexity_before"));
     const char *want[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt", "trainer_state.json", "train_results.json",
                           "eval_results.json", "checkpoint-2/optimizer.safetensors", "checkpoint-2/trainer_state.json",
@@ -60,9 +57,8 @@ int main(void) {
     /* --profile: the per-kernel table over the optimizer steps; the demo model
      * has 2 layers, so each per-layer product runs twice per step, and the
      * tied lm_head once. --fp16 on a CPU says it means bf16. */
-    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --block_size 32 --per_device_train_batch_size 2 "
-             "--max_steps 3 --save_strategy no --max_train_samples 20 --fp16 --profile --output_dir %s/prof", tmp);
-    CHECK(run(args) == 0);
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --block_size 32 --per_device_train_batch_size 2 "
+             "--max_steps 3 --save_strategy no --max_train_samples 20 --fp16 --profile --output_dir %s/prof", tmp) == 0);
     CHECK(strstr(out, "fp16 on a CPU: the matrix products run in bf16") != NULL);
     CHECK(strstr(out, "profile over 3 optimizer step(s)") != NULL);
     CHECK(strstr(out, "matrix products: lmtune gemm (fp32 ") != NULL);   /* which kernels ran */
@@ -88,13 +84,11 @@ int main(void) {
         CHECK_MSG(system(p) == 0, "all_results.json lacks train_loss / eval_loss / perplexity");
     }
     /* JSON Lines with a nested text column, validation split from the training file */
-    snprintf(args, sizeof args, "train " DEMO "--train_file " LMT_SHARED_DATA "/kde-en-fr/kde.jsonl --text_column_name translation.en "
+    CHECK(runf("train " DEMO "--train_file " LMT_SHARED_DATA "/kde-en-fr/kde.jsonl --text_column_name translation.en "
              "--validation_split_percentage 2 --block_size 32 --per_device_train_batch_size 2 --max_steps 1 --max_eval_samples 2 "
-             "--eval_strategy epoch --save_strategy no --output_dir %s/jl", tmp);
-    CHECK(run(args) == 0 && strstr(out, "\"eval_loss\"") && strstr(out, "\"step\": 1"));
-    snprintf(args, sizeof args, "train " DEMO "--train_file " LMT_SHARED_DATA "/kde-en-fr/kde.jsonl --text_column_name translation.de "
-             "--max_steps 1 --output_dir %s/jl2", tmp);
-    CHECK(run(args) == 1 && strstr(out, "kde.jsonl: line 1 has no string") && strstr(out, "translation.de"));
+             "--eval_strategy epoch --save_strategy no --output_dir %s/jl", tmp) == 0 && strstr(out, "\"eval_loss\"") && strstr(out, "\"step\": 1"));
+    CHECK(runf("train " DEMO "--train_file " LMT_SHARED_DATA "/kde-en-fr/kde.jsonl --text_column_name translation.de "
+             "--max_steps 1 --output_dir %s/jl2", tmp) == 1 && strstr(out, "kde.jsonl: line 1 has no string") && strstr(out, "translation.de"));
     /* lmtune train --task mlm: IMDb-style chunks, downsampled, fixed evaluation masks */
     {
         char cfgp[600];
@@ -104,10 +98,9 @@ int main(void) {
                    "\"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 64}\n");
         fclose(f);
 #define MLM "train --task mlm --tokenizer_name " LMT_SHARED_DATA "/tokenizers/bert-base-uncased "
-        snprintf(args, sizeof args, MLM "--config_name %s --train_file " LMT_SHARED_DATA "/imdb/test.jsonl --max_seq_length 64 "
+        CHECK(runf(MLM "--config_name %s --train_file " LMT_SHARED_DATA "/imdb/test.jsonl --max_seq_length 64 "
                  "--train_size 40 --test_size 8 --eval_mask_seed 3 --whole_word_mask --max_steps 2 --logging_steps 1 "
-                 "--save_strategy no --output_dir %s/mlm", cfgp, tmp);
-        CHECK(run(args) == 0 && strstr(out, "perplexity_before") && strstr(out, "\"step\": 2") && strstr(out, "chunks of 64 tokens"));
+                 "--save_strategy no --output_dir %s/mlm", cfgp, tmp) == 0 && strstr(out, "perplexity_before") && strstr(out, "\"step\": 2") && strstr(out, "chunks of 64 tokens"));
         const char *mlm_files[] = {"config.json", "model.safetensors", "vocab.txt", "trainer_state.json", "train_results.json",
                                    "eval_results.json", "all_results.json"};
         for (size_t i = 0; i < sizeof mlm_files / sizeof mlm_files[0]; i++) {
@@ -115,14 +108,11 @@ int main(void) {
             snprintf(p, sizeof p, "test -f %s/mlm/%s", tmp, mlm_files[i]);
             CHECK_MSG(system(p) == 0, "train --task mlm: missing %s", mlm_files[i]);
         }
-        snprintf(args, sizeof args, MLM "--config_name %s --train_file " WIKI "wiki.valid.raw --mlm_probability 1.5 --output_dir %s/m2", cfgp, tmp);
-        CHECK(run(args) == 2 && strstr(out, "must lie in (0, 1)"));
-        snprintf(args, sizeof args, "train --task mlm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA
-                 "/tokenizers/bert-base-uncased --train_file " WIKI "wiki.valid.raw --output_dir %s/m3", LMT_SOURCE_DIR, tmp);
-        CHECK(run(args) == 2 && strstr(out, "needs a BERT, RoBERTa or DistilBERT model"));
-        snprintf(args, sizeof args, MLM "--config_name %s --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 --train_file " WIKI
-                 "wiki.valid.raw --output_dir %s/m4", cfgp, tmp);
-        CHECK(run(args) == 1 && strstr(out, "model's vocabulary holds 30522"));
+        CHECK(runf(MLM "--config_name %s --train_file " WIKI "wiki.valid.raw --mlm_probability 1.5 --output_dir %s/m2", cfgp, tmp) == 2 && strstr(out, "must lie in (0, 1)"));
+        CHECK(runf("train --task mlm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA
+                 "/tokenizers/bert-base-uncased --train_file " WIKI "wiki.valid.raw --output_dir %s/m3", LMT_SOURCE_DIR, tmp) == 2 && strstr(out, "needs a BERT, RoBERTa or DistilBERT model"));
+        CHECK(runf(MLM "--config_name %s --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 --train_file " WIKI
+                 "wiki.valid.raw --output_dir %s/m4", cfgp, tmp) == 1 && strstr(out, "model's vocabulary holds 30522"));
         /* ELI5 shape: nested answers.text lists joined, short batches kept */
         char eli5[600];
         snprintf(eli5, sizeof eli5, "%s/eli5.jsonl", tmp);
@@ -130,9 +120,8 @@ int main(void) {
         for (int i = 0; i < 6; i++)
             fprintf(f, "{\"q_id\": \"%d\", \"answers\": {\"a_id\": [\"a\", \"b\"], \"text\": [\"the sky is blue\", \"light scatters %d times\"]}}\n", i, i);
         fclose(f);
-        snprintf(args, sizeof args, MLM "--config_name %s --train_file %s --text_column_name answers.text --max_seq_length 64 "
-                 "--keep_short_block --max_steps 1 --save_strategy no --output_dir %s/m5", cfgp, eli5, tmp);
-        CHECK(run(args) == 0 && strstr(out, "1 chunks of 64 tokens"));
+        CHECK(runf(MLM "--config_name %s --train_file %s --text_column_name answers.text --max_seq_length 64 "
+                 "--keep_short_block --max_steps 1 --save_strategy no --output_dir %s/m5", cfgp, eli5, tmp) == 0 && strstr(out, "1 chunks of 64 tokens"));
     }
     /* fill-mask: the pipeline's output for the reference sentence (tests/fixtures/models/bert-fillmask/pipeline.json) */
     CHECK(run("fill-mask --model " LMT_SOURCE_DIR "/tests/fixtures/models/bert-fillmask --top_k 3 \"The cat sat on the [MASK].\"") == 0);
@@ -150,11 +139,9 @@ int main(void) {
         f = fopen(rp, "w");
         fprintf(f, "This plugin allows you to automatically translate web pages between several languages.\n");
         fclose(f);
-        snprintf(args, sizeof args, "bleu --hyp %s --ref %s", hp, rp);
-        CHECK(run(args) == 0 && strstr(out, "\"score\": 46.7504696829902") && strstr(out, "\"counts\": [11, 6, 4, 3]") &&
+        CHECK(runf("bleu --hyp %s --ref %s", hp, rp) == 0 && strstr(out, "\"score\": 46.7504696829902") && strstr(out, "\"counts\": [11, 6, 4, 3]") &&
               strstr(out, "\"sys_len\": 12, \"ref_len\": 13"));
-        snprintf(args, sizeof args, "bleu --hyp %s --ref " WIKI "wiki.valid.raw", hp);
-        CHECK(run(args) == 1 && strstr(out, "has 3760 lines but"));
+        CHECK(runf("bleu --hyp %s --ref " WIKI "wiki.valid.raw", hp) == 1 && strstr(out, "has 3760 lines but"));
     }
     /* translate: a small random Marian with the opus-mt-tc-big-en-pt tokenizer (no trained weights exist here) */
     {
@@ -177,42 +164,29 @@ int main(void) {
         snprintf(args, sizeof args, "cp " LMT_SHARED_DATA "/tokenizers/opus-mt-tc-big-en-pt/*.spm " LMT_SHARED_DATA
                  "/tokenizers/opus-mt-tc-big-en-pt/vocab.json %s/", mdir);
         CHECK(system(args) == 0);
-        snprintf(args, sizeof args, "translate --model %s --num_beams 2 --max_length 8 \"Default to expanded threads\"", mdir);
-        CHECK(run(args) == 0 && strstr(out, "[{\"translation_text\": \""));
+        CHECK(runf("translate --model %s --num_beams 2 --max_length 8 \"Default to expanded threads\"", mdir) == 0 && strstr(out, "[{\"translation_text\": \""));
         CHECK(run("translate --model " LMT_SOURCE_DIR "/tests/fixtures/models/gpt2 \"x\"") != 0 && strstr(out, "needs a MarianMTModel"));
         /* two texts, two returned sequences each: four entries */
-        snprintf(args, sizeof args, "translate --model %s --num_beams 3 --num_return_sequences 2 --max_new_tokens 5 "
-                 "--no_repeat_ngram_size 2 --min_length 3 --length_penalty 0.8 --early_stopping true \"One\" \"Two words\"", mdir);
-        CHECK(run(args) == 0);
+        CHECK(runf("translate --model %s --num_beams 3 --num_return_sequences 2 --max_new_tokens 5 "
+                 "--no_repeat_ngram_size 2 --min_length 3 --length_penalty 0.8 --early_stopping true \"One\" \"Two words\"", mdir) == 0);
         int entries = 0;
         for (const char *q = out; (q = strstr(q, "translation_text")); q++) entries++;
         CHECK_MSG(entries == 4, "translate: %d entries for 2 texts x 2 sequences", entries);
         /* bad settings are refused with the option named */
-        snprintf(args, sizeof args, "translate --model %s --num_beams 0 \"x\"", mdir);
-        CHECK(run(args) == 2 && strstr(out, "--num_beams must be at least 1"));
-        snprintf(args, sizeof args, "translate --model %s --max_length 500 \"x\"", mdir);
-        CHECK(run(args) == 1 && strstr(out, "max_position_embeddings"));
-        snprintf(args, sizeof args, "translate --model %s --num_beams 2 --num_return_sequences 3 \"x\"", mdir);
-        CHECK(run(args) == 1 && strstr(out, "num_return_sequences"));
-        snprintf(args, sizeof args, "translate --model %s --num_beams two \"x\"", mdir);
-        CHECK(run(args) == 2 && strstr(out, "wants an integer"));
-        snprintf(args, sizeof args, "translate --model %s --early_stopping maybe \"x\"", mdir);
-        CHECK(run(args) == 2 && strstr(out, "true, false or never"));
+        CHECK(runf("translate --model %s --num_beams 0 \"x\"", mdir) == 2 && strstr(out, "--num_beams must be at least 1"));
+        CHECK(runf("translate --model %s --max_length 500 \"x\"", mdir) == 1 && strstr(out, "max_position_embeddings"));
+        CHECK(runf("translate --model %s --num_beams 2 --num_return_sequences 3 \"x\"", mdir) == 1 && strstr(out, "num_return_sequences"));
+        CHECK(runf("translate --model %s --num_beams two \"x\"", mdir) == 2 && strstr(out, "wants an integer"));
+        CHECK(runf("translate --model %s --early_stopping maybe \"x\"", mdir) == 2 && strstr(out, "true, false or never"));
     }
     /* errors before any work is done */
-    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp);
-    CHECK(run(args) == 1 && strstr(out, "not empty"));
-    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --eval_strategy epoch --output_dir %s/r2", tmp);
-    CHECK(run(args) == 2 && strstr(out, "needs --validation_file"));
-    snprintf(args, sizeof args, "train " DEMO "--train_file %s/nope.txt --output_dir %s/r3", tmp, tmp);
-    CHECK(run(args) == 1 && strstr(out, "nope.txt: no such file"));
-    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --block_size 4096 --output_dir %s/r4", tmp);
-    CHECK(run(args) == 2 && strstr(out, "exceeds the model's 128 positions"));
-    snprintf(args, sizeof args, "train " DEMO "--train_file " WIKI "wiki.valid.raw --learning_rat 1 --output_dir %s/r5", tmp);
-    CHECK(run(args) == 1 && strstr(out, "unknown training argument \"learning_rat\""));
-    snprintf(args, sizeof args, "train --task clm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA
-             "/tokenizers/gpt2 --train_file " WIKI "wiki.valid.raw --output_dir %s/r6", LMT_SOURCE_DIR, tmp);
-    CHECK(run(args) == 1 && strstr(out, "model's vocabulary holds 96"));
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp) == 1 && strstr(out, "not empty"));
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --eval_strategy epoch --output_dir %s/r2", tmp) == 2 && strstr(out, "needs --validation_file"));
+    CHECK(runf("train " DEMO "--train_file %s/nope.txt --output_dir %s/r3", tmp, tmp) == 1 && strstr(out, "nope.txt: no such file"));
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --block_size 4096 --output_dir %s/r4", tmp) == 2 && strstr(out, "exceeds the model's 128 positions"));
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --learning_rat 1 --output_dir %s/r5", tmp) == 1 && strstr(out, "unknown training argument \"learning_rat\""));
+    CHECK(runf("train --task clm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA
+             "/tokenizers/gpt2 --train_file " WIKI "wiki.valid.raw --output_dir %s/r6", LMT_SOURCE_DIR, tmp) == 1 && strstr(out, "model's vocabulary holds 96"));
     snprintf(args, sizeof args, "rm -rf %s", tmp);
     CHECK(system(args) == 0);
     return lmt_test_finish();

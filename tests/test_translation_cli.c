@@ -58,11 +58,10 @@ int main(void) {
     write_file(tmp, "tgt.fr", "Ajouter...\nSupprimer\nJours\n");
 
     /* a short run: split 6 / 2 (train_test_split(train_size=0.75, seed=20)), 2 steps, evaluation with generation */
-    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --train_size 0.75 --split_seed 20 --source_lang en --target_lang fr "
+    CHECK_MSG(runf(BASE "--train_file %s/ok.jsonl --train_size 0.75 --split_seed 20 --source_lang en --target_lang fr "
              "--max_steps 2 --per_device_train_batch_size 2 --per_device_eval_batch_size 2 --logging_steps 1 --eval_strategy steps "
              "--eval_steps 2 --save_steps 2 --predict_with_generate --generation_num_beams 2 --generation_max_length 8 "
-             "--eval_predictions_file %s/preds.txt --output_dir %s/run", tmp, tmp, tmp);
-    CHECK_MSG(run(args) == 0, "%s", out);
+             "--eval_predictions_file %s/preds.txt --output_dir %s/run", tmp, tmp, tmp) == 0, "%s", out);
     CHECK(strstr(out, "train 6 pairs, validation 2 pairs") != NULL);
     CHECK(strstr(out, "generates with 2 beams, max_length 8") != NULL);
     CHECK(strstr(out, "\"eval_bleu_before\": ") && strstr(out, "\"eval_gen_len_before\": "));
@@ -82,9 +81,8 @@ int main(void) {
     CHECK(lmt_file_exists(path));
 
     /* evaluation only, parallel text files, greedy */
-    snprintf(args, sizeof args, BASE "--validation_file %s/src.en --validation_target_file %s/tgt.fr --source_lang en --target_lang fr "
-             "--predict_with_generate --num_beams 1 --generation_max_length 6 --output_dir %s/ev", tmp, tmp, tmp);
-    CHECK_MSG(run(args) == 0, "%s", out);
+    CHECK_MSG(runf(BASE "--validation_file %s/src.en --validation_target_file %s/tgt.fr --source_lang en --target_lang fr "
+             "--predict_with_generate --num_beams 1 --generation_max_length 6 --output_dir %s/ev", tmp, tmp, tmp) == 0, "%s", out);
     CHECK(strstr(out, "validation 3 pairs") && strstr(out, "generates with 1 beam,") && strstr(out, "\"eval_bleu\": "));
     CHECK(!strstr(out, "eval_bleu_before"));
 
@@ -95,46 +93,32 @@ int main(void) {
                " \"encoder_ffn_dim\": 16, \"decoder_ffn_dim\": 16, \"max_position_embeddings\": 32, \"pad_token_id\": 54775,"
                " \"decoder_start_token_id\": 54775, \"eos_token_id\": 44670, \"forced_eos_token_id\": 44670,"
                " \"bad_words_ids\": [[54775]], \"num_beams\": 3, \"max_length\": 12}\n");
-    snprintf(args, sizeof args, "train --task translation --config_name %s/config.json --tokenizer_name " TOK " --validation_file %s/ok.jsonl "
-             "--source_lang en --target_lang fr --predict_with_generate --output_dir %s/cfg", tmp, tmp, tmp);
-    CHECK_MSG(run(args) == 0, "%s", out);
+    CHECK_MSG(runf("train --task translation --config_name %s/config.json --tokenizer_name " TOK " --validation_file %s/ok.jsonl "
+             "--source_lang en --target_lang fr --predict_with_generate --output_dir %s/cfg", tmp, tmp, tmp) == 0, "%s", out);
     CHECK(strstr(out, "generates with 3 beams, max_length 32") && strstr(out, "\"eval_bleu\": "));
 
     /* bad input: each error names the file or the argument */
-    snprintf(args, sizeof args, BASE "--train_file %s/miss.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 1 && strstr(out, "miss.jsonl: line 2: the pair has no \"fr\" side"));
-    snprintf(args, sizeof args, BASE "--train_file %s/empty.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 1 && strstr(out, "empty.jsonl: line 3: the source (\"en\") is an empty string"));
-    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang de --target_lang fr --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 1 && strstr(out, "ok.jsonl: no pairs in language \"de\" (--source_lang); the file has: en, fr"));
-    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --num_beams 0 --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 2 && strstr(out, "--num_beams 0: must be at least 1"));
-    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --predict_with_generate "
-             "--generation_num_beams -2 --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) != 0 && strstr(out, "generation_num_beams"));
-    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --max_target_length 65 --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 2 && strstr(out, "--max_target_length 65 is beyond the model's max_position_embeddings (64)"));
-    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --generation_max_length 100 "
-             "--predict_with_generate --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 2 && strstr(out, "--generation_max_length 100 is beyond the model's max_position_embeddings (64)"));
-    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang en --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 2 && strstr(out, "--source_lang and --target_lang are both \"en\""));
-    snprintf(args, sizeof args, BASE "--train_file %s/nonexistent.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 1 && strstr(out, "nonexistent.jsonl: no such file"));
-    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --target_lang fr --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 2 && strstr(out, "--source_lang and --target_lang are required"));
-    snprintf(args, sizeof args, BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --metric_for_best_model eval_bleu --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 2 && strstr(out, "metric_for_best_model eval_bleu needs --predict_with_generate"));
+    CHECK(runf(BASE "--train_file %s/miss.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp) == 1 && strstr(out, "miss.jsonl: line 2: the pair has no \"fr\" side"));
+    CHECK(runf(BASE "--train_file %s/empty.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp) == 1 && strstr(out, "empty.jsonl: line 3: the source (\"en\") is an empty string"));
+    CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang de --target_lang fr --output_dir %s/x", tmp, tmp) == 1 && strstr(out, "ok.jsonl: no pairs in language \"de\" (--source_lang); the file has: en, fr"));
+    CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --num_beams 0 --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "--num_beams 0: must be at least 1"));
+    CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --predict_with_generate "
+             "--generation_num_beams -2 --output_dir %s/x", tmp, tmp) != 0 && strstr(out, "generation_num_beams"));
+    CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --max_target_length 65 --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "--max_target_length 65 is beyond the model's max_position_embeddings (64)"));
+    CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --generation_max_length 100 "
+             "--predict_with_generate --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "--generation_max_length 100 is beyond the model's max_position_embeddings (64)"));
+    CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang en --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "--source_lang and --target_lang are both \"en\""));
+    CHECK(runf(BASE "--train_file %s/nonexistent.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp) == 1 && strstr(out, "nonexistent.jsonl: no such file"));
+    CHECK(runf(BASE "--train_file %s/ok.jsonl --target_lang fr --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "--source_lang and --target_lang are required"));
+    CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --metric_for_best_model eval_bleu --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "metric_for_best_model eval_bleu needs --predict_with_generate"));
     /* a Marian tokenizer folder without target.spm */
     snprintf(args, sizeof args, "mkdir -p %s/tok && cp " TOK "/source.spm " TOK "/vocab.json " TOK "/tokenizer_config.json %s/tok/", tmp, tmp);
     CHECK(system(args) == 0);
-    snprintf(args, sizeof args, "train --task translation --model_name_or_path " MODEL " --tokenizer_name %s/tok --train_file %s/ok.jsonl "
-             "--source_lang en --target_lang fr --output_dir %s/x", tmp, tmp, tmp);
-    CHECK(run(args) == 1 && strstr(out, "tok/target.spm: missing"));
+    CHECK(runf("train --task translation --model_name_or_path " MODEL " --tokenizer_name %s/tok --train_file %s/ok.jsonl "
+             "--source_lang en --target_lang fr --output_dir %s/x", tmp, tmp, tmp) == 1 && strstr(out, "tok/target.spm: missing"));
     /* a GPT-2 model is not a translation model */
-    snprintf(args, sizeof args, "train --task translation --model_name_or_path " LMT_SOURCE_DIR "/tests/fixtures/models/gpt2 --tokenizer_name " TOK
-             " --train_file %s/ok.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp);
-    CHECK(run(args) == 2 && strstr(out, "needs a MarianMTModel"));
+    CHECK(runf("train --task translation --model_name_or_path " LMT_SOURCE_DIR "/tests/fixtures/models/gpt2 --tokenizer_name " TOK
+             " --train_file %s/ok.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "needs a MarianMTModel"));
     CHECK(run("train --task translation --help") == 0 && strstr(out, "--source_lang"));
 
     snprintf(args, sizeof args, "rm -rf %s", tmp);
