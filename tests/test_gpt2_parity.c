@@ -62,21 +62,12 @@ static void check_against(lmt_model *m, const char *ref_path, const char *what) 
         CHECK_MSG(fabs(g->loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", what, g->loss, want);
     }
     CHECK_OK(lmt_gpt2_backward(g));
-    int compared = 0;
-    for (size_t i = 0; i < m->layout.n_params; i++) {
-        const lmt_param_spec *p = &m->layout.params[i];
-        char key[160];
-        snprintf(key, sizeof key, "grad.%s", p->name);
-        const lmt_tensor_entry *e = need(ref, key, LMT_F32);
-        if (!e || e->nbytes != p->numel * 4) continue;
-        snprintf(msg, sizeof msg, "%s: %s", what, key);
-        close_tensor(msg, g->grads + p->offset, e->data, p->numel, 1e-4, 1e-6);
-        compared++;
-    }
-    CHECK(compared == (int)m->layout.n_params);
-    /* every grad.* in the reference is one of ours (nothing left unchecked) */
-    int ref_grads = 0;
-    for (size_t i = 0; i < ref->n; i++) ref_grads += !strncmp(ref->entries[i].name, "grad.", 5);
+    /* every parameter compared once, and every grad.* in the reference is one of ours */
+    int ref_grads, compared;
+    int *seen = parity_grads(what, ref, &m->layout, g->grads, &ref_grads, &compared);
+    for (size_t p = 0; p < m->layout.n_params; p++)
+        CHECK_MSG(seen[p] == 1, "%s: grad.%s compared %d times", what, m->layout.params[p].name, seen[p]);
+    free(seen);
     CHECK_MSG(ref_grads == compared, "%s: %d reference gradients, %d compared", what, ref_grads, compared);
     lmt_gpt2_free(g);
     lmt_tensor_file_free(ref);
