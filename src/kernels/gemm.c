@@ -890,7 +890,7 @@ static bool gemm_part(const gemm_job *j, int tid, int nth, bool split_m) {
  * rows are contiguous, dot products along k when B is stored [N,K]. Every C
  * element is summed in a fixed order whatever the threads' column split. */
 #define SMALL_M 4
-#define SMALL_COLS 64   /* columns per step; the threads' split is a multiple */
+#define SMALL_COLS 64   /* the threads split the columns in multiples of this */
 #define SMALL_CHUNK 2048 /* columns per pass over B's rows (accumulators: 32 KiB at M = 4) */
 
 TGT_F32 static inline __m512 load_b(const float *p, __mmask16 m, bool round) {
@@ -899,8 +899,8 @@ TGT_F32 static inline __m512 load_b(const float *p, __mmask16 m, bool round) {
 
 /* C[i, jlo:jhi] = sum_k a[i,k] B[k, jlo:jhi] for B stored (K, N): for each
  * k the thread's part of row k is read front to back into accumulators
- * (SMALL_CHUNK columns at a time); every column still sums k in order, as
- * the blocked loop does. */
+ * (SMALL_CHUNK columns at a time); every column sums k in order, whatever
+ * the threads' split. */
 TGT_F32 static inline __attribute__((always_inline)) void small_m_rows_stream(const gemm_job *j, const float *arows, long jlo,
                                                                              long jhi, float *acc, const bool round) {
     const int M = (int)j->M;
@@ -948,42 +948,10 @@ TGT_F32 static inline __attribute__((always_inline)) void small_m_rows_stream(co
 TGT_F32 static void small_m_cols(const gemm_job *j, const float *arows, long jlo, long jhi, bool round) {
     const int M = (int)j->M;
     const long K = j->K, ldb = j->ldb, ldc = j->ldc;
-    const __m512 va = _mm512_set1_ps(j->alpha), vb = _mm512_set1_ps(j->beta);
     if (!j->tb) {   /* rows of B read front to back (2-3x the bandwidth of 64-column blocks) */
-        float *sums = buf_get(&tls_b, (size_t)SMALL_M * SMALL_CHUNK * sizeof(float));
-        if (sums) {
-            if (round) small_m_rows_stream(j, arows, jlo, jhi, sums, true);
-            else small_m_rows_stream(j, arows, jlo, jhi, sums, false);
-            return;
-        }
-        /* no accumulator buffer: 64 columns at a time in registers */
-        for (long j0 = jlo; j0 < jhi; j0 += SMALL_COLS) {
-            const int n = (int)(jhi - j0 < SMALL_COLS ? jhi - j0 : SMALL_COLS);
-            const __mmask16 m0 = col_mask(n, 0), m1 = col_mask(n, 1), m2 = col_mask(n, 2), m3 = col_mask(n, 3);
-            __m512 acc[SMALL_M][4];
-            for (int i = 0; i < SMALL_M; i++)
-                for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
-            const float *b = j->B + j0;
-            for (long k = 0; k < K; k++, b += ldb) {
-                const __m512 b0 = load_b(b, m0, round), b1 = load_b(b + 16, m1, round), b2 = load_b(b + 32, m2, round),
-                             b3 = load_b(b + 48, m3, round);
-                for (int i = 0; i < M; i++) {
-                    const __m512 a = _mm512_set1_ps(arows[i * K + k]);
-                    acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
-                    acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
-                    acc[i][2] = _mm512_fmadd_ps(a, b2, acc[i][2]);
-                    acc[i][3] = _mm512_fmadd_ps(a, b3, acc[i][3]);
-                }
-            }
-            const __mmask16 mk[4] = {m0, m1, m2, m3};
-            for (int i = 0; i < M; i++)
-                for (int v = 0; v < 4; v++) {
-                    float *c = j->C + i * ldc + j0 + 16 * v;
-                    __m512 r = _mm512_mul_ps(va, acc[i][v]);
-                    if (j->beta != 0.0f) r = _mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mk[v], c)));
-                    _mm512_mask_storeu_ps(c, mk[v], r);
-                }
-        }
+        float sums[SMALL_M * SMALL_CHUNK] __attribute__((aligned(64)));   /* 32 KiB */
+        if (round) small_m_rows_stream(j, arows, jlo, jhi, sums, true);
+        else small_m_rows_stream(j, arows, jlo, jhi, sums, false);
         return;
     }
     /* B stored [N,K]: C[i,j] = dot(a[i,:], B[j,:]), 4 columns at a time. */

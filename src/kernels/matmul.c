@@ -81,35 +81,40 @@ void lmt_gemv_bf16(int N, int K, float alpha, const float *a, const uint16_t *P,
     }
 }
 
-void lmt_sgemm(bool trans_a, bool trans_b, int M, int N, int K,
-               float alpha, const float *A, int lda, const float *B, int ldb,
-               float beta, float *C, int ldc) {
+/* Which kernel a product of M rows goes to, at the current settings. */
+typedef enum { ROUTE_OWN_F32, ROUTE_OWN_BF16, ROUTE_OPENBLAS } route;
+static route product_route(int M) {
     /* one row times a matrix (decoding with a cache) streams B once: it stays
      * fp32 under bf16, where rounding would cost a pass over B as well;
      * lmt_gemm_f32 takes such products without packing */
-    if (M == 1 && precision == LMT_MATMUL_BF16)
-        lmt_gemm_f32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else if (precision == LMT_MATMUL_BF16)
-        lmt_gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else if (chosen_backend() == LMT_MATMUL_OWN)
-        lmt_gemm_f32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else
+    if (precision == LMT_MATMUL_BF16) return M == 1 ? ROUTE_OWN_F32 : ROUTE_OWN_BF16;
+    return chosen_backend() == LMT_MATMUL_OWN ? ROUTE_OWN_F32 : ROUTE_OPENBLAS;
+}
+
+void lmt_sgemm(bool trans_a, bool trans_b, int M, int N, int K,
+               float alpha, const float *A, int lda, const float *B, int ldb,
+               float beta, float *C, int ldc) {
+    switch (product_route(M)) {
+    case ROUTE_OWN_F32: lmt_gemm_f32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case ROUTE_OWN_BF16: lmt_gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+    case ROUTE_OPENBLAS:
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                     M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
 }
 
 struct lmt_gemm_packed *lmt_matmul_pack_b(bool trans_b, int N, int K, const float *B, int ldb) {
-    if (chosen_backend() != LMT_MATMUL_OWN && precision != LMT_MATMUL_BF16) return NULL;
-    return lmt_gemm_pack_b(precision == LMT_MATMUL_BF16, trans_b, N, K, B, ldb);
+    const route r = product_route(2);   /* the route of products with more than one row */
+    return r == ROUTE_OPENBLAS ? NULL : lmt_gemm_pack_b(r == ROUTE_OWN_BF16, trans_b, N, K, B, ldb);
 }
 
 void lmt_matmul_packed_free(struct lmt_gemm_packed *p) { lmt_gemm_packed_free(p); }
 
 void lmt_sgemm_packed(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc, const struct lmt_gemm_packed *packed) {
-    const bool bf16 = precision == LMT_MATMUL_BF16;
-    /* the cases lmt_sgemm sends elsewhere than the kernel the copy was packed for */
-    if (!packed || lmt_gemm_packed_bf16(packed) != bf16 || (M == 1 && bf16) || (!bf16 && chosen_backend() != LMT_MATMUL_OWN)) {
+    /* the copy serves the kernel it was packed for; any other route takes B itself */
+    const route r = product_route(M);
+    if (!packed || r != (lmt_gemm_packed_bf16(packed) ? ROUTE_OWN_BF16 : ROUTE_OWN_F32)) {
         lmt_sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
@@ -139,6 +144,6 @@ void lmt_matmul_set_threads(int n) {
 
 int lmt_matmul_threads(void) {
     /* lmtune's kernels run single-threaded inside a parallel region by themselves */
-    if (precision == LMT_MATMUL_BF16 || chosen_backend() == LMT_MATMUL_OWN) return 1;
+    if (product_route(2) != ROUTE_OPENBLAS) return 1;
     return openblas_get_num_threads();
 }
