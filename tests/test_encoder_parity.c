@@ -281,7 +281,7 @@ static void check_trainer(lmt_model *m, const char *fx, const char *what) {
     lmt_train_data tr = {.n = d.b.B, .ctx = &d, .collate = rows_collate};
     lmt_trainer t;
     if (task && lmt_trainer_init(&t, &a, &task->base, &tr, NULL) == LMT_OK) {
-        task->enc->emb_cfg.p_drop = task->enc->attn_cfg.p_attn = task->enc->attn_cfg.p_out = task->enc->ffn_cfg.p_out = 0.0f;
+        task->enc->emb_cfg.p_drop = task->enc->layers.self.p_attn = task->enc->layers.self.p_out = task->enc->layers.ffn.p_out = 0.0f;
         t.sampler = lmt_sampler_sequential;
         lmt_train_output out;
         CHECK_OK(lmt_trainer_train(&t, &out));

@@ -91,7 +91,7 @@ static void check_trajectory(void) {
         for (int step = 0; step < 5; step++) {
             lmt_gpt2_zero_grad(g);
             /* training mode as the reference, whose dropout probabilities are 0 */
-            g->emb_cfg.p_drop = g->attn_cfg.p_attn = g->attn_cfg.p_out = g->mlp_cfg.p_out = 0.0f;
+            g->emb_cfg.p_drop = g->h.self.p_attn = g->h.self.p_out = g->h.ffn.p_out = 0.0f;
             CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, b.B, b.T, true));
             CHECK_OK(lmt_gpt2_backward(g));
             double norm = lmt_clip_grad_norm(g->net.grads, &m->layout, 1.0);

@@ -265,10 +265,9 @@ static void check_trainer(lmt_model *m, const lmt_tensor_file *ref, batch *b) {
     if (task && lmt_trainer_init(&t, &a, &task->base, &tr, NULL) == LMT_OK) {
         {
             lmt_marian *z = task->mt;   /* every dropout off */
-            z->enc_emb_cfg.p_drop = z->dec_emb_cfg.p_drop = z->enc_ffn_cfg.p_out = z->dec_ffn_cfg.p_out = 0.0f;
-            z->enc_ffn_cfg.p_act = z->dec_ffn_cfg.p_act = 0.0f;
-            z->enc_attn_cfg.p_attn = z->enc_attn_cfg.p_out = z->dec_attn_cfg.p_attn = z->dec_attn_cfg.p_out = 0.0f;
-            z->cross_cfg.p_attn = z->cross_cfg.p_out = 0.0f;
+            z->enc_emb_cfg.p_drop = z->dec_emb_cfg.p_drop = 0.0f;
+            for (lmt_stack *s = &z->enc; s; s = s == &z->enc ? &z->dec : NULL)
+                s->self.p_attn = s->self.p_out = s->cross.p_attn = s->cross.p_out = s->ffn.p_act = s->ffn.p_out = 0.0f;
         }
         t.sampler = lmt_sampler_sequential;
         lmt_train_output out;

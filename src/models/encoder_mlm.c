@@ -6,12 +6,11 @@
 #include "core/error.h"
 #include "models/encoder_mlm.h"
 
-static void bind(lmt_encoder_mlm *e, float *base, lmt_enc_params *p) {
+static void bind(void *self, float *base, bool grads) {
+    lmt_encoder_mlm *e = self;
+    lmt_enc_params *p = grads ? &e->g : &e->w;
     lmt_embed_bind(&p->emb, &e->net, base, LMT_STACK_ENCODER);
-    for (int l = 0; l < e->L; l++) {
-        lmt_attn_bind(&p->layers[l].attn, &e->net, base, LMT_STACK_ENCODER, l);
-        lmt_ffn_bind(&p->layers[l].ffn, &e->net, base, LMT_STACK_ENCODER, l);
-    }
+    lmt_stack_bind(&e->layers, &e->net, base, grads);
     lmt_head_bind(&p->head, &e->net, base);
 }
 
@@ -19,10 +18,7 @@ static void plan(void *self, lmt_arena *a, bool with_grads) {
     lmt_encoder_mlm *e = self;
     size_t N = (size_t)e->max_B * e->max_T;
     lmt_embed_plan(a, &e->emb, &e->emb_cfg, N, true);
-    for (int l = 0; l < e->L; l++) {
-        lmt_attn_plan(a, &e->a[l].attn, &e->attn_cfg, N, N);
-        lmt_ffn_plan(a, &e->a[l].ffn, &e->ffn_cfg, N);
-    }
+    lmt_stack_plan(&e->layers, a, N, N);
     lmt_head_plan(a, &e->head, &e->head_cfg, N);
     e->logits = e->head.logits;
     e->ids = lmt_arena_take_i32(a, N);
@@ -73,39 +69,19 @@ lmt_status lmt_encoder_mlm_create(lmt_model *m, int max_B, int max_T, bool with_
     /* nn.Embedding(padding_idx=pad): the word table's pad row, and RoBERTa's position table's */
     e->emb_cfg = (lmt_embed_cfg){.C = e->C, .V = e->V, .P = e->P, .scale = 1.0f, .eps = eps,
                                  .p_drop = (float)c->embd_dropout, .pad_id = e->pad_id, .pos_pad = c->arch == LMT_ARCH_ROBERTA};
-    e->attn_cfg = (lmt_attn_cfg){.C = e->C, .NH = e->NH, .scale = 1.0f / sqrtf((float)(e->C / e->NH)), .eps = eps,
-                                 .p_attn = (float)c->attn_dropout, .p_out = c->arch == LMT_ARCH_DISTILBERT ? 0.0f : p,
-                                 .wl = LMT_W_OUT_IN};
-    e->ffn_cfg = (lmt_ffn_cfg){.C = e->C, .F = e->F, .eps = eps, .p_out = p, .act = c->act, .wl = LMT_W_OUT_IN};
+    e->layers = (lmt_stack){.id = LMT_STACK_ENCODER, .L = e->L, .seeds_per_layer = 3,
+        .self = {.C = e->C, .NH = e->NH, .scale = 1.0f / sqrtf((float)(e->C / e->NH)), .eps = eps,
+                 .p_attn = (float)c->attn_dropout, .p_out = c->arch == LMT_ARCH_DISTILBERT ? 0.0f : p, .wl = LMT_W_OUT_IN},
+        .ffn = {.C = e->C, .F = e->F, .eps = eps, .p_out = p, .act = c->act, .wl = LMT_W_OUT_IN}};
     e->head_cfg = (lmt_head_cfg){.C = e->C, .V = e->V, .eps = eps, .transform = true,
                                  .act = c->arch == LMT_ARCH_ROBERTA ? LMT_ACT_GELU : c->act};
     lmt_status st = lmt_net_init(&e->net, m, lmt_arch_class_name(c->arch), 1 + 3 * e->L, with_grads);
-    e->w.layers = calloc((size_t)e->L + 1, sizeof(lmt_enc_layer));
-    e->g.layers = calloc((size_t)e->L + 1, sizeof(lmt_enc_layer));
-    e->a = calloc((size_t)e->L + 1, sizeof *e->a);
-    if (st == LMT_OK && (!e->w.layers || !e->g.layers || !e->a)) st = lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    if (st == LMT_OK) {
-        bind(e, m->params, &e->w);
-        bind(e, e->net.grads, &e->g);
-        st = lmt_net_alloc(&e->net, plan, e, with_grads, max_B, max_T);
-    }
-    if (st != LMT_OK) { lmt_encoder_mlm_free(e); return st; }
-    *out = e;
-    return LMT_OK;
+    lmt_stack_alloc(&e->layers, &e->net);
+    if (st == LMT_OK) st = lmt_net_setup(&e->net, bind, plan, e, max_B, max_T);
+    if (st == LMT_OK) *out = e;
+    else lmt_encoder_mlm_free(e);
+    return st;
 }
-
-void lmt_encoder_mlm_free(lmt_encoder_mlm *e) {
-    if (!e) return;
-    lmt_net_release(&e->net);
-    free(e->w.layers);
-    free(e->g.layers);
-    free(e->a);
-    free(e);
-}
-
-void lmt_encoder_mlm_set_seed(lmt_encoder_mlm *e, uint64_t seed) { lmt_net_set_seed(&e->net, seed); }
-void lmt_encoder_mlm_zero_grad(lmt_encoder_mlm *e) { lmt_net_zero_grad(&e->net); }
-float *lmt_encoder_mlm_grad(lmt_encoder_mlm *e, const char *hf_name) { return lmt_net_grad(&e->net, hf_name); }
 
 static lmt_status load_inputs(lmt_encoder_mlm *e, lmt_dtype t, const void *ids, const void *mask, const void *types,
                               const void *labels, int B, int T) {
@@ -153,49 +129,31 @@ lmt_status lmt_encoder_mlm_forward(lmt_encoder_mlm *e, lmt_dtype dtype, const vo
     e->B = B;
     e->T = T;
     lmt_net_step(n, B, training, labels != NULL);
-    lmt_block_ctx *ctx = &n->ctx;
-    int N = B * T;
-    const int32_t *key_mask = e->has_mask ? e->mask : NULL;
-
-    lmt_embed_forward(&e->emb_cfg, &e->w.emb, &e->emb, e->ids, e->pos, e->w.emb.type ? e->types : NULL, T, n->seeds[0], ctx);
-    const float *x = e->emb.out;   // (N, C) layer input
-    for (int l = 0; l < e->L; l++) {
-        const uint64_t *s = n->seeds + 1 + 3 * l;
-        lmt_attn_forward(&e->attn_cfg, &e->w.layers[l].attn, &e->a[l].attn, x, x, T, T, key_mask, s[0], s[1], ctx);
-        x = e->a[l].attn.r.ln;
-        lmt_ffn_forward(&e->ffn_cfg, &e->w.layers[l].ffn, &e->a[l].ffn, x, N, 0, s[2], ctx);
-        x = e->a[l].ffn.r.ln;
-    }
+    lmt_embed_forward(&e->emb_cfg, &e->w.emb, &e->emb, e->ids, e->pos, e->w.emb.type ? e->types : NULL, T, n->seeds[0], &n->ctx);
+    const float *x = lmt_stack_forward(&e->layers, e->emb.out, T, e->has_mask ? e->mask : NULL, NULL, 0, NULL, n->seeds + 1, &n->ctx);
     /* the head: on every row, or (loss_only) on the labelled rows gathered */
-    e->n_head = lmt_head_forward(&e->head_cfg, &e->w.head, &e->head, x, N, labels ? e->targets : NULL, e->loss_only);
-    if (labels) {
-        n->n_targets = lmt_lm_loss_forward(&e->head_cfg, &e->head, e->targets, training && n->grads && !e->g.head.b);
-        lmt_net_set_loss(n, e->head.losses, e->n_head);
-    }
+    e->n_head = lmt_head_forward_loss(&e->head_cfg, &e->w.head, &e->g.head, &e->head, x, B * T, labels ? e->targets : NULL,
+                                      e->loss_only, n);
     return LMT_OK;
 }
 
 lmt_status lmt_encoder_mlm_backward_scaled(lmt_encoder_mlm *e, float scale) {
-    lmt_net *n = &e->net;
-    LMT_TRY(lmt_net_backward_check(n));
-    lmt_block_ctx *ctx = &n->ctx;
-    int T = e->T, N = e->B * T;
-    const int32_t *key_mask = e->has_mask ? e->mask : NULL;
-    const float *xL = e->L ? e->a[e->L - 1].ffn.r.ln : e->emb.out;
-    lmt_head_backward(&e->head_cfg, &e->w.head, &e->g.head, &e->head, xL, N, e->targets, scale, ctx->dx, ctx);
-    for (int l = e->L - 1; l >= 0; l--) {   // ctx->dx: d(layer output) -> d(layer input)
-        const uint64_t *s = n->seeds + 1 + 3 * l;
-        const float *x = l ? e->a[l - 1].ffn.r.ln : e->emb.out;
-        lmt_ffn_backward(&e->ffn_cfg, &e->w.layers[l].ffn, &e->g.layers[l].ffn, &e->a[l].ffn, e->a[l].attn.r.ln, N, 0, s[2], ctx);
-        lmt_attn_backward(&e->attn_cfg, &e->w.layers[l].attn, &e->g.layers[l].attn, &e->a[l].attn, x, x, NULL, T, T,
-                          key_mask, s[0], s[1], ctx);
-    }
-    lmt_embed_backward(&e->emb_cfg, &e->w.emb, &e->g.emb, &e->emb, e->ids, e->pos, e->w.emb.type ? e->types : NULL, T,
-                       n->seeds[0], ctx);
-    n->has_labels = false;   // logits now hold their gradient
+    LMT_TRY(lmt_net_backward_check(&e->net));
+    lmt_block_ctx *ctx = &e->net.ctx;
+    const float *x0 = e->emb.out;
+    lmt_head_backward(&e->head_cfg, &e->w.head, &e->g.head, &e->head, lmt_stack_output(&e->layers, x0), e->B * e->T,
+                      e->targets, scale, ctx->dx, ctx);
+    lmt_stack_backward(&e->layers, x0, e->T, e->has_mask ? e->mask : NULL, NULL, 0, NULL, NULL, e->net.seeds + 1, ctx);
+    lmt_embed_backward(&e->emb_cfg, &e->w.emb, &e->g.emb, &e->emb, e->ids, e->pos, e->w.emb.type ? e->types : NULL, e->T,
+                       e->net.seeds[0], ctx);
+    e->net.has_labels = false;   // logits now hold their gradient
     return LMT_OK;
 }
 
 lmt_status lmt_encoder_mlm_backward(lmt_encoder_mlm *e) {
     return lmt_encoder_mlm_backward_scaled(e, lmt_net_mean_scale(&e->net));
 }
+void lmt_encoder_mlm_set_seed(lmt_encoder_mlm *e, uint64_t seed) { lmt_net_set_seed(&e->net, seed); }
+void lmt_encoder_mlm_zero_grad(lmt_encoder_mlm *e) { lmt_net_zero_grad(&e->net); }
+float *lmt_encoder_mlm_grad(lmt_encoder_mlm *e, const char *hf_name) { return lmt_net_grad(&e->net, hf_name); }
+void lmt_encoder_mlm_free(lmt_encoder_mlm *e) { if (e) lmt_net_release(&e->net); free(e); }

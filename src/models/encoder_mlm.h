@@ -18,27 +18,15 @@
 #define LMT_MODELS_ENCODER_MLM_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "models/blocks/attn.h"
 #include "models/blocks/embed.h"
-#include "models/blocks/ffn.h"
 #include "models/blocks/lm_head.h"
+#include "models/blocks/stack.h"
 #include "models/net.h"
-
-typedef struct lmt_enc_layer {
-    lmt_attn_params attn;              /* q, k, v, output dense, LN_1 */
-    lmt_ffn_params ffn;                /* intermediate, output dense, LN_2 */
-} lmt_enc_layer;
 
 typedef struct lmt_enc_params {
     lmt_embed_params emb;              /* word, position, token type, LayerNorm */
-    lmt_enc_layer *layers;             /* (L) */
     lmt_head_params head;              /* transform dense + LN, decoder (tied: = word), bias */
 } lmt_enc_params;
-
-typedef struct lmt_enc_acts {
-    lmt_attn_acts attn;
-    lmt_ffn_acts ffn;
-} lmt_enc_acts;
 
 typedef struct lmt_encoder_mlm {
     lmt_net net;                       /* grads, loss, n_targets, seeds (1 + 3L per training forward) */
@@ -47,15 +35,13 @@ typedef struct lmt_encoder_mlm {
     int max_B, max_T;
     int pad_id;                        /* padding_idx (RoBERTa: also of the positions) */
     lmt_embed_cfg emb_cfg;
-    lmt_attn_cfg attn_cfg;             /* DistilBERT: no dropout after the attention output */
-    lmt_ffn_cfg ffn_cfg;
+    lmt_stack layers;                  /* post-LN; DistilBERT: no dropout after the attention output */
     lmt_head_cfg head_cfg;             /* RoBERTa's head: erf GELU */
 
     lmt_enc_params w;                  /* pointers into model->params */
     lmt_enc_params g;                  /* pointers into net.grads */
 
     lmt_embed_acts emb;
-    lmt_enc_acts *a;                   /* (L) */
     lmt_head_acts head;
     float *logits;                     /* (N, V) = head.logits; after backward: their gradient */
     int32_t *ids, *mask, *types, *pos, *targets;   /* (N) */

@@ -8,12 +8,11 @@
 #include "kernels/layernorm.h"
 #include "models/gpt2.h"
 
-static void bind(lmt_gpt2 *g, float *base, lmt_gpt2_params *p) {
+static void bind(void *self, float *base, bool grads) {
+    lmt_gpt2 *g = self;
+    lmt_gpt2_params *p = grads ? &g->g : &g->w;
     lmt_embed_bind(&p->emb, &g->net, base, LMT_STACK_DECODER);
-    for (int l = 0; l < g->L; l++) {
-        lmt_attn_bind(&p->h[l].attn, &g->net, base, LMT_STACK_DECODER, l);
-        lmt_ffn_bind(&p->h[l].mlp, &g->net, base, LMT_STACK_DECODER, l);
-    }
+    lmt_stack_bind(&g->h, &g->net, base, grads);
     p->lnf_w = lmt_net_slot(&g->net, base, LMT_STACK_DECODER, -1, LMT_ROLE_FINAL_LN_W);
     p->lnf_b = lmt_net_slot(&g->net, base, LMT_STACK_DECODER, -1, LMT_ROLE_FINAL_LN_B);
     lmt_head_bind(&p->head, &g->net, base);
@@ -24,10 +23,7 @@ static void plan(void *self, lmt_arena *a, bool with_grads) {
     lmt_gpt2 *g = self;
     size_t N = (size_t)g->max_B * g->max_T;
     lmt_embed_plan(a, &g->emb, &g->emb_cfg, N, false);
-    for (int l = 0; l < g->L; l++) {
-        lmt_attn_plan(a, &g->a[l].attn, &g->attn_cfg, N, N);
-        lmt_ffn_plan(a, &g->a[l].mlp, &g->mlp_cfg, N);
-    }
+    lmt_stack_plan(&g->h, a, N, N);
     g->lnf = lmt_arena_take(a, N * g->C);
     g->lnf_mean = lmt_arena_take(a, N);
     g->lnf_rstd = lmt_arena_take(a, N);
@@ -67,40 +63,21 @@ lmt_status lmt_gpt2_create(lmt_model *m, int max_B, int max_T, bool with_grads, 
     g->max_B = max_B;
     g->max_T = max_T;
     g->eps = (float)c->layer_norm_eps;
+    float p = (float)c->dropout;
     g->emb_cfg = (lmt_embed_cfg){.C = g->C, .V = g->V, .P = g->P, .scale = 1.0f, .p_drop = (float)c->embd_dropout, .pad_id = -1};
-    g->attn_cfg = (lmt_attn_cfg){.C = g->C, .NH = g->NH, .eps = g->eps, .p_attn = (float)c->attn_dropout,
-                                 .p_out = (float)c->dropout, .causal = true, .pre_ln = true, .fused = true, .wl = LMT_W_IN_OUT,
-                                 .scale = c->scale_attn_weights ? 1.0f / sqrtf((float)(g->C / g->NH)) : 1.0f};
-    g->mlp_cfg = (lmt_ffn_cfg){.C = g->C, .F = g->F, .eps = g->eps, .p_out = (float)c->dropout, .act = c->act,
-                               .pre_ln = true, .wl = LMT_W_IN_OUT};
+    g->h = (lmt_stack){.id = LMT_STACK_DECODER, .L = g->L, .seeds_per_layer = 3,
+        .self = {.C = g->C, .NH = g->NH, .eps = g->eps, .p_attn = (float)c->attn_dropout, .p_out = p, .causal = true,
+                 .pre_ln = true, .fused = true, .wl = LMT_W_IN_OUT,
+                 .scale = c->scale_attn_weights ? 1.0f / sqrtf((float)(g->C / g->NH)) : 1.0f},
+        .ffn = {.C = g->C, .F = g->F, .eps = g->eps, .p_out = p, .act = c->act, .pre_ln = true, .wl = LMT_W_IN_OUT}};
     g->head_cfg = (lmt_head_cfg){.C = g->C, .V = g->V};
     lmt_status st = lmt_net_init(&g->net, m, "gpt2", 1 + 3 * g->L, with_grads);
-    g->w.h = calloc((size_t)g->L + 1, sizeof *g->w.h);
-    g->g.h = calloc((size_t)g->L + 1, sizeof *g->g.h);
-    g->a = calloc((size_t)g->L + 1, sizeof *g->a);
-    if (st == LMT_OK && (!g->w.h || !g->g.h || !g->a)) st = lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    if (st == LMT_OK) {
-        bind(g, m->params, &g->w);
-        bind(g, g->net.grads, &g->g);
-        st = lmt_net_alloc(&g->net, plan, g, with_grads, max_B, max_T);
-    }
-    if (st != LMT_OK) { lmt_gpt2_free(g); return st; }
-    *out = g;
-    return LMT_OK;
+    lmt_stack_alloc(&g->h, &g->net);
+    if (st == LMT_OK) st = lmt_net_setup(&g->net, bind, plan, g, max_B, max_T);
+    if (st == LMT_OK) *out = g;
+    else lmt_gpt2_free(g);
+    return st;
 }
-
-void lmt_gpt2_free(lmt_gpt2 *g) {
-    if (!g) return;
-    lmt_net_release(&g->net);
-    free(g->w.h);
-    free(g->g.h);
-    free(g->a);
-    free(g);
-}
-
-void lmt_gpt2_set_seed(lmt_gpt2 *g, uint64_t seed) { lmt_net_set_seed(&g->net, seed); }
-void lmt_gpt2_zero_grad(lmt_gpt2 *g) { lmt_net_zero_grad(&g->net); }
-float *lmt_gpt2_grad(lmt_gpt2 *g, const char *hf_name) { return lmt_net_grad(&g->net, hf_name); }
 
 lmt_status lmt_gpt2_forward(lmt_gpt2 *g, lmt_dtype dtype, const void *input_ids, const void *attention_mask,
                             const void *labels, int B, int T, bool training) {
@@ -120,47 +97,30 @@ lmt_status lmt_gpt2_forward(lmt_gpt2 *g, lmt_dtype dtype, const void *input_ids,
     g->B = B;
     g->T = T;
     lmt_net_step(n, B, training, labels != NULL);
-    lmt_block_ctx *ctx = &n->ctx;
-    const int32_t *key_mask = g->has_mask ? g->mask : NULL;
-
-    lmt_embed_forward(&g->emb_cfg, &g->w.emb, &g->emb, g->ids, NULL, NULL, T, n->seeds[0], ctx);
-    const float *x = g->emb.out;   // (N, C) residual stream
-    for (int l = 0; l < g->L; l++) {
-        const uint64_t *s = n->seeds + 1 + 3 * l;
-        lmt_attn_forward(&g->attn_cfg, &g->w.h[l].attn, &g->a[l].attn, x, x, T, T, key_mask, s[0], s[1], ctx);
-        x = g->a[l].attn.r.res;
-        lmt_ffn_forward(&g->mlp_cfg, &g->w.h[l].mlp, &g->a[l].mlp, x, (int)N, 0, s[2], ctx);
-        x = g->a[l].mlp.r.res;
-    }
+    lmt_embed_forward(&g->emb_cfg, &g->w.emb, &g->emb, g->ids, NULL, NULL, T, n->seeds[0], &n->ctx);
+    const float *x = lmt_stack_forward(&g->h, g->emb.out, T, g->has_mask ? g->mask : NULL, NULL, 0, NULL, n->seeds + 1, &n->ctx);
     LMT_PROFILE("forward/layernorm", 0, lmt_layernorm_forward(g->lnf, g->lnf_mean, g->lnf_rstd, x, g->w.lnf_w, g->w.lnf_b, (int)N, g->C, g->eps));
-    lmt_head_forward(&g->head_cfg, &g->w.head, &g->head, g->lnf, (int)N, NULL, false);
-    if (labels) {
-        n->n_targets = lmt_lm_loss_forward(&g->head_cfg, &g->head, g->targets, training && n->grads);
-        lmt_net_set_loss(n, g->head.losses, (int)N);
-    }
+    lmt_head_forward_loss(&g->head_cfg, &g->w.head, &g->g.head, &g->head, g->lnf, (int)N, labels ? g->targets : NULL, false, n);
     return LMT_OK;
 }
-
-static const float *stream_out(const lmt_gpt2 *g) { return g->L ? g->a[g->L - 1].mlp.r.res : g->emb.out; }
 
 lmt_status lmt_gpt2_backward_scaled(lmt_gpt2 *g, float scale) {
     lmt_net *n = &g->net;
     LMT_TRY(lmt_net_backward_check(n));
     lmt_block_ctx *ctx = &n->ctx;
-    int T = g->T, N = g->B * T, C = g->C;
-    const int32_t *key_mask = g->has_mask ? g->mask : NULL;
+    int T = g->T, N = g->B * T;
     lmt_head_backward(&g->head_cfg, &g->w.head, &g->g.head, &g->head, g->lnf, N, g->targets, scale, ctx->dbuf, ctx);
-    memset(ctx->dx, 0, (size_t)N * C * sizeof(float));
-    LMT_PROFILE("backward/layernorm", 0, lmt_layernorm_backward(ctx->dx, g->g.lnf_w, g->g.lnf_b, ctx->dbuf, stream_out(g), g->w.lnf_w, g->lnf_mean, g->lnf_rstd, N, C));
-    for (int l = g->L - 1; l >= 0; l--) {   // ctx->dx: d(block output) -> d(block input)
-        const uint64_t *s = n->seeds + 1 + 3 * l;
-        const float *x = l ? g->a[l - 1].mlp.r.res : g->emb.out;
-        lmt_ffn_backward(&g->mlp_cfg, &g->w.h[l].mlp, &g->g.h[l].mlp, &g->a[l].mlp, g->a[l].attn.r.res, N, 0, s[2], ctx);
-        lmt_attn_backward(&g->attn_cfg, &g->w.h[l].attn, &g->g.h[l].attn, &g->a[l].attn, x, x, NULL, T, T, key_mask, s[0], s[1], ctx);
-    }
+    memset(ctx->dx, 0, (size_t)N * g->C * sizeof(float));
+    LMT_PROFILE("backward/layernorm", 0, lmt_layernorm_backward(ctx->dx, g->g.lnf_w, g->g.lnf_b, ctx->dbuf, lmt_stack_output(&g->h, g->emb.out),
+                                                                g->w.lnf_w, g->lnf_mean, g->lnf_rstd, N, g->C));
+    lmt_stack_backward(&g->h, g->emb.out, T, g->has_mask ? g->mask : NULL, NULL, 0, NULL, NULL, n->seeds + 1, ctx);
     lmt_embed_backward(&g->emb_cfg, &g->w.emb, &g->g.emb, &g->emb, g->ids, NULL, NULL, T, n->seeds[0], ctx);
     n->has_labels = false;   // logits now hold their gradient
     return LMT_OK;
 }
 
 lmt_status lmt_gpt2_backward(lmt_gpt2 *g) { return lmt_gpt2_backward_scaled(g, lmt_net_mean_scale(&g->net)); }
+void lmt_gpt2_set_seed(lmt_gpt2 *g, uint64_t seed) { lmt_net_set_seed(&g->net, seed); }
+void lmt_gpt2_zero_grad(lmt_gpt2 *g) { lmt_net_zero_grad(&g->net); }
+float *lmt_gpt2_grad(lmt_gpt2 *g, const char *hf_name) { return lmt_net_grad(&g->net, hf_name); }
+void lmt_gpt2_free(lmt_gpt2 *g) { if (g) lmt_net_release(&g->net); free(g); }

@@ -13,28 +13,16 @@
 #define LMT_MODELS_GPT2_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "models/blocks/attn.h"
 #include "models/blocks/embed.h"
-#include "models/blocks/ffn.h"
 #include "models/blocks/lm_head.h"
+#include "models/blocks/stack.h"
 #include "models/net.h"
-
-typedef struct lmt_gpt2_layer {
-    lmt_attn_params attn;              /* ln_1, c_attn, c_proj */
-    lmt_ffn_params mlp;                /* ln_2, c_fc, mlp.c_proj */
-} lmt_gpt2_layer;
 
 typedef struct lmt_gpt2_params {
     lmt_embed_params emb;              /* wte, wpe */
-    lmt_gpt2_layer *h;                 /* (L) */
     float *lnf_w, *lnf_b;              /* (C) */
     lmt_head_params head;              /* lm_head (= wte) */
 } lmt_gpt2_params;
-
-typedef struct lmt_gpt2_acts {
-    lmt_attn_acts attn;
-    lmt_ffn_acts mlp;
-} lmt_gpt2_acts;
 
 typedef struct lmt_gpt2 {
     lmt_net net;                       /* grads, loss, n_targets, seeds (1 + 3L per training forward) */
@@ -42,14 +30,12 @@ typedef struct lmt_gpt2 {
     int max_B, max_T;                  /* activation capacity */
     float eps;
     lmt_embed_cfg emb_cfg;
-    lmt_attn_cfg attn_cfg;
-    lmt_ffn_cfg mlp_cfg;
+    lmt_stack h;                       /* the blocks: pre-LN, fused c_attn, causal; their tensors and activations */
     lmt_head_cfg head_cfg;
     lmt_gpt2_params w;                 /* pointers into model->params */
     lmt_gpt2_params g;                 /* pointers into net.grads */
 
     lmt_embed_acts emb;
-    lmt_gpt2_acts *a;                  /* (L) */
     float *lnf, *lnf_mean, *lnf_rstd;  /* (N, C), (N), (N) */
     lmt_head_acts head;
     float *logits;                     /* (N, V) = head.logits; after a training forward with labels and

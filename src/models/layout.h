@@ -29,7 +29,7 @@ typedef enum {
     LMT_STACK_ENCODER,       /* BERT-family encoder, Marian encoder */
     LMT_STACK_DECODER,       /* GPT-2, Marian decoder (self-attention) */
     LMT_STACK_CROSS,         /* Marian decoder cross-attention */
-} lmt_stack;
+} lmt_stack_id;
 
 typedef enum {
     LMT_ROLE_NONE = 0,

@@ -8,41 +8,28 @@
 
 #define CLS "MarianMTModel"
 
-static void bind(lmt_marian *mt, float *base, lmt_marian_params *p) {
+static void bind(void *self, float *base, bool grads) {
+    lmt_marian *mt = self;
+    lmt_marian_params *p = grads ? &mt->g : &mt->w;
     /* Through the aliases the token tables are all model.shared when the
      * embeddings are shared; otherwise encoder.embed_tokens,
      * decoder.embed_tokens and lm_head (itself an alias of
      * decoder.embed_tokens when tied). */
     lmt_embed_bind(&p->enc_emb, &mt->net, base, LMT_STACK_ENCODER);
     lmt_embed_bind(&p->dec_emb, &mt->net, base, LMT_STACK_DECODER);
-    for (int l = 0; l < mt->Le; l++) {
-        lmt_attn_bind(&p->enc[l].self, &mt->net, base, LMT_STACK_ENCODER, l);
-        lmt_ffn_bind(&p->enc[l].ffn, &mt->net, base, LMT_STACK_ENCODER, l);
-    }
-    for (int l = 0; l < mt->Ld; l++) {
-        lmt_attn_bind(&p->dec[l].self, &mt->net, base, LMT_STACK_DECODER, l);
-        lmt_attn_bind(&p->dec[l].cross, &mt->net, base, LMT_STACK_CROSS, l);
-        lmt_ffn_bind(&p->dec[l].ffn, &mt->net, base, LMT_STACK_DECODER, l);
-    }
+    lmt_stack_bind(&mt->enc, &mt->net, base, grads);
+    lmt_stack_bind(&mt->dec, &mt->net, base, grads);
     lmt_head_bind(&p->head, &mt->net, base);
 }
 
 static void plan(void *self, lmt_arena *a, bool with_grads) {
     lmt_marian *mt = self;
     size_t Ne = (size_t)mt->max_B * mt->max_Ts, Nd = (size_t)mt->max_B * mt->max_Tt, C = mt->C;
-    size_t Nmax = Ne > Nd ? Ne : Nd;
-    int Fmax = mt->Fe > mt->Fd ? mt->Fe : mt->Fd;
+    int Fmax = mt->Fe > mt->Fd ? mt->Fe : mt->Fd, Tm = mt->max_Ts > mt->max_Tt ? mt->max_Ts : mt->max_Tt;
     lmt_embed_plan(a, &mt->enc_emb, &mt->enc_emb_cfg, Ne, false);
     lmt_embed_plan(a, &mt->dec_emb, &mt->dec_emb_cfg, Nd, false);
-    for (int l = 0; l < mt->Le; l++) {
-        lmt_attn_plan(a, &mt->ea[l].self, &mt->enc_attn_cfg, Ne, Ne);
-        lmt_ffn_plan(a, &mt->ea[l].ffn, &mt->enc_ffn_cfg, Ne);
-    }
-    for (int l = 0; l < mt->Ld; l++) {
-        lmt_attn_plan(a, &mt->da[l].self, &mt->dec_attn_cfg, Nd, Nd);
-        lmt_attn_plan(a, &mt->da[l].cross, &mt->cross_cfg, Nd, Ne);
-        lmt_ffn_plan(a, &mt->da[l].ffn, &mt->dec_ffn_cfg, Nd);
-    }
+    lmt_stack_plan(&mt->enc, a, Ne, Ne);
+    lmt_stack_plan(&mt->dec, a, Nd, Ne);
     lmt_head_plan(a, &mt->head, &mt->head_cfg, Nd);
     mt->logits = mt->head.logits;
     mt->src_ids = lmt_arena_take_i32(a, Ne);
@@ -50,8 +37,25 @@ static void plan(void *self, lmt_arena *a, bool with_grads) {
     mt->dec_ids = lmt_arena_take_i32(a, Nd);
     mt->targets = lmt_arena_take_i32(a, Nd);
     mt->denc = with_grads ? lmt_arena_take(a, Ne * C) : NULL;
-    int Tm = mt->max_Ts > mt->max_Tt ? mt->max_Ts : mt->max_Tt;
-    lmt_block_ctx_plan(&mt->net.ctx, a, Nmax, mt->C, Fmax > mt->C ? Fmax : mt->C, Tm, with_grads);
+    lmt_block_ctx_plan(&mt->net.ctx, a, Ne > Nd ? Ne : Nd, mt->C, Fmax > mt->C ? Fmax : mt->C, Tm, with_grads);
+}
+
+/* Marian's layers: post-LN, nn.Linear, dropout after the attention and the
+ * FFN output and after the activation; q scaled by head_dim**-0.5 (a Python
+ * float). */
+static lmt_stack marian_stack(const lmt_config *c, int id, int L, int NH, int F) {
+    float p = (float)c->dropout, eps = (float)c->layer_norm_eps;
+    lmt_attn_cfg attn = {.C = (int)c->d_model, .NH = NH, .scale = (float)pow((double)(c->d_model / NH), -0.5), .eps = eps,
+                         .p_attn = (float)c->attn_dropout, .p_out = p, .wl = LMT_W_OUT_IN};
+    lmt_stack s = {.id = id, .L = L, .seeds_per_layer = 4, .self = attn, .cross = attn,
+                   .ffn = {.C = (int)c->d_model, .F = F, .eps = eps, .p_act = (float)c->activation_dropout, .p_out = p,
+                           .act = c->act, .wl = LMT_W_OUT_IN}};
+    if (id == LMT_STACK_DECODER) {   // causal self-attention, then cross-attention: 6 seeds a layer
+        s.self.causal = true;
+        s.with_cross = true;
+        s.seeds_per_layer = 6;
+    }
+    return s;
 }
 
 lmt_status lmt_marian_create(lmt_model *m, int max_B, int max_Tsrc, int max_Ttgt, bool with_grads, lmt_marian **out) {
@@ -97,57 +101,23 @@ lmt_status lmt_marian_create(lmt_model *m, int max_B, int max_Tsrc, int max_Ttgt
     mt->eps = (float)c->layer_norm_eps;
     /* transformers: math.sqrt(d_model) in double, applied to an fp32 tensor */
     mt->emb_scale = c->scale_embedding ? (float)sqrt((double)c->d_model) : 1.0f;
-    float p = (float)c->dropout, pa = (float)c->attn_dropout, pf = (float)c->activation_dropout;
     /* nn.Embedding(padding_idx=pad); positions 0..T-1 into the static tables */
-    mt->enc_emb_cfg = (lmt_embed_cfg){.C = mt->C, .V = mt->V, .P = mt->P, .scale = mt->emb_scale, .p_drop = p, .pad_id = mt->pad_id};
+    mt->enc_emb_cfg = (lmt_embed_cfg){.C = mt->C, .V = mt->V, .P = mt->P, .scale = mt->emb_scale,
+                                      .p_drop = (float)c->dropout, .pad_id = mt->pad_id};
     mt->dec_emb_cfg = mt->enc_emb_cfg;
     mt->dec_emb_cfg.V = mt->Vd;
-    /* MarianAttention: q scaled by head_dim**-0.5 (a Python float) */
-    mt->enc_attn_cfg = (lmt_attn_cfg){.C = mt->C, .NH = mt->NHe, .scale = (float)pow((double)(mt->C / mt->NHe), -0.5),
-                                      .eps = mt->eps, .p_attn = pa, .p_out = p, .wl = LMT_W_OUT_IN};
-    mt->cross_cfg = mt->enc_attn_cfg;
-    mt->cross_cfg.NH = mt->NHd;
-    mt->cross_cfg.scale = (float)pow((double)(mt->C / mt->NHd), -0.5);
-    mt->dec_attn_cfg = mt->cross_cfg;
-    mt->dec_attn_cfg.causal = true;
-    mt->enc_ffn_cfg = (lmt_ffn_cfg){.C = mt->C, .F = mt->Fe, .eps = mt->eps, .p_act = pf, .p_out = p, .act = c->act, .wl = LMT_W_OUT_IN};
-    mt->dec_ffn_cfg = mt->enc_ffn_cfg;
-    mt->dec_ffn_cfg.F = mt->Fd;
+    mt->enc = marian_stack(c, LMT_STACK_ENCODER, mt->Le, mt->NHe, mt->Fe);
+    mt->dec = marian_stack(c, LMT_STACK_DECODER, mt->Ld, mt->NHd, mt->Fd);
     mt->head_cfg = (lmt_head_cfg){.C = mt->C, .V = mt->Vd};
+    /* seeds: the two embeddings, 4 per encoder layer, 6 per decoder layer */
     lmt_status st = lmt_net_init(&mt->net, m, CLS, 2 + 4 * mt->Le + 6 * mt->Ld, with_grads);
-    mt->w.enc = calloc((size_t)mt->Le + 1, sizeof(lmt_marian_layer));
-    mt->w.dec = calloc((size_t)mt->Ld + 1, sizeof(lmt_marian_layer));
-    mt->g.enc = calloc((size_t)mt->Le + 1, sizeof(lmt_marian_layer));
-    mt->g.dec = calloc((size_t)mt->Ld + 1, sizeof(lmt_marian_layer));
-    mt->ea = calloc((size_t)mt->Le + 1, sizeof *mt->ea);
-    mt->da = calloc((size_t)mt->Ld + 1, sizeof *mt->da);
-    if (st == LMT_OK && (!mt->w.enc || !mt->w.dec || !mt->g.enc || !mt->g.dec || !mt->ea || !mt->da))
-        st = lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    if (st == LMT_OK) {
-        bind(mt, m->params, &mt->w);
-        bind(mt, mt->net.grads, &mt->g);
-        st = lmt_net_alloc(&mt->net, plan, mt, with_grads, max_B, Tm);
-    }
-    if (st != LMT_OK) { lmt_marian_free(mt); return st; }
-    *out = mt;
-    return LMT_OK;
+    lmt_stack_alloc(&mt->enc, &mt->net);
+    lmt_stack_alloc(&mt->dec, &mt->net);
+    if (st == LMT_OK) st = lmt_net_setup(&mt->net, bind, plan, mt, max_B, Tm);
+    if (st == LMT_OK) *out = mt;
+    else lmt_marian_free(mt);
+    return st;
 }
-
-void lmt_marian_free(lmt_marian *mt) {
-    if (!mt) return;
-    lmt_net_release(&mt->net);
-    free(mt->w.enc);
-    free(mt->w.dec);
-    free(mt->g.enc);
-    free(mt->g.dec);
-    free(mt->ea);
-    free(mt->da);
-    free(mt);
-}
-
-void lmt_marian_set_seed(lmt_marian *mt, uint64_t seed) { lmt_net_set_seed(&mt->net, seed); }
-void lmt_marian_zero_grad(lmt_marian *mt) { lmt_net_zero_grad(&mt->net); }
-float *lmt_marian_grad(lmt_marian *mt, const char *hf_name) { return lmt_net_grad(&mt->net, hf_name); }
 
 static lmt_status load_inputs(lmt_marian *mt, lmt_dtype t, const void *ids, const void *mask, const void *dec_ids,
                               const void *labels, int B, int Ts, int Tt) {
@@ -169,11 +139,7 @@ static lmt_status load_inputs(lmt_marian *mt, lmt_dtype t, const void *ids, cons
     return LMT_OK;
 }
 
-const float *lmt_marian_encoder_output(const lmt_marian *mt) {
-    return mt->Le ? mt->ea[mt->Le - 1].ffn.r.ln : mt->enc_emb.out;
-}
-
-static const float *dec_out(const lmt_marian *mt) { return mt->Ld ? mt->da[mt->Ld - 1].ffn.r.ln : mt->dec_emb.out; }
+const float *lmt_marian_encoder_output(const lmt_marian *mt) { return lmt_stack_output(&mt->enc, mt->enc_emb.out); }
 
 lmt_status lmt_marian_forward(lmt_marian *mt, lmt_dtype dtype, const void *input_ids, const void *attention_mask,
                               const void *decoder_input_ids, const void *labels, int B, int Ts, int Tt, bool training) {
@@ -188,37 +154,15 @@ lmt_status lmt_marian_forward(lmt_marian *mt, lmt_dtype dtype, const void *input
     mt->Ts = Ts;
     mt->Tt = Tt;
     lmt_net_step(n, B, training, labels != NULL);
-    lmt_block_ctx *ctx = &n->ctx;
-    int Ne = B * Ts, Nd = B * Tt;
     const int32_t *src_mask = mt->has_mask ? mt->mask : NULL;
-    const uint64_t *es = n->seeds + 2, *ds = n->seeds + 2 + 4 * mt->Le;
-
-    lmt_embed_forward(&mt->enc_emb_cfg, &mt->w.enc_emb, &mt->enc_emb, mt->src_ids, NULL, NULL, Ts, n->seeds[0], ctx);
-    const float *x = mt->enc_emb.out;
-    for (int l = 0; l < mt->Le; l++) {
-        lmt_marian_acts *a = &mt->ea[l];
-        const uint64_t *s = es + 4 * l;
-        lmt_attn_forward(&mt->enc_attn_cfg, &mt->w.enc[l].self, &a->self, x, x, Ts, Ts, src_mask, s[0], s[1], ctx);
-        lmt_ffn_forward(&mt->enc_ffn_cfg, &mt->w.enc[l].ffn, &a->ffn, a->self.r.ln, Ne, s[2], s[3], ctx);
-        x = a->ffn.r.ln;
-    }
-    const float *enc = x;
-    lmt_embed_forward(&mt->dec_emb_cfg, &mt->w.dec_emb, &mt->dec_emb, mt->dec_ids, NULL, NULL, Tt, n->seeds[1], ctx);
-    const float *y = mt->dec_emb.out;
-    for (int l = 0; l < mt->Ld; l++) {
-        lmt_marian_acts *a = &mt->da[l];
-        const uint64_t *s = ds + 6 * l;
-        lmt_attn_forward(&mt->dec_attn_cfg, &mt->w.dec[l].self, &a->self, y, y, Tt, Tt, NULL, s[0], s[1], ctx);
-        lmt_attn_forward(&mt->cross_cfg, &mt->w.dec[l].cross, &a->cross, a->self.r.ln, enc, Tt, Ts, src_mask, s[2], s[3], ctx);
-        lmt_ffn_forward(&mt->dec_ffn_cfg, &mt->w.dec[l].ffn, &a->ffn, a->cross.r.ln, Nd, s[4], s[5], ctx);
-        y = a->ffn.r.ln;
-    }
+    const uint64_t *es = n->seeds + 2, *ds = es + 4 * mt->Le;
+    lmt_embed_forward(&mt->enc_emb_cfg, &mt->w.enc_emb, &mt->enc_emb, mt->src_ids, NULL, NULL, Ts, n->seeds[0], &n->ctx);
+    const float *enc = lmt_stack_forward(&mt->enc, mt->enc_emb.out, Ts, src_mask, NULL, 0, NULL, es, &n->ctx);
+    lmt_embed_forward(&mt->dec_emb_cfg, &mt->w.dec_emb, &mt->dec_emb, mt->dec_ids, NULL, NULL, Tt, n->seeds[1], &n->ctx);
+    const float *y = lmt_stack_forward(&mt->dec, mt->dec_emb.out, Tt, NULL, enc, Ts, src_mask, ds, &n->ctx);
     /* the LM head: on every row, or (loss_only) on the labelled rows gathered */
-    mt->n_head = lmt_head_forward(&mt->head_cfg, &mt->w.head, &mt->head, y, Nd, labels ? mt->targets : NULL, mt->loss_only);
-    if (labels) {
-        n->n_targets = lmt_lm_loss_forward(&mt->head_cfg, &mt->head, mt->targets, training && n->grads && !mt->g.head.b);
-        lmt_net_set_loss(n, mt->head.losses, mt->n_head);
-    }
+    mt->n_head = lmt_head_forward_loss(&mt->head_cfg, &mt->w.head, &mt->g.head, &mt->head, y, B * Tt,
+                                       labels ? mt->targets : NULL, mt->loss_only, n);
     return LMT_OK;
 }
 
@@ -226,35 +170,24 @@ lmt_status lmt_marian_backward_scaled(lmt_marian *mt, float scale) {
     lmt_net *n = &mt->net;
     LMT_TRY(lmt_net_backward_check(n));
     lmt_block_ctx *ctx = &n->ctx;
-    int Ts = mt->Ts, Tt = mt->Tt, Ne = mt->B * Ts, Nd = mt->B * Tt;
+    int Ts = mt->Ts, Tt = mt->Tt;
+    size_t NeC = (size_t)mt->B * Ts * mt->C;
     const int32_t *src_mask = mt->has_mask ? mt->mask : NULL;
-    const uint64_t *es = n->seeds + 2, *ds = n->seeds + 2 + 4 * mt->Le;
-    const float *enc = lmt_marian_encoder_output(mt);
-
-    lmt_head_backward(&mt->head_cfg, &mt->w.head, &mt->g.head, &mt->head, dec_out(mt), Nd, mt->targets, scale, ctx->dx, ctx);
-    memset(mt->denc, 0, (size_t)Ne * mt->C * sizeof(float));
-    for (int l = mt->Ld - 1; l >= 0; l--) {   // ctx->dx: d(layer output) -> d(layer input)
-        const lmt_marian_acts *a = &mt->da[l];
-        const lmt_marian_layer *w = &mt->w.dec[l], *g = &mt->g.dec[l];
-        const uint64_t *s = ds + 6 * l;
-        const float *y = l ? mt->da[l - 1].ffn.r.ln : mt->dec_emb.out;
-        lmt_ffn_backward(&mt->dec_ffn_cfg, &w->ffn, &g->ffn, &a->ffn, a->cross.r.ln, Nd, s[4], s[5], ctx);
-        lmt_attn_backward(&mt->cross_cfg, &w->cross, &g->cross, &a->cross, a->self.r.ln, enc, mt->denc, Tt, Ts, src_mask, s[2], s[3], ctx);
-        lmt_attn_backward(&mt->dec_attn_cfg, &w->self, &g->self, &a->self, y, y, NULL, Tt, Tt, NULL, s[0], s[1], ctx);
-    }
+    const uint64_t *es = n->seeds + 2, *ds = es + 4 * mt->Le;
+    const float *enc = lmt_marian_encoder_output(mt), *y = lmt_stack_output(&mt->dec, mt->dec_emb.out);
+    lmt_head_backward(&mt->head_cfg, &mt->w.head, &mt->g.head, &mt->head, y, mt->B * Tt, mt->targets, scale, ctx->dx, ctx);
+    memset(mt->denc, 0, NeC * sizeof(float));
+    lmt_stack_backward(&mt->dec, mt->dec_emb.out, Tt, NULL, enc, Ts, src_mask, mt->denc, ds, ctx);
     lmt_embed_backward(&mt->dec_emb_cfg, &mt->w.dec_emb, &mt->g.dec_emb, &mt->dec_emb, mt->dec_ids, NULL, NULL, Tt, n->seeds[1], ctx);
-
-    memcpy(ctx->dx, mt->denc, (size_t)Ne * mt->C * sizeof(float));
-    for (int l = mt->Le - 1; l >= 0; l--) {
-        const lmt_marian_acts *a = &mt->ea[l];
-        const uint64_t *s = es + 4 * l;
-        const float *x = l ? mt->ea[l - 1].ffn.r.ln : mt->enc_emb.out;
-        lmt_ffn_backward(&mt->enc_ffn_cfg, &mt->w.enc[l].ffn, &mt->g.enc[l].ffn, &a->ffn, a->self.r.ln, Ne, s[2], s[3], ctx);
-        lmt_attn_backward(&mt->enc_attn_cfg, &mt->w.enc[l].self, &mt->g.enc[l].self, &a->self, x, x, NULL, Ts, Ts, src_mask, s[0], s[1], ctx);
-    }
+    memcpy(ctx->dx, mt->denc, NeC * sizeof(float));   // d(encoder output): the cross-attentions' share
+    lmt_stack_backward(&mt->enc, mt->enc_emb.out, Ts, src_mask, NULL, 0, NULL, NULL, es, ctx);
     lmt_embed_backward(&mt->enc_emb_cfg, &mt->w.enc_emb, &mt->g.enc_emb, &mt->enc_emb, mt->src_ids, NULL, NULL, Ts, n->seeds[0], ctx);
     n->has_labels = false;   // logits now hold their gradient
     return LMT_OK;
 }
 
 lmt_status lmt_marian_backward(lmt_marian *mt) { return lmt_marian_backward_scaled(mt, lmt_net_mean_scale(&mt->net)); }
+void lmt_marian_set_seed(lmt_marian *mt, uint64_t seed) { lmt_net_set_seed(&mt->net, seed); }
+void lmt_marian_zero_grad(lmt_marian *mt) { lmt_net_zero_grad(&mt->net); }
+float *lmt_marian_grad(lmt_marian *mt, const char *hf_name) { return lmt_net_grad(&mt->net, hf_name); }
+void lmt_marian_free(lmt_marian *mt) { if (mt) lmt_net_release(&mt->net); free(mt); }

@@ -28,31 +28,22 @@
 #define LMT_MODELS_MARIAN_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "models/blocks/attn.h"
 #include "models/blocks/embed.h"
-#include "models/blocks/ffn.h"
 #include "models/blocks/lm_head.h"
+#include "models/blocks/stack.h"
 #include "models/net.h"
 
 /* q_proj, k_proj, v_proj, out_proj and the LayerNorm after the residual */
 typedef lmt_attn_params lmt_marian_attn;
 
-typedef struct lmt_marian_layer {
-    lmt_marian_attn self, cross;                // cross: decoder layers only
-    lmt_ffn_params ffn;                         // fc1, fc2, final_layer_norm
-} lmt_marian_layer;
+/* self-attention, cross-attention (decoder layers only), feed-forward (fc1, fc2, final_layer_norm) */
+typedef lmt_layer_params lmt_marian_layer;
 
 typedef struct lmt_marian_params {
     lmt_embed_params enc_emb;                   // tok (V, C): model.shared or encoder.embed_tokens; pos static
     lmt_embed_params dec_emb;                   // tok (Vd, C) (== enc_emb.tok when shared); pos static
-    lmt_marian_layer *enc, *dec;                // (Le), (Ld)
     lmt_head_params head;                       // w: lm_head (Vd, C) (== dec_emb.tok when tied); b: final_logits_bias, a buffer
 } lmt_marian_params;
-
-typedef struct lmt_marian_acts {
-    lmt_attn_acts self, cross;
-    lmt_ffn_acts ffn;
-} lmt_marian_acts;
 
 typedef struct lmt_marian {
     lmt_net net;                       /* grads, loss, n_targets, seeds (2 + 4 Le + 6 Ld per training forward) */
@@ -62,15 +53,13 @@ typedef struct lmt_marian {
     int pad_id, dec_start_id;
     float eps, emb_scale;
     lmt_embed_cfg enc_emb_cfg, dec_emb_cfg;
-    lmt_attn_cfg enc_attn_cfg, dec_attn_cfg, cross_cfg;
-    lmt_ffn_cfg enc_ffn_cfg, dec_ffn_cfg;
+    lmt_stack enc, dec;                /* the layers, their tensors and activations (dec: with cross-attention) */
     lmt_head_cfg head_cfg;
 
     lmt_marian_params w;               /* pointers into model->params */
     lmt_marian_params g;               /* pointers into net.grads (NULL: static, buffers) */
 
     lmt_embed_acts enc_emb, dec_emb;
-    lmt_marian_acts *ea, *da;          /* (Le), (Ld) */
     lmt_head_acts head;
     float *logits;                     /* (Nd, Vd) = head.logits; after backward: their gradient */
     float *denc;                       /* (Ne, C) backward: d(encoder output) from the cross-attentions */

@@ -32,7 +32,7 @@ static void pack_weights(lmt_marian_dec *d) {
     d->packed = calloc((size_t)Ld * PK_PER_LAYER + 1, sizeof *d->packed);
     if (!d->packed) return;
     for (int l = 0; l < Ld; l++) {
-        const lmt_marian_layer *y = &d->mt->w.dec[l];
+        const lmt_marian_layer *y = &d->mt->dec.w[l];
         struct lmt_gemm_packed **p = d->packed + (size_t)l * PK_PER_LAYER;
         p[PK_SQ] = lmt_matmul_pack_b(true, C, C, y->self.q_w, C);
         p[PK_SK] = lmt_matmul_pack_b(true, C, C, y->self.k_w, C);
@@ -136,7 +136,7 @@ lmt_status lmt_marian_dec_encode(lmt_marian_dec *d, const int32_t *input_ids, co
         d->masked |= !d->mask[n];
     }
     for (int l = 0; l < d->Ld; l++) {
-        const lmt_marian_attn *w = &mt->w.dec[l].cross;
+        const lmt_marian_attn *w = &mt->dec.w[l].cross;
         size_t off = (size_t)l * Ne * C;
         lmt_linear_forward(d->ck + off, enc, w->k_w, w->k_b, Ne, C, C, LMT_W_OUT_IN);
         lmt_linear_forward(d->cv + off, enc, w->v_w, w->v_b, Ne, C, C, LMT_W_OUT_IN);
@@ -188,7 +188,7 @@ lmt_status lmt_marian_dec_step(lmt_marian_dec *d, const int32_t *tokens, int pos
                               .ldo = C, .scale = scale, .key_mask = d->masked ? d->mask : NULL, .threads = att_threads};
     size_t RC = (size_t)R * C;
     for (int l = 0; l < d->Ld; l++) {
-        const lmt_marian_layer *y = &w->dec[l];
+        const lmt_marian_layer *y = &mt->dec.w[l];
         float *K = d->sk + (size_t)l * d->L * RC, *V = d->sv + (size_t)l * d->L * RC;
         lmt_linear_forward_packed(d->q, d->x, y->self.q_w, packed_w(d, l, PK_SQ), y->self.q_b, R, C, C, LMT_W_OUT_IN);
         lmt_linear_forward_packed(K + (size_t)pos * RC, d->x, y->self.k_w, packed_w(d, l, PK_SK), y->self.k_b, R, C, C,

@@ -61,7 +61,18 @@ lmt_status lmt_net_init(lmt_net *n, lmt_model *m, const char *name, int n_seeds,
     return LMT_OK;
 }
 
-lmt_status lmt_net_alloc(lmt_net *n, lmt_plan_fn plan, void *model, bool with_grads, int max_B, int max_T) {
+void *lmt_net_calloc(lmt_net *n, size_t count, size_t size) {
+    void *p = n->n_owned < 8 ? calloc(count + 1, size) : NULL;
+    if (p) n->owned[n->n_owned++] = p;
+    else n->oom = true;
+    return p;
+}
+
+lmt_status lmt_net_setup(lmt_net *n, lmt_bind_fn bind, lmt_plan_fn plan, void *model, int max_B, int max_T) {
+    if (n->oom) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    bool with_grads = n->grads != NULL;
+    bind(model, n->model->params, false);
+    if (with_grads) bind(model, n->grads, true);
     lmt_arena a = {0};
     plan(model, &a, with_grads);   // sizes only
     if (a.used > SIZE_MAX / sizeof(float)) return lmt_fail(LMT_ERR_NOMEM, "activations too large");
@@ -78,6 +89,8 @@ void lmt_net_release(lmt_net *n) {
     lmt_aligned_free(n->grads);
     lmt_aligned_free(n->act_mem);
     free(n->seeds);
+    for (int i = 0; i < n->n_owned; i++) free(n->owned[i]);
+    n->n_owned = 0;
     n->grads = n->act_mem = NULL;
     n->seeds = NULL;
 }

@@ -51,15 +51,23 @@ typedef struct lmt_net {
     bool has_labels;             /* the last forward had labels and no backward consumed them */
     long n_targets;              /* counted labels of the last forward */
     float loss;                  /* their mean loss (NaN without labels) */
+    void *owned[8];              /* the model's per-layer arrays (lmt_net_calloc) */
+    int n_owned;
+    bool oom;                    /* an lmt_net_calloc failed: lmt_net_setup reports it */
 } lmt_net;
 
 /* The model's plan: lays out (base NULL: only sizes) every activation array. */
 typedef void (*lmt_plan_fn)(void *model, lmt_arena *a, bool with_grads);
+/* The model's binding: its tensors (grads: their gradients) in base, by layout slot. */
+typedef void (*lmt_bind_fn)(void *model, float *base, bool grads);
 
 /* Binds n to m (seed 42, n_seeds seeds), with a zeroed gradient buffer when with_grads. */
 lmt_status lmt_net_init(lmt_net *n, lmt_model *m, const char *name, int n_seeds, bool with_grads);
-/* Sizes the model's plan, allocates it in one block and lays it out. */
-lmt_status lmt_net_alloc(lmt_net *n, lmt_plan_fn plan, void *model, bool with_grads, int max_B, int max_T);
+/* count zeroed elements of size bytes, freed with the net. */
+void *lmt_net_calloc(lmt_net *n, size_t count, size_t size);
+/* Binds the parameters and gradients, sizes the plan, allocates it in one
+ * block and lays it out. */
+lmt_status lmt_net_setup(lmt_net *n, lmt_bind_fn bind, lmt_plan_fn plan, void *model, int max_B, int max_T);
 void lmt_net_release(lmt_net *n);
 void lmt_net_set_seed(lmt_net *n, uint64_t seed);
 void lmt_net_zero_grad(lmt_net *n);

@@ -91,3 +91,13 @@ void lmt_head_backward(const lmt_head_cfg *c, const lmt_head_params *w, const lm
     }
     if (a->gathered) lmt_rows_scatter(dx, din, a->rows, M, C);
 }
+
+int lmt_head_forward_loss(const lmt_head_cfg *c, const lmt_head_params *w, const lmt_head_params *g,
+                          lmt_head_acts *a, const float *x, int N, int32_t *targets, bool gather, lmt_net *n) {
+    int M = lmt_head_forward(c, w, a, x, N, targets, gather);
+    if (targets) {
+        n->n_targets = lmt_lm_loss_forward(c, a, targets, n->ctx.training && n->grads && !g->b);
+        lmt_net_set_loss(n, a->losses, M);
+    }
+    return M;
+}

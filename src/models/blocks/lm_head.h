@@ -48,6 +48,11 @@ int lmt_head_forward(const lmt_head_cfg *c, const lmt_head_params *w, lmt_head_a
                      int32_t *targets, bool gather);
 /* The summed loss's terms into a->losses (M); returns the counted targets. */
 long lmt_lm_loss_forward(const lmt_head_cfg *c, lmt_head_acts *a, const int32_t *targets, bool fuse);
+/* The head on x and, with targets, its loss into n (n_targets, loss), fused
+ * when n is training with gradients and the bias takes none (g->b NULL).
+ * Returns M. */
+int lmt_head_forward_loss(const lmt_head_cfg *c, const lmt_head_params *w, const lmt_head_params *g,
+                          lmt_head_acts *a, const float *x, int N, int32_t *targets, bool gather, lmt_net *n);
 /* dx (N, C) = d(scale * loss_sum)/dx (overwritten); parameter gradients added to g. */
 void lmt_head_backward(const lmt_head_cfg *c, const lmt_head_params *w, const lmt_head_params *g, lmt_head_acts *a,
                        const float *x, int N, const int32_t *targets, float scale, float *dx, lmt_block_ctx *ctx);
