@@ -6,27 +6,27 @@
 #include "core/error.h"
 #include "models/encoder_mlm.h"
 
+static void plan(void *self, lmt_arena *a, bool with_grads) {
+    lmt_encoder_mlm *e = self;
+    size_t N = (size_t)e->max_B * e->max_T;
+    e->ids = lmt_arena_take_i32(a, N);
+    e->mask = lmt_arena_take_i32(a, N);
+    e->types = lmt_arena_take_i32(a, N);
+    e->pos = lmt_arena_take_i32(a, N);
+    e->targets = lmt_arena_take_i32(a, N);
+    lmt_embed_plan(a, &e->emb, &e->emb_cfg, N, true);
+    lmt_stack_plan(&e->layers, a, N, N);
+    lmt_head_plan(a, &e->head, &e->head_cfg, N);
+    e->logits = e->head.logits;
+    lmt_block_ctx_plan(&e->net.ctx, a, N, e->C, e->F > e->C ? e->F : e->C, e->max_T, with_grads);
+}
+
 static void bind(void *self, float *base, bool grads) {
     lmt_encoder_mlm *e = self;
     lmt_enc_params *p = grads ? &e->g : &e->w;
     lmt_embed_bind(&p->emb, &e->net, base, LMT_STACK_ENCODER);
     lmt_stack_bind(&e->layers, &e->net, base, grads);
     lmt_head_bind(&p->head, &e->net, base);
-}
-
-static void plan(void *self, lmt_arena *a, bool with_grads) {
-    lmt_encoder_mlm *e = self;
-    size_t N = (size_t)e->max_B * e->max_T;
-    lmt_embed_plan(a, &e->emb, &e->emb_cfg, N, true);
-    lmt_stack_plan(&e->layers, a, N, N);
-    lmt_head_plan(a, &e->head, &e->head_cfg, N);
-    e->logits = e->head.logits;
-    e->ids = lmt_arena_take_i32(a, N);
-    e->mask = lmt_arena_take_i32(a, N);
-    e->types = lmt_arena_take_i32(a, N);
-    e->pos = lmt_arena_take_i32(a, N);
-    e->targets = lmt_arena_take_i32(a, N);
-    lmt_block_ctx_plan(&e->net.ctx, a, N, e->C, e->F > e->C ? e->F : e->C, e->max_T, with_grads);
 }
 
 lmt_status lmt_encoder_mlm_create(lmt_model *m, int max_B, int max_T, bool with_grads, lmt_encoder_mlm **out) {
@@ -54,17 +54,11 @@ lmt_status lmt_encoder_mlm_create(lmt_model *m, int max_B, int max_T, bool with_
         return lmt_fail(LMT_ERR_ARG, "%s: batch %d x %d tokens is too large for this model", src, max_B, max_T);
     lmt_encoder_mlm *e = calloc(1, sizeof *e);
     if (!e) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    e->arch = c->arch;
-    e->L = (int)c->n_layer;
-    e->C = (int)c->d_model;
-    e->NH = (int)c->n_head;
-    e->F = (int)c->d_ff;
-    e->V = (int)c->vocab_size;
-    e->P = (int)c->max_positions;
-    e->TV = c->arch == LMT_ARCH_DISTILBERT ? 0 : (int)c->type_vocab_size;
-    e->max_B = max_B;
-    e->max_T = max_T;
-    e->pad_id = (int)c->pad_token_id;
+    *e = (lmt_encoder_mlm){.arch = c->arch, .L = (int)c->n_layer, .C = (int)c->d_model, .NH = (int)c->n_head,
+                           .F = (int)c->d_ff, .V = (int)c->vocab_size, .P = (int)c->max_positions,
+                           .TV = c->arch == LMT_ARCH_DISTILBERT ? 0 : (int)c->type_vocab_size, .max_B = max_B,
+                           .max_T = max_T, .pad_id = (int)c->pad_token_id};
+    lmt_status st = lmt_net_init(&e->net, m, lmt_arch_class_name(c->arch), 1 + 3 * e->L, with_grads);
     float eps = (float)c->layer_norm_eps, p = (float)c->dropout;
     /* nn.Embedding(padding_idx=pad): the word table's pad row, and RoBERTa's position table's */
     e->emb_cfg = (lmt_embed_cfg){.C = e->C, .V = e->V, .P = e->P, .scale = 1.0f, .eps = eps,
@@ -73,10 +67,9 @@ lmt_status lmt_encoder_mlm_create(lmt_model *m, int max_B, int max_T, bool with_
         .self = {.C = e->C, .NH = e->NH, .scale = 1.0f / sqrtf((float)(e->C / e->NH)), .eps = eps,
                  .p_attn = (float)c->attn_dropout, .p_out = c->arch == LMT_ARCH_DISTILBERT ? 0.0f : p, .wl = LMT_W_OUT_IN},
         .ffn = {.C = e->C, .F = e->F, .eps = eps, .p_out = p, .act = c->act, .wl = LMT_W_OUT_IN}};
+    lmt_stack_alloc(&e->layers, &e->net);
     e->head_cfg = (lmt_head_cfg){.C = e->C, .V = e->V, .eps = eps, .transform = true,
                                  .act = c->arch == LMT_ARCH_ROBERTA ? LMT_ACT_GELU : c->act};
-    lmt_status st = lmt_net_init(&e->net, m, lmt_arch_class_name(c->arch), 1 + 3 * e->L, with_grads);
-    lmt_stack_alloc(&e->layers, &e->net);
     if (st == LMT_OK) st = lmt_net_setup(&e->net, bind, plan, e, max_B, max_T);
     if (st == LMT_OK) *out = e;
     else lmt_encoder_mlm_free(e);

@@ -54,15 +54,10 @@ lmt_status lmt_gpt2_create(lmt_model *m, int max_B, int max_T, bool with_grads, 
         return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: an untied lm_head (tie_word_embeddings=false) is not supported", src);
     lmt_gpt2 *g = calloc(1, sizeof *g);
     if (!g) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    g->L = (int)c->n_layer;
-    g->C = (int)c->d_model;
-    g->NH = (int)c->n_head;
-    g->F = (int)c->d_ff;
-    g->V = (int)c->vocab_size;
-    g->P = (int)c->max_positions;
-    g->max_B = max_B;
-    g->max_T = max_T;
-    g->eps = (float)c->layer_norm_eps;
+    *g = (lmt_gpt2){.L = (int)c->n_layer, .C = (int)c->d_model, .NH = (int)c->n_head, .F = (int)c->d_ff,
+                    .V = (int)c->vocab_size, .P = (int)c->max_positions, .max_B = max_B, .max_T = max_T,
+                    .eps = (float)c->layer_norm_eps};
+    lmt_status st = lmt_net_init(&g->net, m, "gpt2", 1 + 3 * g->L, with_grads);
     float p = (float)c->dropout;
     g->emb_cfg = (lmt_embed_cfg){.C = g->C, .V = g->V, .P = g->P, .scale = 1.0f, .p_drop = (float)c->embd_dropout, .pad_id = -1};
     g->h = (lmt_stack){.id = LMT_STACK_DECODER, .L = g->L, .seeds_per_layer = 3,
@@ -70,9 +65,8 @@ lmt_status lmt_gpt2_create(lmt_model *m, int max_B, int max_T, bool with_grads, 
                  .pre_ln = true, .fused = true, .wl = LMT_W_IN_OUT,
                  .scale = c->scale_attn_weights ? 1.0f / sqrtf((float)(g->C / g->NH)) : 1.0f},
         .ffn = {.C = g->C, .F = g->F, .eps = g->eps, .p_out = p, .act = c->act, .pre_ln = true, .wl = LMT_W_IN_OUT}};
-    g->head_cfg = (lmt_head_cfg){.C = g->C, .V = g->V};
-    lmt_status st = lmt_net_init(&g->net, m, "gpt2", 1 + 3 * g->L, with_grads);
     lmt_stack_alloc(&g->h, &g->net);
+    g->head_cfg = (lmt_head_cfg){.C = g->C, .V = g->V};
     if (st == LMT_OK) st = lmt_net_setup(&g->net, bind, plan, g, max_B, max_T);
     if (st == LMT_OK) *out = g;
     else lmt_gpt2_free(g);

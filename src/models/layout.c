@@ -20,20 +20,27 @@ static void at(builder *b, int stack, int64_t layer) {
     b->layer = (int)layer;
 }
 
+/* arr with room for element n (doubling *cap from first), or NULL when out of
+ * memory (arr is then left as it was). */
+static void *grow(builder *b, void *arr, size_t n, size_t *cap, size_t elem, size_t first) {
+    if (b->oom) return NULL;
+    if (n < *cap) return arr;
+    size_t nc = *cap ? *cap * 2 : first;
+    void *p = realloc(arr, nc * elem);
+    if (!p) { b->oom = true; return NULL; }
+    *cap = nc;
+    return p;
+}
+
 static void add(builder *b, int role, unsigned flags, lmt_init_kind init, int ndim, int64_t d0, int64_t d1,
                 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
 static void add(builder *b, int role, unsigned flags, lmt_init_kind init, int ndim, int64_t d0, int64_t d1,
                 const char *fmt, ...) {
-    if (b->oom) return;
     lmt_layout *l = b->l;
-    if (l->n_params == b->cap_p) {
-        size_t nc = b->cap_p ? b->cap_p * 2 : 64;
-        lmt_param_spec *np = realloc(l->params, nc * sizeof *np);
-        if (!np) { b->oom = true; return; }
-        l->params = np;
-        b->cap_p = nc;
-    }
+    lmt_param_spec *np = grow(b, l->params, l->n_params, &b->cap_p, sizeof *np, 64);
+    if (!np) return;
+    l->params = np;
     lmt_param_spec *p = &l->params[l->n_params++];
     memset(p, 0, sizeof *p);
     va_list ap;
@@ -53,15 +60,10 @@ static void add(builder *b, int role, unsigned flags, lmt_init_kind init, int nd
 }
 
 static void alias(builder *b, int role, const char *name, const char *target) {
-    if (b->oom) return;
     lmt_layout *l = b->l;
-    if (l->n_aliases == b->cap_a) {
-        size_t nc = b->cap_a ? b->cap_a * 2 : 8;
-        lmt_alias *na = realloc(l->aliases, nc * sizeof *na);
-        if (!na) { b->oom = true; return; }
-        l->aliases = na;
-        b->cap_a = nc;
-    }
+    lmt_alias *na = grow(b, l->aliases, l->n_aliases, &b->cap_a, sizeof *na, 8);
+    if (!na) return;
+    l->aliases = na;
     lmt_alias *a = &l->aliases[l->n_aliases++];
     snprintf(a->name, sizeof a->name, "%s", name);
     snprintf(a->target, sizeof a->target, "%s", target);

@@ -26,17 +26,17 @@ static void plan(void *self, lmt_arena *a, bool with_grads) {
     lmt_marian *mt = self;
     size_t Ne = (size_t)mt->max_B * mt->max_Ts, Nd = (size_t)mt->max_B * mt->max_Tt, C = mt->C;
     int Fmax = mt->Fe > mt->Fd ? mt->Fe : mt->Fd, Tm = mt->max_Ts > mt->max_Tt ? mt->max_Ts : mt->max_Tt;
+    mt->src_ids = lmt_arena_take_i32(a, Ne);
+    mt->mask = lmt_arena_take_i32(a, Ne);
+    mt->dec_ids = lmt_arena_take_i32(a, Nd);
+    mt->targets = lmt_arena_take_i32(a, Nd);
+    mt->denc = with_grads ? lmt_arena_take(a, Ne * C) : NULL;
     lmt_embed_plan(a, &mt->enc_emb, &mt->enc_emb_cfg, Ne, false);
     lmt_embed_plan(a, &mt->dec_emb, &mt->dec_emb_cfg, Nd, false);
     lmt_stack_plan(&mt->enc, a, Ne, Ne);
     lmt_stack_plan(&mt->dec, a, Nd, Ne);
     lmt_head_plan(a, &mt->head, &mt->head_cfg, Nd);
     mt->logits = mt->head.logits;
-    mt->src_ids = lmt_arena_take_i32(a, Ne);
-    mt->mask = lmt_arena_take_i32(a, Ne);
-    mt->dec_ids = lmt_arena_take_i32(a, Nd);
-    mt->targets = lmt_arena_take_i32(a, Nd);
-    mt->denc = with_grads ? lmt_arena_take(a, Ne * C) : NULL;
     lmt_block_ctx_plan(&mt->net.ctx, a, Ne > Nd ? Ne : Nd, mt->C, Fmax > mt->C ? Fmax : mt->C, Tm, with_grads);
 }
 
@@ -83,41 +83,34 @@ lmt_status lmt_marian_create(lmt_model *m, int max_B, int max_Tsrc, int max_Ttgt
         return lmt_fail(LMT_ERR_ARG, "%s: batch %d x %d tokens is too large for this model", src, max_B, Tm);
     lmt_marian *mt = calloc(1, sizeof *mt);
     if (!mt) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    mt->Le = (int)c->n_layer;
-    mt->Ld = (int)c->dec_layers;
-    mt->C = (int)c->d_model;
-    mt->NHe = (int)c->n_head;
-    mt->NHd = (int)c->dec_heads;
-    mt->Fe = (int)c->d_ff;
-    mt->Fd = (int)c->dec_ffn;
-    mt->V = (int)c->vocab_size;
-    mt->Vd = (int)c->dec_vocab_size;
-    mt->P = (int)c->max_positions;
-    mt->max_B = max_B;
-    mt->max_Ts = max_Tsrc;
-    mt->max_Tt = max_Ttgt;
-    mt->pad_id = (int)c->pad_token_id;
-    mt->dec_start_id = (int)c->decoder_start_token_id;
-    mt->eps = (float)c->layer_norm_eps;
     /* transformers: math.sqrt(d_model) in double, applied to an fp32 tensor */
-    mt->emb_scale = c->scale_embedding ? (float)sqrt((double)c->d_model) : 1.0f;
+    *mt = (lmt_marian){.Le = (int)c->n_layer, .Ld = (int)c->dec_layers, .C = (int)c->d_model, .NHe = (int)c->n_head,
+                       .NHd = (int)c->dec_heads, .Fe = (int)c->d_ff, .Fd = (int)c->dec_ffn, .V = (int)c->vocab_size,
+                       .P = (int)c->max_positions, .Vd = (int)c->dec_vocab_size, .max_B = max_B, .max_Ts = max_Tsrc,
+                       .max_Tt = max_Ttgt, .pad_id = (int)c->pad_token_id, .dec_start_id = (int)c->decoder_start_token_id,
+                       .eps = (float)c->layer_norm_eps, .emb_scale = c->scale_embedding ? (float)sqrt((double)c->d_model) : 1.0f};
+    /* seeds: the two embeddings, 4 per encoder layer, 6 per decoder layer */
+    lmt_status st = lmt_net_init(&mt->net, m, CLS, 2 + 4 * mt->Le + 6 * mt->Ld, with_grads);
     /* nn.Embedding(padding_idx=pad); positions 0..T-1 into the static tables */
     mt->enc_emb_cfg = (lmt_embed_cfg){.C = mt->C, .V = mt->V, .P = mt->P, .scale = mt->emb_scale,
                                       .p_drop = (float)c->dropout, .pad_id = mt->pad_id};
     mt->dec_emb_cfg = mt->enc_emb_cfg;
     mt->dec_emb_cfg.V = mt->Vd;
-    mt->enc = marian_stack(c, LMT_STACK_ENCODER, mt->Le, mt->NHe, mt->Fe);
-    mt->dec = marian_stack(c, LMT_STACK_DECODER, mt->Ld, mt->NHd, mt->Fd);
     mt->head_cfg = (lmt_head_cfg){.C = mt->C, .V = mt->Vd};
-    /* seeds: the two embeddings, 4 per encoder layer, 6 per decoder layer */
-    lmt_status st = lmt_net_init(&mt->net, m, CLS, 2 + 4 * mt->Le + 6 * mt->Ld, with_grads);
+    mt->enc = marian_stack(c, LMT_STACK_ENCODER, mt->Le, mt->NHe, mt->Fe);
     lmt_stack_alloc(&mt->enc, &mt->net);
+    mt->dec = marian_stack(c, LMT_STACK_DECODER, mt->Ld, mt->NHd, mt->Fd);
     lmt_stack_alloc(&mt->dec, &mt->net);
     if (st == LMT_OK) st = lmt_net_setup(&mt->net, bind, plan, mt, max_B, Tm);
     if (st == LMT_OK) *out = mt;
     else lmt_marian_free(mt);
     return st;
 }
+
+void lmt_marian_free(lmt_marian *mt) { if (mt) lmt_net_release(&mt->net); free(mt); }
+void lmt_marian_set_seed(lmt_marian *mt, uint64_t seed) { lmt_net_set_seed(&mt->net, seed); }
+void lmt_marian_zero_grad(lmt_marian *mt) { lmt_net_zero_grad(&mt->net); }
+float *lmt_marian_grad(lmt_marian *mt, const char *hf_name) { return lmt_net_grad(&mt->net, hf_name); }
 
 static lmt_status load_inputs(lmt_marian *mt, lmt_dtype t, const void *ids, const void *mask, const void *dec_ids,
                               const void *labels, int B, int Ts, int Tt) {
@@ -187,7 +180,3 @@ lmt_status lmt_marian_backward_scaled(lmt_marian *mt, float scale) {
 }
 
 lmt_status lmt_marian_backward(lmt_marian *mt) { return lmt_marian_backward_scaled(mt, lmt_net_mean_scale(&mt->net)); }
-void lmt_marian_set_seed(lmt_marian *mt, uint64_t seed) { lmt_net_set_seed(&mt->net, seed); }
-void lmt_marian_zero_grad(lmt_marian *mt) { lmt_net_zero_grad(&mt->net); }
-float *lmt_marian_grad(lmt_marian *mt, const char *hf_name) { return lmt_net_grad(&mt->net, hf_name); }
-void lmt_marian_free(lmt_marian *mt) { if (mt) lmt_net_release(&mt->net); free(mt); }
