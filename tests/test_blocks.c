@@ -86,7 +86,7 @@ static void fd_tensors(const char *block, const tensor *ts, int k, objective_fn 
     }
 }
 
-/* Plans twice (sizes, then over one allocation), as lmt_net_alloc does. */
+/* Plans twice (sizes, then over one allocation), as lmt_net_setup does. */
 #define PLAN(mem, ...) do { lmt_arena a_ = {0}; lmt_arena *a = &a_; __VA_ARGS__; \
     (mem) = lmt_aligned_alloc(a_.used * sizeof(float)); a_ = (lmt_arena){(mem), 0}; __VA_ARGS__; } while (0)
 
