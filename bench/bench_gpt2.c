@@ -102,11 +102,11 @@ int main(int argc, char **argv) {
             if (train) {
                 if (lmt_gpt2_backward(g) != LMT_OK) return fail();
                 double norm;
-                LMT_PROFILE("optimizer/grad norm", 0, norm = lmt_grad_norm(g->grads, &m->layout));
-                LMT_PROFILE("optimizer/adamw", 0, lmt_adamw_step_scaled(&opt, m->params, g->grads, 1e-4, lmt_clip_coef(norm, 1.0)));
+                LMT_PROFILE("optimizer/grad norm", 0, norm = lmt_grad_norm(g->net.grads, &m->layout));
+                LMT_PROFILE("optimizer/adamw", 0, lmt_adamw_step_scaled(&opt, m->params, g->net.grads, 1e-4, lmt_clip_coef(norm, 1.0)));
             }
             if (s >= 0) seconds += lmt_time_s() - t0;
-            loss = g->loss;
+            loss = g->net.loss;
         }
         tokens = (double)B * T * steps;
         if (lmt_profile_on) lmt_profile_print(stderr, steps);

@@ -200,11 +200,11 @@ int main(int argc, char **argv) {
             double t1 = lmt_time_s();
             if (lmt_marian_backward(mt) != LMT_OK) die("backward");
             double t2 = lmt_time_s();
-            double norm = lmt_grad_norm(mt->grads, &m->layout);
-            lmt_adamw_step_scaled(&opt, m->params, mt->grads, 5e-5, lmt_clip_coef(norm, 1.0));
+            double norm = lmt_grad_norm(mt->net.grads, &m->layout);
+            lmt_adamw_step_scaled(&opt, m->params, mt->net.grads, 5e-5, lmt_clip_coef(norm, 1.0));
             double t3 = lmt_time_s();
             if (s >= 0) { tf += t1 - t0; tb += t2 - t1; to += t3 - t2; total += t3 - t0; }
-            loss = mt->loss;
+            loss = mt->net.loss;
         }
         if (lmt_profile_on) lmt_profile_print(stderr, steps);
         double tok = (double)B * (b.Ts + b.Tt) * steps / total;

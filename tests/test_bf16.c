@@ -54,7 +54,7 @@ static void check_model(void) {
     lmt_matmul_set_precision(LMT_MATMUL_BF16);
     CHECK_OK(lmt_gpt2_forward(g, LMT_I64, ids->data, mask->data, labels->data, B, T, false));
     float want = *(const float *)loss->data;
-    CHECK_MSG(fabs(g->loss - want) <= 2e-3 * fabs(want), "bf16 loss %.6g vs transformers fp32 %.6g", g->loss, want);
+    CHECK_MSG(fabs(g->net.loss - want) <= 2e-3 * fabs(want), "bf16 loss %.6g vs transformers fp32 %.6g", g->net.loss, want);
     double scale = 0, worst = 0;
     const float *wl = logits->data;
     for (size_t i = 0; i < NV; i++) { scale = fmax(scale, fabs(wl[i])); worst = fmax(worst, fabs(g->logits[i] - wl[i])); }
@@ -69,7 +69,7 @@ static void check_model(void) {
         snprintf(key, sizeof key, "grad.%s", p->name);
         const lmt_tensor_entry *e = lmt_tensor_file_find(ref, key);
         if (!e || e->nbytes != p->numel * 4) continue;
-        double r = rel_l2(g->grads + p->offset, e->data, p->numel);
+        double r = rel_l2(g->net.grads + p->offset, e->data, p->numel);
         CHECK_MSG(r <= 2e-2, "bf16 %s: relative L2 error %.3g", key, r);
         compared++;
     }

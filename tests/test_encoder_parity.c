@@ -63,17 +63,17 @@ static void check_against(lmt_model *m, const char *fx, const char *what) {
     } else CHECK_MSG(0, "%s: reference logits have another size", what);
     if (loss) {
         float want = *(const float *)loss->data;
-        CHECK_MSG(fabs(e->loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", what, e->loss, want);
+        CHECK_MSG(fabs(e->net.loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", what, e->net.loss, want);
     }
     long want_targets = 0;
     for (int n = 0; n < b.B * b.T; n++) want_targets += b.labels[n] != -100;
-    CHECK(e->n_targets == want_targets && want_targets > 0);
+    CHECK(e->net.n_targets == want_targets && want_targets > 0);
     CHECK_OK(lmt_encoder_mlm_backward(e));
     /* every reference gradient maps to one distinct parameter of ours, and
      * every parameter has one */
     size_t n_params = m->layout.n_params;
     int ref_grads, compared;
-    int *seen = parity_grads(what, ref, &m->layout, e->grads, &ref_grads, &compared);
+    int *seen = parity_grads(what, ref, &m->layout, e->net.grads, &ref_grads, &compared);
     for (size_t p = 0; p < n_params; p++)
         CHECK_MSG(seen[p] == 1, "%s: parameter %s compared %d times", what, m->layout.params[p].name, seen[p]);
     CHECK_MSG(ref_grads == compared && compared == (int)n_params, "%s: %d reference gradients, %d compared, %zu parameters",
@@ -81,21 +81,21 @@ static void check_against(lmt_model *m, const char *fx, const char *what) {
     /* lookup by an alias name reaches the tied storage */
     const char *alias = m->cfg.arch == LMT_ARCH_BERT ? "cls.predictions.decoder.weight"
                         : m->cfg.arch == LMT_ARCH_ROBERTA ? "lm_head.decoder.weight" : "vocab_projector.weight";
-    CHECK(lmt_encoder_mlm_grad(e, alias) == e->g.wte);
+    CHECK(lmt_encoder_mlm_grad(e, alias) == e->g.emb.tok);
     /* the training task's head on the labelled rows alone: the same loss and
      * gradients as transformers' full head */
     e->loss_only = true;
     lmt_encoder_mlm_zero_grad(e);
     CHECK_OK(lmt_encoder_mlm_forward(e, LMT_I64, b.ids, b.mask, b.types, b.labels, b.B, b.T, false));
-    CHECK(e->n_head == want_targets && e->n_targets == want_targets);
+    CHECK(e->n_head == want_targets && e->net.n_targets == want_targets);
     if (loss) {
         float want = *(const float *)loss->data;
-        CHECK_MSG(fabs(e->loss - want) <= 1e-5 * fabs(want), "%s (labelled rows): loss %.9g vs %.9g", what, e->loss, want);
+        CHECK_MSG(fabs(e->net.loss - want) <= 1e-5 * fabs(want), "%s (labelled rows): loss %.9g vs %.9g", what, e->net.loss, want);
     }
     CHECK_OK(lmt_encoder_mlm_backward(e));
     int ref_lo, compared_lo;
     snprintf(msg, sizeof msg, "%s (labelled rows)", what);
-    free(parity_grads(msg, ref, &m->layout, e->grads, &ref_lo, &compared_lo));
+    free(parity_grads(msg, ref, &m->layout, e->net.grads, &ref_lo, &compared_lo));
     CHECK(compared_lo == compared);
     free(seen);
     lmt_encoder_mlm_free(e);
@@ -133,7 +133,7 @@ static void check_torch_bin(lmt_model *st_model, const char *fx, const char *wha
             CHECK_OK(lmt_encoder_mlm_forward(e2, LMT_I64, b.ids, b.mask, b.types, NULL, b.B, b.T, false));
             size_t NV = (size_t)b.B * b.T * e1->V;
             CHECK_MSG(!memcmp(e1->logits, e2->logits, NV * 4), "%s: logits from pytorch_model.bin differ", what);
-            CHECK(isnan(e1->loss));
+            CHECK(isnan(e1->net.loss));
             CHECK(lmt_encoder_mlm_backward(e1) == LMT_ERR_ARG);   // no gradients, no labels
         }
         lmt_encoder_mlm_free(e1);
@@ -170,16 +170,16 @@ static void check_modes(lmt_model *m, const char *fx) {
         float *l64 = malloc(NV * 4);
         CHECK_OK(lmt_encoder_mlm_forward(e, LMT_I64, b.ids, b.mask, b.types, b.labels, B, T, false));
         memcpy(l64, e->logits, NV * 4);
-        float eval_loss = e->loss;
+        float eval_loss = e->net.loss;
         CHECK_OK(lmt_encoder_mlm_forward(e, LMT_I32, ids, mask, tt, labels, B, T, false));
-        CHECK(!memcmp(l64, e->logits, NV * 4) && e->loss == eval_loss);
+        CHECK(!memcmp(l64, e->logits, NV * 4) && e->net.loss == eval_loss);
         lmt_encoder_mlm_set_seed(e, 5);
         CHECK_OK(lmt_encoder_mlm_forward(e, LMT_I32, ids, mask, tt, labels, B, T, true));
-        CHECK(isfinite(e->loss) && e->loss != eval_loss);
+        CHECK(isfinite(e->net.loss) && e->net.loss != eval_loss);
         lmt_encoder_mlm_zero_grad(e);
         CHECK_OK(lmt_encoder_mlm_backward(e));
         bool finite = true;
-        for (size_t i = 0; i < m->layout.num_floats; i++) finite = finite && isfinite(e->grads[i]);
+        for (size_t i = 0; i < m->layout.num_floats; i++) finite = finite && isfinite(e->net.grads[i]);
         CHECK(finite);
         CHECK_OK(lmt_encoder_mlm_forward(e, LMT_I32, ids, mask, tt, labels, B, T, false));
         CHECK(!memcmp(l64, e->logits, NV * 4));
@@ -191,12 +191,12 @@ static void check_modes(lmt_model *m, const char *fx) {
             double sum = 0;
             int64_t items = 0;
             CHECK_OK(task->base.forward(task->base.self, &lb, false, 0, &sum, &items));
-            CHECK(items == e->n_targets && items == task->base.count_items(task->base.self, &lb));
+            CHECK(items == e->net.n_targets && items == task->base.count_items(task->base.self, &lb));
             CHECK(fabs(sum / (double)items - eval_loss) <= 1e-6 * fabs(eval_loss));
             CHECK(task->base.count_tokens(task->base.self, &lb) == N);
             task->base.zero_grad(task->base.self);
             CHECK_OK(task->base.backward(task->base.self, 1.0f / (float)items));
-            CHECK(task->base.grads == task->enc->grads);
+            CHECK(task->base.grads == task->enc->net.grads);
             lmt_mlm_task_free(task);
         }
         /* bad inputs */
@@ -281,7 +281,7 @@ static void check_trainer(lmt_model *m, const char *fx, const char *what) {
     lmt_train_data tr = {.n = d.b.B, .ctx = &d, .collate = rows_collate};
     lmt_trainer t;
     if (task && lmt_trainer_init(&t, &a, &task->base, &tr, NULL) == LMT_OK) {
-        task->enc->p_embd = task->enc->p_attn = task->enc->p_resid = 0.0f;
+        task->enc->emb_cfg.p_drop = task->enc->layers.self.p_attn = task->enc->layers.self.p_out = task->enc->layers.ffn.p_out = 0.0f;
         t.sampler = lmt_sampler_sequential;
         lmt_train_output out;
         CHECK_OK(lmt_trainer_train(&t, &out));
@@ -328,7 +328,7 @@ int main(void) {
         int32_t ids[4] = {2, 7, 9, 3}, labels[4] = {-100, 7, -100, -100};
         if (e2) {
             CHECK_OK(lmt_encoder_mlm_forward(e2, LMT_I32, ids, NULL, NULL, labels, 1, 4, false));
-            CHECK(isfinite(e2->loss) && e2->n_targets == 1);
+            CHECK(isfinite(e2->net.loss) && e2->net.n_targets == 1);
             CHECK_OK(lmt_encoder_mlm_backward(e2));
         }
         lmt_encoder_mlm_free(e2);

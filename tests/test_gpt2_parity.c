@@ -59,12 +59,12 @@ static void check_against(lmt_model *m, const char *ref_path, const char *what) 
     } else CHECK_MSG(0, "%s: reference logits have another size", what);
     if (loss) {
         float want = *(const float *)loss->data;
-        CHECK_MSG(fabs(g->loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", what, g->loss, want);
+        CHECK_MSG(fabs(g->net.loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", what, g->net.loss, want);
     }
     CHECK_OK(lmt_gpt2_backward(g));
     /* every parameter compared once, and every grad.* in the reference is one of ours */
     int ref_grads, compared;
-    int *seen = parity_grads(what, ref, &m->layout, g->grads, &ref_grads, &compared);
+    int *seen = parity_grads(what, ref, &m->layout, g->net.grads, &ref_grads, &compared);
     for (size_t p = 0; p < m->layout.n_params; p++)
         CHECK_MSG(seen[p] == 1, "%s: grad.%s compared %d times", what, m->layout.params[p].name, seen[p]);
     free(seen);
@@ -91,15 +91,15 @@ static void check_trajectory(void) {
         for (int step = 0; step < 5; step++) {
             lmt_gpt2_zero_grad(g);
             /* training mode as the reference, whose dropout probabilities are 0 */
-            g->p_embd = g->p_attn = g->p_resid = 0.0f;
+            g->emb_cfg.p_drop = g->h.self.p_attn = g->h.self.p_out = g->h.ffn.p_out = 0.0f;
             CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, b.B, b.T, true));
             CHECK_OK(lmt_gpt2_backward(g));
-            double norm = lmt_clip_grad_norm(g->grads, &m->layout, 1.0);
-            CHECK_MSG(fabs(g->loss - want_loss[step]) <= 1e-4 * fabs(want_loss[step]), "step %d: loss %.9g vs %.9g",
-                      step + 1, g->loss, want_loss[step]);
+            double norm = lmt_clip_grad_norm(g->net.grads, &m->layout, 1.0);
+            CHECK_MSG(fabs(g->net.loss - want_loss[step]) <= 1e-4 * fabs(want_loss[step]), "step %d: loss %.9g vs %.9g",
+                      step + 1, g->net.loss, want_loss[step]);
             CHECK_MSG(fabs(norm - want_norm[step]) <= 1e-4 * fabs(want_norm[step]), "step %d: grad norm %.9g vs %.9g",
                       step + 1, norm, want_norm[step]);
-            lmt_adamw_step(&opt, m->params, g->grads, 1e-3);
+            lmt_adamw_step(&opt, m->params, g->net.grads, 1e-3);
         }
         CHECK(opt.step == 5);
         lmt_adamw_free(&opt);
@@ -138,7 +138,7 @@ static void check_torch_bin(lmt_model *st_model) {
             CHECK_OK(lmt_gpt2_forward(g2, LMT_I64, b.ids, b.mask, NULL, b.B, b.T, false));
             size_t NV = (size_t)b.B * b.T * g1->V;
             CHECK_MSG(!memcmp(g1->logits, g2->logits, NV * 4), "logits from pytorch_model.bin differ from model.safetensors");
-            CHECK(isnan(g1->loss));   // no labels, no loss
+            CHECK(isnan(g1->net.loss));   // no labels, no loss
             const lmt_tensor_entry *logits = need(ref, "logits", LMT_F32);
             if (logits) close_tensor("pytorch_model.bin: logits", g1->logits, logits->data, NV, 1e-5, 1e-3);
         }
@@ -169,18 +169,18 @@ static void check_modes(lmt_model *m) {
         float *l64 = malloc(NV * 4);
         CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, B, T, false));
         memcpy(l64, g->logits, NV * 4);
-        float eval_loss = g->loss;
+        float eval_loss = g->net.loss;
         CHECK_OK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, false));
-        CHECK(!memcmp(l64, g->logits, NV * 4) && g->loss == eval_loss);
+        CHECK(!memcmp(l64, g->logits, NV * 4) && g->net.loss == eval_loss);
         /* training mode: dropout (0.1 in this config) changes the loss; the
          * gradients stay finite; eval mode afterwards is unchanged */
         lmt_gpt2_set_seed(g, 5);
         CHECK_OK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, true));
-        CHECK(isfinite(g->loss) && g->loss != eval_loss);
+        CHECK(isfinite(g->net.loss) && g->net.loss != eval_loss);
         lmt_gpt2_zero_grad(g);
         CHECK_OK(lmt_gpt2_backward(g));
         bool finite = true;
-        for (size_t i = 0; i < m->layout.num_floats; i++) finite = finite && isfinite(g->grads[i]);
+        for (size_t i = 0; i < m->layout.num_floats; i++) finite = finite && isfinite(g->net.grads[i]);
         CHECK(finite);
         CHECK_OK(lmt_gpt2_forward(g, LMT_I32, ids, mask, labels, B, T, false));
         CHECK(!memcmp(l64, g->logits, NV * 4));
@@ -233,9 +233,9 @@ static void check_reproducible(void) {
             lmt_gpt2_zero_grad(g);
             CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, b.B, b.T, true));
             CHECK_OK(lmt_gpt2_backward(g));
-            lmt_clip_grad_norm(g->grads, &m->layout, 1.0);
-            lmt_adamw_step(&opt, m->params, g->grads, 1e-3);
-            losses[run][step] = g->loss;
+            lmt_clip_grad_norm(g->net.grads, &m->layout, 1.0);
+            lmt_adamw_step(&opt, m->params, g->net.grads, 1e-3);
+            losses[run][step] = g->net.loss;
         }
         if (run == 0) memcpy(first, m->params, n * 4);
         else CHECK_MSG(!memcmp(first, m->params, n * 4) && !memcmp(losses[0], losses[1], sizeof losses[0]),

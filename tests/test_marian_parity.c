@@ -54,16 +54,16 @@ static void check_against(lmt_model *m, const lmt_tensor_file *ref, const batch 
     } else CHECK_MSG(0, "reference logits have another size");
     if (loss) {
         float want = *(const float *)loss->data;
-        CHECK_MSG(fabs(mt->loss - want) <= 1e-5 * fabs(want), "loss %.9g vs transformers %.9g", mt->loss, want);
-        printf("marian: loss %.9g vs %.9g\n", mt->loss, want);
+        CHECK_MSG(fabs(mt->net.loss - want) <= 1e-5 * fabs(want), "loss %.9g vs transformers %.9g", mt->net.loss, want);
+        printf("marian: loss %.9g vs %.9g\n", mt->net.loss, want);
     }
     long want_targets = 0;
     for (int n = 0; n < b->B * b->Tt; n++) want_targets += b->labels[n] != -100;
-    CHECK(mt->n_targets == want_targets && want_targets > 0);
+    CHECK(mt->net.n_targets == want_targets && want_targets > 0);
     CHECK_OK(lmt_marian_backward(mt));
     size_t n_params = m->layout.n_params;
     int ref_grads, compared;
-    int *seen = parity_grads("marian", ref, &m->layout, mt->grads, &ref_grads, &compared);
+    int *seen = parity_grads("marian", ref, &m->layout, mt->net.grads, &ref_grads, &compared);
     /* every trainable parameter compared once; static tables and the buffer
      * get no reference gradient and none of ours */
     int untrained = 0;
@@ -74,28 +74,28 @@ static void check_against(lmt_model *m, const lmt_tensor_file *ref, const batch 
         if (frozen) {
             untrained++;
             bool zero = true;
-            for (size_t i = 0; i < ps->numel; i++) zero = zero && mt->grads[ps->offset + i] == 0.0f;
+            for (size_t i = 0; i < ps->numel; i++) zero = zero && mt->net.grads[ps->offset + i] == 0.0f;
             CHECK_MSG(zero, "%s got a gradient", ps->name);
         }
     }
     CHECK(untrained == 3);
     CHECK_MSG(ref_grads == compared && compared == (int)n_params - 3, "%d reference gradients, %d compared, %zu parameters",
               ref_grads, compared, n_params);
-    CHECK(lmt_marian_grad(mt, "lm_head.weight") == mt->g.shared);
-    CHECK(lmt_marian_grad(mt, "model.decoder.embed_tokens.weight") == mt->g.shared);
+    CHECK(lmt_marian_grad(mt, "lm_head.weight") == mt->g.enc_emb.tok);
+    CHECK(lmt_marian_grad(mt, "model.decoder.embed_tokens.weight") == mt->g.enc_emb.tok);
     /* the training task's LM head on the labelled rows alone: the same loss
      * and gradients as transformers' full head */
     mt->loss_only = true;
     lmt_marian_zero_grad(mt);
     CHECK_OK(lmt_marian_forward(mt, LMT_I64, b->ids, b->mask, b->dec, b->labels, b->B, b->Ts, b->Tt, false));
-    CHECK(mt->n_head == want_targets && mt->n_targets == want_targets && want_targets < b->B * b->Tt);
+    CHECK(mt->n_head == want_targets && mt->net.n_targets == want_targets && want_targets < b->B * b->Tt);
     if (loss) {
         float want = *(const float *)loss->data;
-        CHECK_MSG(fabs(mt->loss - want) <= 1e-5 * fabs(want), "labelled rows: loss %.9g vs %.9g", mt->loss, want);
+        CHECK_MSG(fabs(mt->net.loss - want) <= 1e-5 * fabs(want), "labelled rows: loss %.9g vs %.9g", mt->net.loss, want);
     }
     CHECK_OK(lmt_marian_backward(mt));
     int ref_lo, compared_lo;
-    free(parity_grads("marian (labelled rows)", ref, &m->layout, mt->grads, &ref_lo, &compared_lo));
+    free(parity_grads("marian (labelled rows)", ref, &m->layout, mt->net.grads, &ref_lo, &compared_lo));
     CHECK(compared_lo == compared);
     free(seen);
     lmt_marian_free(mt);
@@ -127,7 +127,7 @@ static void check_torch_bin(lmt_model *st_model, const batch *b) {
             CHECK_OK(lmt_marian_forward(e2, LMT_I64, b->ids, b->mask, b->dec, NULL, b->B, b->Ts, b->Tt, false));
             size_t NV = (size_t)b->B * b->Tt * e1->V;
             CHECK_MSG(!memcmp(e1->logits, e2->logits, NV * 4), "logits from pytorch_model.bin differ");
-            CHECK(isnan(e1->loss));
+            CHECK(isnan(e1->net.loss));
             CHECK(lmt_marian_backward(e1) == LMT_ERR_ARG);   // no gradients, no labels
         }
         lmt_marian_free(e1);
@@ -152,9 +152,9 @@ static void check_modes(lmt_model *m, const batch *b) {
         float *l64 = malloc(NV * 4);
         CHECK_OK(lmt_marian_forward(mt, LMT_I64, b->ids, b->mask, b->dec, b->labels, B, Ts, Tt, false));
         memcpy(l64, mt->logits, NV * 4);
-        float eval_loss = mt->loss;
+        float eval_loss = mt->net.loss;
         CHECK_OK(lmt_marian_forward(mt, LMT_I32, ids, mask, dec, labels, B, Ts, Tt, false));
-        CHECK(!memcmp(l64, mt->logits, NV * 4) && mt->loss == eval_loss);
+        CHECK(!memcmp(l64, mt->logits, NV * 4) && mt->net.loss == eval_loss);
         /* labels shifted right give the reference's decoder_input_ids */
         CHECK_OK(lmt_marian_forward(mt, LMT_I32, ids, mask, NULL, labels, B, Ts, Tt, false));
         bool same = true;
@@ -163,11 +163,11 @@ static void check_modes(lmt_model *m, const batch *b) {
         CHECK(!memcmp(l64, mt->logits, NV * 4));
         lmt_marian_set_seed(mt, 5);
         CHECK_OK(lmt_marian_forward(mt, LMT_I32, ids, mask, dec, labels, B, Ts, Tt, true));
-        CHECK(isfinite(mt->loss) && mt->loss != eval_loss);
+        CHECK(isfinite(mt->net.loss) && mt->net.loss != eval_loss);
         lmt_marian_zero_grad(mt);
         CHECK_OK(lmt_marian_backward_scaled(mt, 0.5f));
         bool finite = true;
-        for (size_t i = 0; i < m->layout.num_floats; i++) finite = finite && isfinite(mt->grads[i]);
+        for (size_t i = 0; i < m->layout.num_floats; i++) finite = finite && isfinite(mt->net.grads[i]);
         CHECK(finite);
         CHECK_OK(lmt_marian_forward(mt, LMT_I32, ids, mask, dec, labels, B, Ts, Tt, false));
         CHECK(!memcmp(l64, mt->logits, NV * 4));
@@ -246,7 +246,7 @@ static void check_trainer(lmt_model *m, const lmt_tensor_file *ref, batch *b) {
         double sum = 0;
         int64_t items = 0;
         CHECK_OK(task->base.forward(task->base.self, &lb, false, 0, &sum, &items));
-        CHECK(items == task->base.count_items(task->base.self, &lb) && items == task->mt->n_targets);
+        CHECK(items == task->base.count_items(task->base.self, &lb) && items == task->mt->net.n_targets);
         CHECK(fabs(sum / (double)items - want) <= 1e-5 * fabs(want));
         CHECK(task->base.count_tokens(task->base.self, &lb) == (int64_t)b->B * b->Ts);
         lmt_batch_free(&lb);
@@ -263,7 +263,12 @@ static void check_trainer(lmt_model *m, const lmt_tensor_file *ref, batch *b) {
     lmt_train_data tr = {.n = b->B, .ctx = b, .collate = rows_collate};
     lmt_trainer t;
     if (task && lmt_trainer_init(&t, &a, &task->base, &tr, NULL) == LMT_OK) {
-        task->mt->p_drop = task->mt->p_attn = task->mt->p_act = 0.0f;
+        {
+            lmt_marian *z = task->mt;   /* every dropout off */
+            z->enc_emb_cfg.p_drop = z->dec_emb_cfg.p_drop = 0.0f;
+            for (lmt_stack *s = &z->enc; s; s = s == &z->enc ? &z->dec : NULL)
+                s->self.p_attn = s->self.p_out = s->cross.p_attn = s->cross.p_out = s->ffn.p_act = s->ffn.p_out = 0.0f;
+        }
         t.sampler = lmt_sampler_sequential;
         lmt_train_output out;
         CHECK_OK(lmt_trainer_train(&t, &out));

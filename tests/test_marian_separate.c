@@ -94,12 +94,12 @@ static void check_parity(const char *variant, lmt_model *m, const lmt_tensor_fil
     if (!mt) return;
     CHECK(mt->V == c->vocab_size && mt->Vd == c->dec_vocab_size);
     /* the tables transformers uses */
-    CHECK(mt->w.shared == lmt_model_tensor(m, "model.encoder.embed_tokens.weight"));
-    CHECK(mt->w.dec_embed == lmt_model_tensor(m, "model.decoder.embed_tokens.weight"));
-    CHECK(mt->w.lm_head == lmt_model_tensor(m, "lm_head.weight"));
-    CHECK(mt->w.dec_embed != mt->w.shared);
-    CHECK((mt->w.lm_head == mt->w.dec_embed) == c->tie_word_embeddings);
-    CHECK(lmt_marian_grad(mt, "lm_head.weight") == mt->g.lm_head);
+    CHECK(mt->w.enc_emb.tok == lmt_model_tensor(m, "model.encoder.embed_tokens.weight"));
+    CHECK(mt->w.dec_emb.tok == lmt_model_tensor(m, "model.decoder.embed_tokens.weight"));
+    CHECK(mt->w.head.w == lmt_model_tensor(m, "lm_head.weight"));
+    CHECK(mt->w.dec_emb.tok != mt->w.enc_emb.tok);
+    CHECK((mt->w.head.w == mt->w.dec_emb.tok) == c->tie_word_embeddings);
+    CHECK(lmt_marian_grad(mt, "lm_head.weight") == mt->g.head.w);
 
     CHECK_OK(lmt_marian_forward(mt, LMT_I64, b->ids, b->mask, b->dec, b->labels, b->B, b->Ts, b->Tt, false));
     const lmt_tensor_entry *logits = need(ref, "logits", LMT_F32), *loss = need(ref, "loss", LMT_F32);
@@ -111,13 +111,13 @@ static void check_parity(const char *variant, lmt_model *m, const lmt_tensor_fil
     } else CHECK_MSG(0, "%s: reference logits have another size", variant);
     if (loss) {
         float want = *(const float *)loss->data;
-        CHECK_MSG(fabs(mt->loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", variant, mt->loss, want);
-        printf("%s: loss %.9g vs %.9g\n", variant, mt->loss, want);
+        CHECK_MSG(fabs(mt->net.loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", variant, mt->net.loss, want);
+        printf("%s: loss %.9g vs %.9g\n", variant, mt->net.loss, want);
     }
     CHECK_OK(lmt_marian_backward(mt));
     size_t n_params = m->layout.n_params;
     int compared, ref_grads;
-    int *seen = parity_grads(variant, ref, &m->layout, mt->grads, &ref_grads, &compared);
+    int *seen = parity_grads(variant, ref, &m->layout, mt->net.grads, &ref_grads, &compared);
     int without = 0;
     for (size_t p = 0; p < n_params; p++) {
         const lmt_param_spec *ps = &m->layout.params[p];
@@ -126,7 +126,7 @@ static void check_parity(const char *variant, lmt_model *m, const lmt_tensor_fil
         /* no reference gradient: none of ours either */
         without++;
         bool zero = true;
-        for (size_t i = 0; i < ps->numel; i++) zero = zero && mt->grads[ps->offset + i] == 0.0f;
+        for (size_t i = 0; i < ps->numel; i++) zero = zero && mt->net.grads[ps->offset + i] == 0.0f;
         CHECK_MSG(zero, "%s: %s got a gradient transformers does not give it", variant, ps->name);
     }
     /* positions x2 and final_logits_bias; shared-but-untied: model.shared too */
@@ -167,8 +167,8 @@ static void check_parity(const char *variant, lmt_model *m, const lmt_tensor_fil
     lmt_marian_zero_grad(mt);
     CHECK_OK(lmt_marian_backward(mt));
     bool finite = true;
-    for (size_t i = 0; i < m->layout.num_floats; i++) finite = finite && isfinite(mt->grads[i]);
-    CHECK(finite && isfinite(mt->loss));
+    for (size_t i = 0; i < m->layout.num_floats; i++) finite = finite && isfinite(mt->net.grads[i]);
+    CHECK(finite && isfinite(mt->net.loss));
     free(ids); free(mask); free(dec); free(labels);
     lmt_marian_free(mt);
 }

@@ -1,9 +1,10 @@
 /* GPT2LMHeadModel: forward and hand-written backward (llm.c style) over an
- * lmt_model's flat parameters.
+ * lmt_model's flat parameters, composed of the shared blocks:
  *
- *   x = drop(wte[ids] + wpe[t])
- *   per block:  x += drop(c_proj(attn(ln_1(x))));  x += drop(mlp(ln_2(x)))
- *   logits = ln_f(x) @ wte^T            (lm_head tied to wte)
+ *   x = drop(wte[ids] + wpe[t])                                  embed block
+ *   per block:  x += drop(c_proj(attn(ln_1(x))))                  pre-LN attention block (fused c_attn, causal)
+ *               x += drop(mlp(ln_2(x)))                           pre-LN feed-forward block
+ *   logits = ln_f(x) @ wte^T            (lm_head tied to wte)     LM head
  *   loss = mean over t, labels[t+1] != -100, of CE(logits[t], labels[t+1])
  *
  * Dropout (embd_pdrop, attn_pdrop, resid_pdrop) is applied only when the
@@ -12,67 +13,36 @@
 #define LMT_MODELS_GPT2_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "core/rng.h"
-#include "kernels/attention.h"
-#include "models/model.h"
+#include "models/blocks/embed.h"
+#include "models/blocks/lm_head.h"
+#include "models/blocks/stack.h"
+#include "models/net.h"
 
-typedef struct lmt_gpt2_block {
-    float *ln1_w, *ln1_b;         // (C)
-    float *attn_w, *attn_b;       // c_attn (C, 3C), (3C)
-    float *attnproj_w, *attnproj_b; // c_proj (C, C), (C)
-    float *ln2_w, *ln2_b;         // (C)
-    float *fc_w, *fc_b;           // c_fc (C, F), (F)
-    float *fcproj_w, *fcproj_b;   // mlp.c_proj (F, C), (C)
-} lmt_gpt2_block;
-
-/* Activations of one block for (B, T) = N rows. */
-typedef struct lmt_gpt2_acts {
-    float *ln1, *ln1_mean, *ln1_rstd;   // (N, C), (N), (N)
-    float *qkv;                          // (N, 3C)
-    float *atty;                         // (N, C) attention output before c_proj
-    float *att_lse;                      // (B, NH, T)
-    float *res2;                         // (N, C) residual after attention
-    float *ln2, *ln2_mean, *ln2_rstd;    // (N, C), (N), (N)
-    float *fch, *fch_act;                // (N, F) before / after the activation
-    float *res3;                         // (N, C) block output
-} lmt_gpt2_acts;
+typedef struct lmt_gpt2_params {
+    lmt_embed_params emb;              /* wte, wpe */
+    float *lnf_w, *lnf_b;              /* (C) */
+    lmt_head_params head;              /* lm_head (= wte) */
+} lmt_gpt2_params;
 
 typedef struct lmt_gpt2 {
-    lmt_model *model;                  /* not owned */
+    lmt_net net;                       /* grads, loss, n_targets, seeds (1 + 3L per training forward) */
     int L, C, NH, F, V, P;             /* layers, width, heads, MLP width, vocab, positions */
     int max_B, max_T;                  /* activation capacity */
     float eps;
-    lmt_activation act;
-    float p_embd, p_attn, p_resid;
-    float attn_scale;                  /* 1/sqrt(head size), or 1 without scale_attn_weights */
+    lmt_embed_cfg emb_cfg;
+    lmt_stack h;                       /* the blocks: pre-LN, fused c_attn, causal; their tensors and activations */
+    lmt_head_cfg head_cfg;
+    lmt_gpt2_params w;                 /* pointers into model->params */
+    lmt_gpt2_params g;                 /* pointers into net.grads */
 
-    float *wte, *wpe, *lnf_w, *lnf_b;  /* parameters (pointers into model->params) */
-    lmt_gpt2_block *w;                 /* (L) */
-    float *grads;                      /* flat, same layout as the parameters; NULL without grads */
-    float *dwte, *dwpe, *dlnf_w, *dlnf_b;
-    lmt_gpt2_block *g;                 /* (L) */
-
-    float *act_mem;                    /* one allocation for everything below */
-    float *encoded;                    /* (N, C) embeddings after dropout */
-    lmt_gpt2_acts *a;                  /* (L) */
+    lmt_embed_acts emb;
     float *lnf, *lnf_mean, *lnf_rstd;  /* (N, C), (N), (N) */
-    float *logits;                     /* (N, V); after a training forward with labels and
+    lmt_head_acts head;
+    float *logits;                     /* (N, V) = head.logits; after a training forward with labels and
                                           gradients: softmax - onehot (the loss's gradient, unscaled) */
-    float *losses, *ce_lse;            /* (N) */
-    float *att_scratch;
-    int att_threads;                   /* threads the attention scratch was sized for */
-    float *dres, *dbuf, *dtmp, *dqkv, *dF1, *dF2;   /* backward scratch (N, ...) */
-    float *bias_scratch;               /* per-chunk bias-gradient sums of the fused activation backward */
-    int32_t *ids, *mask, *targets;     /* (N) inputs as int32; mask NULL when absent */
-    bool has_mask;
-
+    int32_t *ids, *mask, *targets;     /* (N) inputs as int32 */
+    bool has_mask;                     /* some key is padded */
     int B, T;                          /* shape of the last forward */
-    bool training, has_labels;
-    bool logits_are_grad;              /* the forward fused the cross-entropy backward */
-    long n_targets;                    /* non-ignored shifted labels of the last forward */
-    float loss;                        /* mean loss of the last forward (NaN without labels) */
-    lmt_rng rng;                       /* dropout seeds */
-    uint64_t *seeds;                   /* (1 + 3L) seeds drawn by the last training forward */
 } lmt_gpt2;
 
 /* Binds to m (which must outlive g) and allocates activations for up to
@@ -84,15 +54,15 @@ void lmt_gpt2_set_seed(lmt_gpt2 *g, uint64_t seed);
 
 /* input_ids, attention_mask (0 = padding; may be NULL) and labels (may be
  * NULL; -100 = ignored) are (B, T) arrays of dtype LMT_I32 or LMT_I64.
- * Fills g->logits (B, T, V) and, with labels, g->loss. (A training
+ * Fills g->logits (B, T, V) and, with labels, g->net.loss. (A training
  * forward with labels on a model with gradients leaves the logits' gradient
  * there instead: the backward starts from it.) Labels are shifted
  * inside, as GPT2LMHeadModel does: logits[t] predict labels[t+1]. */
 lmt_status lmt_gpt2_forward(lmt_gpt2 *g, lmt_dtype dtype, const void *input_ids, const void *attention_mask,
                             const void *labels, int B, int T, bool training);
-/* Adds the gradient of the mean loss of the last forward to g->grads (every
- * parameter, the tied lm_head into wte). Overwrites g->logits. With no
- * counted target the gradient is zero (torch would give NaN). */
+/* Adds the gradient of the mean loss of the last forward to g->net.grads
+ * (every parameter, the tied lm_head into wte). Overwrites g->logits. With
+ * no counted target the gradient is zero (torch would give NaN). */
 lmt_status lmt_gpt2_backward(lmt_gpt2 *g);
 /* As lmt_gpt2_backward for the loss scale * (sum of the per-target losses),
  * e.g. scale = 1 / num_items_in_batch under gradient accumulation. */

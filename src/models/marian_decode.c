@@ -32,7 +32,7 @@ static void pack_weights(lmt_marian_dec *d) {
     d->packed = calloc((size_t)Ld * PK_PER_LAYER + 1, sizeof *d->packed);
     if (!d->packed) return;
     for (int l = 0; l < Ld; l++) {
-        const lmt_marian_layer *y = &d->mt->w.dec[l];
+        const lmt_marian_layer *y = &d->mt->dec.w[l];
         struct lmt_gemm_packed **p = d->packed + (size_t)l * PK_PER_LAYER;
         p[PK_SQ] = lmt_matmul_pack_b(true, C, C, y->self.q_w, C);
         p[PK_SK] = lmt_matmul_pack_b(true, C, C, y->self.k_w, C);
@@ -40,10 +40,10 @@ static void pack_weights(lmt_marian_dec *d) {
         p[PK_SO] = lmt_matmul_pack_b(true, C, C, y->self.o_w, C);
         p[PK_CQ] = lmt_matmul_pack_b(true, C, C, y->cross.q_w, C);
         p[PK_CO] = lmt_matmul_pack_b(true, C, C, y->cross.o_w, C);
-        p[PK_FC1] = lmt_matmul_pack_b(true, F, C, y->fc1_w, C);
-        p[PK_FC2] = lmt_matmul_pack_b(true, C, F, y->fc2_w, F);
+        p[PK_FC1] = lmt_matmul_pack_b(true, F, C, y->ffn.fc1_w, C);
+        p[PK_FC2] = lmt_matmul_pack_b(true, C, F, y->ffn.fc2_w, F);
     }
-    d->packed[(size_t)Ld * PK_PER_LAYER] = lmt_matmul_pack_b(true, d->V, C, d->mt->w.lm_head, C);
+    d->packed[(size_t)Ld * PK_PER_LAYER] = lmt_matmul_pack_b(true, d->V, C, d->mt->w.head.w, C);
 }
 
 void lmt_marian_dec_free(lmt_marian_dec *d) {
@@ -128,7 +128,7 @@ lmt_status lmt_marian_dec_encode(lmt_marian_dec *d, const int32_t *input_ids, co
     lmt_status st = lmt_marian_forward(mt, LMT_I32, input_ids, attention_mask, dec0, NULL, B, Ts, 1, false);
     free(dec0);
     if (st != LMT_OK) return st;
-    const float *enc = mt->Le ? mt->ea[mt->Le - 1].out : mt->enc_emb;
+    const float *enc = lmt_marian_encoder_output(mt);
     /* the uncached forward masks only when something is padded: do the same */
     d->masked = false;
     for (int n = 0; n < Ne; n++) {
@@ -136,7 +136,7 @@ lmt_status lmt_marian_dec_encode(lmt_marian_dec *d, const int32_t *input_ids, co
         d->masked |= !d->mask[n];
     }
     for (int l = 0; l < d->Ld; l++) {
-        const lmt_marian_attn *w = &mt->w.dec[l].cross;
+        const lmt_marian_attn *w = &mt->dec.w[l].cross;
         size_t off = (size_t)l * Ne * C;
         lmt_linear_forward(d->ck + off, enc, w->k_w, w->k_b, Ne, C, C, LMT_W_OUT_IN);
         lmt_linear_forward(d->cv + off, enc, w->v_w, w->v_b, Ne, C, C, LMT_W_OUT_IN);
@@ -177,7 +177,7 @@ lmt_status lmt_marian_dec_step(lmt_marian_dec *d, const int32_t *tokens, int pos
     int saved_threads = omp_get_max_threads();
     if (serial) omp_set_num_threads(1);
     int att_threads = serial ? 1 : d->att_threads;
-    lmt_embedding_forward(d->x, tokens, d->pos, w->dec_embed, w->dec_pos, mt->emb_scale, R, 1, C);
+    lmt_embedding_forward(d->x, tokens, d->pos, w->dec_emb.tok, w->dec_emb.pos, mt->emb_scale, R, 1, C);
     float scale = (float)pow((double)hs, -0.5);   // MarianAttention: head_dim**-0.5, a Python float
     /* self attention: the R*NH (row, head) pairs as heads of one batch over
      * the position-major cache (row stride R*C) */
@@ -188,7 +188,7 @@ lmt_status lmt_marian_dec_step(lmt_marian_dec *d, const int32_t *tokens, int pos
                               .ldo = C, .scale = scale, .key_mask = d->masked ? d->mask : NULL, .threads = att_threads};
     size_t RC = (size_t)R * C;
     for (int l = 0; l < d->Ld; l++) {
-        const lmt_marian_layer *y = &w->dec[l];
+        const lmt_marian_layer *y = &mt->dec.w[l];
         float *K = d->sk + (size_t)l * d->L * RC, *V = d->sv + (size_t)l * d->L * RC;
         lmt_linear_forward_packed(d->q, d->x, y->self.q_w, packed_w(d, l, PK_SQ), y->self.q_b, R, C, C, LMT_W_OUT_IN);
         lmt_linear_forward_packed(K + (size_t)pos * RC, d->x, y->self.k_w, packed_w(d, l, PK_SK), y->self.k_b, R, C, C,
@@ -203,13 +203,13 @@ lmt_status lmt_marian_dec_step(lmt_marian_dec *d, const int32_t *tokens, int pos
         lmt_attention_forward(d->att, d->lse, d->q, d->ck + off, d->cv + off, &cs, d->att_scratch);
         attn_out(d, &y->cross, packed_w(d, l, PK_CO));
 
-        lmt_linear_forward_packed(d->h, d->x, y->fc1_w, packed_w(d, l, PK_FC1), y->fc1_b, R, C, d->F, LMT_W_OUT_IN);
-        lmt_activation_forward(d->h, d->h, (size_t)R * d->F, mt->model->cfg.act);
-        lmt_linear_forward_packed(d->res, d->h, y->fc2_w, packed_w(d, l, PK_FC2), y->fc2_b, R, d->F, C, LMT_W_OUT_IN);
+        lmt_linear_forward_packed(d->h, d->x, y->ffn.fc1_w, packed_w(d, l, PK_FC1), y->ffn.fc1_b, R, C, d->F, LMT_W_OUT_IN);
+        lmt_activation_forward(d->h, d->h, (size_t)R * d->F, mt->net.model->cfg.act);
+        lmt_linear_forward_packed(d->res, d->h, y->ffn.fc2_w, packed_w(d, l, PK_FC2), y->ffn.fc2_b, R, d->F, C, LMT_W_OUT_IN);
         lmt_residual_forward(d->res, d->res, d->x, RC);
-        lmt_layernorm_forward(d->x, d->mean, d->rstd, d->res, y->ln_w, y->ln_b, R, C, mt->eps);
+        lmt_layernorm_forward(d->x, d->mean, d->rstd, d->res, y->ffn.ln_w, y->ffn.ln_b, R, C, mt->eps);
     }
-    lmt_linear_forward_packed(d->logits, d->x, w->lm_head, packed_w(d, d->Ld, 0), w->logits_bias, R, C, d->V,
+    lmt_linear_forward_packed(d->logits, d->x, w->head.w, packed_w(d, d->Ld, 0), w->head.b, R, C, d->V,
                               LMT_W_OUT_IN);
     if (serial) omp_set_num_threads(saved_threads);
     d->len = pos + 1;

@@ -1,6 +1,7 @@
 /* The in-memory model: config, parameter layout and one flat fp32 buffer.
- * Architecture code (gpt2.c, bert.c, ...) takes pointers into `params` by
- * HF name through lmt_model_tensor(). */
+ * The model code (gpt2.c, encoder_mlm.c, marian.c) binds pointers into
+ * `params` by layout slot (lmt_net_slot); lmt_model_tensor() finds one by HF
+ * name. */
 #ifndef LMT_MODELS_MODEL_H
 #define LMT_MODELS_MODEL_H
 #include "lmtune/lmtune.h"

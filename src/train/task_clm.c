@@ -7,8 +7,8 @@ static lmt_status clm_forward(void *self, const lmt_batch *b, bool training, uin
     lmt_clm_task *t = self;
     if (training) lmt_gpt2_set_seed(t->gpt2, seed);
     LMT_TRY(lmt_gpt2_forward(t->gpt2, LMT_I32, b->input_ids, b->attention_mask, b->labels, b->B, b->T, training));
-    *n_items = t->gpt2->n_targets;
-    *loss_sum = t->gpt2->n_targets > 0 ? (double)t->gpt2->loss * (double)t->gpt2->n_targets : 0.0;
+    *n_items = t->gpt2->net.n_targets;
+    *loss_sum = t->gpt2->net.n_targets > 0 ? (double)t->gpt2->net.loss * (double)t->gpt2->net.n_targets : 0.0;
     return LMT_OK;
 }
 
@@ -45,7 +45,7 @@ static lmt_status create(lmt_model *m, int max_B, int max_T, bool with_grads, lm
     if (s != LMT_OK) { free(t); return s; }
     t->base.self = t;
     t->base.model = m;
-    t->base.grads = t->gpt2->grads;
+    t->base.grads = t->gpt2->net.grads;
     t->base.forward = clm_forward;
     t->base.backward = clm_backward;
     t->base.zero_grad = clm_zero_grad;

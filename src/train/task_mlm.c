@@ -10,8 +10,8 @@ static lmt_status mlm_forward(void *self, const lmt_batch *b, bool training, uin
     const int32_t *types = t->enc->TV > 0 ? b->token_type_ids : NULL;
     LMT_TRY(lmt_encoder_mlm_forward(t->enc, LMT_I32, b->input_ids, b->attention_mask, types, b->labels, b->B, b->T,
                                     training));
-    *n_items = t->enc->n_targets;
-    *loss_sum = t->enc->n_targets > 0 ? (double)t->enc->loss * (double)t->enc->n_targets : 0.0;
+    *n_items = t->enc->net.n_targets;
+    *loss_sum = t->enc->net.n_targets > 0 ? (double)t->enc->net.loss * (double)t->enc->net.n_targets : 0.0;
     return LMT_OK;
 }
 
@@ -43,7 +43,7 @@ lmt_status lmt_mlm_task_create(lmt_model *m, int max_B, int max_T, lmt_mlm_task 
     if (s != LMT_OK) { free(t); return s; }
     t->base.self = t;
     t->base.model = m;
-    t->base.grads = t->enc->grads;
+    t->base.grads = t->enc->net.grads;
     t->enc->loss_only = true;   // the Trainer needs losses and gradients, not the logits of unlabelled rows
     t->base.forward = mlm_forward;
     t->base.backward = mlm_backward;

@@ -10,8 +10,8 @@ static lmt_status s2s_forward(void *self, const lmt_batch *b, bool training, uin
     if (training) lmt_marian_set_seed(t->mt, seed);
     LMT_TRY(lmt_marian_forward(t->mt, LMT_I32, b->input_ids, b->attention_mask, b->decoder_input_ids, b->labels, b->B,
                                b->T, b->T_dec, training));
-    *n_items = t->mt->n_targets;
-    *loss_sum = t->mt->n_targets > 0 ? (double)t->mt->loss * (double)t->mt->n_targets : 0.0;
+    *n_items = t->mt->net.n_targets;
+    *loss_sum = t->mt->net.n_targets > 0 ? (double)t->mt->net.loss * (double)t->mt->net.n_targets : 0.0;
     return LMT_OK;
 }
 
@@ -42,7 +42,7 @@ lmt_status lmt_seq2seq_task_create(lmt_model *m, int max_B, int max_Tsrc, int ma
     if (s != LMT_OK) { free(t); return s; }
     t->base.self = t;
     t->base.model = m;
-    t->base.grads = t->mt->grads;
+    t->base.grads = t->mt->net.grads;
     t->mt->loss_only = true;   // the Trainer needs losses and gradients, not the logits of padding rows
     t->base.forward = s2s_forward;
     t->base.backward = s2s_backward;
