@@ -142,9 +142,10 @@ void lmt_cli_print_flags(FILE *f, const lmt_flag *table, size_t n) {
         }
         snprintf(head, sizeof head, "--%.*s %s", nl, fl->name, fl->type == LMT_FLAG_ENUM ? choices : meta[fl->type]);
         range_text(fl, range, sizeof range);
-        bool numeric = fl->type == LMT_FLAG_INT || fl->type == LMT_FLAG_FLOAT;
-        fprintf(f, "  %-34s %s%s%s%s%s\n", head, fl->help, numeric && range[0] ? " (" : "", numeric ? range : "",
-                numeric && range[0] ? ")" : "", bar ? "" : "");
-        if (bar) fprintf(f, "  %-34s (also --%s)\n", "", bar + 1);
+        fprintf(f, "  %-34s %s", head, fl->help);
+        if ((fl->type == LMT_FLAG_INT || fl->type == LMT_FLAG_FLOAT) && range[0]) fprintf(f, " (%s)", range);
+        for (const char *p = bar; p; p = strchr(p + 1, '|'))
+            fprintf(f, "%s--%.*s", p == bar ? " (also " : ", ", (int)strcspn(p + 1, "|"), p + 1);
+        fputs(bar ? ")\n" : "\n", f);
     }
 }
