@@ -4,7 +4,8 @@
  * TrainingArguments names, as lmt_training_args_set / _validate refuse them),
  * before any file is read - the training file given here does not exist, so
  * a refusal that came later would name it instead - and without creating the
- * output folder. */
+ * output folder. generate, fill-mask and translate check their numbers the
+ * same way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,13 @@ int main(void) {
           strstr(out, "--max_seq_length N") && strstr(out, "also --chunk_size, --block_size"));
     CHECK(run("train --task clm --help") == 0 && strstr(out, "--block_size N") && strstr(out, "--task clm|mlm|translation"));
     refused("mlm", "--chunk_size 1", 2, "--chunk_size 1: must be at least 2");
+    /* the commands that parse their own arguments check their numbers the same way */
+    CHECK(runf("generate --model %s/none --prompt x --temperature hot", tmp) == 2 && strstr(out, "--temperature hot: expected a number"));
+    CHECK(runf("generate --model %s/none --prompt x --top_p 1.5", tmp) == 2 && strstr(out, "--top_p 1.5: must lie in (0, 1]"));
+    CHECK(runf("generate --model %s/none --prompt x --seed 7up", tmp) == 2 && strstr(out, "--seed 7up: expected an integer"));
+    CHECK(runf("fill-mask --model %s/none --top_k 3x \"a [MASK]\"", tmp) == 2 && strstr(out, "--top_k 3x: expected an integer"));
+    CHECK(runf("fill-mask --model %s/none --top_k 0 \"a [MASK]\"", tmp) == 2 && strstr(out, "--top_k 0: must lie in [1, 2147483647]"));
+    CHECK(runf("translate --model %s/none --length_penalty long x", tmp) == 2 && strstr(out, "--length_penalty long: expected a number"));
 
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);

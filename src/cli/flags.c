@@ -20,10 +20,10 @@ static bool flag_is(const lmt_flag *fl, const char *name) {
 static void range_text(const lmt_flag *fl, char *buf, size_t cap) {
     bool lo = isfinite(fl->lo), hi = isfinite(fl->hi);
     if (lo && hi)
-        snprintf(buf, cap, "must lie in %c%g, %g%c", fl->open & LMT_FLAG_LO_OPEN ? '(' : '[', fl->lo, fl->hi,
+        snprintf(buf, cap, "must lie in %c%.15g, %.15g%c", fl->open & LMT_FLAG_LO_OPEN ? '(' : '[', fl->lo, fl->hi,
                  fl->open & LMT_FLAG_HI_OPEN ? ')' : ']');
-    else if (lo) snprintf(buf, cap, "must be %s %g", fl->open & LMT_FLAG_LO_OPEN ? "greater than" : "at least", fl->lo);
-    else if (hi) snprintf(buf, cap, "must be %s %g", fl->open & LMT_FLAG_HI_OPEN ? "less than" : "at most", fl->hi);
+    else if (lo) snprintf(buf, cap, "must be %s %.15g", fl->open & LMT_FLAG_LO_OPEN ? "greater than" : "at least", fl->lo);
+    else if (hi) snprintf(buf, cap, "must be %s %.15g", fl->open & LMT_FLAG_HI_OPEN ? "less than" : "at most", fl->hi);
     else buf[0] = '\0';
 }
 
@@ -33,12 +33,12 @@ static bool in_range(const lmt_flag *fl, double v) {
     return lo_ok && hi_ok;
 }
 
-static bool refuse(const char *name, const char *value, const char *why) {
+static int refuse(const char *name, const char *value, const char *why) {
     fprintf(stderr, "lmtune: error: --%s %s: %s\n", name, value, why);
-    return false;
+    return 2;
 }
 
-bool lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value) {
+int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value) {
     char *end;
     char why[160];
     switch (fl->type) {
@@ -89,9 +89,9 @@ bool lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value) {
     }
     if (fl->apply && fl->apply(fl->dst, value) != LMT_OK) {
         fprintf(stderr, "lmtune: error: --%s: %s\n", name, lmt_last_error());
-        return false;
+        return 1;
     }
-    return true;
+    return 0;
 }
 
 int lmt_cli_parse_flags(int argc, char **argv, const lmt_flag *table, size_t n, lmt_flag_other_fn other, void *other_ctx,
@@ -122,7 +122,8 @@ int lmt_cli_parse_flags(int argc, char **argv, const lmt_flag *table, size_t n, 
             continue;
         }
         if (!value && fl->type != LMT_FLAG_BOOL) { fprintf(stderr, "lmtune: error: --%s: missing value\n", name); return 2; }
-        if (!lmt_cli_set_flag(fl, name, value ? value : "true")) return 2;
+        int rc = lmt_cli_set_flag(fl, name, value ? value : "true");
+        if (rc) return rc;
     }
     return 0;
 }
@@ -148,4 +149,14 @@ void lmt_cli_print_flags(FILE *f, const lmt_flag *table, size_t n) {
             fprintf(f, "%s--%.*s", p == bar ? " (also " : ", ", (int)strcspn(p + 1, "|"), p + 1);
         fputs(bar ? ")\n" : "\n", f);
     }
+}
+
+bool lmt_cli_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out) {
+    const lmt_flag fl = {name, LMT_FLAG_INT, out, (double)lo, (double)hi, 0, NULL, "", NULL};
+    return lmt_cli_set_flag(&fl, name, value) == 0;
+}
+
+bool lmt_cli_num(const char *name, const char *value, double lo, double hi, int open, double *out) {
+    const lmt_flag fl = {name, LMT_FLAG_FLOAT, out, lo, hi, open, NULL, "", NULL};
+    return lmt_cli_set_flag(&fl, name, value) == 0;
 }

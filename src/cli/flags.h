@@ -52,6 +52,11 @@ int lmt_cli_parse_flags(int argc, char **argv, const lmt_flag *table, size_t n, 
                         const char *header, const char *footer);
 /* The table as --help shows it. */
 void lmt_cli_print_flags(FILE *f, const lmt_flag *table, size_t n);
-/* Checks value against one flag and stores it; false after printing why. */
-bool lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value);
+/* Checks value against one flag and stores (or applies) it: 0; else the
+ * exit status after printing why (2: a refused value, 1: apply failed). */
+int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value);
+/* One number outside a table (commands that parse their own arguments),
+ * checked as a table row is: false after printing why. */
+bool lmt_cli_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out);
+bool lmt_cli_num(const char *name, const char *value, double lo, double hi, int open, double *out);
 #endif
