@@ -140,13 +140,13 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
     memset(out, 0, sizeof *out);
     if (!job || !job->args || !job->tokenizer_dir || !job->task.prepare)
         return lmt_fail(LMT_ERR_ARG, "fine-tuning: the job needs training arguments, a tokenizer and a task");
-    if (job->train) LMT_TRY(check_output_dir(job->args));
     lmt_model *m = NULL;
     lmt_tokenizer *tok = NULL;
     lmt_finetune_data d = {0};
     lmt_trainer t;
     bool trainer_ready = false;
-    lmt_status s = load_model(job, &m);
+    lmt_status s = job->train ? check_output_dir(job->args) : LMT_OK;
+    if (s == LMT_OK) s = load_model(job, &m);
     if (s == LMT_OK && job->task.check_model) s = job->task.check_model(job->task.ctx, m);
     if (s == LMT_OK) s = lmt_tokenizer_load(job->tokenizer_dir, &tok);
     if (s == LMT_OK && (size_t)m->cfg.vocab_size < lmt_tokenizer_vocab_size(tok))
