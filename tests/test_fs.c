@@ -1,4 +1,4 @@
-/* core/fs: removing trees, copying files, empty and writable folders, in
+/* core/fs: removing trees, copying and writing files, empty and writable folders, in
  * temporary folders under /tmp, failures included (the expected states come
  * from stat/readdir, not from lmtune). */
 #include <stdio.h>
@@ -61,6 +61,14 @@ int main(void) {
     snprintf(p, sizeof p, "%s/a.txt", tmp);
     snprintf(q, sizeof q, "%s/no/such/dir/a.txt", tmp);
     CHECK(lmt_copy_file(p, q) != LMT_OK && strstr(lmt_last_error(), "no/such/dir"));
+
+    /* dir/name written whole; a missing folder named */
+    CHECK_OK(lmt_write_file_in(tmp, "w.json", "{}\n", 3));
+    CHECK_OK(lmt_read_file(strcat(strcpy(p, tmp), "/w.json"), &d, &n));
+    CHECK(n == 3 && !memcmp(d, "{}\n", 3));
+    free(d);
+    snprintf(p, sizeof p, "%s/absent", tmp);
+    CHECK(lmt_write_file_in(p, "w.json", "x", 1) != LMT_OK && strstr(lmt_last_error(), "/absent/w.json"));
 
     /* rm -rf of a tree, with a symbolic link to a folder outside it that must survive */
     snprintf(p, sizeof p, "%s/keep", tmp);

@@ -28,6 +28,14 @@ lmt_status lmt_rm_rf(const char *path) {
     return s;
 }
 
+lmt_status lmt_write_file_in(const char *dir, const char *name, const void *data, size_t len) {
+    char *p = lmt_path_join(dir, name);
+    if (!p) return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", dir);
+    lmt_status s = lmt_write_file_atomic(p, data, len);
+    free(p);
+    return s;
+}
+
 lmt_status lmt_copy_file(const char *src, const char *dst) {
     char *d;
     size_t n;

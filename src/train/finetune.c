@@ -14,9 +14,7 @@ static lmt_status write_json(const char *dir, const char *name, const lmt_json *
     lmt_sb_init(&b);
     lmt_json_write_py(&b, o, 4, true);
     lmt_sb_putc(&b, '\n');
-    char *p = lmt_path_join(dir, name);
-    lmt_status s = p && !b.oom ? lmt_write_file_atomic(p, b.data, b.len) : lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", dir);
-    free(p);
+    lmt_status s = b.oom ? lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", dir) : lmt_write_file_in(dir, name, b.data, b.len);
     lmt_sb_free(&b);
     return s;
 }

@@ -170,14 +170,6 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
 }
 
 /* ---- checkpoints ---- */
-static lmt_status write_text(const char *dir, const char *name, const char *text) {
-    char *p = lmt_path_join(dir, name);
-    if (!p) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    lmt_status s = lmt_write_file_atomic(p, text, strlen(text));
-    free(p);
-    return s;
-}
-
 lmt_status lmt_copy_tokenizer_files(const char *tok_dir, const char *dst) {
     static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
                                         "merges.txt", "vocab.txt", "source.spm", "target.spm"};
@@ -300,14 +292,14 @@ static lmt_status save_checkpoint(lmt_trainer *t) {
         snprintf(buf, sizeof buf, "{\"lr_scheduler_type\": \"%s\", \"base_lr\": %.17g, \"warmup_steps\": %lld, \"total_steps\": %lld, \"last_epoch\": %lld}\n",
                  lmt_scheduler_kind_name(t->sched.kind), t->sched.base_lr, (long long)t->sched.warmup_steps,
                  (long long)t->sched.total_steps, (long long)t->state.global_step);
-        if ((s = write_text(tmp, "scheduler.json", buf)) != LMT_OK) goto done;
+        if ((s = lmt_write_file_in(tmp, "scheduler.json", buf, strlen(buf))) != LMT_OK) goto done;
         snprintf(buf, sizeof buf, "{\"seed\": %lld, \"global_step\": %lld}\n", (long long)t->args.seed, (long long)t->state.global_step);
-        if ((s = write_text(tmp, "rng_state.json", buf)) != LMT_OK) goto done;
+        if ((s = lmt_write_file_in(tmp, "rng_state.json", buf, strlen(buf))) != LMT_OK) goto done;
     }
     {
         char *args = lmt_training_args_to_json(&t->args);
         if (!args) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
-        s = write_text(tmp, "training_args.json", args);
+        s = lmt_write_file_in(tmp, "training_args.json", args, strlen(args));
         free(args);
         if (s != LMT_OK) goto done;
     }
