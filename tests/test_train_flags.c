@@ -4,8 +4,8 @@
  * TrainingArguments names, as lmt_training_args_set / _validate refuse them),
  * before any file is read - the training file given here does not exist, so
  * a refusal that came later would name it instead - and without creating the
- * output folder. generate, fill-mask and translate check their numbers the
- * same way. */
+ * output folder. generate, fill-mask, translate, tokenize and data check
+ * their numbers the same way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +83,8 @@ int main(void) {
     CHECK(runf("fill-mask --model %s/none --top_k 3x \"a [MASK]\"", tmp) == 2 && strstr(out, "--top_k 3x: expected an integer"));
     CHECK(runf("fill-mask --model %s/none --top_k 0 \"a [MASK]\"", tmp) == 2 && strstr(out, "--top_k 0: must lie in [1, 2147483647]"));
     CHECK(runf("translate --model %s/none --length_penalty long x", tmp) == 2 && strstr(out, "--length_penalty long: expected a number"));
+    CHECK(runf("tokenize --tokenizer %s/none --text a --max-length 0", tmp) == 2 && strstr(out, "--max-length 0: must be at least 1"));
+    CHECK(runf("data show %s/none.txt -n 99999999999999999999999", tmp) == 1 && strstr(out, "-n needs a non-negative integer"));
 
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);

@@ -152,7 +152,8 @@ void lmt_cli_print_flags(FILE *f, const lmt_flag *table, size_t n) {
 }
 
 bool lmt_cli_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out) {
-    const lmt_flag fl = {name, LMT_FLAG_INT, out, (double)lo, (double)hi, 0, NULL, "", NULL};
+    const lmt_flag fl = {name, LMT_FLAG_INT, out, lo == INT64_MIN ? -INFINITY : (double)lo, hi == INT64_MAX ? INFINITY : (double)hi, 0,
+                         NULL, "", NULL};
     return lmt_cli_set_flag(&fl, name, value) == 0;
 }
 
