@@ -53,6 +53,7 @@ int main(void) {
     refused("mlm", "--eval_mask_seed -3", 2, "--eval_mask_seed -3: must be at least 0");
     refused("mlm", "--train_size 2.5", 2, "--train_size 2.5: expected a fraction in (0, 1) or a whole number");
     refused("translation", "--test_size 0", 2, "--test_size 0: expected a fraction in (0, 1) or a whole number");
+    refused("translation", "--train_size 1e30", 2, "--train_size 1e30: expected a fraction in (0, 1) or a whole number");
     refused("translation", "--max_source_length 0", 2, "--max_source_length 0: must be at least 1");
     refused("translation", "--split_seed -1", 2, "--split_seed -1: must be at least 0");
     /* unknown choices */

@@ -177,6 +177,5 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
     const char *files[] = {o.c.train_file, o.c.eval_file, o.c.config};
     if ((rc = lmt_cli_files_exist(files, 3))) return rc;
     lmt_finetune_task task = {.ctx = &o, .check_model = check_model, .prepare = prepare, .release = release};
-    lmt_finetune_result res;
-    return lmt_cli_train_run(&o.c, task, true, false, lmt_cli_print_perplexity, &res);
+    return lmt_cli_train_run(&o.c, task, true, false, lmt_cli_print_perplexity);
 }

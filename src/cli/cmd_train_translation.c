@@ -239,6 +239,5 @@ int lmt_cmd_train_translation(int argc, char **argv) {
     if ((rc = lmt_cli_files_exist(files, 5))) return rc;
     lmt_finetune_task task = {.ctx = &o, .check_model = check_model, .prepare = prepare, .setup_trainer = setup_trainer,
                               .evaluated = evaluated, .release = release};
-    lmt_finetune_result res;
-    return lmt_cli_train_run(&o.c, task, false, true, lmt_cli_print_metrics, &res);
+    return lmt_cli_train_run(&o.c, task, false, true, lmt_cli_print_metrics);
 }

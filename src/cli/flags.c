@@ -55,7 +55,7 @@ int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value) {
         errno = 0;
         double v = strtod(value, &end);
         if (!*value || *end || errno || !isfinite(v)) return refuse(name, value, "expected a number");
-        if (fl->type == LMT_FLAG_SIZE && (!(v > 0) || (v >= 1 && v != floor(v))))
+        if (fl->type == LMT_FLAG_SIZE && (!(v > 0) || (v >= 1 && v != floor(v)) || v > 0x1p53))   /* counts exact in a double */
             return refuse(name, value, "expected a fraction in (0, 1) or a whole number");
         if (fl->type == LMT_FLAG_FLOAT && !in_range(fl, v)) { range_text(fl, why, sizeof why); return refuse(name, value, why); }
         if (!fl->apply) *(double *)fl->dst = v;

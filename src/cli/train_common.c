@@ -113,14 +113,14 @@ void lmt_cli_print_metrics(void *user, const lmt_eval_output *e, bool final, con
 }
 
 int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
-                      void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before),
-                      lmt_finetune_result *res) {
+                      void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before)) {
     lmt_finetune_job job = {
         .args = &c->args, .model_dir = c->model_dir, .config_path = c->config, .tokenizer_dir = c->tok_dir,
         .train = c->train_file != NULL, .perplexity = perplexity, .log_final_evaluation = log_final_evaluation, .task = task,
         .cb = {.user = c, .on_log = print_log, .on_progress = print_progress, .on_evaluate = on_evaluate, .on_saved = print_saved},
     };
-    if (lmt_finetune_run(&job, res) == LMT_OK) return 0;
+    lmt_finetune_result res;
+    if (lmt_finetune_run(&job, &res) == LMT_OK) return 0;
     lmt_cli_fail(NULL);
     return c->rc ? c->rc : 1;
 }

@@ -50,8 +50,7 @@ lmt_status lmt_cli_usage_error(lmt_cli_train *c, const char *fmt, ...) __attribu
 /* Runs the flow for c with the command's task; prints the failure and
  * returns the exit status. */
 int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
-                      void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before),
-                      lmt_finetune_result *res);
+                      void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before));
 
 /* on_evaluate for the language models: eval_loss and perplexity (run_clm.py, run_mlm.py) */
 void lmt_cli_print_perplexity(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before);
