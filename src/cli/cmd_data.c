@@ -1,5 +1,6 @@
 /* lmtune data: look at a dataset file the way the notebooks do
  * (show_random_elements) and list its columns. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,9 @@ static lmt_status load(const char *path, const char *format, lmt_dataset *ds) {
 static bool parse_u64(const char *s, uint64_t *v) {
     char *end;
     if (!s || !*s || *s == '-') return false;
+    errno = 0;
     *v = strtoull(s, &end, 10);
-    return *end == 0;
+    return *end == 0 && !errno;   /* ERANGE: beyond 2^64 - 1 */
 }
 
 int lmt_cmd_data(int argc, char **argv) {

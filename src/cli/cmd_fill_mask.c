@@ -1,10 +1,12 @@
 /* lmtune fill-mask: the fill-mask pipeline. Prints the pipeline's output as
  * JSON: a list of {score, token, token_str, sequence}, or one such list per
  * mask when the text holds several. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "generate/fill_mask_pipeline.h"
@@ -31,7 +33,11 @@ int lmt_cmd_fill_mask(int argc, char **argv) {
             if (i + 1 >= argc) { fprintf(stderr, "lmtune: error: %s needs a value\n", argv[i]); return 2; }
             if (!strcmp(argv[i], "--model")) model_dir = argv[++i];
             else if (!strcmp(argv[i], "--tokenizer")) tok_dir = argv[++i];
-            else if (!strcmp(argv[i], "--top_k")) top_k = atoi(argv[++i]);
+            else if (!strcmp(argv[i], "--top_k")) {
+                int64_t k;
+                if (!lmt_cli_int("top_k", argv[++i], 1, INT_MAX, &k)) return 2;
+                top_k = (int)k;
+            }
             else { fprintf(stderr, "lmtune: error: unknown option '%s'\n", argv[i]); return 2; }
             continue;
         }

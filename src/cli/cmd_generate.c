@@ -1,8 +1,11 @@
 /* lmtune generate: the text-generation pipeline (greedy or sampling). */
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "kernels/matmul.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -14,6 +17,7 @@ int lmt_cmd_generate(int argc, char **argv) {
     lmt_gen_opts o = lmt_gen_opts_default();
     o.max_new_tokens = 50;
     bool sample_set_topk = false;
+    int64_t iv;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -30,11 +34,11 @@ int lmt_cmd_generate(int argc, char **argv) {
         if (!strcmp(a, "--model")) model_dir = v;
         else if (!strcmp(a, "--tokenizer")) tok_dir = v;
         else if (!strcmp(a, "--prompt")) prompt = v;
-        else if (!strcmp(a, "--max_new_tokens")) o.max_new_tokens = atoi(v);
-        else if (!strcmp(a, "--temperature")) o.temperature = atof(v);
-        else if (!strcmp(a, "--top_k")) { o.top_k = atoi(v); sample_set_topk = true; }
-        else if (!strcmp(a, "--top_p")) o.top_p = atof(v);
-        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)atoll(v);
+        else if (!strcmp(a, "--max_new_tokens")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &iv)) return 2; o.max_new_tokens = (int)iv; }
+        else if (!strcmp(a, "--temperature")) { if (!lmt_cli_num(a + 2, v, 0, INFINITY, LMT_FLAG_LO_OPEN, &o.temperature)) return 2; }
+        else if (!strcmp(a, "--top_k")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &iv)) return 2; o.top_k = (int)iv; sample_set_topk = true; }
+        else if (!strcmp(a, "--top_p")) { if (!lmt_cli_num(a + 2, v, 0, 1, LMT_FLAG_LO_OPEN, &o.top_p)) return 2; }
+        else if (!strcmp(a, "--seed")) { if (!lmt_cli_int(a + 2, v, 0, INT64_MAX, &iv)) return 2; o.seed = (uint64_t)iv; }
         else { fprintf(stderr, "lmtune: error: unknown option '%s'\n", a); return 2; }
         i++;
     }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "lmtune/tokenizer.h"
@@ -113,9 +114,8 @@ int lmt_cmd_tokenize(int argc, char **argv) {
         else if (!strcmp(a, "--file") && has) file = argv[++i];
         else if (!strcmp(a, "--pair") && has) pair = argv[++i];
         else if (!strcmp(a, "--max-length") && has) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v <= 0) { fprintf(stderr, "lmtune: error: --max-length needs a positive integer\n"); return 2; }
+            int64_t v;
+            if (!lmt_cli_int("max-length", argv[++i], 1, INT64_MAX, &v)) return 2;
             o.max_length = v;
             o.truncation = LMT_TRUNCATE_LONGEST_FIRST;
         }

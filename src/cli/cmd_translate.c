@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "generate/seq2seq_generate.h"
@@ -57,7 +58,10 @@ int lmt_cmd_translate(int argc, char **argv) {
             given[k] = true;
         } else if (!strcmp(opt, "--model")) model_dir = v;
         else if (!strcmp(opt, "--tokenizer")) tok_dir = v;
-        else if (!strcmp(opt, "--length_penalty")) { length_penalty = atof(v); lp_given = true; }
+        else if (!strcmp(opt, "--length_penalty")) {
+            if (!lmt_cli_num(opt + 2, v, -INFINITY, INFINITY, 0, &length_penalty)) { free(texts); return 2; }
+            lp_given = true;
+        }
         else if (!strcmp(opt, "--early_stopping")) {
             early = !strcmp(v, "true") ? LMT_S2S_ES_TRUE : !strcmp(v, "false") ? LMT_S2S_ES_FALSE : !strcmp(v, "never") ? LMT_S2S_ES_NEVER : -2;
             if (early == -2) { fprintf(stderr, "lmtune: error: --early_stopping must be true, false or never, got \"%s\"\n", v); free(texts); return 2; }

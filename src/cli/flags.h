@@ -1,23 +1,62 @@
-/* run_*.py-style flags: "--name value", "--name=value", or a bare "--name"
- * (a boolean switch, value "true"). */
+/* Checked command-line flags: each command lists its flags in a table (name,
+ * type, range, destination, help) and one parser reads run_*.py-style
+ * arguments ("--name value", "--name=value", a bare "--name" for a boolean)
+ * against it. Every refusal - an unknown flag, a missing value, a malformed
+ * number, a number out of range, an unknown choice - names the flag and
+ * happens while parsing, before any file is read. */
 #ifndef LMT_CLI_FLAGS_H
 #define LMT_CLI_FLAGS_H
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <string.h>
+#include "lmtune/lmtune.h"
 
-/* Reads the flag at argv[*i] into name/value, advancing *i past a separate
- * value. Returns 0, or -1 (after printing why) for a non-flag argument. */
-static inline int lmt_cli_flag(int argc, char **argv, int *i, char *name, size_t name_cap, const char **val) {
-    const char *a = argv[*i];
-    if (strncmp(a, "--", 2)) { fprintf(stderr, "lmtune: error: unexpected argument '%s'\n", a); return -1; }
-    const char *eq = strchr(a, '=');
-    if (eq) {
-        snprintf(name, name_cap, "%.*s", (int)(eq - a - 2), a + 2);
-        *val = eq + 1;
-    } else {
-        snprintf(name, name_cap, "%s", a + 2);
-        *val = (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2)) ? argv[++*i] : "true";
-    }
-    return 0;
-}
+typedef enum {
+    LMT_FLAG_INT,     /* int64_t, within [lo, hi] */
+    LMT_FLAG_FLOAT,   /* double, finite, within lo..hi (open ends as flagged) */
+    LMT_FLAG_BOOL,    /* bool: true/false/1/0/yes/no; bare: true */
+    LMT_FLAG_STRING,  /* const char * (argv's) */
+    LMT_FLAG_PATH,    /* const char *, non-empty */
+    LMT_FLAG_ENUM,    /* const char *: one of choices */
+    LMT_FLAG_SIZE,    /* double: a fraction in (0, 1) or a whole count >= 1 (train_test_split's sizes) */
+} lmt_flag_type;
+
+enum { LMT_FLAG_LO_OPEN = 1, LMT_FLAG_HI_OPEN = 2 };
+
+typedef struct lmt_flag {
+    const char *name;             /* "max_seq_length|chunk_size": the name, then aliases */
+    lmt_flag_type type;
+    void *dst;
+    double lo, hi;                /* numbers: the range (-INFINITY / INFINITY: unbounded) */
+    int open;                     /* LMT_FLAG_LO_OPEN | LMT_FLAG_HI_OPEN */
+    const char *const *choices;   /* ENUM: NULL-terminated */
+    const char *help;
+    /* instead of storing: applies the (checked) value, e.g. --args_json */
+    lmt_status (*apply)(void *dst, const char *value);
+} lmt_flag;
+
+#define LMT_FLAG_ANY -INFINITY, INFINITY, 0
+#define LMT_FLAG_MIN(lo) (lo), INFINITY, 0
+
+/* Flags not in the table go to other(ctx, name, value) (value "true" for a
+ * bare flag); its error message is printed and the parse fails with 1. NULL:
+ * an unknown flag fails with 2. */
+typedef lmt_status (*lmt_flag_other_fn)(void *ctx, const char *name, const char *value);
+
+/* Parses argv[1..argc). Returns 0; -1 after printing help for --help / -h
+ * (header, then the table); else the exit status after printing
+ * "lmtune: error: ..." (2 for a table flag, 1 for other's refusal). */
+int lmt_cli_parse_flags(int argc, char **argv, const lmt_flag *table, size_t n, lmt_flag_other_fn other, void *other_ctx,
+                        const char *header, const char *footer);
+/* The table as --help shows it. */
+void lmt_cli_print_flags(FILE *f, const lmt_flag *table, size_t n);
+/* Checks value against one flag and stores (or applies) it: 0; else the
+ * exit status after printing why (2: a refused value, 1: apply failed). */
+int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value);
+/* One number outside a table (commands that parse their own arguments),
+ * checked as a table row is: false after printing why. */
+bool lmt_cli_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out);
+bool lmt_cli_num(const char *name, const char *value, double lo, double hi, int open, double *out);
 #endif

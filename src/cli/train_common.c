@@ -1,27 +1,75 @@
-#include <dirent.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli/train_common.h"
 #include "core/error.h"
-#include "core/json.h"
 #include "core/util.h"
+
+const char *const lmt_cli_tasks[] = {"clm", "mlm", "translation", NULL};
 
 int lmt_cli_fail(const char *what) {
     fprintf(stderr, "lmtune: error: %s%s%s\n", what ? what : "", what ? ": " : "", lmt_last_error());
     return 1;
 }
 
-void lmt_cli_print_log(void *user, const char *json) {
+lmt_status lmt_cli_load_args_json(void *args, const char *path) { return lmt_training_args_load_json(args, path); }
+
+static lmt_status training_arg(void *args, const char *name, const char *value) {
+    return lmt_training_args_set(args, name, value, "command line");
+}
+
+int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag *table, size_t n, const char *header) {
+    c->task = NULL;
+    c->model_dir = c->config = c->tok_dir = c->train_file = c->eval_file = NULL;
+    c->rc = 0;
+    lmt_training_args_default(&c->args);
+    int rc = lmt_cli_parse_flags(argc, argv, table, n, training_arg, &c->args, header,
+                                 "  --<TrainingArguments name> VALUE   any TrainingArguments / Seq2SeqTrainingArguments option\n");
+    if (rc) return rc;
+    if ((!c->model_dir) == (!c->config)) {
+        fprintf(stderr, "lmtune: error: give exactly one of --model_name_or_path and --config_name\n");
+        return 2;
+    }
+    if (!c->tok_dir) c->tok_dir = c->model_dir;
+    if (!c->tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
+    if (lmt_training_args_validate(&c->args) != LMT_OK) return lmt_cli_fail("training arguments");
+    const char *note = lmt_training_args_precision_note(&c->args);
+    if (note) fprintf(stderr, "lmtune: note: %s\n", note);
+    return 0;
+}
+
+int lmt_cli_need_eval_source(const lmt_cli_train *c, bool have, const char *sources) {
+    if (c->args.eval_strategy == LMT_STRATEGY_NO || have) return 0;
+    fprintf(stderr, "lmtune: error: eval_strategy %s needs %s\n", c->args.eval_strategy == LMT_STRATEGY_EPOCH ? "epoch" : "steps", sources);
+    return 2;
+}
+
+int lmt_cli_files_exist(const char *const *files, size_t n) {
+    for (size_t k = 0; k < n; k++)
+        if (files[k] && !lmt_file_exists(files[k])) { fprintf(stderr, "lmtune: error: %s: no such file\n", files[k]); return 1; }
+    return 0;
+}
+
+lmt_status lmt_cli_usage_error(lmt_cli_train *c, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->rc = 2;
+    return lmt_fail(LMT_ERR_ARG, "%s", msg);
+}
+
+static void print_log(void *user, const char *json) {
     (void)user;
     printf("%s\n", json);
     fflush(stdout);
 }
 
-void lmt_cli_print_progress(void *user, int64_t step, int64_t max_steps, double epoch, double loss, double tps,
-                            double left) {
+static void print_progress(void *user, int64_t step, int64_t max_steps, double epoch, double loss, double tps, double left) {
     (void)user;
     if (!isatty(STDERR_FILENO)) return;
     fprintf(stderr, "\r  step %lld/%lld  epoch %.2f  loss %.4f  %.0f tokens/s  %02d:%02d left   ", (long long)step,
@@ -29,48 +77,50 @@ void lmt_cli_print_progress(void *user, int64_t step, int64_t max_steps, double 
     if (step == max_steps) fputc('\n', stderr);
 }
 
-bool lmt_cli_dir_has_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return false;
-    struct dirent *e;
-    bool any = false;
-    while (!any && (e = readdir(d))) any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return any;
+static void print_saved(void *user, const char *dir) {
+    (void)user;
+    fprintf(stderr, "lmtune: saved the model and tokenizer to %s\n", dir);
 }
 
-static lmt_status write_json(const char *dir, const char *name, const lmt_json *o) {
-    lmt_strbuf b;
-    lmt_sb_init(&b);
-    lmt_json_write_py(&b, o, 4, true);
-    lmt_sb_putc(&b, '\n');
-    char *p = lmt_path_join(dir, name);
-    lmt_status s = p && !b.oom ? lmt_write_file_atomic(p, b.data, b.len) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    free(p);
-    lmt_sb_free(&b);
-    return s;
-}
-
-lmt_status lmt_cli_write_results(const char *dir, const char *name, const char *const *keys, const double *vals,
-                                 size_t n) {
-    lmt_json *o = lmt_json_new(LMT_JSON_OBJECT);
-    if (!o) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) lmt_json_object_set(o, keys[i], lmt_json_new_num(vals[i]));
-    lmt_status s = write_json(dir, name, o);
-    lmt_json_free(o);
-    if (s != LMT_OK) return s;
-    /* save_metrics(combined=True): all_results.json collects every split's metrics */
-    char *all_path = lmt_path_join(dir, "all_results.json");
-    if (!all_path) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    lmt_json *all = NULL;
-    if (lmt_file_exists(all_path) && lmt_json_parse_file(all_path, &all) == LMT_OK && all->type != LMT_JSON_OBJECT) {
-        lmt_json_free(all);
-        all = NULL;
+void lmt_cli_print_perplexity(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before) {
+    (void)user;
+    double ppl, ppl0;
+    lmt_eval_metric(e, "perplexity", &ppl);
+    if (!final) {
+        printf("{\"eval_loss_before\": %.10g, \"perplexity_before\": %.10g}\n", e->loss, ppl);
+        fflush(stdout);
+        return;
     }
-    free(all_path);
-    if (!all && !(all = lmt_json_new(LMT_JSON_OBJECT))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) lmt_json_object_set(all, keys[i], lmt_json_new_num(vals[i]));
-    s = write_json(dir, "all_results.json", all);
-    lmt_json_free(all);
-    return s;
+    printf("{\"eval_loss\": %.10g, \"perplexity\": %.10g, \"eval_runtime\": %.4f, \"eval_samples_per_second\": %.3f}\n", e->loss,
+           ppl, e->runtime, e->samples_per_second);
+    fflush(stdout);
+    if (before && lmt_eval_metric(before, "perplexity", &ppl0))
+        fprintf(stderr, "lmtune: perplexity %.2f before training, %.2f after\n", ppl0, ppl);
+}
+
+void lmt_cli_print_metrics(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before) {
+    (void)user;
+    const char *suffix = final ? "" : "_before";
+    printf("{\"eval_loss%s\": %.10g", suffix, e->loss);
+    for (int i = 0; i < e->n_metrics; i++) printf(", \"%s%s\": %.10g", e->metric_keys[i], suffix, e->metric_values[i]);
+    printf(", \"eval_runtime%s\": %.4f}\n", suffix, e->runtime);
+    fflush(stdout);
+    double b0, b1;
+    if (before && lmt_eval_metric(before, "bleu", &b0) && lmt_eval_metric(e, "bleu", &b1))
+        fprintf(stderr, "lmtune: BLEU %.2f before training, %.2f after (eval_loss %.4f -> %.4f)\n", b0, b1, before->loss, e->loss);
+    else if (before)
+        fprintf(stderr, "lmtune: eval_loss %.4f before training, %.4f after\n", before->loss, e->loss);
+}
+
+int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
+                      void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before)) {
+    lmt_finetune_job job = {
+        .args = &c->args, .model_dir = c->model_dir, .config_path = c->config, .tokenizer_dir = c->tok_dir,
+        .train = c->train_file != NULL, .perplexity = perplexity, .log_final_evaluation = log_final_evaluation, .task = task,
+        .cb = {.user = c, .on_log = print_log, .on_progress = print_progress, .on_evaluate = on_evaluate, .on_saved = print_saved},
+    };
+    lmt_finetune_result res;
+    if (lmt_finetune_run(&job, &res) == LMT_OK) return 0;
+    lmt_cli_fail(NULL);
+    return c->rc ? c->rc : 1;
 }

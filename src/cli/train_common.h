@@ -1,23 +1,62 @@
-/* What the three `lmtune train` commands (clm, mlm, translation) print and
- * write the same way: errors, JSON log lines, the progress line, results
- * files, and run_*.py's refusal of a non-empty output_dir. */
+/* What the three `lmtune train` commands (clm, mlm, translation) share: the
+ * flags every one takes, the checks made before any file is read, and the
+ * printing side of the one training flow (train/finetune.h): errors, JSON log
+ * lines, the progress line, evaluations, "saved". */
 #ifndef LMT_CLI_TRAIN_COMMON_H
 #define LMT_CLI_TRAIN_COMMON_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "cli/flags.h"
 #include "lmtune/lmtune.h"
+#include "train/args.h"
+#include "train/finetune.h"
+
+/* The flags of every train command; each command's options struct starts
+ * with one. */
+typedef struct lmt_cli_train {
+    const char *task, *model_dir, *config, *tok_dir, *train_file, *eval_file;
+    lmt_training_args args;
+    int rc;                   /* set by lmt_cli_usage_error: the exit status of a refused setting */
+} lmt_cli_train;
+
+extern const char *const lmt_cli_tasks[];
+lmt_status lmt_cli_load_args_json(void *args, const char *path);
+/* The rows for lmt_cli_train c (first in each command's table). */
+#define LMT_CLI_TRAIN_FLAGS(c)                                                                                         \
+    {"task", LMT_FLAG_ENUM, &(c).task, LMT_FLAG_ANY, lmt_cli_tasks, "the task", NULL},                                  \
+    {"model_name_or_path|model", LMT_FLAG_PATH, &(c).model_dir, LMT_FLAG_ANY, NULL, "an HF model folder", NULL},        \
+    {"config_name", LMT_FLAG_PATH, &(c).config, LMT_FLAG_ANY, NULL, "a config.json: fresh weights drawn with --seed",   \
+     NULL},                                                                                                            \
+    {"tokenizer_name|tokenizer", LMT_FLAG_PATH, &(c).tok_dir, LMT_FLAG_ANY, NULL,                                       \
+     "the tokenizer folder (default: the model's)", NULL},                                                             \
+    {"train_file", LMT_FLAG_PATH, &(c).train_file, LMT_FLAG_ANY, NULL, "the training examples", NULL},                 \
+    {"validation_file", LMT_FLAG_PATH, &(c).eval_file, LMT_FLAG_ANY, NULL, "the evaluation examples", NULL},           \
+    {"args_json|config", LMT_FLAG_PATH, &(c).args, LMT_FLAG_ANY, NULL,                                                 \
+     "a JSON object of TrainingArguments (later flags override it)", lmt_cli_load_args_json}
+
+/* Parses argv against table (TrainingArguments names go to
+ * lmt_training_args_set), then makes the checks every train command makes:
+ * exactly one of --model_name_or_path / --config_name, a tokenizer, valid
+ * TrainingArguments (and the fp16 note). Returns 0, -1 after --help, or the
+ * exit status after printing why. */
+int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag *table, size_t n, const char *header);
+/* eval_strategy without an evaluation source ("--validation_file"...) is refused: 2. */
+int lmt_cli_need_eval_source(const lmt_cli_train *c, bool have, const char *sources);
+/* Every non-NULL file must exist: 1 after "FILE: no such file". */
+int lmt_cli_files_exist(const char *const *files, size_t n);
+/* A refused task setting found by a flow callback: the message, exit status 2. */
+lmt_status lmt_cli_usage_error(lmt_cli_train *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Runs the flow for c with the command's task; prints the failure and
+ * returns the exit status. */
+int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
+                      void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before));
+
+/* on_evaluate for the language models: eval_loss and perplexity (run_clm.py, run_mlm.py) */
+void lmt_cli_print_perplexity(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before);
+/* on_evaluate for Seq2SeqTrainer: eval_loss, compute_metrics' values (eval_bleu, eval_gen_len) */
+void lmt_cli_print_metrics(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before);
 
 /* Prints "lmtune: error: [what: ]<last library error>"; returns 1. */
 int lmt_cli_fail(const char *what);
-/* Trainer callbacks: a log entry as one JSON line on stdout; a progress line
- * on stderr when it is a terminal. */
-void lmt_cli_print_log(void *user, const char *json);
-void lmt_cli_print_progress(void *user, int64_t step, int64_t max_steps, double epoch, double loss, double tps,
-                            double left);
-bool lmt_cli_dir_has_entries(const char *dir);
-/* dir/name as save_metrics writes it: {key: value, ...}, keys sorted, indent
- * 4; the metrics are also merged into dir/all_results.json (combined=True). */
-lmt_status lmt_cli_write_results(const char *dir, const char *name, const char *const *keys, const double *vals,
-                                 size_t n);
 #endif

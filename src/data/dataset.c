@@ -86,6 +86,36 @@ lmt_status lmt_ds_select(const lmt_dataset *ds, const int64_t *idx, int64_t n, l
     return LMT_OK;
 }
 
+lmt_status lmt_ds_select_range(const lmt_dataset *ds, int64_t start, int64_t n, lmt_dataset *out) {
+    lmt_ds_init(out);
+    if (start < 0 || n < 0 || start > ds->n_rows || n > ds->n_rows - start)
+        return lmt_fail(LMT_ERR_ARG, "select: rows [%lld, %lld) are out of range for a dataset of %lld rows", (long long)start,
+                        (long long)(start + n), (long long)ds->n_rows);
+    int64_t *idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
+    if (!idx) return lmt_fail(LMT_ERR_NOMEM, "select: out of memory for %lld rows", (long long)n);
+    for (int64_t i = 0; i < n; i++) idx[i] = start + i;
+    lmt_status s = lmt_ds_select(ds, idx, n, out);
+    free(idx);
+    return s;
+}
+
+lmt_status lmt_ds_truncate(lmt_dataset *ds, int64_t max_rows) {
+    if (max_rows <= 0 || ds->n_rows <= max_rows) return LMT_OK;
+    lmt_dataset head;
+    LMT_TRY(lmt_ds_select_range(ds, 0, max_rows, &head));
+    lmt_ds_free(ds);
+    *ds = head;
+    return LMT_OK;
+}
+
+int64_t lmt_ds_longest(const lmt_dataset *ds, const char *column) {
+    const lmt_ds_column *c = lmt_ds_col(ds, column);
+    int64_t m = 0;
+    for (int64_t r = 0; c && r < ds->n_rows; r++)
+        if ((int64_t)lmt_col_list_len(c, r) > m) m = (int64_t)lmt_col_list_len(c, r);
+    return m;
+}
+
 lmt_status lmt_ds_remove_columns(lmt_dataset *ds, const char *const *names, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!lmt_ds_col(ds, names[i]))

@@ -101,6 +101,13 @@ lmt_ds_column *lmt_ds_col(const lmt_dataset *ds, const char *name);
 /* Dataset.select(indices): a new dataset with those rows, in that order
  * (repeats allowed). Every index is checked. */
 lmt_status lmt_ds_select(const lmt_dataset *ds, const int64_t *idx, int64_t n, lmt_dataset *out);
+/* Dataset.select(range(start, start + n)). */
+lmt_status lmt_ds_select_range(const lmt_dataset *ds, int64_t start, int64_t n, lmt_dataset *out);
+/* Keeps the first max_rows rows of ds in place (max_train_samples /
+ * max_eval_samples: select(range(max_rows))); max_rows <= 0 keeps them all. */
+lmt_status lmt_ds_truncate(lmt_dataset *ds, int64_t max_rows);
+/* The longest row of a list column (0 when the column is absent or empty). */
+int64_t lmt_ds_longest(const lmt_dataset *ds, const char *column);
 /* Dataset.remove_columns: fails (changing nothing) if a name is absent. */
 lmt_status lmt_ds_remove_columns(lmt_dataset *ds, const char *const *names, size_t n);
 lmt_status lmt_ds_rename_column(lmt_dataset *ds, const char *from, const char *to);
@@ -171,6 +178,10 @@ typedef struct lmt_split_size { lmt_size_kind kind; int64_t count; double fracti
 static inline lmt_split_size lmt_size_none(void) { lmt_split_size s = {LMT_SIZE_NONE, 0, 0}; return s; }
 static inline lmt_split_size lmt_size_count(int64_t n) { lmt_split_size s = {LMT_SIZE_INT, n, 0}; return s; }
 static inline lmt_split_size lmt_size_fraction(double f) { lmt_split_size s = {LMT_SIZE_FLOAT, 0, f}; return s; }
+/* A size given as one number: <= 0 None, < 1 a fraction, else a count. */
+static inline lmt_split_size lmt_size_auto(double v) {
+    return v <= 0 ? lmt_size_none() : v < 1 ? lmt_size_fraction(v) : lmt_size_count((int64_t)v);
+}
 
 /* train/test sizes with datasets' checks and rounding (test: ceil, train: floor). */
 lmt_status lmt_split_counts(int64_t n, lmt_split_size test, lmt_split_size train, int64_t *n_train, int64_t *n_test);

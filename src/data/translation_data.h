@@ -31,6 +31,19 @@ lmt_translation_data_opts lmt_translation_data_opts_default(const char *path);
 lmt_status lmt_translation_tokenize(const lmt_dataset *in, const lmt_tokenizer *tok, const char *src_col,
                                     const char *tgt_col, int64_t max_source_length, int64_t max_target_length,
                                     lmt_dataset *out);
+/* run_translation.py's loading: the pairs of path (JSON Lines with
+ * translation.<lang> columns, or path + target_path as parallel text files),
+ * checked: both languages exist (the message lists the file's), every pair has
+ * both sides and a non-empty source (the message names the file and line);
+ * source_prefix (NULL or "" for none) is put before every source, as
+ * `inputs = [prefix + inp for inp in inputs]`. */
+lmt_status lmt_translation_load_pairs(const char *path, const char *target_path, const char *source_lang,
+                                      const char *target_lang, const char *source_prefix, lmt_dataset *out);
+/* --pad_to_max_length: input_ids padded with pad_id and attention_mask with 0
+ * to max_source_length, labels with -100 (ignore_pad_token_for_loss) to
+ * max_target_length, as the tokenizer's padding="max_length" does after its
+ * truncation: every row then has exactly that length. */
+lmt_status lmt_translation_pad(lmt_dataset *ds, int32_t pad_id, int64_t max_source_length, int64_t max_target_length);
 /* Load, split, tokenize: *train and *validation (both freed by the caller
  * on success; untouched-and-empty on failure). */
 lmt_status lmt_translation_data_prepare(const lmt_translation_data_opts *o, const lmt_tokenizer *tok,

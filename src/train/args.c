@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "train/args.h"
+#include "train/scheduler.h"
 
 typedef enum { T_BOOL, T_INT, T_NUM, T_STR, T_STRATEGY } field_type;
 typedef struct { const char *name; field_type type; size_t off; size_t size; } field;
@@ -146,6 +147,8 @@ lmt_status lmt_training_args_validate(lmt_training_args *a) {
     if (a->adam_epsilon < 0) return lmt_fail(LMT_ERR_ARG, "adam_epsilon must be >= 0");
     if (a->num_train_epochs <= 0 && a->max_steps <= 0)
         return lmt_fail(LMT_ERR_ARG, "num_train_epochs must be > 0 (or set max_steps)");
+    lmt_sched_kind kind;   /* refused with the arguments, before any data is read, not when train() starts */
+    LMT_TRY(lmt_scheduler_kind_parse(a->lr_scheduler_type, &kind));
     if (a->warmup_ratio < 0 || a->warmup_ratio > 1) return lmt_fail(LMT_ERR_ARG, "warmup_ratio must lie in [0, 1]");
     if (a->warmup_steps < 0) return lmt_fail(LMT_ERR_ARG, "warmup_steps must be >= 0");
     if (a->logging_steps <= 0 && a->logging_strategy == LMT_STRATEGY_STEPS) return lmt_fail(LMT_ERR_ARG, "logging_steps must be > 0");

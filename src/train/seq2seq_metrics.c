@@ -186,3 +186,15 @@ lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_outpu
     LMT_TRY(lmt_eval_add_metric(out, "bleu", lmt_round_metric(br.score, 4)));
     return lmt_eval_add_metric(out, "gen_len", lmt_round_metric(c->gen_tokens / (double)c->n_texts, 4));
 }
+
+lmt_status lmt_seq2seq_write_predictions(const lmt_seq2seq_metrics *c, const char *path) {
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    for (size_t i = 0; i < c->n_texts; i++) {
+        lmt_sb_puts(&b, c->predictions[i]);
+        lmt_sb_putc(&b, '\n');
+    }
+    lmt_status s = b.oom ? lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", path) : lmt_write_file_atomic(path, b.data ? b.data : "", b.len);
+    lmt_sb_free(&b);
+    return s;
+}

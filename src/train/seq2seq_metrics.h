@@ -45,6 +45,9 @@ lmt_status lmt_seq2seq_prediction_step(void *ctx, lmt_trainer *t, const lmt_batc
 /* lmt_metrics_fn: bleu and gen_len over the evaluation's predictions. Set
  * both (t.prediction_step and t.compute_metrics, t.metrics_ctx = c). */
 lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out);
+/* Writes the last evaluation's predictions to path, one per line (an
+ * evaluation without predictions writes an empty file). */
+lmt_status lmt_seq2seq_write_predictions(const lmt_seq2seq_metrics *c, const char *path);
 /* true when tok_dir/tokenizer_config.json sets clean_up_tokenization_spaces
  * true (transformers 5's default is false). */
 bool lmt_tokenizer_dir_cleans_up(const char *tok_dir);

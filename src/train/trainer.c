@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/profile.h"
 #include "kernels/matmul.h"
 #include "core/json.h"
@@ -169,50 +170,17 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
 }
 
 /* ---- checkpoints ---- */
-static lmt_status write_text(const char *dir, const char *name, const char *text) {
-    char *p = lmt_path_join(dir, name);
-    if (!p) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    lmt_status s = lmt_write_file_atomic(p, text, strlen(text));
-    free(p);
-    return s;
-}
-
-static lmt_status copy_file(const char *src, const char *dst) {
-    char *d;
-    size_t n;
-    LMT_TRY(lmt_read_file(src, &d, &n));
-    lmt_status s = lmt_write_file_atomic(dst, d, n);
-    free(d);
-    return s;
-}
-
 lmt_status lmt_copy_tokenizer_files(const char *tok_dir, const char *dst) {
     static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
                                         "merges.txt", "vocab.txt", "source.spm", "target.spm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *s = lmt_path_join(tok_dir, files[i]), *d = lmt_path_join(dst, files[i]);
-        lmt_status st = (s && d) ? (lmt_file_exists(s) ? copy_file(s, d) : LMT_OK) : LMT_ERR_NOMEM;
+        lmt_status st = (s && d) ? (lmt_file_exists(s) ? lmt_copy_file(s, d) : LMT_OK) : LMT_ERR_NOMEM;
         free(s);
         free(d);
         if (st != LMT_OK) return st == LMT_ERR_NOMEM ? lmt_fail(st, "out of memory") : st;
     }
     return LMT_OK;
-}
-
-static lmt_status rm_rf(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) return unlink(path) == 0 ? LMT_OK : lmt_fail(LMT_ERR_IO, "%s: cannot remove", path);
-    struct dirent *e;
-    lmt_status s = LMT_OK;
-    while ((e = readdir(d)) && s == LMT_OK) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = lmt_path_join(path, e->d_name);
-        s = p ? rm_rf(p) : LMT_ERR_NOMEM;
-        free(p);
-    }
-    closedir(d);
-    if (s == LMT_OK && rmdir(path) != 0) s = lmt_fail(LMT_ERR_IO, "%s: cannot remove directory", path);
-    return s;
 }
 
 /* checkpoint-<N> folders of dir, sorted by N. */
@@ -278,7 +246,7 @@ static lmt_status rotate_checkpoints(lmt_trainer *t) {
         char name[64];
         snprintf(name, sizeof name, "checkpoint-%lld", (long long)steps[i]);
         char *p = lmt_path_join(t->args.output_dir, name);
-        s = p ? rm_rf(p) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        s = p ? lmt_rm_rf(p) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
         free(p);
     }
     free(steps);
@@ -306,7 +274,7 @@ static lmt_status save_checkpoint(lmt_trainer *t) {
     char *final = lmt_path_join(t->args.output_dir, name), *tmp = lmt_path_join(t->args.output_dir, tmpname);
     lmt_status s = LMT_OK;
     if (!final || !tmp) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
-    if (lmt_is_dir(tmp)) rm_rf(tmp);
+    if (lmt_is_dir(tmp)) lmt_rm_rf(tmp);
     /* the best checkpoint is known before the state is written (as HF) */
     if (t->state.has_best && t->state.best_global_step > 0) {
         char bname[64];
@@ -324,14 +292,14 @@ static lmt_status save_checkpoint(lmt_trainer *t) {
         snprintf(buf, sizeof buf, "{\"lr_scheduler_type\": \"%s\", \"base_lr\": %.17g, \"warmup_steps\": %lld, \"total_steps\": %lld, \"last_epoch\": %lld}\n",
                  lmt_scheduler_kind_name(t->sched.kind), t->sched.base_lr, (long long)t->sched.warmup_steps,
                  (long long)t->sched.total_steps, (long long)t->state.global_step);
-        if ((s = write_text(tmp, "scheduler.json", buf)) != LMT_OK) goto done;
+        if ((s = lmt_write_file_in(tmp, "scheduler.json", buf, strlen(buf))) != LMT_OK) goto done;
         snprintf(buf, sizeof buf, "{\"seed\": %lld, \"global_step\": %lld}\n", (long long)t->args.seed, (long long)t->state.global_step);
-        if ((s = write_text(tmp, "rng_state.json", buf)) != LMT_OK) goto done;
+        if ((s = lmt_write_file_in(tmp, "rng_state.json", buf, strlen(buf))) != LMT_OK) goto done;
     }
     {
         char *args = lmt_training_args_to_json(&t->args);
         if (!args) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
-        s = write_text(tmp, "training_args.json", args);
+        s = lmt_write_file_in(tmp, "training_args.json", args, strlen(args));
         free(args);
         if (s != LMT_OK) goto done;
     }
@@ -341,11 +309,11 @@ static lmt_status save_checkpoint(lmt_trainer *t) {
         free(p);
         if (s != LMT_OK) goto done;
     }
-    if (lmt_is_dir(final)) rm_rf(final);
+    if (lmt_is_dir(final)) lmt_rm_rf(final);
     if (rename(tmp, final) != 0) { s = lmt_fail(LMT_ERR_IO, "%s: cannot rename the checkpoint into place", final); goto done; }
     s = rotate_checkpoints(t);
 done:
-    if (s != LMT_OK && tmp && lmt_is_dir(tmp)) rm_rf(tmp);
+    if (s != LMT_OK && tmp && lmt_is_dir(tmp)) lmt_rm_rf(tmp);
     free(final);
     free(tmp);
     return s;

@@ -1,0 +1,173 @@
+/* The run of run_clm.py / run_mlm.py / run_translation.py around the Trainer;
+ * see finetune.h. */
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "models/config.h"
+#include "train/finetune.h"
+
+static lmt_status write_json(const char *dir, const char *name, const lmt_json *o) {
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    lmt_json_write_py(&b, o, 4, true);
+    lmt_sb_putc(&b, '\n');
+    lmt_status s = b.oom ? lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", dir) : lmt_write_file_in(dir, name, b.data, b.len);
+    lmt_sb_free(&b);
+    return s;
+}
+
+static lmt_status set_all(lmt_json *o, const char *const *keys, const double *vals, size_t n) {
+    for (size_t i = 0; i < n; i++) LMT_TRY(lmt_json_object_set(o, keys[i], lmt_json_new_num(vals[i])));
+    return LMT_OK;
+}
+
+/* dir/name as save_metrics writes it ({key: value}, keys sorted, indent 4),
+ * merged into dir/all_results.json as save_metrics(combined=True) does. */
+static lmt_status save_metrics(const char *dir, const char *name, const char *const *keys, const double *vals, size_t n) {
+    lmt_json *o = lmt_json_new(LMT_JSON_OBJECT);
+    if (!o) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_status s = set_all(o, keys, vals, n);
+    if (s == LMT_OK) s = write_json(dir, name, o);
+    lmt_json_free(o);
+    if (s != LMT_OK) return s;
+    char *all_path = lmt_path_join(dir, "all_results.json");
+    if (!all_path) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_json *all = NULL;
+    if (lmt_file_exists(all_path) && lmt_json_parse_file(all_path, &all) == LMT_OK && all->type != LMT_JSON_OBJECT) {
+        lmt_json_free(all);
+        all = NULL;
+    }
+    free(all_path);
+    if (!all && !(all = lmt_json_new(LMT_JSON_OBJECT))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    s = set_all(all, keys, vals, n);
+    if (s == LMT_OK) s = write_json(dir, "all_results.json", all);
+    lmt_json_free(all);
+    return s;
+}
+
+static lmt_status save_train_results(const char *dir, const lmt_train_output *o, int64_t samples) {
+    const char *k[] = {"epoch", "total_flos", "train_loss", "train_runtime", "train_samples", "train_samples_per_second",
+                       "train_steps_per_second"};
+    double v[] = {o->epoch, o->total_flos, o->training_loss, o->train_runtime, (double)samples, o->train_samples_per_second,
+                  o->train_steps_per_second};
+    return save_metrics(dir, "train_results.json", k, v, 7);
+}
+
+/* eval_results.json: eval_loss, compute_metrics' values, the timings, epoch,
+ * eval_samples and (run_clm.py, run_mlm.py) perplexity */
+static lmt_status save_eval_results(const char *dir, const lmt_eval_output *e, double epoch, int64_t samples, bool ppl) {
+    const char *k[8 + LMT_MAX_EVAL_METRICS];
+    double v[8 + LMT_MAX_EVAL_METRICS];
+    size_t c = 0;
+    k[c] = "epoch"; v[c++] = epoch;
+    k[c] = "eval_loss"; v[c++] = e->loss;
+    for (int i = 0; i < e->n_metrics; i++) { k[c] = e->metric_keys[i]; v[c++] = e->metric_values[i]; }
+    k[c] = "eval_runtime"; v[c++] = e->runtime;
+    k[c] = "eval_samples"; v[c++] = (double)samples;
+    k[c] = "eval_samples_per_second"; v[c++] = e->samples_per_second;
+    k[c] = "eval_steps_per_second"; v[c++] = e->steps_per_second;
+    if (ppl) { k[c] = "perplexity"; lmt_eval_metric(e, "perplexity", &v[c++]); }
+    return save_metrics(dir, "eval_results.json", k, v, c);
+}
+
+/* run_*.py refuse to train into a folder holding something else */
+static lmt_status check_output_dir(const lmt_training_args *a) {
+    if (!a->overwrite_output_dir && !a->resume_from_checkpoint[0] && lmt_dir_has_entries(a->output_dir))
+        return lmt_fail(LMT_ERR_ARG, "%s: output directory already exists and is not empty; use --overwrite_output_dir "
+                                     "or --resume_from_checkpoint", a->output_dir);
+    lmt_status s = lmt_dir_ensure_writable(a->output_dir);
+    return s == LMT_OK ? LMT_OK : lmt_fail_wrap(s, "output_dir");
+}
+
+static lmt_status load_model(const lmt_finetune_job *job, lmt_model **m) {
+    if (job->model_dir) return lmt_model_load(job->model_dir, m);
+    if (!job->config_path) return lmt_fail(LMT_ERR_ARG, "fine-tuning needs a model folder or a config.json");
+    lmt_config cfg;
+    LMT_TRY(lmt_config_load(job->config_path, &cfg));
+    return lmt_model_init(&cfg, (uint64_t)job->args->seed, m);
+}
+
+/* The evaluations and saves around train(), in run_*.py's order. */
+static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m, const lmt_finetune_data *d,
+                      lmt_finetune_result *out) {
+    const lmt_finetune_callbacks *cb = &job->cb;
+    const char *dir = job->args->output_dir;
+    bool have_eval = d->eval && d->eval->n > 0;
+    out->train_samples = job->train && d->train ? d->train->n : 0;
+    out->eval_samples = have_eval ? d->eval->n : 0;
+    if (job->train && have_eval) {
+        /* the notebooks' trainer.evaluate() before fine-tuning */
+        lmt_status s = lmt_trainer_evaluate(t, &out->before);
+        if (s != LMT_OK) return lmt_fail_wrap(s, "evaluation");
+        out->evaluated_before = true;
+        if (cb->on_evaluate) cb->on_evaluate(cb->user, &out->before, false, NULL);
+    }
+    if (job->train) {
+        lmt_status s = lmt_trainer_train(t, &out->train);
+        if (s != LMT_OK) return lmt_fail_wrap(s, "training");
+        out->trained = true;
+        /* trainer.save_model(): the model and its tokenizer; save_metrics("train") */
+        LMT_TRY(lmt_model_save(m, dir));
+        LMT_TRY(lmt_copy_tokenizer_files(job->tokenizer_dir, dir));
+        LMT_TRY(save_train_results(dir, &out->train, out->train_samples));
+    }
+    if (have_eval) {
+        lmt_status s = lmt_trainer_evaluate(t, &out->after);
+        if (s != LMT_OK) return lmt_fail_wrap(s, "evaluation");
+        out->evaluated = true;
+        if (job->log_final_evaluation) LMT_TRY(lmt_trainer_log_eval(t, &out->after));
+        if (cb->on_evaluate) cb->on_evaluate(cb->user, &out->after, true, out->evaluated_before ? &out->before : NULL);
+        LMT_TRY(lmt_mkdirs(dir));
+        LMT_TRY(save_eval_results(dir, &out->after, t->state.epoch, out->eval_samples, job->perplexity));
+        if (job->task.evaluated) LMT_TRY(job->task.evaluated(job->task.ctx, &out->after));
+    }
+    if (job->train) {
+        char *sp = lmt_path_join(dir, "trainer_state.json");
+        lmt_status s = sp ? lmt_trainer_state_save(&t->state, sp) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        free(sp);
+        LMT_TRY(s);
+        if (cb->on_saved) cb->on_saved(cb->user, dir);
+    }
+    return LMT_OK;
+}
+
+lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *out) {
+    memset(out, 0, sizeof *out);
+    if (!job || !job->args || !job->tokenizer_dir || !job->task.prepare)
+        return lmt_fail(LMT_ERR_ARG, "fine-tuning: the job needs training arguments, a tokenizer and a task");
+    lmt_model *m = NULL;
+    lmt_tokenizer *tok = NULL;
+    lmt_finetune_data d = {0};
+    lmt_trainer t;
+    bool trainer_ready = false;
+    lmt_status s = job->train ? check_output_dir(job->args) : LMT_OK;
+    if (s == LMT_OK) s = load_model(job, &m);
+    if (s == LMT_OK && job->task.check_model) s = job->task.check_model(job->task.ctx, m);
+    if (s == LMT_OK) s = lmt_tokenizer_load(job->tokenizer_dir, &tok);
+    if (s == LMT_OK && (size_t)m->cfg.vocab_size < lmt_tokenizer_vocab_size(tok))
+        s = lmt_fail(LMT_ERR_ARG, "the tokenizer in %s has %zu tokens but the model's vocabulary holds %lld", job->tokenizer_dir,
+                     lmt_tokenizer_vocab_size(tok), (long long)m->cfg.vocab_size);
+    if (s == LMT_OK) s = job->task.prepare(job->task.ctx, m, tok, job->args, &d);
+    if (s == LMT_OK && !d.model) s = lmt_fail(LMT_ERR_INTERNAL, "fine-tuning: the task prepared no model");
+    if (s == LMT_OK) {
+        lmt_train_data *train = job->train ? d.train : NULL, *eval = d.eval && d.eval->n > 0 ? d.eval : NULL;
+        s = lmt_trainer_init(&t, job->args, d.model, train, eval);
+        trainer_ready = s == LMT_OK;
+    }
+    if (s == LMT_OK) {
+        t.tokenizer_dir = job->tokenizer_dir;
+        t.on_log = job->cb.on_log;
+        t.on_progress = job->cb.on_progress;
+        t.log_user = job->cb.user;
+        if (job->task.setup_trainer) s = job->task.setup_trainer(job->task.ctx, &t, m, tok);
+    }
+    if (s == LMT_OK) s = run(job, &t, m, &d, out);
+    if (trainer_ready) lmt_trainer_free(&t);
+    if (job->task.release) job->task.release(job->task.ctx);
+    lmt_tokenizer_free(tok);
+    lmt_model_free(m);
+    return s;
+}
