@@ -152,17 +152,7 @@ static void test_finetune_clm(void) {
     /* transformers' entries, then the final summary, then evaluate()'s */
     CHECK_MSG(n == want->len + 2, "%zu log lines, expected %zu + 2", n, want->len);
     int bad = 0;
-    for (size_t i = 0; i < want->len && i < n; i++)
-        for (size_t k = 0; k < want->items[i].len; k++) {
-            const char *key = want->items[i].keys[k];
-            if (strstr(key, "runtime") || strstr(key, "per_second")) continue;
-            const lmt_json *g = lmt_json_get(logs[i], key);
-            double w = want->items[i].items[k].num;
-            double tol = !strcmp(key, "epoch") || !strcmp(key, "step") || !strcmp(key, "learning_rate") ? 1e-12 : 1e-4;
-            if (!g || !close_rel(g->num, w, tol)) {
-                if (bad++ < 6) fprintf(stderr, "entry %zu %s = %.9g, transformers %.9g\n", i, key, g ? g->num : NAN, w);
-            }
-        }
+    for (size_t i = 0; i < want->len && i < n; i++) bad += ref_log_entry_diff(&want->items[i], logs[i], i);
     CHECK_MSG(bad == 0, "%d logged values differ from transformers' Trainer", bad);
     /* evaluate() after training sees the weights of the last epoch's evaluation */
     const lmt_json *last_eval = NULL;
