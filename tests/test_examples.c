@@ -192,9 +192,7 @@ static void test_finetune_clm(void) {
     /* a wrong argument name is refused, naming it */
     rc = runf_bin(LMT_EXAMPLE_FINETUNE, "%s %s %s %s --learning_rat 1", model, train, eval, outdir);
     CHECK_MSG(rc == 1 && strstr(out, "learning_rat"), "exit %d: %s", rc, out);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    ref_remove_dir(dir);
     lmt_json_free(ref);
 }
 

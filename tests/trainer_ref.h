@@ -48,6 +48,13 @@ static inline void ref_run_args(lmt_training_args *a, const lmt_json *run, char 
     a->save_strategy = LMT_STRATEGY_NO;
     ref_apply_args(a, lmt_json_get(run, "args"));
 }
+/* rm -rf dir (a run's temporary folder), checked. */
+static inline void ref_remove_dir(const char *dir) {
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 /* Differences between a reference log entry and ours, as the Trainer tests
  * judge them: timings skipped; eval_bleu, eval_gen_len (rounded to 4 places
  * by compute_metrics) and step exact; epoch and learning_rate to 1e-12;

@@ -3,6 +3,18 @@
  * Public API. Every function that can fail returns an lmt_status; on failure
  * lmt_last_error() gives a message naming the file and the problem. The
  * library never prints (except warnings through lmt_set_log) and never exits.
+ * Objects are opaque handles made by a _create / _load function and released
+ * by its _free (NULL is fine); memory a function hands over says so.
+ *
+ * Include what you use; each header includes this one:
+ *   lmtune/lmtune.h     status codes, dtypes, model folders (this file)
+ *   lmtune/tokenizer.h  tokenizers
+ *   lmtune/data.h       datasets (text, JSON Lines, CSV), tokenization,
+ *                       group_texts, splits, collators (CLM, MLM, seq2seq)
+ *   lmtune/trainer.h    TrainingArguments and the Trainer
+ *   lmtune/generate.h   generate(): greedy, sampling, beam search
+ *   lmtune/pipeline.h   text-generation, fill-mask and translation pipelines
+ * Link with `pkg-config --cflags --libs lmtune` (add --static for liblmtune.a).
  */
 #ifndef LMTUNE_H
 #define LMTUNE_H
