@@ -14,7 +14,8 @@
  *   lmtune/trainer.h    TrainingArguments and the Trainer
  *   lmtune/generate.h   generate(): greedy, sampling, beam search
  *   lmtune/pipeline.h   text-generation, fill-mask and translation pipelines
- * Link with `pkg-config --cflags --libs lmtune` (add --static for liblmtune.a).
+ * Link with `pkg-config --cflags --libs lmtune` (liblmtune.so), or name
+ * liblmtune.a followed by `pkg-config --static --libs lmtune` less -llmtune.
  */
 #ifndef LMTUNE_H
 #define LMTUNE_H
