@@ -9,6 +9,7 @@
  *    (eval_loss, eval_bleu, eval_gen_len), then the 30-step run's log
  *    history and evaluate() after it (LMT_TEST_QUICK, the sanitizer run,
  *    stops after the first evaluation);
+ *  - the MLM path: a masked-once evaluation repeats, the saved folder loads;
  *  - the SPEC's IMDb chunk counts through lmt_data, whole-word masking;
  *  - TrainingArguments errors name the argument; data errors name the column. */
 #include <math.h>
@@ -299,6 +300,75 @@ static void test_mlm_data(void) {
     lmt_tokenizer_free(tok);
 }
 
+/* The MLM path through the Trainer on the tiny BERT of bert-fillmask:
+ * tokenized, grouped text, whole-word masking for training, the
+ * masked-once evaluation set: evaluating it twice gives the same loss (the
+ * point of insert_random_mask), training moves it, and the saved folder
+ * loads back as BERT with its tokenizer. */
+static void test_mlm_tuner(void) {
+    const char *dir_model = LMT_SOURCE_DIR "/tests/fixtures/models/bert-fillmask";
+    lmt_model *m = NULL;
+    lmt_tokenizer *tok = NULL;
+    lmt_data *raw = NULL, *ids = NULL, *blocks = NULL;
+    lmt_collator *tc = NULL, *ec = NULL;
+    lmt_args *a = NULL;
+    lmt_tuner *t = NULL;
+    char dir[] = "/tmp/lmt-api-mlm-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_OK(lmt_model_load(dir_model, &m));
+    CHECK_OK(lmt_tokenizer_load(dir_model, &tok));
+    CHECK_OK(lmt_data_load(LMT_SOURCE_DIR "/tests/fixtures/models/README.md", LMT_DATA_TEXT, &raw));
+    if (!m || !tok || !raw) goto done;
+    CHECK_OK(lmt_data_tokenize(raw, tok, NULL, 0, &ids));
+    if (ids) CHECK_OK(lmt_data_group_texts(ids, 16, &blocks));
+    CHECK(blocks && lmt_data_num_rows(blocks) >= 8);
+    if (!blocks) goto done;
+    lmt_masking_opts o = lmt_masking_opts_default();
+    o.whole_word = true;
+    CHECK_OK(lmt_collator_create_mlm(blocks, tok, &o, &tc));
+    o.seed = 7;
+    CHECK_OK(lmt_collator_create_mlm_fixed(blocks, tok, &o, &ec));
+    CHECK_OK(lmt_args_create(&a));
+    if (!tc || !ec || !a) goto done;
+    CHECK_OK(lmt_args_set_str(a, "output_dir", dir));
+    CHECK_OK(lmt_args_set_int(a, "max_steps", 3));
+    CHECK_OK(lmt_args_set_int(a, "per_device_train_batch_size", 4));
+    CHECK_OK(lmt_args_set_float(a, "learning_rate", 1e-2));
+    CHECK_OK(lmt_args_set_str(a, "save_strategy", "no"));
+    CHECK_OK(lmt_tuner_create(m, a, tc, ec, &t));
+    if (!t) goto done;
+    CHECK_OK(lmt_tuner_set_tokenizer(t, tok, dir_model));
+    lmt_eval_result e0, e1, e2;
+    lmt_train_result tr;
+    CHECK_OK(lmt_tuner_evaluate(t, &e0));
+    CHECK_OK(lmt_tuner_evaluate(t, &e1));
+    CHECK_MSG(e0.loss == e1.loss && isfinite(e0.loss) && e0.samples == lmt_data_num_rows(blocks), "eval_loss %.9g then %.9g", e0.loss, e1.loss);
+    CHECK_OK(lmt_tuner_train(t, &tr));
+    CHECK_OK(lmt_tuner_evaluate(t, &e2));
+    CHECK(tr.global_step == 3 && isfinite(tr.training_loss) && e2.loss != e0.loss);
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/saved", dir);
+    CHECK_OK(lmt_tuner_save(t, sub));
+    lmt_model *back = NULL;
+    lmt_tokenizer *tback = NULL;
+    CHECK_OK(lmt_model_load(sub, &back));
+    CHECK_OK(lmt_tokenizer_load(sub, &tback));
+    CHECK(back && lmt_model_arch(back) == LMT_ARCH_BERT && tback && lmt_tokenizer_vocab_size(tback) == lmt_tokenizer_vocab_size(tok));
+    lmt_model_free(back);
+    lmt_tokenizer_free(tback);
+done:
+    lmt_tuner_free(t);
+    lmt_args_free(a);
+    lmt_collator_free(tc);
+    lmt_collator_free(ec);
+    lmt_data_free(blocks);
+    lmt_data_free(ids);
+    lmt_data_free(raw);
+    lmt_tokenizer_free(tok);
+    lmt_model_free(m);
+    ref_remove_dir(dir);
+}
+
 static void test_errors(void) {
     lmt_args *a = NULL;
     CHECK_OK(lmt_args_create(&a));
@@ -333,6 +403,7 @@ static void test_errors(void) {
 int main(void) {
     test_generate();
     test_translation_trainer();
+    test_mlm_tuner();
     test_errors();
     if (!getenv("LMT_TEST_QUICK")) test_mlm_data();
     return lmt_test_finish();
