@@ -1,6 +1,7 @@
 /* Running the built lmtune binary from a test: run("ARGS") returns its exit
  * status and leaves stdout and stderr together in out (valid until the next
- * run; grown as needed, freed at exit). */
+ * run; grown as needed, freed at exit). run_bin runs another program (an
+ * example) the same way. */
 #ifndef LMT_TESTS_CLI_RUN_H
 #define LMT_TESTS_CLI_RUN_H
 #include <stdarg.h>
@@ -12,7 +13,7 @@ static char *out;
 
 static void run_free_out(void) { free(out); }
 
-static int run(const char *args) {
+static int run_bin(const char *bin, const char *args) {
     static size_t cap;
     if (!out) {
         cap = 1 << 16;
@@ -22,7 +23,7 @@ static int run(const char *args) {
     }
     out[0] = '\0';
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", LMT_CLI_PATH, args);
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t n = 0, k;
@@ -39,13 +40,26 @@ static int run(const char *args) {
     int rc = pclose(p);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
+static __attribute__((unused)) int run(const char *args) { return run_bin(LMT_CLI_PATH, args); }
+static int vrun_bin(const char *bin, const char *fmt, va_list ap) {
+    char args[4096];
+    vsnprintf(args, sizeof args, fmt, ap);
+    return run_bin(bin, args);
+}
 /* run() with printf-style arguments. */
 __attribute__((format(printf, 1, 2), unused)) static int runf(const char *fmt, ...) {
-    char args[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
+    int rc = vrun_bin(LMT_CLI_PATH, fmt, ap);
     va_end(ap);
-    return run(args);
+    return rc;
+}
+/* run_bin() with printf-style arguments. */
+__attribute__((format(printf, 2, 3), unused)) static int runf_bin(const char *bin, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vrun_bin(bin, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 #endif

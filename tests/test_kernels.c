@@ -22,6 +22,7 @@
 #include "kernels/linear.h"
 #include "kernels/residual.h"
 #include "kernels/zero.h"
+#include "models/config.h"   /* lmt_activation_name, for messages */
 
 static lmt_rng rng;
 #define PRE 0.25f   /* initial value of every gradient buffer */

@@ -2,8 +2,10 @@
  * and the TrainingArguments of a reference run. Include after harness.h. */
 #ifndef LMT_TESTS_TRAINER_REF_H
 #define LMT_TESTS_TRAINER_REF_H
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "core/json.h"
 #include "train/args.h"
@@ -45,5 +47,31 @@ static inline void ref_run_args(lmt_training_args *a, const lmt_json *run, char 
     a->per_device_eval_batch_size = 4;
     a->save_strategy = LMT_STRATEGY_NO;
     ref_apply_args(a, lmt_json_get(run, "args"));
+}
+/* rm -rf dir (a run's temporary folder), checked. */
+static inline void ref_remove_dir(const char *dir) {
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* Differences between a reference log entry and ours, as the Trainer tests
+ * judge them: timings skipped; eval_bleu, eval_gen_len (rounded to 4 places
+ * by compute_metrics) and step exact; epoch and learning_rate to 1e-12;
+ * the rest (losses, norms) to 1e-4 relative. Prints the first few. */
+static inline int ref_log_entry_diff(const lmt_json *want, const lmt_json *got, size_t entry) {
+    int bad = 0;
+    for (size_t k = 0; k < want->len; k++) {
+        const char *key = want->keys[k];
+        if (strstr(key, "runtime") || strstr(key, "per_second") || strstr(key, "preparation_time")) continue;
+        const lmt_json *g = lmt_json_get(got, key);
+        double w = want->items[k].num;
+        bool exact = !strcmp(key, "eval_bleu") || !strcmp(key, "eval_gen_len") || !strcmp(key, "step");
+        double tol = exact ? 0 : !strcmp(key, "epoch") || !strcmp(key, "learning_rate") ? 1e-12 : 1e-4;
+        if (!g || !(fabs(g->num - w) <= tol * (fabs(w) > 1 ? fabs(w) : 1))) {
+            if (bad++ < 4) fprintf(stderr, "log entry %zu: %s = %.9g, transformers %.9g\n", entry, key, g ? g->num : NAN, w);
+        }
+    }
+    return bad;
 }
 #endif

@@ -3,6 +3,19 @@
  * Public API. Every function that can fail returns an lmt_status; on failure
  * lmt_last_error() gives a message naming the file and the problem. The
  * library never prints (except warnings through lmt_set_log) and never exits.
+ * Objects are opaque handles made by a _create / _load function and released
+ * by its _free (NULL is fine); memory a function hands over says so.
+ *
+ * Include what you use; each header includes this one:
+ *   lmtune/lmtune.h     status codes, dtypes, model folders (this file)
+ *   lmtune/tokenizer.h  tokenizers
+ *   lmtune/data.h       datasets (text, JSON Lines, CSV), tokenization,
+ *                       group_texts, splits, collators (CLM, MLM, seq2seq)
+ *   lmtune/trainer.h    TrainingArguments and the Trainer
+ *   lmtune/generate.h   generate(): greedy, sampling, beam search
+ *   lmtune/pipeline.h   text-generation, fill-mask and translation pipelines
+ * Link with `pkg-config --cflags --libs lmtune` (liblmtune.so), or name
+ * liblmtune.a followed by `pkg-config --static --libs lmtune` less -llmtune.
  */
 #ifndef LMTUNE_H
 #define LMTUNE_H
@@ -17,6 +30,14 @@ extern "C" {
 
 #define LMTUNE_VERSION "0.1.0"
 
+/* Marks the functions the shared library exports (everything else in it is
+ * hidden). */
+#if defined(__GNUC__)
+#define LMT_API __attribute__((visibility("default")))
+#else
+#define LMT_API
+#endif
+
 typedef enum lmt_status {
     LMT_OK = 0,
     LMT_ERR_IO,          /* a file could not be opened, read or written */
@@ -29,14 +50,14 @@ typedef enum lmt_status {
 } lmt_status;
 
 /* Message of the last failure on this thread ("" if none). */
-const char *lmt_last_error(void);
-const char *lmt_status_name(lmt_status s);
+LMT_API const char *lmt_last_error(void);
+LMT_API const char *lmt_status_name(lmt_status s);
 
 /* Warnings and notes from the library ("a fresh MLM head was initialised").
  * Default: written to stderr with a "lmtune: warning: " prefix. */
 typedef void (*lmt_log_fn)(int level, const char *msg, void *user);
 enum { LMT_LOG_NOTE = 0, LMT_LOG_WARN = 1 };
-void lmt_set_log(lmt_log_fn fn, void *user);
+LMT_API void lmt_set_log(lmt_log_fn fn, void *user);
 
 /* ---- dtypes ---------------------------------------------------------- */
 typedef enum lmt_dtype {
@@ -44,8 +65,8 @@ typedef enum lmt_dtype {
     LMT_I64, LMT_I32, LMT_I16, LMT_I8, LMT_U8, LMT_BOOL,
     LMT_DTYPE_COUNT
 } lmt_dtype;
-const char *lmt_dtype_name(lmt_dtype t);   /* safetensors spelling: "F32" */
-size_t lmt_dtype_size(lmt_dtype t);
+LMT_API const char *lmt_dtype_name(lmt_dtype t);   /* safetensors spelling: "F32" */
+LMT_API size_t lmt_dtype_size(lmt_dtype t);
 
 #define LMT_MAX_DIMS 8
 
@@ -60,22 +81,22 @@ typedef enum lmt_arch {
     LMT_ARCH_MARIAN,         /* MarianMTModel */
     LMT_ARCH_COUNT
 } lmt_arch;
-const char *lmt_arch_name(lmt_arch a);       /* "gpt2" (HF model_type) */
-const char *lmt_arch_class_name(lmt_arch a); /* "GPT2LMHeadModel" */
+LMT_API const char *lmt_arch_name(lmt_arch a);       /* "gpt2" (HF model_type) */
+LMT_API const char *lmt_arch_class_name(lmt_arch a); /* "GPT2LMHeadModel" */
 
 /* Loads config.json (+ generation_config.json) and the weights
  * (model.safetensors, else pytorch_model.bin) of an HF model folder. */
-lmt_status lmt_model_load(const char *dir, lmt_model **out);
+LMT_API lmt_status lmt_model_load(const char *dir, lmt_model **out);
 /* Writes config.json, generation_config.json and model.safetensors the way
  * transformers' save_pretrained does; files are written to temporary names
  * and renamed. */
-lmt_status lmt_model_save(const lmt_model *m, const char *dir);
-void lmt_model_free(lmt_model *m);
+LMT_API lmt_status lmt_model_save(const lmt_model *m, const char *dir);
+LMT_API void lmt_model_free(lmt_model *m);
 
-lmt_arch lmt_model_arch(const lmt_model *m);
-size_t lmt_model_num_params(const lmt_model *m);     /* unique parameters */
-float *lmt_model_params(lmt_model *m);                /* one flat fp32 buffer */
-size_t lmt_model_num_tensors(const lmt_model *m);
+LMT_API lmt_arch lmt_model_arch(const lmt_model *m);
+LMT_API size_t lmt_model_num_params(const lmt_model *m);     /* unique parameters */
+LMT_API float *lmt_model_params(lmt_model *m);                /* one flat fp32 buffer */
+LMT_API size_t lmt_model_num_tensors(const lmt_model *m);
 /* i-th parameter tensor: its HF name, shape and place in the flat buffer. */
 typedef struct lmt_param_info {
     const char *hf_name;
@@ -85,7 +106,7 @@ typedef struct lmt_param_info {
     size_t numel;
     bool no_decay;   /* bias or LayerNorm weight: no weight decay */
 } lmt_param_info;
-lmt_status lmt_model_param_info(const lmt_model *m, size_t i, lmt_param_info *out);
+LMT_API lmt_status lmt_model_param_info(const lmt_model *m, size_t i, lmt_param_info *out);
 
 #ifdef __cplusplus
 }

@@ -33,21 +33,21 @@ typedef enum lmt_tok_model {
  * (+ tokenizer_config.json,
  * special_tokens_map.json) from dir. The kind comes from tokenizer_config.json
  * or the files' contents. Errors name the file and the problem. */
-lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out);
-void lmt_tokenizer_free(lmt_tokenizer *t);
-lmt_tokenizer_kind lmt_tokenizer_get_kind(const lmt_tokenizer *t);
-lmt_tok_model lmt_tokenizer_model(const lmt_tokenizer *t);
+LMT_API lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out);
+LMT_API void lmt_tokenizer_free(lmt_tokenizer *t);
+LMT_API lmt_tokenizer_kind lmt_tokenizer_get_kind(const lmt_tokenizer *t);
+LMT_API lmt_tok_model lmt_tokenizer_model(const lmt_tokenizer *t);
 /* len(tokenizer): the model vocabulary plus added tokens outside it. */
-size_t lmt_tokenizer_vocab_size(const lmt_tokenizer *t);
+LMT_API size_t lmt_tokenizer_vocab_size(const lmt_tokenizer *t);
 /* Token string of an id (byte-level form, as convert_ids_to_tokens), or NULL. */
-const char *lmt_tokenizer_id_to_token(const lmt_tokenizer *t, int32_t id);
+LMT_API const char *lmt_tokenizer_id_to_token(const lmt_tokenizer *t, int32_t id);
 /* Id of a token string, or -1. */
-int32_t lmt_tokenizer_token_to_id(const lmt_tokenizer *t, const char *token);
+LMT_API int32_t lmt_tokenizer_token_to_id(const lmt_tokenizer *t, const char *token);
 /* Special token ids, -1 when the tokenizer has none. */
 typedef struct lmt_special_ids { int32_t bos, eos, unk, sep, cls, pad, mask; } lmt_special_ids;
-lmt_special_ids lmt_tokenizer_special_ids(const lmt_tokenizer *t);
+LMT_API lmt_special_ids lmt_tokenizer_special_ids(const lmt_tokenizer *t);
 /* Sets the padding token (e.g. GPT-2: pad with eos, as the notebooks do). */
-lmt_status lmt_tokenizer_set_pad(lmt_tokenizer *t, int32_t pad_id);
+LMT_API lmt_status lmt_tokenizer_set_pad(lmt_tokenizer *t, int32_t pad_id);
 
 typedef enum { LMT_TRUNCATE_NONE = 0, LMT_TRUNCATE_LONGEST_FIRST, LMT_TRUNCATE_ONLY_FIRST, LMT_TRUNCATE_ONLY_SECOND } lmt_truncation;
 typedef enum { LMT_PAD_NONE = 0, LMT_PAD_LONGEST, LMT_PAD_MAX_LENGTH } lmt_padding;
@@ -63,7 +63,7 @@ typedef struct lmt_encode_opts {
     bool text_target;           /* Marian: encode as text_target (target.spm);
                                    ignored by the other tokenizers */
 } lmt_encode_opts;
-lmt_encode_opts lmt_encode_opts_default(void);
+LMT_API lmt_encode_opts lmt_encode_opts_default(void);
 
 /* One encoded sequence (or pair). Offsets are character (code point)
  * offsets into the input as Python sees it; word_ids and sequence_ids are
@@ -78,15 +78,15 @@ typedef struct lmt_encoding {
     int32_t *sequence_ids;
     int32_t *offset_start, *offset_end;
 } lmt_encoding;
-void lmt_encoding_free(lmt_encoding *e);
+LMT_API void lmt_encoding_free(lmt_encoding *e);
 
 /* Encodes text (and pair, or NULL). Input bytes that are not valid UTF-8 are
  * replaced by U+FFFD exactly as Python's bytes.decode("utf-8", "replace"). */
-lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t len, const char *pair, size_t pair_len,
+LMT_API lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t len, const char *pair, size_t pair_len,
                                 const lmt_encode_opts *opts, lmt_encoding *out);
 /* Encodes n texts (pairs may be NULL) on all cores; padding "longest" pads
  * to the longest of the batch. outs[n] must be zero-initialised. */
-lmt_status lmt_tokenizer_encode_batch(const lmt_tokenizer *t, const char *const *texts, const size_t *lens,
+LMT_API lmt_status lmt_tokenizer_encode_batch(const lmt_tokenizer *t, const char *const *texts, const size_t *lens,
                                       const char *const *pairs, const size_t *pair_lens, size_t n,
                                       const lmt_encode_opts *opts, lmt_encoding *outs);
 /* Decodes ids to UTF-8 (caller frees *out). Ids outside the vocabulary are
@@ -94,7 +94,7 @@ lmt_status lmt_tokenizer_encode_batch(const lmt_tokenizer *t, const char *const 
  * byte-level BPE, as transformers 5 ignores it; for WordPiece it applies
  * transformers' clean_up_tokenization (BERT's default is false; the
  * WordPiece decoder's own per-token cleanup always runs). */
-lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
+LMT_API lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
                                 bool clean_up_tokenization_spaces, char **out, size_t *out_len);
 
 #ifdef __cplusplus

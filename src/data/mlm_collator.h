@@ -22,7 +22,7 @@
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "lmtune/tokenizer.h"
-#include "train/trainer.h"
+#include "data/batch.h"
 
 typedef enum lmt_mlm_mode { LMT_MLM_TOKENS = 0, LMT_MLM_WHOLE_WORD, LMT_MLM_PREMASKED } lmt_mlm_mode;
 

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "data/dataset.h"
-#include "train/trainer.h"
+#include "data/batch.h"
 
 typedef struct lmt_seq2seq_collator_opts {
     int32_t pad_id;                  /* tokenizer.pad_token_id (inputs) */

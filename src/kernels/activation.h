@@ -4,7 +4,15 @@
 #ifndef LMT_KERNELS_ACTIVATION_H
 #define LMT_KERNELS_ACTIVATION_H
 #include <stddef.h>
-#include "models/config.h"
+
+/* Which activation; config.json's names for them are models/config.h's
+ * business (lmt_activation_name). */
+typedef enum lmt_activation {
+    LMT_ACT_GELU_TANH = 0, /* "gelu_new", "gelu_pytorch_tanh" */
+    LMT_ACT_GELU,          /* "gelu" (erf) */
+    LMT_ACT_RELU,
+    LMT_ACT_SILU,          /* "swish", "silu" */
+} lmt_activation;
 
 /* out (N) = act(inp (N)); out may alias inp. */
 void lmt_activation_forward(float *out, const float *inp, size_t n, lmt_activation act);

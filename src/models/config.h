@@ -8,13 +8,9 @@
 #include "lmtune/lmtune.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "kernels/activation.h"
 
-typedef enum lmt_activation {
-    LMT_ACT_GELU_TANH = 0, /* "gelu_new", "gelu_pytorch_tanh" */
-    LMT_ACT_GELU,          /* "gelu" (erf) */
-    LMT_ACT_RELU,
-    LMT_ACT_SILU,          /* "swish", "silu" */
-} lmt_activation;
+/* config.json's hidden_act names: lmt_activation is the kernels' enum */
 const char *lmt_activation_name(lmt_activation a);
 
 typedef struct lmt_config {

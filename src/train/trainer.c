@@ -23,11 +23,6 @@ void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, i
     for (int64_t i = 0; i < n; i++) order[i] = i;
 }
 
-void lmt_batch_free(lmt_batch *b) {
-    free(b->input_ids); free(b->attention_mask); free(b->labels); free(b->token_type_ids); free(b->decoder_input_ids);
-    memset(b, 0, sizeof *b);
-}
-
 double lmt_round_metric(double x, int digits) {
     double f = pow(10.0, digits);
     return nearbyint(x * f) / f;

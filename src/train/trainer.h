@@ -9,19 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "lmtune/lmtune.h"
+#include "data/batch.h"
 #include "models/model.h"
 #include "train/adamw.h"
 #include "train/args.h"
 #include "train/scheduler.h"
 #include "train/trainer_state.h"
-
-/* A collated batch; arrays are (B, T) row-major; NULL when absent. */
-typedef struct lmt_batch {
-    int B, T;
-    int32_t *input_ids, *attention_mask, *labels, *token_type_ids;
-    int T_dec;                       /* seq2seq: decoder length; labels are then (B, T_dec) */
-    int32_t *decoder_input_ids;
-} lmt_batch;
 
 /* What the Trainer needs from a model. loss_sum is the sum of the per-item
  * losses of the batch and n_items how many items it counted (label tokens
@@ -38,16 +31,6 @@ typedef struct lmt_task_model {
     /* tokens the batch feeds (for total_flos: 6 * tokens * non-embedding parameters) */
     int64_t (*count_tokens)(void *self, const lmt_batch *b);
 } lmt_task_model;
-
-/* A dataset the Trainer reads through a collator. collate fills *out for the
- * examples idx[0..n) with malloc'd arrays; the Trainer releases them with
- * lmt_batch_free. (Collators may be random - MLM masking - so each batch is
- * collated exactly once.) */
-typedef struct lmt_train_data {
-    int64_t n;
-    void *ctx;
-    lmt_status (*collate)(void *ctx, const int64_t *idx, int n, lmt_batch *out);
-} lmt_train_data;
 
 /* Order of the training examples in an epoch (a permutation of 0..n-1). */
 typedef void (*lmt_sampler_fn)(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
@@ -112,8 +95,6 @@ lmt_status lmt_eval_add_metric(struct lmt_eval_output *out, const char *name, do
 /* The value of an evaluation metric by name ("loss", "eval_loss",
  * "perplexity", "bleu", "eval_bleu", ...); false if it was not computed. */
 bool lmt_eval_metric(const struct lmt_eval_output *e, const char *name, double *value);
-
-void lmt_batch_free(lmt_batch *b);
 
 lmt_status lmt_trainer_init(lmt_trainer *t, const lmt_training_args *args, lmt_task_model *model,
                             lmt_train_data *train, lmt_train_data *eval);

@@ -1,0 +1,30 @@
+/* What a collator produces and the Trainer consumes: a collated batch and a
+ * dataset read through a collator. It lives in data/ so the collators
+ * (mlm_collator, seq2seq_collator, the CLM block collator) need nothing
+ * from train/; train/trainer.h includes it. */
+#ifndef LMT_DATA_BATCH_H
+#define LMT_DATA_BATCH_H
+#include <stdint.h>
+#include "lmtune/lmtune.h"
+
+/* A collated batch; arrays are (B, T) row-major; NULL when absent. */
+typedef struct lmt_batch {
+    int B, T;
+    int32_t *input_ids, *attention_mask, *labels, *token_type_ids;
+    int T_dec;                       /* seq2seq: decoder length; labels are then (B, T_dec) */
+    int32_t *decoder_input_ids;
+} lmt_batch;
+
+/* A dataset the Trainer reads through a collator. collate fills *out for the
+ * examples idx[0..n) with malloc'd arrays; the Trainer releases them with
+ * lmt_batch_free. (Collators may be random - MLM masking - so each batch is
+ * collated exactly once.) */
+typedef struct lmt_train_data {
+    int64_t n;
+    void *ctx;
+    lmt_status (*collate)(void *ctx, const int64_t *idx, int n, lmt_batch *out);
+} lmt_train_data;
+
+/* Frees the arrays of b and zeroes it. */
+void lmt_batch_free(lmt_batch *b);
+#endif
