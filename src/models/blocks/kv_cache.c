@@ -65,7 +65,7 @@ void lmt_kv_attention_forward(float *out, const float *q, const lmt_kv_keys *kv,
     const int NH = s->NH, hs = s->hs, R = s->R, p0 = kv->causal ? kv->n - s->n : 0;
     const long jobs = (long)s->n * R * NH;
     /* the keys a step reads (the last query's, at most) decide whether a thread split pays */
-#pragma omp parallel for schedule(static, 1) num_threads(s->threads) if ((long)s->n * R * kv->n * NH * hs >= LMT_PAR_MIN / 8)
+#pragma omp parallel for schedule(static, 1) num_threads(s->threads > 0 ? s->threads : 1) if ((long)s->n * R * kv->n * NH * hs >= LMT_PAR_MIN / 8)
     for (long job = 0; job < jobs; job++) {
         const int h = (int)(job % NH), r = (int)(job / NH % R), i = (int)(job / NH / R);
         const size_t row = (size_t)i * R + r, group = (size_t)(r / kv->share);

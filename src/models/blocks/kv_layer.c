@@ -41,7 +41,8 @@ void lmt_kv_linear_forward(float *out, const float *x, const lmt_kv_linear *l, i
 /* The layer's matrices, in one order for making and freeing their copies. */
 enum { N_LINEAR = 9 };
 static void linears(lmt_kv_layer *ly, lmt_kv_linear *out[N_LINEAR]) {
-    lmt_kv_linear *all[N_LINEAR] = {&ly->qkv, &ly->q, &ly->k, &ly->v, &ly->o, &ly->cross_q, &ly->cross_o, &ly->fc, &ly->proj};
+    lmt_kv_linear *all[N_LINEAR] = {&ly->qkv, &ly->q, &ly->k, &ly->v, &ly->o,
+                                    &ly->cross_q, &ly->cross_o, &ly->fc, &ly->proj};
     memcpy(out, all, sizeof all);
 }
 
@@ -56,7 +57,8 @@ static lmt_status layer_init(lmt_kv_layer *ly, const lmt_kv_layer_weights *w, co
     const lmt_wlayout wls[N_LINEAR] = {s->wl, s->wl, s->wl, s->wl, s->wl, x->wl, x->wl, s->wl, s->wl};
     const int ics[N_LINEAR] = {C, C, C, C, C, C, C, C, F}, ocs[N_LINEAR] = {3 * C, C, C, C, C, C, C, F, C};
     lmt_status st = LMT_OK;
-    for (int i = 0; i < N_LINEAR && st == LMT_OK; i++) st = lmt_kv_linear_init(lin[i], ws[i], bs[i], wls[i], ics[i], ocs[i], copies);
+    for (int i = 0; i < N_LINEAR && st == LMT_OK; i++)
+        st = lmt_kv_linear_init(lin[i], ws[i], bs[i], wls[i], ics[i], ocs[i], copies);
     return st;
 }
 
