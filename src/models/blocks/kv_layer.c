@@ -167,12 +167,12 @@ void lmt_kv_layer_preln_forward(float *x, const lmt_kv_layer *ly, const lmt_kv_d
                                 int p0, int n, lmt_kv_work *w) {
     const int C = d->C, N = n * c->R;
     const lmt_kv_layer_weights *wt = &ly->w;
-    lmt_layernorm_forward(w->ln, w->mean, w->rstd, x, wt->ln_self_w, wt->ln_self_b, N, C, d->eps);
-    self_attention(w->ln, ly, d, c, l, p0, n, w);
-    lmt_kv_linear_forward(w->tmp, w->att, &ly->o, N);
+    lmt_layernorm_forward(w->ln, w->mean, w->rstd, x, wt->ln_self_w, wt->ln_self_b, N, C, d->eps);   // (N, C)
+    self_attention(w->ln, ly, d, c, l, p0, n, w);                                                 // att (N, C)
+    lmt_kv_linear_forward(w->tmp, w->att, &ly->o, N);                                             // (N, C)
     lmt_residual_forward(x, x, w->tmp, (size_t)N * C);
     lmt_layernorm_forward(w->ln, w->mean, w->rstd, x, wt->ln_mlp_w, wt->ln_mlp_b, N, C, d->eps);
-    mlp(w->ln, ly, d, N, w);
+    mlp(w->ln, ly, d, N, w);                                                                      // tmp (N, C)
     lmt_residual_forward(x, x, w->tmp, (size_t)N * C);
 }
 
@@ -180,15 +180,15 @@ void lmt_kv_layer_postln_forward(float *x, const lmt_kv_layer *ly, const lmt_kv_
                                  int p0, int n, const lmt_kv_keys *cross, lmt_kv_work *w) {
     const int N = n * c->R;
     const lmt_kv_layer_weights *wt = &ly->w;
-    self_attention(x, ly, d, c, l, p0, n, w);
+    self_attention(x, ly, d, c, l, p0, n, w);                     // att (N, C)
     add_norm(x, &ly->o, wt->ln_self_w, wt->ln_self_b, d, N, w);
     if (cross) {
-        lmt_kv_linear_forward(w->qkv, x, &ly->cross_q, N);
+        lmt_kv_linear_forward(w->qkv, x, &ly->cross_q, N);        // q (N, C)
         lmt_kv_query s = query_shape(d, n, c->R, d->C, w);
-        lmt_kv_attention_forward(w->att, w->qkv, cross, &s, w->scores);
+        lmt_kv_attention_forward(w->att, w->qkv, cross, &s, w->scores);   // (N, C)
         add_norm(x, &ly->cross_o, wt->ln_cross_w, wt->ln_cross_b, d, N, w);
     }
-    mlp(x, ly, d, N, w);
+    mlp(x, ly, d, N, w);                                          // tmp (N, C)
     lmt_residual_forward(w->tmp, w->tmp, x, (size_t)N * d->C);
     lmt_layernorm_forward(x, w->mean, w->rstd, w->tmp, wt->ln_mlp_w, wt->ln_mlp_b, N, d->C, d->eps);
 }
