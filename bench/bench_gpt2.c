@@ -19,7 +19,7 @@
 #include "core/profile.h"
 #include "core/rng.h"
 #include "core/util.h"
-#include "generate/gpt2_kv.h"
+#include "models/gpt2_decode.h"
 #include "kernels/matmul.h"
 #include "models/gpt2.h"
 #include "models/model.h"

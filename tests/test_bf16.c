@@ -17,7 +17,7 @@
 #include "trainer_ref.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "generate/gpt2_kv.h"
+#include "models/gpt2_decode.h"
 #include "io/tensor_file.h"
 #include "kernels/matmul.h"
 #include "models/gpt2.h"

@@ -8,7 +8,7 @@
 #include "harness.h"
 #include "core/json.h"
 #include "generate/generate.h"
-#include "generate/gpt2_kv.h"
+#include "models/gpt2_decode.h"
 #include "models/config.h"
 #include <omp.h>
 

@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "generate/generate.h"
-#include "generate/gpt2_kv.h"
+#include "models/gpt2_decode.h"
 
 lmt_gen_opts lmt_gen_opts_default(void) {
     lmt_gen_opts o;

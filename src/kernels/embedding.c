@@ -5,7 +5,8 @@
 void lmt_embedding_forward(float *out, const int32_t *ids, const int32_t *pos, const float *wte, const float *wpe,
                            float scale, int B, int T, int C) {
     long N = (long)B * T;
-#pragma omp parallel for schedule(static)
+    /* a decode step's few rows stay on the calling thread */
+#pragma omp parallel for schedule(static) if (N * C >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         float *o = out + n * C;                       // (C)
         const float *w = wte + (size_t)ids[n] * C;

@@ -14,10 +14,12 @@
  *   logits = y @ lm_head^T + final_logits_bias                     (R, V_dec)
  *
  * Rows: the R = B * rows_per_src decoder rows (beams) of the B sources;
- * row r reads source r / rows_per_src. The self-attention cache is laid out
- * (L, R, C) per layer, position-major, so one attention call covers every
- * (row, head) pair (heads of all rows as one batch of R * NH heads, row
- * stride R * C) and a step's new keys are one contiguous (R, C) block.
+ * row r reads source r / rows_per_src. The layers are the post-LN cached
+ * layers of models/blocks/kv_layer.h; the self-attention cache
+ * (models/blocks/kv_cache.h) is laid out (L, R, C) per layer,
+ * position-major, so a step's new keys are one contiguous (R, C) block. With
+ * 5 rows or more (beams) the decoder's matrices are packed once here for the
+ * step's products.
  * Memory: 2 * Ld * R * max_len * C floats of cache, 2 * Ld * B * Ts * C of
  * cross keys/values, (R, C), (R, F) and (R, V) step buffers; no dropout, no
  * gradients. */
@@ -25,27 +27,26 @@
 #define LMT_MODELS_MARIAN_DECODE_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "models/marian.h"
+#include "models/blocks/kv_layer.h"
+#include "models/model.h"
 
 typedef struct lmt_marian_dec {
-    lmt_marian *mt;                 /* weights, and the encoder's activations (B x Ts, one target position) */
+    struct lmt_marian *mt;          /* the encoder (the uncached model, one target position): its output only */
     int B, Ts, nb, R, L;            /* sources, source length, rows per source, rows, max decoder length */
-    int C, NH, F, Ld, V;            /* V: the decoder (output) vocabulary */
+    int C, Ld, V;                   /* V: the decoder (output) vocabulary */
     int len;                        /* positions cached so far */
+    bool masked;                    /* something is padded (else no mask, as the uncached forward) */
+    lmt_kv_dims dims;
+    float emb_scale;
+    const float *dec_embed, *dec_pos;   /* (V, C), (max_positions, C) */
+    lmt_kv_layer *layers;           /* (Ld) the decoder layers, post-LN with cross attention */
+    lmt_kv_linear head;             /* lm_head (V, C) + final_logits_bias */
+    lmt_kv_cache *cache;            /* (Ld, L, R, C) self-attention keys / values */
     float *ck, *cv;                 /* (Ld, B*Ts, C) cross-attention keys / values */
-    float *sk, *sv;                 /* (Ld, L, R, C) self-attention cache */
-    float *x, *q, *att, *res, *h;   /* (R, C) x4, (R, F) step activations */
-    float *mean, *rstd;             /* (R) */
-    float *logits;                  /* (R, V) */
-    float *tmp;                     /* (R, C) reorder scratch */
-    float *att_scratch, *lse;
+    float *x, *logits;              /* (R, C), (R, V) */
+    lmt_kv_work *work;              /* R rows */
     int att_threads;
     int32_t *mask;                  /* (B, Ts) source mask */
-    bool masked;                    /* something is padded (else no mask, as the uncached forward) */
-    int32_t *pos;                   /* (R) */
-    /* the decoder's weights packed once for the step's products (more than 4
-     * rows: beams); Ld * 8 (self q k v o, cross q o, fc1, fc2) + lm_head */
-    struct lmt_gemm_packed **packed;
 } lmt_marian_dec;
 
 /* A decoder for B sources of up to Ts tokens, rows_per_src rows each, up to

@@ -1,8 +1,9 @@
 /* GPT-2 inference one token at a time with a key/value cache: each new token
  * costs one pass over the weights and an attention over the cached keys,
- * instead of recomputing the whole sequence. */
-#ifndef LMT_GENERATE_GPT2_KV_H
-#define LMT_GENERATE_GPT2_KV_H
+ * instead of recomputing the whole sequence. The layers are the pre-LN
+ * cached layers of models/blocks/kv_layer.h over a one-row cache. */
+#ifndef LMT_MODELS_GPT2_DECODE_H
+#define LMT_MODELS_GPT2_DECODE_H
 #include "models/model.h"
 
 typedef struct lmt_gpt2_kv lmt_gpt2_kv;

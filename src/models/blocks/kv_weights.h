@@ -1,0 +1,36 @@
+/* The weights a cached decoder layer (kv_layer.h) reads: pointers into a
+ * model's flat parameters, in HF's own orientation, filled by each model's
+ * one binding function (no HF names below this point). */
+#ifndef LMT_MODELS_BLOCKS_KV_WEIGHTS_H
+#define LMT_MODELS_BLOCKS_KV_WEIGHTS_H
+#include <stdbool.h>
+#include "kernels/linear.h"
+#include "models/model.h"
+
+/* One attention block of width C: either a fused q|k|v projection (GPT-2's
+ * Conv1D c_attn: (C, 3C) as (in, out), bias (3C)) or three separate ones
+ * (nn.Linear q_proj / k_proj / v_proj: (C, C) as (out, in), biases (C));
+ * then the output projection (C, C), bias (C). */
+typedef struct lmt_attn_weights {
+    lmt_wlayout wl;                                   /* orientation of every matrix here */
+    const float *qkv_w, *qkv_b;                       /* fused; NULL when separate */
+    const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;   /* separate; NULL when fused */
+    const float *o_w, *o_b;
+} lmt_attn_weights;
+
+/* One decoder layer: self attention, cross attention over an encoder (post-LN
+ * decoders only; its k/v project the encoder output once per source batch),
+ * the MLP fc (C -> F) then proj (F -> C), in self.wl's orientation, and the
+ * LayerNorm (C) of each sub-layer: before it (pre-LN) or after its residual
+ * (post-LN). */
+typedef struct lmt_kv_layer_weights {
+    lmt_attn_weights self, cross;
+    const float *fc_w, *fc_b, *proj_w, *proj_b;
+    const float *ln_self_w, *ln_self_b, *ln_cross_w, *ln_cross_b, *ln_mlp_w, *ln_mlp_b;
+} lmt_kv_layer_weights;
+
+/* *w, *b = the tensors "<prefix>.<layer>.<module>.weight" / ".bias" of m (a
+ * binding function's table lookup); false when either is missing. */
+bool lmt_kv_bind_module(lmt_model *m, const char *prefix, int layer, const char *module, const float **w,
+                        const float **b);
+#endif

@@ -1,0 +1,118 @@
+/* GPT-2 cached decoding (see gpt2_decode.h): token and position embeddings,
+ * the pre-LN cached layers of models/blocks/kv_layer.h over a one-row
+ * cache, ln_f and the tied head on the last position. */
+#include "models/gpt2_decode.h"
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include "core/error.h"
+#include "kernels/embedding.h"
+#include "kernels/layernorm.h"
+#include "kernels/matmul.h"
+#include "models/blocks/kv_layer.h"
+
+struct lmt_gpt2_kv {
+    int L, V, max_len, n;                 /* n: positions cached */
+    lmt_kv_dims d;
+    const float *wte, *wpe, *lnf_w, *lnf_b;
+    lmt_kv_layer *layers;                 /* (L) */
+    lmt_kv_linear head;                   /* tied: wte (V, C) as an nn.Linear without bias */
+    lmt_kv_cache *cache;                  /* (L, max_len, 1, C) */
+    lmt_kv_work *work;                    /* one row */
+    float *x, *ln, *logits, mean, rstd;   /* (C), (C), (V) */
+};
+
+/* The one place GPT-2's HF names are read. Each layer's modules (weight
+ * and bias each), in a table beside the pointers they fill. */
+static bool bind(lmt_model *m, lmt_gpt2_kv *kv, lmt_kv_layer_weights *w) {
+    static const char *const modules[] = {"ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj"};
+    kv->wte = lmt_model_tensor(m, "transformer.wte.weight");
+    kv->wpe = lmt_model_tensor(m, "transformer.wpe.weight");
+    kv->lnf_w = lmt_model_tensor(m, "transformer.ln_f.weight");
+    kv->lnf_b = lmt_model_tensor(m, "transformer.ln_f.bias");
+    bool ok = kv->wte && kv->wpe && kv->lnf_w && kv->lnf_b;
+    for (int l = 0; l < kv->L; l++) {
+        lmt_kv_layer_weights *y = &w[l];
+        *y = (lmt_kv_layer_weights){.self.wl = LMT_W_IN_OUT};   // Conv1D: (in, out)
+        const float **dst[][2] = {{&y->ln_self_w, &y->ln_self_b}, {&y->self.qkv_w, &y->self.qkv_b},
+                                  {&y->self.o_w, &y->self.o_b}, {&y->ln_mlp_w, &y->ln_mlp_b},
+                                  {&y->fc_w, &y->fc_b}, {&y->proj_w, &y->proj_b}};
+        for (size_t i = 0; i < sizeof modules / sizeof *modules; i++)
+            ok &= lmt_kv_bind_module(m, "transformer.h", l, modules[i], dst[i][0], dst[i][1]);
+    }
+    return ok;
+}
+
+lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
+    *out = NULL;
+    if (m->cfg.arch != LMT_ARCH_GPT2) return lmt_fail(LMT_ERR_UNSUPPORTED, "key/value-cached generation needs a GPT-2 model");
+    if (max_len < 1 || max_len > m->cfg.max_positions) return lmt_fail(LMT_ERR_ARG, "generation length %d outside 1..%lld positions", max_len, (long long)m->cfg.max_positions);
+    lmt_gpt2_kv *kv = calloc(1, sizeof *kv);
+    lmt_kv_layer_weights *w = calloc((size_t)m->cfg.n_layer + 1, sizeof *w);
+    if (!kv || !w) { free(kv); free(w); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    const int C = (int)m->cfg.d_model, NH = (int)m->cfg.n_head;
+    kv->L = (int)m->cfg.n_layer; kv->V = (int)m->cfg.vocab_size; kv->max_len = max_len;
+    kv->d = (lmt_kv_dims){.C = C, .NH = NH, .F = (int)m->cfg.d_ff, .eps = (float)m->cfg.layer_norm_eps,
+                          .scale = m->cfg.scale_attn_weights ? 1.0f / sqrtf((float)(C / NH)) : 1.0f, .act = m->cfg.act};
+    lmt_status st = bind(m, kv, w) ? LMT_OK : lmt_fail(LMT_ERR_INTERNAL, "GPT-2 parameter missing from the layout");
+    /* Under bf16 precision decoding streams every weight once per token: bf16 copies halve that. */
+    unsigned copies = lmt_matmul_get_precision() == LMT_MATMUL_BF16 ? LMT_KV_COPY_BF16 : 0;
+    if (st == LMT_OK) st = lmt_kv_layers_create(w, kv->L, &kv->d, copies, &kv->layers);
+    if (st == LMT_OK) st = lmt_kv_linear_init(&kv->head, kv->wte, NULL, LMT_W_OUT_IN, C, kv->V, copies);
+    if (st == LMT_OK) st = lmt_kv_cache_create(kv->L, max_len, 1, C, &kv->cache);
+    int threads = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+    if (st == LMT_OK) st = lmt_kv_work_create(1, &kv->d, max_len, threads, &kv->work);
+    if (st == LMT_OK && !(kv->x = malloc(((size_t)2 * C + (size_t)kv->V) * sizeof(float))))
+        st = lmt_fail(LMT_ERR_NOMEM, "out of memory for the key/value cache");
+    free(w);
+    if (st != LMT_OK) { lmt_gpt2_kv_free(kv); return st; }
+    kv->ln = kv->x + C; kv->logits = kv->ln + C;
+    *out = kv;
+    return LMT_OK;
+}
+
+void lmt_gpt2_kv_free(lmt_gpt2_kv *kv) {
+    if (!kv) return;
+    lmt_kv_layers_free(kv->layers, kv->L);
+    lmt_kv_linear_release(&kv->head);
+    lmt_kv_cache_free(kv->cache);
+    lmt_kv_work_free(kv->work);
+    free(kv->x);
+    free(kv);
+}
+
+int lmt_gpt2_kv_length(const lmt_gpt2_kv *kv) { return kv->n; }
+
+/* Appends tokens[0..n) at the next positions; the logits of the last one. */
+static lmt_status forward_rows(lmt_gpt2_kv *kv, const int32_t *tokens, int n, const float **logits) {
+    if (n < 1) return lmt_fail(LMT_ERR_ARG, "no tokens to append");
+    if (kv->n + n > kv->max_len) return lmt_fail(LMT_ERR_ARG, "the sequence reached its %d positions", kv->max_len);
+    for (int r = 0; r < n; r++)
+        if (tokens[r] < 0 || tokens[r] >= kv->V) return lmt_fail(LMT_ERR_ARG, "token id %d outside the vocabulary (%d)", tokens[r], kv->V);
+    const int C = kv->d.C, p0 = kv->n;
+    float *x = kv->x;
+    lmt_kv_work *work = kv->work, *block = NULL;
+    if (n > 1) {   /* the one-row buffers are too small: activations for the n rows of a prompt */
+        x = malloc((size_t)n * C * sizeof(float));
+        lmt_status st = x ? lmt_kv_work_create(n, &kv->d, kv->max_len, kv->work->threads, &block) : LMT_ERR_NOMEM;
+        if (st != LMT_OK) { free(x); return lmt_fail(LMT_ERR_NOMEM, "out of memory for %d prompt tokens", n); }
+        work = block;
+    }
+    lmt_embedding_forward(x, tokens, NULL, kv->wte, kv->wpe + (size_t)p0 * C, 1.0f, 1, n, C);   // (n, C)
+    for (int l = 0; l < kv->L; l++) lmt_kv_layer_preln_forward(x, &kv->layers[l], &kv->d, kv->cache, l, p0, n, work);
+    /* only the last position's logits are needed: ln_f, then logits (V) = wte (V, C) @ ln_f(x) */
+    lmt_layernorm_forward(kv->ln, &kv->mean, &kv->rstd, x + (size_t)(n - 1) * C, kv->lnf_w, kv->lnf_b, 1, C, kv->d.eps);
+    lmt_kv_linear_forward(kv->logits, kv->ln, &kv->head, 1);
+    if (block) { free(x); lmt_kv_work_free(block); }
+    kv->n += n;
+    *logits = kv->logits;
+    return LMT_OK;
+}
+
+lmt_status lmt_gpt2_kv_step(lmt_gpt2_kv *kv, int32_t token, const float **logits) {
+    return forward_rows(kv, &token, 1, logits);
+}
+
+lmt_status lmt_gpt2_kv_prefill(lmt_gpt2_kv *kv, const int32_t *tokens, int n, const float **logits) {
+    return forward_rows(kv, tokens, n, logits);
+}
