@@ -22,24 +22,14 @@ struct lmt_gpt2_kv {
     float *x, *ln, *logits, mean, rstd;   /* (C), (C), (V) */
 };
 
-/* The one place GPT-2's HF names are read. Each layer's modules (weight
- * and bias each), in a table beside the pointers they fill. */
+/* The weights by layout slot (layout.c holds the HF names). */
 static bool bind(lmt_model *m, lmt_gpt2_kv *kv, lmt_kv_layer_weights *w) {
-    static const char *const modules[] = {"ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj"};
-    kv->wte = lmt_model_tensor(m, "transformer.wte.weight");
-    kv->wpe = lmt_model_tensor(m, "transformer.wpe.weight");
-    kv->lnf_w = lmt_model_tensor(m, "transformer.ln_f.weight");
-    kv->lnf_b = lmt_model_tensor(m, "transformer.ln_f.bias");
+    kv->wte = lmt_kv_slot(m, LMT_STACK_DECODER, -1, LMT_ROLE_TOK_EMB);
+    kv->wpe = lmt_kv_slot(m, LMT_STACK_DECODER, -1, LMT_ROLE_POS_EMB);
+    kv->lnf_w = lmt_kv_slot(m, LMT_STACK_DECODER, -1, LMT_ROLE_FINAL_LN_W);
+    kv->lnf_b = lmt_kv_slot(m, LMT_STACK_DECODER, -1, LMT_ROLE_FINAL_LN_B);
     bool ok = kv->wte && kv->wpe && kv->lnf_w && kv->lnf_b;
-    for (int l = 0; l < kv->L; l++) {
-        lmt_kv_layer_weights *y = &w[l];
-        *y = (lmt_kv_layer_weights){.self.wl = LMT_W_IN_OUT};   // Conv1D: (in, out)
-        const float **dst[][2] = {{&y->ln_self_w, &y->ln_self_b}, {&y->self.qkv_w, &y->self.qkv_b},
-                                  {&y->self.o_w, &y->self.o_b}, {&y->ln_mlp_w, &y->ln_mlp_b},
-                                  {&y->fc_w, &y->fc_b}, {&y->proj_w, &y->proj_b}};
-        for (size_t i = 0; i < sizeof modules / sizeof *modules; i++)
-            ok &= lmt_kv_bind_module(m, "transformer.h", l, modules[i], dst[i][0], dst[i][1]);
-    }
+    for (int l = 0; l < kv->L; l++) ok &= lmt_kv_bind_layer(m, l, LMT_W_IN_OUT, true, false, &w[l]);   // Conv1D: (in, out)
     return ok;
 }
 

@@ -77,10 +77,10 @@ lmt_status lmt_layout_build(const lmt_config *cfg, lmt_layout *out);
 void lmt_layout_free(lmt_layout *l);
 /* Index of the parameter with this HF name (aliases resolved), or -1. */
 long lmt_layout_find(const lmt_layout *l, const char *name);
-/* HF keys that transformers ignores when present in a checkpoint
- * (attention-mask buffers, position_ids). */
 /* Index of the parameter in this slot (through an alias when the role is a
  * tie), or -1. */
 long lmt_layout_slot(const lmt_layout *l, int stack, int layer, int role);
+/* HF keys that transformers ignores when present in a checkpoint
+ * (attention-mask buffers, position_ids). */
 bool lmt_layout_is_ignored_key(const lmt_layout *l, const char *name);
 #endif

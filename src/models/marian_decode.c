@@ -12,29 +12,14 @@
 #define CLS "MarianMTModel decode"
 #define PACKED_ROWS_MIN 5   /* fewer rows take the products' unpacked path anyway */
 
-/* The one place the decoder's HF names are read. Each layer's modules
- * (weight and bias each), in a table beside the pointers they fill. */
+/* The decoder's weights by layout slot (layout.c holds the HF names). */
 static bool bind(lmt_model *m, lmt_marian_dec *d, lmt_kv_layer_weights *w, const float **lm_head, const float **bias) {
-    static const char *const modules[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                                          "self_attn.out_proj", "self_attn_layer_norm", "encoder_attn.q_proj",
-                                          "encoder_attn.k_proj", "encoder_attn.v_proj", "encoder_attn.out_proj",
-                                          "encoder_attn_layer_norm", "fc1", "fc2", "final_layer_norm"};
-    d->dec_embed = lmt_model_tensor(m, "model.decoder.embed_tokens.weight");   // the shared table when shared
-    d->dec_pos = lmt_model_tensor(m, "model.decoder.embed_positions.weight");
-    *lm_head = lmt_model_tensor(m, "lm_head.weight");                          // the decoder table when tied
-    *bias = lmt_model_tensor(m, "final_logits_bias");
+    d->dec_embed = lmt_kv_slot(m, LMT_STACK_DECODER, -1, LMT_ROLE_TOK_EMB);   // the shared table when shared
+    d->dec_pos = lmt_kv_slot(m, LMT_STACK_DECODER, -1, LMT_ROLE_POS_EMB);
+    *lm_head = lmt_kv_slot(m, LMT_STACK_NONE, -1, LMT_ROLE_HEAD_W);            // the decoder table when tied
+    *bias = lmt_kv_slot(m, LMT_STACK_NONE, -1, LMT_ROLE_HEAD_B);               // final_logits_bias
     bool ok = d->dec_embed && d->dec_pos && *lm_head && *bias;
-    for (int l = 0; l < d->Ld; l++) {
-        lmt_kv_layer_weights *y = &w[l];
-        *y = (lmt_kv_layer_weights){.self.wl = LMT_W_OUT_IN, .cross.wl = LMT_W_OUT_IN};   // nn.Linear: (out, in)
-        lmt_attn_weights *s = &y->self, *x = &y->cross;
-        const float **dst[][2] = {{&s->q_w, &s->q_b}, {&s->k_w, &s->k_b}, {&s->v_w, &s->v_b}, {&s->o_w, &s->o_b},
-                                  {&y->ln_self_w, &y->ln_self_b}, {&x->q_w, &x->q_b}, {&x->k_w, &x->k_b},
-                                  {&x->v_w, &x->v_b}, {&x->o_w, &x->o_b}, {&y->ln_cross_w, &y->ln_cross_b},
-                                  {&y->fc_w, &y->fc_b}, {&y->proj_w, &y->proj_b}, {&y->ln_mlp_w, &y->ln_mlp_b}};
-        for (size_t i = 0; i < sizeof modules / sizeof *modules; i++)
-            ok &= lmt_kv_bind_module(m, "model.decoder.layers", l, modules[i], dst[i][0], dst[i][1]);
-    }
+    for (int l = 0; l < d->Ld; l++) ok &= lmt_kv_bind_layer(m, l, LMT_W_OUT_IN, false, true, &w[l]);   // nn.Linear: (out, in)
     return ok;
 }
 

@@ -29,8 +29,11 @@ typedef struct lmt_kv_layer_weights {
     const float *ln_self_w, *ln_self_b, *ln_cross_w, *ln_cross_b, *ln_mlp_w, *ln_mlp_b;
 } lmt_kv_layer_weights;
 
-/* *w, *b = the tensors "<prefix>.<layer>.<module>.weight" / ".bias" of m (a
- * binding function's table lookup); false when either is missing. */
-bool lmt_kv_bind_module(lmt_model *m, const char *prefix, int layer, const char *module, const float **w,
-                        const float **b);
+/* The tensor of m in layout slot (stack, layer, role) (models/layout.h), or NULL. */
+const float *lmt_kv_slot(const lmt_model *m, int stack, int layer, int role);
+/* Decoder layer `layer` of m by layout slot: self attention, LayerNorms and
+ * MLP from LMT_STACK_DECODER (fused: GPT-2's c_attn), cross attention from
+ * LMT_STACK_CROSS when `cross`; every matrix in orientation wl. False when a
+ * tensor is missing. */
+bool lmt_kv_bind_layer(const lmt_model *m, int layer, lmt_wlayout wl, bool fused, bool cross, lmt_kv_layer_weights *y);
 #endif
