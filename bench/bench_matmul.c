@@ -191,9 +191,9 @@ int main(int argc, char **argv) {
             double g2 = run(lmt_gemm_bf16, s, reps, A, B, C);
             char fma[32] = "";
             if (f32_amx) {   /* the same fp32 product on the FMA kernel (the AMX-less path) */
-                lmt_gemm_force_isa(2);
+                lmt_gemm_force_fp32_units(true);
                 snprintf(fma, sizeof fma, " %.1f |", run(lmt_gemm_f32, s, reps, A, B, C));
-                lmt_gemm_force_isa(3);
+                lmt_gemm_force_fp32_units(false);
             }
             printf("| %s | %s%s | %d | %d | %d | %d | %.1f | %.1f |%s %.1f |\n", s->name, s->ta ? "T" : "N",
                    s->tb ? "T" : "N", s->M, s->N, s->K, nt, g0, g1, fma, g2);

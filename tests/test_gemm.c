@@ -9,6 +9,7 @@
 #include <omp.h>
 #include "harness.h"
 #include "kernels/gemm.h"
+#include "core/cpu.h"
 
 static uint64_t rs = 88172645463325252ull;
 static float frand(void) {   /* xorshift, uniform in [-1, 1) */
@@ -72,7 +73,7 @@ static double run_case(gemm_fn f, bool ta, bool tb, int M, int N, int K, int pad
     return worst;
 }
 
-static void check_shapes(int level, bool quick) {
+static void check_shapes(const char *level, bool quick) {
     static const int shapes[][3] = {
         {1, 1, 1}, {1, 7, 3}, {5, 1, 2}, {3, 3, 1}, {2, 5, 7}, {17, 33, 65}, {8, 48, 16}, {9, 49, 17},
         {16, 96, 31}, {31, 47, 129}, {64, 100, 257}, {13, 500, 40}, {40, 1000, 9}, {70, 130, 600},
@@ -89,12 +90,12 @@ static void check_shapes(int level, bool quick) {
             int v = (s + t) % 4, pad = (s + t) % 3 == 0 ? 0 : 1 + (s * 7 + t) % 5;
             float alpha = ab[v][0], beta = ab[v][1];
             double e32 = run_case(lmt_gemm_f32, ta, tb, M, N, K, pad, alpha, beta, false, NULL);
-            CHECK_MSG(e32 <= 1e-5, "isa %d f32 %dx%dx%d ta=%d tb=%d pad=%d alpha=%g beta=%g: rel err %.3g",
+            CHECK_MSG(e32 <= 1e-5, "isa %s f32 %dx%dx%d ta=%d tb=%d pad=%d alpha=%g beta=%g: rel err %.3g",
                       level, M, N, K, ta, tb, pad, alpha, beta, e32);
             double ef = 0, eb = run_case(lmt_gemm_bf16, ta, tb, M, N, K, pad, alpha, beta, true, &ef);
-            CHECK_MSG(eb <= 1e-6, "isa %d bf16 %dx%dx%d ta=%d tb=%d pad=%d alpha=%g beta=%g: rel err %.3g vs bf16 ref",
+            CHECK_MSG(eb <= 1e-6, "isa %s bf16 %dx%dx%d ta=%d tb=%d pad=%d alpha=%g beta=%g: rel err %.3g vs bf16 ref",
                       level, M, N, K, ta, tb, pad, alpha, beta, eb);
-            CHECK_MSG(ef <= 1e-2, "isa %d bf16 %dx%dx%d ta=%d tb=%d: rel err %.3g vs fp32 ref", level, M, N, K,
+            CHECK_MSG(ef <= 1e-2, "isa %s bf16 %dx%dx%d ta=%d tb=%d: rel err %.3g vs fp32 ref", level, M, N, K,
                       ta, tb, ef);
         }
     }
@@ -102,7 +103,7 @@ static void check_shapes(int level, bool quick) {
 
 /* C = A I: every element of C is the bf16 rounding of A (ties to even,
  * large and tiny values, signs) for every transpose combo. */
-static void check_rounding(int level) {
+static void check_rounding(const char *level) {
     static const uint32_t vals[] = {0x3f808000u, 0x3f818000u, 0x3f808001u, 0x3f807fffu, 0xbf808000u, 0xbf818000u,
                                     0x7f7effffu, 0x00800000u, 0x3f800000u, 0x00000000u, 0x7effffffu,
                                     0xfe7f8000u, 0x4049fdb0u, 0x3dcccccdu, 0xc2f6e979u, 0x7f7e8000u};
@@ -121,7 +122,7 @@ static void check_rounding(int level) {
         lmt_gemm_bf16(ta, tb, M, K, K, 1.0f, ta ? At : A, ta ? M : K, I, K, 0.0f, C, K);
         int bad = 0;
         for (int i = 0; i < M * K; i++) bad += !(C[i] == bf16(A[i]));
-        CHECK_MSG(bad == 0, "isa %d ta=%d tb=%d: %d elements not the bf16 rounding of A", level, ta, tb, bad);
+        CHECK_MSG(bad == 0, "isa %s ta=%d tb=%d: %d elements not the bf16 rounding of A", level, ta, tb, bad);
     }
 }
 
@@ -181,7 +182,7 @@ static void f32_errors(bool spread, int K, double *rms, double *mx) {
 }
 
 static void check_f32_on_amx(void) {
-    lmt_gemm_force_isa(3);
+    lmt_isa_unforce();
     if (strcmp(lmt_gemm_isa(false), "amx-bf16x6") != 0) {
         printf("fp32 on AMX: not used on this CPU (%s)\n", lmt_gemm_isa(false));
         return;
@@ -192,9 +193,9 @@ static void check_f32_on_amx(void) {
             uint64_t saved = rs;
             f32_errors(spread, K, &rms_amx, &max_amx);
             rs = saved;   /* the same matrices */
-            lmt_gemm_force_isa(2);
+            lmt_gemm_force_fp32_units(true);
             f32_errors(spread, K, &rms_fma, &max_fma);
-            lmt_gemm_force_isa(3);
+            lmt_gemm_force_fp32_units(false);
             printf("fp32 K=%d%s: error rms %.2g max %.2g (AMX) vs rms %.2g max %.2g (FMA)\n", K,
                    spread ? " spread" : "", rms_amx, max_amx, rms_fma, max_fma);
             CHECK_MSG(rms_amx <= rms_fma && max_amx <= 1.5 * max_fma,
@@ -234,7 +235,7 @@ static void check_f32_on_amx(void) {
 /* B packed once: the products give the same bits as with B packed per call,
  * for both precisions, both layouts of A and B, few and many rows, several
  * K blocks, alpha/beta; out of range sizes give NULL. */
-static void check_packed(int level) {
+static void check_packed(const char *level) {
     static const int shapes[][3] = {{3, 70, 40}, {70, 130, 600}, {129, 200, 1100}, {40, 1030, 65}, {1, 50, 9}, {300, 70, 1100}};
     for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
         const int M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2];
@@ -250,7 +251,7 @@ static void check_packed(int level) {
             lmt_gemm_packed *pb = lmt_gemm_pack_b(bf, tb, N, K, B, ldb);
             CHECK(pb != NULL && lmt_gemm_packed_bf16(pb) == bf);
             if (pb) lmt_gemm_packed_product(ta, M, 0.5f, A, lda, pb, 0.25f, C2, ldc);
-            CHECK_MSG(!memcmp(C1, C2, sizeof(float) * M * ldc), "isa %d packed B %s %dx%dx%d ta=%d tb=%d: bits differ",
+            CHECK_MSG(!memcmp(C1, C2, sizeof(float) * M * ldc), "isa %s packed B %s %dx%dx%d ta=%d tb=%d: bits differ",
                       level, bf ? "bf16" : "f32", M, N, K, ta, tb);
             lmt_gemm_packed_free(pb);
             free(A); free(B); free(C1); free(C2);
@@ -262,21 +263,35 @@ static void check_packed(int level) {
 
 int main(void) {
     bool quick = getenv("LMT_TEST_QUICK") != NULL;
-    for (int level = 3; level >= 0; level--) {
-        lmt_gemm_force_isa(level);
-        printf("isa level %d: f32 %s, bf16 %s\n", level, lmt_gemm_isa(false), lmt_gemm_isa(true));
+    /* every implementation this CPU can run, best first */
+    static const struct { lmt_isa isa; bool fp32_units; const char *name; } levels[] = {
+        {LMT_ISA_AMX, false, "amx"}, {LMT_ISA_AVX512, false, "avx512"}, {LMT_ISA_AVX512, true, "avx512 (no bf16 units)"},
+        {LMT_ISA_AVX2, false, "avx2"}, {LMT_ISA_NEON, false, "neon"}, {LMT_ISA_GENERIC, false, "generic"}};
+    const lmt_isa cpu = lmt_cpu_isa();
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        const lmt_isa want = levels[l].isa;
+        if (want > cpu || (want == LMT_ISA_NEON) != (cpu == LMT_ISA_NEON && want != LMT_ISA_GENERIC)) {
+            if (want != LMT_ISA_GENERIC) {
+                printf("isa %s: not on this CPU (%s)\n", levels[l].name, lmt_isa_name(cpu));
+                continue;
+            }
+        }
+        lmt_isa_force(want);
+        lmt_gemm_force_fp32_units(levels[l].fp32_units);
+        const char *level = levels[l].name;
+        printf("isa %s: f32 %s, bf16 %s\n", level, lmt_gemm_isa(false), lmt_gemm_isa(true));
         check_shapes(level, quick);
         check_rounding(level);
         check_packed(level);
-        if (level >= 2 || !quick) {
-            check_determinism(lmt_gemm_f32, "f32", quick ? 100 : 300, quick);
-            check_determinism(lmt_gemm_bf16, "bf16", quick ? 100 : 300, quick);
-            check_determinism(lmt_gemm_f32, "f32 (few rows)", 3, quick);
-            check_determinism(lmt_gemm_bf16, "bf16 (few rows)", 3, quick);
-        }
+        check_determinism(lmt_gemm_f32, "f32", quick ? 100 : 300, quick);
+        check_determinism(lmt_gemm_bf16, "bf16", quick ? 100 : 300, quick);
+        check_determinism(lmt_gemm_f32, "f32 (few rows)", 3, quick);
+        check_determinism(lmt_gemm_bf16, "bf16 (few rows)", 3, quick);
     }
+    lmt_gemm_force_fp32_units(false);
+    lmt_isa_unforce();
     check_f32_on_amx();
-    lmt_gemm_force_isa(3);
+    lmt_isa_unforce();
     /* M, N or K of 0, alpha 0: C = beta C, no product. */
     float C[4] = {1, 2, 3, 4}, A[4] = {NAN, NAN, NAN, NAN};
     lmt_gemm_bf16(false, false, 2, 2, 0, 1.0f, A, 1, A, 2, 0.5f, C, 2);

@@ -52,16 +52,18 @@ void lmt_gemm_packed_product(bool trans_a, int M, float alpha, const float *A, i
                              float beta, float *C, int ldc);
 bool lmt_gemm_packed_bf16(const lmt_gemm_packed *p);
 
-/* The instruction set the functions use on this CPU, for logs and
- * benchmarks: "amx-bf16x6" (fp32 only), "amx-bf16" (bf16 only),
- * "avx512bf16" (bf16 only), "avx512f" or "generic". */
+/* The implementation the functions use at the active level (core/cpu.h),
+ * for logs and benchmarks: "amx-bf16x6" (fp32 only), "amx-bf16" (bf16
+ * only), "avx512bf16" (bf16 only), "avx512f", "avx2", "neon" or "generic". */
 const char *lmt_gemm_isa(bool bf16);
 
 /* Frees the packing buffers cached by the calling thread and (outside a
  * parallel region) by the OpenMP worker threads. Optional; for leak checkers. */
 void lmt_gemm_cleanup(void);
 
-/* Tests only: caps the instruction set (3 = all, 2 = no AMX, 1 = AVX-512F
- * without BF16, 0 = portable C) so every path can be checked on one machine. */
-void lmt_gemm_force_isa(int level);
+/* Tests and benchmarks only: true keeps products off the bf16 units (AMX,
+ * vdpbf16ps) at the AVX-512 levels, so the AVX-512F FMA path can be checked
+ * on a CPU that has them. The level itself is capped with lmt_isa_force
+ * (core/cpu.h) or LMT_ISA. */
+void lmt_gemm_force_fp32_units(bool on);
 #endif
