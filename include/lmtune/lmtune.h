@@ -59,6 +59,19 @@ typedef void (*lmt_log_fn)(int level, const char *msg, void *user);
 enum { LMT_LOG_NOTE = 0, LMT_LOG_WARN = 1 };
 LMT_API void lmt_set_log(lmt_log_fn fn, void *user);
 
+/* ---- the machine ----------------------------------------------------- */
+/* What lmtune runs on, one "key: value" line each: the CPU model, the
+ * features lmtune looks at, the instruction-set level in use (generic <
+ * neon < avx2 < avx512 < amx: the CPU's best unless LMT_ISA in the
+ * environment caps it), and the kernels that level picks for matrix
+ * products, decoding and element-wise work. Valid until the next call. */
+LMT_API const char *lmt_system_info(void);
+/* LMT_OK when LMT_ISA is unset or names a level this CPU can run;
+ * LMT_ERR_ARG with the reason in lmt_last_error() otherwise (the kernels
+ * would fall back to the CPU's best, which a benchmark must not mistake for
+ * the level it asked for). */
+LMT_API lmt_status lmt_check_environment(void);
+
 /* ---- dtypes ---------------------------------------------------------- */
 typedef enum lmt_dtype {
     LMT_F32 = 0, LMT_F16, LMT_BF16, LMT_F64,

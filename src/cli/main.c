@@ -18,6 +18,7 @@ static const command commands[] = {
     {"translate", lmt_cmd_translate, "translate a text with a Marian model (beam search), as the translation pipeline"},
     {"bleu", lmt_cmd_bleu, "corpus BLEU of a hypothesis file against reference files, as sacreBLEU"},
     {"tokenize", lmt_cmd_tokenize, "encode text (or --decode ids) with a tokenizer folder; prints JSON lines"},
+    {"info", NULL, "the CPU, its features, the instruction-set level in use (LMT_ISA caps it) and the kernels chosen"},
     {"data", lmt_cmd_data, "show random examples of a dataset file (text, JSON Lines, CSV/TSV) or its columns"},
 };
 
@@ -34,7 +35,19 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "--version")) { printf("lmtune %s\n", LMTUNE_VERSION); return 0; }
+    /* a level LMT_ISA asks for but the CPU lacks would silently run another */
+    if (lmt_check_environment() != LMT_OK) {
+        fprintf(stderr, "lmtune: %s\n", lmt_last_error());
+        return 2;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "info")) {
+        if (argc > 2) {
+            fprintf(stderr, "lmtune: %s takes no arguments ('%s')\n", argv[1], argv[2]);
+            return 2;
+        }
+        printf("lmtune %s\n%s", LMTUNE_VERSION, lmt_system_info());
+        return 0;
+    }
     /* --profile (any command): time per kernel and phase, printed at the end */
     int kept = 1;
     for (int i = 1; i < argc; i++) {
@@ -44,7 +57,7 @@ int main(int argc, char **argv) {
     argc = kept;
     argv[argc] = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) {
+        if (commands[i].fn && !strcmp(argv[1], commands[i].name)) {
             int rc = commands[i].fn(argc - 1, argv + 1);
             if (lmt_profile_on) {
                 fprintf(stderr, "lmtune: profile over %ld optimizer step(s) (per step; evaluations timed whole); matrix products: %s\n",
