@@ -49,5 +49,13 @@ int main(void) {
     /* what is no level at all, for any command */
     CHECK(run_with_isa("avx3", "info") == 2 && strstr(out, "LMT_ISA=avx3: not an instruction-set level"));
     CHECK(run_with_isa("AVX2", "inspect " LMT_SOURCE_DIR "/tests/fixtures/models/gpt2") == 2 && strstr(out, "LMT_ISA=AVX2"));
+    /* --bf16 where the level has no bf16 arithmetic says it saves no time */
+    const char *train = "train --task clm --config_name " LMT_SOURCE_DIR "/examples/gpt2-demo/config.json --tokenizer_name "
+                        LMT_SHARED_DATA "/tokenizers/gpt2 --train_file /nonexistent-lmt-train.txt --output_dir /nonexistent-lmt-out --bf16";
+    CHECK(run_with_isa("generic", train) != 0 && strstr(out, "no bf16 arithmetic at the level in use (products: generic)"));
+    if (cpu == LMT_ISA_AMX) {
+        CHECK(run_with_isa(NULL, train) != 0 && !strstr(out, "no bf16 arithmetic"));
+        CHECK(run_with_isa("avx2", train) != 0 && strstr(out, "no bf16 arithmetic"));
+    }
     return lmt_test_finish();
 }

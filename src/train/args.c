@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "kernels/gemm.h"
 #include "train/args.h"
 #include "train/scheduler.h"
 
@@ -207,7 +208,19 @@ lmt_matmul_precision lmt_training_args_matmul_precision(const lmt_training_args 
 }
 
 const char *lmt_training_args_precision_note(const lmt_training_args *a) {
-    if (!a->fp16) return NULL;
-    return "fp16 on a CPU: the matrix products run in bf16 mixed precision (bf16 inputs, fp32 accumulation, fp32 "
-           "master weights; no loss scaling is needed), as --bf16 does - CPUs have no fast fp16 arithmetic";
+    if (!a->fp16 && !a->bf16) return NULL;
+    static char note[512];
+    const char *fp16 = a->fp16 ? "fp16 on a CPU: the matrix products run in bf16 mixed precision (bf16 inputs, fp32 "
+                                 "accumulation, fp32 master weights; no loss scaling is needed), as --bf16 does - CPUs "
+                                 "have no fast fp16 arithmetic"
+                               : NULL;
+    /* where the products have no bf16 unit, bf16 is rounding only: the same
+     * numbers as on AMX (up to summation order), at the fp32 FMA rate */
+    const char *units = lmt_gemm_isa(true);
+    const bool no_units = !strcmp(units, "avx2") || !strcmp(units, "avx512f") || !strcmp(units, "neon") || !strcmp(units, "generic");
+    if (!no_units) return fp16;
+    snprintf(note, sizeof note, "%s%sthis CPU has no bf16 arithmetic at the level in use (products: %s): inputs are "
+             "rounded to bf16 as on AMX, but the products run at the fp32 FMA rate, so bf16 saves no time here",
+             fp16 ? fp16 : "", fp16 ? "; " : "", units);
+    return note;
 }

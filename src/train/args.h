@@ -63,7 +63,9 @@ lmt_status lmt_training_args_validate(lmt_training_args *a);
  * fast fp16 arithmetic; its mixed precision is bf16, as torch's CPU autocast). */
 lmt_matmul_precision lmt_training_args_matmul_precision(const lmt_training_args *a);
 /* A line for the user when the arguments mean something else on a CPU
- * (fp16), else NULL. */
+ * (fp16), or when bf16 cannot save time at the level in use (no bf16
+ * arithmetic: AVX2, AVX-512F, NEON without BF16, portable C), else NULL.
+ * Valid until the next call. */
 const char *lmt_training_args_precision_note(const lmt_training_args *a);
 /* Writes the arguments as a JSON object (for training_args.json). Caller frees. */
 char *lmt_training_args_to_json(const lmt_training_args *a);
