@@ -140,7 +140,7 @@ static bool gemm_block(const gemm_job *j) {
     const int kc_max = im->kc, g = im->kgrp, mr = im->mr, nr = im->nr, ka = im->kalign, planes = im->planes;
     const long kup_max = ((kc_max + g - 1) / g + ka - 1) / ka * ka;
     const long nb_pan = im->nb_cols / nr;
-    const long mb_max = MB_MAX / mr * mr;   /* whole panels per A block (AVX2's mr is 6) */
+    const long mb_max = (MB_MAX + mr - 1) / mr * mr;   /* whole panels per A block (AVX2's mr is 6) */
     const long mrows = ((j->M < mb_max ? j->M : mb_max) + mr - 1) / mr * mr;
     uint32_t *abuf = buf_get(&tls_a, (size_t)mrows * kup_max * 4 * planes);
     uint32_t *bbuf = j->pb ? NULL : buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4 * planes);

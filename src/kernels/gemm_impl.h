@@ -18,7 +18,7 @@
 #define NR 48
 #define KC_F32 512   /* k per K block, fp32: A micro-panel 16 KiB, B block <= 960 KiB (L2); 1-3% faster than 256 here */
 #define KC_BF16 512  /* k per K block, bf16 (256 pairs): same bytes as fp32 */
-#define MB_MAX 1024  /* rows per packed A block (rounded down to a multiple of mr) */
+#define MB_MAX 1024  /* rows per packed A block (rounded up to a multiple of mr) */
 #define NB_COLS 480  /* max columns per packed B block (multiple of every nr) */
 
 /* ---- the bf16 rounding (same as lmt_f32_to_bf16: RNE, NaN stays quiet NaN) ---- */
