@@ -1,11 +1,13 @@
 /* lmtune's own GEMM: fp32 (AMX-BF16 tiles on an exact three-part bf16
- * split of each value, or AVX-512 FMA) and bf16 mixed precision (AMX-BF16
- * tiles, or AVX512_BF16 vdpbf16ps), BLIS-style blocking.
+ * split of each value, or AVX-512 FMA, or AVX2 FMA) and bf16 mixed
+ * precision (AMX-BF16 tiles, or AVX512_BF16 vdpbf16ps, or fp32 FMA on
+ * values rounded to bf16 while packing), BLIS-style blocking.
  *
  * Layout (row-major C[M,N] += op(A)[M,K] op(B)[K,N]); the vector dimension is
  * N (C rows are contiguous). The AVX-512 microkernels load NR = 48 columns of
  * B (3 zmm) and broadcast MR = 8 values of A: 24 zmm accumulators. The AMX
- * microkernel keeps a 32x32 block of C in four 16x16 tiles.
+ * microkernel keeps a 32x32 block of C in four 16x16 tiles; the AVX2 one
+ * 6 rows x 16 columns in 12 ymm accumulators (gemm_avx2.c).
  *
  *   for each block of MB rows of A
  *     for each block of KC along K               (fixes the summation order)
