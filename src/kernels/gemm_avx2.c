@@ -5,11 +5,11 @@
  * decoding. Compiled with function-level target attributes: only called
  * where the CPU has AVX2 and FMA (core/cpu.h's avx2 level).
  *
- * The tile: TILE_MR rows x TILE_NR columns of C in 12 ymm accumulators.
- * Per k the microkernel loads the B row (2 ymm) and broadcasts 6 values of
- * A: 12 FMAs (6 cycles on two FMA ports) for 8 loads (4 cycles on two load
- * ports), 15 of the 16 ymm registers live, no spills. See the measurements
- * below the #defines. */
+ * The tile: 6 rows x 16 columns of C in 12 ymm accumulators. Per k the
+ * microkernel loads the B row (2 ymm) and broadcasts 6 values of A: 12 FMAs
+ * (6 cycles on two FMA ports) for 8 loads (4 cycles on two load ports), 15
+ * of the 16 ymm registers live, no spills. Every C element sums k in order
+ * within a K block and the blocks in turn, whatever the thread split. */
 #include "kernels/gemm_impl.h"
 #if LMT_GEMM_X86
 #include <immintrin.h>
@@ -18,11 +18,22 @@
 #define TGT __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-/* 6 x 16 against 4 x 24 (the other 12-accumulator tile) under LMT_ISA=avx2,
- * this machine (Xeon, AVX2 forced; the file is built with -mno-avx512f, so
- * the code is what an AVX2 CPU runs: VEX encoding, 16 registers), 1 thread,
- * GFLOP/s (AVX2 FMA peak 112):
- *   see MEASURED below */
+/* Why 6 x 16: both 12-accumulator tiles fit the 16 registers; 4 x 24 loads
+ * 3 B vectors and broadcasts 4 A values per k (7 loads per 12 FMAs against
+ * 6 x 16's 8) but needs all 16 registers (12 + 3 B + 1 A) and half again
+ * as many A panels per C row block. Measured on this machine (Intel
+ * Xeon with AVX-512 + AMX, the AVX2 level forced; this file is built with
+ * -mno-avx512f, so the code is what an AVX2 CPU runs: VEX encoding, 16
+ * registers), 1 thread, per-thread CPU time, mean GFLOP/s over eight GPT-2 /
+ * BERT / Marian training shapes (fc fwd/dX/dW, lm_head fwd/dX/dW), three
+ * interleaved rounds on a shared, loaded machine (AVX2 FMA peak 128.7):
+ *   6 x 16, k unrolled by 4   107.5  103.2  105.9
+ *   4 x 24, k unrolled by 4   103.6  103.7  101.3
+ *   OpenBLAS 0.3.21 Haswell   100.3  102.3  100.7
+ * Unrolling k by 4 gave +3-5% (loop overhead), kc 512 against 384 / 256:
+ * within the noise / -3%, 480-column B blocks against 240: +1-4%. A blocks of
+ * whole 6-row panels (1026 rows, not 1024): with 1024 the last 4 rows of a
+ * 1024-token batch made a second A block that packed all of B again (+2-5%). */
 #define TILE_MR 6
 #define TILE_NR 16
 #define TILE_NV (TILE_NR / 8)
