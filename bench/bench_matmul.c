@@ -1,30 +1,42 @@
-/* Matrix-product throughput at the distilgpt2 training shapes (batch 8 x 128
- * = 1024 tokens): OpenBLAS (lmt_sgemm with the OpenBLAS backend), lmt_gemm_f32
- * (on AMX where the CPU has it, and on the AVX-512 FMA kernel) and
- * lmt_gemm_bf16,
- * on 1 and 2 threads, in GFLOP/s (2 M N K / time), plus the machine's
- * measured peak (an FMA loop for fp32, a vdpbf16ps loop for bf16).
+/* Matrix-product throughput at the training shapes of distilgpt2, BERT
+ * (distilroberta: hidden 768, ffn 3072) and Marian (opus-mt-en-fr: d_model
+ * 512, ffn 2048, vocab 59514), 1024 tokens (batch 8 x 128): OpenBLAS
+ * (lmt_sgemm with the OpenBLAS backend), lmt_gemm_f32 (on AMX where the CPU
+ * has it, and on the AVX-512 FMA kernel), lmt_gemm_f32 at the AVX2 level
+ * (where the machine has more) and lmt_gemm_bf16, on 1 and 2 threads, in
+ * GFLOP/s (2 M N K / time), plus the machine's measured peaks (FMA loops on
+ * zmm and ymm registers for fp32, a vdpbf16ps loop and AMX tiles for bf16).
  *
  *   bench_matmul [reps] [shape-filter]
  *
+ * The instruction-set level is the CPU's best or LMT_ISA's (core/cpu.h);
+ * the table names it. To compare at the AVX2 level on a larger CPU, force
+ * both sides: LMT_ISA=avx2 OPENBLAS_CORETYPE=Haswell bench_matmul (OpenBLAS
+ * then runs its Haswell kernels: AVX2 + FMA). "% avx2 peak" is the AVX2
+ * column's share of the ymm FMA peak on as many threads.
+ *
  * Each figure is the best of `reps` runs (default 3) after one warm-up run:
  * the machine is shared, and the best run is the one least disturbed. A
- * filter keeps the shapes whose name contains it ("fc", "lm_head", ...).
- * The load average is printed before and after: other processes on the
- * machine take cores away, the 2-thread figures most. */
+ * filter keeps the shapes whose name contains it ("fc", "lm_head",
+ * "marian", ...). The load average is printed before and after: other
+ * processes on the machine take cores away, the 2-thread figures most. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <omp.h>
+#include "core/cpu.h"
 #include "core/util.h"
 #include "kernels/gemm.h"
 #include "kernels/matmul.h"
+#include <cblas.h>
 
 typedef struct { const char *name; bool ta, tb; int M, N, K; } shape;
 
-/* lmtune's calls (kernels/linear.c, models/gpt2.c): x W for Conv1D weights
- * [in, out]; dX = dY W^T; dW += X^T dY; logits = x wte^T. */
+/* lmtune's calls (kernels/linear.c, src/models): x W for Conv1D weights
+ * [in, out] (GPT-2), x W^T for nn.Linear weights [out, in] (BERT, Marian);
+ * dX = dY W^T (Conv1D) or dY W (Linear); dW += X^T dY (Conv1D) or dY^T X
+ * (Linear); logits = x wte^T. */
 static const shape shapes[] = {
     {"qkv fwd", false, false, 1024, 2304, 768},
     {"attn proj fwd", false, false, 1024, 768, 768},
@@ -39,6 +51,21 @@ static const shape shapes[] = {
     {"lm_head fwd", false, true, 1024, 50257, 768},
     {"lm_head dX", false, false, 1024, 768, 50257},
     {"lm_head dW", true, false, 50257, 768, 1024},
+    {"bert q/k/v fwd", false, true, 1024, 768, 768},
+    {"bert fc fwd", false, true, 1024, 3072, 768},
+    {"bert fc proj fwd", false, true, 1024, 768, 3072},
+    {"bert fc dX", false, false, 1024, 768, 3072},
+    {"bert fc dW", true, false, 3072, 768, 1024},
+    {"bert fc proj dW", true, false, 768, 3072, 1024},
+    {"bert lm_head fwd", false, true, 1024, 50265, 768},
+    {"marian q/k/v fwd", false, true, 1024, 512, 512},
+    {"marian fc fwd", false, true, 1024, 2048, 512},
+    {"marian fc proj fwd", false, true, 1024, 512, 2048},
+    {"marian fc dX", false, false, 1024, 512, 2048},
+    {"marian fc dW", true, false, 2048, 512, 1024},
+    {"marian lm_head fwd", false, true, 1024, 59514, 512},
+    {"marian lm_head dX", false, false, 1024, 512, 59514},
+    {"marian lm_head dW", true, false, 59514, 512, 1024},
 };
 
 typedef void (*gemm_fn)(bool, bool, int, int, int, float, const float *, int, const float *, int, float, float *, int);
@@ -71,6 +98,20 @@ __attribute__((target("avx512f,avx512bf16"))) static float peak_bf16_thread(long
     __m512 s = c[0];
     for (int i = 1; i < 24; i++) s = _mm512_add_ps(s, c[i]);
     return _mm512_reduce_add_ps(s);
+}
+/* AVX2: 12 ymm chains (an AVX2 CPU's 16 registers), VEX encoded. */
+__attribute__((target("avx2,fma"))) static float peak_avx2_thread(long iters) {
+    __m256 c[12], a = _mm256_set1_ps(1.0000001f), b = _mm256_set1_ps(0.9999999f);
+    for (int i = 0; i < 12; i++) c[i] = _mm256_set1_ps((float)i);
+    for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) c[i] = _mm256_fmadd_ps(a, b, c[i]);
+        __asm__ volatile("" : "+x"(a));
+    }
+    __m256 s = c[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, c[i]);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    return _mm_cvtss_f32(h);
 }
 /* AMX: 4 independent 16x16 fp32 tiles, tdpbf16ps with K = 32 (16384 flops
  * each). The library has already asked Linux for the tile state. */
@@ -109,7 +150,8 @@ static double thread_cpu_s(void) {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
-static double peak(int kind, int nth) {   /* 0 fp32 FMA, 1 vdpbf16ps, 2 AMX */
+enum { PEAK_AVX512, PEAK_BF16, PEAK_AMX, PEAK_AVX2 };
+static double peak(int kind, int nth) {
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
         volatile float sink = 0;
@@ -117,9 +159,14 @@ static double peak(int kind, int nth) {   /* 0 fp32 FMA, 1 vdpbf16ps, 2 AMX */
 #pragma omp parallel num_threads(nth) reduction(+ : rate)
         {
             double t0 = thread_cpu_s();
-            long iters = kind == 2 ? PEAK_ITERS / 10 : PEAK_ITERS;
-            float v = kind == 2 ? peak_amx_thread(iters) : kind == 1 ? peak_bf16_thread(iters) : peak_f32_thread(iters);
-            double flops = kind == 2 ? iters * 4.0 * 16384 : iters * 24.0 * 16 * (kind == 1 ? 4 : 2);
+            long iters = kind == PEAK_AMX ? PEAK_ITERS / 10 : PEAK_ITERS;
+            float v = kind == PEAK_AMX ? peak_amx_thread(iters)
+                      : kind == PEAK_BF16 ? peak_bf16_thread(iters)
+                      : kind == PEAK_AVX2 ? peak_avx2_thread(iters)
+                                          : peak_f32_thread(iters);
+            double flops = kind == PEAK_AMX ? iters * 4.0 * 16384
+                           : kind == PEAK_AVX2 ? iters * 12.0 * 8 * 2
+                                               : iters * 24.0 * 16 * (kind == PEAK_BF16 ? 4 : 2);
             rate += flops / (thread_cpu_s() - t0);
 #pragma omp atomic
             sink += v;
@@ -143,25 +190,45 @@ static double run(gemm_fn f, const shape *s, int reps, float *A, float *B, float
     return 2.0 * s->M * s->N * s->K / best / 1e9;
 }
 
+/* lmt_gemm_f32 at the AVX2 level, whatever the active one. */
+static void gemm_f32_avx2(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                          int ldb, float beta, float *C, int ldc) {
+    lmt_isa_force(LMT_ISA_AVX2);
+    lmt_gemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    lmt_isa_unforce();
+}
+
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 3;
     const char *filter = argc > 2 ? argv[2] : NULL;
     if (reps <= 0) { fprintf(stderr, "usage: %s [reps] [shape-filter]\n", argv[0]); return 2; }
+    char err[256];
+    if (!lmt_isa_check(err, sizeof err)) { fprintf(stderr, "bench_matmul: %s\n", err); return 2; }
     int maxth = omp_get_max_threads();
     lmt_matmul_set_precision(LMT_MATMUL_FP32);
     lmt_matmul_set_backend(LMT_MATMUL_OPENBLAS);
+    const lmt_isa level = lmt_isa_active();
+    char model[128], features[512];
+    lmt_cpu_describe(model, sizeof model, features, sizeof features);
     double load[3] = {0, 0, 0};
     getloadavg(load, 3);
-    printf("%s; lmt_gemm: f32 %s, bf16 %s; best of %d runs; load average %.2f\n", lmt_matmul_backend(),
-           lmt_gemm_isa(false), lmt_gemm_isa(true), reps, load[0]);
+    printf("%s; CPU %s (best level %s); level %s: lmt_gemm f32 %s, bf16 %s; best of %d runs; load average %.2f\n",
+           lmt_matmul_backend(), model, lmt_isa_name(lmt_cpu_isa()), lmt_isa_name(level), lmt_gemm_isa(false),
+           lmt_gemm_isa(true), reps, load[0]);
+    /* the AVX2 column: the level's own at avx2, an extra one above it */
+    const bool has_avx2 = level >= LMT_ISA_AVX2 && level != LMT_ISA_NEON, avx2_extra = has_avx2 && level > LMT_ISA_AVX2;
+    double peak_avx2[3] = {0, 0, 0};
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     for (int nt = 1; nt <= maxth; nt++) {
-        double pf = __builtin_cpu_supports("avx512f") ? peak(0, nt) : 0;
-        double pb = __builtin_cpu_supports("avx512bf16") ? peak(1, nt) : 0;
-        double pa = !strcmp(lmt_gemm_isa(true), "amx-bf16") ? peak(2, nt) : 0;
-        printf("peak fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (vdpbf16ps), %.1f GFLOP/s (AMX) on %d thread%s (per-thread CPU time)\n",
-               pf, pb, pa, nt, nt > 1 ? "s" : "");
+        double p2 = has_avx2 ? peak(PEAK_AVX2, nt) : 0;
+        if (nt <= 2) peak_avx2[nt] = p2;
+        double pf = level >= LMT_ISA_AVX512 ? peak(PEAK_AVX512, nt) : 0;
+        double pb = level >= LMT_ISA_AVX512 && __builtin_cpu_supports("avx512bf16") ? peak(PEAK_BF16, nt) : 0;
+        double pa = !strcmp(lmt_gemm_isa(true), "amx-bf16") ? peak(PEAK_AMX, nt) : 0;
+        printf("peak fp32 %.1f GFLOP/s (avx2: ymm FMA), %.1f GFLOP/s (avx512: zmm FMA); bf16 %.1f GFLOP/s (vdpbf16ps), "
+               "%.1f GFLOP/s (AMX) on %d thread%s (per-thread CPU time)\n",
+               p2, pf, pb, pa, nt, nt > 1 ? "s" : "");
     }
 #endif
     size_t maxa = 0, maxb = 0, maxc = 0;
@@ -177,9 +244,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < maxb; i++) B[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
     memset(C, 0, maxc * sizeof *C);
     const bool f32_amx = !strcmp(lmt_gemm_isa(false), "amx-bf16x6");
-    printf("\n| shape | op | M | N | K | threads | OpenBLAS | lmt_gemm_f32 (%s) |%s lmt_gemm_bf16 |\n",
-           lmt_gemm_isa(false), f32_amx ? " lmt_gemm_f32 (avx512f) |" : "");
-    printf("|---|---|---|---|---|---|---|---|%s---|\n", f32_amx ? "---|" : "");
+    printf("\n| shape | op | M | N | K | threads | OpenBLAS (%s) | lmt_gemm_f32 (%s) |%s%s%s lmt_gemm_bf16 (%s) |\n",
+           openblas_get_corename(), lmt_gemm_isa(false), f32_amx ? " lmt_gemm_f32 (avx512f) |" : "",
+           avx2_extra ? " lmt_gemm_f32 (avx2) |" : "", has_avx2 ? " % avx2 peak |" : "", lmt_gemm_isa(true));
+    printf("|---|---|---|---|---|---|---|---|%s%s%s---|\n", f32_amx ? "---|" : "", avx2_extra ? "---|" : "",
+           has_avx2 ? "---|" : "");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const shape *s = &shapes[i];
         if (filter && !strstr(s->name, filter)) continue;
@@ -189,14 +258,17 @@ int main(int argc, char **argv) {
             double g0 = run(lmt_sgemm, s, reps, A, B, C);
             double g1 = run(lmt_gemm_f32, s, reps, A, B, C);
             double g2 = run(lmt_gemm_bf16, s, reps, A, B, C);
-            char fma[32] = "";
+            char fma[32] = "", avx2[32] = "", share[32] = "";
             if (f32_amx) {   /* the same fp32 product on the FMA kernel (the AMX-less path) */
                 lmt_gemm_force_fp32_units(true);
                 snprintf(fma, sizeof fma, " %.1f |", run(lmt_gemm_f32, s, reps, A, B, C));
                 lmt_gemm_force_fp32_units(false);
             }
-            printf("| %s | %s%s | %d | %d | %d | %d | %.1f | %.1f |%s %.1f |\n", s->name, s->ta ? "T" : "N",
-                   s->tb ? "T" : "N", s->M, s->N, s->K, nt, g0, g1, fma, g2);
+            const double g_avx2 = avx2_extra ? run(gemm_f32_avx2, s, reps, A, B, C) : g1;
+            if (avx2_extra) snprintf(avx2, sizeof avx2, " %.1f |", g_avx2);
+            if (has_avx2 && peak_avx2[nt] > 0) snprintf(share, sizeof share, " %.0f%% |", 100.0 * g_avx2 / peak_avx2[nt]);
+            printf("| %s | %s%s | %d | %d | %d | %d | %.1f | %.1f |%s%s%s %.1f |\n", s->name, s->ta ? "T" : "N",
+                   s->tb ? "T" : "N", s->M, s->N, s->K, nt, g0, g1, fma, avx2, share, g2);
             fflush(stdout);
         }
     }

@@ -1,6 +1,6 @@
 /* lmt_gemm_f32 / lmt_gemm_bf16 against naive double-precision loops, on
  * every instruction-set path this CPU has (AMX-BF16, AVX512_BF16, AVX-512F,
- * portable C): odd and edge sizes, all four transpose combinations, padded strides,
+ * AVX2, portable C): odd and edge sizes, all four transpose combinations, padded strides,
  * alpha/beta (beta 0 must not read a NaN-filled C), bf16 round-to-nearest-
  * even of the inputs, and bit-identical results across runs, thread counts
  * and calls from inside a parallel region; also the few-rows path (M <= 4). */
@@ -79,7 +79,11 @@ static void check_shapes(const char *level, bool quick) {
         {16, 96, 31}, {31, 47, 129}, {64, 100, 257}, {13, 500, 40}, {40, 1000, 9}, {70, 130, 600},
         {1030, 20, 9}, {7, 1200, 3}, {1, 300, 70}, {4, 130, 33}, {3, 1000, 200}, {2, 64, 16},
         {3, 4500, 37},    /* few rows, wider than the row-streaming chunk on each thread */
-        {33, 70, 2100}};  /* several K blocks of every path, the last one partial */
+        {33, 70, 2100},   /* several K blocks of every path, the last one partial */
+        /* AVX2's 6 x 16 tile and 8 x 8 transposes: every row and column
+         * remainder, K around multiples of 8 and its K block (512), A blocks
+         * of whole panels (1026 rows) plus one row, B blocks of 480 columns plus one */
+        {6, 16, 8}, {7, 17, 9}, {11, 15, 7}, {12, 32, 24}, {23, 41, 15}, {25, 40, 513}, {1027, 19, 20}, {7, 481, 17}};
     static const float ab[][2] = {{1.0f, 0.0f}, {1.0f, 1.0f}, {0.5f, -0.75f}, {-2.0f, 0.0f}};
     int nshape = (int)(sizeof shapes / sizeof shapes[0]);
     for (int s = 0; s < nshape; s++) {
@@ -280,6 +284,10 @@ int main(void) {
         lmt_gemm_force_fp32_units(levels[l].fp32_units);
         const char *level = levels[l].name;
         printf("isa %s: f32 %s, bf16 %s\n", level, lmt_gemm_isa(false), lmt_gemm_isa(true));
+#if defined(__x86_64__)
+        if (want == LMT_ISA_AVX2)   /* the AVX2 kernels, not the portable ones */
+            CHECK(!strcmp(lmt_gemm_isa(false), "avx2") && !strcmp(lmt_gemm_isa(true), "avx2"));
+#endif
         check_shapes(level, quick);
         check_rounding(level);
         check_packed(level);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "core/cpu.h"
 #include "core/util.h"
 #include "core/rng.h"
 #include "kernels/activation.h"
@@ -601,7 +602,14 @@ int main(void) {
     test_bias_activation(LMT_ACT_GELU);
     test_bias_activation(LMT_ACT_RELU);
     test_bias_activation(LMT_ACT_SILU);
-    test_sgemm_row();
+    /* the one-row paths at the CPU's level and the lower x86 levels (each has its own kernels) */
+    const lmt_isa row_levels[] = {lmt_cpu_isa(), LMT_ISA_AVX2, LMT_ISA_GENERIC};
+    for (int l = 0; l < 3; l++) {
+        if (l > 0 && (row_levels[l] >= lmt_cpu_isa() || lmt_cpu_isa() == LMT_ISA_NEON) && row_levels[l] != LMT_ISA_GENERIC) continue;
+        lmt_isa_force(row_levels[l]);
+        test_sgemm_row();
+    }
+    lmt_isa_unforce();
     test_rows();
     test_embedding();
     test_residual();

@@ -1,11 +1,13 @@
 /* lmtune's own GEMM: fp32 (AMX-BF16 tiles on an exact three-part bf16
- * split of each value, or AVX-512 FMA) and bf16 mixed precision (AMX-BF16
- * tiles, or AVX512_BF16 vdpbf16ps), BLIS-style blocking.
+ * split of each value, or AVX-512 FMA, or AVX2 FMA) and bf16 mixed
+ * precision (AMX-BF16 tiles, or AVX512_BF16 vdpbf16ps, or fp32 FMA on
+ * values rounded to bf16 while packing), BLIS-style blocking.
  *
  * Layout (row-major C[M,N] += op(A)[M,K] op(B)[K,N]); the vector dimension is
  * N (C rows are contiguous). The AVX-512 microkernels load NR = 48 columns of
  * B (3 zmm) and broadcast MR = 8 values of A: 24 zmm accumulators. The AMX
- * microkernel keeps a 32x32 block of C in four 16x16 tiles.
+ * microkernel keeps a 32x32 block of C in four 16x16 tiles; the AVX2 one
+ * 6 rows x 16 columns in 12 ymm accumulators (gemm_avx2.c).
  *
  *   for each block of MB rows of A
  *     for each block of KC along K               (fixes the summation order)
@@ -70,6 +72,7 @@ static const gemm_impl *pick(bool bf16) {
     }
     if (l >= LMT_ISA_AVX512)
         return bf16 && bf16_units && lmt_cpu_has_avx512bf16() ? &lmt_gemm_impl_avx512bf16 : &lmt_gemm_impl_avx512f;
+    if (l >= LMT_ISA_AVX2) return &lmt_gemm_impl_avx2;   /* bf16: rounded while packing */
 #endif
     (void)bf16;
     (void)l;
@@ -80,7 +83,9 @@ static const gemm_impl *pick(bool bf16) {
 /* The few-row kernel at the active level; NULL: such products go through packing. */
 static gemm_small_fn pick_small(void) {
 #if LMT_GEMM_X86
-    if (lmt_isa_active() >= LMT_ISA_AVX512) return lmt_gemm_small_avx512;
+    const lmt_isa l = lmt_isa_active();
+    if (l >= LMT_ISA_AVX512) return lmt_gemm_small_avx512;
+    if (l >= LMT_ISA_AVX2) return lmt_gemm_small_avx2;
 #endif
     return NULL;
 }
@@ -137,13 +142,14 @@ static bool gemm_block(const gemm_job *j) {
     const int kc_max = im->kc, g = im->kgrp, mr = im->mr, nr = im->nr, ka = im->kalign, planes = im->planes;
     const long kup_max = ((kc_max + g - 1) / g + ka - 1) / ka * ka;
     const long nb_pan = im->nb_cols / nr;
-    const long mrows = ((j->M < MB_MAX ? j->M : MB_MAX) + mr - 1) / mr * mr;
+    const long mb_max = (MB_MAX + mr - 1) / mr * mr;   /* whole panels per A block (AVX2's mr is 6) */
+    const long mrows = ((j->M < mb_max ? j->M : mb_max) + mr - 1) / mr * mr;
     uint32_t *abuf = buf_get(&tls_a, (size_t)mrows * kup_max * 4 * planes);
     uint32_t *bbuf = j->pb ? NULL : buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4 * planes);
     if (!abuf || (!bbuf && !j->pb)) return false;
     if (im->begin) im->begin();
-    for (long i0 = 0; i0 < j->M; i0 += MB_MAX) {
-        const long mb = j->M - i0 < MB_MAX ? j->M - i0 : MB_MAX;
+    for (long i0 = 0; i0 < j->M; i0 += mb_max) {
+        const long mb = j->M - i0 < mb_max ? j->M - i0 : mb_max;
         const long mpan = (mb + mr - 1) / mr;
         for (long k0 = 0; k0 < j->K; k0 += kc_max) {
             const int kc = (int)(j->K - k0 < kc_max ? j->K - k0 : kc_max);

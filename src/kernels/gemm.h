@@ -1,5 +1,5 @@
 /* lmtune's own matrix products (no BLAS): cache-blocked, packed panels,
- * AVX-512 register-blocked microkernels, OpenMP over column blocks.
+ * AVX-512 / AVX2 register-blocked microkernels, OpenMP over column blocks.
  *
  * Both functions have exactly the semantics of lmt_sgemm (kernels/matmul.h):
  * row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, lda/ldb/ldc
@@ -23,7 +23,8 @@
  * (tests/test_gemm.c). Values below 2^-110 in magnitude lose their low
  * parts (bf16 subnormals read as 0) and products of finite values within
  * 0.4% of FLT_MAX may overflow. LMT_FP32_GEMM=fma in the environment, or a
- * CPU without AMX, selects the AVX-512 FMA microkernel. */
+ * CPU without AMX, selects the AVX-512 FMA microkernel (AVX2 + FMA on CPUs
+ * without AVX-512). */
 void lmt_gemm_f32(bool trans_a, bool trans_b, int M, int N, int K,
                   float alpha, const float *A, int lda, const float *B, int ldb,
                   float beta, float *C, int ldc);

@@ -18,7 +18,7 @@
 #define NR 48
 #define KC_F32 512   /* k per K block, fp32: A micro-panel 16 KiB, B block <= 960 KiB (L2); 1-3% faster than 256 here */
 #define KC_BF16 512  /* k per K block, bf16 (256 pairs): same bytes as fp32 */
-#define MB_MAX 1024  /* rows per packed A block (a multiple of every mr) */
+#define MB_MAX 1024  /* rows per packed A block (rounded up to a multiple of mr) */
 #define NB_COLS 480  /* max columns per packed B block (multiple of every nr) */
 
 /* ---- the bf16 rounding (same as lmt_f32_to_bf16: RNE, NaN stays quiet NaN) ---- */
@@ -94,6 +94,8 @@ typedef void (*gemm_small_fn)(const gemm_job *j, const float *arows, long jlo, l
 /* The implementations (NULL-free where compiled; see gemm.c's dispatch). */
 extern const gemm_impl lmt_gemm_impl_generic;
 #if LMT_GEMM_X86
+extern const gemm_impl lmt_gemm_impl_avx2;
+void lmt_gemm_small_avx2(const gemm_job *j, const float *arows, long jlo, long jhi, bool round);
 extern const gemm_impl lmt_gemm_impl_avx512f, lmt_gemm_impl_avx512bf16, lmt_gemm_impl_amx, lmt_gemm_impl_amx_x6;
 void lmt_gemm_small_avx512(const gemm_job *j, const float *arows, long jlo, long jhi, bool round);
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "kernels/gemm.h"
 #include "kernels/matmul.h"
+#include "core/cpu.h"
 #include "core/util.h"
 
 static lmt_matmul_precision precision = LMT_MATMUL_FP32;
@@ -43,6 +44,8 @@ uint16_t *lmt_bf16_cols_pack(bool trans_b, const float *B, int ldb, int N, int K
     return P;
 }
 
+typedef void (*group_fn)(int K, const float *a, const uint16_t *P, float *out);
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 /* One group: 128 columns summed over all k in eight registers, B read front
@@ -59,19 +62,44 @@ __attribute__((target("avx512f"))) static void group_bf16_avx512(int K, const fl
     }
     for (int v = 0; v < 8; v++) _mm512_storeu_ps(out + 16 * v, s[v]);
 }
+/* AVX2: 16 ymm registers hold 64 columns' sums, so the group goes in two
+ * halves, each reading its 128 bytes of every k's 256. */
+__attribute__((target("avx2,fma"))) static void group_bf16_avx2(int K, const float *a, const uint16_t *P, float *out) {
+    for (int h = 0; h < LMT_BF16_COLS; h += 64) {
+        __m256 s[8];
+        for (int v = 0; v < 8; v++) s[v] = _mm256_setzero_ps();
+        const uint16_t *p = P + h;
+        for (int k = 0; k < K; k++, p += LMT_BF16_COLS) {
+            const __m256 x = _mm256_broadcast_ss(a + k);
+            for (int v = 0; v < 8; v++) {
+                const __m128i w = _mm_loadu_si128((const __m128i *)(p + 8 * v));
+                s[v] = _mm256_fmadd_ps(x, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(w), 16)), s[v]);
+            }
+        }
+        for (int v = 0; v < 8; v++) _mm256_storeu_ps(out + h + 8 * v, s[v]);
+    }
+}
 #endif
 
-static void group_bf16(int K, const float *a, const uint16_t *P, float *out) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f")) { group_bf16_avx512(K, a, P, out); return; }
-#endif
+static void group_bf16_generic(int K, const float *a, const uint16_t *P, float *out) {
     for (int c = 0; c < LMT_BF16_COLS; c++) out[c] = 0.0f;
     for (int k = 0; k < K; k++, P += LMT_BF16_COLS)
         for (int c = 0; c < LMT_BF16_COLS; c++) out[c] += a[k] * bf16_value(P[c]);
 }
 
+/* The group kernel at the active level (core/cpu.h). */
+static group_fn pick_group_bf16(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    const lmt_isa l = lmt_isa_active();
+    if (l >= LMT_ISA_AVX512) return group_bf16_avx512;
+    if (l >= LMT_ISA_AVX2) return group_bf16_avx2;
+#endif
+    return group_bf16_generic;
+}
+
 void lmt_gemv_bf16(int N, int K, float alpha, const float *a, const uint16_t *P, float beta, float *c) {
     const long groups = (N + LMT_BF16_COLS - 1) / LMT_BF16_COLS;
+    const group_fn group_bf16 = pick_group_bf16();
 #pragma omp parallel for schedule(static) if ((long)N * K > 32768)
     for (long g = 0; g < groups; g++) {
         float d[LMT_BF16_COLS];
