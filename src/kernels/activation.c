@@ -109,7 +109,7 @@ void LMT_KERNEL_FN(lmt_bias_activation_forward)(float *pre, float *out, const fl
 enum { BIAS_ROWS = 64 };
 
 void LMT_KERNEL_FN(lmt_activation_bias_backward)(float *dpre, float *dbias, const float *dout, const float *pre, int N, int F,
-                                  lmt_activation act, float *scratch) {
+                                                 lmt_activation act, float *scratch) {
     long chunks = (N + BIAS_ROWS - 1) / BIAS_ROWS;
 #pragma omp parallel for schedule(static) if ((long)N * F >= LMT_PAR_MIN)
     for (long c = 0; c < chunks; c++) {

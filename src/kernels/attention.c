@@ -38,7 +38,7 @@ static inline uint64_t drop_index(const lmt_attention_shape *s, int b, int h, in
 }
 
 void LMT_KERNEL_FN(lmt_attention_forward)(float *out, float *lse, const float *q, const float *k, const float *v,
-                           const lmt_attention_shape *s, float *scratch) {
+                                          const lmt_attention_shape *s, float *scratch) {
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
     int nblk = (Tq + qb - 1) / qb;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s)) if ((double)s->B * s->NH * s->Tq * s->Tk * s->hs >= 4.0 * LMT_PAR_MIN)
@@ -94,7 +94,7 @@ void LMT_KERNEL_FN(lmt_attention_forward)(float *out, float *lse, const float *q
 /* The backward runs over (batch, head) pairs, query blocks in turn inside a
  * pair: dK and dV of a pair collect every block's share without races. */
 void LMT_KERNEL_FN(lmt_attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *q,
-                            const float *k, const float *v, const lmt_attention_shape *s, float *scratch) {
+                                           const float *k, const float *v, const lmt_attention_shape *s, float *scratch) {
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
     float p_drop = s->dropout;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s)) if ((double)s->B * s->NH * s->Tq * s->Tk * s->hs >= 4.0 * LMT_PAR_MIN)

@@ -32,7 +32,7 @@ long LMT_KERNEL_FN(lmt_crossentropy_forward)(float *losses, float *lse, const fl
 }
 
 void LMT_KERNEL_FN(lmt_crossentropy_backward)(float *dlogits, const float *logits, const float *lse, const int32_t *targets,
-                               float dloss, int N, int V) {
+                                              float dloss, int N, int V) {
 #pragma omp parallel for schedule(static) if ((long)N * V >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         int32_t t = targets[n];
