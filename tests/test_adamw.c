@@ -4,6 +4,7 @@
  * weight decay and one without, 4 steps with a changing learning rate, two
  * of them clipped. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
@@ -17,6 +18,63 @@ static const float *get(const lmt_tensor_file *f, const char *name, size_t n) {
     const lmt_tensor_entry *e = lmt_tensor_file_find(f, name);
     CHECK_MSG(e && e->dtype == LMT_F32 && e->nbytes == n * 4, "%s: %s missing or malformed", FX, name);
     return e && e->dtype == LMT_F32 && e->nbytes == n * 4 ? e->data : NULL;
+}
+
+/* A layout of a few large tensors (chunked and split between threads): the
+ * norm, the clipped gradients and an AdamW step are the same bit for bit on
+ * 1 and 2 threads (at each instruction-set level: the test_adamw@level
+ * entries), and the norm matches a double-precision sum. */
+static void check_threads(void) {
+    enum { NP = 3 };
+    static const size_t numel[NP] = {300007, 65536, 1000};
+    lmt_param_spec specs[NP] = {0};
+    size_t off = 0;
+    for (int k = 0; k < NP; k++) {
+        snprintf(specs[k].name, sizeof specs[k].name, "t%d", k);
+        specs[k].numel = numel[k];
+        specs[k].offset = off;
+        specs[k].flags = k == 2 ? LMT_PARAM_NO_DECAY : 0;
+        off += (numel[k] + 15) / 16 * 16;
+    }
+    lmt_layout layout = {.params = specs, .n_params = NP, .num_floats = off};
+    float *g0 = malloc(off * sizeof(float)), *p0 = malloc(off * sizeof(float));
+    double want = 0.0;
+    for (size_t i = 0; i < off; i++) {
+        g0[i] = (float)sin((double)i * 0.37) * 0.01f;
+        p0[i] = (float)cos((double)i * 0.11);
+    }
+    for (int k = 0; k < NP; k++)
+        for (size_t i = 0; i < numel[k]; i++) want += (double)g0[specs[k].offset + i] * g0[specs[k].offset + i];
+    want = sqrt(want);
+    float *g[2], *p[2];
+    double norm[2];
+    const int saved = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(t + 1);
+        g[t] = malloc(off * sizeof(float));
+        p[t] = malloc(off * sizeof(float));
+        memcpy(g[t], g0, off * sizeof(float));
+        memcpy(p[t], p0, off * sizeof(float));
+        lmt_adamw opt;
+        CHECK_OK(lmt_adamw_init(&opt, &layout, 0.9, 0.999, 1e-8, 0.01));
+        norm[t] = lmt_clip_grad_norm(g[t], &layout, 1.0);
+        if (opt.m) {
+            lmt_adamw_step(&opt, p[t], g[t], 1e-3);
+            lmt_adamw_step_scaled(&opt, p[t], g[t], 1e-3, 0.5f);
+        }
+        lmt_adamw_free(&opt);
+    }
+    omp_set_num_threads(saved);
+    CHECK_MSG(norm[0] == norm[1], "grad norm on 1 and 2 threads: %.17g vs %.17g", norm[0], norm[1]);
+    CHECK_MSG(fabs(norm[0] - want) <= 1e-12 * want, "grad norm %.17g vs %.17g", norm[0], want);
+    CHECK_MSG(!memcmp(g[0], g[1], off * sizeof(float)), "clipped gradients on 1 and 2 threads differ");
+    CHECK_MSG(!memcmp(p[0], p[1], off * sizeof(float)), "AdamW on 1 and 2 threads differs");
+    for (int t = 0; t < 2; t++) {
+        free(g[t]);
+        free(p[t]);
+    }
+    free(g0);
+    free(p0);
 }
 
 int main(void) {
@@ -79,5 +137,6 @@ int main(void) {
     lmt_adamw opt2;
     CHECK(lmt_adamw_init(&opt2, &layout, 1.0, 0.999, 1e-8, 0.0) == LMT_ERR_ARG);
     lmt_tensor_file_free(f);
+    check_threads();
     return lmt_test_finish();
 }

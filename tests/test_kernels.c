@@ -5,6 +5,7 @@
  * The backward kernels accumulate, so gradients start from a non-zero
  * value and the test checks the increment. */
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,6 +589,139 @@ static void test_zero(void) {
     }
 }
 
+/* ---- 1 and 2 threads: bit-identical results ----
+ * Every kernel that splits its work between threads, on inputs large enough
+ * to be split, run on one thread and on two: the outputs must match bit for
+ * bit (the reductions have a fixed order whatever the thread count). The
+ * suite runs this at each instruction-set level (the test_kernels@level
+ * entries), each level's own vector code. */
+enum { TN = 256, TC = 384, TNC = TN * TC };   /* 98304 elements: above LMT_PAR_MIN */
+static float *tx, *ty, *td, *tw, *tb;          /* inputs, filled once */
+static int32_t tids[TN], ttargets[TN];
+
+static void th_activation(float *o) {
+    for (int a = 0; a < 4; a++) {
+        lmt_activation_forward(o + (size_t)a * TNC, tx, TNC, (lmt_activation)a);
+        float *d = o + (size_t)(4 + a) * TNC;
+        for (size_t i = 0; i < TNC; i++) d[i] = PRE;
+        lmt_activation_backward(d, td, tx, TNC, (lmt_activation)a);
+    }
+}
+static void th_bias_activation(float *o) {
+    float *scratch = malloc(lmt_activation_bias_scratch_floats(TN, TC) * sizeof(float));
+    for (int a = 0; a < 4; a++) {
+        float *pre = o + (size_t)a * 3 * TNC, *out = pre + TNC, *dpre = out + TNC;
+        float *dbias = o + (size_t)12 * TNC + (size_t)a * TC;
+        memcpy(pre, tx, TNC * sizeof(float));
+        lmt_bias_activation_forward(pre, out, tb, TN, TC, (lmt_activation)a);
+        for (int c = 0; c < TC; c++) dbias[c] = PRE;
+        lmt_activation_bias_backward(dpre, dbias, td, pre, TN, TC, (lmt_activation)a, scratch);
+    }
+    free(scratch);
+}
+static void th_layernorm(float *o) {
+    float *out = o, *mean = o + TNC, *rstd = mean + TN, *dinp = rstd + TN, *dw = dinp + TNC, *db = dw + TC;
+    lmt_layernorm_forward(out, mean, rstd, tx, tw, tb, TN, TC, 1e-5f);
+    for (size_t i = 0; i < TNC + 2 * TC; i++) dinp[i] = PRE;
+    lmt_layernorm_backward(dinp, dw, db, td, tx, tw, mean, rstd, TN, TC);
+}
+static void th_crossentropy(float *o) {
+    float *losses = o, *lse = o + TN, *dl = lse + TN, *fused = dl + TNC, *losses2 = fused + TNC;
+    for (int i = 0; i < TN; i++) lse[i] = 0.0f;
+    long n = lmt_crossentropy_forward(losses, lse, tx, ttargets, TN, TC);
+    lmt_crossentropy_backward(dl, tx, lse, ttargets, 1.0f / (float)n, TN, TC);
+    memcpy(fused, tx, TNC * sizeof(float));
+    lmt_crossentropy_forward_grad(losses2, fused, ttargets, TN, TC);
+}
+static void th_dropout(float *o) {
+    lmt_dropout_forward(o, tx, TNC, 0.1f, 77);
+    for (size_t i = 0; i < TNC; i++) o[TNC + i] = PRE;
+    lmt_dropout_backward(o + TNC, td, TNC, 0.1f, 77);
+    lmt_dropout_residual_forward(o + 2 * TNC, tx, ty, TNC, 0.1f, 78);
+    lmt_dropout_residual_forward(o + 3 * TNC, tx, ty, TNC, 0.0f, 78);
+    lmt_dropout_backward_set(o + 4 * TNC, td, TNC, 0.1f, 79);
+}
+static void th_residual(float *o) {
+    lmt_residual_forward(o, tx, ty, TNC);
+    for (size_t i = 0; i < 2 * TNC; i++) o[TNC + i] = PRE;
+    lmt_residual_backward(o + TNC, o + 2 * TNC, td, TNC);
+}
+static void th_embedding(float *o) {   /* 64 tokens, 256 positions: repeated ids */
+    const int B = 2, T = TN / 2;
+    float *out = o, *dwte = o + TNC, *dwpe = dwte + 64 * TC;
+    lmt_embedding_forward(out, tids, NULL, ty, tx, 1.5f, B, T, TC);
+    for (size_t i = 0; i < (size_t)(64 + T) * TC; i++) dwte[i] = PRE;
+    lmt_embedding_backward(dwte, dwpe, td, tids, NULL, 1.5f, B, T, TC);
+}
+static void th_linear(float *o) {   /* the bias passes around the products: (256, 384) x (384, 256) */
+    enum { OC = 256 };
+    float *out = o, *dinp = o + TN * OC, *dw = dinp + TNC, *db = dw + (size_t)TC * OC;
+    lmt_linear_forward(out, tx, ty, tb, TN, TC, OC, LMT_W_OUT_IN);
+    for (size_t i = 0; i < TNC + (size_t)TC * OC + OC; i++) dinp[i] = PRE;
+    lmt_linear_backward(dinp, dw, db, td, tx, ty, TN, TC, OC, LMT_W_IN_OUT);
+}
+static void th_attention(float *o) {   /* causal, dropout on: (B, T, 3C) fused qkv as GPT-2 */
+    const int B = 2, NH = 4, T = 64, hs = 32, C = NH * hs;
+    lmt_attention_shape s = {.B = B, .NH = NH, .Tq = T, .Tk = T, .hs = hs, .ldq = 3 * C, .ldk = 3 * C,
+                             .ldv = 3 * C, .ldo = C, .scale = 0.17f, .causal = true, .dropout = 0.1f, .seed = 5};
+    float *scratch = malloc(lmt_attention_scratch_floats(&s) * sizeof(float));
+    float *out = o, *lse = out + B * T * C, *dqkv = lse + B * NH * T;
+    lmt_attention_forward(out, lse, tx, tx + C, tx + 2 * C, &s, scratch);
+    for (int i = 0; i < B * T * 3 * C; i++) dqkv[i] = PRE;
+    lmt_attention_backward(dqkv, dqkv + C, dqkv + 2 * C, td, lse, tx, tx + C, tx + 2 * C, &s, scratch);
+    free(scratch);
+}
+
+static void same_on_threads(const char *what, void (*run)(float *), size_t n) {
+    float *o[2];
+    const int saved = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+        o[t] = calloc(n, sizeof(float));
+        omp_set_num_threads(t + 1);
+        run(o[t]);
+    }
+    omp_set_num_threads(saved);
+    CHECK_MSG(!memcmp(o[0], o[1], n * sizeof(float)), "%s (level %s): 1 and 2 threads differ", what,
+              lmt_isa_name(lmt_isa_active()));
+    free(o[0]);
+    free(o[1]);
+}
+
+static void test_threads(void) {
+    tx = malloc(TNC * sizeof(float));
+    ty = malloc(TNC * sizeof(float));
+    td = malloc(TNC * sizeof(float));
+    tw = malloc(TC * sizeof(float));
+    tb = malloc(TC * sizeof(float));
+    for (size_t i = 0; i < TNC; i++) {
+        tx[i] = (float)(6.0 * lmt_rng_uniform(&rng) - 3.0);
+        ty[i] = (float)(2.0 * lmt_rng_uniform(&rng) - 1.0);
+        td[i] = (float)(2.0 * lmt_rng_uniform(&rng) - 1.0);
+    }
+    for (int c = 0; c < TC; c++) {
+        tw[c] = (float)(1.0 + 0.5 * lmt_rng_uniform(&rng));
+        tb[c] = (float)(lmt_rng_uniform(&rng) - 0.5);
+    }
+    for (int n = 0; n < TN; n++) {
+        tids[n] = (int32_t)(lmt_rng_uniform(&rng) * 64) % 64;
+        ttargets[n] = n % 7 == 3 ? LMT_IGNORE_INDEX : (int32_t)(lmt_rng_uniform(&rng) * TC) % TC;
+    }
+    same_on_threads("activation", th_activation, (size_t)8 * TNC);
+    same_on_threads("bias + activation", th_bias_activation, (size_t)12 * TNC + 4 * TC);
+    same_on_threads("layernorm", th_layernorm, (size_t)2 * TNC + 2 * TN + 2 * TC);
+    same_on_threads("cross-entropy", th_crossentropy, (size_t)2 * TNC + 3 * TN);
+    same_on_threads("dropout", th_dropout, (size_t)5 * TNC);
+    same_on_threads("residual", th_residual, (size_t)3 * TNC);
+    same_on_threads("embedding", th_embedding, (size_t)TNC + (64 + TN / 2) * TC);
+    same_on_threads("linear", th_linear, (size_t)TN * 256 + TNC + (size_t)TC * 256 + 256);
+    same_on_threads("attention", th_attention, (size_t)2 * 64 * 128 * 4 + 2 * 4 * 64);
+    free(tx);
+    free(ty);
+    free(td);
+    free(tw);
+    free(tb);
+}
+
 int main(void) {
     lmt_rng_seed(&rng, 2024);
     test_linear(LMT_W_IN_OUT, true);
@@ -617,5 +751,6 @@ int main(void) {
     test_crossentropy();
     test_dropout();
     test_zero();
+    test_threads();
     return lmt_test_finish();
 }

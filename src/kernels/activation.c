@@ -3,6 +3,7 @@
 #include "kernels/activation.h"
 #include "kernels/fastmath.h"
 #include "kernels/parallel.h"
+#include "kernels/variant.h"
 
 #define GELU_K 0.7978845608028654f   /* sqrt(2/pi) */
 #define GELU_A 0.044715f
@@ -48,7 +49,7 @@ static inline float act_grad(float x, lmt_activation act) {
     }
 }
 
-void lmt_activation_forward(float *out, const float *inp, size_t n, lmt_activation act) {
+void LMT_KERNEL_FN(lmt_activation_forward)(float *out, const float *inp, size_t n, lmt_activation act) {
     switch (act) {
     case LMT_ACT_GELU_TANH:
 #pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
@@ -69,7 +70,7 @@ void lmt_activation_forward(float *out, const float *inp, size_t n, lmt_activati
     }
 }
 
-void lmt_activation_backward(float *dinp, const float *dout, const float *inp, size_t n, lmt_activation act) {
+void LMT_KERNEL_FN(lmt_activation_backward)(float *dinp, const float *dout, const float *inp, size_t n, lmt_activation act) {
     switch (act) {
     case LMT_ACT_GELU_TANH:
 #pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
@@ -90,7 +91,7 @@ void lmt_activation_backward(float *dinp, const float *dout, const float *inp, s
     }
 }
 
-void lmt_bias_activation_forward(float *pre, float *out, const float *bias, int N, int F, lmt_activation act) {
+void LMT_KERNEL_FN(lmt_bias_activation_forward)(float *pre, float *out, const float *bias, int N, int F, lmt_activation act) {
 #pragma omp parallel for schedule(static) if ((long)N * F >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         float *h = pre + n * F, *o = out + n * F;
@@ -107,8 +108,8 @@ void lmt_bias_activation_forward(float *pre, float *out, const float *bias, int 
  * chunks added in order, the same for any number of threads. */
 enum { BIAS_ROWS = 64 };
 
-void lmt_activation_bias_backward(float *dpre, float *dbias, const float *dout, const float *pre, int N, int F,
-                                  lmt_activation act, float *scratch) {
+void LMT_KERNEL_FN(lmt_activation_bias_backward)(float *dpre, float *dbias, const float *dout, const float *pre, int N, int F,
+                                                 lmt_activation act, float *scratch) {
     long chunks = (N + BIAS_ROWS - 1) / BIAS_ROWS;
 #pragma omp parallel for schedule(static) if ((long)N * F >= LMT_PAR_MIN)
     for (long c = 0; c < chunks; c++) {
@@ -136,4 +137,7 @@ void lmt_activation_bias_backward(float *dpre, float *dbias, const float *dout, 
     }
 }
 
+/* the same at every level: one copy (kernels/variant.h) */
+#if LMT_KERNEL_ONCE
 size_t lmt_activation_bias_scratch_floats(int N, int F) { return (size_t)((N + BIAS_ROWS - 1) / BIAS_ROWS) * F; }
+#endif

@@ -5,6 +5,7 @@
 #include "kernels/fastmath.h"
 #include "kernels/matmul.h"
 #include "kernels/parallel.h"
+#include "kernels/variant.h"
 
 static int n_threads(const lmt_attention_shape *s) { return s->threads > 0 ? s->threads : omp_get_max_threads(); }
 
@@ -18,9 +19,12 @@ enum { QB = 64 };
 
 static inline int q_block(const lmt_attention_shape *s) { return s->Tq < QB ? s->Tq : QB; }
 
+/* the same at every level: one copy (kernels/variant.h) */
+#if LMT_KERNEL_ONCE
 size_t lmt_attention_scratch_floats(const lmt_attention_shape *s) {
     return (size_t)n_threads(s) * 2 * (size_t)q_block(s) * (size_t)s->Tk;
 }
+#endif
 
 /* Keys that query row i may see: [0, *end) minus padded keys. */
 static inline int row_end(const lmt_attention_shape *s, int i) {
@@ -33,8 +37,8 @@ static inline uint64_t drop_index(const lmt_attention_shape *s, int b, int h, in
     return (((uint64_t)b * s->NH + h) * s->Tq + i) * s->Tk;
 }
 
-void lmt_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                           const lmt_attention_shape *s, float *scratch) {
+void LMT_KERNEL_FN(lmt_attention_forward)(float *out, float *lse, const float *q, const float *k, const float *v,
+                                          const lmt_attention_shape *s, float *scratch) {
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
     int nblk = (Tq + qb - 1) / qb;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s)) if ((double)s->B * s->NH * s->Tq * s->Tk * s->hs >= 4.0 * LMT_PAR_MIN)
@@ -89,8 +93,8 @@ void lmt_attention_forward(float *out, float *lse, const float *q, const float *
 
 /* The backward runs over (batch, head) pairs, query blocks in turn inside a
  * pair: dK and dV of a pair collect every block's share without races. */
-void lmt_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *q,
-                            const float *k, const float *v, const lmt_attention_shape *s, float *scratch) {
+void LMT_KERNEL_FN(lmt_attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *q,
+                                           const float *k, const float *v, const lmt_attention_shape *s, float *scratch) {
     int B = s->B, NH = s->NH, Tq = s->Tq, Tk = s->Tk, hs = s->hs, qb = q_block(s);
     float p_drop = s->dropout;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(loop_threads(s)) if ((double)s->B * s->NH * s->Tq * s->Tk * s->hs >= 4.0 * LMT_PAR_MIN)

@@ -3,6 +3,7 @@
 #include "kernels/parallel.h"
 #include "kernels/crossentropy.h"
 #include "kernels/fastmath.h"
+#include "kernels/variant.h"
 
 /* log(sum(exp(x))) of one row, with the max subtracted first. */
 static inline float row_lse(const float *x, int V) {
@@ -15,7 +16,7 @@ static inline float row_lse(const float *x, int V) {
     return mx + logf(s);
 }
 
-long lmt_crossentropy_forward(float *losses, float *lse, const float *logits, const int32_t *targets, int N, int V) {
+long LMT_KERNEL_FN(lmt_crossentropy_forward)(float *losses, float *lse, const float *logits, const int32_t *targets, int N, int V) {
     long count = 0;
 #pragma omp parallel for schedule(static) reduction(+:count) if ((long)N * V >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
@@ -30,8 +31,8 @@ long lmt_crossentropy_forward(float *losses, float *lse, const float *logits, co
     return count;
 }
 
-void lmt_crossentropy_backward(float *dlogits, const float *logits, const float *lse, const int32_t *targets,
-                               float dloss, int N, int V) {
+void LMT_KERNEL_FN(lmt_crossentropy_backward)(float *dlogits, const float *logits, const float *lse, const int32_t *targets,
+                                              float dloss, int N, int V) {
 #pragma omp parallel for schedule(static) if ((long)N * V >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         int32_t t = targets[n];
@@ -45,7 +46,7 @@ void lmt_crossentropy_backward(float *dlogits, const float *logits, const float 
     }
 }
 
-long lmt_crossentropy_forward_grad(float *losses, float *logits, const int32_t *targets, int N, int V) {
+long LMT_KERNEL_FN(lmt_crossentropy_forward_grad)(float *losses, float *logits, const int32_t *targets, int N, int V) {
     long count = 0;
 #pragma omp parallel for schedule(static) reduction(+:count) if ((long)N * V >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {

@@ -1,9 +1,10 @@
 #include <stddef.h>
 #include "kernels/embedding.h"
 #include "kernels/parallel.h"
+#include "kernels/variant.h"
 
-void lmt_embedding_forward(float *out, const int32_t *ids, const int32_t *pos, const float *wte, const float *wpe,
-                           float scale, int B, int T, int C) {
+void LMT_KERNEL_FN(lmt_embedding_forward)(float *out, const int32_t *ids, const int32_t *pos, const float *wte, const float *wpe,
+                                          float scale, int B, int T, int C) {
     long N = (long)B * T;
     /* a decode step's few rows stay on the calling thread */
 #pragma omp parallel for schedule(static) if (N * C >= LMT_PAR_MIN)
@@ -19,8 +20,8 @@ void lmt_embedding_forward(float *out, const int32_t *ids, const int32_t *pos, c
     }
 }
 
-void lmt_embedding_backward(float *dwte, float *dwpe, const float *dout, const int32_t *ids, const int32_t *pos,
-                            float scale, int B, int T, int C) {
+void LMT_KERNEL_FN(lmt_embedding_backward)(float *dwte, float *dwpe, const float *dout, const int32_t *ids, const int32_t *pos,
+                                           float scale, int B, int T, int C) {
     long N = (long)B * T;
     /* Threads own slices of channels, not rows: repeated ids then never race
      * and the summation order is fixed (bit-reproducible runs). */

@@ -1,9 +1,10 @@
 #include <math.h>
 #include "kernels/layernorm.h"
 #include "kernels/parallel.h"
+#include "kernels/variant.h"
 
-void lmt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
-                           const float *bias, int N, int C, float eps) {
+void LMT_KERNEL_FN(lmt_layernorm_forward)(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                                          const float *bias, int N, int C, float eps) {
 #pragma omp parallel for schedule(static) if ((long)N * C >= LMT_PAR_MIN)
     for (long n = 0; n < N; n++) {
         const float *x = inp + n * C;      // (C)
@@ -24,8 +25,8 @@ void lmt_layernorm_forward(float *out, float *mean, float *rstd, const float *in
     }
 }
 
-void lmt_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                            const float *weight, const float *mean, const float *rstd, int N, int C) {
+void LMT_KERNEL_FN(lmt_layernorm_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                                           const float *weight, const float *mean, const float *rstd, int N, int C) {
 #pragma omp parallel if ((long)N * C >= LMT_PAR_MIN)
     {
         /* dinp: rows are independent */

@@ -2,14 +2,15 @@
 #include "kernels/linear.h"
 #include "kernels/matmul.h"
 #include "kernels/parallel.h"
+#include "kernels/variant.h"
 
-void lmt_linear_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC,
-                        lmt_wlayout wl) {
-    lmt_linear_forward_packed(out, inp, weight, NULL, bias, N, IC, OC, wl);
+void LMT_KERNEL_FN(lmt_linear_forward)(float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC,
+                                       lmt_wlayout wl) {
+    LMT_KERNEL_FN(lmt_linear_forward_packed)(out, inp, weight, NULL, bias, N, IC, OC, wl);
 }
 
-void lmt_linear_forward_packed(float *out, const float *inp, const float *weight, const struct lmt_gemm_packed *packed,
-                               const float *bias, int N, int IC, int OC, lmt_wlayout wl) {
+void LMT_KERNEL_FN(lmt_linear_forward_packed)(float *out, const float *inp, const float *weight, const struct lmt_gemm_packed *packed,
+                                              const float *bias, int N, int IC, int OC, lmt_wlayout wl) {
     /* Start from the bias and let the GEMM accumulate (as torch.addmm). */
     float beta = 0.0f;
     if (bias) {
@@ -52,12 +53,12 @@ static void linear_backward(float *dinp, float dinp_beta, float *dweight, float 
     }
 }
 
-void lmt_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                         const float *weight, int N, int IC, int OC, lmt_wlayout wl) {
+void LMT_KERNEL_FN(lmt_linear_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                                        const float *weight, int N, int IC, int OC, lmt_wlayout wl) {
     linear_backward(dinp, 1.0f, dweight, dbias, dout, inp, weight, N, IC, OC, wl);
 }
 
-void lmt_linear_backward_set(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                             const float *weight, int N, int IC, int OC, lmt_wlayout wl) {
+void LMT_KERNEL_FN(lmt_linear_backward_set)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                                            const float *weight, int N, int IC, int OC, lmt_wlayout wl) {
     linear_backward(dinp, 0.0f, dweight, dbias, dout, inp, weight, N, IC, OC, wl);
 }

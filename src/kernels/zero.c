@@ -2,27 +2,37 @@
 #include <stdint.h>
 #include <string.h>
 #include "kernels/parallel.h"
+#include "kernels/variant.h"
 
 #define ZERO_STREAM_MIN (1L << 20)   /* floats; below this the lines are likely still wanted in cache */
 
-#if defined(__x86_64__) && defined(__GNUC__)
+/* Streaming stores of the widest vectors this build's level has (the
+ * level's copy of this source is compiled for it: kernels/variant.h). */
+#if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)
 #include <immintrin.h>
-__attribute__((target("avx512f"))) static void zero_stream(float *x, long n) {
+#if defined(__AVX512F__)
+enum { VEC = 16 };
+static inline void stream_zero(float *p) { _mm512_stream_ps(p, _mm512_setzero_ps()); }
+#elif defined(__AVX__)
+enum { VEC = 8 };
+static inline void stream_zero(float *p) { _mm256_stream_ps(p, _mm256_setzero_ps()); }
+#else
+enum { VEC = 4 };
+static inline void stream_zero(float *p) { _mm_stream_ps(p, _mm_setzero_ps()); }
+#endif
+static void zero_stream(float *x, long n) {
     long i = 0;
     for (; i < n && ((uintptr_t)(x + i) & 63); i++) x[i] = 0.0f;   /* to a cache line */
-    const __m512 z = _mm512_setzero_ps();
-    for (; i + 16 <= n; i += 16) _mm512_stream_ps(x + i, z);
+    for (; i + VEC <= n; i += VEC) stream_zero(x + i);
     for (; i < n; i++) x[i] = 0.0f;
     _mm_sfence();
 }
-static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 #else
 static void zero_stream(float *x, long n) { memset(x, 0, (size_t)n * sizeof(float)); }
-static int has_avx512(void) { return 1; }
 #endif
 
-void lmt_zero_floats(float *x, size_t n) {
-    if ((long)n < ZERO_STREAM_MIN || !has_avx512()) {
+void LMT_KERNEL_FN(lmt_zero_floats)(float *x, size_t n) {
+    if ((long)n < ZERO_STREAM_MIN) {
         memset(x, 0, n * sizeof(float));
         return;
     }

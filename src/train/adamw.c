@@ -4,6 +4,8 @@
 #include <string.h>
 #include "core/error.h"
 #include "core/util.h"
+#include "kernels/optimizer.h"
+#include "kernels/parallel.h"
 #include "train/adamw.h"
 
 static bool trained(const lmt_param_spec *p) { return !(p->flags & (LMT_PARAM_BUFFER | LMT_PARAM_STATIC)); }
@@ -51,63 +53,58 @@ void lmt_adamw_step_scaled(lmt_adamw *opt, float *params, const float *grads, do
     float w1 = (float)(1.0 - opt->beta1), b2 = (float)opt->beta2, w2 = (float)(1.0 - opt->beta2);
     float eps = (float)opt->eps;
     const lmt_layout *L = opt->layout;
-    bool scaled = grad_scale != 1.0f;
-    /* one parallel region for the whole buffer; each tensor split between the threads */
-#pragma omp parallel
+    lmt_adamw_coefs c = {.w1 = w1, .b2 = b2, .w2 = w2, .bc2_sqrt = bc2_sqrt, .eps = eps, .step_size = step_size,
+                         .grad_scale = grad_scale};
+    /* one parallel region for the whole buffer; each tensor split between the
+     * threads, whose shares go to the element kernel (kernels/optimizer.h) */
+#pragma omp parallel firstprivate(c)
     for (size_t k = 0; k < L->n_params; k++) {
         const lmt_param_spec *ps = &L->params[k];
         if (!trained(ps)) continue;
-        float decay = (ps->flags & LMT_PARAM_NO_DECAY) ? 1.0f : (float)(1.0 - lr * opt->weight_decay);
-        float *p = params + ps->offset, *m = opt->m + ps->offset, *v = opt->v + ps->offset;
-        const float *g = grads + ps->offset;
-        long n = (long)ps->numel;
-#pragma omp for simd schedule(static) nowait
-        for (long i = 0; i < n; i++) {
-            float gi = scaled ? g[i] * grad_scale : g[i];   // clip_grad_norm_'s g.mul_(coef), fused
-            float pi = p[i] * decay;
-            m[i] = m[i] + w1 * (gi - m[i]);              // exp_avg.lerp_(grad, 1 - beta1)
-            v[i] = v[i] * b2 + w2 * gi * gi;             // exp_avg_sq.mul_(beta2).addcmul_(g, g, 1 - beta2)
-            float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-            p[i] = pi + (-step_size) * m[i] / denom;
+        c.decay = (ps->flags & LMT_PARAM_NO_DECAY) ? 1.0f : (float)(1.0 - lr * opt->weight_decay);
+        long lo, hi;
+        lmt_thread_slice((long)ps->numel, 16, &lo, &hi);
+        if (lo < hi) {
+            const size_t o = ps->offset + (size_t)lo;
+            lmt_adamw_update(params + o, opt->m + o, opt->v + o, grads + o, hi - lo, &c);
         }
     }
 }
 
-/* Sum of squares of every trained tensor in double, in one parallel region:
- * each thread sums its contiguous share of each tensor, and the partials are
- * added in (tensor, thread) order, so runs are bit-reproducible. */
+/* Sum of squares of every trained tensor in double. Each tensor is cut into
+ * chunks of a fixed size whose sums are added in order, so the norm is the
+ * same for any number of threads (bit-reproducible runs). */
+enum { NORM_CHUNK = 1 << 16 };
+
+typedef struct { const float *x; long n; } norm_chunk;
+
 double lmt_grad_norm(const float *grads, const lmt_layout *layout) {
-    enum { MAX_T = 64 };
-    size_t np = layout->n_params;
-    double *part = calloc(np * MAX_T, sizeof *part);
-    if (!part) {   // no memory for the partials: one thread, same arithmetic per tensor
-        double total = 0.0;
-        for (size_t k = 0; k < np; k++) {
-            const lmt_param_spec *ps = &layout->params[k];
-            if (!trained(ps)) continue;
-            for (size_t i = 0; i < ps->numel; i++) total += (double)grads[ps->offset + i] * grads[ps->offset + i];
-        }
-        return sqrt(total);
-    }
-    int used = 1;
-#pragma omp parallel num_threads(omp_get_max_threads() < MAX_T ? omp_get_max_threads() : MAX_T)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        for (size_t k = 0; k < np; k++) {
-            const lmt_param_spec *ps = &layout->params[k];
-            if (!trained(ps)) continue;
-            const float *x = grads + ps->offset;
-            long n = (long)ps->numel, per = (n + nt - 1) / nt, a = t * per, b = a + per < n ? a + per : n;
-            double s = 0.0;
-#pragma omp simd reduction(+:s)
-            for (long i = a; i < b; i++) s += (double)x[i] * x[i];
-            part[k * MAX_T + t] = s;
-        }
-        if (t == 0) used = nt;
-    }
+    size_t nc = 0;
+    for (size_t k = 0; k < layout->n_params; k++)
+        if (trained(&layout->params[k])) nc += (layout->params[k].numel + NORM_CHUNK - 1) / NORM_CHUNK;
+    norm_chunk *ch = malloc(nc * sizeof *ch);
+    double *part = malloc(nc * sizeof *part);
     double total = 0.0;
-    for (size_t k = 0; k < np; k++)
-        for (int t = 0; t < used; t++) total += part[k * MAX_T + t];
+    if (!ch || !part) {   // no memory for the partials: one thread, the same sums in the same order
+        for (size_t k = 0; k < layout->n_params; k++) {
+            const lmt_param_spec *ps = &layout->params[k];
+            if (!trained(ps)) continue;
+            for (size_t i = 0; i < ps->numel; i += NORM_CHUNK)
+                total += lmt_sum_squares(grads + ps->offset + i, (long)(ps->numel - i < NORM_CHUNK ? ps->numel - i : NORM_CHUNK));
+        }
+    } else {
+        size_t c = 0;
+        for (size_t k = 0; k < layout->n_params; k++) {
+            const lmt_param_spec *ps = &layout->params[k];
+            if (!trained(ps)) continue;
+            for (size_t i = 0; i < ps->numel; i += NORM_CHUNK)
+                ch[c++] = (norm_chunk){grads + ps->offset + i, (long)(ps->numel - i < NORM_CHUNK ? ps->numel - i : NORM_CHUNK)};
+        }
+#pragma omp parallel for schedule(static) if (nc > 1)
+        for (size_t i = 0; i < nc; i++) part[i] = lmt_sum_squares(ch[i].x, ch[i].n);
+        for (size_t i = 0; i < nc; i++) total += part[i];
+    }
+    free(ch);
     free(part);
     return sqrt(total);
 }
@@ -127,10 +124,7 @@ double lmt_clip_grad_norm(float *grads, const lmt_layout *layout, double max_nor
             for (size_t k = 0; k < layout->n_params; k++) {
                 const lmt_param_spec *ps = &layout->params[k];
                 if (!trained(ps)) continue;
-                float *g = grads + ps->offset;
-                long n = (long)ps->numel;
-#pragma omp parallel for simd schedule(static)
-                for (long i = 0; i < n; i++) g[i] *= coef;
+                lmt_scale_floats(grads + ps->offset, (long)ps->numel, coef);
             }
         }
     }
