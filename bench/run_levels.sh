@@ -12,9 +12,14 @@
 # (oneDNN); the peer's capability as torch reports it is printed. amx: both
 # sides unrestricted. Random weights, 2 threads, jemalloc for the peer as in
 # run_gpt2_bench.sh.
+# The avx2 level runs from a second build, -march=x86-64-v3 (LMT_MARCH): what
+# a native build on an AVX2-only CPU is, so that no code outside the
+# dispatched kernels (tokenizers, caches, data) runs AVX-512 instructions
+# there; it is configured and built here when missing ($LMT_AVX2_BUILD).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"; shift || true
+avx2_build="${LMT_AVX2_BUILD:-build-x86-64-v3}"
 data="${LMT_SHARED_DATA:-../shared/data}"   # as CMake: LMT_SHARED_DATA may point elsewhere
 venv="${LMT_REF_VENV:-$HOME/.cache/lmtune/ref-venv}"
 steps="${LMT_BENCH_STEPS:-3}"; gen="${LMT_BENCH_GEN:-64}"
@@ -43,7 +48,7 @@ peer() {   # level, script, args...
     "$venv/bin/python" "$@" 2>/dev/null | tail -1
 }
 mlm_lmtune() {   # level, steps: the MLM Trainer through the CLI (train_runtime of n steps)
-  LMT_ISA="$1" "$build/lmtune" train --task mlm --config_name "$data/configs/distilroberta-base.json" \
+  LMT_ISA="$1" "$b/lmtune" train --task mlm --config_name "$data/configs/distilroberta-base.json" \
     --tokenizer_name "$data/tokenizers/roberta-base" --train_file "$data/wikitext-2-raw-v1/wiki.valid.raw" \
     --validation_split_percentage 10 --max_seq_length 128 --eval_mask_seed 1 --max_eval_samples 8 \
     --max_steps "$2" --logging_steps 1000 --save_strategy no --learning_rate 2e-5 --weight_decay 0.01 \
@@ -52,18 +57,26 @@ mlm_lmtune() {   # level, steps: the MLM Trainer through the CLI (train_runtime 
 kde="$data/kde-en-fr/kde.jsonl"; mt_cfg="$data/configs/opus-mt-en-fr.json"; mt_tok="$data/tokenizers/opus-mt-tc-big-en-pt"
 for level in $levels; do
   out="$tmp/$level.jsonl"; : > "$out"
+  b="$build"
+  if [ "$level" = avx2 ] && [ "$(uname -m)" = x86_64 ]; then
+    if [ ! -x "$avx2_build/bench_gpt2" ]; then
+      cmake -S . -B "$avx2_build" -DCMAKE_BUILD_TYPE=Release -DLMT_MARCH=x86-64-v3 -DLMT_BUILD_TESTS=OFF > /dev/null
+      cmake --build "$avx2_build" -j"$(nproc)" > /dev/null
+    fi
+    b="$avx2_build"
+  fi
   cap=$(env $(torch_env "$level") "$venv/bin/python" -c 'import torch; print(torch.backends.cpu.get_cpu_capability())' 2>/dev/null)
-  echo "{\"level\": \"$level\", \"torch_capability\": \"$cap\", \"torch_env\": \"$(torch_env "$level")\", \"lmtune\": \"$(LMT_ISA=$level "$build/lmtune" info | sed -n 's/^matrix products: //p; s/^element kernels: \(.*\)/element kernels \1/p' | paste -sd';')\"}" >> "$out"
-  LMT_ISA=$level "$build/bench_matmul" 1 no-shape | grep '^peak' | tail -1 | sed 's/.*/{"peak_line": "&"}/' >> "$out"
+  echo "{\"level\": \"$level\", \"build\": \"$b\", \"torch_capability\": \"$cap\", \"torch_env\": \"$(torch_env "$level")\", \"lmtune\": \"$(LMT_ISA=$level "$b/lmtune" info | sed -n 's/^matrix products: //p; s/^element kernels: \(.*\)/element kernels \1/p' | paste -sd';')\"}" >> "$out"
+  LMT_ISA=$level "$b/bench_matmul" 1 no-shape | grep '^peak' | tail -1 | sed 's/.*/{"peak_line": "&"}/' >> "$out"
   for job in "train --steps $steps" "eval --steps $steps" "generate --new $gen"; do
-    LMT_ISA=$level "$build/bench_gpt2" $job >> "$out"
+    LMT_ISA=$level "$b/bench_gpt2" $job >> "$out"
     peer "$level" bench/gpt2_peer.py $job "$data/configs/distilgpt2.json" >> "$out"
   done
   t1=$(mlm_lmtune "$level" 1); tn=$(mlm_lmtune "$level" $((steps + 1)))
   echo "{\"impl\": \"lmtune\", \"mode\": \"mlm\", \"t1\": $t1, \"tn\": $tn}" >> "$out"
   peer "$level" bench/train_peer.py "$data/configs/distilroberta-base.json" "$steps" 8 mlm "$data/tokenizers/roberta-base" \
     | sed 's/^{/{"impl": "transformers", "mode": "mlm", /' >> "$out"
-  LMT_ISA=$level "$build/bench_marian_step" train "$kde" "$mt_tok" 2 32 "$mt_cfg" "$tmp/mt.json" | tail -1 \
+  LMT_ISA=$level "$b/bench_marian_step" train "$kde" "$mt_tok" 2 32 "$mt_cfg" "$tmp/mt.json" | tail -1 \
     | sed 's/^{/{"impl": "lmtune", "mode": "mt", /' >> "$out"
   peer "$level" bench/translation_peer.py train "$mt_cfg" "$tmp/mt.json" 2 | sed 's/^{/{"impl": "transformers", "mode": "mt", /' >> "$out"
   python3 - "$out" "$steps" <<'PY'
@@ -71,12 +84,13 @@ import json, re, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 steps = int(sys.argv[2])
 head = rows[0]
-peak = None
+peak = None   # the level's fp32 FMA peak (ymm at avx2, zmm above; AMX's fp32 is judged against the FMA unit it replaces)
+unit = "avx2" if head["level"] == "avx2" else "avx512"
 for r in rows:
     if "peak_line" in r:
-        m = re.search(r"([\d.]+) GFLOP/s", r["peak_line"].split("peak fp32")[-1] if "peak fp32" in r["peak_line"] else r["peak_line"])
+        m = re.search(r"([\d.]+) GFLOP/s \(" + unit, r["peak_line"])
         peak = float(m.group(1)) if m else None
-print(f"\n== level {head['level']}: lmtune {head['lmtune']}; PyTorch capability {head['torch_capability']} ({head['torch_env'] or 'unrestricted'})")
+print(f"\n== level {head['level']} (lmtune build {head['build']}): lmtune {head['lmtune']}; PyTorch capability {head['torch_capability']} ({head['torch_env'] or 'unrestricted'})")
 print(f"measured fp32 FMA peak at this level: {peak:.0f} GFLOP/s, 2 threads" if peak else "measured peak: not found")
 print(f"{'job':28}{'lmtune':>12}{'PyTorch':>12}{'ratio':>8}{'GFLOP/s':>9}{'% peak':>8}")
 def pair(mode):
