@@ -71,6 +71,10 @@ static const gemm_impl *pick(bool bf16) {
     if (l >= LMT_ISA_AVX512)
         return bf16 && bf16_units && lmt_cpu_has_avx512bf16() ? &lmt_gemm_impl_avx512bf16 : &lmt_gemm_impl_avx512f;
 #endif
+#if defined(__aarch64__)
+    if (l >= LMT_ISA_NEON)
+        return bf16 && bf16_units && lmt_cpu_has_arm_bf16() ? &lmt_gemm_impl_neon_bf16 : &lmt_gemm_impl_neon;
+#endif
     (void)bf16;
     (void)l;
     (void)bf16_units;
@@ -81,6 +85,9 @@ static const gemm_impl *pick(bool bf16) {
 static gemm_small_fn pick_small(void) {
 #if LMT_GEMM_X86
     if (lmt_isa_active() >= LMT_ISA_AVX512) return lmt_gemm_small_avx512;
+#endif
+#if defined(__aarch64__)
+    if (lmt_isa_active() >= LMT_ISA_NEON) return lmt_gemm_small_neon;
 #endif
     return NULL;
 }

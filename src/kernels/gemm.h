@@ -54,7 +54,8 @@ bool lmt_gemm_packed_bf16(const lmt_gemm_packed *p);
 
 /* The implementation the functions use at the active level (core/cpu.h),
  * for logs and benchmarks: "amx-bf16x6" (fp32 only), "amx-bf16" (bf16
- * only), "avx512bf16" (bf16 only), "avx512f", "avx2", "neon" or "generic". */
+ * only), "avx512bf16" (bf16 only), "avx512f", "avx2", "neon-bf16" (bf16 only:
+ * ARM64 BFDOT), "neon" or "generic". */
 const char *lmt_gemm_isa(bool bf16);
 
 /* Frees the packing buffers cached by the calling thread and (outside a
@@ -62,7 +63,7 @@ const char *lmt_gemm_isa(bool bf16);
 void lmt_gemm_cleanup(void);
 
 /* Tests and benchmarks only: true keeps products off the bf16 units (AMX,
- * vdpbf16ps) at the AVX-512 levels, so the AVX-512F FMA path can be checked
+ * vdpbf16ps; BFDOT on ARM64) at the AVX-512 and NEON levels, so the FMA path can be checked
  * on a CPU that has them. The level itself is capped with lmt_isa_force
  * (core/cpu.h) or LMT_ISA. */
 void lmt_gemm_force_fp32_units(bool on);

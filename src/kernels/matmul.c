@@ -59,11 +59,35 @@ __attribute__((target("avx512f"))) static void group_bf16_avx512(int K, const fl
     }
     for (int v = 0; v < 8; v++) _mm512_storeu_ps(out + 16 * v, s[v]);
 }
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#include "core/cpu.h"
+/* One group on NEON: 64 columns at a time in sixteen registers (all 128
+ * would spill), bf16 widened to fp32 by a 16-bit left shift; each column
+ * sums k in order, as the portable loop. */
+static void group_bf16_neon(int K, const float *a, const uint16_t *P, float *out) {
+    for (int half = 0; half < LMT_BF16_COLS; half += 64) {
+        float32x4_t s[16];
+        for (int v = 0; v < 16; v++) s[v] = vdupq_n_f32(0.0f);
+        const uint16_t *p = P + half;
+        for (int k = 0; k < K; k++, p += LMT_BF16_COLS) {
+            const float x = a[k];
+            for (int v = 0; v < 8; v++) {
+                const uint16x8_t h = vld1q_u16(p + 8 * v);
+                s[2 * v] = vfmaq_n_f32(s[2 * v], vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16)), x);
+                s[2 * v + 1] = vfmaq_n_f32(s[2 * v + 1], vreinterpretq_f32_u32(vshll_high_n_u16(h, 16)), x);
+            }
+        }
+        for (int v = 0; v < 16; v++) vst1q_f32(out + half + 4 * v, s[v]);
+    }
+}
 #endif
 
 static void group_bf16(int K, const float *a, const uint16_t *P, float *out) {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (__builtin_cpu_supports("avx512f")) { group_bf16_avx512(K, a, P, out); return; }
+#elif defined(__aarch64__)
+    if (lmt_isa_active() >= LMT_ISA_NEON) { group_bf16_neon(K, a, P, out); return; }
 #endif
     for (int c = 0; c < LMT_BF16_COLS; c++) out[c] = 0.0f;
     for (int k = 0; k < K; k++, P += LMT_BF16_COLS)
