@@ -31,9 +31,11 @@ void lmt_gemm_f32(bool trans_a, bool trans_b, int M, int N, int K,
 /* bf16 mixed precision: A and B are fp32 in memory and rounded to bf16
  * (round-to-nearest-even, as lmt_f32_to_bf16) while being packed; the
  * products are exact and accumulate in fp32: AMX tiles (tdpbf16ps) where the
- * CPU and OS allow them, else vdpbf16ps (AVX512_BF16), else fp32 FMA on the
- * rounded values; equal up to summation order. C is fp32. AMX and
- * vdpbf16ps treat bf16 subnormals (|x| < 1.2e-38) as zero. */
+ * CPU and OS allow them, else vdpbf16ps (AVX512_BF16), else BFDOT (ARM64
+ * with the BF16 extension), else fp32 FMA on the rounded values; equal up to
+ * summation order. C is fp32. AMX, vdpbf16ps and BFDOT treat bf16
+ * subnormals (|x| < 1.2e-38) as zero; BFDOT rounds its sums to odd, not to
+ * nearest (an error of the same size). */
 void lmt_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K,
                    float alpha, const float *A, int lda, const float *B, int ldb,
                    float beta, float *C, int ldc);
