@@ -6,7 +6,9 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+# (libgfortran-12-dev-arm64-cross: the static link of libopenblas.a that
+# tests/check_install.sh does needs -lgfortran)
+pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross libgfortran-12-dev-arm64-cross qemu-user-static
       libopenblas-dev:arm64 libutf8proc-dev:arm64 libgomp1:arm64)
 missing=()
 for p in "${pkgs[@]}"; do
