@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-release test-asan run clean
+.PHONY: all deps build test test-release test-asan test-arm64 test-arm64-quick run clean
 
 all: build
 
@@ -25,8 +25,18 @@ test-asan: deps
 # The whole suite: optimised build, then the sanitizer build.
 test: test-release test-asan
 
+# ARM64: cross build (cmake/aarch64-linux-gnu.cmake) and the suite under qemu,
+# on an emulated CPU with BF16 and one without; installs what it needs.
+ARM64_BUILD ?= build-arm64
+test-arm64:
+	@tools/test-arm64.sh $(ARM64_BUILD)
+
+# CI's share of it: the kernel, block, parity and tokenizer tests.
+test-arm64-quick:
+	@tools/test-arm64.sh --quick $(ARM64_BUILD)
+
 run: build
 	@tools/run-default.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM64_BUILD)

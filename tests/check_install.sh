@@ -7,7 +7,12 @@
 # use nothing else.
 #
 #   tests/check_install.sh BUILD_DIR SOURCE_DIR CC [EXTRA_CFLAGS]
+#
+# A cross build sets LMT_EMULATOR (the command that runs the target's
+# programs, e.g. qemu-aarch64-static -L ...) and NM (the target's nm).
 set -eu
+emu=${LMT_EMULATOR:-}
+nm=${NM:-nm}
 build=$1
 src=$2
 cc=$3
@@ -29,10 +34,10 @@ for f in liblmtune.a liblmtune.so; do [ -e "$libdir/$f" ] || fail "$libdir/$f is
 extra_headers=$(find "$P/include" -type f ! -path "$P/include/lmtune/*.h")
 [ -z "$extra_headers" ] || fail "headers outside include/lmtune: $extra_headers"
 # the shared library exports exactly the functions the headers mark LMT_API
-nm -D --defined-only "$libdir/liblmtune.so" | awk '$2 == "T" {print $3}' | sort >"$tmp/exported.txt"
+"$nm" -D --defined-only "$libdir/liblmtune.so" | awk '$2 == "T" {print $3}' | sort >"$tmp/exported.txt"
 grep -h LMT_API "$P"/include/lmtune/*.h | grep -o 'lmt_[a-z0-9_]*(' | tr -d '(' | sort -u >"$tmp/declared.txt"
 diff "$tmp/declared.txt" "$tmp/exported.txt" || fail "liblmtune.so exports (>) other functions than the headers declare (<)"
-"$P/bin/lmtune" bleu --help >/dev/null 2>&1 || "$P/bin/lmtune" --help >/dev/null 2>&1 || fail "the installed lmtune does not run"
+$emu "$P/bin/lmtune" bleu --help >/dev/null 2>&1 || $emu "$P/bin/lmtune" --help >/dev/null 2>&1 || fail "the installed lmtune does not run"
 
 export PKG_CONFIG_PATH="$(dirname "$pc")"
 cflags=$(pkg-config --cflags lmtune) || fail "pkg-config does not know lmtune"
@@ -59,9 +64,9 @@ fi
 
 fixture="$src/tests/fixtures/models/bert-fillmask"
 text="She said the [MASK] king saw a [MASK] tree!"
-"$build/fill_mask" "$fixture" 3 "$text" >"$tmp/want.txt" || fail "the tree's fill_mask failed"
+$emu "$build/fill_mask" "$fixture" 3 "$text" >"$tmp/want.txt" || fail "the tree's fill_mask failed"
 for kind in shared static; do
-    "$tmp/fill_mask_$kind" "$fixture" 3 "$text" >"$tmp/$kind.txt" || fail "installed fill_mask ($kind) failed"
+    $emu "$tmp/fill_mask_$kind" "$fixture" 3 "$text" >"$tmp/$kind.txt" || fail "installed fill_mask ($kind) failed"
     cmp -s "$tmp/want.txt" "$tmp/$kind.txt" || { diff "$tmp/want.txt" "$tmp/$kind.txt"; fail "installed fill_mask ($kind) prints something else"; }
 done
 [ -s "$tmp/want.txt" ] || fail "fill_mask printed nothing"

@@ -1,6 +1,6 @@
 /* lmt_gemm_f32 / lmt_gemm_bf16 against naive double-precision loops, on
  * every instruction-set path this CPU has (AMX-BF16, AVX512_BF16, AVX-512F,
- * AVX2, portable C): odd and edge sizes, all four transpose combinations, padded strides,
+ * AVX2, ARM64 BFDOT and NEON FMA, portable C): odd and edge sizes, all four transpose combinations, padded strides,
  * alpha/beta (beta 0 must not read a NaN-filled C), bf16 round-to-nearest-
  * even of the inputs, and bit-identical results across runs, thread counts
  * and calls from inside a parallel region; also the few-rows path (M <= 4). */
@@ -270,7 +270,8 @@ int main(void) {
     /* every implementation this CPU can run, best first */
     static const struct { lmt_isa isa; bool fp32_units; const char *name; } levels[] = {
         {LMT_ISA_AMX, false, "amx"}, {LMT_ISA_AVX512, false, "avx512"}, {LMT_ISA_AVX512, true, "avx512 (no bf16 units)"},
-        {LMT_ISA_AVX2, false, "avx2"}, {LMT_ISA_NEON, false, "neon"}, {LMT_ISA_GENERIC, false, "generic"}};
+        {LMT_ISA_AVX2, false, "avx2"}, {LMT_ISA_NEON, false, "neon"}, {LMT_ISA_NEON, true, "neon (no bf16 units)"},
+        {LMT_ISA_GENERIC, false, "generic"}};
     const lmt_isa cpu = lmt_cpu_isa();
     for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
         const lmt_isa want = levels[l].isa;

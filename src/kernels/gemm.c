@@ -74,6 +74,10 @@ static const gemm_impl *pick(bool bf16) {
         return bf16 && bf16_units && lmt_cpu_has_avx512bf16() ? &lmt_gemm_impl_avx512bf16 : &lmt_gemm_impl_avx512f;
     if (l >= LMT_ISA_AVX2) return &lmt_gemm_impl_avx2;   /* bf16: rounded while packing */
 #endif
+#if defined(__aarch64__)
+    if (l >= LMT_ISA_NEON)
+        return bf16 && bf16_units && lmt_cpu_has_arm_bf16() ? &lmt_gemm_impl_neon_bf16 : &lmt_gemm_impl_neon;
+#endif
     (void)bf16;
     (void)l;
     (void)bf16_units;
@@ -86,6 +90,9 @@ static gemm_small_fn pick_small(void) {
     const lmt_isa l = lmt_isa_active();
     if (l >= LMT_ISA_AVX512) return lmt_gemm_small_avx512;
     if (l >= LMT_ISA_AVX2) return lmt_gemm_small_avx2;
+#endif
+#if defined(__aarch64__)
+    if (lmt_isa_active() >= LMT_ISA_NEON) return lmt_gemm_small_neon;
 #endif
     return NULL;
 }

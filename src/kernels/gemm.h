@@ -32,9 +32,11 @@ void lmt_gemm_f32(bool trans_a, bool trans_b, int M, int N, int K,
 /* bf16 mixed precision: A and B are fp32 in memory and rounded to bf16
  * (round-to-nearest-even, as lmt_f32_to_bf16) while being packed; the
  * products are exact and accumulate in fp32: AMX tiles (tdpbf16ps) where the
- * CPU and OS allow them, else vdpbf16ps (AVX512_BF16), else fp32 FMA on the
- * rounded values; equal up to summation order. C is fp32. AMX and
- * vdpbf16ps treat bf16 subnormals (|x| < 1.2e-38) as zero. */
+ * CPU and OS allow them, else vdpbf16ps (AVX512_BF16), else BFDOT (ARM64
+ * with the BF16 extension), else fp32 FMA on the rounded values; equal up to
+ * summation order. C is fp32. AMX, vdpbf16ps and BFDOT treat bf16
+ * subnormals (|x| < 1.2e-38) as zero; BFDOT rounds its sums to odd, not to
+ * nearest (an error of the same size). */
 void lmt_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K,
                    float alpha, const float *A, int lda, const float *B, int ldb,
                    float beta, float *C, int ldc);
@@ -55,7 +57,8 @@ bool lmt_gemm_packed_bf16(const lmt_gemm_packed *p);
 
 /* The implementation the functions use at the active level (core/cpu.h),
  * for logs and benchmarks: "amx-bf16x6" (fp32 only), "amx-bf16" (bf16
- * only), "avx512bf16" (bf16 only), "avx512f", "avx2", "neon" or "generic". */
+ * only), "avx512bf16" (bf16 only), "avx512f", "avx2", "neon-bf16" (bf16 only:
+ * ARM64 BFDOT), "neon" or "generic". */
 const char *lmt_gemm_isa(bool bf16);
 
 /* Frees the packing buffers cached by the calling thread and (outside a
@@ -63,7 +66,7 @@ const char *lmt_gemm_isa(bool bf16);
 void lmt_gemm_cleanup(void);
 
 /* Tests and benchmarks only: true keeps products off the bf16 units (AMX,
- * vdpbf16ps) at the AVX-512 levels, so the AVX-512F FMA path can be checked
+ * vdpbf16ps; BFDOT on ARM64) at the AVX-512 and NEON levels, so the FMA path can be checked
  * on a CPU that has them. The level itself is capped with lmt_isa_force
  * (core/cpu.h) or LMT_ISA. */
 void lmt_gemm_force_fp32_units(bool on);

@@ -99,4 +99,8 @@ void lmt_gemm_small_avx2(const gemm_job *j, const float *arows, long jlo, long j
 extern const gemm_impl lmt_gemm_impl_avx512f, lmt_gemm_impl_avx512bf16, lmt_gemm_impl_amx, lmt_gemm_impl_amx_x6;
 void lmt_gemm_small_avx512(const gemm_job *j, const float *arows, long jlo, long jhi, bool round);
 #endif
+#if defined(__aarch64__)
+extern const gemm_impl lmt_gemm_impl_neon, lmt_gemm_impl_neon_bf16;   /* gemm_neon.c */
+void lmt_gemm_small_neon(const gemm_job *j, const float *arows, long jlo, long jhi, bool round);
+#endif
 #endif

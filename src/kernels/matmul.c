@@ -79,6 +79,27 @@ __attribute__((target("avx2,fma"))) static void group_bf16_avx2(int K, const flo
         for (int v = 0; v < 8; v++) _mm256_storeu_ps(out + h + 8 * v, s[v]);
     }
 }
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+/* One group on NEON: 64 columns at a time in sixteen registers (all 128
+ * would spill), bf16 widened to fp32 by a 16-bit left shift; each column
+ * sums k in order, as the portable loop. */
+static void group_bf16_neon(int K, const float *a, const uint16_t *P, float *out) {
+    for (int half = 0; half < LMT_BF16_COLS; half += 64) {
+        float32x4_t s[16];
+        for (int v = 0; v < 16; v++) s[v] = vdupq_n_f32(0.0f);
+        const uint16_t *p = P + half;
+        for (int k = 0; k < K; k++, p += LMT_BF16_COLS) {
+            const float x = a[k];
+            for (int v = 0; v < 8; v++) {
+                const uint16x8_t h = vld1q_u16(p + 8 * v);
+                s[2 * v] = vfmaq_n_f32(s[2 * v], vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16)), x);
+                s[2 * v + 1] = vfmaq_n_f32(s[2 * v + 1], vreinterpretq_f32_u32(vshll_high_n_u16(h, 16)), x);
+            }
+        }
+        for (int v = 0; v < 16; v++) vst1q_f32(out + half + 4 * v, s[v]);
+    }
+}
 #endif
 
 static void group_bf16_generic(int K, const float *a, const uint16_t *P, float *out) {
@@ -93,6 +114,8 @@ static group_fn pick_group_bf16(void) {
     const lmt_isa l = lmt_isa_active();
     if (l >= LMT_ISA_AVX512) return group_bf16_avx512;
     if (l >= LMT_ISA_AVX2) return group_bf16_avx2;
+#elif defined(__aarch64__)
+    if (lmt_isa_active() >= LMT_ISA_NEON) return group_bf16_neon;
 #endif
     return group_bf16_generic;
 }
