@@ -216,7 +216,7 @@ int main(int argc, char **argv) {
            lmt_matmul_backend(), model, lmt_isa_name(lmt_cpu_isa()), lmt_isa_name(level), lmt_gemm_isa(false),
            lmt_gemm_isa(true), reps, load[0]);
     /* the AVX2 column: the level's own at avx2, an extra one above it */
-    const bool has_avx2 = level >= LMT_ISA_AVX2 && level != LMT_ISA_NEON, avx2_extra = has_avx2 && level > LMT_ISA_AVX2;
+    const bool has_avx2 = level >= LMT_ISA_AVX2, avx2_extra = has_avx2 && level > LMT_ISA_AVX2;
     double peak_avx2[3] = {0, 0, 0};
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
