@@ -106,12 +106,18 @@ TGT static void pack_a_block_avx2(bool t, const float *A, long lda, long i0, int
     const bool round = conv == CONV_BF16;
     float *d = dst;
     const int mpan = (m + TILE_MR - 1) / TILE_MR;
-    if (t) {
-        for (int k = 0; k < kc; k++) {
-            const float *s = A + (k0 + k) * lda + i0;
+    if (t) {   /* 8 k at a time per panel: panels lie 12 KiB (3 x 4 KiB) apart, so
+                * one k across all panels hits a single L1 set (6x slower) */
+        for (int kb = 0; kb < kc; kb += 8) {
+            const int kn = kc - kb < 8 ? kc - kb : 8;
             for (int p = 0; p < mpan; p++) {
-                const __m256 x = maybe_round(load_part(s + p * TILE_MR, m - p * TILE_MR < TILE_MR ? m - p * TILE_MR : TILE_MR), round);
-                store_panel_column(d + (long)p * TILE_MR * kc + k * TILE_MR, x);
+                const int left = m - p * TILE_MR;   /* 8 plain loads where the block's rows allow */
+                const float *s = A + (k0 + kb) * lda + i0 + p * TILE_MR;
+                float *o = d + (long)p * TILE_MR * kc + kb * TILE_MR;
+                for (int kk = 0; kk < kn; kk++, s += lda) {
+                    const __m256 x = left >= 8 ? _mm256_loadu_ps(s) : load_part(s, left < TILE_MR ? left : TILE_MR);
+                    store_panel_column(o + kk * TILE_MR, maybe_round(x, round));
+                }
             }
         }
         return;
@@ -136,14 +142,16 @@ TGT static void pack_b_avx2(bool t, const float *B, long ldb, long k0, int kc, l
     const bool round = conv == CONV_BF16;
     float *d = dst;
     const int npan = (n + TILE_NR - 1) / TILE_NR;
-    if (!t) {
-        for (int k = 0; k < kc; k++) {
-            const float *s = B + (k0 + k) * ldb + j0;
-            for (int q = 0; q < npan; q++)
-                for (int v = 0; v < TILE_NV; v++) {
-                    const int c = q * TILE_NR + 8 * v;
-                    _mm256_storeu_ps(d + (long)q * TILE_NR * kc + k * TILE_NR + 8 * v, maybe_round(load_part(s + c, n - c), round));
-                }
+    if (!t) {   /* 8 k at a time per panel, as in pack_a_block_avx2 (panels 32 KiB apart) */
+        for (int kb = 0; kb < kc; kb += 8) {
+            const int kn = kc - kb < 8 ? kc - kb : 8;
+            for (int q = 0; q < npan; q++) {
+                const float *s = B + (k0 + kb) * ldb + j0 + q * TILE_NR;
+                float *o = d + (long)q * TILE_NR * kc + kb * TILE_NR;
+                for (int kk = 0; kk < kn; kk++, s += ldb)
+                    for (int v = 0; v < TILE_NV; v++)
+                        _mm256_storeu_ps(o + kk * TILE_NR + 8 * v, maybe_round(load_part(s + 8 * v, n - q * TILE_NR - 8 * v), round));
+            }
         }
         return;
     }
