@@ -736,10 +736,15 @@ int main(void) {
     test_bias_activation(LMT_ACT_GELU);
     test_bias_activation(LMT_ACT_RELU);
     test_bias_activation(LMT_ACT_SILU);
-    /* the one-row paths at the CPU's level and the lower x86 levels (each has its own kernels) */
-    const lmt_isa row_levels[] = {lmt_cpu_isa(), LMT_ISA_AVX2, LMT_ISA_GENERIC};
-    for (int l = 0; l < 3; l++) {
-        if (l > 0 && (row_levels[l] >= lmt_cpu_isa() || lmt_cpu_isa() == LMT_ISA_NEON) && row_levels[l] != LMT_ISA_GENERIC) continue;
+    /* the one-row paths (each level has its own kernels): the CPU's level,
+     * AVX2 below an AVX-512 CPU's, and portable C */
+    const lmt_isa cpu = lmt_cpu_isa();
+    lmt_isa row_levels[3];
+    int nlevels = 0;
+    row_levels[nlevels++] = cpu;
+    if (cpu > LMT_ISA_AVX2) row_levels[nlevels++] = LMT_ISA_AVX2;
+    if (cpu != LMT_ISA_GENERIC) row_levels[nlevels++] = LMT_ISA_GENERIC;
+    for (int l = 0; l < nlevels; l++) {
         lmt_isa_force(row_levels[l]);
         test_sgemm_row();
     }
