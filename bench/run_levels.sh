@@ -50,9 +50,10 @@ peer() {   # level, script, args...
 mlm_lmtune() {   # level, steps: the MLM Trainer through the CLI (train_runtime of n steps)
   LMT_ISA="$1" "$b/lmtune" train --task mlm --config_name "$data/configs/distilroberta-base.json" \
     --tokenizer_name "$data/tokenizers/roberta-base" --train_file "$data/wikitext-2-raw-v1/wiki.valid.raw" \
-    --validation_split_percentage 10 --max_seq_length 128 --eval_mask_seed 1 --max_eval_samples 8 \
+    --validation_split_percentage 1 --max_seq_length 128 --eval_mask_seed 1 \
     --max_steps "$2" --logging_steps 1000 --save_strategy no --learning_rate 2e-5 --weight_decay 0.01 \
-    --output_dir "$tmp/mlm" --overwrite_output_dir 2>/dev/null | grep '"train_runtime"' | tail -1
+    --output_dir "$tmp/mlm" --overwrite_output_dir 2>"$tmp/mlm.err" | grep '"train_runtime"' | tail -1 \
+    || { echo "run_levels: lmtune train --task mlm failed:" >&2; cat "$tmp/mlm.err" >&2; exit 1; }
 }
 kde="$data/kde-en-fr/kde.jsonl"; mt_cfg="$data/configs/opus-mt-en-fr.json"; mt_tok="$data/tokenizers/opus-mt-tc-big-en-pt"
 for level in $levels; do

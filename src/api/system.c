@@ -46,9 +46,9 @@ const char *lmt_system_info(void) {
              model, features, level, lmt_matmul_backend(), element_variant(active), omp_get_max_threads(),
 #if defined(__x86_64__)
 #if defined(__AVX512F__)
-             "x86-64, compiled for the build machine (-march=native, AVX-512)",
+             "x86-64, AVX-512 as the baseline (-march=native or LMT_MARCH)",
 #elif defined(__AVX2__)
-             "x86-64, compiled for the build machine (-march=native, AVX2)",
+             "x86-64, AVX2 as the baseline (-march=native or LMT_MARCH)",
 #else
              "x86-64, portable (LMT_NATIVE=OFF: each level reached by run-time dispatch)",
 #endif
