@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-release test-asan test-arm64 test-arm64-quick run clean
+.PHONY: all deps build test test-release test-asan test-arm64 test-arm64-quick test-avx2-emulated run clean
 
 all: build
 
@@ -32,6 +32,11 @@ test-arm64:
 	@tools/test-arm64.sh $(ARM64_BUILD)
 
 # CI's share of it: the kernel, block, parity and tokenizer tests.
+# the kernel and parity tests of an -march=x86-64-v3 build on an emulated
+# Haswell (AVX2, no AVX-512): what an AVX2-only CPU runs
+test-avx2-emulated:
+	@tools/test-avx2-emulated.sh
+
 test-arm64-quick:
 	@tools/test-arm64.sh --quick $(ARM64_BUILD)
 
