@@ -275,11 +275,9 @@ int main(void) {
     const lmt_isa cpu = lmt_cpu_isa();
     for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
         const lmt_isa want = levels[l].isa;
-        if (want > cpu || (want == LMT_ISA_NEON) != (cpu == LMT_ISA_NEON && want != LMT_ISA_GENERIC)) {
-            if (want != LMT_ISA_GENERIC) {
-                printf("isa %s: not on this CPU (%s)\n", levels[l].name, lmt_isa_name(cpu));
-                continue;
-            }
+        if (!lmt_isa_runnable(want)) {
+            printf("isa %s: not on this CPU (%s)\n", levels[l].name, lmt_isa_name(cpu));
+            continue;
         }
         lmt_isa_force(want);
         lmt_gemm_force_fp32_units(levels[l].fp32_units);

@@ -113,6 +113,13 @@ lmt_isa lmt_isa_active(void) {
 void lmt_isa_force(lmt_isa level) { __atomic_store_n(&forced, (int)level, __ATOMIC_RELEASE); }
 void lmt_isa_unforce(void) { __atomic_store_n(&forced, -2, __ATOMIC_RELEASE); }
 
+bool lmt_isa_runnable(lmt_isa level) {
+    const lmt_isa cpu = lmt_cpu_isa();
+    if (level == LMT_ISA_GENERIC) return true;
+    if (cpu == LMT_ISA_NEON) return level == LMT_ISA_NEON;   /* ARM64: no x86 level */
+    return level != LMT_ISA_NEON && level <= cpu;
+}
+
 bool lmt_isa_check(char *err, size_t errlen) {
     const char *e = getenv("LMT_ISA");
     if (!e || !*e) return true;
@@ -121,10 +128,8 @@ bool lmt_isa_check(char *err, size_t errlen) {
         snprintf(err, errlen, "LMT_ISA=%s: not an instruction-set level (generic, neon, avx2, avx512, amx)", e);
         return false;
     }
-    const lmt_isa cpu = lmt_cpu_isa();
-    const bool x86_level = l >= LMT_ISA_AVX2, cpu_x86 = cpu >= LMT_ISA_AVX2 || (LMT_CPU_X86 && cpu == LMT_ISA_GENERIC);
-    if (l > cpu || (l == LMT_ISA_NEON && cpu_x86) || (x86_level && cpu == LMT_ISA_NEON)) {
-        snprintf(err, errlen, "LMT_ISA=%s: this CPU cannot run that level (its best is %s)", e, lmt_isa_name(cpu));
+    if (!lmt_isa_runnable(l)) {
+        snprintf(err, errlen, "LMT_ISA=%s: this CPU cannot run that level (its best is %s)", e, lmt_isa_name(lmt_cpu_isa()));
         return false;
     }
     return true;

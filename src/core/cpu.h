@@ -33,6 +33,9 @@ void lmt_isa_unforce(void);
 const char *lmt_isa_name(lmt_isa level);
 /* Parses a level name; false for anything else. */
 bool lmt_isa_parse(const char *s, lmt_isa *out);
+/* Whether this CPU can run the level: generic always, NEON on ARM64, the
+ * x86 levels up to the CPU's best on x86-64. */
+bool lmt_isa_runnable(lmt_isa level);
 /* Checks LMT_ISA in the environment: true when unset or a level this CPU
  * has; else false with the reason in err (names LMT_ISA and the value). */
 bool lmt_isa_check(char *err, size_t errlen);

@@ -99,6 +99,9 @@ static gemm_small_fn pick_small(void) {
 
 const char *lmt_gemm_isa(bool bf16) { return pick(bf16)->name; }
 
+/* bf16 pairs (kgrp 2) are the layout only the bf16 dot-product units read */
+bool lmt_gemm_bf16_arithmetic(void) { return pick(true)->kgrp == 2; }
+
 /* ---- packing buffers: cached per thread, grown on demand ---- */
 
 typedef struct { void *p; size_t n; } tls_buf;

@@ -61,6 +61,12 @@ bool lmt_gemm_packed_bf16(const lmt_gemm_packed *p);
  * ARM64 BFDOT), "neon" or "generic". */
 const char *lmt_gemm_isa(bool bf16);
 
+/* True when lmt_gemm_bf16 runs on bf16 arithmetic at the active level (AMX,
+ * vdpbf16ps, BFDOT); false where it rounds its inputs and multiplies on the
+ * fp32 FMA kernel (AVX2, AVX-512F, NEON without BF16, portable C), which
+ * makes it no faster than lmt_gemm_f32. */
+bool lmt_gemm_bf16_arithmetic(void);
+
 /* Frees the packing buffers cached by the calling thread and (outside a
  * parallel region) by the OpenMP worker threads. Optional; for leak checkers. */
 void lmt_gemm_cleanup(void);

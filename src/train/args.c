@@ -216,9 +216,8 @@ const char *lmt_training_args_precision_note(const lmt_training_args *a) {
                                : NULL;
     /* where the products have no bf16 unit, bf16 is rounding only: the same
      * numbers as on AMX (up to summation order), at the fp32 FMA rate */
+    if (lmt_gemm_bf16_arithmetic()) return fp16;
     const char *units = lmt_gemm_isa(true);
-    const bool no_units = !strcmp(units, "avx2") || !strcmp(units, "avx512f") || !strcmp(units, "neon") || !strcmp(units, "generic");
-    if (!no_units) return fp16;
     snprintf(note, sizeof note, "%s%sthis CPU has no bf16 arithmetic at the level in use (products: %s): inputs are "
              "rounded to bf16 as on AMX, but the products run at the fp32 FMA rate, so bf16 saves no time here",
              fp16 ? fp16 : "", fp16 ? "; " : "", units);
