@@ -3,7 +3,7 @@
 # "dir/..." only from its own folder or from a lower layer:
 #
 #   0 core
-#   1 io, kernels, tokenizers
+#   1 io, kernels, tokenizers, hub
 #   2 data, models, eval
 #   3 generate
 #   4 train
@@ -26,7 +26,7 @@ set -u
 layer_of() {   # folder -> layer number, or nothing when unknown
     case "$1" in
     core) echo 0 ;;
-    io|kernels|tokenizers) echo 1 ;;
+    io|kernels|tokenizers|hub) echo 1 ;;
     data|models|eval) echo 2 ;;
     generate) echo 3 ;;
     train) echo 4 ;;
@@ -39,6 +39,7 @@ owner_of_public() {   # include path lmtune/X.h -> the folder it counts as
     case "$1" in
     lmtune/lmtune.h) echo core ;;
     lmtune/tokenizer.h) echo tokenizers ;;
+    lmtune/hub.h) echo hub ;;
     *) echo api ;;
     esac
 }

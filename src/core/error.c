@@ -13,11 +13,14 @@ const char *lmt_last_error(void) { return last_error; }
 
 void lmt_clear_error(void) { last_error[0] = '\0'; }
 
+/* formatted apart first, so the message may quote lmt_last_error() itself */
 lmt_status lmt_fail(lmt_status s, const char *fmt, ...) {
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return s;
 }
 
@@ -44,6 +47,8 @@ const char *lmt_status_name(lmt_status s) {
     case LMT_ERR_NOMEM: return "out of memory";
     case LMT_ERR_NOT_FOUND: return "not found";
     case LMT_ERR_INTERNAL: return "internal error";
+    case LMT_ERR_NETWORK: return "network error";
+    case LMT_ERR_ACCESS: return "access denied";
     }
     return "unknown status";
 }

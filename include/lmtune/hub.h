@@ -1,0 +1,66 @@
+/* The Hugging Face Hub: models and datasets by name, through the cache that
+ * huggingface_hub keeps (the same folders, byte for byte, so a model
+ * transformers downloaded is found here and the other way round).
+ *
+ *   <cache>/models--ORG--NAME/blobs/<etag>            the files' bytes
+ *   <cache>/models--ORG--NAME/snapshots/<commit>/FILE  relative symlinks to blobs
+ *   <cache>/models--ORG--NAME/refs/<branch or tag>    the commit it points at
+ *   <cache>/models--ORG--NAME/.no_exist/<commit>/FILE files the repo lacks
+ *   <cache>/.locks/models--ORG--NAME/<etag>.lock      one writer per blob
+ *
+ * The cache folder: HF_HUB_CACHE, else HUGGINGFACE_HUB_CACHE, else
+ * HF_HOME/hub, else XDG_CACHE_HOME/huggingface/hub, else
+ * ~/.cache/huggingface/hub. The Hub: HF_ENDPOINT, else https://huggingface.co.
+ * The token: HF_TOKEN, else the file HF_TOKEN_PATH (default HF_HOME/token).
+ * HF_HUB_OFFLINE=1 or TRANSFORMERS_OFFLINE=1: the cache only. A Hub that
+ * cannot be reached falls back to the cache too, as huggingface_hub does.
+ * Timeouts: HF_HUB_ETAG_TIMEOUT (metadata, default 10 s) and
+ * HF_HUB_DOWNLOAD_TIMEOUT (a stalled transfer, default 10 s).
+ */
+#ifndef LMTUNE_HUB_H
+#define LMTUNE_HUB_H
+#include "lmtune/lmtune.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lmt_repo_type { LMT_REPO_MODEL = 0, LMT_REPO_DATASET } lmt_repo_type;
+
+/* Zero-initialised means: the environment's defaults, revision "main", a model repo. */
+typedef struct lmt_hub_options {
+    const char *endpoint;   /* NULL: HF_ENDPOINT, else https://huggingface.co */
+    const char *cache_dir;  /* NULL: the cache folder above */
+    const char *token;      /* NULL: HF_TOKEN or the token file; "" sends none */
+    const char *revision;   /* NULL: "main"; a branch, a tag or a commit */
+    lmt_repo_type repo_type;
+    bool local_files_only;  /* the cache only (also HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE) */
+    bool force_download;    /* fetch again even when cached */
+    /* called as a file downloads (total -1: unknown); NULL: quiet */
+    void (*on_progress)(void *user, const char *file, int64_t done, int64_t total);
+    void *user;
+} lmt_hub_options;
+
+/* The cache folder the options (or the environment) name; free() it. */
+LMT_API char *lmt_hub_cache_dir(const lmt_hub_options *o);
+
+/* hf_hub_download: FILE of REPO at the options' revision, from the cache or
+ * the Hub, into the cache. *path (free() it) is the file under snapshots/.
+ * A file the repo lacks is LMT_ERR_NOT_FOUND, remembered in .no_exist. */
+LMT_API lmt_status lmt_hub_download(const char *repo_id, const char *filename, const lmt_hub_options *o, char **path);
+
+/* from_pretrained's resolution: a local folder is used as it is; otherwise
+ * name_or_path is a repo id and the files from_pretrained reads (config,
+ * generation config, model.safetensors or its index and shards, else
+ * pytorch_model.bin, the tokenizer files) are fetched into the cache.
+ * *folder (free() it) is the folder to load. *from_hub (may be NULL) says
+ * which it was. */
+LMT_API lmt_status lmt_hub_resolve_model(const char *name_or_path, const lmt_hub_options *o, char **folder, bool *from_hub);
+
+/* True when name is a syntactically valid repo id ("NAME" or "ORG/NAME"). */
+LMT_API bool lmt_hub_valid_repo_id(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
