@@ -231,6 +231,9 @@ lmt_status lmt_hub_download_in(const lmt_hub_session *s, const char *file, char 
         char *ptr = lmt_hub_pointer_path(s->storage, s->revision, file);
         if (ptr && lmt_file_exists(ptr)) { *path = ptr; return LMT_OK; }
         free(ptr);
+        if (lmt_hub_no_exist(s->storage, s->revision, file))   /* as transformers consults .no_exist first */
+            return lmt_fail(LMT_ERR_NOT_FOUND, "%s (%s %s, revision %s): no such file in the repo (as the cache recorded)", file,
+                            lmt_hub_type_name(s->type), s->repo_id, s->revision);
     }
     file_meta meta = {.size = -1};
     lmt_status head_st;
