@@ -146,6 +146,9 @@ int http_read_request(int fd, http_req *r) {
     int st = parse_head(r, end);
     if (st) return st;
     body_src src = { fd, r->head + head_len, have - head_len, 0 };
+    const char *expect = http_header(r, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 && src.have == 0)   /* libcurl waits 1 s for it */
+        write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     const char *te = http_header(r, "Transfer-Encoding");
     const char *cl = http_header(r, "Content-Length");
     if (te && strcasecmp(te, "chunked") == 0) return read_chunked(r, &src);
