@@ -35,7 +35,7 @@ typedef struct {
     int nhdr;
     char *body;
     size_t body_len;
-    bool responded;
+    bool plumbing;                    /* /_control, /_log: no faults, not logged */
 } http_req;
 
 typedef struct { int status; lmt_strbuf head; } http_resp;

@@ -28,6 +28,7 @@ static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static void route_control(http_req *r) {
+    r->plumbing = true;
     if (strcmp(r->path, "/_control") == 0) {
         control_apply(r->query);
         http_resp p;
