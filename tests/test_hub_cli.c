@@ -85,6 +85,9 @@ int main(void) {
     CHECK(lmt_read_file(v, &meta, &len) == LMT_OK && meta && !strncmp(meta, MAIN_COMMIT "\n" CONFIG_SHA1 "\n", 82));
     free(meta);
     CHECK(!exists("%s/ld/%s", tmp, "merges.txt"));
+    /* --revision (taken by main.c for every command) pins the tag's commit */
+    CHECK(run("download lmtune-test/tiny-gpt2 config.json --revision v1.0") == 0 &&
+          strstr(out, "/06de167fe8eea1c55a3028cc804c8d4b955b40bf/config.json"));
     /* errors: no such repo, no such revision */
     CHECK(run("download lmtune-test/nope") == 1 && strstr(out, "not found"));
     CHECK(run("download lmtune-test/tiny-gpt2 --revision nope") == 1 && strstr(out, "nope"));
@@ -106,6 +109,8 @@ int main(void) {
     CHECK(!exists("%s/cache/.locks/models--lmtune-test--tiny-gpt2%s", tmp, ""));
     CHECK(run("cache rm lmtune-test/nope") == 0 && strstr(out, "Could not find") && strstr(out, "Nothing to delete"));
     CHECK(run("cache scan") == 0 && strstr(out, "Found 1 repo(s)"));
+    CHECK(runf("cache ls --cache_dir %s/nope", tmp) == 1 && strstr(out, "Cache directory not found"));
+    CHECK(runf("cache ls --cache_dir %s/cache", tmp) == 0 && strstr(out, "dataset/lmtune-test/tiny-text"));
 
     /* train --dataset_name: the repo's train / validation files */
     CHECK(runf("train --task clm --config_name %s/examples/gpt2-demo/config.json --tokenizer_name " LMT_SHARED_DATA

@@ -57,6 +57,10 @@ LMT_API lmt_status lmt_hub_download(const char *repo_id, const char *filename, c
  * which it was. */
 LMT_API lmt_status lmt_hub_resolve_model(const char *name_or_path, const lmt_hub_options *o, char **folder, bool *from_hub);
 
+/* The same for AutoTokenizer: tokenizer_config.json (else config.json) and
+ * the tokenizer files, no weights. */
+LMT_API lmt_status lmt_hub_resolve_tokenizer(const char *name_or_path, const lmt_hub_options *o, char **folder, bool *from_hub);
+
 /* snapshot_download: every file of REPO at the options' revision (one
  * commit, listed by the Hub, else the cached snapshot's files when offline
  * or the Hub cannot be reached) whose path matches one of include (a

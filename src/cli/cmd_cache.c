@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/hub_flags.h"
 #include "cli/train_common.h"
 #include "core/error.h"
 #include "hub/cache.h"
@@ -249,7 +250,8 @@ int lmt_cmd_cache(int argc, char **argv) {
     if (!rc && strcmp(sub, "rm") && n_pos > 1) { fprintf(stderr, "lmtune: error: cache %s: unexpected argument '%s'\n", sub, pos[1]); rc = 2; }
     if (!rc && !strcmp(sub, "rm") && n_pos < 2) { fprintf(stderr, "lmtune: error: cache rm needs a target (model/ORG/NAME, ORG/NAME or a commit)\n"); rc = 2; }
     if (rc) { free(pos); return rc < 0 ? 0 : rc; }
-    lmt_hub_options o = {.cache_dir = cache_dir};
+    lmt_hub_options o = *lmt_cli_hub_options();   /* main.c takes --cache_dir for every command */
+    if (cache_dir) o.cache_dir = cache_dir;
     char *cache = lmt_hub_cache_dir(&o);
     if (!cache) { free(pos); return lmt_cli_fail(NULL); }
     rc = !strcmp(sub, "rm") ? cache_rm(cache, pos + 1, n_pos - 1, repo_type, dry_run) : cache_ls(cache, revisions, show_warnings);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/hub_flags.h"
 #include "cli/train_common.h"
 #include "core/error.h"
 #include "core/util.h"
@@ -62,8 +63,14 @@ int lmt_cmd_download(int argc, char **argv) {
         free(pos); free(include.v); free(exclude.v);
         return rc < 0 ? 0 : rc ? rc : 2;
     }
-    lmt_hub_options o = {.cache_dir = cache_dir, .token = token, .revision = revision, .force_download = force,
-                         .repo_type = !strcmp(repo_type, "dataset") ? LMT_REPO_DATASET : LMT_REPO_MODEL};
+    /* main.c takes --revision, --cache_dir, --token, --local_files_only, --force_download for every command
+     * (cli/hub_flags.h); the table still sees --name=value and the dashed spellings */
+    lmt_hub_options o = *lmt_cli_hub_options();
+    if (cache_dir) o.cache_dir = cache_dir;
+    if (token) o.token = token;
+    if (revision) o.revision = revision;
+    if (force) o.force_download = true;
+    o.repo_type = !strcmp(repo_type, "dataset") ? LMT_REPO_DATASET : LMT_REPO_MODEL;
     const char *repo = pos[0];
     const char **names = (const char **)pos + 1;
     int n_names = n_pos - 1, n_sub = 0;
