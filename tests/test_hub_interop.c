@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "core/json.h"
 #include "core/util.h"
 #include "harness.h"
 #include "hub/digest.h"
@@ -175,6 +176,34 @@ static void fill_like_hf(hub_stand_in *h) {
                         (strstr(o, "/.no_exist/") && strstr(o, "\td\t")) || !strncmp(o, ".locks/", 7);
         CHECK_MSG(extra_ok, "lmtune has, huggingface_hub lacks: %s", o);
     }
+    /* the cache huggingface_hub read whole (make_hub_fixtures.py lmtune-cache: scan_cache_dir without
+       warnings, try_to_load_from_cache, local_files_only, from_pretrained) is the one lmtune makes today */
+    listing read_by_hf = {0};
+    snprintf(ref, sizeof ref, "%s/tests/fixtures/hub/lmtune_cache_listing.txt", LMT_SOURCE_DIR);
+    CHECK_OK(lmt_read_file(ref, &text, &len));
+    for (char *line = text; text && *line;) {
+        char *end = strchr(line, '\n');
+        if (end) *end = '\0';
+        if (*line) add(&read_by_hf, line);
+        line = end ? end + 1 : line + strlen(line);
+    }
+    free(text);
+    CHECK_MSG(read_by_hf.n == ours.n && read_by_hf.n > 50, "%zu vs %zu", read_by_hf.n, ours.n);
+    for (size_t i = 0; i < read_by_hf.n; i++)
+        CHECK_MSG(has(&ours, read_by_hf.lines[i]), "huggingface_hub read, lmtune no longer makes: %s", read_by_hf.lines[i]);
+    /* and where huggingface_hub's try_to_load_from_cache found each file */
+    snprintf(ref, sizeof ref, "%s/tests/fixtures/hub/hf_reads_lmtune_cache.json", LMT_SOURCE_DIR);
+    lmt_json *seen = NULL;
+    CHECK_OK(lmt_json_parse_file(ref, &seen));
+    const lmt_json *found = lmt_json_get(seen, "try_to_load_from_cache");
+    CHECK(found && found->type == LMT_JSON_OBJECT && found->len == 8);
+    for (size_t i = 0; found && i < found->len; i++) {
+        char full[1024];
+        snprintf(full, sizeof full, "%s/%s", cache, found->items[i].str ? found->items[i].str : "");
+        CHECK_MSG(lmt_file_exists(full), "%s", full);
+    }
+    lmt_json_free(seen);
+    free_listing(&read_by_hf);
     free_listing(&ours);
     free_listing(&theirs);
 }

@@ -458,6 +458,9 @@ def lmtune_cache(server, lmtune):
     try:
         for rev in ("main", "v1.0", main_commit):
             subprocess.run([lmtune, "inspect", repo, "--revision", rev], env=env, check=True, stdout=subprocess.DEVNULL)
+        missing = subprocess.run([lmtune, "download", repo, "nope.json"], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        assert missing.returncode == 1 and "nope.json" in missing.stderr, missing.stderr
         for f in (".gitattributes", "README.md", "train.jsonl", "validation.jsonl"):
             subprocess.run([lmtune, "download", "lmtune-test/tiny-text", f, "--repo-type", "dataset"], env=env, check=True,
                            stdout=subprocess.DEVNULL)
