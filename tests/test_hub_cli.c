@@ -11,34 +11,12 @@
 #include "harness.h"
 #include "cli_run.h"
 #include "core/util.h"
+#include "hub_stand_in.h"
 
 #define MAIN_COMMIT "5632ccbbae4f90811b88d41e8c26af8711709b70"
 #define CONFIG_SHA1 "4773fde9db0bd6871c93cc9ac03210a2a118ea16"
 
-static pid_t server;
-
-static bool start_server(const char *dir, int *hub) {
-    char port_file[512];
-    snprintf(port_file, sizeof port_file, "%s/ports", dir);
-    server = fork();
-    if (server == 0) {
-        if (!freopen("/dev/null", "w", stdout)) _exit(127);
-        execl(LMT_HUB_SERVER, LMT_HUB_SERVER, "--root", LMT_HUB_ROOT, "--port-file", port_file, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        FILE *f = fopen(port_file, "r");
-        int cdn;
-        if (f) {
-            bool ok = fscanf(f, "%d %d", hub, &cdn) == 2;
-            fclose(f);
-            if (ok) return true;
-        }
-        struct timespec ts = {0, 20000000};
-        nanosleep(&ts, NULL);
-    }
-    return false;
-}
+static hub_stand_in H;
 
 static bool exists(const char *fmt, const char *a, const char *b) {
     char p[1024];
@@ -47,17 +25,9 @@ static bool exists(const char *fmt, const char *a, const char *b) {
 }
 
 int main(void) {
-    char tmp[] = "/tmp/lmt_hub_cli_XXXXXX";
-    CHECK(mkdtemp(tmp) != NULL);
-    int hub = 0;
-    if (!start_server(tmp, &hub)) { fprintf(stderr, "lmt_hub_server did not start\n"); return 1; }
+    if (!hub_start(&H, "hubcli")) { fprintf(stderr, "lmt_hub_server did not start\n"); return 1; }
+    const char *tmp = H.dir;
     char v[1024];
-    snprintf(v, sizeof v, "http://127.0.0.1:%d", hub);
-    setenv("HF_ENDPOINT", v, 1);
-    snprintf(v, sizeof v, "%s/cache", tmp);
-    setenv("HF_HUB_CACHE", v, 1);
-    unsetenv("HF_HUB_OFFLINE");
-    unsetenv("TRANSFORMERS_OFFLINE");
     setenv("HF_TOKEN", "", 1);
     snprintf(v, sizeof v, "%s/no-token", tmp);
     setenv("HF_TOKEN_PATH", v, 1);
@@ -125,10 +95,22 @@ int main(void) {
                "/tokenizers/gpt2 --dataset_name lmtune-test/parquet-only --output_dir %s/run3", LMT_SOURCE_DIR, tmp) == 1 &&
           strstr(out, "lmtune-test/parquet-only") && strstr(out, "parquet"));
 
-    kill(server, SIGTERM);
-    int st;
-    waitpid(server, &st, 0);
-    snprintf(v, sizeof v, "rm -rf %s", tmp);
-    CHECK(system(v) == 0);
+    /* model and tokenizer names in the other commands, as from_pretrained resolves them */
+    CHECK(run("inspect lmtune-test/tiny-gpt2") == 0 && strstr(out, "GPT2LMHeadModel") && strstr(out, "snapshots/" MAIN_COMMIT));
+    CHECK(run("inspect lmtune-test/tiny-gpt2 --revision v1.0") == 0 && strstr(out, "snapshots/06de167fe8eea1c55a3028cc804c8d4b955b40bf"));
+    CHECK(run("inspect lmtune-test/sharded-gpt2") == 0 && strstr(out, "model.safetensors.index.json"));
+    /* a tokenizer alone: its files, no weights */
+    CHECK(run("tokenize --tokenizer distilgpt2 --text hello") == 0 && strstr(out, "\"ids\""));
+    CHECK(exists("%s/cache/models--distilgpt2/snapshots/5f6eb02150cf5cfdc30a058e5ecfeaae9ec1350c/%s", tmp, "vocab.json"));
+    CHECK(!exists("%s/cache/models--distilgpt2/snapshots/5f6eb02150cf5cfdc30a058e5ecfeaae9ec1350c/%s", tmp, "model.safetensors"));
+    /* --local_files_only: what is cached works, the rest is refused saying so */
+    CHECK(run("inspect lmtune-test/tiny-gpt2 --local_files_only") == 0);
+    CHECK(run("inspect lmtune-test/bin-gpt2 --local_files_only") == 1 && strstr(out, "not in the cache") && strstr(out, "offline"));
+    /* the Hub gone: the cache, with a warning */
+    hub_stop(&H);
+    CHECK(run("inspect lmtune-test/tiny-gpt2") == 0 && strstr(out, "could not be reached"));
+    CHECK(run("inspect lmtune-test/bin-gpt2") == 1 && strstr(out, "could not be reached") && strstr(out, "not in the cache"));
+    CHECK(run("inspect ./no-such-folder") == 1 && strstr(out, "not a directory"));
+    hub_finish(&H);
     return lmt_test_finish();
 }
