@@ -13,4 +13,5 @@ int lmt_cmd_fill_mask(int argc, char **argv);
 int lmt_cmd_bleu(int argc, char **argv);
 int lmt_cmd_translate(int argc, char **argv);
 int lmt_cmd_data(int argc, char **argv);
+int lmt_cmd_upload(int argc, char **argv);
 #endif
