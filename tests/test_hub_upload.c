@@ -17,6 +17,7 @@
 #include "cli_run.h"
 #include "core/fs.h"
 #include "core/util.h"
+#include "hub/digest.h"
 #include "hub/http.h"
 #include "lmtune/hub.h"
 #include "model_files.h"
@@ -101,6 +102,11 @@ static void copy_in(const char *dir, const char *name) {
 }
 
 int main(void) {
+    char probe[65];   /* built with LMT_HUB=OFF: no libcrypto, no uploads */
+    if (lmt_sha256_file("/dev/null", probe) == LMT_ERR_UNSUPPORTED) {
+        printf("skipped: built without the Hub (LMT_HUB=OFF)\n");
+        return 77;
+    }
     CHECK(mkdtemp(tmp) != NULL);
     char cmd[4096], root[512], up[512], path[2048];
     snprintf(root, sizeof root, "%s/root", tmp);
@@ -241,6 +247,21 @@ int main(void) {
     CHECK(!lmt_file_exists(ckpt) && !lmt_file_exists(opt));
     free(ckpt);
     free(opt);
+    /* hub_strategy end: only the final push; a bare hub_model_id lands in the token owner's namespace */
+    CHECK(runf("train " DEMO "--train_file " LMT_SHARED_DATA "/wikitext-2-raw-v1/wiki.valid.raw --block_size 32 "
+               "--per_device_train_batch_size 2 --max_steps 2 --save_steps 1 --max_train_samples 8 --output_dir %s/run-end "
+               "--push_to_hub --hub_strategy end --hub_model_id pushed-end --hub_token " TOKEN, tmp) == 0);
+    log = server_log();
+    commits = 0;
+    int owner_len = (int)(strchr(owner_repo, '/') - owner_repo);
+    char end_commit[512], end_repo[300];
+    snprintf(end_repo, sizeof end_repo, "%.*s/pushed-end", owner_len, owner_repo);
+    snprintf(end_commit, sizeof end_commit, "POST /api/models/%s/commit/main", end_repo);
+    for (const char *p = log; (p = strstr(p, end_commit)); p++) commits++;
+    CHECK_MSG(commits == 1, "%d commits (%s)", commits, end_commit);
+    free(log);
+    snprintf(path, sizeof path, "%s/run-end/model.safetensors", tmp);
+    check_download(end_repo, "model.safetensors", path);
     /* refused before training: a hub_strategy lmtune does not do, a bad repo id, no token */
     CHECK(runf("train " DEMO "--train_file x --output_dir %s/r2 --push_to_hub --hub_strategy checkpoint", tmp) != 0 &&
           strstr(out, "hub_strategy checkpoint"));
