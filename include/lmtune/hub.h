@@ -57,6 +57,10 @@ LMT_API lmt_status lmt_hub_download(const char *repo_id, const char *filename, c
  * which it was. */
 LMT_API lmt_status lmt_hub_resolve_model(const char *name_or_path, const lmt_hub_options *o, char **folder, bool *from_hub);
 
+/* The same for AutoTokenizer: tokenizer_config.json (else config.json) and
+ * the tokenizer files, no weights. */
+LMT_API lmt_status lmt_hub_resolve_tokenizer(const char *name_or_path, const lmt_hub_options *o, char **folder, bool *from_hub);
+
 /* True when name is a syntactically valid repo id ("NAME" or "ORG/NAME"). */
 LMT_API bool lmt_hub_valid_repo_id(const char *name);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/hub_flags.h"
 #include "lmtune/lmtune.h"
 
 int lmt_cmd_convert(int argc, char **argv) {
@@ -13,8 +14,10 @@ int lmt_cmd_convert(int argc, char **argv) {
                 "to DST_DIR as config.json (+ generation_config.json) and model.safetensors.\n");
         return argc < 3 ? 2 : 0;
     }
+    const char *src = lmt_cli_resolve(argv[1], true);
+    if (!src) return 1;
     lmt_model *m;
-    if (lmt_model_load(argv[1], &m) != LMT_OK || lmt_model_save(m, argv[2]) != LMT_OK) {
+    if (lmt_model_load(src, &m) != LMT_OK || lmt_model_save(m, argv[2]) != LMT_OK) {
         fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
         return 1;
     }

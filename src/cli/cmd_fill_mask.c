@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/hub_flags.h"
 #include "cli/flags.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -44,11 +45,13 @@ int lmt_cmd_fill_mask(int argc, char **argv) {
         text = argv[i];
     }
     if (!model_dir || !text) { fprintf(stderr, "usage: lmtune fill-mask --model DIR [--top_k K] \"TEXT\" (see --help)\n"); return 2; }
+    if (!tok_dir) tok_dir = model_dir;
+    if (!(model_dir = lmt_cli_resolve(model_dir, true)) || !(tok_dir = lmt_cli_resolve(tok_dir, false))) return 1;
     lmt_model *m = NULL;
     lmt_tokenizer *tok = NULL;
     lmt_fill_mask_output o = {0};
     int rc = 0;
-    if (lmt_model_load(model_dir, &m) != LMT_OK || lmt_tokenizer_load(tok_dir ? tok_dir : model_dir, &tok) != LMT_OK ||
+    if (lmt_model_load(model_dir, &m) != LMT_OK || lmt_tokenizer_load(tok_dir, &tok) != LMT_OK ||
         lmt_fill_mask(m, tok, text, top_k, clean_up, &o) != LMT_OK) {
         fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
         rc = 1;

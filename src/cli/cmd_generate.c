@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/hub_flags.h"
 #include "cli/flags.h"
 #include "kernels/matmul.h"
 #include "core/json.h"
@@ -49,6 +50,10 @@ int lmt_cmd_generate(int argc, char **argv) {
         return 2;
     }
     if (!tok_dir) tok_dir = model_dir;
+    model_dir = lmt_cli_resolve(model_dir, true);
+    if (!model_dir) return 1;
+    tok_dir = lmt_cli_resolve(tok_dir, false);
+    if (!tok_dir) return 1;
     lmt_model *m = NULL;
     lmt_tokenizer *tok = NULL;
     if (lmt_model_load(model_dir, &m) != LMT_OK || lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) {

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/hub_flags.h"
 #include "core/util.h"
 #include "models/model.h"
 
@@ -20,7 +21,8 @@ int lmt_cmd_inspect(int argc, char **argv) {
                 "the checkpoint (newly initialized) or present but unused.\n");
         return argc < 2 ? 2 : 0;
     }
-    const char *dir = argv[1];
+    const char *dir = lmt_cli_resolve(argv[1], true);
+    if (!dir) return 1;
     lmt_model *m;
     if (lmt_model_load(dir, &m) != LMT_OK) {
         fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());

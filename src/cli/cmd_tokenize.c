@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/hub_flags.h"
 #include "cli/flags.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -127,6 +128,7 @@ int lmt_cmd_tokenize(int argc, char **argv) {
     }
     if (!dir) { usage(stderr); return 2; }
     if (text && file) { fprintf(stderr, "lmtune: error: give --text or --file, not both\n"); return 2; }
+    if (!(dir = lmt_cli_resolve(dir, false))) return 1;
     lmt_tokenizer *t;
     if (lmt_tokenizer_load(dir, &t) != LMT_OK) return fail(lmt_last_error());
     int rc = 0;

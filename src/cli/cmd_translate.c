@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/hub_flags.h"
 #include "cli/flags.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -69,6 +70,8 @@ int lmt_cmd_translate(int argc, char **argv) {
     }
     if (!model_dir || !n_texts) { usage(stderr); free(texts); return 2; }
     if (given[O_BEAMS] && ival[O_BEAMS] < 1) { fprintf(stderr, "lmtune: error: --num_beams must be at least 1, got %d\n", ival[O_BEAMS]); free(texts); return 2; }
+    if (!tok_dir) tok_dir = model_dir;
+    if (!(model_dir = lmt_cli_resolve(model_dir, true)) || !(tok_dir = lmt_cli_resolve(tok_dir, false))) { free(texts); return 1; }
     lmt_model *m = NULL;
     lmt_tokenizer *tok = NULL;
     int rc = 0;
@@ -79,7 +82,7 @@ int lmt_cmd_translate(int argc, char **argv) {
     lmt_sb_init(&b);
     if (lmt_model_load(model_dir, &m) != LMT_OK) goto error;
     if (m->cfg.arch != LMT_ARCH_MARIAN) { fprintf(stderr, "lmtune: error: translate needs a MarianMTModel, not %s\n", lmt_arch_class_name(m->cfg.arch)); rc = 2; goto done; }
-    if (lmt_tokenizer_load(tok_dir ? tok_dir : model_dir, &tok) != LMT_OK) goto error;
+    if (lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) goto error;
     if (lmt_tokenizer_vocab_size(tok) > (size_t)m->cfg.vocab_size) {
         fprintf(stderr, "lmtune: error: the tokenizer has %zu tokens but the model's vocabulary holds %lld\n", lmt_tokenizer_vocab_size(tok), (long long)m->cfg.vocab_size);
         rc = 1;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "lmtune/lmtune.h"
 #include "cli/commands.h"
+#include "cli/hub_flags.h"
 #include "core/profile.h"
 #include "kernels/matmul.h"
 
@@ -28,7 +29,8 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'lmtune <command> --help' describes a command. Any command takes --profile: time, calls and\n"
-               "GFLOP/s per kernel and phase (forward, backward, optimizer), printed to stderr at the end.\n");
+               "GFLOP/s per kernel and phase (forward, backward, optimizer), printed to stderr at the end.\n\n%s",
+            lmt_cli_hub_help);
 }
 
 int main(int argc, char **argv) {
@@ -57,6 +59,9 @@ int main(int argc, char **argv) {
     }
     argc = kept;
     argv[argc] = NULL;
+    /* --revision, --cache_dir, --token, --local_files_only, --force_download: any command that loads a model */
+    int hub_rc = lmt_cli_hub_take_flags(&argc, argv);
+    if (hub_rc) return hub_rc;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (commands[i].fn && !strcmp(argv[1], commands[i].name)) {
             int rc = commands[i].fn(argc - 1, argv + 1);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cli/hub_flags.h"
 #include "cli/train_common.h"
 #include "core/error.h"
 #include "core/util.h"
@@ -119,6 +120,11 @@ void lmt_cli_print_metrics(void *user, const lmt_eval_output *e, bool final, con
 
 int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
                       void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before)) {
+    /* Hub names become cache folders: after every argument is checked, before any file is read */
+    bool same = c->tok_dir && c->model_dir && !strcmp(c->tok_dir, c->model_dir);
+    if (c->model_dir && !(c->model_dir = lmt_cli_resolve(c->model_dir, true))) return 1;
+    if (same) c->tok_dir = c->model_dir;
+    else if (c->tok_dir && !(c->tok_dir = lmt_cli_resolve(c->tok_dir, false))) return 1;
     lmt_finetune_job job = {
         .args = &c->args, .model_dir = c->model_dir, .config_path = c->config, .tokenizer_dir = c->tok_dir,
         .train = c->train_file != NULL, .perplexity = perplexity, .log_final_evaluation = log_final_evaluation, .task = task,

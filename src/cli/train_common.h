@@ -25,7 +25,7 @@ lmt_status lmt_cli_load_args_json(void *args, const char *path);
 /* The rows for lmt_cli_train c (first in each command's table). */
 #define LMT_CLI_TRAIN_FLAGS(c)                                                                                         \
     {"task", LMT_FLAG_ENUM, &(c).task, LMT_FLAG_ANY, lmt_cli_tasks, "the task", NULL},                                  \
-    {"model_name_or_path|model", LMT_FLAG_PATH, &(c).model_dir, LMT_FLAG_ANY, NULL, "an HF model folder", NULL},        \
+    {"model_name_or_path|model", LMT_FLAG_PATH, &(c).model_dir, LMT_FLAG_ANY, NULL, "an HF model folder or Hub repo id", NULL},\
     {"config_name", LMT_FLAG_PATH, &(c).config, LMT_FLAG_ANY, NULL, "a config.json: fresh weights drawn with --seed",   \
      NULL},                                                                                                            \
     {"tokenizer_name|tokenizer", LMT_FLAG_PATH, &(c).tok_dir, LMT_FLAG_ANY, NULL,                                       \

@@ -192,6 +192,8 @@ static lmt_status fetch_blob(const lmt_hub_session *s, const char *file, const f
 /* Step 3: what the cache has for the revision when the Hub gave no answer. */
 static lmt_status from_cache(const lmt_hub_session *s, const char *file, char **path, lmt_status head_st, bool head_http_refusal,
                              bool *cached_only) {
+    char why[1024];   /* the Hub's answer, before the cache lookups below touch the error */
+    snprintf(why, sizeof why, "%s", lmt_last_error());
     char *commit = lmt_hub_is_commit(s->revision) ? lmt_strdup(s->revision) : lmt_hub_ref_read(s->storage, s->revision);
     if (commit) {
         char *ptr = lmt_hub_pointer_path(s->storage, commit, file);
@@ -211,14 +213,14 @@ static lmt_status from_cache(const lmt_hub_session *s, const char *file, char **
     }
     if (s->o->force_download)
         return lmt_fail(head_st, "%s (%s %s): cannot download again: %s", file, lmt_hub_type_name(s->type), s->repo_id,
-                        s->offline ? "offline mode is on" : lmt_last_error());
+                        s->offline ? "offline mode is on" : why);
     if (s->offline)
         return lmt_fail(LMT_ERR_NOT_FOUND, "%s (%s %s, revision %s) is not in the cache %s, and offline mode is on (%s): unset it "
                         "to download", file, lmt_hub_type_name(s->type), s->repo_id, s->revision, s->cache,
                         s->o->local_files_only ? "local files only" : "HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE");
-    if (head_http_refusal) return head_st;   /* the Hub's own error (not found, gated, unauthorised) stands */
+    if (head_http_refusal) return lmt_fail(head_st, "%s", why);   /* the Hub's own error (not found, gated, unauthorised) stands */
     return lmt_fail(head_st, "%s (%s %s, revision %s): the Hub could not be reached (%s) and the file is not in the cache %s", file,
-                    lmt_hub_type_name(s->type), s->repo_id, s->revision, lmt_last_error(), s->cache);
+                    lmt_hub_type_name(s->type), s->repo_id, s->revision, why, s->cache);
 }
 
 lmt_status lmt_hub_download_in(const lmt_hub_session *s, const char *file, char **path, bool *cached_only) {
@@ -229,6 +231,9 @@ lmt_status lmt_hub_download_in(const lmt_hub_session *s, const char *file, char 
         char *ptr = lmt_hub_pointer_path(s->storage, s->revision, file);
         if (ptr && lmt_file_exists(ptr)) { *path = ptr; return LMT_OK; }
         free(ptr);
+        if (lmt_hub_no_exist(s->storage, s->revision, file))   /* as transformers consults .no_exist first */
+            return lmt_fail(LMT_ERR_NOT_FOUND, "%s (%s %s, revision %s): no such file in the repo (as the cache recorded)", file,
+                            lmt_hub_type_name(s->type), s->repo_id, s->revision);
     }
     file_meta meta = {.size = -1};
     lmt_status head_st;

@@ -78,7 +78,8 @@ static bool looks_like_path(const char *name) {
     return name[0] == '/' || name[0] == '.' || name[0] == '~' || strchr(strchr(name, '/') ? strchr(name, '/') + 1 : "", '/');
 }
 
-lmt_status lmt_hub_resolve_model(const char *name, const lmt_hub_options *o, char **folder, bool *from_hub) {
+/* weights: the model's files too; else AutoTokenizer's (config.json is optional then) */
+static lmt_status resolve(const char *name, const lmt_hub_options *o, bool weights, char **folder, bool *from_hub) {
     if (folder) *folder = NULL;
     if (from_hub) *from_hub = false;
     if (!name || !*name || !folder) return lmt_fail(LMT_ERR_ARG, "lmt_hub_resolve_model: no name");
@@ -89,12 +90,18 @@ lmt_status lmt_hub_resolve_model(const char *name, const lmt_hub_options *o, cha
     if (lmt_file_exists(name))
         return lmt_fail(LMT_ERR_ARG, "%s: a file, not a model folder (give the folder that holds config.json, or a Hub repo id)", name);
     if (looks_like_path(name) || !lmt_hub_valid_repo_id(name))
-        return lmt_fail(LMT_ERR_NOT_FOUND, "%s: no such folder, and not a Hub repo id (NAME or ORG/NAME)", name);
+        return lmt_fail(LMT_ERR_NOT_FOUND, "%s: not a directory (expected an HF model folder, or a Hub repo id: NAME or ORG/NAME)",
+                        name);
     lmt_hub_session s;
     LMT_TRY(lmt_hub_session_init(&s, name, o));
     char *config = NULL;
     bool cached_only = false;
-    lmt_status st = lmt_hub_download_in(&s, "config.json", &config, &cached_only);
+    const char *first = weights ? "config.json" : "tokenizer_config.json";
+    lmt_status st = lmt_hub_download_in(&s, first, &config, &cached_only);
+    if (st == LMT_ERR_NOT_FOUND && !weights && strstr(lmt_last_error(), "no such file")) {   /* older repos: vocab files only */
+        lmt_clear_error();
+        st = lmt_hub_download_in(&s, "config.json", &config, &cached_only);
+    }
     char *slash = config ? strrchr(config, '/') : NULL;
     const char *snapshot = NULL;
     if (st == LMT_OK) {
@@ -105,7 +112,7 @@ lmt_status lmt_hub_resolve_model(const char *name, const lmt_hub_options *o, cha
             s.offline = true;
         }
         s.revision = snapshot;   /* every other file from the same commit */
-        st = fetch_weights(&s);
+        st = weights ? fetch_weights(&s) : fetch_optional(&s, "config.json");
     }
     for (size_t i = 0; st == LMT_OK && optional_files[i]; i++) st = fetch_optional(&s, optional_files[i]);
     if (st == LMT_OK) {
@@ -116,4 +123,12 @@ lmt_status lmt_hub_resolve_model(const char *name, const lmt_hub_options *o, cha
     free(config);
     lmt_hub_session_free(&s);
     return st;
+}
+
+lmt_status lmt_hub_resolve_model(const char *name, const lmt_hub_options *o, char **folder, bool *from_hub) {
+    return resolve(name, o, true, folder, from_hub);
+}
+
+lmt_status lmt_hub_resolve_tokenizer(const char *name, const lmt_hub_options *o, char **folder, bool *from_hub) {
+    return resolve(name, o, false, folder, from_hub);
 }

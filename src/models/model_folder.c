@@ -47,13 +47,12 @@ static long resolve_key(const lmt_layout *l, const char *key, bool *added_prefix
     return -1;
 }
 
-static lmt_status load_weights(lmt_model *m, const char *path) {
+/* One checkpoint file's tensors into m; got[i]: 0 = not loaded, 1 = via an
+ * alias, 2 = by its own name (across the shards of a sharded checkpoint). */
+static lmt_status load_file(lmt_model *m, const char *path, unsigned char *got) {
     lmt_tensor_file *f;
     LMT_TRY(lmt_tensor_file_open(path, &f));
     lmt_layout *l = &m->layout;
-    /* 0 = not loaded, 1 = via an alias, 2 = by its own name */
-    unsigned char *got = calloc(l->n_params ? l->n_params : 1, 1);
-    if (!got) { lmt_tensor_file_free(f); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
     lmt_status s = LMT_OK;
     for (size_t e = 0; e < f->n && s == LMT_OK; e++) {
         const lmt_tensor_entry *t = &f->entries[e];
@@ -84,6 +83,17 @@ static lmt_status load_weights(lmt_model *m, const char *path) {
         got[i] = is_alias ? 1 : 2;
         if (prefixed) m->report.added_prefix = true;
     }
+    lmt_tensor_file_free(f);
+    return s;
+}
+
+/* paths[0..n): one checkpoint file, or the shards of one; path names it in messages */
+static lmt_status load_weights(lmt_model *m, const char *path, char *const *paths, size_t n) {
+    lmt_layout *l = &m->layout;
+    unsigned char *got = calloc(l->n_params ? l->n_params : 1, 1);
+    if (!got) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_status s = LMT_OK;
+    for (size_t k = 0; k < n && s == LMT_OK; k++) s = load_file(m, paths[k], got);
     for (size_t i = 0; i < l->n_params && s == LMT_OK; i++) {
         const lmt_param_spec *p = &l->params[i];
         if (got[i]) continue;
@@ -92,7 +102,6 @@ static lmt_status load_weights(lmt_model *m, const char *path) {
         s = push_name(&m->report.missing, &m->report.n_missing, p->name);
     }
     free(got);
-    lmt_tensor_file_free(f);
     if (s != LMT_OK) return s;
     m->report.weights_file = lmt_strdup(path);
     if (m->report.n_missing) {
@@ -110,6 +119,37 @@ static lmt_status load_weights(lmt_model *m, const char *path) {
         lmt_note("%s: %zu weight(s) in the checkpoint are not used by %s (first: %s)", path, m->report.n_unused,
                  lmt_arch_class_name(m->cfg.arch), m->report.unused[0]);
     return LMT_OK;
+}
+
+/* model.safetensors.index.json: its weight_map names the shards (each once) */
+static lmt_status load_sharded(lmt_model *m, const char *dir, const char *idx_path) {
+    lmt_json *idx = NULL;
+    LMT_TRY(lmt_json_parse_file(idx_path, &idx));
+    const lmt_json *map = lmt_json_get(idx, "weight_map");
+    char **paths = NULL;
+    size_t n = 0;
+    lmt_status s = LMT_OK;
+    if (!map || map->type != LMT_JSON_OBJECT || map->len == 0)
+        s = lmt_fail(LMT_ERR_FORMAT, "%s: no \"weight_map\" object naming the shards", idx_path);
+    else if (!(paths = calloc(map->len, sizeof *paths))) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; s == LMT_OK && i < map->len; i++) {
+        const lmt_json *v = &map->items[i];
+        if (v->type != LMT_JSON_STRING || !v->len || strchr(v->str, '/')) {
+            s = lmt_fail(LMT_ERR_FORMAT, "%s: weight_map[\"%s\"] is not a file name in the folder", idx_path, map->keys[i]);
+            break;
+        }
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++) seen = !strcmp(map->items[k].str, v->str);
+        if (seen) continue;
+        paths[n] = lmt_path_join(dir, v->str);
+        if (!paths[n]) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); break; }
+        if (!lmt_file_exists(paths[n++])) s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: shard %s is missing", idx_path, v->str);
+    }
+    if (s == LMT_OK) s = load_weights(m, idx_path, paths, n);
+    for (size_t k = 0; k < n; k++) free(paths[k]);
+    free(paths);
+    lmt_json_free(idx);
+    return s;
 }
 
 lmt_status lmt_model_load(const char *dir, lmt_model **out) {
@@ -134,15 +174,12 @@ lmt_status lmt_model_load(const char *dir, lmt_model **out) {
     m->generation_config = gen;
     gen = NULL;
     m->dir = lmt_strdup(dir);
-    if (lmt_file_exists(st_path)) s = load_weights(m, st_path);
-    else if (lmt_file_exists(bin_path)) s = load_weights(m, bin_path);
-    else {
-        char *idx = lmt_path_join(dir, "model.safetensors.index.json");
-        bool sharded = idx && lmt_file_exists(idx);
-        free(idx);
-        s = sharded ? lmt_fail(LMT_ERR_UNSUPPORTED, "%s: sharded checkpoints (model.safetensors.index.json) are not supported yet", dir)
-                    : lmt_fail(LMT_ERR_NOT_FOUND, "%s: no model.safetensors or pytorch_model.bin", dir);
-    }
+    char *idx = lmt_path_join(dir, "model.safetensors.index.json");
+    if (lmt_file_exists(st_path)) s = load_weights(m, st_path, &st_path, 1);
+    else if (idx && lmt_file_exists(idx)) s = load_sharded(m, dir, idx);
+    else if (lmt_file_exists(bin_path)) s = load_weights(m, bin_path, &bin_path, 1);
+    else s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: no model.safetensors, model.safetensors.index.json or pytorch_model.bin", dir);
+    free(idx);
 done:
     if (s != LMT_OK) { lmt_model_free(m); m = NULL; }
     lmt_json_free(gen);
