@@ -250,7 +250,7 @@ int main(void) {
     /* hub_strategy end: only the final push; a bare hub_model_id lands in the token owner's namespace */
     CHECK(runf("train " DEMO "--train_file " LMT_SHARED_DATA "/wikitext-2-raw-v1/wiki.valid.raw --block_size 32 "
                "--per_device_train_batch_size 2 --max_steps 2 --save_steps 1 --max_train_samples 8 --output_dir %s/run-end "
-               "--push_to_hub --hub_strategy end --hub_model_id pushed-end --hub_token " TOKEN, tmp) == 0);
+               "--push_to_hub --hub_strategy end --hub_model_id pushed-end --token " TOKEN, tmp) == 0);   /* --token serves as hub_token */
     log = server_log();
     commits = 0;
     int owner_len = (int)(strchr(owner_repo, '/') - owner_repo);

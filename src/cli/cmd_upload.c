@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/hub_flags.h"
 #include "core/util.h"
 #include "lmtune/hub.h"
 
@@ -32,7 +33,9 @@ int lmt_cmd_upload(int argc, char **argv) {
     const char *pos[3] = {NULL, NULL, NULL}, *include[MAX_PATTERNS + 1] = {NULL}, *exclude[MAX_PATTERNS + 1] = {NULL};
     size_t n_pos = 0, n_inc = 0, n_exc = 0;
     const char *repo_type = "model", *message = NULL, *description = NULL;
-    lmt_hub_options o = {0};
+    /* --token and --revision are the Hub flags main takes for every command (cli/hub_flags.h) */
+    lmt_hub_options o = *lmt_cli_hub_options();
+    o.on_progress = NULL;
     bool private_repo = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

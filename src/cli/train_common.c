@@ -125,6 +125,10 @@ int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity,
     if (c->model_dir && !(c->model_dir = lmt_cli_resolve(c->model_dir, true))) return 1;
     if (same) c->tok_dir = c->model_dir;
     else if (c->tok_dir && !(c->tok_dir = lmt_cli_resolve(c->tok_dir, false))) return 1;
+    /* push_to_hub without --hub_token: the Hub token given with --token */
+    const char *token = lmt_cli_hub_options()->token;
+    if (c->args.push_to_hub && !c->args.hub_token[0] && token && strlen(token) < sizeof c->args.hub_token)
+        snprintf(c->args.hub_token, sizeof c->args.hub_token, "%s", token);
     lmt_finetune_job job = {
         .args = &c->args, .model_dir = c->model_dir, .config_path = c->config, .tokenizer_dir = c->tok_dir,
         .train = c->train_file != NULL, .perplexity = perplexity, .log_final_evaluation = log_final_evaluation, .task = task,
