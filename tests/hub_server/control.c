@@ -91,7 +91,7 @@ void log_request(const http_req *r) {
     pthread_mutex_unlock(&lock);
 }
 
-char *log_text(size_t *len) {
+char *log_text(size_t *len, bool clear) {
     pthread_mutex_lock(&lock);
     char *t = malloc(reqlog.len + 1);
     if (t) {
@@ -99,13 +99,10 @@ char *log_text(size_t *len) {
         t[reqlog.len] = '\0';
         *len = reqlog.len;
     }
+    if (clear) {
+        lmt_sb_free(&reqlog);
+        lmt_sb_init(&reqlog);
+    }
     pthread_mutex_unlock(&lock);
     return t;
-}
-
-void log_clear(void) {
-    pthread_mutex_lock(&lock);
-    lmt_sb_free(&reqlog);
-    lmt_sb_init(&reqlog);
-    pthread_mutex_unlock(&lock);
 }

@@ -146,6 +146,9 @@ int http_read_request(int fd, http_req *r) {
     int st = parse_head(r, end);
     if (st) return st;
     body_src src = { fd, r->head + head_len, have - head_len, 0 };
+    const char *expect = http_header(r, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 && src.have == 0)   /* libcurl waits 1 s for it */
+        write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     const char *te = http_header(r, "Transfer-Encoding");
     const char *cl = http_header(r, "Content-Length");
     if (te && strcasecmp(te, "chunked") == 0) return read_chunked(r, &src);
@@ -216,17 +219,16 @@ void http_resp_header(http_resp *p, const char *name, const char *fmt, ...) {
 }
 
 void http_send(http_req *r, http_resp *p, const void *body, size_t len, body_kind kind) {
-    control_delay();
     body_plan plan = { len, len, false, false };
     bool head = http_is_head(r);
-    if (!head && len > 0) plan = control_plan_body(len, kind);
+    if (!r->plumbing) control_delay();
+    if (!r->plumbing && !head && len > 0) plan = control_plan_body(len, kind);
     lmt_strbuf out;
     lmt_sb_init(&out);
     lmt_sb_printf(&out, "HTTP/1.1 %d %s\r\n", p->status, reason(p->status));
     lmt_sb_append(&out, p->head.data ? p->head.data : "", p->head.len);
     lmt_sb_printf(&out, "Content-Length: %zu\r\nConnection: close\r\n\r\n", plan.length);
     lmt_sb_free(&p->head);
-    r->responded = true;
     if (!write_all(r->fd, out.data, out.len) || head) { lmt_sb_free(&out); return; }
     lmt_sb_free(&out);
     if (plan.corrupt && plan.send > 0) {

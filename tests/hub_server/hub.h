@@ -35,7 +35,7 @@ typedef struct {
     int nhdr;
     char *body;
     size_t body_len;
-    bool responded;
+    bool plumbing;                    /* /_control, /_log: no faults, not logged */
 } http_req;
 
 typedef struct { int status; lmt_strbuf head; } http_resp;
@@ -83,8 +83,8 @@ typedef struct {
 } body_plan;
 body_plan control_plan_body(size_t len, body_kind kind);
 void log_request(const http_req *r);
-char *log_text(size_t *len);
-void log_clear(void);
+/* The log so far; with clear, it starts again empty (atomically). */
+char *log_text(size_t *len, bool clear);
 
 /* ---- repos on disk (repo.c) ---- */
 typedef struct {

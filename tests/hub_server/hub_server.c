@@ -28,6 +28,7 @@ static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static void route_control(http_req *r) {
+    r->plumbing = true;
     if (strcmp(r->path, "/_control") == 0) {
         control_apply(r->query);
         http_resp p;
@@ -38,12 +39,11 @@ static void route_control(http_req *r) {
     }
     char *clear = query_param(r->query, "clear");
     size_t len = 0;
-    char *text = clear ? NULL : log_text(&len);
-    if (clear) log_clear();
+    char *text = log_text(&len, clear != NULL);
     http_resp p;
     http_resp_init(&p, 200);
     http_resp_header(&p, "Content-Type", "text/plain");
-    http_send(r, &p, text ? text : "", len, BODY_PLAIN);
+    http_send(r, &p, text ? text : "", text ? len : 0, BODY_PLAIN);
     free(text);
     free(clear);
 }

@@ -125,6 +125,12 @@ static char *read_all(const char *path, size_t *len) {
     return d;
 }
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static char hub_url[128], cdn_url[128];
 
 static reply hub(const char *method, const char *path, const char **headers) {
@@ -215,7 +221,16 @@ static void check_resolve(void) {
     r = request("GET", location, NULL, NULL);
     CHECK(r.status == 200 && r.body.len == model_len && memcmp(r.body.data, model, model_len) != 0);
     reply_free(&r);
+    /* slow_ms delays every answer but the controls' own */
+    c = hub("GET", "/_control?reset=1&slow_ms=300", NULL);
+    reply_free(&c);
+    double t0 = now_s();
+    r = hub("HEAD", "/lmtune-test/tiny-gpt2/resolve/main/config.json", NULL);
+    CHECK(r.status == 200 && now_s() - t0 >= 0.3);
+    reply_free(&r);
+    t0 = now_s();
     c = hub("GET", "/_control?reset=1", NULL);
+    CHECK(c.status == 200 && now_s() - t0 < 0.25);
     reply_free(&c);
     free(cfg);
     free(model);
@@ -273,11 +288,9 @@ static void check_errors(void) {
     close(fd);
     CHECK_MSG(strncmp(got, "HTTP/1.1 400", 12) == 0, "%s", got);
 
-    r = hub("GET", "/_log", NULL);
+    r = hub("GET", "/_log?clear=1", NULL);   /* the log, then it starts again */
     CHECK(r.body.data && strstr(r.body.data, "GET /repos/models--lmtune-test--tiny-gpt2/" MODEL_SHA256 " - yes\n"));
     CHECK(r.body.data && strstr(r.body.data, "GET /repos/models--lmtune-test--tiny-gpt2/" MODEL_SHA256 " bytes=120000- no\n"));
-    reply_free(&r);
-    r = hub("GET", "/_log?clear=1", NULL);
     reply_free(&r);
     r = hub("GET", "/_log", NULL);
     CHECK(r.status == 200 && r.body.len == 0);

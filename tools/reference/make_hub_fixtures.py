@@ -309,10 +309,16 @@ def interop(server):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_log(hub):
+def read_log(hub, clear=False):
     import urllib.request
-    with urllib.request.urlopen(f"http://127.0.0.1:{hub}/_log") as r:
+    with urllib.request.urlopen(f"http://127.0.0.1:{hub}/_log" + ("?clear=1" if clear else "")) as r:
         return r.read().decode()
+
+
+def control(hub, query):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{hub}/_control?{query}") as r:
+        assert r.read() == b"ok\n"
 
 
 def fill_cache(hub):
@@ -370,6 +376,15 @@ def check_api(hub):
         p = H.snapshot_download("lmtune-test/sharded-gpt2", cache_dir=c)
         index = json.loads(read(os.path.join(p, "model.safetensors.index.json")))
         assert set(index["weight_map"].values()) <= set(os.listdir(p))
+        # a body cut after 50000 bytes: huggingface_hub tries again (from 0:
+        # it had not written the bytes of a 10 MB chunk read in part)
+        control(hub, "reset=1&drop_after=50000&drop_count=1")
+        read_log(hub, clear=True)
+        p = H.hf_hub_download("lmtune-test/bin-gpt2", "pytorch_model.bin", cache_dir=c)
+        assert read(p) == read(os.path.join(FIX, "models", "gpt2", "pytorch_model.bin"))
+        assert read_log(hub, clear=True).count(" GET /repos/models--lmtune-test--bin-gpt2/") == 2
+        # the API follows a renamed repo's redirect too
+        assert api.model_info("lmtune-test/old-gpt2").sha == commit_id(repo, "main")
 
 
 def check_upload(hub, tmp):
