@@ -6,6 +6,10 @@
  * token; `lmtune upload`; and `lmtune train --push_to_hub`, whose model is
  * then downloaded from the server. The expected bytes are the uploaded
  * files' own; what the server stored is read from its folder. */
+#ifndef LMT_HUB_SERVER   /* a cross build without the target's libcurl has no server */
+#define LMT_HUB_SERVER ""
+#define LMT_HUB_ROOT ""
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,45 +25,23 @@
 #include "hub/http.h"
 #include "lmtune/hub.h"
 #include "model_files.h"
+#include "hub_stand_in.h"
 
-#ifndef LMT_HUB_SERVER   /* a cross build without the target's libcurl has no server */
-#define LMT_HUB_SERVER ""
-#define LMT_HUB_ROOT ""
-#endif
-#define TOKEN "hf_lmtune_upload_token"
+#define TOKEN HUB_TEST_TOKEN
 #define GPT2 LMT_SOURCE_DIR "/tests/fixtures/models/gpt2"
 
-static pid_t server_pid;
-static int hub_port, cdn_port;
-static char tmp[] = "/tmp/lmt-hub-upload-XXXXXX";
+static hub_stand_in h;
 
-static bool start_server(const char *root) {
-    char port_file[512];
-    snprintf(port_file, sizeof port_file, "%s/ports", tmp);
-    server_pid = fork();
-    if (server_pid == 0) {
-        if (!freopen("/dev/null", "w", stdout)) _exit(127);
-        execl(LMT_HUB_SERVER, LMT_HUB_SERVER, "--root", root, "--token", TOKEN, "--port-file", port_file, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        FILE *f = fopen(port_file, "r");
-        if (f) {
-            bool ok = fscanf(f, "%d %d", &hub_port, &cdn_port) == 2;
-            fclose(f);
-            if (ok) return true;
-        }
-        struct timespec ts = {0, 20000000};
-        nanosleep(&ts, NULL);
-    }
-    return false;
+static char *server_log(void) {
+    char *log = hub_log(&h);
+    return log ? log : lmt_strdup("");
 }
 
 /* the commit the server's refs file gives main of a repo folder */
 static bool server_head(const char *folder, char commit[41]) {
     char path[1024], *data = NULL;
     size_t len = 0;
-    snprintf(path, sizeof path, "%s/root/%s/refs", tmp, folder);
+    snprintf(path, sizeof path, "%s/%s/refs", h.root, folder);
     commit[0] = '\0';
     if (lmt_read_file(path, &data, &len) != LMT_OK) return false;
     const char *m = strstr(data, "main ");
@@ -72,24 +54,14 @@ static bool server_head(const char *folder, char commit[41]) {
 static char *stored(const char *folder, const char *file) {
     char commit[41], path[1024];
     if (!server_head(folder, commit)) return lmt_strdup("");
-    snprintf(path, sizeof path, "%s/root/%s/commits/%s/%s", tmp, folder, commit, file);
+    snprintf(path, sizeof path, "%s/%s/commits/%s/%s", h.root, folder, commit, file);
     return lmt_strdup(path);
-}
-
-static char *server_log(void) {
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/_log", hub_port);
-    lmt_http_request rq = {.method = "GET", .url = url, .sink_fd = -1, .timeout_s = 10};
-    lmt_http_response rs;
-    char *log = lmt_http_perform(&rq, &rs) == LMT_OK && rs.body ? lmt_strdup(rs.body) : lmt_strdup("");
-    lmt_http_response_free(&rs);
-    return log;
 }
 
 /* FILE of REPO downloaded back from the server equals local */
 static void check_download(const char *repo, const char *file, const char *local) {
     char cache[1024];
-    snprintf(cache, sizeof cache, "%s/cache", tmp);
+    snprintf(cache, sizeof cache, "%s/cache", h.dir);
     lmt_hub_options o = {.cache_dir = cache, .token = TOKEN, .force_download = true};
     char *path = NULL;
     lmt_status s = lmt_hub_download(repo, file, &o, &path);
@@ -115,24 +87,14 @@ int main(void) {
         printf("skipped: built without the Hub (LMT_HUB=OFF)\n");
         return 77;
     }
-    CHECK(mkdtemp(tmp) != NULL);
-    char cmd[4096], root[512], up[512], path[2048];
-    snprintf(root, sizeof root, "%s/root", tmp);
-    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", LMT_HUB_ROOT, root);
-    CHECK(system(cmd) == 0);
-    if (!start_server(root)) {
+    if (!hub_start(&h, "hub-upload")) {
         fprintf(stderr, "lmt_hub_server did not start\n");
         return 1;
     }
-    char endpoint[128], cache[1024], notoken[1024];
-    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", hub_port);
-    snprintf(cache, sizeof cache, "%s/cache", tmp);
+    const char *tmp = h.dir;
+    char up[512], path[2048], notoken[1024];
     snprintf(notoken, sizeof notoken, "%s/no-token-file", tmp);
-    setenv("HF_ENDPOINT", endpoint, 1);
-    setenv("HF_HUB_CACHE", cache, 1);
     setenv("HF_TOKEN_PATH", notoken, 1);
-    unsetenv("HF_TOKEN");
-    unsetenv("HF_HUB_OFFLINE");
 
     /* the folder: a regular file (config.json), an LFS file (model.safetensors), a nested one, .git */
     snprintf(up, sizeof up, "%s/up", tmp);
@@ -186,7 +148,7 @@ int main(void) {
     free(git);
     char *log = server_log();
     char put_line[256];
-    snprintf(put_line, sizeof put_line, "%d PUT /upload/models--lmtune-test--uploaded/", cdn_port);
+    snprintf(put_line, sizeof put_line, "%d PUT /upload/models--lmtune-test--uploaded/", h.cdn);
     const char *put = strstr(log, put_line);
     CHECK_MSG(put != NULL, "no LFS PUT to the CDN port in:\n%s", log);
     if (put) CHECK(strstr(put, " no\n") == strchr(put, '\n') - 3);   /* no Authorization header */
@@ -279,9 +241,6 @@ int main(void) {
                "--max_steps 1 --max_train_samples 4 --output_dir %s/r3 --push_to_hub --hub_model_id lmtune-test/p3", tmp) == 1 &&
           strstr(out, "no token was given"));
 
-    kill(server_pid, SIGTERM);
-    int st;
-    waitpid(server_pid, &st, 0);
-    lmt_rm_rf(tmp);
+    hub_finish(&h);
     return lmt_test_finish();
 }

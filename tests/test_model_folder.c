@@ -150,7 +150,7 @@ int main(void) {
     snprintf(gpt2_st, sizeof gpt2_st, FX "gpt2/model.safetensors");
     check_bad_folder(tmp, "no-config", NULL, gpt2_st, LMT_ERR_NOT_FOUND, "config.json: missing");
     check_bad_folder(tmp, "no-weights", "{\"model_type\": \"gpt2\", \"n_embd\": 32, \"n_head\": 4}", NULL, LMT_ERR_NOT_FOUND,
-                     "no model.safetensors or pytorch_model.bin");
+                     "no model.safetensors, model.safetensors.index.json or pytorch_model.bin");
     check_bad_folder(tmp, "wrong-shape", "{\"model_type\": \"gpt2\", \"n_embd\": 64, \"n_head\": 4, \"n_layer\": 2, \"vocab_size\": 96, \"n_positions\": 32}",
                      gpt2_st, LMT_ERR_FORMAT, "c_attn.bias\" has shape [96] but");
     check_bad_folder(tmp, "bad-json", "{\"model_type\": \"gpt2\",", gpt2_st, LMT_ERR_FORMAT, "config.json: invalid JSON");

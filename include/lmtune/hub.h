@@ -61,6 +61,18 @@ LMT_API lmt_status lmt_hub_resolve_model(const char *name_or_path, const lmt_hub
  * the tokenizer files, no weights. */
 LMT_API lmt_status lmt_hub_resolve_tokenizer(const char *name_or_path, const lmt_hub_options *o, char **folder, bool *from_hub);
 
+/* snapshot_download: every file of REPO at the options' revision (one
+ * commit, listed by the Hub, else the cached snapshot's files when offline
+ * or the Hub cannot be reached) whose path matches one of include (a
+ * NULL-terminated list of globs; NULL: all) and none of exclude (NULL:
+ * none), as filter_repo_objects matches ('*' crosses '/'; a pattern
+ * "dir/" gets a '*' appended). *folder (free() it) is snapshots/<commit> in the cache; with a
+ * local_dir the files are also copied there (not linked), with
+ * local_dir/.cache/huggingface/download/<file>.metadata as `hf download
+ * --local-dir` writes it, and *folder is local_dir. */
+LMT_API lmt_status lmt_hub_snapshot_download(const char *repo_id, const char *const *include, const char *const *exclude,
+                                             const char *local_dir, const lmt_hub_options *o, char **folder);
+
 /* True when name is a syntactically valid repo id ("NAME" or "ORG/NAME"). */
 LMT_API bool lmt_hub_valid_repo_id(const char *name);
 

@@ -161,3 +161,23 @@ bool lmt_cli_num(const char *name, const char *value, double lo, double hi, int 
     const lmt_flag fl = {name, LMT_FLAG_FLOAT, out, lo, hi, open, NULL, "", NULL};
     return lmt_cli_set_flag(&fl, name, value) == 0;
 }
+
+int lmt_cli_split_positionals(int argc, char **argv, const lmt_flag *table, size_t n, char **pos, int *n_pos) {
+    int kept = 1;
+    *n_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool takes_value = false;
+        if (!strncmp(a, "--", 2) && a[2] && !strchr(a, '=')) {
+            const lmt_flag *fl = NULL;
+            for (size_t k = 0; k < n && !fl; k++)
+                if (flag_is(&table[k], a + 2)) fl = &table[k];
+            takes_value = fl && fl->type != LMT_FLAG_BOOL;
+        }
+        if (strncmp(a, "--", 2) && strcmp(a, "-h")) { pos[(*n_pos)++] = argv[i]; continue; }
+        argv[kept++] = argv[i];
+        if (takes_value && i + 1 < argc) argv[kept++] = argv[++i];
+    }
+    argv[kept] = NULL;
+    return kept;
+}

@@ -50,6 +50,10 @@ typedef lmt_status (*lmt_flag_other_fn)(void *ctx, const char *name, const char 
  * "lmtune: error: ..." (2 for a table flag, 1 for other's refusal). */
 int lmt_cli_parse_flags(int argc, char **argv, const lmt_flag *table, size_t n, lmt_flag_other_fn other, void *other_ctx,
                         const char *header, const char *footer);
+/* Moves the positional arguments of argv[1..argc) (not "--name", nor the
+ * value after a table flag that takes one) into pos (argc entries at most),
+ * *n_pos of them; argv keeps the rest in order. Returns the new argc. */
+int lmt_cli_split_positionals(int argc, char **argv, const lmt_flag *table, size_t n, char **pos, int *n_pos);
 /* The table as --help shows it. */
 void lmt_cli_print_flags(FILE *f, const lmt_flag *table, size_t n);
 /* Checks value against one flag and stores (or applies) it: 0; else the

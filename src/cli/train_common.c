@@ -8,6 +8,7 @@
 #include "cli/train_common.h"
 #include "core/error.h"
 #include "core/util.h"
+#include "hub/dataset_files.h"
 
 const char *const lmt_cli_tasks[] = {"clm", "mlm", "translation", NULL};
 
@@ -22,9 +23,45 @@ static lmt_status training_arg(void *args, const char *name, const char *value) 
     return lmt_training_args_set(args, name, value, "command line");
 }
 
+/* --dataset_name: the repo's train and validation files (one each: our
+ * loaders read one file per split) as --train_file / --validation_file,
+ * unless those are given */
+static int hub_dataset(lmt_cli_train *c) {
+    lmt_hub_data_files d;
+    lmt_hub_options o = *lmt_cli_hub_options();   /* --cache_dir, --token, --local_files_only, --force_download */
+    o.revision = NULL;                             /* --revision is the model's (run_clm.py's model_revision) */
+    if (lmt_hub_dataset_download(c->dataset_name, c->dataset_config, &o, &d) != LMT_OK) return lmt_cli_fail("--dataset_name");
+    const char *split[2] = {"train", "validation"};
+    const char **dst[2] = {&c->train_file, &c->eval_file};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        const lmt_hub_names *f = lmt_hub_data_files_split(&d, split[k]);
+        if (!f || *dst[k]) continue;
+        if (f->n > 1) {
+            fprintf(stderr, "lmtune: error: --dataset_name %s: the %s split has %zu files (%s, ...); lmtune reads one file per split: "
+                    "pass --%s with one of them\n", c->dataset_name, split[k], f->n, f->v[0], k ? "validation_file" : "train_file");
+            rc = 1;
+            break;
+        }
+        c->hub_files[k] = lmt_strdup(f->v[0]);
+        *dst[k] = c->hub_files[k];
+        fprintf(stderr, "lmtune: --dataset_name %s: %s split from %s\n", c->dataset_name, split[k], f->v[0]);
+    }
+    if (!rc && !c->train_file && !c->eval_file) {
+        fprintf(stderr, "lmtune: error: --dataset_name %s: no train or validation split found (splits:", c->dataset_name);
+        for (size_t i = 0; i < d.n; i++) fprintf(stderr, " %s", d.splits[i].name);
+        fprintf(stderr, ")\n");
+        rc = 1;
+    }
+    lmt_hub_data_files_free(&d);
+    return rc;
+}
+
 int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag *table, size_t n, const char *header) {
     c->task = NULL;
     c->model_dir = c->config = c->tok_dir = c->train_file = c->eval_file = NULL;
+    c->dataset_name = c->dataset_config = NULL;
+    c->hub_files[0] = c->hub_files[1] = NULL;
     c->rc = 0;
     lmt_training_args_default(&c->args);
     int rc = lmt_cli_parse_flags(argc, argv, table, n, training_arg, &c->args, header,
@@ -37,6 +74,8 @@ int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag 
     if (!c->tok_dir) c->tok_dir = c->model_dir;
     if (!c->tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
     if (lmt_training_args_validate(&c->args) != LMT_OK) return lmt_cli_fail("training arguments");
+    if (c->dataset_config && !c->dataset_name) { fprintf(stderr, "lmtune: error: --dataset_config_name needs --dataset_name\n"); return 2; }
+    if (c->dataset_name && (rc = hub_dataset(c))) return rc;
     const char *note = lmt_training_args_precision_note(&c->args);
     if (note) fprintf(stderr, "lmtune: note: %s\n", note);
     return 0;

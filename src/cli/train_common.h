@@ -16,6 +16,8 @@
  * with one. */
 typedef struct lmt_cli_train {
     const char *task, *model_dir, *config, *tok_dir, *train_file, *eval_file;
+    const char *dataset_name, *dataset_config;   /* a Hub dataset repo: its train / validation files */
+    char *hub_files[2];       /* the cached files dataset_name gave (train, validation) */
     lmt_training_args args;
     int rc;                   /* set by lmt_cli_usage_error: the exit status of a refused setting */
 } lmt_cli_train;
@@ -32,6 +34,10 @@ lmt_status lmt_cli_load_args_json(void *args, const char *path);
      "the tokenizer folder (default: the model's)", NULL},                                                             \
     {"train_file", LMT_FLAG_PATH, &(c).train_file, LMT_FLAG_ANY, NULL, "the training examples", NULL},                 \
     {"validation_file", LMT_FLAG_PATH, &(c).eval_file, LMT_FLAG_ANY, NULL, "the evaluation examples", NULL},           \
+    {"dataset_name", LMT_FLAG_STRING, &(c).dataset_name, LMT_FLAG_ANY, NULL,                                            \
+     "a Hub dataset repo (ORG/NAME) with json/jsonl/csv/tsv/txt data files: its train and validation splits", NULL},  \
+    {"dataset_config_name", LMT_FLAG_STRING, &(c).dataset_config, LMT_FLAG_ANY, NULL,                                  \
+     "with --dataset_name: the config, i.e. the repo's folder of that name", NULL},                                   \
     {"args_json|config", LMT_FLAG_PATH, &(c).args, LMT_FLAG_ANY, NULL,                                                 \
      "a JSON object of TrainingArguments (later flags override it)", lmt_cli_load_args_json}
 

@@ -7,9 +7,7 @@
  *   3. POST REPO.git/info/lfs/objects/batch for the LFS files, PUT each
  *      object the answer asks for (and its verify action);
  *   4. POST /api/{type}s/REPO/commit/REV as NDJSON: the commit's oid. */
-#include <dirent.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +20,7 @@
 #include "hub/cache.h"
 #include "hub/digest.h"
 #include "hub/http.h"
+#include "hub/repo_files.h"
 #include "hub/session.h"
 #include "hub/upload.h"
 
@@ -34,75 +33,8 @@ static const char *const default_ignore[] = {".git", ".git/*", "*/.git", "**/.gi
 
 /* ---- the file list ---- */
 
-static bool match_any(const char *path, const char *const *patterns) {
-    for (const char *const *p = patterns; p && *p; p++) {
-        size_t n = strlen(*p);
-        bool dir = n && (*p)[n - 1] == '/';   /* _add_wildcard_to_directories */
-        char buf[1024];
-        const char *pat = *p;
-        if (dir && n + 2 <= sizeof buf) {
-            memcpy(buf, *p, n);
-            buf[n] = '*';
-            buf[n + 1] = '\0';
-            pat = buf;
-        }
-        /* Python's fnmatch: '*' crosses '/', a backslash is a plain character */
-        if (fnmatch(pat, path, FNM_NOESCAPE) == 0) return true;
-    }
-    return false;
-}
-
 bool lmt_hub_path_allowed(const char *path, const char *const *allow, const char *const *ignore) {
-    if (allow && *allow && !match_any(path, allow)) return false;
-    return !match_any(path, ignore) && !match_any(path, default_ignore);
-}
-
-typedef struct { char **rel; size_t n, cap; } rel_list;
-
-static lmt_status walk(const char *root, const char *rel, rel_list *out, int depth) {
-    if (depth > 64) return lmt_fail(LMT_ERR_ARG, "%s/%s: folders nested too deep", root, rel);
-    char *dir = *rel ? lmt_path_join(root, rel) : lmt_strdup(root);
-    if (!dir) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    DIR *d = opendir(dir);
-    if (!d) {
-        lmt_status s = lmt_fail(LMT_ERR_IO, "%s: cannot read the folder: %s", dir, strerror(errno));
-        free(dir);
-        return s;
-    }
-    lmt_status s = LMT_OK;
-    struct dirent *e;
-    while (s == LMT_OK && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *r = *rel ? lmt_path_join(rel, e->d_name) : lmt_strdup(e->d_name);
-        char *full = r ? lmt_path_join(root, r) : NULL;
-        struct stat ls, st;
-        if (!r || !full) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
-        else if (lstat(full, &ls) == 0 && S_ISDIR(ls.st_mode)) s = walk(root, r, out, depth + 1);   /* pathlib's ** keeps out of linked folders */
-        else if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
-            if (out->n == out->cap) {
-                size_t cap = out->cap ? 2 * out->cap : 64;
-                char **g = realloc(out->rel, cap * sizeof *g);
-                if (!g) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
-                else { out->rel = g; out->cap = cap; }
-            }
-            if (s == LMT_OK) { out->rel[out->n++] = r; r = NULL; }
-        }
-        free(r);
-        free(full);
-    }
-    closedir(d);
-    free(dir);
-    return s;
-}
-
-/* pathlib's order: part by part ("a/b" before "a-b") */
-static int path_cmp(const void *pa, const void *pb) {
-    const unsigned char *a = *(const unsigned char *const *)pa, *b = *(const unsigned char *const *)pb;
-    for (;; a++, b++) {
-        int ca = *a == '/' ? 1 : *a ? *a + 1 : 0, cb = *b == '/' ? 1 : *b ? *b + 1 : 0;
-        if (ca != cb) return ca - cb;
-        if (!ca) return 0;
-    }
+    return lmt_hub_filter_match(path, allow && *allow ? allow : NULL, ignore) && lmt_hub_filter_match(path, NULL, default_ignore);
 }
 
 static bool forbidden_part(const char *path, const char *part) {
@@ -112,9 +44,10 @@ static bool forbidden_part(const char *path, const char *part) {
     return false;
 }
 
+/* the size of a regular file (or a link to one), else -1 */
 static int64_t size_of(const char *path) {
     struct stat st;
-    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
 }
 
 void lmt_hub_upload_items_free(lmt_upload_item *items, size_t n) {
@@ -137,34 +70,37 @@ lmt_status lmt_hub_upload_list(const char *folder, const char *path_in_repo, con
     size_t plen = strlen(p);
     while (plen && p[plen - 1] == '/') plen--;
     if (plen == 1 && p[0] == '.') plen = 0;
-    rel_list all = {0};
-    lmt_status s = walk(folder, "", &all, 0);
-    if (s == LMT_OK && all.n) qsort(all.rel, all.n, sizeof *all.rel, path_cmp);
+    lmt_hub_names all = {0};
+    lmt_status s = lmt_hub_walk_files(folder, &all);
     lmt_upload_item *it = s == LMT_OK ? calloc(all.n ? all.n : 1, sizeof *it) : NULL;
     if (s == LMT_OK && !it) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
     size_t k = 0;
     for (size_t i = 0; s == LMT_OK && i < all.n; i++) {
-        const char *rel = all.rel[i];
+        const char *rel = all.v[i];
         if (!lmt_hub_path_allowed(rel, allow, ignore)) continue;
         lmt_upload_item *x = &it[k];
+        x->local = lmt_path_join(folder, rel);
+        if (!x->local) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); break; }
+        if ((x->size = size_of(x->local)) < 0) {   /* not a file (a broken link): pathlib's is_file() leaves it out */
+            free(x->local);
+            x->local = NULL;
+            continue;
+        }
         lmt_strbuf b;
         lmt_sb_init(&b);
         if (plen) lmt_sb_printf(&b, "%.*s/", (int)plen, p);
         lmt_sb_puts(&b, rel);
         x->path = lmt_sb_take(&b);
-        x->local = lmt_path_join(folder, rel);
         k++;
-        if (!x->path || !x->local) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); break; }
+        if (!x->path) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); break; }
         if (!lmt_hub_valid_filename(x->path))
             s = lmt_fail(LMT_ERR_ARG, "%s: '%s' is not a valid path in a repo (check the path in the repo)", x->local, x->path);
         else if (forbidden_part(x->path, ".git") || forbidden_part(x->path, ".cache"))
             s = lmt_fail(LMT_ERR_ARG, "%s: cannot upload '%s': files under a '%s/' folder cannot be committed (leave it out with "
                          "an ignore pattern)", x->local, x->path, forbidden_part(x->path, ".git") ? ".git" : ".cache");
-        else if ((x->size = size_of(x->local)) < 0) s = lmt_fail(LMT_ERR_IO, "%s: cannot read: %s", x->local, strerror(errno));
         else s = lmt_sha256_file(x->local, x->sha256);
     }
-    for (size_t i = 0; i < all.n; i++) free(all.rel[i]);
-    free(all.rel);
+    lmt_hub_names_free(&all);
     if (s != LMT_OK) { lmt_hub_upload_items_free(it, k); return s; }
     *items = it;
     *n = k;

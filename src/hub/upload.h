@@ -18,11 +18,11 @@ typedef struct lmt_upload_item {
     char *remote_oid;      /* preupload's oid: the repo's git sha1 (regular) or sha256 (LFS), else NULL */
 } lmt_upload_item;
 
-/* filter_repo_objects for one path: some allow pattern matches (when there
- * are any) and no ignore pattern does; "dir/" means "dir/ *". */
+/* lmt_hub_filter_match (an empty allow list: everything) plus huggingface_hub's
+ * DEFAULT_IGNORE_PATTERNS (.git/, .cache/huggingface/ at any depth). */
 bool lmt_hub_path_allowed(const char *path, const char *const *allow, const char *const *ignore);
-/* upload_folder's operations: the files under folder in pathlib's sorted
- * order, filtered against the patterns (plus DEFAULT_IGNORE_PATTERNS),
+/* upload_folder's operations: the files under folder (lmt_hub_walk_files'
+ * order), filtered against the patterns (plus DEFAULT_IGNORE_PATTERNS),
  * under path_in_repo, with size and sha256. A path with a .git or .cache
  * folder is refused (FORBIDDEN_FOLDERS). */
 lmt_status lmt_hub_upload_list(const char *folder, const char *path_in_repo, const char *const *allow,

@@ -8,6 +8,7 @@ Run (from the repository root, the server built first):
     cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build --target lmt_hub_server
     ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_hub_fixtures.py build
     ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_hub_fixtures.py interop [--server build/lmt_hub_server]
+    ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_hub_fixtures.py lmtune-cache [--lmtune build/lmtune]
 
 `build` (re)writes tests/fixtures/hub/root/ from existing tiny fixtures
 (tests/fixtures/models/gpt2, gpt2-base, marian, tokenizers/tiny) plus a
@@ -30,6 +31,9 @@ fill a fresh HF_HUB_CACHE, then writes
 and checks the rest of the server against huggingface_hub (errors, repo
 info, tree, whoami, create_repo, upload_folder, create_commit with deletes,
 downloading back what was uploaded). Any mismatch raises.
+
+`lmtune-cache` is the other direction: lmtune fills a cache, huggingface_hub
+and transformers read it offline (see lmtune_cache()).
 """
 import base64
 import hashlib
@@ -428,6 +432,78 @@ def check_upload(hub, tmp):
     assert read(p) == b"{\"text\": \"x\"}\n"
 
 
+def lmtune_cache(server, lmtune):
+    """huggingface_hub and transformers read a cache lmtune filled: lmtune
+    (the CLI, as a user runs it) resolves tiny-gpt2 at main, v1.0 and by
+    commit, and fetches the tiny-text dataset's files, from the stand-in; then,
+    with the network off, scan_cache_dir must see the repos whole (no
+    warnings), try_to_load_from_cache must point at lmtune's snapshot files,
+    hf_hub_download(local_files_only=True) and from_pretrained
+    (local_files_only=True) must work and give the fixture's bytes. Writes
+    tests/fixtures/hub/lmtune_cache_listing.txt (the cache lmtune filled, as
+    huggingface_hub read it; test_hub_interop makes the same cache and compares)
+    and hf_reads_lmtune_cache.json (what huggingface_hub saw)."""
+    import huggingface_hub as H
+    import transformers as T
+    tmp = tempfile.mkdtemp(prefix="lmt-hub-lmtune-")
+    root = os.path.join(tmp, "root")
+    shutil.copytree(OUT_ROOT, root, symlinks=True)
+    proc, hub, cdn = start_server(server, root, tmp)
+    cache = os.path.join(tmp, "cache")
+    env = dict(os.environ, HF_ENDPOINT=f"http://127.0.0.1:{hub}", HF_HUB_CACHE=cache,
+               HF_HOME=os.path.join(tmp, "hf_home"))
+    env.pop("HF_TOKEN", None)
+    repo = "lmtune-test/tiny-gpt2"
+    main_commit = commit_id(repo, "main")
+    try:
+        for rev in ("main", "v1.0", main_commit):
+            subprocess.run([lmtune, "inspect", repo, "--revision", rev], env=env, check=True, stdout=subprocess.DEVNULL)
+        for f in (".gitattributes", "README.md", "train.jsonl", "validation.jsonl"):
+            subprocess.run([lmtune, "download", "lmtune-test/tiny-text", f, "--repo-type", "dataset"], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    os.environ.update(HF_HUB_CACHE=cache, HF_HUB_OFFLINE="1", HF_HOME=os.path.join(tmp, "hf_home"),
+                      TRANSFORMERS_VERBOSITY="error")
+    import importlib
+    importlib.reload(H.constants)
+    seen = {"scan": [], "try_to_load_from_cache": {}, "local_files_only": {}}
+    info = H.scan_cache_dir(cache)
+    assert not info.warnings, info.warnings
+    for r in sorted(info.repos, key=lambda r: r.repo_id):
+        seen["scan"].append({"repo_id": r.repo_id, "repo_type": r.repo_type, "size_on_disk": r.size_on_disk,
+                             "nb_files": r.nb_files, "refs": sorted(r.refs),
+                             "revisions": sorted((x.commit_hash, sorted(f.file_name for f in x.files)) for x in r.revisions)})
+    for rev, commit in (("main", main_commit), ("v1.0", commit_id(repo, "v1.0"))):
+        for f in ("config.json", "model.safetensors", "vocab.json", "merges.txt"):
+            p = H.try_to_load_from_cache(repo, f, cache_dir=cache, revision=rev)
+            assert isinstance(p, str) and f"/snapshots/{commit}/" in p, (rev, f, p)
+            q = H.hf_hub_download(repo, f, revision=rev, cache_dir=cache, local_files_only=True)
+            assert os.path.realpath(p) == os.path.realpath(q)
+            src = os.path.join(OUT_ROOT, folder(repo), "commits", commit, f)
+            assert read(q) == read(src), (rev, f)
+            seen["try_to_load_from_cache"][f"{rev}/{f}"] = os.path.relpath(p, cache)
+        # a file lmtune recorded as absent is absent for huggingface_hub too
+        p = H.try_to_load_from_cache(repo, "special_tokens_map.json", cache_dir=cache, revision=rev)
+        assert p is H._CACHED_NO_EXIST, p
+    m = T.AutoModelForCausalLM.from_pretrained(repo, local_files_only=True)
+    t = T.AutoTokenizer.from_pretrained(repo, local_files_only=True)
+    seen["local_files_only"] = {"model": type(m).__name__, "tokenizer": type(t).__name__,
+                                "ids": t("hello world")["input_ids"]}
+    p = H.hf_hub_download("lmtune-test/tiny-text", "train.jsonl", repo_type="dataset", cache_dir=cache, local_files_only=True)
+    assert read(p) == read(os.path.join(OUT_ROOT, folder("lmtune-test/tiny-text", True), "commits",
+                                        commit_id("lmtune-test/tiny-text", "main"), "train.jsonl"))
+    lines = listing(cache)
+    with open(os.path.join(HUB, "lmtune_cache_listing.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(HUB, "hf_reads_lmtune_cache.json"), "w") as f:
+        json.dump(seen, f, indent=1, sort_keys=True)
+        f.write("\n")
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"lmtune-cache ok: {len(lines)} entries, read by huggingface_hub {H.__version__} and transformers {T.__version__}")
+
+
 def main():
     args = sys.argv[1:]
     if args[:1] == ["build"]:
@@ -435,6 +511,10 @@ def main():
     elif args[:1] == ["interop"]:
         server = args[args.index("--server") + 1] if "--server" in args else os.path.join(ROOT, "build", "lmt_hub_server")
         interop(os.path.abspath(server))
+    elif args[:1] == ["lmtune-cache"]:
+        server = args[args.index("--server") + 1] if "--server" in args else os.path.join(ROOT, "build", "lmt_hub_server")
+        lmtune = args[args.index("--lmtune") + 1] if "--lmtune" in args else os.path.join(ROOT, "build", "lmtune")
+        lmtune_cache(os.path.abspath(server), os.path.abspath(lmtune))
     else:
         sys.exit(__doc__)
 
