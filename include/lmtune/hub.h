@@ -76,6 +76,42 @@ LMT_API lmt_status lmt_hub_snapshot_download(const char *repo_id, const char *co
 /* True when name is a syntactically valid repo id ("NAME" or "ORG/NAME"). */
 LMT_API bool lmt_hub_valid_repo_id(const char *name);
 
+/* ---- upload (huggingface_hub's create_repo, upload_folder) ----------------
+ * Uploads need a token with write access (options' token, HF_TOKEN or the
+ * token file). Files go as huggingface_hub sends them: the Hub's preupload
+ * answer says which are regular (base64 in the commit) and which are LFS
+ * (sha256 + size in the commit, the bytes PUT to the URL the LFS batch API
+ * gives, without the token when that URL is on another host); Xet is never
+ * used. The options' revision is the branch committed to ("main"). */
+
+/* create_repo: REPO ("NAME" in the token owner's namespace, or "ORG/NAME")
+ * of the options' repo type. An existing repo is LMT_ERR_ARG unless
+ * exist_ok. *full_id (may be NULL; free() it) is "ORG/NAME" as the Hub
+ * answered (for a bare NAME, the owner from /api/whoami-v2 when the answer
+ * has no URL). */
+LMT_API lmt_status lmt_hub_create_repo(const char *repo_id, bool private_repo, bool exist_ok, const lmt_hub_options *o,
+                                       char **full_id);
+/* /api/whoami-v2: the name of the token's owner; free() it. */
+LMT_API lmt_status lmt_hub_whoami(const lmt_hub_options *o, char **name);
+
+typedef struct lmt_hub_upload_options {
+    const char *path_in_repo;              /* NULL / "" / ".": the repo's root */
+    const char *commit_message;            /* NULL: "Upload folder using huggingface_hub" */
+    const char *commit_description;        /* NULL: "" */
+    const char *const *allow_patterns;     /* NULL-terminated fnmatch globs; NULL: every file */
+    const char *const *ignore_patterns;    /* NULL-terminated; .git/ and .cache/huggingface/ always are */
+} lmt_hub_upload_options;
+
+/* upload_folder: every file under folder (the patterns match its path
+ * relative to folder; "dir/" means every file under dir; '*' crosses '/') as one commit
+ * on the options' revision of REPO. Files the repo already has with the
+ * same content are left out; with nothing left no commit is made and
+ * *commit_oid is the revision's head. *commit_oid (may be NULL; free() it):
+ * the commit. Errors name the repo, the step, the file and the Hub's answer
+ * (HTTP status, X-Error-Message). */
+LMT_API lmt_status lmt_hub_upload_folder(const char *repo_id, const char *folder, const lmt_hub_upload_options *u,
+                                         const lmt_hub_options *o, char **commit_oid);
+
 #ifdef __cplusplus
 }
 #endif

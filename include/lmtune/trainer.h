@@ -109,6 +109,15 @@ LMT_API lmt_status lmt_tuner_evaluate(lmt_tuner *t, lmt_eval_result *out);
  * tokenizer files (lmt_tuner_set_tokenizer) and trainer_state.json. dir NULL
  * means output_dir. */
 LMT_API lmt_status lmt_tuner_save(lmt_tuner *t, const char *dir);
+/* With push_to_hub set (lmtune/hub.h for the token and endpoint): the repo
+ * (hub_model_id, else output_dir's name) is created when training starts,
+ * each checkpoint's model is pushed with hub_strategy every_save (a failed
+ * checkpoint push is a warning), lmt_tuner_save pushes dir too ("Model
+ * save"), and trainer.push_to_hub() is: */
+/* save into output_dir, write a minimal model card (README.md), upload
+ * output_dir without "_*" and "checkpoint-*" (commit_message NULL: "End of
+ * training"). Works without push_to_hub too (the repo is then created here). */
+LMT_API lmt_status lmt_tuner_push_to_hub(lmt_tuner *t, const char *commit_message);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include "train/seq2seq_metrics.h"
 #include "train/task_mlm.h"
 #include "train/task_seq2seq.h"
+#include "train/hub_push.h"
 #include "train/trainer.h"
 
 struct lmt_args {
@@ -201,8 +202,15 @@ lmt_status lmt_tuner_set_tokenizer(lmt_tuner *t, const lmt_tokenizer *tok, const
     return LMT_OK;
 }
 
+/* push_to_hub: the repo, created (exist_ok) the first time it is needed */
+static lmt_status hub_repo(lmt_tuner *t) {
+    if (!t->t.args.push_to_hub || t->t.hub_repo[0]) return LMT_OK;
+    return lmt_push_init(&t->t.args, t->t.hub_repo, sizeof t->t.hub_repo);
+}
+
 lmt_status lmt_tuner_train(lmt_tuner *t, lmt_train_result *out) {
     lmt_train_output o;
+    LMT_TRY(hub_repo(t));   /* before training, so a bad token or repo fails first */
     LMT_TRY(lmt_trainer_train(&t->t, &o));
     if (out) {
         lmt_train_result r = {o.global_step, o.training_loss, o.train_runtime, o.train_samples_per_second,
@@ -236,8 +244,7 @@ lmt_status lmt_tuner_evaluate(lmt_tuner *t, lmt_eval_result *out) {
     return LMT_OK;
 }
 
-lmt_status lmt_tuner_save(lmt_tuner *t, const char *dir) {
-    if (!dir) dir = t->t.args.output_dir;
+static lmt_status save(lmt_tuner *t, const char *dir) {
     LMT_TRY(lmt_model_save(t->m, dir));
     if (t->tok_dir) LMT_TRY(lmt_copy_tokenizer_files(t->tok_dir, dir));
     char *p = lmt_path_join(dir, "trainer_state.json");
@@ -245,4 +252,20 @@ lmt_status lmt_tuner_save(lmt_tuner *t, const char *dir) {
     lmt_status s = lmt_trainer_state_save(&t->t.state, p);
     free(p);
     return s;
+}
+
+lmt_status lmt_tuner_save(lmt_tuner *t, const char *dir) {
+    if (!dir) dir = t->t.args.output_dir;
+    LMT_TRY(save(t, dir));
+    /* save_model with push_to_hub pushes too ("Model save") */
+    if (!t->t.args.push_to_hub) return LMT_OK;
+    LMT_TRY(hub_repo(t));
+    return lmt_push_output_dir(&t->t.args, t->t.hub_repo, dir, "Model save");
+}
+
+lmt_status lmt_tuner_push_to_hub(lmt_tuner *t, const char *commit_message) {
+    const char *dir = t->t.args.output_dir;
+    LMT_TRY(save(t, dir));
+    if (!t->t.hub_repo[0]) LMT_TRY(lmt_push_init(&t->t.args, t->t.hub_repo, sizeof t->t.hub_repo));
+    return lmt_push_output_dir(&t->t.args, t->t.hub_repo, dir, commit_message);
 }

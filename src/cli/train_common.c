@@ -122,6 +122,11 @@ static void print_saved(void *user, const char *dir) {
     fprintf(stderr, "lmtune: saved the model and tokenizer to %s\n", dir);
 }
 
+static void print_pushed(void *user, const char *repo) {
+    (void)user;
+    fprintf(stderr, "lmtune: pushed the model to the Hub: %s\n", repo);
+}
+
 void lmt_cli_print_perplexity(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before) {
     (void)user;
     double ppl, ppl0;
@@ -159,10 +164,15 @@ int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity,
     if (c->model_dir && !(c->model_dir = lmt_cli_resolve(c->model_dir, true))) return 1;
     if (same) c->tok_dir = c->model_dir;
     else if (c->tok_dir && !(c->tok_dir = lmt_cli_resolve(c->tok_dir, false))) return 1;
+    /* push_to_hub without --hub_token: the Hub token given with --token */
+    const char *token = lmt_cli_hub_options()->token;
+    if (c->args.push_to_hub && !c->args.hub_token[0] && token && strlen(token) < sizeof c->args.hub_token)
+        snprintf(c->args.hub_token, sizeof c->args.hub_token, "%s", token);
     lmt_finetune_job job = {
         .args = &c->args, .model_dir = c->model_dir, .config_path = c->config, .tokenizer_dir = c->tok_dir,
         .train = c->train_file != NULL, .perplexity = perplexity, .log_final_evaluation = log_final_evaluation, .task = task,
-        .cb = {.user = c, .on_log = print_log, .on_progress = print_progress, .on_evaluate = on_evaluate, .on_saved = print_saved},
+        .cb = {.user = c, .on_log = print_log, .on_progress = print_progress, .on_evaluate = on_evaluate, .on_saved = print_saved,
+               .on_pushed = print_pushed},
     };
     lmt_finetune_result res;
     if (lmt_finetune_run(&job, &res) == LMT_OK) return 0;

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "kernels/gemm.h"
+#include "lmtune/hub.h"
 #include "train/args.h"
 #include "train/scheduler.h"
 
@@ -29,7 +30,8 @@ static const field fields[] = {
     F(bf16, T_BOOL), F(resume_from_checkpoint, T_STR), F(load_best_model_at_end, T_BOOL),
     F(metric_for_best_model, T_STR), F(greater_is_better, T_BOOL), F(remove_unused_columns, T_BOOL),
     F(predict_with_generate, T_BOOL), F(generation_max_length, T_INT), F(generation_num_beams, T_INT),
-    F(dataloader_num_workers, T_INT), F(disable_tqdm, T_BOOL), F(report_to, T_STR),
+    F(dataloader_num_workers, T_INT), F(disable_tqdm, T_BOOL), F(report_to, T_STR), F(push_to_hub, T_BOOL),
+    F(hub_model_id, T_STR), F(hub_strategy, T_STR), F(hub_private_repo, T_BOOL), F(hub_token, T_STR),
 };
 #undef F
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -59,6 +61,7 @@ void lmt_training_args_default(lmt_training_args *a) {
     a->seed = 42;
     a->remove_unused_columns = true;
     snprintf(a->report_to, sizeof a->report_to, "none");
+    snprintf(a->hub_strategy, sizeof a->hub_strategy, "every_save");
 }
 
 static const field *find_field(const char *name) {
@@ -173,6 +176,15 @@ lmt_status lmt_training_args_validate(lmt_training_args *a) {
         bool loss = n >= 4 && !strcmp(m + n - 4, "loss");
         if (!a->greater_is_better_set) a->greater_is_better = !loss;
     }
+    if (strcmp(a->hub_strategy, "end") && strcmp(a->hub_strategy, "every_save")) {
+        if (!strcmp(a->hub_strategy, "checkpoint") || !strcmp(a->hub_strategy, "all_checkpoints"))
+            return lmt_fail(LMT_ERR_ARG, "hub_strategy %s is not supported by lmtune (it pushes models, not checkpoint folders): "
+                            "use end or every_save", a->hub_strategy);
+        return lmt_fail(LMT_ERR_ARG, "hub_strategy must be end or every_save, got \"%s\"", a->hub_strategy);
+    }
+    if (a->hub_model_id[0] && !lmt_hub_valid_repo_id(a->hub_model_id))
+        return lmt_fail(LMT_ERR_ARG, "hub_model_id \"%s\" is not a valid Hub repo id (NAME or ORG/NAME: letters, digits, "
+                        "'-', '_', '.')", a->hub_model_id);
     if (!a->run_name[0]) snprintf(a->run_name, sizeof a->run_name, "%.255s", a->output_dir);
     return LMT_OK;
 }
@@ -194,7 +206,11 @@ char *lmt_training_args_to_json(const lmt_training_args *a) {
             lmt_json_free(n);
             break;
         }
-        case T_STR: lmt_json_write_string(&b, p, strlen(p), false); break;
+        case T_STR:
+            /* TrainingArguments.to_dict hides tokens */
+            if (!strcmp(f->name, "hub_token")) lmt_sb_puts(&b, "\"<HUB_TOKEN>\"");
+            else lmt_json_write_string(&b, p, strlen(p), false);
+            break;
         case T_STRATEGY: lmt_sb_printf(&b, "\"%s\"", strategy_names[*(const lmt_strategy *)p]); break;
         }
         lmt_sb_puts(&b, i + 1 < N_FIELDS ? ",\n" : "\n");

@@ -49,6 +49,12 @@ typedef struct lmt_training_args {
     int64_t dataloader_num_workers;
     bool disable_tqdm;
     char report_to[64];
+    /* the Hub (train/hub_push.h): push the saved model to hub_model_id */
+    bool push_to_hub;
+    char hub_model_id[256];           /* "": output_dir's name, in the token owner's namespace */
+    char hub_strategy[24];            /* "every_save" (transformers' default) or "end" */
+    bool hub_private_repo;
+    char hub_token[256];              /* "": HF_TOKEN or the token file; written as "<HUB_TOKEN>" */
 } lmt_training_args;
 
 void lmt_training_args_default(lmt_training_args *a);

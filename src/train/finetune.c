@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "models/config.h"
 #include "train/finetune.h"
+#include "train/hub_push.h"
 
 static lmt_status write_json(const char *dir, const char *name, const lmt_json *o) {
     lmt_strbuf b;
@@ -130,6 +131,11 @@ static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m,
         free(sp);
         LMT_TRY(s);
         if (cb->on_saved) cb->on_saved(cb->user, dir);
+        /* run_*.py: trainer.push_to_hub() after training */
+        if (t->hub_repo[0]) {
+            LMT_TRY(lmt_push_output_dir(job->args, t->hub_repo, dir, "End of training"));
+            if (cb->on_pushed) cb->on_pushed(cb->user, t->hub_repo);
+        }
     }
     return LMT_OK;
 }
@@ -162,7 +168,9 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
         t.on_log = job->cb.on_log;
         t.on_progress = job->cb.on_progress;
         t.log_user = job->cb.user;
-        if (job->task.setup_trainer) s = job->task.setup_trainer(job->task.ctx, &t, m, tok);
+        /* Trainer.__init__'s init_hf_repo: the repo exists before training starts */
+        if (job->train && job->args->push_to_hub) s = lmt_push_init(job->args, t.hub_repo, sizeof t.hub_repo);
+        if (s == LMT_OK && job->task.setup_trainer) s = job->task.setup_trainer(job->task.ctx, &t, m, tok);
     }
     if (s == LMT_OK) s = run(job, &t, m, &d, out);
     if (trainer_ready) lmt_trainer_free(&t);

@@ -58,6 +58,8 @@ typedef struct lmt_finetune_callbacks {
     void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before);
     /* the model, tokenizer, trainer_state.json and results are in dir */
     void (*on_saved)(void *user, const char *dir);
+    /* push_to_hub: output_dir is on the Hub as repo ("ORG/NAME") */
+    void (*on_pushed)(void *user, const char *repo);
 } lmt_finetune_callbacks;
 
 typedef struct lmt_finetune_job {

@@ -16,6 +16,7 @@
 #include "core/util.h"
 #include "data/dataset.h"
 #include "io/tensor_file.h"
+#include "train/hub_push.h"
 #include "train/trainer.h"
 
 void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order) {
@@ -349,6 +350,18 @@ static lmt_status load_checkpoint(lmt_trainer *t, const char *ckpt) {
 }
 
 /* ---- the loop ---- */
+/* hub_strategy every_save: the checkpoint's model goes to the Hub. A failed
+ * push is a warning (the checkpoint is on disk; the final push follows). */
+static void push_checkpoint(lmt_trainer *t) {
+    if (!t->args.push_to_hub || !t->hub_repo[0] || strcmp(t->args.hub_strategy, "every_save")) return;
+    char name[64];
+    snprintf(name, sizeof name, "checkpoint-%lld", (long long)t->state.global_step);
+    char *dir = lmt_path_join(t->args.output_dir, name);
+    if (dir && lmt_push_checkpoint(&t->args, t->hub_repo, dir, t->state.global_step, t->state.epoch) != LMT_OK)
+        lmt_warn("%s", lmt_last_error());
+    free(dir);
+}
+
 typedef struct { bool log, evaluate, save, stop; } control;
 
 static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss, int64_t *last_logged, double *total_loss,
@@ -383,6 +396,7 @@ static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss,
     if (c->save) {
         LMT_TRY(save_checkpoint(t));
         c->save = false;
+        push_checkpoint(t);
     }
     return LMT_OK;
 }

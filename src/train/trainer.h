@@ -64,6 +64,7 @@ typedef struct lmt_trainer {
     lmt_prediction_fn prediction_step;   /* NULL: none */
     lmt_metrics_fn compute_metrics;  /* NULL: eval_loss only */
     void *metrics_ctx;               /* both callbacks' */
+    char hub_repo[256];              /* push_to_hub: the repo (lmt_push_init); "": no pushes */
     /* run state */
     lmt_trainer_state state;
     lmt_adamw opt;
