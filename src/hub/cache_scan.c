@@ -252,8 +252,8 @@ lmt_status lmt_hub_scan_cache(const char *cache, lmt_hub_cache_info *out) {
     for (size_t i = 0; i < all.n; i++) out->size_on_disk += all.v[i].sb.st_size;
     blob_set_free(&all);
     lmt_hub_names_free(&names);
-    if (st == LMT_OK) qsort(out->repos, out->n_repos, sizeof *out->repos, cmp_repo);
-    else lmt_hub_cache_info_free(out);
+    if (st != LMT_OK) lmt_hub_cache_info_free(out);
+    else if (out->n_repos > 1) qsort(out->repos, out->n_repos, sizeof *out->repos, cmp_repo);
     return st;
 }
 

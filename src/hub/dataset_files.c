@@ -158,7 +158,7 @@ static lmt_status assign(lmt_hub_data_files *d, char **rel, char **full, size_t 
         if (!sp) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) LMT_TRY(lmt_hub_names_push(&sp->files, full[i]));
     }
-    qsort(d->splits, d->n, sizeof *d->splits, cmp_split);
+    if (d->n > 1) qsort(d->splits, d->n, sizeof *d->splits, cmp_split);
     return LMT_OK;
 }
 
