@@ -95,6 +95,21 @@ int main(void) {
                "/tokenizers/gpt2 --dataset_name lmtune-test/parquet-only --output_dir %s/run3", LMT_SOURCE_DIR, tmp) == 1 &&
           strstr(out, "lmtune-test/parquet-only") && strstr(out, "parquet"));
 
+    /* the whole workflow through the Hub: a model and a dataset by name, fine-tuned, pushed, then used by name */
+    setenv("HF_TOKEN", HUB_TEST_TOKEN, 1);
+    CHECK(runf("train --task clm --model_name_or_path lmtune-test/tiny-lm --dataset_name lmtune-test/tiny-text --block_size 16 "
+               "--per_device_train_batch_size 4 --num_train_epochs 2 --eval_strategy epoch --save_strategy no --output_dir %s/e2e "
+               "--push_to_hub --hub_model_id lmtune-test/tiny-lm-finetuned", tmp) == 0);
+    CHECK(strstr(out, "perplexity") && strstr(out, "pushed the model to the Hub: lmtune-test/tiny-lm-finetuned"));
+    setenv("HF_TOKEN", "", 1);
+    CHECK(runf("generate --model %s/e2e --prompt 'line 3: the quick' --max_new_tokens 8", tmp) == 0);
+    char *local = lmt_strdup(out);
+    snprintf(v, sizeof v, "%s/cache2", tmp);
+    CHECK(runf("generate --model lmtune-test/tiny-lm-finetuned --cache_dir %s --prompt 'line 3: the quick' --max_new_tokens 8", v) == 0);
+    CHECK(local && !strcmp(local, out));   /* the pushed model is the trained one */
+    free(local);
+    CHECK(runf("cache ls --cache_dir %s/cache2", tmp) == 0 && strstr(out, "model/lmtune-test/tiny-lm-finetuned"));
+
     /* model and tokenizer names in the other commands, as from_pretrained resolves them */
     CHECK(run("inspect lmtune-test/tiny-gpt2") == 0 && strstr(out, "GPT2LMHeadModel") && strstr(out, "snapshots/" MAIN_COMMIT));
     CHECK(run("inspect lmtune-test/tiny-gpt2 --revision v1.0") == 0 && strstr(out, "snapshots/06de167fe8eea1c55a3028cc804c8d4b955b40bf"));

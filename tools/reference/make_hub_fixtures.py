@@ -184,6 +184,27 @@ def tiny_marian_tokenizer():
     }
 
 
+def tiny_lm(tok):
+    """A GPT-2 sized to the tiny tokenizer (its vocabulary, 32 positions),
+    random weights (seed 0), saved by save_pretrained: a model that trains
+    and generates with its own tokenizer, end to end through the Hub."""
+    import torch
+    import transformers as T
+    with tempfile.TemporaryDirectory() as d:
+        for f, data in tok.items():
+            with open(os.path.join(d, f), "wb") as out:
+                out.write(data)
+        t = T.AutoTokenizer.from_pretrained(d)
+        vocab, eos = len(t), t.eos_token_id   # the vocabulary with the added tokens
+    torch.manual_seed(0)
+    cfg = T.GPT2Config(vocab_size=vocab, n_positions=32, n_embd=32, n_layer=2, n_head=4,
+                       bos_token_id=eos, eos_token_id=eos)
+    model = T.GPT2LMHeadModel(cfg)
+    with tempfile.TemporaryDirectory() as d:
+        model.save_pretrained(d, safe_serialization=True)
+        return {f: read(os.path.join(d, f)) for f in ("config.json", "generation_config.json", "model.safetensors")}
+
+
 def jsonl(rows):
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
 
@@ -223,6 +244,7 @@ def build():
     ids["lmtune-test/tiny-marian"] = r.repo("lmtune-test/tiny-marian", [("main", {
         **ga, "config.json": m("marian", "config.json"), "generation_config.json": m("marian", "generation_config.json"),
         "model.safetensors": m("marian", "model.safetensors"), **tiny_marian_tokenizer()})], {"main": "main"})
+    ids["lmtune-test/tiny-lm"] = r.repo("lmtune-test/tiny-lm", [("main", {**ga, **tiny_lm(tok), **tok})], {"main": "main"})
     texts = [f"line {i}: the quick brown fox jumps over the lazy dog {i} times." for i in range(24)]
     ids["datasets/lmtune-test/tiny-text"] = r.repo("lmtune-test/tiny-text", [("main", {
         **ga, "README.md": b"# tiny-text\n\nJSON Lines with a `text` field.\n",
