@@ -102,6 +102,12 @@ int main(void) {
                "--push_to_hub --hub_model_id lmtune-test/tiny-lm-finetuned", tmp) == 0);
     CHECK(strstr(out, "perplexity") && strstr(out, "pushed the model to the Hub: lmtune-test/tiny-lm-finetuned"));
     setenv("HF_TOKEN", "", 1);
+    /* --config_name by repo id too (fresh weights from the Hub's config.json) */
+    CHECK(runf("train --task clm --config_name lmtune-test/tiny-lm --tokenizer_name lmtune-test/tiny-lm --dataset_name "
+               "lmtune-test/tiny-text --block_size 16 --max_steps 1 --save_strategy no --output_dir %s/fresh", tmp) == 0);
+    CHECK(runf("train --task clm --config_name lmtune-test/no-such-repo --tokenizer_name lmtune-test/tiny-lm --dataset_name "
+               "lmtune-test/tiny-text --output_dir %s/fresh2", tmp) == 1 && strstr(out, "--config_name") &&
+          strstr(out, "repository not found"));
     CHECK(runf("generate --model %s/e2e --prompt 'line 3: the quick' --max_new_tokens 8", tmp) == 0);
     char *local = lmt_strdup(out);
     snprintf(v, sizeof v, "%s/cache2", tmp);

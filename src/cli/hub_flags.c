@@ -60,6 +60,15 @@ static void free_resolved(void) {
     free(resolved);
 }
 
+const char *lmt_cli_keep(char *s) {
+    char **grown = s ? realloc(resolved, (n_resolved + 1) * sizeof *grown) : NULL;
+    if (!grown) { free(s); return NULL; }
+    if (!resolved) atexit(free_resolved);
+    resolved = grown;
+    resolved[n_resolved++] = s;
+    return s;
+}
+
 const char *lmt_cli_resolve(const char *name, bool weights) {
     if (!name) return NULL;
     char *folder = NULL;
@@ -70,10 +79,7 @@ const char *lmt_cli_resolve(const char *name, bool weights) {
         fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
         return NULL;
     }
-    char **grown = realloc(resolved, (n_resolved + 1) * sizeof *grown);
-    if (!grown) { free(folder); fprintf(stderr, "lmtune: error: out of memory\n"); return NULL; }
-    if (!resolved) atexit(free_resolved);
-    resolved = grown;
-    resolved[n_resolved++] = folder;
-    return folder;
+    const char *kept = lmt_cli_keep(folder);
+    if (!kept) fprintf(stderr, "lmtune: error: out of memory\n");
+    return kept;
 }

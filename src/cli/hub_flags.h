@@ -15,6 +15,8 @@ const lmt_hub_options *lmt_cli_hub_options(void);
 /* A model (weights = true) or tokenizer name -> the folder to load, or NULL
  * after printing the error. The string lives until the process ends. */
 const char *lmt_cli_resolve(const char *name, bool weights);
+/* Keeps a malloc'd string until the process ends (NULL: out of memory). */
+const char *lmt_cli_keep(char *s);
 /* Help text for the flags above. */
 extern const char lmt_cli_hub_help[];
 #endif

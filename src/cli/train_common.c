@@ -74,6 +74,12 @@ int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag 
     if (!c->tok_dir) c->tok_dir = c->model_dir;
     if (!c->tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
     if (lmt_training_args_validate(&c->args) != LMT_OK) return lmt_cli_fail("training arguments");
+    /* --config_name as run_clm.py takes it: a config.json, or a Hub repo whose config.json is fetched */
+    if (c->config && !lmt_file_exists(c->config) && !lmt_is_dir(c->config) && lmt_hub_valid_repo_id(c->config)) {
+        char *path = NULL;
+        if (lmt_hub_download(c->config, "config.json", lmt_cli_hub_options(), &path) != LMT_OK) return lmt_cli_fail("--config_name");
+        c->config = lmt_cli_keep(path);
+    }
     if (c->dataset_config && !c->dataset_name) { fprintf(stderr, "lmtune: error: --dataset_config_name needs --dataset_name\n"); return 2; }
     if (c->dataset_name && (rc = hub_dataset(c))) return rc;
     const char *note = lmt_training_args_precision_note(&c->args);
