@@ -43,8 +43,7 @@ static int hub_dataset(lmt_cli_train *c) {
             rc = 1;
             break;
         }
-        c->hub_files[k] = lmt_strdup(f->v[0]);
-        *dst[k] = c->hub_files[k];
+        if (!(*dst[k] = lmt_cli_keep(lmt_strdup(f->v[0])))) { fprintf(stderr, "lmtune: error: out of memory\n"); rc = 1; break; }
         fprintf(stderr, "lmtune: --dataset_name %s: %s split from %s\n", c->dataset_name, split[k], f->v[0]);
     }
     if (!rc && !c->train_file && !c->eval_file) {
@@ -61,7 +60,6 @@ int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag 
     c->task = NULL;
     c->model_dir = c->config = c->tok_dir = c->train_file = c->eval_file = NULL;
     c->dataset_name = c->dataset_config = NULL;
-    c->hub_files[0] = c->hub_files[1] = NULL;
     c->rc = 0;
     lmt_training_args_default(&c->args);
     int rc = lmt_cli_parse_flags(argc, argv, table, n, training_arg, &c->args, header,

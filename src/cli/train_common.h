@@ -17,7 +17,6 @@
 typedef struct lmt_cli_train {
     const char *task, *model_dir, *config, *tok_dir, *train_file, *eval_file;
     const char *dataset_name, *dataset_config;   /* a Hub dataset repo: its train / validation files */
-    char *hub_files[2];       /* the cached files dataset_name gave (train, validation) */
     lmt_training_args args;
     int rc;                   /* set by lmt_cli_usage_error: the exit status of a refused setting */
 } lmt_cli_train;
