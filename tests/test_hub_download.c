@@ -307,6 +307,15 @@ static void errors(void) {
     CHECK(lmt_hub_download("lmtune-test/bin-gpt2", "config.json", &o, &path) == LMT_ERR_NETWORK);
     CHECK(strstr(lmt_last_error(), "could not be reached") && strstr(lmt_last_error(), "timed out"));
     unsetenv("HF_HUB_ETAG_TIMEOUT");
+    /* a transfer that stalls longer than HF_HUB_DOWNLOAD_TIMEOUT: given up (after the retries), nothing cached */
+    CHECK(hub_control(&H, "reset=1&slow_ms=1500"));
+    setenv("HF_HUB_DOWNLOAD_TIMEOUT", "1", 1);
+    CHECK(lmt_hub_download("lmtune-test/bin-gpt2", "pytorch_model.bin", &o, &path) == LMT_ERR_NETWORK);
+    CHECK(strstr(lmt_last_error(), "pytorch_model.bin") && strstr(lmt_last_error(), "too slow"));
+    unsetenv("HF_HUB_DOWNLOAD_TIMEOUT");
+    /* the same answers within the default 10 s: downloaded */
+    CHECK_OK(lmt_hub_download("lmtune-test/bin-gpt2", "pytorch_model.bin", &o, &path));
+    free(path);
     CHECK(hub_control(&H, "reset=1"));
     /* not a Hub at all (no X-Repo-Commit): named as such */
     /* pytorch_model.bin when there is no safetensors */
