@@ -3,7 +3,7 @@
 # "dir/..." only from its own folder or from a lower layer:
 #
 #   0 core
-#   1 io, kernels, tokenizers, hub
+#   1 io, kernels, tokenizers, hub, jinja
 #   2 data, models, eval
 #   3 generate
 #   4 train
@@ -26,7 +26,7 @@ set -u
 layer_of() {   # folder -> layer number, or nothing when unknown
     case "$1" in
     core) echo 0 ;;
-    io|kernels|tokenizers|hub) echo 1 ;;
+    io|kernels|tokenizers|hub|jinja) echo 1 ;;
     data|models|eval) echo 2 ;;
     generate) echo 3 ;;
     train) echo 4 ;;

@@ -410,7 +410,7 @@ void lmt_json_write_string(lmt_strbuf *b, const char *s, size_t len, bool ascii_
 
 /* Python's repr(float): the shortest digits that round-trip, fixed notation
  * for exponents in [-4, 16), "1e-05" style otherwise. */
-static void write_python_float(lmt_strbuf *b, double x) {
+void lmt_json_write_float_py(lmt_strbuf *b, double x) {
     if (isnan(x)) { lmt_sb_puts(b, "NaN"); return; }
     if (isinf(x)) { lmt_sb_puts(b, x < 0 ? "-Infinity" : "Infinity"); return; }
     char buf[64];
@@ -458,7 +458,7 @@ static void write_value(lmt_strbuf *b, const lmt_json *j, int indent, int level)
     case LMT_JSON_BOOL: lmt_sb_puts(b, j->boolean ? "true" : "false"); return;
     case LMT_JSON_NUMBER:
         if (j->is_int) lmt_sb_printf(b, "%lld", (long long)j->i64);
-        else write_python_float(b, j->num);
+        else lmt_json_write_float_py(b, j->num);
         return;
     case LMT_JSON_STRING: lmt_json_write_string(b, j->str, j->len, false); return;
     case LMT_JSON_ARRAY:

@@ -49,6 +49,8 @@ typedef struct lmt_strbuf lmt_strbuf;
 /* Appends s[0..len) as a JSON string literal (quotes, escapes; non-ASCII kept
  * as UTF-8 unless ascii_only, then \uXXXX as Python's json.dumps does). */
 void lmt_json_write_string(lmt_strbuf *b, const char *s, size_t len, bool ascii_only);
+/* Python's repr(float) (json.dumps' NaN / Infinity for the non-finite). */
+void lmt_json_write_float_py(lmt_strbuf *b, double x);
 /* Serialises a DOM; indent 0 = compact ("," ":" separators, no spaces),
  * indent > 0 = pretty with that many spaces (", " and ": " as Python's
  * json.dumps(indent=n)). */
