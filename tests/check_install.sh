@@ -26,7 +26,7 @@ P=$tmp/prefix
 pc=$(find "$P" -name lmtune.pc)
 [ -n "$pc" ] || fail "no lmtune.pc installed"
 libdir=$(dirname "$(dirname "$pc")")
-for f in include/lmtune/lmtune.h include/lmtune/tokenizer.h include/lmtune/data.h include/lmtune/trainer.h \
+for f in include/lmtune/lmtune.h include/lmtune/tokenizer.h include/lmtune/chat.h include/lmtune/data.h include/lmtune/trainer.h \
          include/lmtune/generate.h include/lmtune/pipeline.h bin/lmtune; do
     [ -f "$P/$f" ] || fail "$f is not installed"
 done

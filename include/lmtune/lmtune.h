@@ -9,6 +9,7 @@
  * Include what you use; each header includes this one:
  *   lmtune/lmtune.h     status codes, dtypes, model folders (this file)
  *   lmtune/tokenizer.h  tokenizers
+ *   lmtune/chat.h       chat templates (apply_chat_template)
  *   lmtune/data.h       datasets (text, JSON Lines, CSV), tokenization,
  *                       group_texts, splits, collators (CLM, MLM, seq2seq)
  *   lmtune/trainer.h    TrainingArguments and the Trainer

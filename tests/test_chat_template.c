@@ -1,0 +1,194 @@
+/* Chat templates against transformers' apply_chat_template: every template x
+ * conversation x add_generation_prompt of tests/fixtures/chat_templates/
+ * chat_cases.json (tools/reference/make_chat_template_fixtures.py) renders
+ * string-identically, raises where transformers raises, and - where the
+ * folder's tokenizer loads - encodes to the same ids (tokenize=True). Then
+ * the CLI: lmtune chat-template and lmtune tokenize --jsonl. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+#include "cli_run.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "lmtune/chat.h"
+#include "lmtune/tokenizer.h"
+
+static char *folder(const char *spec) {
+    char buf[4096];
+    if (!strncmp(spec, "shared:", 7)) snprintf(buf, sizeof buf, "%s/llama-family/%s", LMT_SHARED_DATA, spec + 7);
+    else snprintf(buf, sizeof buf, "%s/tests/fixtures/chat_templates/%s", LMT_SOURCE_DIR, spec + 8);
+    return lmt_strdup(buf);
+}
+
+static char *to_json(const lmt_json *j) {
+    if (!j || j->type == LMT_JSON_NULL) return NULL;
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    lmt_json_write(&b, j, 0);
+    return lmt_sb_take(&b);
+}
+
+typedef struct { char *spec; lmt_chat_template *t; lmt_tokenizer *tok; bool tried; } cache_entry;
+static cache_entry cache[32];
+static size_t n_cache;
+
+static cache_entry *get(const char *tmpl_spec, const char *tok_spec) {
+    for (size_t i = 0; i < n_cache; i++) if (!strcmp(cache[i].spec, tmpl_spec)) return &cache[i];
+    cache_entry *c = &cache[n_cache++];
+    c->spec = lmt_strdup(tmpl_spec);
+    char *dir = folder(tmpl_spec), *tdir = folder(tok_spec);
+    CHECK_OK(lmt_chat_template_load(dir, &c->t));
+    if (lmt_tokenizer_load(tdir, &c->tok) != LMT_OK) {
+        printf("%s: no ids checked (lmt_tokenizer_load: %s)\n", tok_spec, lmt_last_error());
+        c->tok = NULL;
+    }
+    free(dir);
+    free(tdir);
+    return c;
+}
+
+static size_t n_text, n_raise, n_ids, n_ids_skipped, n_ids_pending;
+
+/* Tokenizers that load but are not exact yet for these texts: the general
+ * tokenizer.json / Qwen2 pipeline is issue 15's item 1. Their id mismatches
+ * are counted and printed, not failed; remove an entry once it is exact
+ * (the test says so when all of its lists match). */
+static const char *const ids_pending[] = {"shared:Qwen2.5-0.5B-Instruct", NULL};
+static bool pending(const char *tok_spec) {
+    for (size_t i = 0; ids_pending[i]; i++) if (!strcmp(ids_pending[i], tok_spec)) return true;
+    return false;
+}
+static size_t pending_mismatch;
+
+static void run_case(const lmt_json *c) {
+    const char *tname = lmt_json_get(c, "template")->str, *conv = lmt_json_get(c, "conversation")->str;
+    cache_entry *ce = get(lmt_json_get(c, "dir")->str, lmt_json_get(c, "tokenizer")->str);
+    if (!ce->t) return;
+    char *msgs = to_json(lmt_json_get(c, "messages")), *tools = to_json(lmt_json_get(c, "tools"));
+    lmt_chat_opts o = {.add_generation_prompt = lmt_json_get(c, "add_generation_prompt")->boolean, .tools_json = tools};
+    const lmt_json *text = lmt_json_get(c, "text"), *ids = lmt_json_get(c, "ids");
+    char *got = NULL;
+    size_t len = 0;
+    lmt_status st = lmt_chat_template_render(ce->t, msgs, &o, &got, &len);
+    if (text) {
+        CHECK_MSG(st == LMT_OK, "%s / %s: %s", tname, conv, lmt_last_error());
+        if (st == LMT_OK) {
+            CHECK_MSG(len == text->len && memcmp(got, text->str, len) == 0, "%s / %s (generation prompt %d):\n--- got\n%s\n--- want\n%s",
+                      tname, conv, o.add_generation_prompt, got, text->str);
+            n_text++;
+        }
+    } else {
+        CHECK_MSG(st != LMT_OK, "%s / %s renders where transformers raises %s", tname, conv, lmt_json_get(c, "error")->str);
+        if (st != LMT_OK) {
+            const char *msg = lmt_last_error(), *err = lmt_json_get(c, "error")->str, *colon = strstr(err, ": ");
+            CHECK_MSG(strstr(msg, "line ") && strstr(msg, "column "), "%s / %s: no position in \"%s\"", tname, conv, msg);
+            if (colon && !strncmp(err, "TemplateError", 13))
+                CHECK_MSG(strstr(msg, colon + 2) != NULL, "%s / %s: \"%s\" lacks \"%s\"", tname, conv, msg, colon + 2);
+            n_raise++;
+        }
+    }
+    if (text && ids && ce->tok) {
+        int32_t *got_ids = NULL;
+        size_t n = 0;
+        st = lmt_chat_template_encode(ce->t, ce->tok, msgs, &o, &got_ids, &n);
+        CHECK_MSG(st == LMT_OK, "%s / %s: %s", tname, conv, lmt_last_error());
+        bool same = st == LMT_OK && n == ids->len;
+        for (size_t i = 0; same && i < n; i++) same = got_ids[i] == ids->items[i].i64;
+        if (pending(lmt_json_get(c, "tokenizer")->str)) {
+            n_ids_pending++;
+            pending_mismatch += !same;
+        } else {
+            CHECK_MSG(same, "%s / %s: ids differ (%zu vs %zu tokens)", tname, conv, n, ids->len);
+            n_ids++;
+        }
+        free(got_ids);
+    } else if (text && ids) {
+        n_ids_skipped++;
+    }
+    free(got);
+    free(msgs);
+    free(tools);
+}
+
+static void test_cases(void) {
+    lmt_json *doc = NULL;
+    CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/chat_templates/chat_cases.json", &doc));
+    if (!doc) return;
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)lmt_json_get(lmt_json_get(doc, "meta"), "LMT_TEMPLATE_NOW")->i64);
+    setenv("LMT_TEMPLATE_NOW", now, 1);
+    const lmt_json *cases = lmt_json_get(doc, "cases");
+    for (size_t i = 0; i < cases->len; i++) run_case(&cases->items[i]);
+    CHECK(n_text >= 6 * 20);
+    printf("%zu texts identical, %zu raise as transformers does, %zu id lists identical, %zu not checked "
+           "(the tokenizer does not load yet), %zu of %zu pending (tokenizer not exact yet) differ%s\n",
+           n_text, n_raise, n_ids, n_ids_skipped, pending_mismatch, n_ids_pending,
+           n_ids_pending && !pending_mismatch ? ": all match now, drop them from ids_pending" : "");
+    for (size_t i = 0; i < n_cache; i++) {
+        free(cache[i].spec);
+        lmt_chat_template_free(cache[i].t);
+        lmt_tokenizer_free(cache[i].tok);
+    }
+    lmt_json_free(doc);
+}
+
+/* loading: a list of named templates, chat_template.jinja over the config, errors */
+static void test_loading(void) {
+    char dir[] = "/tmp/lmt-chat-XXXXXX";
+    if (!mkdtemp(dir)) { CHECK(false); return; }
+    char path[4200], cmd[8600];
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"bos_token\": {\"content\": \"<B>\", \"special\": true}, \"eos_token\": \"<E>\", \"chat_template\": ["
+          "{\"name\": \"default\", \"template\": \"D{{ bos_token }}{{ messages|length }}\"},"
+          "{\"name\": \"tool_use\", \"template\": \"T{{ tools|length }}{{ eos_token }}\"}]}", f);
+    fclose(f);
+    lmt_chat_template *t = NULL;
+    char *text = NULL;
+    CHECK_OK(lmt_chat_template_load(dir, &t));
+    if (t) {
+        CHECK_OK(lmt_chat_template_render(t, "[{\"role\": \"user\", \"content\": \"x\"}]", NULL, &text, NULL));
+        if (text) CHECK_STREQ(text, "D<B>1");
+        free(text);
+        text = NULL;
+        lmt_chat_opts o = {.tools_json = "[{}, {}]"};
+        CHECK_OK(lmt_chat_template_render(t, "[{\"role\": \"user\", \"content\": \"x\"}]", &o, &text, NULL));
+        if (text) CHECK_STREQ(text, "T2<E>");
+        free(text);
+        text = NULL;
+        o.template_name = "nope";
+        CHECK(lmt_chat_template_render(t, "[{\"role\": \"user\"}]", &o, &text, NULL) == LMT_ERR_ARG);
+        CHECK(lmt_chat_template_render(t, "[]", NULL, &text, NULL) == LMT_ERR_ARG);
+        CHECK(lmt_chat_template_render(t, "[1]", NULL, &text, NULL) == LMT_ERR_ARG);
+        CHECK(lmt_chat_template_render(t, "[{", NULL, &text, NULL) != LMT_OK);
+        lmt_chat_template_free(t);
+    }
+    /* chat_template.jinja wins over the config; a syntax error names it, line and column */
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    f = fopen(path, "w");
+    fputs("ok\n{% for m in messages %}\n  {{ m.content + }}\n{% endfor %}\n", f);
+    fclose(f);
+    CHECK(lmt_chat_template_load(dir, &t) == LMT_ERR_FORMAT);
+    CHECK_MSG(strstr(lmt_last_error(), "chat_template.jinja: line 3, column 18") != NULL, "%s", lmt_last_error());
+    f = fopen(path, "w");
+    fputs("J{{ messages[0].content }}", f);
+    fclose(f);
+    CHECK_OK(lmt_chat_template_load(dir, &t));
+    if (t) {
+        CHECK_OK(lmt_chat_template_render(t, "[{\"role\": \"user\", \"content\": \"x\", \"tool_calls\": null}]", NULL, &text, NULL));
+        if (text) CHECK_STREQ(text, "Jx");
+        free(text);
+        lmt_chat_template_free(t);
+    }
+    CHECK(lmt_chat_template_load(LMT_SHARED_DATA "/llama-family/SmolLM2-135M", &t) == LMT_ERR_NOT_FOUND);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+int main(void) {
+    test_cases();
+    test_loading();
+    return lmt_test_finish();
+}
