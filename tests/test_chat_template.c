@@ -187,8 +187,114 @@ static void test_loading(void) {
     CHECK(system(cmd) == 0);
 }
 
+/* the output lines of the last run() that are JSON objects, in order */
+static lmt_json *json_lines(void) {
+    lmt_json *arr = lmt_json_new(LMT_JSON_ARRAY);
+    for (char *p = out; arr && p && *p;) {
+        char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        lmt_json *j;
+        if (*p == '{' && lmt_json_parse(p, len, "output", &j) == LMT_OK) lmt_json_array_push(arr, j);
+        p = nl ? nl + 1 : NULL;
+    }
+    return arr;
+}
+
+/* lmtune chat-template on Llama-3.2's cases with the generation prompt
+ * (strftime_now, tools per line) against the recorded texts */
+static void test_cli_chat_template(void) {
+    lmt_json *doc = NULL;
+    CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/chat_templates/chat_cases.json", &doc));
+    if (!doc) return;
+    const lmt_json *cases = lmt_json_get(doc, "cases");
+    char path[] = "/tmp/lmt-chat-cli-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) { CHECK(false); lmt_json_free(doc); return; }
+    const lmt_json *want[64];
+    size_t n = 0;
+    for (size_t i = 0; i < cases->len && n < 64; i++) {
+        const lmt_json *c = &cases->items[i];
+        if (strcmp(lmt_json_get(c, "template")->str, "Llama-3.2-1B-Instruct") || !lmt_json_get(c, "add_generation_prompt")->boolean ||
+            !lmt_json_get(c, "text"))
+            continue;
+        lmt_strbuf b;
+        lmt_sb_init(&b);
+        lmt_sb_puts(&b, "{\"messages\": ");
+        lmt_json_write(&b, lmt_json_get(c, "messages"), 0);
+        lmt_sb_puts(&b, ", \"tools\": ");
+        lmt_json_write(&b, lmt_json_get(c, "tools"), 0);
+        lmt_sb_puts(&b, "}\n");
+        fwrite(b.data, 1, b.len, f);
+        lmt_sb_free(&b);
+        want[n++] = lmt_json_get(c, "text");
+    }
+    fclose(f);
+    CHECK(n >= 15);
+    int rc = runf("chat-template --tokenizer '%s/llama-family/Llama-3.2-1B-Instruct' --messages %s --add_generation_prompt",
+                  LMT_SHARED_DATA, path);
+    CHECK_MSG(rc == 0, "%s", out);
+    lmt_json *lines = json_lines();
+    CHECK_MSG(lines && lines->len == n, "%zu lines for %zu conversations: %s", lines ? lines->len : 0, n, out);
+    for (size_t i = 0; lines && i < lines->len && i < n; i++) {
+        const lmt_json *text = lmt_json_get(&lines->items[i], "text");
+        CHECK_MSG(text && text->len == want[i]->len && !memcmp(text->str, want[i]->str, text->len), "line %zu differs", i);
+        CHECK(lmt_json_get(&lines->items[i], "ids") != NULL);
+    }
+    lmt_json_free(lines);
+    /* a template that raises: exit 1 and the message */
+    f = fopen(path, "w");
+    fputs("[{\"role\": \"assistant\", \"content\": \"first\"}]\n", f);
+    fclose(f);
+    rc = runf("chat-template --tokenizer '%s/tests/fixtures/chat_templates/mistral' --messages %s", LMT_SOURCE_DIR, path);
+    CHECK_MSG(rc == 1 && strstr(out, "Conversation roles must alternate") && strstr(out, "line 1, column"), "rc %d: %s", rc, out);
+    CHECK(runf("chat-template --messages %s", path) == 2);
+    unlink(path);
+    lmt_json_free(doc);
+}
+
+/* lmtune tokenize --jsonl: texts with newlines, one JSON string a line, as GPT-2 encodes them */
+static void test_cli_tokenize_jsonl(void) {
+    lmt_json *cases = NULL;
+    CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/chat_templates/tokenize_jsonl.json", &cases));
+    if (!cases) return;
+    char path[] = "/tmp/lmt-tok-jsonl-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) { CHECK(false); lmt_json_free(cases); return; }
+    for (size_t i = 0; i < cases->len; i++) {
+        lmt_strbuf b;
+        lmt_sb_init(&b);
+        const lmt_json *t = lmt_json_get(&cases->items[i], "text");
+        lmt_json_write_string(&b, t->str, t->len, i % 2 == 1);   /* escaped and raw UTF-8 both read */
+        lmt_sb_puts(&b, i == 0 ? "\n\n" : "\n");             /* a blank line is skipped */
+        fwrite(b.data, 1, b.len, f);
+        lmt_sb_free(&b);
+    }
+    fclose(f);
+    int rc = runf("tokenize --tokenizer '%s/tokenizers/gpt2' --jsonl --file %s", LMT_SHARED_DATA, path);
+    CHECK_MSG(rc == 0, "%s", out);
+    lmt_json *lines = json_lines();
+    CHECK_MSG(lines && lines->len == cases->len, "%s", out);
+    for (size_t i = 0; lines && i < lines->len && i < cases->len; i++) {
+        const lmt_json *got = lmt_json_get(&lines->items[i], "ids"), *want = lmt_json_get(&cases->items[i], "ids");
+        bool same = got && got->len == want->len;
+        for (size_t k = 0; same && k < got->len; k++) same = got->items[k].i64 == want->items[k].i64;
+        CHECK_MSG(same, "tokenize --jsonl line %zu", i);
+    }
+    lmt_json_free(lines);
+    f = fopen(path, "w");
+    fputs("[1, 2]\n", f);
+    fclose(f);
+    CHECK(runf("tokenize --tokenizer '%s/tokenizers/gpt2' --jsonl --file %s", LMT_SHARED_DATA, path) == 1);
+    unlink(path);
+    lmt_json_free(cases);
+}
+
 int main(void) {
     test_cases();
+    test_cli_chat_template();
+    test_cli_tokenize_jsonl();
     test_loading();
     return lmt_test_finish();
 }

@@ -4,6 +4,7 @@
 int lmt_cmd_inspect(int argc, char **argv);
 int lmt_cmd_convert(int argc, char **argv);
 int lmt_cmd_tokenize(int argc, char **argv);
+int lmt_cmd_chat_template(int argc, char **argv);
 int lmt_cmd_train(int argc, char **argv);
 int lmt_cmd_train_mlm(int argc, char **argv);
 int lmt_cmd_train_translation(int argc, char **argv);

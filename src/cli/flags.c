@@ -181,3 +181,25 @@ int lmt_cli_split_positionals(int argc, char **argv, const lmt_flag *table, size
     argv[kept] = NULL;
     return kept;
 }
+
+int lmt_cli_error(const char *what) {
+    fprintf(stderr, "lmtune: error: %s\n", what);
+    return 1;
+}
+
+int lmt_cli_each_line(const char *path, int (*fn)(void *ctx, char *line, size_t len), void *ctx) {
+    bool std = !path || !strcmp(path, "-");
+    FILE *f = std ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "lmtune: error: %s: cannot open\n", path);
+        return 1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (!rc && (n = getline(&line, &cap, f)) >= 0) rc = fn(ctx, line, (size_t)n);
+    free(line);
+    if (!std) fclose(f);
+    return rc;
+}

@@ -61,6 +61,12 @@ void lmt_cli_print_flags(FILE *f, const lmt_flag *table, size_t n);
 int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value);
 /* One number outside a table (commands that parse their own arguments),
  * checked as a table row is: false after printing why. */
+/* Prints "lmtune: error: WHAT" and returns 1 (the exit status of a failed command). */
+int lmt_cli_error(const char *what);
+/* Calls fn(ctx, line, len) on each line of path (NULL or "-": stdin), its
+ * '\n' included; stops at the first non-zero return, which it returns
+ * (1 after printing why when the file does not open). */
+int lmt_cli_each_line(const char *path, int (*fn)(void *ctx, char *line, size_t len), void *ctx);
 bool lmt_cli_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out);
 bool lmt_cli_num(const char *name, const char *value, double lo, double hi, int open, double *out);
 #endif

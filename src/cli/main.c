@@ -19,6 +19,7 @@ static const command commands[] = {
     {"translate", lmt_cmd_translate, "translate a text with a Marian model (beam search), as the translation pipeline"},
     {"bleu", lmt_cmd_bleu, "corpus BLEU of a hypothesis file against reference files, as sacreBLEU"},
     {"tokenize", lmt_cmd_tokenize, "encode text (or --decode ids) with a tokenizer folder; prints JSON lines"},
+    {"chat-template", lmt_cmd_chat_template, "render conversations with a folder's chat template, as apply_chat_template; JSON lines"},
     {"info", NULL, "the CPU, its features, the instruction-set level in use (LMT_ISA caps it) and the kernels chosen"},
     {"download", lmt_cmd_download, "download a file or a repo from the Hugging Face Hub into the cache or a folder, as `hf download`"},
     {"cache", lmt_cmd_cache, "list (ls) or delete (rm) what the Hugging Face cache holds, as `hf cache`"},

@@ -14,6 +14,7 @@ Run from the repository root:
                      transformers loads the folder's tokenizer,
                      apply_chat_template(tokenize=True) for every template x
                      conversation (x add_generation_prompt on/off)
+  tokenize_jsonl.json  GPT-2 ids of texts with newlines, for lmtune tokenize --jsonl
   mistral/, chatml/  tokenizer_config.json folders for the two templates that
                      are not in ../shared/data/llama-family
 
@@ -294,6 +295,15 @@ def jinja_cases():
     return out
 
 
+TOKENIZE_JSONL_TEXTS = ["one line", "two\nlines", "  spaces\n\n and blank line\n", "tab\tand \"quotes\" é 🙂"]
+
+
+def tokenize_jsonl_cases():
+    """lmtune tokenize --jsonl: GPT-2's ids (add_special_tokens=True) of texts that hold newlines."""
+    tok = transformers.GPT2TokenizerFast.from_pretrained(os.path.join(ROOT, "..", "shared", "data", "tokenizers", "gpt2"))
+    return [{"text": t, "ids": tok(t)["input_ids"]} for t in TOKENIZE_JSONL_TEXTS]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     write_fixture_folders()
@@ -301,6 +311,9 @@ def main():
             "LMT_TEMPLATE_NOW": int((PINNED - datetime.datetime(1970, 1, 1)).total_seconds())}
     with open(os.path.join(OUT, "jinja_cases.json"), "w", encoding="utf-8") as f:
         json.dump({"meta": meta, "cases": jinja_cases()}, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    with open(os.path.join(OUT, "tokenize_jsonl.json"), "w", encoding="utf-8") as f:
+        json.dump(tokenize_jsonl_cases(), f, indent=1, ensure_ascii=False)
         f.write("\n")
     cases = chat_cases()
     with open(os.path.join(OUT, "chat_cases.json"), "w", encoding="utf-8") as f:
