@@ -47,6 +47,26 @@ static void run_case(const lmt_json *c) {
     lmt_jinja_free(t);
 }
 
+/* every prefix of every case's template: compiles or fails cleanly, and what
+ * compiles renders or fails cleanly (the sanitizer build checks the paths) */
+static void truncations(const lmt_json *c) {
+    const lmt_json *tmpl = lmt_json_get(c, "template"), *ctx = lmt_json_get(c, "context");
+    size_t ok = 0;
+    for (size_t n = 0; n < tmpl->len; n++) {
+        lmt_jinja_template *t = NULL;
+        char *out = NULL;
+        if (lmt_jinja_compile(tmpl->str, n, "prefix", &t) == LMT_OK) {
+            ok++;
+            if (lmt_jinja_render(t, ctx, &out, NULL) != LMT_OK) CHECK(strncmp(lmt_last_error(), "prefix: line ", 13) == 0);
+        } else {
+            CHECK_MSG(strncmp(lmt_last_error(), "prefix: line ", 13) == 0, "%s", lmt_last_error());
+        }
+        free(out);
+        lmt_jinja_free(t);
+    }
+    CHECK(ok > 0);
+}
+
 static void test_fixture_cases(void) {
     lmt_json *doc = NULL;
     CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/chat_templates/jinja_cases.json", &doc));
@@ -57,6 +77,7 @@ static void test_fixture_cases(void) {
     setenv("LMT_TEMPLATE_NOW", now, 1);
     CHECK(cases && cases->len >= 70);
     for (size_t i = 0; cases && i < cases->len; i++) run_case(&cases->items[i]);
+    for (size_t i = 0; cases && i < cases->len; i++) truncations(&cases->items[i]);
     printf("%zu jinja2 cases\n", cases ? cases->len : 0);
     lmt_json_free(doc);
 }
@@ -97,8 +118,40 @@ static void test_bad_templates(void) {
     }
 }
 
+/* prefixes of the real templates, rendered with a small conversation */
+static void test_real_template_prefixes(void) {
+    static const char *const dirs[] = {"SmolLM2-135M-Instruct", "Qwen2.5-0.5B-Instruct", "Llama-3.2-1B-Instruct",
+                                       "TinyLlama-1.1B-Chat-v1.0"};
+    lmt_json *ctx = NULL;
+    const char *c = "{\"messages\": [{\"role\": \"system\", \"content\": \"s\"}, {\"role\": \"user\", \"content\": \"u\"}],"
+                    " \"tools\": null, \"add_generation_prompt\": true, \"bos_token\": \"<s>\", \"eos_token\": \"</s>\"}";
+    CHECK_OK(lmt_json_parse(c, strlen(c), "ctx", &ctx));
+    for (size_t d = 0; d < sizeof dirs / sizeof *dirs; d++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/llama-family/%s/tokenizer_config.json", LMT_SHARED_DATA, dirs[d]);
+        lmt_json *cfg = NULL;
+        CHECK_OK(lmt_json_parse_file(path, &cfg));
+        const lmt_json *tmpl = cfg ? lmt_json_get(cfg, "chat_template") : NULL;
+        CHECK(tmpl && tmpl->type == LMT_JSON_STRING);
+        for (size_t n = 0; tmpl && tmpl->type == LMT_JSON_STRING && n <= tmpl->len; n += 7) {
+            lmt_jinja_template *t = NULL;
+            char *out = NULL;
+            if (lmt_jinja_compile(tmpl->str, n, "prefix", &t) == LMT_OK) {
+                if (lmt_jinja_render(t, ctx, &out, NULL) != LMT_OK) CHECK(strncmp(lmt_last_error(), "prefix: line ", 13) == 0);
+            } else {
+                CHECK_MSG(strncmp(lmt_last_error(), "prefix: line ", 13) == 0, "%s", lmt_last_error());
+            }
+            free(out);
+            lmt_jinja_free(t);
+        }
+        lmt_json_free(cfg);
+    }
+    lmt_json_free(ctx);
+}
+
 int main(void) {
     test_fixture_cases();
+    test_real_template_prefixes();
     test_bad_templates();
     return lmt_test_finish();
 }

@@ -273,8 +273,7 @@ lmt_status jinja_lex(const char *src0, size_t len0, const char *source, jarena *
         }
         if (tlen) {
             char *t = ja_strndup(a, text, tlen);
-            if (!t) return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", source);
-            st = emit(&L, T_TEXT, t, tlen, L.pos);
+            st = t ? emit(&L, T_TEXT, t, tlen, L.pos) : lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", source);
             if (st) break;
         }
         if (!open) { L.pos = len; break; }
@@ -287,7 +286,7 @@ lmt_status jinja_lex(const char *src0, size_t len0, const char *source, jarena *
             const char *end = NULL;
             for (size_t i = L.pos; i + 1 < len; i++)
                 if (src[i] == '#' && src[i + 1] == '}') { end = src + i; break; }
-            if (!end) return lerr(&L, open_at, "unclosed comment: no '#}'");
+            if (!end) { st = lerr(&L, open_at, "unclosed comment: no '#}'"); break; }
             size_t e = (size_t)(end - src);
             bool minus = e > L.pos && src[e - 1] == '-';
             bool plus = e > L.pos && src[e - 1] == '+';
