@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "harness.h"
 #include "cli_run.h"
@@ -178,6 +179,25 @@ static void test_loading(void) {
     CHECK_OK(lmt_chat_template_load(dir, &t));
     if (t) {
         CHECK_OK(lmt_chat_template_render(t, "[{\"role\": \"user\", \"content\": \"x\", \"tool_calls\": null}]", NULL, &text, NULL));
+        if (text) CHECK_STREQ(text, "Jx");
+        free(text);
+        lmt_chat_template_free(t);
+    }
+    /* additional_chat_templates/NAME.jinja: named templates beside the default file */
+    snprintf(path, sizeof path, "%s/additional_chat_templates", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/additional_chat_templates/tool_use.jinja", dir);
+    f = fopen(path, "w");
+    fputs("TU{{ tools[0].name }}{{ bos_token }}\n", f);
+    fclose(f);
+    CHECK_OK(lmt_chat_template_load(dir, &t));
+    if (t) {
+        lmt_chat_opts o = {.tools_json = "[{\"name\": \"f\"}]"};
+        CHECK_OK(lmt_chat_template_render(t, "[{\"role\": \"user\", \"content\": \"x\"}]", &o, &text, NULL));
+        if (text) CHECK_STREQ(text, "TUf<B>");
+        free(text);
+        text = NULL;
+        CHECK_OK(lmt_chat_template_render(t, "[{\"role\": \"user\", \"content\": \"x\"}]", NULL, &text, NULL));
         if (text) CHECK_STREQ(text, "Jx");
         free(text);
         lmt_chat_template_free(t);

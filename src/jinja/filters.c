@@ -154,6 +154,32 @@ static lmt_status do_indent(jev *e, jv *s, jv *width, bool first, bool blank, jv
     return *out ? LMT_OK : OOM(e);
 }
 
+/* lmtune's filters and tests, and those only jinja2 3.1 has (their error
+ * says so instead of "No filter named") */
+static const char *const filters_here[] = {
+    "default", "d", "safe", "tojson", "length", "count", "string", "trim", "upper", "lower", "capitalize", "title",
+    "replace", "join", "first", "last", "list", "reverse", "int", "float", "abs", "round", "selectattr", "rejectattr",
+    "select", "reject", "map", "items", "unique", "sort", "dictsort", "indent", "e", "escape", "sum", NULL};
+static const char *const filters_jinja2_only[] = {
+    "attr", "batch", "center", "filesizeformat", "forceescape", "format", "groupby", "max", "min", "pprint", "random",
+    "slice", "striptags", "truncate", "urlencode", "urlize", "wordcount", "wordwrap", "xmlattr", NULL};
+static const char *const tests_here[] = {
+    "defined", "undefined", "none", "string", "mapping", "iterable", "sequence", "number", "integer", "float", "boolean",
+    "true", "false", "callable", "lower", "upper", "odd", "even", "divisibleby", "equalto", "eq", "==", "sameas", "ne",
+    "!=", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan", ">", "ge", ">=", "in", NULL};
+static const char *const tests_jinja2_only[] = {"escaped", "filter", "test", NULL};
+
+static bool listed(const char *const *l, const char *name) {
+    for (; *l; l++) if (!strcmp(*l, name)) return true;
+    return false;
+}
+
+/* 1: lmtune has the filter (test); 2: only jinja2 has it; 0: neither */
+static int jinja_known(bool test, const char *name) {
+    if (listed(test ? tests_here : filters_here, name)) return 1;
+    return listed(test ? tests_jinja2_only : filters_jinja2_only, name) ? 2 : 0;
+}
+
 lmt_status jinja_filter(jev *e, const char *name, jv *v, jv **args, size_t nargs, const char **kwn, jv **kwv,
                         size_t nkw, jv **out) {
 #define A(nm, pos) arg(nm, pos, args, nargs, kwn, kwv, nkw)
@@ -409,6 +435,7 @@ lmt_status jinja_filter(jev *e, const char *name, jv *v, jv **args, size_t nargs
         *out = acc;
         return LMT_OK;
     }
+    if (jinja_known(false, name) == 2) return jerr(e, "the filter '%s' is not supported by lmtune (docs/CHAT_TEMPLATES.md)", name);
     return jerr(e, "No filter named '%s'.", name);
 #undef A
 }
@@ -475,6 +502,7 @@ lmt_status jinja_test(jev *e, const char *name, jv *v, jv **args, size_t nargs, 
             *out = op[0] == '<' ? (op[1] ? c <= 0 : c < 0) : (op[1] ? c >= 0 : c > 0);
             return LMT_OK;
         }
+        if (jinja_known(true, name) == 2) return jerr(e, "the test '%s' is not supported by lmtune (docs/CHAT_TEMPLATES.md)", name);
         return jerr(e, "No test named '%s'.", name);
     }
     return LMT_OK;

@@ -14,18 +14,24 @@ typedef struct {
     const char *source;
     jarena *a;
     jvec toks;
+    size_t last_at;               /* pos_of's resume point */
+    int last_line, last_col;
 } lexer;
 
-static void pos_of(const lexer *L, size_t at, int *line, int *col) {
-    int l = 1;
-    size_t start = 0;
-    for (size_t i = 0; i < at && i < L->len; i++)
-        if (L->src[i] == '\n') { l++; start = i + 1; }
-    *line = l;
-    *col = (int)utf8_count(L->src + start, at - start) + 1;
+/* line and column (code points, 1-based) of src[at]; tokens come in order,
+ * so the scan resumes from the last position asked for */
+static void pos_of(lexer *L, size_t at, int *line, int *col) {
+    if (at < L->last_at) { L->last_at = 0; L->last_line = 1; L->last_col = 0; }
+    for (size_t i = L->last_at; i < at && i < L->len; i++) {
+        if (L->src[i] == '\n') { L->last_line++; L->last_col = 0; }
+        else if (((unsigned char)L->src[i] & 0xC0) != 0x80) L->last_col++;
+    }
+    L->last_at = at;
+    *line = L->last_line;
+    *col = L->last_col + 1;
 }
 
-static lmt_status lerr(const lexer *L, size_t at, const char *what) {
+static lmt_status lerr(lexer *L, size_t at, const char *what) {
     int line, col;
     pos_of(L, at, &line, &col);
     return lmt_fail(LMT_ERR_FORMAT, "%s: line %d, column %d: %s", L->source, line, col, what);
@@ -241,7 +247,7 @@ lmt_status jinja_lex(const char *src0, size_t len0, const char *source, jarena *
     }
     if (len && src[len - 1] == '\n') len--;
     src[len] = 0;
-    lexer L = {.src = src, .len = len, .source = source, .a = a};
+    lexer L = {.src = src, .len = len, .source = source, .a = a, .last_line = 1};
     bool line_starting = true;
     lmt_status st = LMT_OK;
     while (L.pos < len && st == LMT_OK) {

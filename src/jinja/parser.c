@@ -105,6 +105,8 @@ static lmt_status parse_filter_or_test(parser *P, jnode *n, bool test) {
     }
     n->s = ja_strndup(P->a, buf, strlen(buf));
     n->len = strlen(buf);
+    n->line = t->line;   /* errors point at the name */
+    n->col = t->col;
     if (accept_op(P, "(")) return parse_args(P, n);
     if (test) {
         const jtok *c = cur(P);

@@ -254,11 +254,15 @@ JINJA_CASES = [
     ("mapping_iterable_content", "{{ c is mapping }}{{ c is iterable }}{{ s is mapping }}{{ s is iterable }}", {"c": {"a": 1}, "s": "str"}),
     ("adjacent_strings", "{{ 'a' 'b' \"c\" }}", {}),
     ("float_repr", "{{ 0.1 + 0.2 }} {{ 1e20 }} {{ 1.5e-7 }} {{ 100.0 }} {{ 1/3 }} {{ 10/2 }}", {}),
-    # errors: lmtune must fail too; the tests check the line and column it names
+    # errors: lmtune must fail too; the tests check the line and column it names.
+    # An unknown filter or test fails when a render reaches it (jinja2 fails
+    # at compile time outside if-blocks, only at render inside them).
     ("err_syntax", "line one\n{% if x %}\n{{ 1 + }}\n{% endif %}", {}),
     ("err_unclosed_block", "{% for x in y %}\nno end", {}),
     ("err_unknown_filter", "ok\n  {{ x|nosuchfilter }}", {"x": 1}),
     ("err_unknown_tag", "{% frobnicate %}", {}),
+    ("unknown_filter_untaken", "{% if false %}{{ x|nosuchfilter }}{% endif %}ok", {}),
+    ("err_unknown_test", "{{ x is nosuchtest }}", {}),
     ("err_raise", "a\nb {{ raise_exception('custom failure') }}", {}),
     ("err_undefined_add", "{{ 'a' + nope }}", {}),
     ("err_type_add", "{{ 'a' + 1 }}", {}),
@@ -268,8 +272,9 @@ JINJA_CASES = [
 ERROR_POS = {   # the (line, column) lmtune names for each error case (jinja2 names only the line)
     "err_syntax": (3, 8),
     "err_unclosed_block": (2, 7),
-    "err_unknown_filter": (2, 7),
+    "err_unknown_filter": (2, 8),
     "err_unknown_tag": (1, 4),
+    "err_unknown_test": (1, 9),
     "err_raise": (2, 6),
     "err_undefined_add": (1, 8),
     "err_type_add": (1, 8),
