@@ -98,6 +98,10 @@ static lmt_status binop(jev *e, const char *op, jv *a, jv *b, jv **out) {
     }
     if (a->t == JV_UNDEF) return undefined_error(e, a);
     if (b->t == JV_UNDEF) return undefined_error(e, b);
+    if (op[0] == '%' && a->t == JV_STR) {   /* "%s" % x, "%s %s" % (x, y) */
+        if (b->t == JV_TUPLE) return jinja_percent_format(e, a, b->items, b->n, out);
+        return jinja_percent_format(e, a, &b, 1, out);
+    }
     if (is_numeric(a) && is_numeric(b)) {
         bool fl = a->t == JV_FLOAT || b->t == JV_FLOAT;
         int64_t x = inum(a), y = inum(b);
@@ -450,6 +454,9 @@ static lmt_status exec_for(jev *e, const jnode *n, jframe *f, lmt_strbuf *b) {
     }
     for (size_t i = 0; i < items->n; i++) {
         AT(e, n);
+        /* each iteration starts from the enclosing scope: what the body set
+         * in the last one is gone, as in jinja2 */
+        if (i > 0 && !(lf = new_frame(e, f))) return OOM(e);
         LMT_TRY(bind(e, lf, n->names, n->nnames, items->items[i]));
         LMT_TRY(put_loop(e, lf, items, i));
         LMT_TRY(exec_body(e, n->c, lf, b));

@@ -159,9 +159,9 @@ static lmt_status do_indent(jev *e, jv *s, jv *width, bool first, bool blank, jv
 static const char *const filters_here[] = {
     "default", "d", "safe", "tojson", "length", "count", "string", "trim", "upper", "lower", "capitalize", "title",
     "replace", "join", "first", "last", "list", "reverse", "int", "float", "abs", "round", "selectattr", "rejectattr",
-    "select", "reject", "map", "items", "unique", "sort", "dictsort", "indent", "e", "escape", "sum", NULL};
+    "select", "reject", "map", "items", "unique", "sort", "dictsort", "indent", "e", "escape", "sum", "format", NULL};
 static const char *const filters_jinja2_only[] = {
-    "attr", "batch", "center", "filesizeformat", "forceescape", "format", "groupby", "max", "min", "pprint", "random",
+    "attr", "batch", "center", "filesizeformat", "forceescape", "groupby", "max", "min", "pprint", "random",
     "slice", "striptags", "truncate", "urlencode", "urlize", "wordcount", "wordwrap", "xmlattr", NULL};
 static const char *const tests_here[] = {
     "defined", "undefined", "none", "string", "mapping", "iterable", "sequence", "number", "integer", "float", "boolean",
@@ -180,6 +180,61 @@ static int jinja_known(bool test, const char *name) {
     return listed(test ? tests_jinja2_only : filters_jinja2_only, name) ? 2 : 0;
 }
 
+lmt_status jinja_percent_format(jev *e, const jv *fmt, jv **args, size_t nargs, jv **out) {
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    size_t used = 0;
+    lmt_status st = LMT_OK;
+    for (size_t i = 0; i < fmt->len && !st; i++) {
+        char c = fmt->s[i];
+        if (c != '%') { lmt_sb_putc(&b, c); continue; }
+        size_t j = i + 1;
+        char spec[32] = "%";
+        size_t k = 1;
+        while (j < fmt->len && strchr("-+ 0#", fmt->s[j]) && k < 8) spec[k++] = fmt->s[j++];
+        while (j < fmt->len && fmt->s[j] >= '0' && fmt->s[j] <= '9' && k < 16) spec[k++] = fmt->s[j++];
+        if (j < fmt->len && fmt->s[j] == '.') {
+            spec[k++] = fmt->s[j++];
+            while (j < fmt->len && fmt->s[j] >= '0' && fmt->s[j] <= '9' && k < 24) spec[k++] = fmt->s[j++];
+        }
+        char conv = j < fmt->len ? fmt->s[j] : 0;
+        i = j;
+        if (conv == '%') { lmt_sb_putc(&b, '%'); continue; }
+        if (!strchr("sridfFxXeEgG", conv) || !conv) { st = jerr(e, "unsupported format character '%c'", conv ? conv : '?'); break; }
+        if (used >= nargs) { st = jerr(e, "not enough arguments for format string"); break; }
+        jv *a = args[used++];
+        if (conv == 's' || conv == 'r') {
+            lmt_strbuf t;
+            lmt_sb_init(&t);
+            if (conv == 's') jv_to_str(&t, a); else jv_repr(&t, a);
+            spec[k++] = 's';
+            spec[k] = 0;
+            lmt_sb_printf(&b, spec, t.data ? t.data : "");
+            lmt_sb_free(&t);
+            continue;
+        }
+        if (!is_num(a)) { st = jerr(e, "%%%c format: a real number is required, not %s", conv, jv_type_name(a)); break; }
+        double x = a->t == JV_FLOAT ? a->f : a->t == JV_INT ? (double)a->i : a->b;
+        if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X') {
+            long long v = a->t == JV_FLOAT ? (long long)x : (long long)(a->t == JV_INT ? a->i : a->b);
+            spec[k++] = 'l';
+            spec[k++] = 'l';
+            spec[k++] = conv == 'i' ? 'd' : conv;
+            spec[k] = 0;
+            lmt_sb_printf(&b, spec, v);
+        } else {
+            spec[k++] = conv;
+            spec[k] = 0;
+            lmt_sb_printf(&b, spec, x);
+        }
+    }
+    if (!st && used < nargs) st = jerr(e, "not all arguments converted during string formatting");
+    if (!st) *out = jv_str(e->a, b.data ? b.data : "", b.len);
+    lmt_sb_free(&b);
+    if (st) return st;
+    return *out ? LMT_OK : OOM(e);
+}
+
 lmt_status jinja_filter(jev *e, const char *name, jv *v, jv **args, size_t nargs, const char **kwn, jv **kwv,
                         size_t nkw, jv **out) {
 #define A(nm, pos) arg(nm, pos, args, nargs, kwn, kwv, nkw)
@@ -192,11 +247,11 @@ lmt_status jinja_filter(jev *e, const char *name, jv *v, jv **args, size_t nargs
     }
     if (!strcmp(name, "safe")) { *out = v; return LMT_OK; }
     if (!strcmp(name, "tojson")) {
-        jv *ind = A("indent", 1), *sk = A("sort_keys", 3);
+        jv *ascii = A("ensure_ascii", 0), *ind = A("indent", 1), *sk = A("sort_keys", 3);
         lmt_strbuf b;
         lmt_sb_init(&b);
         int indent = ind && ind->t == JV_INT ? (int)ind->i : -1;
-        if (!jv_to_json(&b, v, indent, sk && jv_truthy(sk), 0)) {
+        if (!jv_to_json(&b, v, indent, sk && jv_truthy(sk), ascii && jv_truthy(ascii), 0)) {
             lmt_sb_free(&b);
             return jerr(e, "Object of type %s is not JSON serializable", jv_type_name(v));
         }
@@ -418,6 +473,11 @@ lmt_status jinja_filter(jev *e, const char *name, jv *v, jv **args, size_t nargs
         *out = jv_str(e->a, b.data ? b.data : "", b.len);
         lmt_sb_free(&b);
         return *out ? LMT_OK : OOM(e);
+    }
+    if (!strcmp(name, "format")) {
+        if (nkw) return jerr(e, "format with keyword arguments is not supported by lmtune");
+        LMT_TRY(str_of(e, v, &s));
+        return jinja_percent_format(e, s, args, nargs, out);
     }
     if (!strcmp(name, "sum")) {
         jv *attr = A("attribute", 0), *start = A("start", 1), *acc = start ? start : jv_int(e->a, 0);

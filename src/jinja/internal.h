@@ -55,8 +55,8 @@ bool jv_equal(const jv *a, const jv *b);
 bool jv_compare(const jv *a, const jv *b, int *out);
 void jv_to_str(lmt_strbuf *b, const jv *v);          /* Python str() */
 void jv_repr(lmt_strbuf *b, const jv *v);            /* Python repr() */
-/* json.dumps(v, ensure_ascii=False, indent=indent (<0: None), sort_keys); false on a value JSON cannot hold */
-bool jv_to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, int level);
+/* json.dumps(v, ensure_ascii=ascii, indent=indent (<0: None), sort_keys); false on a value JSON cannot hold */
+bool jv_to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, bool ascii, int level);
 const char *jv_type_name(const jv *v);
 size_t utf8_count(const char *s, size_t len);               /* code points */
 size_t utf8_offset(const char *s, size_t len, size_t cp);   /* byte offset of code point cp (len if past) */
@@ -119,6 +119,8 @@ lmt_status jinja_getattr(jev *e, jv *obj, const char *name, size_t len, jv **out
 lmt_status jinja_getitem(jev *e, jv *obj, jv *key, jv **out);
 lmt_status jinja_method(jev *e, jv *self, const char *name, jv **args, size_t nargs, const char **kwn,
                         jv **kwv, size_t nkw, jv **out);
+/* Python's fmt % args (%s %r %d %i %x %f %e %g, flags, width, precision) */
+lmt_status jinja_percent_format(jev *e, const jv *fmt, jv **args, size_t nargs, jv **out);
 lmt_status jinja_undefined_error(jev *e, const jv *u);
 lmt_status jinja_str_case(jev *e, const jv *s, int mode, jv **out);   /* 0 lower 1 upper 2 title 3 capitalize */
 lmt_status jinja_replace(jev *e, jv *s, jv *old, jv *new_, int64_t count, jv **out);

@@ -227,20 +227,20 @@ static void json_nl(lmt_strbuf *b, int indent, int level) {
     for (int i = 0; i < indent * level; i++) lmt_sb_putc(b, ' ');
 }
 
-bool jv_to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, int level) {
+bool jv_to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, bool ascii, int level) {
     switch (v->t) {
     case JV_NONE: lmt_sb_puts(b, "null"); return true;
     case JV_BOOL: lmt_sb_puts(b, v->b ? "true" : "false"); return true;
     case JV_INT: lmt_sb_printf(b, "%lld", (long long)v->i); return true;
     case JV_FLOAT: lmt_json_write_float_py(b, v->f); return true;
-    case JV_STR: lmt_json_write_string(b, v->s, v->len, false); return true;
+    case JV_STR: lmt_json_write_string(b, v->s, v->len, ascii); return true;
     case JV_LIST: case JV_TUPLE:
         if (!v->n) { lmt_sb_puts(b, "[]"); return true; }
         lmt_sb_putc(b, '[');
         for (size_t i = 0; i < v->n; i++) {
             if (i) lmt_sb_puts(b, indent >= 0 ? "," : ", ");
             if (indent >= 0) json_nl(b, indent, level + 1);
-            if (!jv_to_json(b, v->items[i], indent, sort_keys, level + 1)) return false;
+            if (!jv_to_json(b, v->items[i], indent, sort_keys, ascii, level + 1)) return false;
         }
         if (indent >= 0) json_nl(b, indent, level);
         lmt_sb_putc(b, ']');
@@ -262,18 +262,18 @@ bool jv_to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, int leve
             if (k) lmt_sb_puts(b, indent >= 0 ? "," : ", ");
             if (indent >= 0) json_nl(b, indent, level + 1);
             const jv *key = v->keys[i];
-            if (key->t == JV_STR) lmt_json_write_string(b, key->s, key->len, false);
+            if (key->t == JV_STR) lmt_json_write_string(b, key->s, key->len, ascii);
             else {
                 lmt_strbuf t;
                 lmt_sb_init(&t);
                 if (key->t == JV_NONE) lmt_sb_puts(&t, "null");
                 else if (key->t == JV_BOOL) lmt_sb_puts(&t, key->b ? "true" : "false");
                 else jv_to_str(&t, key);
-                lmt_json_write_string(b, t.data ? t.data : "", t.len, false);
+                lmt_json_write_string(b, t.data ? t.data : "", t.len, ascii);
                 lmt_sb_free(&t);
             }
             lmt_sb_puts(b, ": ");
-            if (!jv_to_json(b, v->items[i], indent, sort_keys, level + 1)) return false;
+            if (!jv_to_json(b, v->items[i], indent, sort_keys, ascii, level + 1)) return false;
         }
         if (indent >= 0) json_nl(b, indent, level);
         lmt_sb_putc(b, '}');

@@ -253,6 +253,12 @@ JINJA_CASES = [
     ("string_compare_in", "{{ 'tool_calls' in m }}{{ 'x' in m }}{{ m.tool_calls is defined }}{{ m.tool_calls|length }}", {"m": {"tool_calls": [1]}}),
     ("mapping_iterable_content", "{{ c is mapping }}{{ c is iterable }}{{ s is mapping }}{{ s is iterable }}", {"c": {"a": 1}, "s": "str"}),
     ("adjacent_strings", "{{ 'a' 'b' \"c\" }}", {}),
+    ("loop_scope_per_iteration", "{% for i in [1,2] %}[{{ x }}]{% set x = i %}{% endfor %}|{% set y = 5 %}{% for i in [1,2] %}[{{ y }}]{% set y = i %}{% endfor %}{{ y }}", {}),
+    ("if_no_scope", "{% if true %}{% set y = 3 %}{% endif %}{{ y }}", {}),
+    ("macro_late_global", "{% set x = 1 %}{% macro m() %}{{ x }}{% endmacro %}{% set x = 2 %}{{ m() }}", {}),
+    ("tojson_ensure_ascii", "{{ 'é🙂'|tojson(ensure_ascii=True) }} {{ 'é'|tojson(ensure_ascii=False) }}", {}),
+    ("format", "{{ '%s-%d|%5.2f|%r|%%|%x'|format('a', 3.7, 2.345, 'q', 255) }} {{ 'n=%s' % 4 }} {{ '%s/%s' % (1, 'b') }}", {}),
+    ("string_filter_undefined", "{{ nope|string }}|{{ none|string }}|{{ 'abc'[5] }}|{{ [1][3] }}", {}),
     ("float_repr", "{{ 0.1 + 0.2 }} {{ 1e20 }} {{ 1.5e-7 }} {{ 100.0 }} {{ 1/3 }} {{ 10/2 }}", {}),
     # errors: lmtune must fail too; the tests check the line and column it names.
     # An unknown filter or test fails when a render reaches it (jinja2 fails
