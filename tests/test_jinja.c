@@ -8,6 +8,7 @@
 #include <string.h>
 #include "harness.h"
 #include "core/json.h"
+#include "core/util.h"
 #include "jinja/jinja.h"
 #include "lmtune/lmtune.h"
 
@@ -90,6 +91,37 @@ static void test_bad_templates(void) {
         "{% macro m( %}{% endmacro %}", "{{ x[1:2:3:4] }}", "{% if x %}{% elif %}{% endif %}", "{{ 1 +* 2 }}",
         "{% for x in y %}{% endif %}", "{{ x.1a }}", "{{ '\\u12' }}", "{% set x = %}", "{{ @ }}",
     };
+    /* a long left-nested chain parses, and fails at render instead of overflowing the stack */
+    {
+        lmt_strbuf b;
+        lmt_sb_init(&b);
+        lmt_sb_puts(&b, "{{ 1");
+        for (int k = 0; k < 100000; k++) lmt_sb_puts(&b, " + 1");
+        lmt_sb_puts(&b, " }}");
+        lmt_jinja_template *t = NULL;
+        char *o = NULL;
+        CHECK_OK(lmt_jinja_compile(b.data, b.len, "chain.jinja", &t));
+        if (t) CHECK(lmt_jinja_render(t, NULL, &o, NULL) == LMT_ERR_FORMAT && strstr(lmt_last_error(), "nested too deeply"));
+        free(o);
+        lmt_jinja_free(t);
+        lmt_sb_free(&b);
+    }
+    /* nesting deeper than the parser's guard fails instead of overflowing the stack */
+    static const char *const deep[] = {"(", "[", "-", "not ", "{% if x %}"};
+    for (size_t d = 0; d < sizeof deep / sizeof *deep; d++) {
+        lmt_strbuf b;
+        lmt_sb_init(&b);
+        lmt_sb_puts(&b, d == 4 ? "" : "{{ ");
+        for (int k = 0; k < 100000; k++) lmt_sb_puts(&b, deep[d]);
+        if (d < 4) lmt_sb_puts(&b, "x");
+        for (int k = 0; d < 2 && k < 100000; k++) lmt_sb_puts(&b, d == 0 ? ")" : "]");
+        if (d < 4) lmt_sb_puts(&b, " }}");
+        lmt_jinja_template *t = NULL;
+        CHECK_MSG(lmt_jinja_compile(b.data, b.len, "deep.jinja", &t) == LMT_ERR_FORMAT, "%s", deep[d]);
+        CHECK_MSG(strstr(lmt_last_error(), "nested too deeply") != NULL, "%s", lmt_last_error());
+        lmt_jinja_free(t);
+        lmt_sb_free(&b);
+    }
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         lmt_jinja_template *t = NULL;
         lmt_status st = lmt_jinja_compile(bad[i], strlen(bad[i]), "bad.jinja", &t);
@@ -102,6 +134,8 @@ static void test_bad_templates(void) {
         "{{ 1 / 0 }}", "{{ 1 < 'a' }}", "{{ x.y.z }}", "{{ none.x.y }}", "{% set ns.x = 1 %}", "{{ 3() }}",
         "{{ [1]|tojson(indent=2)|nosuch }}", "{% for a, b in [1] %}{% endfor %}", "{{ range(1, 2, 0) }}",
         "{{ 'a'.split('') }}", "{{ 5 is divisibleby 0 }}", "{{ 'x'|round }}", "{{ {'a': x}|tojson }}",
+        "{{ 9223372036854775807 + 1 }}", "{{ 2 ** 64 }}", "{{ 2 ** 1000000000000 }}", "{{ -(-9223372036854775807 - 1) }}",
+        "{{ 'ab' * 1000000000000 }}", "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "{{ '%d'|format(1e300) }}",
     };
     for (size_t i = 0; i < sizeof bad_run / sizeof *bad_run; i++) {
         lmt_jinja_template *t = NULL;

@@ -1,6 +1,7 @@
 /* The evaluator: statements write into a buffer, expressions yield values
  * (Python's semantics as jinja2 compiles them); compile/render entry points. */
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,20 +107,29 @@ static lmt_status binop(jev *e, const char *op, jv *a, jv *b, jv **out) {
         bool fl = a->t == JV_FLOAT || b->t == JV_FLOAT;
         int64_t x = inum(a), y = inum(b);
         double fx = num(a), fy = num(b);
+        int64_t r = 0;
+        bool ovf = false;
         switch (op[0]) {
-        case '+': *out = fl ? jv_float(e->a, fx + fy) : jv_int(e->a, x + y); break;
-        case '-': *out = fl ? jv_float(e->a, fx - fy) : jv_int(e->a, x - y); break;
+        case '+': if (fl) *out = jv_float(e->a, fx + fy); else { ovf = __builtin_add_overflow(x, y, &r); *out = jv_int(e->a, r); } break;
+        case '-': if (fl) *out = jv_float(e->a, fx - fy); else { ovf = __builtin_sub_overflow(x, y, &r); *out = jv_int(e->a, r); } break;
         case '*':
             if (op[1] == '*') {
-                if (!fl && y >= 0) {
-                    int64_t r = 1;
-                    for (int64_t k = 0; k < y; k++) r *= x;
+                if (!fl && y >= 0) {   /* by squaring; Python's integers are unbounded, lmtune's 64-bit */
+                    int64_t base = x;
+                    r = 1;
+                    for (int64_t k = y; k > 0 && !ovf; k >>= 1) {
+                        if (k & 1) ovf = __builtin_mul_overflow(r, base, &r);
+                        if (k > 1 && !ovf) ovf = __builtin_mul_overflow(base, base, &base);
+                    }
                     *out = jv_int(e->a, r);
                 } else {
                     *out = jv_float(e->a, pow(fx, fy));
                 }
+            } else if (fl) {
+                *out = jv_float(e->a, fx * fy);
             } else {
-                *out = fl ? jv_float(e->a, fx * fy) : jv_int(e->a, x * y);
+                ovf = __builtin_mul_overflow(x, y, &r);
+                *out = jv_int(e->a, r);
             }
             break;
         case '/':
@@ -127,6 +137,7 @@ static lmt_status binop(jev *e, const char *op, jv *a, jv *b, jv **out) {
             if (op[1] == '/') {
                 if (fl) *out = jv_float(e->a, floor(fx / fy));
                 else {
+                    if (x == INT64_MIN && y == -1) return jerr(e, "integer overflow (lmtune's integers are 64-bit)");
                     int64_t q = x / y;
                     if ((x % y != 0) && ((x < 0) != (y < 0))) q--;
                     *out = jv_int(e->a, q);
@@ -138,17 +149,18 @@ static lmt_status binop(jev *e, const char *op, jv *a, jv *b, jv **out) {
         case '%':
             if (fl ? fy == 0 : y == 0) return jerr(e, "modulo by zero");
             if (fl) {
-                double r = fmod(fx, fy);
-                if (r != 0 && ((r < 0) != (fy < 0))) r += fy;
-                *out = jv_float(e->a, r);
+                double fm = fmod(fx, fy);
+                if (fm != 0 && ((fm < 0) != (fy < 0))) fm += fy;
+                *out = jv_float(e->a, fm);
             } else {
-                int64_t r = x % y;
-                if (r != 0 && ((r < 0) != (y < 0))) r += y;
-                *out = jv_int(e->a, r);
+                int64_t m = y == -1 ? 0 : x % y;
+                if (m != 0 && ((m < 0) != (y < 0))) m += y;
+                *out = jv_int(e->a, m);
             }
             break;
         default: return jerr(e, "unknown operator '%s'", op);
         }
+        if (ovf) return jerr(e, "integer overflow (lmtune's integers are 64-bit)");
         return *out ? LMT_OK : OOM(e);
     }
     if (op[0] == '+' && a->t == JV_STR && b->t == JV_STR) {
@@ -168,6 +180,8 @@ static lmt_status binop(jev *e, const char *op, jv *a, jv *b, jv **out) {
                                                                               a->t == JV_LIST || b->t == JV_LIST)) {
         jv *seq = a->t == JV_INT ? b : a;
         int64_t k = a->t == JV_INT ? a->i : b->i;
+        if (k > 0 && (seq->t == JV_STR ? seq->len : seq->n) > (size_t)(1 << 28) / (size_t)(k < (1 << 28) ? k : (1 << 28)))
+            return jerr(e, "the repetition would exceed 256 MiB");
         if (seq->t == JV_STR) {
             lmt_strbuf s;
             lmt_sb_init(&s);
@@ -258,7 +272,7 @@ static lmt_status do_slice(jev *e, jv *obj, jv **parts, jv **out) {
         slice_indices(n, parts[0], parts[1], parts[2], &s0, &s1, &st);
         lmt_strbuf b;
         lmt_sb_init(&b);
-        for (int64_t i = s0; st > 0 ? i < s1 : i > s1; i += st) {
+        for (int64_t i = s0; st > 0 ? i < s1 : i > s1; i = (st > 0 ? i > s1 - st : i < s1 - st) ? s1 : i + st) {
             size_t o = utf8_offset(obj->s, obj->len, (size_t)i), o2 = utf8_offset(obj->s, obj->len, (size_t)i + 1);
             lmt_sb_append(&b, obj->s + o, o2 - o);
         }
@@ -271,13 +285,23 @@ static lmt_status do_slice(jev *e, jv *obj, jv **parts, jv **out) {
     slice_indices((int64_t)obj->n, parts[0], parts[1], parts[2], &s0, &s1, &st);
     jv *r = jv_new(e->a, obj->t);
     if (!r) return OOM(e);
-    for (int64_t i = s0; st > 0 ? i < s1 : i > s1; i += st)
+    for (int64_t i = s0; st > 0 ? i < s1 : i > s1; i = (st > 0 ? i > s1 - st : i < s1 - st) ? s1 : i + st)
         if (!jv_push(e->a, r, obj->items[i])) return OOM(e);
     *out = r;
     return LMT_OK;
 }
 
+static lmt_status eval_at(jev *e, const jnode *n, jframe *f, jv **out);
+/* expressions nest at most this deep at run time (a + b + c ... chains too) */
 static lmt_status eval(jev *e, const jnode *n, jframe *f, jv **out) {
+    if (e->edepth >= 1000) { AT(e, n); return jerr(e, "expression nested too deeply"); }
+    e->edepth++;
+    lmt_status st = eval_at(e, n, f, out);
+    e->edepth--;
+    return st;
+}
+
+static lmt_status eval_at(jev *e, const jnode *n, jframe *f, jv **out) {
     jv *a, *b;
     switch (n->k) {
     case N_STR: *out = jv_new(e->a, JV_STR); if (!*out) return OOM(e); (*out)->s = n->s; (*out)->len = n->len; return LMT_OK;
@@ -364,6 +388,7 @@ static lmt_status eval(jev *e, const jnode *n, jframe *f, jv **out) {
         if (a->t == JV_UNDEF) return undefined_error(e, a);
         if (!is_numeric(a)) return jerr(e, "bad operand type for unary %c: '%s'", n->k == N_NEG ? '-' : '+', jv_type_name(a));
         if (n->k == N_POS) *out = a->t == JV_BOOL ? jv_int(e->a, a->b) : a;
+        else if (a->t != JV_FLOAT && inum(a) == INT64_MIN) return jerr(e, "integer overflow (lmtune's integers are 64-bit)");
         else *out = a->t == JV_FLOAT ? jv_float(e->a, -a->f) : jv_int(e->a, -inum(a));
         return *out ? LMT_OK : OOM(e);
     case N_AND:
@@ -553,11 +578,14 @@ lmt_status jinja_call_macro(jev *e, jv *fn, jv **args, size_t nargs, const char 
         for (size_t p = 0; p < m->nnames; p++) known |= !strcmp(kwn[k], m->names[p]);
         if (!known) return jerr(e, "macro '%s' takes no keyword argument '%s'", m->s, kwn[k]);
     }
+    if (e->depth >= 200) return jerr(e, "maximum recursion depth exceeded in macro '%s'", m->s);
     lmt_strbuf b;
     lmt_sb_init(&b);
     int saved = e->loopctl;
     e->loopctl = 0;
+    e->depth++;
     lmt_status st = exec_body(e, m->b, mf, &b);
+    e->depth--;
     e->loopctl = saved;
     *out = st ? NULL : jv_str(e->a, b.data ? b.data : "", b.len);
     lmt_sb_free(&b);

@@ -192,10 +192,10 @@ lmt_status jinja_percent_format(jev *e, const jv *fmt, jv **args, size_t nargs, 
         char spec[32] = "%";
         size_t k = 1;
         while (j < fmt->len && strchr("-+ 0#", fmt->s[j]) && k < 8) spec[k++] = fmt->s[j++];
-        while (j < fmt->len && fmt->s[j] >= '0' && fmt->s[j] <= '9' && k < 16) spec[k++] = fmt->s[j++];
+        while (j < fmt->len && fmt->s[j] >= '0' && fmt->s[j] <= '9' && k < 5) spec[k++] = fmt->s[j++];   /* widths up to 9999 */
         if (j < fmt->len && fmt->s[j] == '.') {
             spec[k++] = fmt->s[j++];
-            while (j < fmt->len && fmt->s[j] >= '0' && fmt->s[j] <= '9' && k < 24) spec[k++] = fmt->s[j++];
+            while (j < fmt->len && fmt->s[j] >= '0' && fmt->s[j] <= '9' && k < 10) spec[k++] = fmt->s[j++];
         }
         char conv = j < fmt->len ? fmt->s[j] : 0;
         i = j;
@@ -216,6 +216,7 @@ lmt_status jinja_percent_format(jev *e, const jv *fmt, jv **args, size_t nargs, 
         if (!is_num(a)) { st = jerr(e, "%%%c format: a real number is required, not %s", conv, jv_type_name(a)); break; }
         double x = a->t == JV_FLOAT ? a->f : a->t == JV_INT ? (double)a->i : a->b;
         if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X') {
+            if (a->t == JV_FLOAT && !(fabs(x) < 9.2e18)) { st = jerr(e, "%%%c format: %g does not fit 64 bits", conv, x); break; }
             long long v = a->t == JV_FLOAT ? (long long)x : (long long)(a->t == JV_INT ? a->i : a->b);
             spec[k++] = 'l';
             spec[k++] = 'l';
@@ -357,7 +358,7 @@ lmt_status jinja_filter(jev *e, const char *name, jv *v, jv **args, size_t nargs
         jv *def = A("default", 0);
         if (v->t == JV_INT) { *out = v; return LMT_OK; }
         if (v->t == JV_BOOL) { *out = jv_int(e->a, v->b); return *out ? LMT_OK : OOM(e); }
-        if (v->t == JV_FLOAT && isfinite(v->f)) { *out = jv_int(e->a, (int64_t)v->f); return *out ? LMT_OK : OOM(e); }
+        if (v->t == JV_FLOAT && fabs(v->f) < 9.2e18) { *out = jv_int(e->a, (int64_t)v->f); return *out ? LMT_OK : OOM(e); }
         if (v->t == JV_STR) {
             char *end;
             const char *p = v->s;
@@ -366,7 +367,7 @@ lmt_status jinja_filter(jev *e, const char *name, jv *v, jv **args, size_t nargs
             if (end != p && !*end) { *out = jv_int(e->a, x); return *out ? LMT_OK : OOM(e); }
             double d = strtod(p, &end);
             while (*end == ' ' || *end == '\n' || *end == '\t') end++;
-            if (end != p && !*end && isfinite(d)) { *out = jv_int(e->a, (int64_t)d); return *out ? LMT_OK : OOM(e); }
+            if (end != p && !*end && fabs(d) < 9.2e18) { *out = jv_int(e->a, (int64_t)d); return *out ? LMT_OK : OOM(e); }
         }
         *out = def ? def : jv_int(e->a, 0);
         return *out ? LMT_OK : OOM(e);
@@ -385,7 +386,7 @@ lmt_status jinja_filter(jev *e, const char *name, jv *v, jv **args, size_t nargs
         return *out ? LMT_OK : OOM(e);
     }
     if (!strcmp(name, "abs")) {
-        if (v->t == JV_INT) *out = jv_int(e->a, v->i < 0 ? -v->i : v->i);
+        if (v->t == JV_INT) *out = v->i == INT64_MIN ? jv_float(e->a, 9223372036854775808.0) : jv_int(e->a, v->i < 0 ? -v->i : v->i);
         else if (v->t == JV_FLOAT) *out = jv_float(e->a, fabs(v->f));
         else if (v->t == JV_BOOL) *out = jv_int(e->a, v->b);
         else return jerr(e, "bad operand type for abs(): '%s'", jv_type_name(v));

@@ -108,6 +108,8 @@ typedef struct jev {
     int line, col;        /* where the current operation is, for errors */
     jframe *root;
     int loopctl;          /* 1 break, 2 continue */
+    int depth;            /* macro calls in progress */
+    int edepth;           /* expressions being evaluated */
 } jev;
 /* sets the error at e's position; returns LMT_ERR_FORMAT */
 lmt_status jerr(jev *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,6 +12,7 @@ typedef struct {
     size_t n, i;
     const char *source;
     jarena *a;
+    int depth;            /* nesting of expressions and blocks */
 } parser;
 
 static const jtok *cur(parser *P) { return &P->t[P->i]; }
@@ -320,7 +321,21 @@ static lmt_status parse_primary(parser *P, jnode **out) {
     return LMT_OK;
 }
 
-static lmt_status parse_unary(parser *P, bool with_filter, jnode **out) {
+static lmt_status parse_unary_at(parser *P, bool with_filter, jnode **out);
+/* a guard on the recursive rules: templates nested deeper fail instead of overflowing the stack */
+#define MAX_DEPTH 200
+#define GUARDED(call) do { \
+    if (++P->depth > MAX_DEPTH) { P->depth--; return perr(P, "%s", "nested too deeply"); } \
+    lmt_status g_ = (call); \
+    P->depth--; \
+    return g_; } while (0)
+static lmt_status parse_unary(parser *P, bool with_filter, jnode **out) { GUARDED(parse_unary_at(P, with_filter, out)); }
+static lmt_status parse_expr_at(parser *P, jnode **out);
+static lmt_status parse_expr(parser *P, jnode **out) { GUARDED(parse_expr_at(P, out)); }
+static lmt_status parse_not_at(parser *P, jnode **out);
+static lmt_status parse_not(parser *P, jnode **out) { GUARDED(parse_not_at(P, out)); }
+
+static lmt_status parse_unary_at(parser *P, bool with_filter, jnode **out) {
     const jtok *t = cur(P);
     jnode *n;
     if (is_op(t, "-") || is_op(t, "+")) {
@@ -407,7 +422,7 @@ static lmt_status parse_compare(parser *P, jnode **out) {
     *out = n;
     return LMT_OK;
 }
-static lmt_status parse_not(parser *P, jnode **out) {
+static lmt_status parse_not_at(parser *P, jnode **out) {
     if (is_name(cur(P), "not")) {
         jnode *n;
         NEW(n, N_NOT, cur(P));
@@ -433,7 +448,7 @@ static lmt_status parse_logic(parser *P, bool is_or, jnode **out) {
 }
 static lmt_status parse_or(parser *P, jnode **out) { return parse_logic(P, true, out); }
 /* x if c [else y] */
-static lmt_status parse_expr(parser *P, jnode **out) {
+static lmt_status parse_expr_at(parser *P, jnode **out) {
     LMT_TRY(parse_or(P, out));
     while (is_name(cur(P), "if")) {
         jnode *n;
@@ -619,7 +634,11 @@ static lmt_status parse_macro(parser *P, const jtok *at, jnode **out) {
 }
 
 /* statements until one of `ends` (NULL: EOF); *end_tag is the end's name token */
+static lmt_status parse_body_at(parser *P, const char *const *ends, jnode **body, const jtok **end_tag);
 static lmt_status parse_body(parser *P, const char *const *ends, jnode **body, const jtok **end_tag) {
+    GUARDED(parse_body_at(P, ends, body, end_tag));
+}
+static lmt_status parse_body_at(parser *P, const char *const *ends, jnode **body, const jtok **end_tag) {
     jvec items = {0};
     lmt_status st = LMT_OK;
     const jtok *start = cur(P);

@@ -2,6 +2,7 @@
  * and json.dumps(ensure_ascii=False) as transformers' tojson calls it. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "jinja/internal.h"
 #include "core/json.h"
@@ -247,7 +248,8 @@ bool jv_to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, bool asc
         return true;
     case JV_DICT: {
         if (!v->n) { lmt_sb_puts(b, "{}"); return true; }
-        size_t order[v->n];
+        size_t *order = malloc(v->n * sizeof *order);
+        if (!order) return false;
         for (size_t i = 0; i < v->n; i++) order[i] = i;
         if (sort_keys)   /* insertion sort keeps equal keys stable */
             for (size_t i = 1; i < v->n; i++)
@@ -273,8 +275,9 @@ bool jv_to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, bool asc
                 lmt_sb_free(&t);
             }
             lmt_sb_puts(b, ": ");
-            if (!jv_to_json(b, v->items[i], indent, sort_keys, ascii, level + 1)) return false;
+            if (!jv_to_json(b, v->items[i], indent, sort_keys, ascii, level + 1)) { free(order); return false; }
         }
+        free(order);
         if (indent >= 0) json_nl(b, indent, level);
         lmt_sb_putc(b, '}');
         return true;
