@@ -50,25 +50,10 @@ static void check_against(lmt_model *m, const char *ref_path, const char *what) 
     CHECK_OK(lmt_gpt2_create(m, b.B, b.T, true, &g));
     if (!g) { lmt_tensor_file_free(ref); return; }
     CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, b.B, b.T, false));
-    char msg[256];
-    const lmt_tensor_entry *logits = need(ref, "logits", LMT_F32), *loss = need(ref, "loss", LMT_F32);
-    size_t NV = (size_t)b.B * b.T * g->V;
-    if (logits && logits->nbytes == NV * 4) {
-        snprintf(msg, sizeof msg, "%s: logits", what);
-        close_tensor(msg, g->logits, logits->data, NV, 1e-5, 1e-3);
-    } else CHECK_MSG(0, "%s: reference logits have another size", what);
-    if (loss) {
-        float want = *(const float *)loss->data;
-        CHECK_MSG(fabs(g->net.loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", what, g->net.loss, want);
-    }
+    parity_logits_loss(what, ref, g->logits, (size_t)b.B * b.T * g->V, g->net.loss);
     CHECK_OK(lmt_gpt2_backward(g));
     /* every parameter compared once, and every grad.* in the reference is one of ours */
-    int ref_grads, compared;
-    int *seen = parity_grads(what, ref, &m->layout, g->net.grads, &ref_grads, &compared);
-    for (size_t p = 0; p < m->layout.n_params; p++)
-        CHECK_MSG(seen[p] == 1, "%s: grad.%s compared %d times", what, m->layout.params[p].name, seen[p]);
-    free(seen);
-    CHECK_MSG(ref_grads == compared, "%s: %d reference gradients, %d compared", what, ref_grads, compared);
+    parity_all_grads(what, ref, &m->layout, g->net.grads);
     lmt_gpt2_free(g);
     lmt_tensor_file_free(ref);
 }

@@ -1,0 +1,129 @@
+"""Tiny randomly initialised Llama-family decoders saved by transformers, with
+reference outputs (logits, loss, every parameter's gradient) for lmtune's
+parity test tests/test_llama_parity.c.
+
+Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_llama_fixtures.py [--out DIR]
+Writes DIR/<name>/ (config.json, generation_config.json, model.safetensors,
+reference.safetensors, reference.json) for:
+  llama-gqa     LlamaForCausalLM, grouped-query attention (4 heads, 2 kv heads),
+                an explicit head_dim (4 x 16 = 64 != hidden 48), untied lm_head,
+                pad_token_id (nn.Embedding padding_idx)
+  llama3        LlamaForCausalLM, rope_scaling llama3 (the three wavelength
+                bands all present), attention_bias and mlp_bias
+  smollm2       LlamaForCausalLM shaped as SmolLM2 (tied embeddings, 3 heads
+                over 1 kv head, rope_theta 100000, pad_token_id)
+  qwen2         Qwen2ForCausalLM (q/k/v biases, no o_proj bias), linear rope
+                scaling
+  mistral       MistralForCausalLM (1 kv head, sliding_window longer than the
+                batch), dynamic rope scaling over a sequence longer than
+                max_position_embeddings (the dynamic base is in use)
+(default DIR: tests/fixtures/models). Every bias and RMSNorm weight is
+perturbed from its initial value (zeros, ones) so their gradients are tested.
+The batch: 2 x 16 tokens, the second right-padded after 12 (labels -100
+there), eval mode. Deterministic: a re-run rewrites the same bytes.
+"""
+import argparse
+import json
+import os
+
+import torch
+import transformers as T
+from safetensors.torch import save_file
+
+from make_model_fixtures import forward_backward
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+OUT = os.path.join(ROOT, "tests", "fixtures", "models")
+V = 128
+B, TLEN = 2, 16
+
+
+def configs():
+    return {
+        "llama-gqa": (T.LlamaForCausalLM, T.LlamaConfig(
+            vocab_size=V, hidden_size=48, intermediate_size=80, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, head_dim=16, max_position_embeddings=64, rms_norm_eps=1e-6,
+            tie_word_embeddings=False, pad_token_id=1, bos_token_id=2, eos_token_id=3)),
+        "llama3": (T.LlamaForCausalLM, T.LlamaConfig(
+            vocab_size=V, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=4, max_position_embeddings=1024, rms_norm_eps=1e-5, tie_word_embeddings=False,
+            attention_bias=True, mlp_bias=True, bos_token_id=2, eos_token_id=3,
+            rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0,
+                             "high_freq_factor": 4.0, "original_max_position_embeddings": 256})),
+        "smollm2": (T.LlamaForCausalLM, T.LlamaConfig(
+            vocab_size=V, hidden_size=48, intermediate_size=128, num_hidden_layers=2, num_attention_heads=3,
+            num_key_value_heads=1, max_position_embeddings=64, rms_norm_eps=1e-5, tie_word_embeddings=True,
+            pad_token_id=2, bos_token_id=0, eos_token_id=0,
+            rope_parameters={"rope_type": "default", "rope_theta": 100000.0})),
+        "qwen2": (T.Qwen2ForCausalLM, T.Qwen2Config(
+            vocab_size=V, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, tie_word_embeddings=False,
+            use_sliding_window=False, bos_token_id=2, eos_token_id=3,
+            rope_parameters={"rope_type": "linear", "rope_theta": 1000000.0, "factor": 2.0})),
+        "mistral": (T.MistralForCausalLM, T.MistralConfig(
+            vocab_size=V, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=1, head_dim=8, max_position_embeddings=8, sliding_window=32, rms_norm_eps=1e-5,
+            tie_word_embeddings=False, bos_token_id=2, eos_token_id=3,
+            rope_parameters={"rope_type": "dynamic", "rope_theta": 10000.0, "factor": 2.0})),
+    }
+
+
+def batch(cfg, g):
+    ids = torch.randint(4, V, (B, TLEN), generator=g)
+    mask = torch.ones(B, TLEN, dtype=torch.long)
+    mask[1, 12:] = 0
+    pad = cfg.pad_token_id if cfg.pad_token_id is not None else 0
+    ids[1, 12:] = pad
+    ids[0, 5] = pad  # a pad id inside the text: its embedding row takes no gradient (padding_idx)
+    labels = ids.clone()
+    labels[mask == 0] = -100
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def perturb(model, seed):
+    g = torch.Generator().manual_seed(seed + 100)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.endswith(".bias"):
+                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+            elif "norm" in n:
+                p.copy_(1.0 + torch.randn(p.shape, generator=g) * 0.1)
+
+
+def make(name, cls, cfg, seed):
+    torch.manual_seed(seed)
+    model = cls(cfg)
+    perturb(model, seed)
+    model.eval()
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    for f in ("config.json", "generation_config.json", "model.safetensors", "reference.safetensors", "reference.json"):
+        if os.path.exists(os.path.join(d, f)):
+            os.remove(os.path.join(d, f))
+    model.save_pretrained(d)
+    g = torch.Generator().manual_seed(seed + 1)
+    inp = batch(cfg, g)
+    ref = forward_backward(model, inp)
+    save_file(ref, os.path.join(d, "reference.safetensors"))
+    info = {"class": cls.__name__, "transformers": T.__version__, "torch": torch.__version__, "seed": seed,
+            "named_parameters": [n for n, _ in model.named_parameters()],
+            "num_parameters": model.num_parameters(), "attn_implementation": model.config._attn_implementation,
+            "loss": float(ref["loss"]), "dropout": "off (eval mode)"}
+    with open(os.path.join(d, "reference.json"), "w") as f:
+        json.dump(info, f, indent=1)
+
+
+def main():
+    global OUT
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=OUT)
+    a = ap.parse_args()
+    OUT = a.out
+    torch.use_deterministic_algorithms(True)
+    for i, (name, (cls, cfg)) in enumerate(configs().items()):
+        make(name, cls, cfg, 1000 + i)
+        print("wrote", os.path.join(OUT, name))
+
+
+if __name__ == "__main__":
+    main()
