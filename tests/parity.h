@@ -16,6 +16,21 @@ static inline const lmt_tensor_entry *need(const lmt_tensor_file *f, const char 
     return e && e->dtype == dt ? e : NULL;
 }
 
+/* A causal LM's reference batch: input_ids, attention_mask, labels (int64, (B, T)). */
+typedef struct parity_batch { int B, T; const int64_t *ids, *mask, *labels; } parity_batch;
+
+static inline bool parity_read_batch(const lmt_tensor_file *ref, parity_batch *b) {
+    const lmt_tensor_entry *ids = need(ref, "input_ids", LMT_I64), *mask = need(ref, "attention_mask", LMT_I64),
+                           *labels = need(ref, "labels", LMT_I64);
+    if (!ids || !mask || !labels || ids->ndim != 2) return false;
+    b->B = (int)ids->shape[0];
+    b->T = (int)ids->shape[1];
+    b->ids = ids->data;
+    b->mask = mask->data;
+    b->labels = labels->data;
+    return true;
+}
+
 /* The largest relative error close_tensor has seen (for a summary line). */
 static double parity_worst_rel;
 

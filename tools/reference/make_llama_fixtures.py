@@ -20,7 +20,12 @@ reference.safetensors, reference.json) for:
 (default DIR: tests/fixtures/models). Every bias and RMSNorm weight is
 perturbed from its initial value (zeros, ones) so their gradients are tested.
 The batch: 2 x 16 tokens, the second right-padded after 12 (labels -100
-there), eval mode. Deterministic: a re-run rewrites the same bytes.
+there), eval mode. llama-gqa and smollm2 also get trainer.json: transformers'
+Trainer for 30 steps (40 blocks of 16 tokens, batch 2, gradient accumulation
+2, 3 epochs, linear decay after 3 warmup steps, weight decay 0.01, clipping
+at 1.0, sequential order), its log history (loss, grad_norm, learning_rate
+each step, eval_loss each epoch). Deterministic: a re-run rewrites the same
+bytes.
 """
 import argparse
 import json
@@ -113,6 +118,37 @@ def make(name, cls, cfg, seed):
         json.dump(info, f, indent=1)
 
 
+def trainer_run(name, cls):
+    """30 steps of transformers' Trainer from the fixture's weights."""
+    import tempfile
+    d = os.path.join(OUT, name)
+    g = torch.Generator().manual_seed(5)
+    blocks = torch.randint(0, V, (40, TLEN), generator=g)
+    eval_blocks = torch.randint(0, V, (6, TLEN), generator=g)
+
+    class Seq(T.Trainer):
+        def _get_train_sampler(self, *a, **k):
+            return torch.utils.data.SequentialSampler(self.train_dataset)
+
+    extra = dict(per_device_train_batch_size=2, gradient_accumulation_steps=2, num_train_epochs=3,
+                 lr_scheduler_type="linear", warmup_steps=3, weight_decay=0.01, max_grad_norm=1.0)
+    model = cls.from_pretrained(d)
+    data = [{"input_ids": b.tolist(), "attention_mask": [1] * TLEN, "labels": b.tolist()} for b in blocks]
+    edata = [{"input_ids": b.tolist(), "attention_mask": [1] * TLEN, "labels": b.tolist()} for b in eval_blocks]
+    out = tempfile.mkdtemp()
+    args = T.TrainingArguments(output_dir=out, learning_rate=1e-3, logging_steps=1, eval_strategy="epoch",
+                               per_device_eval_batch_size=4, save_strategy="no", report_to=[], seed=42, use_cpu=True,
+                               **extra)
+    tr = Seq(model=model, args=args, train_dataset=data, eval_dataset=edata)
+    res = tr.train()
+    run = {"name": name, "args": extra, "learning_rate": 1e-3,
+           "log_history": [e for e in tr.state.log_history if "train_runtime" not in e],
+           "global_step": res.global_step, "training_loss": res.training_loss}
+    with open(os.path.join(d, "trainer.json"), "w") as f:
+        json.dump({"train_blocks": blocks.tolist(), "eval_blocks": eval_blocks.tolist(), "runs": [run],
+                   "transformers": T.__version__}, f, indent=1)
+
+
 def main():
     global OUT
     ap = argparse.ArgumentParser()
@@ -123,6 +159,8 @@ def main():
     for i, (name, (cls, cfg)) in enumerate(configs().items()):
         make(name, cls, cfg, 1000 + i)
         print("wrote", os.path.join(OUT, name))
+    for name in ("llama-gqa", "smollm2"):
+        trainer_run(name, T.LlamaForCausalLM)
 
 
 if __name__ == "__main__":
