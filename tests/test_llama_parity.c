@@ -143,6 +143,31 @@ static void check_sliding_window(void) {
     lmt_model_free(m);
 }
 
+/* The real configs of ../shared/data/llama-family parse, and their layouts
+ * hold as many parameters as transformers' models (num_parameters()). */
+static void check_real_configs(void) {
+    static const struct { const char *dir; lmt_arch arch; size_t params; lmt_rope_type rope; } t[] = {
+        {"SmolLM2-135M", LMT_ARCH_LLAMA, 134515008, LMT_ROPE_DEFAULT},
+        {"Qwen2.5-0.5B-Instruct", LMT_ARCH_QWEN2, 494032768, LMT_ROPE_DEFAULT},
+        {"TinyLlama-1.1B-Chat-v1.0", LMT_ARCH_LLAMA, 1100048384, LMT_ROPE_DEFAULT},
+        {"Llama-3.2-1B-Instruct", LMT_ARCH_LLAMA, 1235814400, LMT_ROPE_LLAMA3},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char path[600];
+        snprintf(path, sizeof path, LMT_SHARED_DATA "/llama-family/%s/config.json", t[i].dir);
+        lmt_config c;
+        lmt_layout l;
+        CHECK_OK(lmt_config_load(path, &c));
+        if (lmt_layout_build(&c, &l) != LMT_OK) { CHECK_MSG(0, "%s: layout", t[i].dir); lmt_config_free(&c); continue; }
+        size_t n = 0;
+        for (size_t p = 0; p < l.n_params; p++) n += l.params[p].numel;
+        CHECK_MSG(c.arch == t[i].arch && c.rope.type == t[i].rope, "%s: architecture or rope type", t[i].dir);
+        CHECK_MSG(n == t[i].params, "%s: %zu parameters, transformers %zu", t[i].dir, n, t[i].params);
+        lmt_layout_free(&l);
+        lmt_config_free(&c);
+    }
+}
+
 /* lmt_model_save then load: same logits (config.json and names as HF's). */
 static void check_save_roundtrip(const char *name) {
     char dir[512], tmp[] = "/tmp/lmt_llama_saveXXXXXX";
@@ -180,6 +205,7 @@ int main(void) {
     check_trainer("smollm2");
     check_bad_configs();
     check_sliding_window();
+    check_real_configs();
     check_save_roundtrip("qwen2");
     check_save_roundtrip("smollm2");
     return lmt_test_finish();

@@ -1,4 +1,4 @@
-/* config.json parsing for gpt2, bert, roberta, distilbert and marian. */
+/* config.json parsing for gpt2, bert, roberta, distilbert, marian, llama, mistral and qwen2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,7 +342,7 @@ lmt_status lmt_config_from_json(lmt_json *j, const char *source, lmt_config *c) 
         for (int a = 0; a < LMT_ARCH_COUNT; a++)
             if (!strcmp(mt, arch_names[a])) arch = a;
         if (arch < 0) {
-            lmt_status e = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, bert, roberta, distilbert, marian)", src, mt);
+            lmt_status e = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, bert, roberta, distilbert, marian, llama, mistral, qwen2)", src, mt);
             lmt_config_free(c);
             return e;
         }
