@@ -5,7 +5,9 @@
  * gradient of every parameter within 1e-4 relative; the rope frequencies of
  * each type; transformers' Trainer for 30 steps reproduced step for step
  * (loss, grad_norm, learning_rate, eval_loss; trainer.json of llama-gqa and
- * smollm2) through the CLM task; the model saved and reloaded gives the same logits; bad configs
+ * smollm2) through the CLM task; cached decoding (one-pass prompt, then
+ * one token per step) gives the full forward's logits at every position and
+ * transformers' greedy generate() token for token; the model saved and reloaded gives the same logits; bad configs
  * (a rope type lmtune lacks, head counts that do not divide) are refused
  * naming config.json. */
 #include <math.h>
@@ -19,7 +21,9 @@
 #include "core/util.h"
 #include "io/tensor_file.h"
 #include "models/llama.h"
+#include "models/gpt2_decode.h"
 #include "models/model.h"
+#include "generate/generate.h"
 #include "trainer_ref.h"
 #include "train/task_clm.h"
 
@@ -98,6 +102,57 @@ static void check_trainer(const char *name) {
     free(eval);
     lmt_json_free(ref);
     ref_remove_dir(dir);
+}
+
+/* Cached decoding against the full forward and transformers' greedy tokens. */
+static void check_decode(const char *name) {
+    char path[600];
+    snprintf(path, sizeof path, FXD "%s/generate.json", name);
+    lmt_json *ref = NULL;
+    CHECK_OK(lmt_json_parse_file(path, &ref));
+    snprintf(path, sizeof path, FXD "%s", name);
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(path, &m));
+    if (!ref || !m) { lmt_json_free(ref); lmt_model_free(m); return; }
+    const lmt_json *jp = lmt_json_get(ref, "prompt"), *jg = lmt_json_get(ref, "greedy");
+    int np = (int)jp->len, ng = (int)jg->len, total = np + ng;
+    int32_t *seq = malloc((size_t)total * sizeof *seq);
+    for (int i = 0; i < np; i++) seq[i] = (int32_t)jp->items[i].i64;
+    for (int i = 0; i < ng; i++) seq[np + i] = (int32_t)jg->items[i].i64;
+    /* greedy generation, token for token */
+    lmt_gen_opts o = lmt_gen_opts_default();
+    o.max_new_tokens = ng;
+    o.eos_token_id = -1;
+    int32_t *out = NULL;
+    int n_out = 0;
+    CHECK_OK(lmt_generate(m, seq, np, &o, &out, &n_out));
+    CHECK_MSG(n_out == total && out && !memcmp(out, seq, (size_t)total * sizeof *seq), "%s: greedy tokens differ from transformers'", name);
+    free(out);
+    /* the cached logits at each position = the full forward's */
+    lmt_llama *l = NULL;
+    lmt_gpt2_kv *kv = NULL;
+    CHECK_OK(lmt_llama_create(m, 1, total, false, &l));
+    CHECK_OK(lmt_gpt2_kv_create(m, total, &kv));
+    if (l && kv) {
+        CHECK_OK(lmt_llama_forward(l, LMT_I32, seq, NULL, NULL, 1, total, false));
+        const float *logits = NULL;
+        CHECK_OK(lmt_gpt2_kv_prefill(kv, seq, np, &logits));
+        char what[160];
+        double worst = 0;
+        for (int t = np - 1; t < total && logits; t++) {
+            snprintf(what, sizeof what, "%s: cached logits at position %d", name, t);
+            parity_worst_rel = 0;
+            close_tensor(what, logits, l->logits + (size_t)t * l->V, (size_t)l->V, 1e-5, 1e-3);
+            worst = fmax(worst, parity_worst_rel);
+            if (t + 1 < total) CHECK_OK(lmt_gpt2_kv_step(kv, seq[t + 1], &logits));
+        }
+        printf("%s: cached decoding, %d positions, worst relative error %.2g\n", name, ng, worst);
+    }
+    lmt_gpt2_kv_free(kv);
+    lmt_llama_free(l);
+    free(seq);
+    lmt_model_free(m);
+    lmt_json_free(ref);
 }
 
 /* config.json text -> the status of loading it; the message must name the file. */
@@ -201,6 +256,8 @@ int main(void) {
     check_fixture("smollm2", LMT_ARCH_LLAMA);
     check_fixture("qwen2", LMT_ARCH_QWEN2);
     check_fixture("mistral", LMT_ARCH_MISTRAL);
+    static const char *const all[] = {"llama-gqa", "llama3", "smollm2", "qwen2", "mistral"};
+    for (int i = 0; i < 5; i++) check_decode(all[i]);
     check_trainer("llama-gqa");
     check_trainer("smollm2");
     check_bad_configs();

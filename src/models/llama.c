@@ -62,18 +62,23 @@ void lmt_llama_inv_freq(const lmt_rope *r, int hs, int64_t max_positions, int T,
     }
 }
 
-/* cos / sin (T, hs / 2) of the positions 0..T-1 */
-static void rope_tables(lmt_llama *l, int T) {
-    if (l->rope_T == T || (l->rope_T > T && l->rope.type != LMT_ROPE_DYNAMIC)) return;
-    int half = l->hs / 2;
+void lmt_llama_rope_tables(const lmt_rope *r, int hs, int64_t max_positions, int n, float *cs, float *sn) {
+    int half = hs / 2;
     float inv[2048];
-    lmt_llama_inv_freq(&l->rope, l->hs, l->max_positions, T, inv);
-    for (int t = 0; t < T; t++)
+    lmt_llama_inv_freq(r, hs, max_positions, n, inv);
+    for (int t = 0; t < n; t++)
         for (int i = 0; i < half; i++) {
             float f = (float)t * inv[i];
-            l->rope_cos[(size_t)t * half + i] = (float)cos((double)f);
-            l->rope_sin[(size_t)t * half + i] = (float)sin((double)f);
+            cs[(size_t)t * half + i] = (float)cos((double)f);
+            sn[(size_t)t * half + i] = (float)sin((double)f);
         }
+}
+
+/* the step's tables for T tokens (kept while they serve: a longer sequence's
+ * tables hold a shorter one's, except under dynamic scaling) */
+static void rope_tables(lmt_llama *l, int T) {
+    if (l->rope_T == T || (l->rope_T > T && l->rope.type != LMT_ROPE_DYNAMIC)) return;
+    lmt_llama_rope_tables(&l->rope, l->hs, l->max_positions, T, l->rope_cos, l->rope_sin);
     l->rope_T = T;
 }
 

@@ -65,4 +65,8 @@ lmt_status lmt_llama_backward(lmt_llama *l);
 /* inv_freq (hs / 2) of the config's rope for sequences of T tokens, as
  * transformers computes it (float32). */
 void lmt_llama_inv_freq(const lmt_rope *r, int hs, int64_t max_positions, int T, float *inv_freq);
+/* cos, sin (n, hs / 2) of positions 0..n-1: the angles position * inv_freq in
+ * float32 (inv_freq for sequences of n tokens), their cos / sin from double.
+ * hs / 2 <= 2048. */
+void lmt_llama_rope_tables(const lmt_rope *r, int hs, int64_t max_positions, int n, float *cos_t, float *sin_t);
 #endif

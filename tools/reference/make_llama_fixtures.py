@@ -24,8 +24,9 @@ there), eval mode. llama-gqa and smollm2 also get trainer.json: transformers'
 Trainer for 30 steps (40 blocks of 16 tokens, batch 2, gradient accumulation
 2, 3 epochs, linear decay after 3 warmup steps, weight decay 0.01, clipping
 at 1.0, sequential order), its log history (loss, grad_norm, learning_rate
-each step, eval_loss each epoch). Deterministic: a re-run rewrites the same
-bytes.
+each step, eval_loss each epoch). Every fixture gets generate.json: transformers' greedy
+generate() from a 5-token prompt (12 new tokens, or up to
+max_position_embeddings). Deterministic: a re-run rewrites the same bytes.
 """
 import argparse
 import json
@@ -149,6 +150,22 @@ def trainer_run(name, cls):
                    "transformers": T.__version__}, f, indent=1)
 
 
+def greedy(name, cls):
+    """transformers' greedy generate() from a prompt: generate.json."""
+    d = os.path.join(OUT, name)
+    model = cls.from_pretrained(d)
+    model.eval()
+    g = torch.Generator().manual_seed(11)
+    prompt = torch.randint(4, V, (1, 5), generator=g)
+    n_new = min(12, model.config.max_position_embeddings - 5)
+    with torch.no_grad():
+        out = model.generate(prompt, max_new_tokens=n_new, min_new_tokens=n_new, do_sample=False,
+                             eos_token_id=None, pad_token_id=0)
+    with open(os.path.join(d, "generate.json"), "w") as f:
+        json.dump({"prompt": prompt[0].tolist(), "greedy": out[0, 5:].tolist(), "max_new_tokens": n_new,
+                   "transformers": T.__version__}, f, indent=1)
+
+
 def main():
     global OUT
     ap = argparse.ArgumentParser()
@@ -161,6 +178,8 @@ def main():
         print("wrote", os.path.join(OUT, name))
     for name in ("llama-gqa", "smollm2"):
         trainer_run(name, T.LlamaForCausalLM)
+    for name, (cls, _) in configs().items():
+        greedy(name, cls)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ lmt_kv_keys lmt_kv_cache_keys(const lmt_kv_cache *c, int l, int n);
 typedef struct lmt_kv_query {
     int n, R;                /* query positions (the step's new tokens), rows per position */
     int NH, hs;              /* heads, head size */
+    int NKV;                 /* key/value heads (grouped-query: query head h reads head h / (NH / NKV)); 0 = NH */
     float scale;             /* on q.k */
     int ldq, ldo;            /* row strides of q and out: GPT-2's fused qkv gives ldq = 3C */
     int threads;             /* at most this many threads (the scratch is sized by it) */
