@@ -180,11 +180,12 @@ static void test_attn(const char *name, bool fused, bool pre_ln, bool cross, boo
 /* The Llama family's attention: pre-RMSNorm, rotary q / k, 4 query heads over
  * 2 key/value heads of size 3 (q and the output projection 12 wide, k / v 6,
  * C 8), q/k/v/o biases (Qwen2 / attention_bias), causal, padded keys. */
-static void test_attn_llama(const char *name, int NKV, bool masked) {
+static void test_attn_llama(const char *name, int NKV, bool masked, int window) {
     int B = 2, C = 8, NH = 4, hs = 3 * 2, T = 3;
     int Dq = NH * hs, Dkv = NKV * hs;
     attn_t t = {.c = {.C = C, .NH = NH, .NKV = NKV, .hs = hs, .scale = 1.0f / sqrtf((float)hs), .eps = 1e-5f,
-                      .p_attn = 0.1f, .causal = true, .pre_ln = true, .rope = true, .rms = true, .wl = LMT_W_OUT_IN},
+                      .p_attn = 0.1f, .causal = true, .pre_ln = true, .rope = true, .rms = true, .wl = LMT_W_OUT_IN,
+                      .window = window},
                 .ctx = new_ctx(B), .Tq = T, .Tk = T};
     t.ctx.attn_width = Dq;
     t.ctx.kv_width = Dkv;
@@ -510,10 +511,6 @@ int main(void) {
     test_attn("attention: Marian decoder self (post-LN, causal)", false, false, false, true, false);
     test_attn("attention: Marian cross (post-LN, padded source)", false, false, true, false, true);
     test_attn("attention: pre-LN q/k/v cross", false, true, true, false, false);
-    test_attn_llama("attention: Llama (pre-RMSNorm, rope, grouped-query 4/2, head size 6, biases, padded keys)", 2, true);
-    test_attn_llama("attention: Llama (pre-RMSNorm, rope, one kv head, causal)", 1, false);
-    test_attn_llama("attention: Llama (pre-RMSNorm, rope, as many kv heads as heads)", 4, false);
-    test_ffn_swiglu("feed-forward: Llama SwiGLU (pre-RMSNorm, mlp_bias)");
     test_ffn("feed-forward: GPT-2 (pre-LN, gelu_new, Conv1D)", true, LMT_ACT_GELU_TANH, 0.0f, LMT_W_IN_OUT);
     test_ffn("feed-forward: BERT (post-LN, gelu)", false, LMT_ACT_GELU, 0.0f, LMT_W_OUT_IN);
     test_ffn("feed-forward: Marian (post-LN, silu, activation dropout)", false, LMT_ACT_SILU, 0.2f, LMT_W_OUT_IN);
@@ -526,5 +523,11 @@ int main(void) {
     test_head("LM head: MLM (transform, bias, all rows)", true, true, true, false, false);
     test_head("LM head: Marian (buffer bias, fused loss, labelled rows)", false, true, false, true, true);
     test_stack();
+    /* after the others: their random draws stay as they were */
+    test_attn_llama("attention: Llama (pre-RMSNorm, rope, grouped-query 4/2, head size 6, biases, padded keys)", 2, true, 0);
+    test_attn_llama("attention: Llama (pre-RMSNorm, rope, one kv head, causal)", 1, false, 0);
+    test_attn_llama("attention: Llama (pre-RMSNorm, rope, as many kv heads as heads)", 4, false, 0);
+    test_attn_llama("attention: Mistral (sliding window of 2 keys, padded keys)", 2, true, 2);
+    test_ffn_swiglu("feed-forward: Llama SwiGLU (pre-RMSNorm, mlp_bias)");
     return lmt_test_finish();
 }

@@ -9,7 +9,8 @@
  * one token per step) gives the full forward's logits at every position and
  * transformers' greedy generate() token for token; the model saved and reloaded gives the same logits; bad configs
  * (a rope type lmtune lacks, head counts that do not divide) are refused
- * naming config.json. */
+ * naming config.json; Mistral's sliding window (inside the batch) is masked,
+ * Qwen2's per-layer one refused where it would matter. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,14 +188,25 @@ static void check_bad_configs(void) {
                       NULL) == LMT_OK);
 }
 
-/* A Mistral sequence longer than its sliding window is refused, naming it. */
+/* Qwen2's sliding window (use_sliding_window: the layers from
+ * max_window_layers on) is refused where it would matter, naming it; Mistral's
+ * (every layer) is implemented: the mistral fixture's window of 6 is inside
+ * its 16-token batch. */
 static void check_sliding_window(void) {
     lmt_model *m = NULL;
-    CHECK_OK(lmt_model_load(FXD "mistral", &m));
+    CHECK_OK(lmt_model_load(FXD "qwen2", &m));
     if (!m) return;
+    m->cfg.sliding_window = 4;
     lmt_llama *l = NULL;
-    CHECK(lmt_llama_create(m, 1, (int)m->cfg.sliding_window + 1, false, &l) == LMT_ERR_UNSUPPORTED);
+    CHECK(lmt_llama_create(m, 1, 5, false, &l) == LMT_ERR_UNSUPPORTED);
     CHECK(strstr(lmt_last_error(), "sliding_window") != NULL);
+    CHECK_OK(lmt_llama_create(m, 1, 4, false, &l));
+    lmt_llama_free(l);
+    lmt_gpt2_kv *kv = NULL;
+    CHECK(lmt_gpt2_kv_create(m, 5, &kv) == LMT_ERR_UNSUPPORTED);
+    lmt_model_free(m);
+    CHECK_OK(lmt_model_load(FXD "mistral", &m));
+    CHECK(m && m->cfg.sliding_window == 6);
     lmt_model_free(m);
 }
 

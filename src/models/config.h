@@ -53,7 +53,8 @@ typedef struct lmt_config {
     lmt_rope rope;
     bool qkv_bias, o_bias;       /* attention_bias: q/k/v (Qwen2: always) and o_proj (Llama only) */
     bool mlp_bias;               /* gate/up/down_proj biases */
-    int64_t sliding_window;      /* keys further back than this are masked; 0 = none */
+    int64_t sliding_window;      /* keys this far back or further are masked; 0 = none (Mistral: every
+                                    layer; Qwen2 use_sliding_window: from max_window_layers on) */
     char *source;                /* path of config.json (for messages) */
     lmt_json *raw;               /* the file as read, written back on save */
 } lmt_config;

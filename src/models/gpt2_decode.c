@@ -59,8 +59,8 @@ lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
     bool llama = lmt_arch_is_llama(m->cfg.arch);
     if (m->cfg.arch != LMT_ARCH_GPT2 && !llama)
         return lmt_fail(LMT_ERR_UNSUPPORTED, "key/value-cached generation needs a GPT-2 or Llama-family model");
-    if (llama && m->cfg.sliding_window > 0 && max_len > m->cfg.sliding_window)
-        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: generating %d positions exceeds sliding_window %lld, whose mask lmtune does not implement",
+    if (m->cfg.arch == LMT_ARCH_QWEN2 && m->cfg.sliding_window > 0 && max_len > m->cfg.sliding_window)
+        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: generating %d positions exceeds sliding_window %lld, whose per-layer mask (use_sliding_window) lmtune does not implement",
                         m->cfg.source, max_len, (long long)m->cfg.sliding_window);
     if (max_len < 1 || max_len > m->cfg.max_positions) return lmt_fail(LMT_ERR_ARG, "generation length %d outside 1..%lld positions", max_len, (long long)m->cfg.max_positions);
     lmt_gpt2_kv *kv = calloc(1, sizeof *kv);
@@ -73,7 +73,8 @@ lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
     if (llama)
         kv->d = (lmt_kv_dims){.C = C, .NH = NH, .F = (int)m->cfg.d_ff, .eps = (float)m->cfg.layer_norm_eps,
                               .scale = 1.0f / sqrtf((float)m->cfg.head_dim), .NKV = (int)m->cfg.n_kv_head,
-                              .hs = (int)m->cfg.head_dim, .rms = true, .gated = true};
+                              .hs = (int)m->cfg.head_dim, .rms = true, .gated = true,
+                              .window = m->cfg.arch == LMT_ARCH_MISTRAL ? (int)m->cfg.sliding_window : 0};
     lmt_status st = bind(m, kv, w) ? LMT_OK : lmt_fail(LMT_ERR_INTERNAL, "%s parameter missing from the layout", lmt_arch_class_name(m->cfg.arch));
     if (st == LMT_OK && llama) st = rope_tables(&m->cfg, kv);
     /* Under bf16 precision decoding streams every weight once per token: bf16 copies halve that. */

@@ -14,9 +14,9 @@ reference.safetensors, reference.json) for:
                 over 1 kv head, rope_theta 100000, pad_token_id)
   qwen2         Qwen2ForCausalLM (q/k/v biases, no o_proj bias), linear rope
                 scaling
-  mistral       MistralForCausalLM (1 kv head, sliding_window longer than the
-                batch), dynamic rope scaling over a sequence longer than
-                max_position_embeddings (the dynamic base is in use)
+  mistral       MistralForCausalLM (1 kv head, sliding_window 6 within the
+                16-token batch), dynamic rope scaling over a sequence longer
+                than max_position_embeddings (the dynamic base is in use)
 (default DIR: tests/fixtures/models). Every bias and RMSNorm weight is
 perturbed from its initial value (zeros, ones) so their gradients are tested.
 The batch: 2 x 16 tokens, the second right-padded after 12 (labels -100
@@ -68,7 +68,7 @@ def configs():
             rope_parameters={"rope_type": "linear", "rope_theta": 1000000.0, "factor": 2.0})),
         "mistral": (T.MistralForCausalLM, T.MistralConfig(
             vocab_size=V, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=1, head_dim=8, max_position_embeddings=8, sliding_window=32, rms_norm_eps=1e-5,
+            num_key_value_heads=1, head_dim=8, max_position_embeddings=8, sliding_window=6, rms_norm_eps=1e-5,
             tie_word_embeddings=False, bos_token_id=2, eos_token_id=3,
             rope_parameters={"rope_type": "dynamic", "rope_theta": 10000.0, "factor": 2.0})),
     }
@@ -143,7 +143,8 @@ def trainer_run(name, cls):
     tr = Seq(model=model, args=args, train_dataset=data, eval_dataset=edata)
     res = tr.train()
     run = {"name": name, "args": extra, "learning_rate": 1e-3,
-           "log_history": [e for e in tr.state.log_history if "train_runtime" not in e],
+           "log_history": [{k: v for k, v in e.items() if "runtime" not in k and "per_second" not in k}
+                           for e in tr.state.log_history if "train_runtime" not in e],
            "global_step": res.global_step, "training_loss": res.training_loss}
     with open(os.path.join(d, "trainer.json"), "w") as f:
         json.dump({"train_blocks": blocks.tolist(), "eval_blocks": eval_blocks.tolist(), "runs": [run],

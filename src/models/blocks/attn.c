@@ -70,7 +70,7 @@ static lmt_attention_shape shape(const lmt_attn_cfg *c, int Tq, int Tk, const in
     lmt_attention_shape s = {
         .B = ctx->B, .NH = c->NH, .Tq = Tq, .Tk = Tk, .hs = head_size(c),
         .ldq = ld, .ldk = ld, .ldv = ld, .ldo = lmt_attn_q_width(c),
-        .scale = c->scale, .causal = c->causal, .key_mask = key_mask,
+        .scale = c->scale, .causal = c->causal, .window = c->window, .key_mask = key_mask,
         .dropout = ctx->training ? c->p_attn : 0.0f, .seed = seed, .threads = ctx->att_threads,
     };
     return s;

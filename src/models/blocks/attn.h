@@ -35,6 +35,7 @@ typedef struct lmt_attn_cfg {
     float eps;                   /* LayerNorm */
     float p_attn, p_out;         /* dropout on the probabilities and on f's output (training only) */
     bool causal, pre_ln, fused;  /* fused: one (C, 3C) qkv projection */
+    int window;                  /* causal sliding window (Mistral's sliding_window); 0 = none */
     lmt_wlayout wl;
 } lmt_attn_cfg;
 

@@ -48,6 +48,7 @@ typedef struct lmt_kv_keys {
     int share;               /* consecutive rows reading the same keys */
     const int32_t *mask;     /* (R / share, n): 0 = padded key; NULL = none */
     bool causal;             /* query i of a step from position p0 sees keys 0..p0+i (n must be p0 + queries) */
+    int window;              /* causal sliding window: keys p0+i-window+1..p0+i only; 0 = none */
 } lmt_kv_keys;
 
 /* Layer l of the cache as keys for a step that has appended up to position n - 1. */

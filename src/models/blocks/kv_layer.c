@@ -158,6 +158,7 @@ static void self_attention(const float *h, const lmt_kv_layer *ly, const lmt_kv_
         lmt_rope_forward(K, 1, N, kv_heads(d), hs, c->C, cs, sn);
     }
     lmt_kv_keys keys = lmt_kv_cache_keys(c, l, p0 + n);
+    keys.window = d->window;
     lmt_kv_query s = query_shape(d, n, c->R, ldq, w);
     lmt_kv_attention_forward(w->att, w->qkv, &keys, &s, w->scores);
 }

@@ -52,6 +52,7 @@ typedef struct lmt_kv_dims {
     int NKV, hs;                         /* key/value heads, head size; 0: NH, C / NH */
     bool rms, gated;                     /* RMSNorm (weight only); SwiGLU MLP (act unused) */
     const float *rope_cos, *rope_sin;    /* (positions, hs / 2) rotary tables, or NULL: no rope */
+    int window;                          /* causal sliding window of the self-attention; 0 = none */
 } lmt_kv_dims;
 
 typedef struct lmt_kv_layer {
