@@ -1,7 +1,8 @@
 /* LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM parity with
  * transformers on the tiny fixtures of tools/reference/make_llama_fixtures.py
  * (tests/fixtures/models/{llama-gqa,llama3,smollm2,qwen2,mistral}): logits
- * and loss (eval mode, a right-padded batch) within 1e-5 relative, the
+ * and loss (eval mode, a right-padded batch; llama-gqa also a left-padded
+ * one, whose first query rows see no key) within 1e-5 relative, the
  * gradient of every parameter within 1e-4 relative; the rope frequencies of
  * each type; transformers' Trainer for 30 steps reproduced step for step
  * (loss, grad_norm, learning_rate, eval_loss; trainer.json of llama-gqa and
@@ -31,11 +32,14 @@
 #define FXD LMT_SOURCE_DIR "/tests/fixtures/models/"
 
 
-/* Forward + backward on the reference batch; compares logits, loss, grads. */
-static void check_fixture(const char *name, lmt_arch arch) {
-    char dir[512], refp[600];
+/* Forward + backward on the reference batch (file in the fixture's folder);
+ * compares logits, loss, grads. */
+static void check_fixture(const char *name, lmt_arch arch, const char *file) {
+    char dir[512], refp[700];
     snprintf(dir, sizeof dir, FXD "%s", name);
-    snprintf(refp, sizeof refp, "%s/reference.safetensors", dir);
+    snprintf(refp, sizeof refp, "%s/%s", dir, file);
+    char what[600];
+    snprintf(what, sizeof what, "%s %s", name, file);
     lmt_model *m = NULL;
     CHECK_OK(lmt_model_load(dir, &m));
     lmt_tensor_file *ref = NULL;
@@ -49,9 +53,9 @@ static void check_fixture(const char *name, lmt_arch arch) {
     CHECK_OK(lmt_llama_create(m, b.B, b.T, true, &l));
     if (l) {
         CHECK_OK(lmt_llama_forward(l, LMT_I64, b.ids, b.mask, b.labels, b.B, b.T, false));
-        parity_logits_loss(name, ref, l->logits, (size_t)b.B * b.T * l->V, l->net.loss);
+        parity_logits_loss(what, ref, l->logits, (size_t)b.B * b.T * l->V, l->net.loss);
         CHECK_OK(lmt_llama_backward(l));
-        parity_all_grads(name, ref, &m->layout, l->net.grads);
+        parity_all_grads(what, ref, &m->layout, l->net.grads);
     }
     lmt_llama_free(l);
     lmt_model_free(m);
@@ -263,11 +267,12 @@ static void check_save_roundtrip(const char *name) {
 }
 
 int main(void) {
-    check_fixture("llama-gqa", LMT_ARCH_LLAMA);
-    check_fixture("llama3", LMT_ARCH_LLAMA);
-    check_fixture("smollm2", LMT_ARCH_LLAMA);
-    check_fixture("qwen2", LMT_ARCH_QWEN2);
-    check_fixture("mistral", LMT_ARCH_MISTRAL);
+    check_fixture("llama-gqa", LMT_ARCH_LLAMA, "reference.safetensors");
+    check_fixture("llama3", LMT_ARCH_LLAMA, "reference.safetensors");
+    check_fixture("smollm2", LMT_ARCH_LLAMA, "reference.safetensors");
+    check_fixture("qwen2", LMT_ARCH_QWEN2, "reference.safetensors");
+    check_fixture("mistral", LMT_ARCH_MISTRAL, "reference.safetensors");
+    check_fixture("llama-gqa", LMT_ARCH_LLAMA, "reference_leftpad.safetensors");
     static const char *const all[] = {"llama-gqa", "llama3", "smollm2", "qwen2", "mistral"};
     for (int i = 0; i < 5; i++) check_decode(all[i]);
     check_trainer("llama-gqa");

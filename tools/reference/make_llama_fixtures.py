@@ -24,7 +24,8 @@ there), eval mode. llama-gqa and smollm2 also get trainer.json: transformers'
 Trainer for 30 steps (40 blocks of 16 tokens, batch 2, gradient accumulation
 2, 3 epochs, linear decay after 3 warmup steps, weight decay 0.01, clipping
 at 1.0, sequential order), its log history (loss, grad_norm, learning_rate
-each step, eval_loss each epoch). Every fixture gets generate.json: transformers' greedy
+each step, eval_loss each epoch); llama-gqa also reference_leftpad.safetensors (the second
+row left-padded by 5). Every fixture gets generate.json: transformers' greedy
 generate() from a 5-token prompt (12 new tokens, or up to
 max_position_embeddings). Deterministic: a re-run rewrites the same bytes.
 """
@@ -96,6 +97,23 @@ def perturb(model, seed):
                 p.copy_(1.0 + torch.randn(p.shape, generator=g) * 0.1)
 
 
+def leftpad(name, cls, seed):
+    """reference_leftpad.safetensors: the second row left-padded by 5 (its
+    first query rows see no key at all), labels -100 there."""
+    d = os.path.join(OUT, name)
+    model = cls.from_pretrained(d)
+    model.eval()
+    g = torch.Generator().manual_seed(seed + 2)
+    ids = torch.randint(4, V, (B, TLEN), generator=g)
+    mask = torch.ones(B, TLEN, dtype=torch.long)
+    mask[1, :5] = 0
+    ids[1, :5] = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+    labels = ids.clone()
+    labels[mask == 0] = -100
+    ref = forward_backward(model, {"input_ids": ids, "attention_mask": mask, "labels": labels})
+    save_file(ref, os.path.join(d, "reference_leftpad.safetensors"))
+
+
 def make(name, cls, cfg, seed):
     torch.manual_seed(seed)
     model = cls(cfg)
@@ -103,7 +121,8 @@ def make(name, cls, cfg, seed):
     model.eval()
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
-    for f in ("config.json", "generation_config.json", "model.safetensors", "reference.safetensors", "reference.json"):
+    for f in ("config.json", "generation_config.json", "model.safetensors", "reference.safetensors", "reference.json",
+              "reference_leftpad.safetensors", "trainer.json", "generate.json"):
         if os.path.exists(os.path.join(d, f)):
             os.remove(os.path.join(d, f))
     model.save_pretrained(d)
@@ -179,6 +198,7 @@ def main():
         print("wrote", os.path.join(OUT, name))
     for name in ("llama-gqa", "smollm2"):
         trainer_run(name, T.LlamaForCausalLM)
+    leftpad("llama-gqa", T.LlamaForCausalLM, 1000)
     for name, (cls, _) in configs().items():
         greedy(name, cls)
 
