@@ -38,8 +38,8 @@ static void check_fixture(const char *name, lmt_arch arch, const char *file) {
     char dir[512], refp[700];
     snprintf(dir, sizeof dir, FXD "%s", name);
     snprintf(refp, sizeof refp, "%s/%s", dir, file);
-    char what[600];
-    snprintf(what, sizeof what, "%s %s", name, file);
+    char what[128];
+    snprintf(what, sizeof what, "%.40s %.60s", name, file);
     lmt_model *m = NULL;
     CHECK_OK(lmt_model_load(dir, &m));
     lmt_tensor_file *ref = NULL;
