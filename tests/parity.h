@@ -16,6 +16,21 @@ static inline const lmt_tensor_entry *need(const lmt_tensor_file *f, const char 
     return e && e->dtype == dt ? e : NULL;
 }
 
+/* A causal LM's reference batch: input_ids, attention_mask, labels (int64, (B, T)). */
+typedef struct parity_batch { int B, T; const int64_t *ids, *mask, *labels; } parity_batch;
+
+static inline bool parity_read_batch(const lmt_tensor_file *ref, parity_batch *b) {
+    const lmt_tensor_entry *ids = need(ref, "input_ids", LMT_I64), *mask = need(ref, "attention_mask", LMT_I64),
+                           *labels = need(ref, "labels", LMT_I64);
+    if (!ids || !mask || !labels || ids->ndim != 2) return false;
+    b->B = (int)ids->shape[0];
+    b->T = (int)ids->shape[1];
+    b->ids = ids->data;
+    b->mask = mask->data;
+    b->labels = labels->data;
+    return true;
+}
+
 /* The largest relative error close_tensor has seen (for a summary line). */
 static double parity_worst_rel;
 
@@ -63,5 +78,35 @@ static inline int *parity_grads(const char *what, const lmt_tensor_file *ref, co
     }
     printf("%s: %d gradients, worst relative error %.2g\n", what, *n_compared, parity_worst_rel);
     return seen;
+}
+
+/* The reference logits (n floats, 1e-5 relative) and loss (1e-5 relative)
+ * against ours. */
+static inline void parity_logits_loss(const char *what, const lmt_tensor_file *ref, const float *logits, size_t n,
+                                      float loss) {
+    const lmt_tensor_entry *rl = need(ref, "logits", LMT_F32), *rloss = need(ref, "loss", LMT_F32);
+    char msg[256];
+    if (rl && rl->nbytes == n * 4) {
+        snprintf(msg, sizeof msg, "%s: logits", what);
+        parity_worst_rel = 0;
+        close_tensor(msg, logits, rl->data, n, 1e-5, 1e-3);
+        printf("%s: logits worst relative error %.2g\n", what, parity_worst_rel);
+    } else CHECK_MSG(0, "%s: reference logits have another size", what);
+    if (rloss) {
+        float want = *(const float *)rloss->data;
+        CHECK_MSG(fabs(loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", what, loss, want);
+    }
+}
+
+/* parity_grads, and every parameter of the layout compared exactly once. */
+static inline void parity_all_grads(const char *what, const lmt_tensor_file *ref, const lmt_layout *layout,
+                                    const float *grads) {
+    int ref_grads, compared;
+    int *seen = parity_grads(what, ref, layout, grads, &ref_grads, &compared);
+    for (size_t p = 0; p < layout->n_params; p++)
+        CHECK_MSG(seen[p] == 1, "%s: grad.%s compared %d times", what, layout->params[p].name, seen[p]);
+    free(seen);
+    CHECK_MSG(ref_grads == compared && compared == (int)layout->n_params,
+              "%s: %d reference gradients, %d compared, %zu parameters", what, ref_grads, compared, layout->n_params);
 }
 #endif

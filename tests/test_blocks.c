@@ -2,7 +2,8 @@
  * against central finite differences of its forward, for every input and
  * every parameter, on small random shapes and in each configuration a model
  * uses (GPT-2's pre-LN fused attention, the BERT family's post-LN blocks and
- * MLM head, Marian's cross-attention, activation dropout and buffer bias).
+ * MLM head, Marian's cross-attention, activation dropout and buffer bias, the
+ * Llama family's RMSNorm, rotary, grouped-query attention and SwiGLU).
  * Dropout stays on: its masks are a function of the seed, so the forward is
  * a fixed function the differences can probe.
  *
@@ -112,34 +113,12 @@ static double attn_obj(void *p) {
     return dot(t->R, lmt_sublayer_output(&t->a.r, t->c.pre_ln), (size_t)t->ctx.B * t->Tq * t->c.C);
 }
 
-/* One attention configuration: fused (GPT-2) or q/k/v, pre- or post-LN,
- * self- or cross-attention, causal, padded keys. */
-static void test_attn(const char *name, bool fused, bool pre_ln, bool cross, bool causal, bool masked) {
-    int B = 2, C = 8, NH = 2, Tq = 3, Tk = cross ? 4 : 3;
-    size_t Nq = (size_t)B * Tq, Nk = (size_t)B * Tk, CC = (size_t)C * C;
-    attn_t t = {.c = {.C = C, .NH = NH, .scale = 1.0f / sqrtf((float)(C / NH)), .eps = 1e-5f, .p_attn = 0.1f, .p_out = 0.1f,
-                      .causal = causal, .pre_ln = pre_ln, .fused = fused, .wl = fused ? LMT_W_IN_OUT : LMT_W_OUT_IN},
-                .ctx = new_ctx(B), .Tq = Tq, .Tk = Tk};
-    tensor ts[12];
-    int k = 0;
-#define PARAM(field, n, lo, hi) do { t.w.field = rnd(n, lo, hi); t.g.field = zeros(n); \
-    ts[k++] = (tensor){#field, t.w.field, t.g.field, n}; } while (0)
-    if (fused) {
-        PARAM(qkv_w, 3 * CC, -0.5f, 0.5f);
-        PARAM(qkv_b, 3 * (size_t)C, -0.5f, 0.5f);
-    } else {
-        PARAM(q_w, CC, -0.5f, 0.5f);
-        PARAM(q_b, C, -0.5f, 0.5f);
-        PARAM(k_w, CC, -0.5f, 0.5f);
-        PARAM(k_b, C, -0.5f, 0.5f);
-        PARAM(v_w, CC, -0.5f, 0.5f);
-        PARAM(v_b, C, -0.5f, 0.5f);
-    }
-    PARAM(o_w, CC, -0.5f, 0.5f);
-    PARAM(o_b, C, -0.5f, 0.5f);
-    PARAM(ln_w, C, 0.8f, 1.2f);
-    PARAM(ln_b, C, -0.2f, 0.2f);
-#undef PARAM
+/* The finite-difference checks of an attention block t with its tensors ts (k):
+ * inputs x (and kv: cross), every parameter. */
+static void attn_fd(const char *name, attn_t *tp, tensor *ts, int k, bool cross, bool masked) {
+    attn_t t = *tp;
+    int B = t.ctx.B, C = t.c.C, Tq = t.Tq, Tk = t.Tk;
+    size_t Nq = (size_t)B * Tq, Nk = (size_t)B * Tk;
     t.x = rnd(Nq * C, -1, 1);
     t.kv = cross ? rnd(Nk * C, -1, 1) : t.x;
     t.R = rnd(Nq * C, -1, 1);
@@ -167,6 +146,75 @@ static void test_attn(const char *name, bool fused, bool pre_ln, bool cross, boo
     lmt_aligned_free(mem);
 }
 
+/* One attention configuration: fused (GPT-2) or q/k/v, pre- or post-LN,
+ * self- or cross-attention, causal, padded keys. */
+static void test_attn(const char *name, bool fused, bool pre_ln, bool cross, bool causal, bool masked) {
+    int B = 2, C = 8, NH = 2, Tq = 3, Tk = cross ? 4 : 3;
+    size_t CC = (size_t)C * C;
+    attn_t t = {.c = {.C = C, .NH = NH, .scale = 1.0f / sqrtf((float)(C / NH)), .eps = 1e-5f, .p_attn = 0.1f, .p_out = 0.1f,
+                      .causal = causal, .pre_ln = pre_ln, .fused = fused, .wl = fused ? LMT_W_IN_OUT : LMT_W_OUT_IN},
+                .ctx = new_ctx(B), .Tq = Tq, .Tk = Tk};
+    tensor ts[12];
+    int k = 0;
+#define PARAM(field, n, lo, hi) do { t.w.field = rnd(n, lo, hi); t.g.field = zeros(n); \
+    ts[k++] = (tensor){#field, t.w.field, t.g.field, n}; } while (0)
+    if (fused) {
+        PARAM(qkv_w, 3 * CC, -0.5f, 0.5f);
+        PARAM(qkv_b, 3 * (size_t)C, -0.5f, 0.5f);
+    } else {
+        PARAM(q_w, CC, -0.5f, 0.5f);
+        PARAM(q_b, C, -0.5f, 0.5f);
+        PARAM(k_w, CC, -0.5f, 0.5f);
+        PARAM(k_b, C, -0.5f, 0.5f);
+        PARAM(v_w, CC, -0.5f, 0.5f);
+        PARAM(v_b, C, -0.5f, 0.5f);
+    }
+    PARAM(o_w, CC, -0.5f, 0.5f);
+    PARAM(o_b, C, -0.5f, 0.5f);
+    PARAM(ln_w, C, 0.8f, 1.2f);
+    PARAM(ln_b, C, -0.2f, 0.2f);
+#undef PARAM
+    attn_fd(name, &t, ts, k, cross, masked);
+}
+
+/* The Llama family's attention: pre-RMSNorm, rotary q / k, 4 query heads over
+ * 2 key/value heads of size 3 (q and the output projection 12 wide, k / v 6,
+ * C 8), q/k/v/o biases (Qwen2 / attention_bias), causal, padded keys. */
+static void test_attn_llama(const char *name, int NKV, bool masked, int window) {
+    int B = 2, C = 8, NH = 4, hs = 3 * 2, T = 3;
+    int Dq = NH * hs, Dkv = NKV * hs;
+    attn_t t = {.c = {.C = C, .NH = NH, .NKV = NKV, .hs = hs, .scale = 1.0f / sqrtf((float)hs), .eps = 1e-5f,
+                      .p_attn = 0.1f, .causal = true, .pre_ln = true, .rope = true, .rms = true, .wl = LMT_W_OUT_IN,
+                      .window = window},
+                .ctx = new_ctx(B), .Tq = T, .Tk = T};
+    t.ctx.attn_width = Dq;
+    t.ctx.kv_width = Dkv;
+    float cosv[3 * 3], sinv[3 * 3];
+    for (int p = 0; p < T; p++)
+        for (int i = 0; i < hs / 2; i++) {
+            double ang = p * pow(10.0, -i);
+            cosv[p * (hs / 2) + i] = (float)cos(ang);
+            sinv[p * (hs / 2) + i] = (float)sin(ang);
+        }
+    t.ctx.rope_cos = cosv;
+    t.ctx.rope_sin = sinv;
+    tensor ts[12];
+    int k = 0;
+#define PARAM(field, n, lo, hi) do { t.w.field = rnd(n, lo, hi); t.g.field = zeros(n); \
+    ts[k++] = (tensor){#field, t.w.field, t.g.field, n}; } while (0)
+    PARAM(q_w, (size_t)Dq * C, -0.5f, 0.5f);
+    PARAM(q_b, Dq, -0.5f, 0.5f);
+    PARAM(k_w, (size_t)Dkv * C, -0.5f, 0.5f);
+    PARAM(k_b, Dkv, -0.5f, 0.5f);
+    PARAM(v_w, (size_t)Dkv * C, -0.5f, 0.5f);
+    PARAM(v_b, Dkv, -0.5f, 0.5f);
+    PARAM(o_w, (size_t)C * Dq, -0.5f, 0.5f);
+    PARAM(o_b, C, -0.5f, 0.5f);
+    PARAM(ln_w, C, 0.8f, 1.2f);
+#undef PARAM
+    attn_fd(name, &t, ts, k, false, masked);
+}
+
 /* ---- feed-forward ---- */
 
 typedef struct {
@@ -184,21 +232,10 @@ static double ffn_obj(void *p) {
     return dot(t->R, lmt_sublayer_output(&t->a.r, t->c.pre_ln), (size_t)t->N * t->c.C);
 }
 
-static void test_ffn(const char *name, bool pre_ln, lmt_activation act, float p_act, lmt_wlayout wl) {
-    int B = 2, T = 3, C = 8, F = 12, N = B * T;
-    ffn_t t = {.c = {.C = C, .F = F, .eps = 1e-5f, .p_act = p_act, .p_out = 0.1f, .act = act, .pre_ln = pre_ln, .wl = wl},
-               .ctx = new_ctx(B), .N = N};
-    tensor ts[6];
-    int k = 0;
-#define PARAM(field, n, lo, hi) do { t.w.field = rnd(n, lo, hi); t.g.field = zeros(n); \
-    ts[k++] = (tensor){#field, t.w.field, t.g.field, n}; } while (0)
-    PARAM(fc1_w, (size_t)C * F, -0.5f, 0.5f);
-    PARAM(fc1_b, F, -0.5f, 0.5f);
-    PARAM(fc2_w, (size_t)C * F, -0.5f, 0.5f);
-    PARAM(fc2_b, C, -0.5f, 0.5f);
-    PARAM(ln_w, C, 0.8f, 1.2f);
-    PARAM(ln_b, C, -0.2f, 0.2f);
-#undef PARAM
+/* The finite-difference checks of a feed-forward block t with its tensors ts (k). */
+static void ffn_fd(const char *name, ffn_t *tp, tensor *ts, int k, int T, int F) {
+    ffn_t t = *tp;
+    int N = t.N, C = t.c.C;
     t.x = rnd((size_t)N * C, -1, 1);
     t.R = rnd((size_t)N * C, -1, 1);
     float *mem;
@@ -215,6 +252,44 @@ static void test_ffn(const char *name, bool pre_ln, lmt_activation act, float p_
     for (int i = 0; i < k; i++) { free(ts[i].w); free(ts[i].g); }
     free(t.x); free(t.R); free(dx);
     lmt_aligned_free(mem);
+}
+
+static void test_ffn(const char *name, bool pre_ln, lmt_activation act, float p_act, lmt_wlayout wl) {
+    int B = 2, T = 3, C = 8, F = 12, N = B * T;
+    ffn_t t = {.c = {.C = C, .F = F, .eps = 1e-5f, .p_act = p_act, .p_out = 0.1f, .act = act, .pre_ln = pre_ln, .wl = wl},
+               .ctx = new_ctx(B), .N = N};
+    tensor ts[6];
+    int k = 0;
+#define PARAM(field, n, lo, hi) do { t.w.field = rnd(n, lo, hi); t.g.field = zeros(n); \
+    ts[k++] = (tensor){#field, t.w.field, t.g.field, n}; } while (0)
+    PARAM(fc1_w, (size_t)C * F, -0.5f, 0.5f);
+    PARAM(fc1_b, F, -0.5f, 0.5f);
+    PARAM(fc2_w, (size_t)C * F, -0.5f, 0.5f);
+    PARAM(fc2_b, C, -0.5f, 0.5f);
+    PARAM(ln_w, C, 0.8f, 1.2f);
+    PARAM(ln_b, C, -0.2f, 0.2f);
+#undef PARAM
+    ffn_fd(name, &t, ts, k, T, F);
+}
+
+/* SwiGLU (the Llama family: pre-RMSNorm, gate / up / down with biases, mlp_bias). */
+static void test_ffn_swiglu(const char *name) {
+    int B = 2, T = 3, C = 8, F = 12, N = B * T;
+    ffn_t t = {.c = {.C = C, .F = F, .eps = 1e-5f, .act = LMT_ACT_SILU, .pre_ln = true, .gated = true, .rms = true,
+                     .wl = LMT_W_OUT_IN}, .ctx = new_ctx(B), .N = N};
+    tensor ts[7];
+    int k = 0;
+#define PARAM(field, n, lo, hi) do { t.w.field = rnd(n, lo, hi); t.g.field = zeros(n); \
+    ts[k++] = (tensor){#field, t.w.field, t.g.field, n}; } while (0)
+    PARAM(gate_w, (size_t)C * F, -0.5f, 0.5f);
+    PARAM(gate_b, F, -0.5f, 0.5f);
+    PARAM(fc1_w, (size_t)C * F, -0.5f, 0.5f);
+    PARAM(fc1_b, F, -0.5f, 0.5f);
+    PARAM(fc2_w, (size_t)C * F, -0.5f, 0.5f);
+    PARAM(fc2_b, C, -0.5f, 0.5f);
+    PARAM(ln_w, C, 0.8f, 1.2f);
+#undef PARAM
+    ffn_fd(name, &t, ts, k, T, F);
 }
 
 /* ---- embeddings ---- */
@@ -448,5 +523,11 @@ int main(void) {
     test_head("LM head: MLM (transform, bias, all rows)", true, true, true, false, false);
     test_head("LM head: Marian (buffer bias, fused loss, labelled rows)", false, true, false, true, true);
     test_stack();
+    /* after the others: their random draws stay as they were */
+    test_attn_llama("attention: Llama (pre-RMSNorm, rope, grouped-query 4/2, head size 6, biases, padded keys)", 2, true, 0);
+    test_attn_llama("attention: Llama (pre-RMSNorm, rope, one kv head, causal)", 1, false, 0);
+    test_attn_llama("attention: Llama (pre-RMSNorm, rope, as many kv heads as heads)", 4, false, 0);
+    test_attn_llama("attention: Mistral (sliding window of 2 keys, padded keys)", 2, true, 2);
+    test_ffn_swiglu("feed-forward: Llama SwiGLU (pre-RMSNorm, mlp_bias)");
     return lmt_test_finish();
 }

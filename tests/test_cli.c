@@ -54,6 +54,26 @@ int main(void) {
     CHECK(runf(GEN "-3", tmp) == 2 && strstr(out, "max_new_tokens"));
     CHECK(runf("generate --model %s/run --prompt \"\"", tmp) == 1 && strstr(out, "prompt is empty"));
     CHECK(runf("generate --model %s/nope --prompt x", tmp) == 1 && strstr(out, "/nope"));
+    /* the same flow for a Llama-family model: a tiny LlamaForCausalLM config
+     * (grouped-query, tied, GPT-2's tokenizer), trained, saved with its class
+     * name, generating */
+    {
+        static const char llama_cfg[] =
+            "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"vocab_size\": 50257, "
+            "\"hidden_size\": 32, \"intermediate_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
+            "\"num_key_value_heads\": 2, \"max_position_embeddings\": 128, \"rope_theta\": 100000.0, "
+            "\"tie_word_embeddings\": true, \"bos_token_id\": 50256, \"eos_token_id\": 50256}\n";
+        char cfgp[600];
+        snprintf(cfgp, sizeof cfgp, "%s/llama.json", tmp);
+        CHECK_OK(lmt_write_file_atomic(cfgp, llama_cfg, sizeof llama_cfg - 1));
+        CHECK(runf("train --task clm --config_name %s --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 --train_file "
+                   WIKI "wiki.valid.raw --block_size 32 --per_device_train_batch_size 2 --max_steps 2 --logging_steps 1 "
+                   "--max_eval_samples 4 --output_dir %s/llama", cfgp, tmp) == 0 &&
+              strstr(out, "LlamaForCausalLM") && strstr(out, "\"step\": 2"));
+        CHECK(runf("inspect %s/llama", tmp) == 0 && strstr(out, "model.layers.1.mlp.gate_proj.weight"));
+        CHECK(runf("generate --model %s/llama --prompt \"The tower is\" --max_new_tokens 4", tmp) == 0 &&
+              !strncmp(out, GEN_PREFIX, strlen(GEN_PREFIX)));
+    }
     /* --profile: the per-kernel table over the optimizer steps; the demo model
      * has 2 layers, so each per-layer product runs twice per step, and the
      * tied lm_head once. --fp16 on a CPU says it means bf16. */

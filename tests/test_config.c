@@ -67,7 +67,7 @@ int main(void) {
     CHECK_MSG(count_params(&c) == 75133952, "%zu", count_params(&c));
     lmt_config_free(&c);
 
-    check_bad("{\"model_type\": \"llama\"}", LMT_ERR_UNSUPPORTED, "model_type \"llama\" is not supported");
+    check_bad("{\"model_type\": \"gemma\"}", LMT_ERR_UNSUPPORTED, "model_type \"gemma\" is not supported");
     check_bad("{\"hidden_size\": 8}", LMT_ERR_FORMAT, "missing \"model_type\"");
     check_bad("{\"model_type\": \"gpt2\", \"n_embd\": \"768\"}", LMT_ERR_FORMAT, "field \"n_embd\" must be an integer, found string");
     check_bad("{\"model_type\": \"gpt2\", \"n_embd\": 100, \"n_head\": 12}", LMT_ERR_FORMAT, "not a multiple");

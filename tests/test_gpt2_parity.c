@@ -26,49 +26,21 @@
 
 #define FX LMT_SOURCE_DIR "/tests/fixtures/models/gpt2"
 
-typedef struct { int B, T; const int64_t *ids, *mask, *labels; } batch;
-
-static bool read_batch(const lmt_tensor_file *ref, batch *b) {
-    const lmt_tensor_entry *ids = need(ref, "input_ids", LMT_I64), *mask = need(ref, "attention_mask", LMT_I64),
-                           *labels = need(ref, "labels", LMT_I64);
-    if (!ids || !mask || !labels || ids->ndim != 2) return false;
-    b->B = (int)ids->shape[0];
-    b->T = (int)ids->shape[1];
-    b->ids = ids->data;
-    b->mask = mask->data;
-    b->labels = labels->data;
-    return true;
-}
 
 /* Forward + backward on the reference batch; compares logits, loss, grads. */
 static void check_against(lmt_model *m, const char *ref_path, const char *what) {
     lmt_tensor_file *ref = NULL;
     CHECK_OK(lmt_safetensors_open(ref_path, &ref));
-    batch b;
-    if (!ref || !read_batch(ref, &b)) { lmt_tensor_file_free(ref); return; }
+    parity_batch b;
+    if (!ref || !parity_read_batch(ref, &b)) { lmt_tensor_file_free(ref); return; }
     lmt_gpt2 *g = NULL;
     CHECK_OK(lmt_gpt2_create(m, b.B, b.T, true, &g));
     if (!g) { lmt_tensor_file_free(ref); return; }
     CHECK_OK(lmt_gpt2_forward(g, LMT_I64, b.ids, b.mask, b.labels, b.B, b.T, false));
-    char msg[256];
-    const lmt_tensor_entry *logits = need(ref, "logits", LMT_F32), *loss = need(ref, "loss", LMT_F32);
-    size_t NV = (size_t)b.B * b.T * g->V;
-    if (logits && logits->nbytes == NV * 4) {
-        snprintf(msg, sizeof msg, "%s: logits", what);
-        close_tensor(msg, g->logits, logits->data, NV, 1e-5, 1e-3);
-    } else CHECK_MSG(0, "%s: reference logits have another size", what);
-    if (loss) {
-        float want = *(const float *)loss->data;
-        CHECK_MSG(fabs(g->net.loss - want) <= 1e-5 * fabs(want), "%s: loss %.9g vs transformers %.9g", what, g->net.loss, want);
-    }
+    parity_logits_loss(what, ref, g->logits, (size_t)b.B * b.T * g->V, g->net.loss);
     CHECK_OK(lmt_gpt2_backward(g));
     /* every parameter compared once, and every grad.* in the reference is one of ours */
-    int ref_grads, compared;
-    int *seen = parity_grads(what, ref, &m->layout, g->net.grads, &ref_grads, &compared);
-    for (size_t p = 0; p < m->layout.n_params; p++)
-        CHECK_MSG(seen[p] == 1, "%s: grad.%s compared %d times", what, m->layout.params[p].name, seen[p]);
-    free(seen);
-    CHECK_MSG(ref_grads == compared, "%s: %d reference gradients, %d compared", what, ref_grads, compared);
+    parity_all_grads(what, ref, &m->layout, g->net.grads);
     lmt_gpt2_free(g);
     lmt_tensor_file_free(ref);
 }
@@ -77,8 +49,8 @@ static void check_against(lmt_model *m, const char *ref_path, const char *what) 
 static void check_trajectory(void) {
     lmt_tensor_file *ref = NULL;
     CHECK_OK(lmt_safetensors_open(FX "/reference.safetensors", &ref));
-    batch b;
-    if (!ref || !read_batch(ref, &b)) { lmt_tensor_file_free(ref); return; }
+    parity_batch b;
+    if (!ref || !parity_read_batch(ref, &b)) { lmt_tensor_file_free(ref); return; }
     const lmt_tensor_entry *tl = need(ref, "traj.loss", LMT_F32), *tn = need(ref, "traj.grad_norm", LMT_F32);
     lmt_model *m = NULL;
     CHECK_OK(lmt_model_load(FX, &m));
@@ -127,8 +99,8 @@ static void check_torch_bin(lmt_model *st_model) {
     CHECK_OK(lmt_model_load(tmp, &m));
     lmt_tensor_file *ref = NULL;
     CHECK_OK(lmt_safetensors_open(FX "/reference.safetensors", &ref));
-    batch b;
-    if (m && ref && read_batch(ref, &b)) {
+    parity_batch b;
+    if (m && ref && parity_read_batch(ref, &b)) {
         CHECK(m->report.weights_file && strstr(m->report.weights_file, "pytorch_model.bin"));
         lmt_gpt2 *g1 = NULL, *g2 = NULL;
         CHECK_OK(lmt_gpt2_create(m, b.B, b.T, false, &g1));
@@ -157,8 +129,8 @@ static void check_torch_bin(lmt_model *st_model) {
 static void check_modes(lmt_model *m) {
     lmt_tensor_file *ref = NULL;
     CHECK_OK(lmt_safetensors_open(FX "/reference.safetensors", &ref));
-    batch b;
-    if (!ref || !read_batch(ref, &b)) { lmt_tensor_file_free(ref); return; }
+    parity_batch b;
+    if (!ref || !parity_read_batch(ref, &b)) { lmt_tensor_file_free(ref); return; }
     int B = b.B, T = b.T, N = B * T;
     int32_t *ids = malloc(N * 4), *mask = malloc(N * 4), *labels = malloc(N * 4);
     for (int n = 0; n < N; n++) { ids[n] = (int32_t)b.ids[n]; mask[n] = (int32_t)b.mask[n]; labels[n] = (int32_t)b.labels[n]; }
@@ -214,10 +186,10 @@ static void check_modes(lmt_model *m) {
 static void check_reproducible(void) {
     lmt_tensor_file *ref = NULL;
     CHECK_OK(lmt_safetensors_open(FX "/reference.safetensors", &ref));
-    batch b;
+    parity_batch b;
     lmt_model *m = NULL;
     CHECK_OK(lmt_model_load(FX, &m));
-    if (!ref || !m || !read_batch(ref, &b)) { lmt_model_free(m); lmt_tensor_file_free(ref); return; }
+    if (!ref || !m || !parity_read_batch(ref, &b)) { lmt_model_free(m); lmt_tensor_file_free(ref); return; }
     size_t n = m->layout.num_floats;
     float *init = malloc(n * 4), *first = malloc(n * 4);
     memcpy(init, m->params, n * 4);

@@ -23,6 +23,7 @@
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 #include "kernels/residual.h"
+#include "kernels/rope.h"
 #include "kernels/zero.h"
 #include "models/config.h"   /* lmt_activation_name, for messages */
 
@@ -172,6 +173,106 @@ static void test_layernorm(void) {
     close_d("layernorm dbias", db, gb, c.C, PRE, ATOL, RTOL);
     free(gx); free(gw); free(gb); free(c.x); free(c.w); free(c.b); free(c.dy); free(c.y);
     free(x); free(w); free(b); free(dy); free(y); free(mean); free(rstd); free(dx); free(dw); free(db);
+}
+
+/* --------------------------------------------------------------- rmsnorm */
+typedef struct { int N, C; double eps; double *x, *w, *dy, *y; } rms_ctx;
+static void rms_ref(rms_ctx *c) {
+    for (int n = 0; n < c->N; n++) {
+        const double *x = c->x + n * c->C;
+        double v = 0;
+        for (int i = 0; i < c->C; i++) v += x[i] * x[i];
+        v /= c->C;
+        for (int i = 0; i < c->C; i++) c->y[n * c->C + i] = c->w[i] * (x[i] / sqrt(v + c->eps));
+    }
+}
+static double rms_loss(void *p) { rms_ctx *c = p; rms_ref(c); return dot(c->dy, c->y, (size_t)c->N * c->C); }
+
+static void test_rmsnorm(void) {
+    rms_ctx c = {6, 19, 1e-6, NULL, NULL, NULL, NULL};
+    size_t n = (size_t)c.N * c.C;
+    c.x = rand_df(n, 2);
+    for (int i = 0; i < c.C; i++) c.x[i] = (float)(c.x[i] * 30.0);   // a row of large values
+    c.w = rand_df(c.C, 1);
+    c.dy = rand_df(n, 1);
+    c.y = malloc(n * sizeof(double));
+    float *x = to_f(c.x, n), *w = to_f(c.w, c.C), *dy = to_f(c.dy, n);
+    float *y = malloc(n * sizeof(float)), *rstd = malloc(c.N * sizeof(float));
+    lmt_rmsnorm_forward(y, rstd, x, w, c.N, c.C, (float)c.eps);
+    rms_ref(&c);
+    close_d("rmsnorm forward", y, c.y, n, 0, 2e-6, 1e-5);
+    float *dx = filled(n, PRE), *dw = filled(c.C, PRE);
+    lmt_rmsnorm_backward(dx, dw, dy, x, w, rstd, c.N, c.C);
+    double *gx = fd(rms_loss, &c, c.x, n), *gw = fd(rms_loss, &c, c.w, c.C);
+    close_d("rmsnorm dinp", dx, gx, n, PRE, ATOL, RTOL);
+    close_d("rmsnorm dweight", dw, gw, c.C, PRE, ATOL, RTOL);
+    free(gx); free(gw); free(c.x); free(c.w); free(c.dy); free(c.y);
+    free(x); free(w); free(dy); free(y); free(rstd); free(dx); free(dw);
+}
+
+/* ---------------------------------------------------------------- swiglu */
+typedef struct { size_t n; double *g, *u, *dy, *y; } swiglu_ctx;
+static void swiglu_ref(swiglu_ctx *c) {
+    for (size_t i = 0; i < c->n; i++) c->y[i] = c->g[i] / (1 + exp(-c->g[i])) * c->u[i];
+}
+static double swiglu_loss(void *p) { swiglu_ctx *c = p; swiglu_ref(c); return dot(c->dy, c->y, c->n); }
+
+static void test_swiglu(void) {
+    swiglu_ctx c = {203, NULL, NULL, NULL, NULL};
+    c.g = rand_df(c.n, 6);
+    c.g[0] = 0.0; c.g[1] = -30.0; c.g[2] = 30.0;
+    c.u = rand_df(c.n, 2);
+    c.dy = rand_df(c.n, 1);
+    c.y = malloc(c.n * sizeof(double));
+    float *g = to_f(c.g, c.n), *u = to_f(c.u, c.n), *dy = to_f(c.dy, c.n), *y = malloc(c.n * sizeof(float));
+    lmt_swiglu_forward(y, g, u, c.n);
+    swiglu_ref(&c);
+    close_d("swiglu forward", y, c.y, c.n, 0, 1e-6, 1e-5);
+    float *dg = malloc(c.n * sizeof(float)), *du = malloc(c.n * sizeof(float));
+    lmt_swiglu_backward(dg, du, dy, g, u, c.n);
+    double *gg = fd(swiglu_loss, &c, c.g, c.n), *gu = fd(swiglu_loss, &c, c.u, c.n);
+    close_d("swiglu dgate", dg, gg, c.n, 0, ATOL, RTOL);
+    close_d("swiglu dup", du, gu, c.n, 0, ATOL, RTOL);
+    /* d(up) may overwrite d(out) (the feed-forward block does) */
+    lmt_swiglu_backward(dg, dy, dy, g, u, c.n);
+    close_d("swiglu dup in place", dy, gu, c.n, 0, ATOL, RTOL);
+    free(gg); free(gu); free(c.g); free(c.u); free(c.dy); free(c.y);
+    free(g); free(u); free(dy); free(y); free(dg); free(du);
+}
+
+/* ------------------------------------------------------------------ rope */
+/* transformers' apply_rotary_pos_emb: q * cos + rotate_half(q) * sin, with
+ * the (T, hs / 2) tables repeated over both halves; the backward is the
+ * transposed rotation (the rotation's inverse). */
+static void test_rope(void) {
+    int B = 2, T = 5, NH = 3, hs = 8, half = hs / 2, ld = NH * hs + 4;   // a row stride wider than the heads
+    size_t n = (size_t)B * T * ld;
+    float *cs = malloc((size_t)T * half * sizeof(float)), *sn = malloc((size_t)T * half * sizeof(float));
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < half; i++) {
+            double a = t * pow(10000.0, -2.0 * i / hs);
+            cs[t * half + i] = (float)cos(a);
+            sn[t * half + i] = (float)sin(a);
+        }
+    double *xd = rand_df(n, 2);
+    float *x = to_f(xd, n), *y = to_f(xd, n);
+    double *want = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) want[i] = xd[i];
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < NH; h++)
+                for (int i = 0; i < hs; i++) {
+                    size_t at = ((size_t)b * T + t) * ld + (size_t)h * hs;
+                    double c = cs[t * half + i % half], s = sn[t * half + i % half];
+                    double rot = i < half ? -xd[at + i + half] : xd[at + i - half];
+                    want[at + i] = xd[at + i] * c + rot * s;
+                }
+    lmt_rope_forward(y, B, T, NH, hs, ld, cs, sn);
+    close_d("rope forward", y, want, n, 0, 1e-6, 1e-5);
+    /* <R x, d> = <x, R^T d>: the backward of y is x again */
+    lmt_rope_backward(y, B, T, NH, hs, ld, cs, sn);
+    close_d("rope backward (inverse rotation)", y, xd, n, 0, 1e-6, 1e-5);
+    free(cs); free(sn); free(xd); free(x); free(y); free(want);
 }
 
 /* ------------------------------------------------------------ activation */
@@ -625,6 +726,20 @@ static void th_layernorm(float *o) {
     for (size_t i = 0; i < TNC + 2 * TC; i++) dinp[i] = PRE;
     lmt_layernorm_backward(dinp, dw, db, td, tx, tw, mean, rstd, TN, TC);
 }
+static void th_rmsnorm(float *o) {
+    float *out = o, *rstd = o + TNC, *dinp = rstd + TN, *dw = dinp + TNC;
+    lmt_rmsnorm_forward(out, rstd, tx, tw, TN, TC, 1e-6f);
+    for (size_t i = 0; i < TNC + TC; i++) dinp[i] = PRE;
+    lmt_rmsnorm_backward(dinp, dw, td, tx, tw, rstd, TN, TC);
+}
+static void th_swiglu_rope(float *o) {
+    float *y = o, *dg = o + TNC, *du = dg + TNC, *r = du + TNC;
+    lmt_swiglu_forward(y, tx, ty, TNC);
+    lmt_swiglu_backward(dg, du, td, tx, ty, TNC);
+    memcpy(r, tx, TNC * sizeof(float));   // (2, 128, 3 heads of 64 in rows of 384); (128, 32) tables from ty, td
+    lmt_rope_forward(r, 2, 128, 3, 64, TC, ty, td);
+    lmt_rope_backward(r, 2, 128, 3, 64, TC, td, ty);
+}
 static void th_crossentropy(float *o) {
     float *losses = o, *lse = o + TN, *dl = lse + TN, *fused = dl + TNC, *losses2 = fused + TNC;
     for (int i = 0; i < TN; i++) lse[i] = 0.0f;
@@ -709,6 +824,8 @@ static void test_threads(void) {
     same_on_threads("activation", th_activation, (size_t)8 * TNC);
     same_on_threads("bias + activation", th_bias_activation, (size_t)12 * TNC + 4 * TC);
     same_on_threads("layernorm", th_layernorm, (size_t)2 * TNC + 2 * TN + 2 * TC);
+    same_on_threads("rmsnorm", th_rmsnorm, (size_t)2 * TNC + TN + TC);
+    same_on_threads("swiglu, rope", th_swiglu_rope, (size_t)4 * TNC);
     same_on_threads("cross-entropy", th_crossentropy, (size_t)2 * TNC + 3 * TN);
     same_on_threads("dropout", th_dropout, (size_t)5 * TNC);
     same_on_threads("residual", th_residual, (size_t)3 * TNC);
@@ -728,6 +845,9 @@ int main(void) {
     test_linear(LMT_W_OUT_IN, true);
     test_linear(LMT_W_OUT_IN, false);
     test_layernorm();
+    test_rmsnorm();
+    test_swiglu();
+    test_rope();
     test_activation(LMT_ACT_GELU_TANH);
     test_activation(LMT_ACT_GELU);
     test_activation(LMT_ACT_RELU);

@@ -24,9 +24,9 @@ cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCM
 # takes another path there (the GEMM and bf16 products).
 filter_max=() filter_plain=()
 if [ $quick = 1 ]; then
-  filter_max=(-R '^(test_gemm|test_kernels|test_blocks|test_gpt2_parity|test_bf16|test_tok_.*)$')
+  filter_max=(-R '^(test_gemm|test_kernels|test_blocks|test_gpt2_parity|test_llama_parity|test_bf16|test_tok_.*)$')
   filter_plain=(-R '^(test_gemm|test_bf16)$')
-  cmake --build "$build" -j"$(nproc)" --target lmtune_cli test_gemm test_kernels test_blocks test_gpt2_parity \
+  cmake --build "$build" -j"$(nproc)" --target lmtune_cli test_gemm test_kernels test_blocks test_gpt2_parity test_llama_parity \
         test_bf16 $(cd tests && ls test_tok_*.c | sed 's/\.c$//')
 else
   cmake --build "$build" -j"$(nproc)"

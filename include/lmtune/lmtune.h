@@ -95,6 +95,9 @@ typedef enum lmt_arch {
     LMT_ARCH_ROBERTA,        /* RobertaForMaskedLM */
     LMT_ARCH_DISTILBERT,     /* DistilBertForMaskedLM */
     LMT_ARCH_MARIAN,         /* MarianMTModel */
+    LMT_ARCH_LLAMA,          /* LlamaForCausalLM (Llama 2/3, SmolLM2, TinyLlama) */
+    LMT_ARCH_MISTRAL,        /* MistralForCausalLM */
+    LMT_ARCH_QWEN2,          /* Qwen2ForCausalLM */
     LMT_ARCH_COUNT
 } lmt_arch;
 LMT_API const char *lmt_arch_name(lmt_arch a);       /* "gpt2" (HF model_type) */

@@ -102,7 +102,10 @@ lmt_status lmt_model_generate(lmt_model *m, const int32_t *input_ids, size_t n, 
         if (input_ids[i] < 0 || input_ids[i] >= m->cfg.vocab_size)
             return lmt_fail(LMT_ERR_ARG, "input id %d at %zu: outside the vocabulary of %lld", input_ids[i], i, (long long)m->cfg.vocab_size);
     switch (m->cfg.arch) {
-    case LMT_ARCH_GPT2: return generate_causal(m, input_ids, n, opts, out);
+    case LMT_ARCH_GPT2:
+    case LMT_ARCH_LLAMA:
+    case LMT_ARCH_MISTRAL:
+    case LMT_ARCH_QWEN2: return generate_causal(m, input_ids, n, opts, out);
     case LMT_ARCH_MARIAN: return generate_seq2seq(m, input_ids, n, opts, out);
     default: return lmt_fail(LMT_ERR_UNSUPPORTED, "generate: %s is an encoder; it does not generate", lmt_arch_class_name(m->cfg.arch));
     }

@@ -23,7 +23,7 @@ static const char *const task_names[] = {"text-generation", "fill-mask", "transl
 static lmt_status check_fit(lmt_pipeline_task task, const lmt_model *m, const lmt_tokenizer *tok) {
     if ((unsigned)task > LMT_PIPELINE_TRANSLATION) return lmt_fail(LMT_ERR_ARG, "pipeline task %d: unknown", (int)task);
     lmt_arch a = lmt_model_arch(m);
-    bool ok = task == LMT_PIPELINE_TEXT_GENERATION ? a == LMT_ARCH_GPT2
+    bool ok = task == LMT_PIPELINE_TEXT_GENERATION ? a == LMT_ARCH_GPT2 || a == LMT_ARCH_LLAMA || a == LMT_ARCH_MISTRAL || a == LMT_ARCH_QWEN2
             : task == LMT_PIPELINE_TRANSLATION     ? a == LMT_ARCH_MARIAN
                                                    : a == LMT_ARCH_BERT || a == LMT_ARCH_ROBERTA || a == LMT_ARCH_DISTILBERT;
     if (!ok) return lmt_fail(LMT_ERR_ARG, "%s pipeline: %s does not do it", task_names[task], lmt_arch_class_name(a));

@@ -83,7 +83,8 @@ static int32_t sample(const float *x, int V, lmt_rng *r) {
 lmt_status lmt_generate(lmt_model *m, const int32_t *prompt, int n_prompt, const lmt_gen_opts *o, int32_t **out, int *n_out) {
     *out = NULL;
     *n_out = 0;
-    if (m->cfg.arch != LMT_ARCH_GPT2) return lmt_fail(LMT_ERR_UNSUPPORTED, "generation is implemented for GPT-2 models (got %s)", lmt_arch_class_name(m->cfg.arch));
+    if (m->cfg.arch != LMT_ARCH_GPT2 && !lmt_arch_is_llama(m->cfg.arch))
+        return lmt_fail(LMT_ERR_UNSUPPORTED, "generation is implemented for GPT-2 and Llama-family models (got %s)", lmt_arch_class_name(m->cfg.arch));
     if (n_prompt < 1) return lmt_fail(LMT_ERR_ARG, "the prompt is empty");
     if (o->max_new_tokens < 0) return lmt_fail(LMT_ERR_ARG, "max_new_tokens must be >= 0");
     int total = n_prompt + o->max_new_tokens;

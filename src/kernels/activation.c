@@ -141,3 +141,18 @@ void LMT_KERNEL_FN(lmt_activation_bias_backward)(float *dpre, float *dbias, cons
 #if LMT_KERNEL_ONCE
 size_t lmt_activation_bias_scratch_floats(int N, int F) { return (size_t)((N + BIAS_ROWS - 1) / BIAS_ROWS) * F; }
 #endif
+
+void LMT_KERNEL_FN(lmt_swiglu_forward)(float *out, const float *gate, const float *up, size_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
+    for (size_t i = 0; i < n; i++) out[i] = silu(gate[i]) * up[i];
+}
+
+void LMT_KERNEL_FN(lmt_swiglu_backward)(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                                        size_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float g = gate[i], d = dout[i];
+        dgate[i] = d * up[i] * silu_grad(g);
+        dup[i] = d * silu(g);
+    }
+}

@@ -28,4 +28,9 @@ void lmt_bias_activation_forward(float *pre, float *out, const float *bias, int 
 void lmt_activation_bias_backward(float *dpre, float *dbias, const float *dout, const float *pre, int N, int F,
                                   lmt_activation act, float *scratch);
 size_t lmt_activation_bias_scratch_floats(int N, int F);
+
+/* SwiGLU (the Llama family's MLP): out (n) = silu(gate) * up. */
+void lmt_swiglu_forward(float *out, const float *gate, const float *up, size_t n);
+/* dgate (n) = dout * up * silu'(gate), dup (n) = dout * silu(gate) (both overwritten). */
+void lmt_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n);
 #endif

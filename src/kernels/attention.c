@@ -33,6 +33,13 @@ static inline int row_end(const lmt_attention_shape *s, int i) {
     return e < 0 ? 0 : (e > s->Tk ? s->Tk : e);
 }
 
+/* ... and from *start on: the sliding window (0 without one). */
+static inline int row_start(const lmt_attention_shape *s, int i) {
+    if (!s->causal || s->window <= 0) return 0;
+    int st = i + (s->Tk - s->Tq) - s->window + 1;
+    return st < 0 ? 0 : st;
+}
+
 static inline uint64_t drop_index(const lmt_attention_shape *s, int b, int h, int i) {
     return (((uint64_t)b * s->NH + h) * s->Tq + i) * s->Tk;
 }
@@ -64,9 +71,9 @@ void LMT_KERNEL_FN(lmt_attention_forward)(float *out, float *lse, const float *q
         for (int ii = 0; ii < nq; ii++) {
             int i = i0 + ii;
             float *p = P + (size_t)ii * Tk;
-            int end = row_end(s, i);
+            int end = row_end(s, i), start = row_start(s, i);
             float mx = -INFINITY;
-            for (int j = 0; j < end; j++)
+            for (int j = start; j < end; j++)
                 if (!km || km[j]) mx = p[j] > mx ? p[j] : mx;
             if (mx == -INFINITY) {      // every key masked: zero output
                 memset(p, 0, (size_t)kend * sizeof(float));
@@ -74,11 +81,12 @@ void LMT_KERNEL_FN(lmt_attention_forward)(float *out, float *lse, const float *q
                 continue;
             }
             float sum = 0.0f;
+            for (int j = 0; j < start; j++) p[j] = 0.0f;   // outside the sliding window
             if (km) {
-                for (int j = 0; j < end; j++) { p[j] = km[j] ? lmt_expf(p[j] - mx) : 0.0f; sum += p[j]; }
+                for (int j = start; j < end; j++) { p[j] = km[j] ? lmt_expf(p[j] - mx) : 0.0f; sum += p[j]; }
             } else {
 #pragma omp simd reduction(+:sum)
-                for (int j = 0; j < end; j++) { p[j] = lmt_expf(p[j] - mx); sum += p[j]; }
+                for (int j = start; j < end; j++) { p[j] = lmt_expf(p[j] - mx); sum += p[j]; }
             }
             float inv = 1.0f / sum;
 #pragma omp simd
@@ -121,12 +129,13 @@ void LMT_KERNEL_FN(lmt_attention_backward)(float *dq, float *dk, float *dv, cons
                 int i = i0 + ii;
                 float *p = P + (size_t)ii * Tk, *dp = dP + (size_t)ii * Tk;
                 float l = lse[(size_t)bh * Tq + i];
-                int end = l == -INFINITY ? 0 : row_end(s, i);
+                int end = l == -INFINITY ? 0 : row_end(s, i), start = row_start(s, i) < end ? row_start(s, i) : end;
+                for (int j = 0; j < start; j++) p[j] = 0.0f;   // outside the sliding window
                 if (km) {
-                    for (int j = 0; j < end; j++) p[j] = km[j] ? lmt_expf(p[j] - l) : 0.0f;
+                    for (int j = start; j < end; j++) p[j] = km[j] ? lmt_expf(p[j] - l) : 0.0f;
                 } else {
 #pragma omp simd
-                    for (int j = 0; j < end; j++) p[j] = lmt_expf(p[j] - l);
+                    for (int j = start; j < end; j++) p[j] = lmt_expf(p[j] - l);
                 }
                 for (int j = end; j < kend; j++) { p[j] = 0.0f; dp[j] = 0.0f; }
                 /* dp holds d(dropped probabilities); take it through the mask */

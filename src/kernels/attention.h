@@ -23,6 +23,7 @@ typedef struct lmt_attention_shape {
     int ldq, ldk, ldv, ldo;
     float scale;                /* on q.k, usually 1/sqrt(hs) */
     bool causal;                /* query i sees keys j <= i + (Tk - Tq) */
+    int window;                 /* sliding window (causal only): and keys j > i + (Tk - Tq) - window; 0 = none */
     const int32_t *key_mask;    /* (B, Tk): 0 = padded key; NULL = none */
     float dropout;              /* dropout on the probabilities (training) */
     uint64_t seed;              /* dropout seed; the backward must get the same */

@@ -17,6 +17,7 @@
 #include "kernels/linear.h"
 #include "kernels/optimizer.h"
 #include "kernels/residual.h"
+#include "kernels/rope.h"
 #include "kernels/zero.h"
 
 /* activation.c */
@@ -32,6 +33,10 @@ LMT_KERNEL_VOID(lmt_activation_bias_backward,
                 (float *dpre, float *dbias, const float *dout, const float *pre, int N, int F, lmt_activation act,
                  float *scratch),
                 (dpre, dbias, dout, pre, N, F, act, scratch))
+LMT_KERNEL_VOID(lmt_swiglu_forward, (float *out, const float *gate, const float *up, size_t n), (out, gate, up, n))
+LMT_KERNEL_VOID(lmt_swiglu_backward,
+                (float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n),
+                (dgate, dup, dout, gate, up, n))
 /* attention.c */
 LMT_KERNEL_VOID(lmt_attention_forward,
                 (float *out, float *lse, const float *q, const float *k, const float *v,
@@ -80,6 +85,13 @@ LMT_KERNEL_VOID(lmt_layernorm_backward,
                 (float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight,
                  const float *mean, const float *rstd, int N, int C),
                 (dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C))
+LMT_KERNEL_VOID(lmt_rmsnorm_forward,
+                (float *out, float *rstd, const float *inp, const float *weight, int N, int C, float eps),
+                (out, rstd, inp, weight, N, C, eps))
+LMT_KERNEL_VOID(lmt_rmsnorm_backward,
+                (float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
+                 const float *rstd, int N, int C),
+                (dinp, dweight, dout, inp, weight, rstd, N, C))
 /* linear.c: the bias passes (the products go through lmt_sgemm's own dispatch) */
 LMT_KERNEL_VOID(lmt_linear_forward,
                 (float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC,
@@ -106,5 +118,10 @@ LMT_KERNEL_VOID(lmt_scale_floats, (float *x, long n, float s), (x, n, s))
 /* residual.c */
 LMT_KERNEL_VOID(lmt_residual_forward, (float *out, const float *a, const float *b, size_t n), (out, a, b, n))
 LMT_KERNEL_VOID(lmt_residual_backward, (float *da, float *db, const float *dout, size_t n), (da, db, dout, n))
+/* rope.c */
+LMT_KERNEL_VOID(lmt_rope_forward, (float *x, int B, int T, int NH, int hs, int ld, const float *cos, const float *sin),
+                (x, B, T, NH, hs, ld, cos, sin))
+LMT_KERNEL_VOID(lmt_rope_backward, (float *d, int B, int T, int NH, int hs, int ld, const float *cos, const float *sin),
+                (d, B, T, NH, hs, ld, cos, sin))
 /* zero.c */
 LMT_KERNEL_VOID(lmt_zero_floats, (float *x, size_t n), (x, n))

@@ -63,3 +63,47 @@ void LMT_KERNEL_FN(lmt_layernorm_backward)(float *dinp, float *dweight, float *d
         }
     }
 }
+
+void LMT_KERNEL_FN(lmt_rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, int N, int C,
+                                        float eps) {
+#pragma omp parallel for schedule(static) if ((long)N * C >= LMT_PAR_MIN)
+    for (long n = 0; n < N; n++) {
+        const float *x = inp + n * C;      // (C)
+        float *o = out + n * C;
+        float v = 0.0f;
+#pragma omp simd reduction(+:v)
+        for (int c = 0; c < C; c++) v += x[c] * x[c];
+        float r = 1.0f / sqrtf(v / (float)C + eps);
+#pragma omp simd
+        for (int c = 0; c < C; c++) o[c] = weight[c] * (x[c] * r);
+        rstd[n] = r;
+    }
+}
+
+void LMT_KERNEL_FN(lmt_rmsnorm_backward)(float *dinp, float *dweight, const float *dout, const float *inp,
+                                         const float *weight, const float *rstd, int N, int C) {
+#pragma omp parallel if ((long)N * C >= LMT_PAR_MIN)
+    {
+        /* dx = r (w d) - x r^3 mean(w d x) */
+#pragma omp for schedule(static)
+        for (long n = 0; n < N; n++) {
+            const float *x = inp + n * C, *d = dout + n * C;
+            float r = rstd[n], s = 0.0f;
+#pragma omp simd reduction(+:s)
+            for (int c = 0; c < C; c++) s += d[c] * weight[c] * x[c];
+            float k = s / (float)C * r * r * r;
+            float *di = dinp + n * C;
+#pragma omp simd
+            for (int c = 0; c < C; c++) di[c] += d[c] * weight[c] * r - x[c] * k;
+        }
+        if (dweight) {   // threads own channel slices (no reduction between threads)
+            long c0, c1;
+            lmt_thread_slice(C, 16, &c0, &c1);
+            for (long n = 0; n < N && c0 < c1; n++) {
+                const float *x = inp + n * C, *d = dout + n * C;
+                float r = rstd[n];
+                for (long c = c0; c < c1; c++) dweight[c] += d[c] * (x[c] * r);
+            }
+        }
+    }
+}

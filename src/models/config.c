@@ -1,17 +1,20 @@
-/* config.json parsing for gpt2, bert, roberta, distilbert and marian. */
+/* config.json parsing for gpt2, bert, roberta, distilbert, marian, llama, mistral and qwen2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
 #include "models/config.h"
 
-static const char *const arch_names[LMT_ARCH_COUNT] = {"gpt2", "bert", "roberta", "distilbert", "marian"};
+static const char *const arch_names[LMT_ARCH_COUNT] = {"gpt2", "bert", "roberta", "distilbert", "marian",
+                                                      "llama", "mistral", "qwen2"};
 static const char *const arch_classes[LMT_ARCH_COUNT] = {"GPT2LMHeadModel", "BertForMaskedLM", "RobertaForMaskedLM",
-                                                         "DistilBertForMaskedLM", "MarianMTModel"};
+                                                         "DistilBertForMaskedLM", "MarianMTModel", "LlamaForCausalLM",
+                                                         "MistralForCausalLM", "Qwen2ForCausalLM"};
 
 const char *lmt_arch_name(lmt_arch a) { return (unsigned)a < LMT_ARCH_COUNT ? arch_names[a] : "?"; }
 const char *lmt_arch_class_name(lmt_arch a) { return (unsigned)a < LMT_ARCH_COUNT ? arch_classes[a] : "?"; }
 bool lmt_arch_is_encoder_decoder(lmt_arch a) { return a == LMT_ARCH_MARIAN; }
+bool lmt_arch_is_llama(lmt_arch a) { return a == LMT_ARCH_LLAMA || a == LMT_ARCH_MISTRAL || a == LMT_ARCH_QWEN2; }
 
 const char *lmt_activation_name(lmt_activation a) {
     switch (a) {
@@ -28,7 +31,8 @@ const char *lmt_activation_name(lmt_activation a) {
 static int arch_from_class(const char *cls) {
     static const struct { const char *prefix; lmt_arch a; } t[] = {
         {"GPT2", LMT_ARCH_GPT2}, {"DistilBert", LMT_ARCH_DISTILBERT}, {"Roberta", LMT_ARCH_ROBERTA},
-        {"Bert", LMT_ARCH_BERT}, {"Marian", LMT_ARCH_MARIAN}};
+        {"Bert", LMT_ARCH_BERT}, {"Marian", LMT_ARCH_MARIAN}, {"Llama", LMT_ARCH_LLAMA},
+        {"Mistral", LMT_ARCH_MISTRAL}, {"Qwen2", LMT_ARCH_QWEN2}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strncmp(cls, t[i].prefix, strlen(t[i].prefix)) == 0) return (int)t[i].a;
     return -1;
@@ -42,6 +46,8 @@ static lmt_status parse_activation(const char *name, const char *source, const c
     else return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: %s \"%s\" is not supported (gelu_new, gelu, relu, swish/silu)", source, key, name);
     return LMT_OK;
 }
+
+static lmt_status parse_llama(const lmt_json *j, const char *src, lmt_config *c);
 
 #define GET_INT(key, def, dst) do { int64_t v_; LMT_TRY(lmt_json_get_int(j, key, def, src, &v_)); dst = v_; } while (0)
 #define GET_NUM(key, def, dst) LMT_TRY(lmt_json_get_num(j, key, def, src, &(dst)))
@@ -149,10 +155,20 @@ static lmt_status parse_fields(const lmt_json *j, const char *src, lmt_config *c
                 return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: normalize_before / add_final_layer_norm / normalize_embedding are not used by MarianMTModel and must be false", src);
         }
         break;
+    case LMT_ARCH_LLAMA:
+    case LMT_ARCH_MISTRAL:
+    case LMT_ARCH_QWEN2:
+        LMT_TRY(parse_llama(j, src, c));
+        act = "silu";   // checked there
+        break;
     default:
         return lmt_fail(LMT_ERR_INTERNAL, "%s: unknown architecture", src);
     }
-    GET_BOOL("tie_word_embeddings", true, c->tie_word_embeddings);
+    if (!lmt_arch_is_llama(c->arch)) {
+        c->n_kv_head = c->n_head;
+        c->head_dim = c->d_model / (c->n_head > 0 ? c->n_head : 1);
+    }
+    GET_BOOL("tie_word_embeddings", !lmt_arch_is_llama(c->arch), c->tie_word_embeddings);
     LMT_TRY(parse_activation(act, src, "activation", &c->act));
 
     /* Sanity: what the kernels rely on. */
@@ -163,7 +179,7 @@ static lmt_status parse_fields(const lmt_json *j, const char *src, lmt_config *c
     for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
         if (pos[i].v <= 0 || pos[i].v > pos[i].max)
             return lmt_fail(LMT_ERR_FORMAT, "%s: %s %lld is out of range (1..%lld)", src, pos[i].what, (long long)pos[i].v, (long long)pos[i].max);
-    if (c->d_model % c->n_head)
+    if (!lmt_arch_is_llama(c->arch) && c->d_model % c->n_head)
         return lmt_fail(LMT_ERR_FORMAT, "%s: hidden size %lld is not a multiple of the head count %lld", src, (long long)c->d_model, (long long)c->n_head);
     if (c->arch == LMT_ARCH_MARIAN) {
         if (c->dec_layers <= 0 || c->dec_layers > 1024 || c->dec_heads <= 0 || c->dec_ffn <= 0 || c->dec_ffn > (1 << 18) ||
@@ -204,6 +220,108 @@ static lmt_status parse_fields(const lmt_json *j, const char *src, lmt_config *c
     return LMT_OK;
 }
 
+/* An id that may be a list (Llama 3's eos_token_id): its first entry. */
+static lmt_status get_id(const lmt_json *j, const char *key, int64_t def, const char *src, int64_t *out) {
+    const lmt_json *v = lmt_json_get(j, key);
+    if (v && v->type == LMT_JSON_ARRAY) {
+        if (v->len == 0) { *out = def; return LMT_OK; }
+        if (v->items[0].type != LMT_JSON_NUMBER || !v->items[0].is_int)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: %s must hold integers", src, key);
+        *out = v->items[0].i64;
+        return LMT_OK;
+    }
+    return lmt_json_get_int(j, key, def, src, out);
+}
+
+/* rope_parameters (transformers 5) or rope_theta + rope_scaling (older files). */
+static lmt_status parse_rope(const lmt_json *j, const char *src, lmt_config *c) {
+    lmt_rope *r = &c->rope;
+    const lmt_json *rp = lmt_json_get(j, "rope_parameters");
+    if (rp && rp->type == LMT_JSON_NULL) rp = NULL;
+    const lmt_json *rs = lmt_json_get(j, "rope_scaling");
+    if (rs && rs->type == LMT_JSON_NULL) rs = NULL;
+    if (rp && rp->type == LMT_JSON_OBJECT && lmt_json_get(rp, "rope_type") == NULL && lmt_json_get(rp, "type") == NULL &&
+        lmt_json_get(rp, "rope_theta") == NULL) rp = NULL;   // an empty or foreign object: as absent
+    const lmt_json *p = rp ? rp : rs;
+    if (p && p->type != LMT_JSON_OBJECT)
+        return lmt_fail(LMT_ERR_FORMAT, "%s: %s must be an object", src, rp ? "rope_parameters" : "rope_scaling");
+    LMT_TRY(lmt_json_get_num(j, "rope_theta", 10000.0, src, &r->theta));
+    if (rp) LMT_TRY(lmt_json_get_num(rp, "rope_theta", r->theta, src, &r->theta));
+    const char *type = "default";
+    if (p) {
+        LMT_TRY(lmt_json_get_str(p, "type", "default", src, &type));
+        LMT_TRY(lmt_json_get_str(p, "rope_type", type, src, &type));
+        LMT_TRY(lmt_json_get_num(p, "factor", 1.0, src, &r->factor));
+        LMT_TRY(lmt_json_get_num(p, "low_freq_factor", 1.0, src, &r->low_freq_factor));
+        LMT_TRY(lmt_json_get_num(p, "high_freq_factor", 4.0, src, &r->high_freq_factor));
+        LMT_TRY(lmt_json_get_int(p, "original_max_position_embeddings", c->max_positions, src, &r->original_max_positions));
+        double prf = 1.0;
+        LMT_TRY(lmt_json_get_num(p, "partial_rotary_factor", 1.0, src, &prf));
+        if (prf != 1.0) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: partial_rotary_factor %g is not supported (1.0)", src, prf);
+    }
+    double prf = 1.0;
+    LMT_TRY(lmt_json_get_num(j, "partial_rotary_factor", 1.0, src, &prf));
+    if (prf != 1.0) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: partial_rotary_factor %g is not supported (1.0)", src, prf);
+    if (!strcmp(type, "default")) r->type = LMT_ROPE_DEFAULT;
+    else if (!strcmp(type, "linear")) r->type = LMT_ROPE_LINEAR;
+    else if (!strcmp(type, "dynamic")) r->type = LMT_ROPE_DYNAMIC;
+    else if (!strcmp(type, "llama3")) r->type = LMT_ROPE_LLAMA3;
+    else return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: rope type \"%s\" is not supported (default, linear, dynamic, llama3)", src, type);
+    if (!(r->theta > 0) || (r->type != LMT_ROPE_DEFAULT && !(r->factor > 0)))
+        return lmt_fail(LMT_ERR_FORMAT, "%s: rope_theta %g or rope factor %g out of range", src, r->theta, r->factor);
+    if (r->type == LMT_ROPE_LLAMA3 && (!(r->high_freq_factor > r->low_freq_factor) || !(r->low_freq_factor > 0) ||
+                                        r->original_max_positions <= 0))
+        return lmt_fail(LMT_ERR_FORMAT, "%s: llama3 rope needs high_freq_factor > low_freq_factor > 0 and original_max_position_embeddings > 0", src);
+    return LMT_OK;
+}
+
+/* LlamaConfig, MistralConfig, Qwen2Config */
+static lmt_status parse_llama(const lmt_json *j, const char *src, lmt_config *c) {
+    bool mistral = c->arch == LMT_ARCH_MISTRAL, qwen = c->arch == LMT_ARCH_QWEN2;
+    const char *act = NULL;
+    GET_INT("vocab_size", qwen ? 151936 : 32000, c->vocab_size);
+    GET_INT("hidden_size", 4096, c->d_model);
+    GET_INT("intermediate_size", mistral ? 14336 : qwen ? 22016 : 11008, c->d_ff);
+    GET_INT("num_hidden_layers", 32, c->n_layer);
+    GET_INT("num_attention_heads", 32, c->n_head);
+    GET_INT("num_key_value_heads", mistral ? 8 : c->n_head, c->n_kv_head);
+    if (c->n_head <= 0 || c->n_head > 1024)
+        return lmt_fail(LMT_ERR_FORMAT, "%s: num_attention_heads %lld is out of range (1..1024)", src, (long long)c->n_head);
+    GET_INT("head_dim", c->d_model / c->n_head, c->head_dim);
+    GET_INT("max_position_embeddings", mistral ? 4096 * 32 : qwen ? 32768 : 2048, c->max_positions);
+    LMT_TRY(lmt_json_get_str(j, "hidden_act", "silu", src, &act));
+    if (strcmp(act, "silu") && strcmp(act, "swish"))
+        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" is not supported for %s (silu)", src, act, arch_classes[c->arch]);
+    GET_NUM("initializer_range", 0.02, c->initializer_range);
+    GET_NUM("rms_norm_eps", 1e-6, c->layer_norm_eps);
+    GET_NUM("attention_dropout", 0.0, c->attn_dropout);
+    LMT_TRY(get_id(j, "pad_token_id", -1, src, &c->pad_token_id));
+    LMT_TRY(get_id(j, "bos_token_id", qwen ? -1 : 1, src, &c->bos_token_id));
+    LMT_TRY(get_id(j, "eos_token_id", qwen ? -1 : 2, src, &c->eos_token_id));
+    bool ab = false;
+    if (c->arch == LMT_ARCH_LLAMA) {
+        GET_BOOL("attention_bias", false, ab);
+        GET_BOOL("mlp_bias", false, c->mlp_bias);
+    }
+    c->qkv_bias = ab || qwen;
+    c->o_bias = ab;
+    if (c->n_kv_head <= 0 || c->n_kv_head > c->n_head || c->n_head % c->n_kv_head)
+        return lmt_fail(LMT_ERR_FORMAT, "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld", src,
+                        (long long)c->n_head, (long long)c->n_kv_head);
+    if (c->head_dim <= 0 || c->head_dim > 4096 || c->head_dim % 2)
+        return lmt_fail(LMT_ERR_FORMAT, "%s: head_dim %lld must be even and in 2..4096%s", src, (long long)c->head_dim,
+                        lmt_json_get(j, "head_dim") ? "" : " (hidden_size / num_attention_heads)");
+    LMT_TRY(parse_rope(j, src, c));
+    /* sliding_window: Mistral whenever set; Qwen2 with use_sliding_window (from
+     * max_window_layers on; the window is taken as applying to every layer) */
+    int64_t sw = 0;
+    GET_INT("sliding_window", 0, sw);
+    bool use_sw = mistral;
+    if (qwen) GET_BOOL("use_sliding_window", false, use_sw);
+    c->sliding_window = use_sw && sw > 0 ? sw : 0;
+    return LMT_OK;
+}
+
 lmt_status lmt_config_from_json(lmt_json *j, const char *source, lmt_config *c) {
     memset(c, 0, sizeof *c);
     c->pad_token_id = c->bos_token_id = c->eos_token_id = c->decoder_start_token_id = -1;
@@ -224,7 +342,7 @@ lmt_status lmt_config_from_json(lmt_json *j, const char *source, lmt_config *c) 
         for (int a = 0; a < LMT_ARCH_COUNT; a++)
             if (!strcmp(mt, arch_names[a])) arch = a;
         if (arch < 0) {
-            lmt_status e = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, bert, roberta, distilbert, marian)", src, mt);
+            lmt_status e = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (gpt2, bert, roberta, distilbert, marian, llama, mistral, qwen2)", src, mt);
             lmt_config_free(c);
             return e;
         }

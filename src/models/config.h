@@ -13,6 +13,16 @@
 /* config.json's hidden_act names: lmt_activation is the kernels' enum */
 const char *lmt_activation_name(lmt_activation a);
 
+/* Rotary position embeddings (rope_parameters, or rope_theta + rope_scaling) */
+typedef enum { LMT_ROPE_DEFAULT, LMT_ROPE_LINEAR, LMT_ROPE_DYNAMIC, LMT_ROPE_LLAMA3 } lmt_rope_type;
+typedef struct lmt_rope {
+    lmt_rope_type type;
+    double theta;                /* rope_theta */
+    double factor;               /* linear, dynamic, llama3 */
+    double low_freq_factor, high_freq_factor;   /* llama3 */
+    int64_t original_max_positions;             /* llama3: original_max_position_embeddings */
+} lmt_rope;
+
 typedef struct lmt_config {
     lmt_arch arch;
     int64_t vocab_size;
@@ -37,6 +47,14 @@ typedef struct lmt_config {
     bool share_encoder_decoder_embeddings; /* Marian */
     bool sinusoidal_positions;   /* DistilBERT sinusoidal_pos_embds; Marian always static */
     bool scale_attn_weights;     /* GPT-2 */
+    /* Llama family (Llama, Mistral, Qwen2) */
+    int64_t n_kv_head;           /* num_key_value_heads (grouped-query attention); = n_head elsewhere */
+    int64_t head_dim;            /* head_dim (explicit, or d_model / n_head) */
+    lmt_rope rope;
+    bool qkv_bias, o_bias;       /* attention_bias: q/k/v (Qwen2: always) and o_proj (Llama only) */
+    bool mlp_bias;               /* gate/up/down_proj biases */
+    int64_t sliding_window;      /* keys this far back or further are masked; 0 = none (Mistral: every
+                                    layer; Qwen2 use_sliding_window: from max_window_layers on) */
     char *source;                /* path of config.json (for messages) */
     lmt_json *raw;               /* the file as read, written back on save */
 } lmt_config;
@@ -49,4 +67,6 @@ void lmt_config_free(lmt_config *cfg);
 char *lmt_config_to_json(const lmt_config *cfg);
 /* Whether the architecture has an encoder-decoder structure. */
 bool lmt_arch_is_encoder_decoder(lmt_arch a);
+/* Whether the architecture is a Llama-family decoder (Llama, Mistral, Qwen2). */
+bool lmt_arch_is_llama(lmt_arch a);
 #endif

@@ -1,7 +1,8 @@
-/* GPT-2 inference one token at a time with a key/value cache: each new token
- * costs one pass over the weights and an attention over the cached keys,
- * instead of recomputing the whole sequence. The layers are the pre-LN
- * cached layers of models/blocks/kv_layer.h over a one-row cache. */
+/* GPT-2 (and Llama / Mistral / Qwen2) inference one token at a time with a
+ * key/value cache: each new token costs one pass over the weights and an
+ * attention over the cached keys, instead of recomputing the whole
+ * sequence. The layers are the pre-LN cached layers of
+ * models/blocks/kv_layer.h over a one-row cache. */
 #ifndef LMT_MODELS_GPT2_DECODE_H
 #define LMT_MODELS_GPT2_DECODE_H
 #include "models/model.h"

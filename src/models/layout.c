@@ -1,5 +1,6 @@
 /* Parameter tables of GPT2LMHeadModel, BertForMaskedLM, RobertaForMaskedLM,
- * DistilBertForMaskedLM and MarianMTModel (names as in transformers). */
+ * DistilBertForMaskedLM, MarianMTModel and the Llama family (names as in
+ * transformers). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +254,42 @@ static void marian(builder *b, const lmt_config *c) {
     add(b, LMT_ROLE_HEAD_B, LMT_PARAM_BUFFER | LMT_PARAM_NO_DECAY, LMT_INIT_ZEROS, 2, 1, Vt, "final_logits_bias");
 }
 
+/* LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM: RMSNorm weights
+ * (no bias) in the LayerNorm roles, q/k/v/o and the SwiGLU's gate/up/down as
+ * nn.Linear (out, in), biases only where the config has them. */
+static void llama(builder *b, const lmt_config *c) {
+    int64_t C = c->d_model, F = c->d_ff, Dq = c->n_head * c->head_dim, Dkv = c->n_kv_head * c->head_dim;
+    at(b, LMT_STACK_DECODER, -1);
+    W(b, LMT_ROLE_TOK_EMB, 0, c->vocab_size, C, "model.embed_tokens.weight");
+    for (int64_t i = 0; i < c->n_layer; i++) {
+        char p[96];
+        snprintf(p, sizeof p, "model.layers.%lld", (long long)i);
+        at(b, LMT_STACK_DECODER, i);
+        add(b, LMT_ROLE_ATTN_LN_W, LMT_PARAM_NO_DECAY, LMT_INIT_ONES, 1, C, 0, "%s.input_layernorm.weight", p);
+        static const char *const qkv[3] = {"q_proj", "k_proj", "v_proj"};
+        for (int k = 0; k < 3; k++) {
+            int role = LMT_ROLE_ATTN_Q_W + 2 * k;
+            int64_t out = k ? Dkv : Dq;
+            W(b, role, 0, out, C, "%s.self_attn.%s.weight", p, qkv[k]);
+            if (c->qkv_bias) BIAS(b, role + 1, 0, out, "%s.self_attn.%s.bias", p, qkv[k]);
+        }
+        W(b, LMT_ROLE_ATTN_O_W, 0, C, Dq, "%s.self_attn.o_proj.weight", p);
+        if (c->o_bias) BIAS(b, LMT_ROLE_ATTN_O_B, 0, C, "%s.self_attn.o_proj.bias", p);
+        add(b, LMT_ROLE_FFN_LN_W, LMT_PARAM_NO_DECAY, LMT_INIT_ONES, 1, C, 0, "%s.post_attention_layernorm.weight", p);
+        W(b, LMT_ROLE_FFN_GATE_W, 0, F, C, "%s.mlp.gate_proj.weight", p);
+        if (c->mlp_bias) BIAS(b, LMT_ROLE_FFN_GATE_B, 0, F, "%s.mlp.gate_proj.bias", p);
+        W(b, LMT_ROLE_FFN_IN_W, 0, F, C, "%s.mlp.up_proj.weight", p);
+        if (c->mlp_bias) BIAS(b, LMT_ROLE_FFN_IN_B, 0, F, "%s.mlp.up_proj.bias", p);
+        W(b, LMT_ROLE_FFN_OUT_W, 0, C, F, "%s.mlp.down_proj.weight", p);
+        if (c->mlp_bias) BIAS(b, LMT_ROLE_FFN_OUT_B, 0, C, "%s.mlp.down_proj.bias", p);
+    }
+    at(b, LMT_STACK_DECODER, -1);
+    add(b, LMT_ROLE_FINAL_LN_W, LMT_PARAM_NO_DECAY, LMT_INIT_ONES, 1, C, 0, "model.norm.weight");
+    at(b, LMT_STACK_NONE, -1);
+    if (c->tie_word_embeddings) alias(b, LMT_ROLE_HEAD_W, "lm_head.weight", "model.embed_tokens.weight");
+    else W(b, LMT_ROLE_HEAD_W, LMT_PARAM_HEAD, c->vocab_size, C, "lm_head.weight");
+}
+
 lmt_status lmt_layout_build(const lmt_config *cfg, lmt_layout *out) {
     memset(out, 0, sizeof *out);
     builder b = {out, 0, 0, false, LMT_STACK_NONE, -1};
@@ -262,6 +299,9 @@ lmt_status lmt_layout_build(const lmt_config *cfg, lmt_layout *out) {
     case LMT_ARCH_ROBERTA: roberta(&b, cfg); out->base_prefix = "roberta."; break;
     case LMT_ARCH_DISTILBERT: distilbert(&b, cfg); out->base_prefix = "distilbert."; break;
     case LMT_ARCH_MARIAN: marian(&b, cfg); out->base_prefix = "model."; break;
+    case LMT_ARCH_LLAMA:
+    case LMT_ARCH_MISTRAL:
+    case LMT_ARCH_QWEN2: llama(&b, cfg); out->base_prefix = "model."; break;
     default: return lmt_fail(LMT_ERR_INTERNAL, "unknown architecture %d", (int)cfg->arch);
     }
     if (b.oom) { lmt_layout_free(out); return lmt_fail(LMT_ERR_NOMEM, "out of memory building the parameter layout"); }
@@ -290,7 +330,8 @@ static bool ends_with(const char *s, const char *suffix) {
 bool lmt_layout_is_ignored_key(const lmt_layout *l, const char *name) {
     (void)l;
     return ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias") ||
-           ends_with(name, "embeddings.position_ids") || ends_with(name, "embed_positions._float_tensor");
+           ends_with(name, "embeddings.position_ids") || ends_with(name, "embed_positions._float_tensor") ||
+           ends_with(name, "rotary_emb.inv_freq");
 }
 
 long lmt_layout_slot(const lmt_layout *l, int stack, int layer, int role) {

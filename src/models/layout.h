@@ -38,9 +38,11 @@ typedef enum {
     LMT_ROLE_ATTN_QKV_W, LMT_ROLE_ATTN_QKV_B,   /* GPT-2's fused c_attn */
     LMT_ROLE_ATTN_Q_W, LMT_ROLE_ATTN_Q_B, LMT_ROLE_ATTN_K_W, LMT_ROLE_ATTN_K_B,
     LMT_ROLE_ATTN_V_W, LMT_ROLE_ATTN_V_B, LMT_ROLE_ATTN_O_W, LMT_ROLE_ATTN_O_B,
-    LMT_ROLE_ATTN_LN_W, LMT_ROLE_ATTN_LN_B,     /* before (pre-LN) or after (post-LN) the attention */
+    LMT_ROLE_ATTN_LN_W, LMT_ROLE_ATTN_LN_B,     /* before (pre-LN) or after (post-LN) the attention;
+                                                   RMSNorm (Llama family): the weight alone */
     LMT_ROLE_FFN_IN_W, LMT_ROLE_FFN_IN_B, LMT_ROLE_FFN_OUT_W, LMT_ROLE_FFN_OUT_B,
     LMT_ROLE_FFN_LN_W, LMT_ROLE_FFN_LN_B,
+    LMT_ROLE_FFN_GATE_W, LMT_ROLE_FFN_GATE_B,   /* SwiGLU's gate_proj (FFN_IN: up_proj, FFN_OUT: down_proj) */
     LMT_ROLE_FINAL_LN_W, LMT_ROLE_FINAL_LN_B,   /* GPT-2's ln_f */
     LMT_ROLE_HEAD_DENSE_W, LMT_ROLE_HEAD_DENSE_B, LMT_ROLE_HEAD_LN_W, LMT_ROLE_HEAD_LN_B,   /* MLM transform */
     LMT_ROLE_HEAD_W, LMT_ROLE_HEAD_B,           /* vocabulary projection and its bias */

@@ -58,7 +58,8 @@ void lmt_model_init_param(lmt_model *m, size_t i, uint64_t seed) {
         /* nn.Embedding with padding_idx zeroes that row at init */
         bool embedding = m->cfg.arch == LMT_ARCH_MARIAN
                              ? (strstr(p->name, "shared.weight") || strstr(p->name, "embed_tokens.weight"))
-                             : (strstr(p->name, "word_embeddings") && m->cfg.arch != LMT_ARCH_GPT2);
+                         : lmt_arch_is_llama(m->cfg.arch) ? strstr(p->name, "embed_tokens.weight") != NULL
+                                                          : (strstr(p->name, "word_embeddings") && m->cfg.arch != LMT_ARCH_GPT2);
         if (embedding && m->cfg.pad_token_id >= 0 && p->ndim == 2 && p->shape[0] > m->cfg.pad_token_id &&
             (p->shape[0] == m->cfg.vocab_size || m->cfg.arch == LMT_ARCH_MARIAN))   // Marian: either vocabulary
             memset(w + m->cfg.pad_token_id * p->shape[1], 0, (size_t)p->shape[1] * sizeof(float));

@@ -25,11 +25,13 @@ void lmt_block_ctx_plan(lmt_block_ctx *ctx, lmt_arena *a, size_t Nmax, int C, in
     ctx->att_scratch = lmt_arena_take(a, lmt_attention_scratch_floats(&s));
     if (!with_grads) return;
     size_t NC = Nmax * (size_t)C, NF = Nmax * (size_t)Fmax;
+    size_t Dq = ctx->attn_width > C ? (size_t)ctx->attn_width : (size_t)C;   // the widest of C and q
+    size_t Dkv = ctx->kv_width ? (size_t)ctx->kv_width : 0;                   // grouped k / v beside the expanded
     ctx->dx = lmt_arena_take(a, NC);
     ctx->dalt = lmt_arena_take(a, NC);
-    ctx->dbuf = lmt_arena_take(a, NC);
+    ctx->dbuf = lmt_arena_take(a, Nmax * Dq);
     ctx->dtmp = lmt_arena_take(a, NC);
-    ctx->dqkv = lmt_arena_take(a, 3 * NC);
+    ctx->dqkv = lmt_arena_take(a, Nmax * (3 * Dq + 2 * Dkv));
     ctx->dF1 = lmt_arena_take(a, NF);
     ctx->dF2 = lmt_arena_take(a, NF);
     ctx->bias_scratch = lmt_arena_take(a, lmt_activation_bias_scratch_floats((int)Nmax, Fmax));

@@ -24,10 +24,13 @@ typedef struct lmt_block_ctx {
     bool training;               /* dropout on */
     float *att_scratch;          /* lmt_attention_scratch_floats for the longest sequence */
     int att_threads;
+    int attn_width, kv_width;    /* set before the plan when the attention is not C wide: q / output
+                                    (NH * head_dim) and k / v (grouped-query); 0: C and attn_width */
+    const float *rope_cos, *rope_sin;  /* (T, head_dim / 2) rotary tables of the step (attention with rope) */
     float *dx, *dalt;            /* (Nmax, C) the residual stream's gradient and its spare: a
                                     post-LN block's LayerNorm backward writes the spare, and they swap */
-    float *dbuf, *dtmp;          /* (Nmax, C) a sublayer's gradients; dropout backward */
-    float *dqkv;                 /* (3 Nmax C) the attention's q / k / v gradients */
+    float *dbuf, *dtmp;          /* (Nmax, max(C, attn_width)) a sublayer's gradients; (Nmax, C) dropout backward */
+    float *dqkv;                 /* the attention's q / k / v gradients: (Nmax, 3 max(C, attn_width) + 2 kv_width) */
     float *dF1, *dF2;            /* (Nmax, Fmax) */
     float *bias_scratch;         /* lmt_activation_bias_backward's (Nmax, Fmax) */
     float *pad_rows;             /* (2, C) embedding rows kept across a lookup's backward */

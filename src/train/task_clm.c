@@ -5,19 +5,20 @@
 
 static lmt_status clm_forward(void *self, const lmt_batch *b, bool training, uint64_t seed, double *loss_sum, int64_t *n_items) {
     lmt_clm_task *t = self;
-    if (training) lmt_gpt2_set_seed(t->gpt2, seed);
-    LMT_TRY(lmt_gpt2_forward(t->gpt2, LMT_I32, b->input_ids, b->attention_mask, b->labels, b->B, b->T, training));
-    *n_items = t->gpt2->net.n_targets;
-    *loss_sum = t->gpt2->net.n_targets > 0 ? (double)t->gpt2->net.loss * (double)t->gpt2->net.n_targets : 0.0;
+    if (training) lmt_net_set_seed(t->net, seed);
+    if (t->llama) LMT_TRY(lmt_llama_forward(t->llama, LMT_I32, b->input_ids, b->attention_mask, b->labels, b->B, b->T, training));
+    else LMT_TRY(lmt_gpt2_forward(t->gpt2, LMT_I32, b->input_ids, b->attention_mask, b->labels, b->B, b->T, training));
+    *n_items = t->net->n_targets;
+    *loss_sum = t->net->n_targets > 0 ? (double)t->net->loss * (double)t->net->n_targets : 0.0;
     return LMT_OK;
 }
 
 static lmt_status clm_backward(void *self, float scale) {
     lmt_clm_task *t = self;
-    return lmt_gpt2_backward_scaled(t->gpt2, scale);
+    return t->llama ? lmt_llama_backward_scaled(t->llama, scale) : lmt_gpt2_backward_scaled(t->gpt2, scale);
 }
 
-static void clm_zero_grad(void *self) { lmt_gpt2_zero_grad(((lmt_clm_task *)self)->gpt2); }
+static void clm_zero_grad(void *self) { lmt_net_zero_grad(((lmt_clm_task *)self)->net); }
 
 /* num_items_in_batch as transformers 5.23's Trainer counts it for GPT-2:
  * it would count labels[..., 1:] only when config.loss_type names
@@ -38,21 +39,27 @@ static int64_t clm_count_tokens(void *self, const lmt_batch *b) { (void)self; re
 
 static lmt_status create(lmt_model *m, int max_B, int max_T, bool with_grads, lmt_clm_task **out) {
     *out = NULL;
-    if (m->cfg.arch != LMT_ARCH_GPT2) return lmt_fail(LMT_ERR_ARG, "causal LM training needs a GPT-2 model, got %s", lmt_arch_class_name(m->cfg.arch));
+    bool llama = lmt_arch_is_llama(m->cfg.arch);
+    if (m->cfg.arch != LMT_ARCH_GPT2 && !llama)
+        return lmt_fail(LMT_ERR_ARG, "causal LM training needs a GPT-2, Llama, Mistral or Qwen2 model, got %s", lmt_arch_class_name(m->cfg.arch));
     lmt_clm_task *t = calloc(1, sizeof *t);
     if (!t) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    lmt_status s = lmt_gpt2_create(m, max_B, max_T, with_grads, &t->gpt2);
+    lmt_status s = llama ? lmt_llama_create(m, max_B, max_T, with_grads, &t->llama)
+                         : lmt_gpt2_create(m, max_B, max_T, with_grads, &t->gpt2);
     if (s != LMT_OK) { free(t); return s; }
+    t->net = llama ? &t->llama->net : &t->gpt2->net;
     t->base.self = t;
     t->base.model = m;
-    t->base.grads = t->gpt2->net.grads;
+    t->base.grads = t->net->grads;
     t->base.forward = clm_forward;
     t->base.backward = clm_backward;
     t->base.zero_grad = clm_zero_grad;
     t->base.count_items = clm_count_items;
     t->base.count_tokens = clm_count_tokens;
     const lmt_json *lt = lmt_json_get(m->cfg.raw, "loss_type");
-    t->count_shifted = lt && lt->type == LMT_JSON_STRING && !strcmp(lt->str, "ForCausalLM");
+    /* LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM: the class name
+     * itself maps to ForCausalLM in transformers' LOSS_MAPPING (model.loss_type) */
+    t->count_shifted = llama || (lt && lt->type == LMT_JSON_STRING && !strcmp(lt->str, "ForCausalLM"));
     *out = t;
     return LMT_OK;
 }
@@ -68,6 +75,7 @@ lmt_status lmt_clm_task_create_eval(lmt_model *m, int max_B, int max_T, lmt_clm_
 void lmt_clm_task_free(lmt_clm_task *t) {
     if (!t) return;
     lmt_gpt2_free(t->gpt2);
+    lmt_llama_free(t->llama);
     free(t);
 }
 

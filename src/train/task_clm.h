@@ -1,17 +1,21 @@
-/* Causal language modelling for the Trainer: GPT-2 behind lmt_task_model,
+/* Causal language modelling for the Trainer: GPT-2 or a Llama-family decoder
+ * (Llama, Mistral, Qwen2) behind lmt_task_model,
  * and the default collator over fixed-length blocks (group_texts output). */
 #ifndef LMT_TRAIN_TASK_CLM_H
 #define LMT_TRAIN_TASK_CLM_H
 #include "models/gpt2.h"
+#include "models/llama.h"
 #include "train/trainer.h"
 
 typedef struct lmt_clm_task {
     lmt_task_model base;
-    lmt_gpt2 *gpt2;
+    lmt_gpt2 *gpt2;       /* the model: one of gpt2 and llama, the other NULL */
+    lmt_llama *llama;
+    lmt_net *net;         /* its scaffolding (loss, n_targets, seeds, gradients) */
     bool count_shifted;   /* config.loss_type == "ForCausalLM": count labels[..., 1:] */
 } lmt_clm_task;
 
-/* Binds a GPT-2 model for batches up to max_B x max_T. */
+/* Binds a GPT-2 or Llama-family model for batches up to max_B x max_T. */
 lmt_status lmt_clm_task_create(lmt_model *m, int max_B, int max_T, lmt_clm_task **out);
 /* Evaluation only: no gradient buffers (a third of a training task's memory
  * for distilgpt2); training with it fails with an error. */

@@ -3,6 +3,10 @@
  *
  *   f(x) = drop_act(act(x W1 + b1)) W2 + b2     (drop_act: Marian's activation_dropout)
  *
+ * or, gated (the Llama family's SwiGLU, with an RMSNorm wrapper):
+ *
+ *   f(x) = (silu(x Wg + bg) * (x W1 + b1)) W2 + b2    (gate_proj, up_proj = W1, down_proj = W2)
+ *
  * The bias b1 and the activation run fused (lmt_bias_activation_forward /
  * lmt_activation_bias_backward). Weights nn.Linear (out, in) or, with
  * wl = LMT_W_IN_OUT, GPT-2's Conv1D (in, out). */
@@ -13,7 +17,8 @@
 #include "models/blocks/sublayer.h"
 
 typedef struct lmt_ffn_params {
-    float *fc1_w, *fc1_b;        /* (F, C) or (C, F), (F) */
+    float *fc1_w, *fc1_b;        /* (F, C) or (C, F), (F); gated: up_proj */
+    float *gate_w, *gate_b;      /* gated: gate_proj (F, C), (F) or NULL; else NULL */
     float *fc2_w, *fc2_b;        /* (C, F) or (F, C), (C) */
     float *ln_w, *ln_b;          /* the wrapper's LayerNorm (C) */
 } lmt_ffn_params;
@@ -24,12 +29,14 @@ typedef struct lmt_ffn_cfg {
     float p_act, p_out;          /* dropout after the activation and on f's output (training only) */
     lmt_activation act;
     bool pre_ln;
+    bool gated, rms;             /* SwiGLU (act is SiLU, p_act unused); RMSNorm in the wrapper */
     lmt_wlayout wl;
 } lmt_ffn_cfg;
 
 typedef struct lmt_ffn_acts {
     lmt_sublayer_acts r;
-    float *fch, *fch_act;        /* (N, F) before / after the activation (and its dropout) */
+    float *fch, *fch_act;        /* (N, F) before / after the activation (and its dropout); gated: gate, silu(gate) * up */
+    float *up;                   /* gated: (N, F) up_proj's output */
 } lmt_ffn_acts;
 
 void lmt_ffn_plan(lmt_arena *a, lmt_ffn_acts *x, const lmt_ffn_cfg *c, size_t N);

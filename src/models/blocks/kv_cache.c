@@ -63,19 +63,23 @@ size_t lmt_kv_attention_scratch_floats(int threads, int max_keys) {
 
 void lmt_kv_attention_forward(float *out, const float *q, const lmt_kv_keys *kv, const lmt_kv_query *s, float *scratch) {
     const int NH = s->NH, hs = s->hs, R = s->R, p0 = kv->causal ? kv->n - s->n : 0;
+    const int group = s->NKV > 0 ? NH / s->NKV : 1;   // query heads per key/value head
     const long jobs = (long)s->n * R * NH;
     /* the keys a step reads (the last query's, at most) decide whether a thread split pays */
 #pragma omp parallel for schedule(static, 1) num_threads(s->threads > 0 ? s->threads : 1) if ((long)s->n * R * kv->n * NH * hs >= LMT_PAR_MIN / 8)
     for (long job = 0; job < jobs; job++) {
         const int h = (int)(job % NH), r = (int)(job / NH % R), i = (int)(job / NH / R);
-        const size_t row = (size_t)i * R + r, group = (size_t)(r / kv->share);
-        const int end = kv->causal ? p0 + i + 1 : kv->n;   // keys 0..end-1 visible
+        const size_t row = (size_t)i * R + r, grp = (size_t)(r / kv->share);
+        const int end = kv->causal ? p0 + i + 1 : kv->n;   // keys start..end-1 visible
+        const int start = kv->causal && kv->window > 0 && end > kv->window ? end - kv->window : 0;
         const float *qh = q + row * s->ldq + h * hs;
-        const float *K = kv->k + group * kv->group_ld + h * hs, *V = kv->v + group * kv->group_ld + h * hs;
-        const int32_t *km = kv->mask ? kv->mask + group * kv->n : NULL;
+        const size_t kh = (size_t)(h / group) * hs;
+        const float *K = kv->k + grp * kv->group_ld + kh, *V = kv->v + grp * kv->group_ld + kh;
+        const int32_t *km = kv->mask ? kv->mask + grp * kv->n : NULL;
         float *sc = scratch + (size_t)omp_get_thread_num() * kv->n, *o = out + row * s->ldo + h * hs;
         float mx = -INFINITY;
-        for (int j = 0; j < end; j++) {
+        for (int j = 0; j < start; j++) sc[j] = -INFINITY;
+        for (int j = start; j < end; j++) {
             if (km && !km[j]) { sc[j] = -INFINITY; continue; }   // exp gives it weight 0
             const float *k = K + (size_t)j * kv->ld;
             float dot = 0;

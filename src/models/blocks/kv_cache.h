@@ -48,6 +48,7 @@ typedef struct lmt_kv_keys {
     int share;               /* consecutive rows reading the same keys */
     const int32_t *mask;     /* (R / share, n): 0 = padded key; NULL = none */
     bool causal;             /* query i of a step from position p0 sees keys 0..p0+i (n must be p0 + queries) */
+    int window;              /* causal sliding window: keys p0+i-window+1..p0+i only; 0 = none */
 } lmt_kv_keys;
 
 /* Layer l of the cache as keys for a step that has appended up to position n - 1. */
@@ -56,6 +57,7 @@ lmt_kv_keys lmt_kv_cache_keys(const lmt_kv_cache *c, int l, int n);
 typedef struct lmt_kv_query {
     int n, R;                /* query positions (the step's new tokens), rows per position */
     int NH, hs;              /* heads, head size */
+    int NKV;                 /* key/value heads (grouped-query: query head h reads head h / (NH / NKV)); 0 = NH */
     float scale;             /* on q.k */
     int ldq, ldo;            /* row strides of q and out: GPT-2's fused qkv gives ldq = 3C */
     int threads;             /* at most this many threads (the scratch is sized by it) */

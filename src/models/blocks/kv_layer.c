@@ -8,6 +8,12 @@
 #include "kernels/layernorm.h"
 #include "kernels/matmul.h"
 #include "kernels/residual.h"
+#include "kernels/rope.h"
+
+static int head_size(const lmt_kv_dims *d) { return d->hs ? d->hs : d->C / d->NH; }
+static int kv_heads(const lmt_kv_dims *d) { return d->NKV ? d->NKV : d->NH; }
+/* q's width (NH * hs), at least C: the step buffers' width */
+static int q_width(const lmt_kv_dims *d) { return d->NH * head_size(d) > d->C ? d->NH * head_size(d) : d->C; }
 
 lmt_status lmt_kv_linear_init(lmt_kv_linear *l, const float *w, const float *b, lmt_wlayout wl, int IC, int OC,
                               unsigned copies) {
@@ -39,23 +45,23 @@ void lmt_kv_linear_forward(float *out, const float *x, const lmt_kv_linear *l, i
 }
 
 /* The layer's matrices, in one order for making and freeing their copies. */
-enum { N_LINEAR = 9 };
+enum { N_LINEAR = 10 };
 static void linears(lmt_kv_layer *ly, lmt_kv_linear *out[N_LINEAR]) {
     lmt_kv_linear *all[N_LINEAR] = {&ly->qkv, &ly->q, &ly->k, &ly->v, &ly->o,
-                                    &ly->cross_q, &ly->cross_o, &ly->fc, &ly->proj};
+                                    &ly->cross_q, &ly->cross_o, &ly->fc, &ly->proj, &ly->gate};
     memcpy(out, all, sizeof all);
 }
 
 static lmt_status layer_init(lmt_kv_layer *ly, const lmt_kv_layer_weights *w, const lmt_kv_dims *d, unsigned copies) {
-    const int C = d->C, F = d->F;
+    const int C = d->C, F = d->F, Dq = d->NH * head_size(d), Dkv = kv_heads(d) * head_size(d);
     const lmt_attn_weights *s = &w->self, *x = &w->cross;
     ly->w = *w;
     lmt_kv_linear *lin[N_LINEAR];
     linears(ly, lin);
-    const float *ws[N_LINEAR] = {s->qkv_w, s->q_w, s->k_w, s->v_w, s->o_w, x->q_w, x->o_w, w->fc_w, w->proj_w};
-    const float *bs[N_LINEAR] = {s->qkv_b, s->q_b, s->k_b, s->v_b, s->o_b, x->q_b, x->o_b, w->fc_b, w->proj_b};
-    const lmt_wlayout wls[N_LINEAR] = {s->wl, s->wl, s->wl, s->wl, s->wl, x->wl, x->wl, s->wl, s->wl};
-    const int ics[N_LINEAR] = {C, C, C, C, C, C, C, C, F}, ocs[N_LINEAR] = {3 * C, C, C, C, C, C, C, F, C};
+    const float *ws[N_LINEAR] = {s->qkv_w, s->q_w, s->k_w, s->v_w, s->o_w, x->q_w, x->o_w, w->fc_w, w->proj_w, w->gate_w};
+    const float *bs[N_LINEAR] = {s->qkv_b, s->q_b, s->k_b, s->v_b, s->o_b, x->q_b, x->o_b, w->fc_b, w->proj_b, w->gate_b};
+    const lmt_wlayout wls[N_LINEAR] = {s->wl, s->wl, s->wl, s->wl, s->wl, x->wl, x->wl, s->wl, s->wl, s->wl};
+    const int ics[N_LINEAR] = {C, C, C, C, Dq, C, C, C, F, C}, ocs[N_LINEAR] = {3 * C, Dq, Dkv, Dkv, C, C, C, F, C, F};
     lmt_status st = LMT_OK;
     for (int i = 0; i < N_LINEAR && st == LMT_OK; i++)
         st = lmt_kv_linear_init(lin[i], ws[i], bs[i], wls[i], ics[i], ocs[i], copies);
@@ -91,9 +97,10 @@ void lmt_kv_layers_free(lmt_kv_layer *layers, int L) {
 
 lmt_status lmt_kv_work_create(int rows, const lmt_kv_dims *d, int max_keys, int threads, lmt_kv_work **out) {
     *out = NULL;
-    size_t N = (size_t)rows, C = (size_t)d->C, scores = lmt_kv_attention_scratch_floats(threads, max_keys);
+    size_t N = (size_t)rows, C = (size_t)d->C, W = (size_t)q_width(d), F = (size_t)d->F * (d->gated ? 2 : 1);
+    size_t scores = lmt_kv_attention_scratch_floats(threads, max_keys);
     lmt_kv_work *w = calloc(1, sizeof *w);
-    float *buf = lmt_malloc((N * (6 * C + (size_t)d->F + 2) + scores) * sizeof(float));
+    float *buf = lmt_malloc((N * (4 * W + 2 * C + F + 2) + scores) * sizeof(float));
     if (!w || !buf) {
         free(w);
         free(buf);
@@ -102,11 +109,11 @@ lmt_status lmt_kv_work_create(int rows, const lmt_kv_dims *d, int max_keys, int 
     w->rows = rows;
     w->threads = threads > 0 ? threads : 1;
     w->qkv = buf;
-    w->att = w->qkv + N * 3 * C;
-    w->tmp = w->att + N * C;
+    w->att = w->qkv + N * 3 * W;
+    w->tmp = w->att + N * W;
     w->ln = w->tmp + N * C;
     w->h = w->ln + N * C;
-    w->mean = w->h + N * d->F;
+    w->mean = w->h + N * F;
     w->rstd = w->mean + N;
     w->scores = w->rstd + N;
     *out = w;
@@ -120,8 +127,8 @@ void lmt_kv_work_free(lmt_kv_work *w) {
 }
 
 static lmt_kv_query query_shape(const lmt_kv_dims *d, int n, int R, int ldq, const lmt_kv_work *w) {
-    return (lmt_kv_query){.n = n, .R = R, .NH = d->NH, .hs = d->C / d->NH, .scale = d->scale, .ldq = ldq, .ldo = d->C,
-                          .threads = w->threads};
+    return (lmt_kv_query){.n = n, .R = R, .NH = d->NH, .hs = head_size(d), .NKV = kv_heads(d), .scale = d->scale,
+                          .ldq = ldq, .ldo = d->NH * head_size(d), .threads = w->threads};
 }
 
 /* w->att (n, R, C) = attention of the rows h (n, R, C) over layer l's cache,
@@ -129,7 +136,7 @@ static lmt_kv_query query_shape(const lmt_kv_dims *d, int n, int R, int ldq, con
 static void self_attention(const float *h, const lmt_kv_layer *ly, const lmt_kv_dims *d, lmt_kv_cache *c, int l,
                            int p0, int n, lmt_kv_work *w) {
     const int C = d->C, N = n * c->R;
-    float *K = lmt_kv_cache_k(c, l, p0), *V = lmt_kv_cache_v(c, l, p0);   // (n, R, C): the new positions
+    float *K = lmt_kv_cache_k(c, l, p0), *V = lmt_kv_cache_v(c, l, p0);   // (n, R, cache width): the new positions
     int ldq = C;
     if (ly->qkv.w) {   // fused: one product reads the matrix once, then k and v go to the cache
         lmt_kv_linear_forward(w->qkv, h, &ly->qkv, N);   // (N, 3C)
@@ -142,8 +149,16 @@ static void self_attention(const float *h, const lmt_kv_layer *ly, const lmt_kv_
         lmt_kv_linear_forward(w->qkv, h, &ly->q, N);
         lmt_kv_linear_forward(K, h, &ly->k, N);
         lmt_kv_linear_forward(V, h, &ly->v, N);
+        ldq = d->NH * head_size(d);
+    }
+    if (d->rope_cos) {   // positions p0..p0+n-1 (one row per position)
+        int hs = head_size(d), half = hs / 2;
+        const float *cs = d->rope_cos + (size_t)p0 * half, *sn = d->rope_sin + (size_t)p0 * half;
+        lmt_rope_forward(w->qkv, 1, N, d->NH, hs, ldq, cs, sn);
+        lmt_rope_forward(K, 1, N, kv_heads(d), hs, c->C, cs, sn);
     }
     lmt_kv_keys keys = lmt_kv_cache_keys(c, l, p0 + n);
+    keys.window = d->window;
     lmt_kv_query s = query_shape(d, n, c->R, ldq, w);
     lmt_kv_attention_forward(w->att, w->qkv, &keys, &s, w->scores);
 }
@@ -156,22 +171,36 @@ static void add_norm(float *x, const lmt_kv_linear *o, const float *ln_w, const 
     lmt_layernorm_forward(x, w->mean, w->rstd, w->tmp, ln_w, ln_b, N, d->C, d->eps);
 }
 
-/* w->tmp (N, C) = proj(act(fc(h))) */
+/* w->tmp (N, C) = proj(act(fc(h))), or gated: proj(silu(gate(h)) * fc(h)) */
 static void mlp(const float *h, const lmt_kv_layer *ly, const lmt_kv_dims *d, int N, lmt_kv_work *w) {
-    lmt_kv_linear_forward(w->h, h, &ly->fc, N);
-    lmt_activation_forward(w->h, w->h, (size_t)N * d->F, d->act);
+    if (d->gated) {
+        float *up = w->h + (size_t)N * d->F;
+        lmt_kv_linear_forward(w->h, h, &ly->gate, N);
+        lmt_kv_linear_forward(up, h, &ly->fc, N);
+        lmt_swiglu_forward(w->h, w->h, up, (size_t)N * d->F);
+    } else {
+        lmt_kv_linear_forward(w->h, h, &ly->fc, N);
+        lmt_activation_forward(w->h, w->h, (size_t)N * d->F, d->act);
+    }
     lmt_kv_linear_forward(w->tmp, w->h, &ly->proj, N);
+}
+
+/* the pre-LN layer's norm: LayerNorm, or RMSNorm (d->rms) */
+static void pre_norm(float *out, const float *x, const float *g, const float *b, const lmt_kv_dims *d, int N,
+                     lmt_kv_work *w) {
+    if (d->rms) lmt_rmsnorm_forward(out, w->rstd, x, g, N, d->C, d->eps);
+    else lmt_layernorm_forward(out, w->mean, w->rstd, x, g, b, N, d->C, d->eps);
 }
 
 void lmt_kv_layer_preln_forward(float *x, const lmt_kv_layer *ly, const lmt_kv_dims *d, lmt_kv_cache *c, int l,
                                 int p0, int n, lmt_kv_work *w) {
     const int C = d->C, N = n * c->R;
     const lmt_kv_layer_weights *wt = &ly->w;
-    lmt_layernorm_forward(w->ln, w->mean, w->rstd, x, wt->ln_self_w, wt->ln_self_b, N, C, d->eps);   // (N, C)
-    self_attention(w->ln, ly, d, c, l, p0, n, w);                                                 // att (N, C)
+    pre_norm(w->ln, x, wt->ln_self_w, wt->ln_self_b, d, N, w);                                    // (N, C)
+    self_attention(w->ln, ly, d, c, l, p0, n, w);                                                 // att (N, NH * hs)
     lmt_kv_linear_forward(w->tmp, w->att, &ly->o, N);                                             // (N, C)
     lmt_residual_forward(x, x, w->tmp, (size_t)N * C);
-    lmt_layernorm_forward(w->ln, w->mean, w->rstd, x, wt->ln_mlp_w, wt->ln_mlp_b, N, C, d->eps);
+    pre_norm(w->ln, x, wt->ln_mlp_w, wt->ln_mlp_b, d, N, w);
     mlp(w->ln, ly, d, N, w);                                                                      // tmp (N, C)
     lmt_residual_forward(x, x, w->tmp, (size_t)N * C);
 }

@@ -3,6 +3,10 @@
  *
  *   pre-LN (GPT-2):   x += o(attn(qkv(LN_self(x)), cache))            causal over the cache
  *                     x += proj(act(fc(LN_mlp(x))))
+ *   the Llama family: pre-LN with RMSNorm (rms), rotary q / k at their
+ *                     positions (rope tables), grouped-query attention (NKV
+ *                     key/value heads of size hs; the cache is NKV * hs
+ *                     wide), SwiGLU: x += proj(silu(gate(h)) * fc(h))
  *   post-LN (Marian): x = LN_self(x + o(attn(q(x), cache)))           causal over the cache
  *                     x = LN_cross(x + o(attn(q(x), encoder keys)))    source padding mask
  *                     x = LN_mlp(x + proj(act(fc(x))))
@@ -45,13 +49,17 @@ typedef struct lmt_kv_dims {
     int C, NH, F;                        /* width, heads, MLP width */
     float eps, scale;                    /* LayerNorm epsilon, attention scale on q.k */
     lmt_activation act;
+    int NKV, hs;                         /* key/value heads, head size; 0: NH, C / NH */
+    bool rms, gated;                     /* RMSNorm (weight only); SwiGLU MLP (act unused) */
+    const float *rope_cos, *rope_sin;    /* (positions, hs / 2) rotary tables, or NULL: no rope */
+    int window;                          /* causal sliding window of the self-attention; 0 = none */
 } lmt_kv_dims;
 
 typedef struct lmt_kv_layer {
     lmt_kv_layer_weights w;
     lmt_kv_linear qkv, q, k, v, o;       /* qkv when fused, else q, k, v */
     lmt_kv_linear cross_q, cross_o;      /* post-LN decoders over an encoder */
-    lmt_kv_linear fc, proj;
+    lmt_kv_linear fc, proj, gate;        /* gate: SwiGLU only */
 } lmt_kv_layer;
 
 /* L layers over the weights w (L), with the copies asked for. */
@@ -62,9 +70,10 @@ void lmt_kv_layers_free(lmt_kv_layer *layers, int L);
 /* Step activations for up to `rows` rows (n * R) and max_keys keys. */
 typedef struct lmt_kv_work {
     int rows, threads;                   /* threads: the attention's (at most those the scratch was sized for) */
-    float *qkv;                          /* (rows, 3C) */
-    float *att, *tmp, *ln;               /* (rows, C) each */
-    float *h;                            /* (rows, F) */
+    float *qkv;                          /* (rows, 3W), W = max(C, NH * hs) */
+    float *att;                          /* (rows, W) */
+    float *tmp, *ln;                     /* (rows, C) each */
+    float *h;                            /* (rows, F); gated: (rows, 2F) */
     float *mean, *rstd;                  /* (rows) */
     float *scores;                       /* lmt_kv_attention_scratch_floats(threads, max_keys) */
 } lmt_kv_work;

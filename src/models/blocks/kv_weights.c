@@ -32,3 +32,19 @@ bool lmt_kv_bind_layer(const lmt_model *m, int layer, lmt_wlayout wl, bool fused
            bind_pair(m, LMT_STACK_DECODER, layer, LMT_ROLE_FFN_OUT_W, &y->proj_w, &y->proj_b) &
            bind_pair(m, LMT_STACK_DECODER, layer, LMT_ROLE_FFN_LN_W, &y->ln_mlp_w, &y->ln_mlp_b);
 }
+
+bool lmt_kv_bind_llama_layer(const lmt_model *m, int layer, lmt_kv_layer_weights *y) {
+    *y = (lmt_kv_layer_weights){.self = {.wl = LMT_W_OUT_IN}, .cross = {.wl = LMT_W_OUT_IN}};
+    lmt_attn_weights *a = &y->self;
+    /* biases optional: bind_pair's result ignored, only the weights checked */
+    bind_pair(m, LMT_STACK_DECODER, layer, LMT_ROLE_ATTN_Q_W, &a->q_w, &a->q_b);
+    bind_pair(m, LMT_STACK_DECODER, layer, LMT_ROLE_ATTN_K_W, &a->k_w, &a->k_b);
+    bind_pair(m, LMT_STACK_DECODER, layer, LMT_ROLE_ATTN_V_W, &a->v_w, &a->v_b);
+    bind_pair(m, LMT_STACK_DECODER, layer, LMT_ROLE_ATTN_O_W, &a->o_w, &a->o_b);
+    bind_pair(m, LMT_STACK_DECODER, layer, LMT_ROLE_FFN_GATE_W, &y->gate_w, &y->gate_b);
+    bind_pair(m, LMT_STACK_DECODER, layer, LMT_ROLE_FFN_IN_W, &y->fc_w, &y->fc_b);
+    bind_pair(m, LMT_STACK_DECODER, layer, LMT_ROLE_FFN_OUT_W, &y->proj_w, &y->proj_b);
+    y->ln_self_w = lmt_kv_slot(m, LMT_STACK_DECODER, layer, LMT_ROLE_ATTN_LN_W);
+    y->ln_mlp_w = lmt_kv_slot(m, LMT_STACK_DECODER, layer, LMT_ROLE_FFN_LN_W);
+    return a->q_w && a->k_w && a->v_w && a->o_w && y->gate_w && y->fc_w && y->proj_w && y->ln_self_w && y->ln_mlp_w;
+}

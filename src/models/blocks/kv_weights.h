@@ -26,6 +26,7 @@ typedef struct lmt_attn_weights {
 typedef struct lmt_kv_layer_weights {
     lmt_attn_weights self, cross;
     const float *fc_w, *fc_b, *proj_w, *proj_b;
+    const float *gate_w, *gate_b;                     /* SwiGLU's gate (C -> F; fc is then up_proj); or NULL */
     const float *ln_self_w, *ln_self_b, *ln_cross_w, *ln_cross_b, *ln_mlp_w, *ln_mlp_b;
 } lmt_kv_layer_weights;
 
@@ -36,4 +37,8 @@ const float *lmt_kv_slot(const lmt_model *m, int stack, int layer, int role);
  * LMT_STACK_CROSS when `cross`; every matrix in orientation wl. False when a
  * tensor is missing. */
 bool lmt_kv_bind_layer(const lmt_model *m, int layer, lmt_wlayout wl, bool fused, bool cross, lmt_kv_layer_weights *y);
+/* Decoder layer `layer` of a Llama-family model: q/k/v/o, gate/up/down as
+ * nn.Linear (out, in), biases where the layout has them (else NULL), the
+ * RMSNorm weights as ln_self_w / ln_mlp_w. False when a weight is missing. */
+bool lmt_kv_bind_llama_layer(const lmt_model *m, int layer, lmt_kv_layer_weights *y);
 #endif

@@ -5,6 +5,19 @@
 #include "kernels/layernorm.h"
 #include "models/blocks/sublayer.h"
 
+/* the wrapper's norm: LayerNorm or RMSNorm (a->rms) */
+static void norm_forward(lmt_sublayer_acts *a, float *out, const float *x, const float *w, const float *b, int N, int C,
+                         float eps) {
+    if (a->rms) LMT_PROFILE("forward/rmsnorm", 0, lmt_rmsnorm_forward(out, a->rstd, x, w, N, C, eps));
+    else LMT_PROFILE("forward/layernorm", 0, lmt_layernorm_forward(out, a->mean, a->rstd, x, w, b, N, C, eps));
+}
+
+static void norm_backward(const lmt_sublayer_acts *a, float *dx, float *dw, float *db, const float *dout,
+                          const float *x, const float *w, int N, int C) {
+    if (a->rms) LMT_PROFILE("backward/rmsnorm", 0, lmt_rmsnorm_backward(dx, dw, dout, x, w, a->rstd, N, C));
+    else LMT_PROFILE("backward/layernorm", 0, lmt_layernorm_backward(dx, dw, db, dout, x, w, a->mean, a->rstd, N, C));
+}
+
 void lmt_sublayer_plan(lmt_arena *a, lmt_sublayer_acts *x, size_t N, int C) {
     x->ln = lmt_arena_take(a, N * C);
     x->mean = lmt_arena_take(a, N);
@@ -17,7 +30,7 @@ const float *lmt_sublayer_output(const lmt_sublayer_acts *a, bool pre_ln) { retu
 const float *lmt_sublayer_in(lmt_sublayer_acts *a, bool pre_ln, const float *x, const float *ln_w, const float *ln_b,
                              int N, int C, float eps) {
     if (!pre_ln) return x;
-    LMT_PROFILE("forward/layernorm", 0, lmt_layernorm_forward(a->ln, a->mean, a->rstd, x, ln_w, ln_b, N, C, eps));
+    norm_forward(a, a->ln, x, ln_w, ln_b, N, C, eps);
     return a->ln;
 }
 
@@ -25,8 +38,7 @@ void lmt_sublayer_out(lmt_sublayer_acts *a, bool pre_ln, const float *x, const f
                       int C, float eps, float p, uint64_t seed, const lmt_block_ctx *ctx) {
     float pe = ctx->training ? p : 0.0f;
     LMT_PROFILE("forward/dropout+residual", 0, lmt_dropout_residual_forward(a->res, a->res, x, (size_t)N * C, pe, seed));
-    if (!pre_ln)
-        LMT_PROFILE("forward/layernorm", 0, lmt_layernorm_forward(a->ln, a->mean, a->rstd, a->res, ln_w, ln_b, N, C, eps));
+    if (!pre_ln) norm_forward(a, a->ln, a->res, ln_w, ln_b, N, C, eps);
 }
 
 const float *lmt_sublayer_back_out(const lmt_sublayer_acts *a, bool pre_ln, const float *ln_w, float *dln_w,
@@ -34,7 +46,7 @@ const float *lmt_sublayer_back_out(const lmt_sublayer_acts *a, bool pre_ln, cons
     size_t NC = (size_t)N * C;
     if (!pre_ln) {   // through the LayerNorm into the spare, which becomes the stream's gradient d(res)
         memset(ctx->dalt, 0, NC * sizeof(float));
-        LMT_PROFILE("backward/layernorm", 0, lmt_layernorm_backward(ctx->dalt, dln_w, dln_b, ctx->dx, a->res, ln_w, a->mean, a->rstd, N, C));
+        norm_backward(a, ctx->dalt, dln_w, dln_b, ctx->dx, a->res, ln_w, N, C);
         float *t = ctx->dx;
         ctx->dx = ctx->dalt;
         ctx->dalt = t;
@@ -49,6 +61,5 @@ float *lmt_sublayer_din(bool pre_ln, const lmt_block_ctx *ctx) { return pre_ln ?
 
 void lmt_sublayer_back_in(const lmt_sublayer_acts *a, bool pre_ln, const float *x, const float *ln_w, float *dln_w,
                           float *dln_b, int N, int C, lmt_block_ctx *ctx) {
-    if (pre_ln)
-        LMT_PROFILE("backward/layernorm", 0, lmt_layernorm_backward(ctx->dx, dln_w, dln_b, ctx->dbuf, x, ln_w, a->mean, a->rstd, N, C));
+    if (pre_ln) norm_backward(a, ctx->dx, dln_w, dln_b, ctx->dbuf, x, ln_w, N, C);
 }

@@ -3,6 +3,9 @@
  *   pre-LN  (GPT-2):            out = x + drop(f(LN(x)))
  *   post-LN (BERT family, Marian): out = LN(x + drop(f(x)))
  *
+ * LN is a LayerNorm, or with rms an RMSNorm (the Llama family: a weight, no
+ * bias, no mean; mean unused).
+ *
  * A block calls lmt_sublayer_in for f's input, writes f's output to
  * a->res, and calls lmt_sublayer_out. Backward: lmt_sublayer_back_out gives
  * d(f's output); f then writes d(its input) to lmt_sublayer_din (pre-LN:
@@ -15,6 +18,7 @@
 typedef struct lmt_sublayer_acts {
     float *ln, *mean, *rstd;     /* (N, C), (N), (N): pre-LN f's input, post-LN the output */
     float *res;                  /* (N, C) f's output, then x + drop(it) */
+    bool rms;                    /* RMSNorm rather than LayerNorm (set by the block's plan) */
 } lmt_sublayer_acts;
 
 void lmt_sublayer_plan(lmt_arena *a, lmt_sublayer_acts *x, size_t N, int C);
