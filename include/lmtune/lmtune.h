@@ -110,6 +110,14 @@ LMT_API lmt_status lmt_model_load(const char *dir, lmt_model **out);
  * transformers' save_pretrained does; files are written to temporary names
  * and renamed. */
 LMT_API lmt_status lmt_model_save(const lmt_model *m, const char *dir);
+/* How lmt_model_save writes the weights. dtype: "auto" (the default: the
+ * checkpoint's config "dtype" / "torch_dtype", else the dtype its weights
+ * were stored in, else float32), "float32", "bfloat16" or "float16"; NULL
+ * keeps the current choice. max_shard_size: as save_pretrained's ("5GB",
+ * "500MB", "100KB", bytes as a number; units are powers of 1000); above it
+ * the weights go to model-0000N-of-0000M.safetensors shards with a
+ * model.safetensors.index.json; NULL keeps the current choice ("50GB"). */
+LMT_API lmt_status lmt_model_set_save_options(lmt_model *m, const char *dtype, const char *max_shard_size);
 LMT_API void lmt_model_free(lmt_model *m);
 
 LMT_API lmt_arch lmt_model_arch(const lmt_model *m);

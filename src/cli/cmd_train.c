@@ -19,6 +19,7 @@ typedef struct {
     const char *text_column;
     int64_t block_size, map_batch, max_train, max_eval;
     double val_pct;
+    const char *save_dtype, *max_shard_size;   /* lmt_model_set_save_options */
     /* made by prepare */
     lmt_clm_blocks train, eval;
     lmt_clm_task *task;
@@ -69,6 +70,7 @@ static lmt_status blocks(const clm_opts *o, const lmt_tokenizer *tok, const char
 static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, const lmt_training_args *args, lmt_finetune_data *out) {
     clm_opts *o = ctx;
     bool train = o->c.train_file != NULL;
+    LMT_TRY(lmt_model_set_save_options(m, o->save_dtype, o->max_shard_size));
     if (train) LMT_TRY(blocks(o, tok, o->c.train_file, o->c.eval_file ? 0 : o->val_pct, &o->eval, &o->train));
     if (o->c.eval_file) LMT_TRY(blocks(o, tok, o->c.eval_file, 0, NULL, &o->eval));
     if (o->max_train > 0 && o->train.n_blocks > o->max_train) o->train.n_blocks = o->max_train;
@@ -108,6 +110,10 @@ int lmt_cmd_train(int argc, char **argv) {
         {"preprocessing_batch_size", LMT_FLAG_INT, &o.map_batch, LMT_FLAG_MIN(1), NULL, "lines per group_texts batch", NULL},
         {"max_train_samples", LMT_FLAG_INT, &o.max_train, LMT_FLAG_MIN(1), NULL, "keep the first N training chunks", NULL},
         {"max_eval_samples", LMT_FLAG_INT, &o.max_eval, LMT_FLAG_MIN(1), NULL, "keep the first N evaluation chunks", NULL},
+        {"save_dtype", LMT_FLAG_STRING, &o.save_dtype, LMT_FLAG_ANY, NULL,
+         "auto|float32|bfloat16|float16: the saved weights' dtype (default auto: the checkpoint's own)", NULL},
+        {"max_shard_size", LMT_FLAG_STRING, &o.max_shard_size, LMT_FLAG_ANY, NULL,
+         "save_pretrained's max_shard_size (e.g. 500MB; default 50GB): larger models are saved as shards + index", NULL},
     };
     int rc = lmt_cli_train_parse(argc, argv, &o.c, flags, sizeof flags / sizeof flags[0], header);
     if (rc) return rc < 0 ? 0 : rc;

@@ -12,6 +12,7 @@ lmt_status lmt_model_init(lmt_config *cfg, uint64_t seed, lmt_model **out) {
     lmt_model *m = calloc(1, sizeof *m);
     if (!m) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     m->cfg = *cfg;
+    m->save_dtype = -1;
     memset(cfg, 0, sizeof *cfg);
     lmt_status s = lmt_layout_build(&m->cfg, &m->layout);
     if (s != LMT_OK) { lmt_model_free(m); return s; }

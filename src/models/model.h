@@ -26,6 +26,11 @@ struct lmt_model {
     lmt_json *generation_config; /* generation_config.json as read, or NULL */
     lmt_load_report report;
     char *dir;
+    /* lmt_model_set_save_options: the dtype model files are written in
+     * (-1: auto, the checkpoint's own) and the shard size (0: transformers'
+     * default "50GB") */
+    int save_dtype;
+    uint64_t max_shard_size;
 };
 
 /* A model with this config and freshly initialised weights (HF's init:

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include "core/error.h"
 #include "core/util.h"
 #include "io/tensor_file.h"
@@ -145,6 +146,16 @@ static lmt_status load_sharded(lmt_model *m, const char *dir, const char *idx_pa
         if (!paths[n]) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); break; }
         if (!lmt_file_exists(paths[n++])) s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: shard %s is missing", idx_path, v->str);
     }
+    /* every tensor the index names is in the shard it names */
+    for (size_t k = 0; k < n && s == LMT_OK; k++) {
+        lmt_tensor_file *f = NULL;
+        if ((s = lmt_tensor_file_open(paths[k], &f)) != LMT_OK) break;
+        const char *base = strrchr(paths[k], '/') ? strrchr(paths[k], '/') + 1 : paths[k];
+        for (size_t i = 0; i < map->len && s == LMT_OK; i++)
+            if (!strcmp(map->items[i].str, base) && !lmt_tensor_file_find(f, map->keys[i]))
+                s = lmt_fail(LMT_ERR_FORMAT, "%s: weight_map names tensor \"%s\" in %s, which does not hold it", idx_path, map->keys[i], base);
+        lmt_tensor_file_free(f);
+    }
     if (s == LMT_OK) s = load_weights(m, idx_path, paths, n);
     for (size_t k = 0; k < n; k++) free(paths[k]);
     free(paths);
@@ -190,6 +201,10 @@ done:
 
 /* config.json as save_pretrained leaves it: the config we read, with the
  * class we are and model_type made explicit. */
+static const char *dtype_torch_name(lmt_dtype t);
+static lmt_dtype save_dtype(const lmt_model *m);
+static lmt_status save_weights(const lmt_model *m, const char *dir);
+
 static char *config_json(const lmt_model *m) {
     lmt_json *j = lmt_json_clone(m->cfg.raw);
     if (!j) return NULL;
@@ -200,6 +215,12 @@ static char *config_json(const lmt_model *m) {
         lmt_json_free(j);
         return NULL;
     }
+    const char *dt = dtype_torch_name(save_dtype(m));
+    if (lmt_json_object_set(j, "dtype", lmt_json_new_string(dt)) != LMT_OK ||
+        (lmt_json_get(j, "torch_dtype") && lmt_json_object_set(j, "torch_dtype", lmt_json_new_string(dt)) != LMT_OK)) {
+        lmt_json_free(j);
+        return NULL;
+    }
     lmt_config tmp = m->cfg;
     tmp.raw = j;
     char *text = lmt_config_to_json(&tmp);
@@ -207,11 +228,224 @@ static char *config_json(const lmt_model *m) {
     return text;
 }
 
+/* ---- the weights' dtype and shards on save ---- */
+
+static const char *dtype_torch_name(lmt_dtype t) {
+    return t == LMT_BF16 ? "bfloat16" : t == LMT_F16 ? "float16" : "float32";
+}
+
+static int dtype_from_torch_name(const char *s) {
+    if (!strcmp(s, "float32")) return LMT_F32;
+    if (!strcmp(s, "bfloat16")) return LMT_BF16;
+    if (!strcmp(s, "float16")) return LMT_F16;
+    return -1;
+}
+
+/* The dtype the weights are written in: as asked, else the checkpoint's
+ * (transformers 5 loads with dtype="auto" and saves the model's dtype). */
+static lmt_dtype save_dtype(const lmt_model *m) {
+    if (m->save_dtype >= 0) return (lmt_dtype)m->save_dtype;
+    static const char *const keys[] = {"dtype", "torch_dtype"};
+    for (int k = 0; k < 2; k++) {
+        const lmt_json *v = lmt_json_get(m->cfg.raw, keys[k]);
+        if (v && v->type == LMT_JSON_STRING && dtype_from_torch_name(v->str) >= 0) return (lmt_dtype)dtype_from_torch_name(v->str);
+    }
+    if (m->report.weights_file)
+        for (size_t i = 0; i < m->layout.n_params; i++) {
+            lmt_dtype t = m->report.src_dtype[i];
+            if (t == LMT_BF16 || t == LMT_F16 || t == LMT_F32) return t;
+        }
+    return LMT_F32;
+}
+
+/* huggingface_hub's parse_size_to_int: "<number><KB|MB|GB|TB>" (powers of
+ * 1000, case-insensitive), or a plain byte count. */
+static lmt_status parse_size(const char *s, uint64_t *out) {
+    static const char *const units[] = {"KB", "MB", "GB", "TB"};
+    static const double mult[] = {1e3, 1e6, 1e9, 1e12};
+    size_t n = strlen(s);
+    double scale = 1;
+    char num[64];
+    if (n >= 2) {
+        for (int u = 0; u < 4; u++) {
+            if ((s[n - 2] == units[u][0] || s[n - 2] == units[u][0] + 32) && (s[n - 1] == 'B' || s[n - 1] == 'b')) {
+                scale = mult[u];
+                n -= 2;
+                break;
+            }
+        }
+    }
+    while (n && s[n - 1] == ' ') n--;
+    if (!n || n >= sizeof num) return lmt_fail(LMT_ERR_ARG, "max_shard_size \"%s\": expected a size such as 5GB, 500MB or 100KB", s);
+    memcpy(num, s, n);
+    num[n] = 0;
+    char *end;
+    double v = strtod(num, &end);
+    if (*end || !(v > 0) || v * scale > 1e18) return lmt_fail(LMT_ERR_ARG, "max_shard_size \"%s\": expected a size such as 5GB, 500MB or 100KB", s);
+    *out = (uint64_t)(v * scale);   /* int(value * multiplier) */
+    return *out ? LMT_OK : lmt_fail(LMT_ERR_ARG, "max_shard_size \"%s\" is below one byte", s);
+}
+
+lmt_status lmt_model_set_save_options(lmt_model *m, const char *dtype, const char *max_shard_size) {
+    if (dtype) {
+        int t = !strcmp(dtype, "auto") ? -1 : dtype_from_torch_name(dtype);
+        if (t < 0 && strcmp(dtype, "auto"))
+            return lmt_fail(LMT_ERR_ARG, "save dtype \"%s\": expected auto, float32, bfloat16 or float16", dtype);
+        m->save_dtype = t;
+    }
+    if (max_shard_size) {
+        uint64_t v;
+        LMT_TRY(parse_size(max_shard_size, &v));
+        m->max_shard_size = v;
+    }
+    return LMT_OK;
+}
+
+typedef struct { size_t param; size_t bytes; int shard; } saved_tensor;
+
+static int cmp_saved_name(const void *a, const void *b, void *ctx) {
+    const lmt_layout *l = ctx;
+    return strcmp(l->params[((const saved_tensor *)a)->param].name, l->params[((const saved_tensor *)b)->param].name);
+}
+
+/* Removes what an earlier save left that this one does not replace:
+ * model-0000N-of-0000M.safetensors shards, and the single file or index of
+ * the other layout (which from_pretrained would otherwise prefer). */
+static void remove_stale(const char *dir, int n_shards) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int k, total, len = 0;
+        if (sscanf(e->d_name, "model-%5d-of-%5d.safetensors%n", &k, &total, &len) != 2 || len != 32 || e->d_name[len]) continue;
+        if (total == n_shards && n_shards > 1) continue;
+        char *p = lmt_path_join(dir, e->d_name);
+        if (p) remove(p);
+        free(p);
+    }
+    if (d) closedir(d);
+    char *p = lmt_path_join(dir, n_shards > 1 ? "model.safetensors" : "model.safetensors.index.json");
+    if (p && lmt_file_exists(p)) remove(p);
+    free(p);
+}
+
+/* One shard: its tensors converted to dtype. */
+static lmt_status write_shard(const lmt_model *m, const char *path, const saved_tensor *t, size_t n, int shard, lmt_dtype dtype) {
+    const lmt_layout *l = &m->layout;
+    size_t cnt = 0;
+    for (size_t k = 0; k < n; k++) cnt += t[k].shard == shard;
+    lmt_tensor_out *outs = calloc(cnt ? cnt : 1, sizeof *outs);
+    void **bufs = calloc(cnt ? cnt : 1, sizeof *bufs);
+    lmt_status s = outs && bufs ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    size_t j = 0;
+    for (size_t k = 0; k < n && s == LMT_OK; k++) {
+        if (t[k].shard != shard) continue;
+        const lmt_param_spec *p = &l->params[t[k].param];
+        const float *src = m->params + p->offset;
+        outs[j].name = p->name;
+        outs[j].dtype = dtype;
+        outs[j].ndim = p->ndim;
+        for (int d = 0; d < p->ndim; d++) outs[j].shape[d] = p->shape[d];
+        outs[j].data = src;
+        if (dtype != LMT_F32) {
+            uint16_t *h = malloc(p->numel ? p->numel * sizeof *h : 1);
+            if (!h) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); break; }
+            for (size_t e = 0; e < p->numel; e++) h[e] = dtype == LMT_BF16 ? lmt_f32_to_bf16(src[e]) : lmt_f32_to_f16(src[e]);
+            outs[j].data = bufs[j] = h;
+        }
+        j++;
+    }
+    static const char *const meta[] = {"format", "pt", NULL};
+    if (s == LMT_OK) s = lmt_safetensors_write(path, outs, cnt, meta);
+    for (size_t k = 0; bufs && k < cnt; k++) free(bufs[k]);
+    free(bufs);
+    free(outs);
+    return s;
+}
+
+/* model.safetensors, or shards of at most max_shard_size bytes and their
+ * index, as save_pretrained (huggingface_hub's split_torch_state_dict_into_shards):
+ * the tensors in state_dict order (a model from_pretrained loaded lists them
+ * by name, a freshly built one in module order), a new shard when the next
+ * tensor would overflow the current one, a tensor larger than the limit alone. */
+static lmt_status save_weights(const lmt_model *m, const char *dir) {
+    const lmt_layout *l = &m->layout;
+    lmt_dtype dtype = save_dtype(m);
+    uint64_t limit = m->max_shard_size ? m->max_shard_size : (uint64_t)50000000000ull;
+    saved_tensor *t = calloc(l->n_params ? l->n_params : 1, sizeof *t);
+    if (!t) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    uint64_t total_size = 0, total_params = 0;
+    for (size_t i = 0; i < l->n_params; i++) {
+        const lmt_param_spec *p = &l->params[i];
+        if (p->flags & LMT_PARAM_STATIC) continue;  /* transformers 5 does not persist computed positions */
+        t[n].param = i;
+        t[n].bytes = p->numel * lmt_dtype_size(dtype);
+        if (!(p->flags & LMT_PARAM_BUFFER)) total_params += p->numel;
+        n++;
+    }
+    if (m->report.weights_file) qsort_r(t, n, sizeof *t, cmp_saved_name, (void *)l);
+    int shard = 0;
+    uint64_t cur = 0;
+    bool open = false;
+    for (size_t k = 0; k < n; k++) {
+        total_size += t[k].bytes;
+        if (t[k].bytes > limit) { t[k].shard = open ? ++shard : shard; shard++; open = false; cur = 0; continue; }
+        if (open && cur + t[k].bytes > limit) { shard++; cur = 0; }
+        t[k].shard = shard;
+        cur += t[k].bytes;
+        open = true;
+    }
+    int n_shards = open ? shard + 1 : shard;
+    if (n_shards < 1) n_shards = 1;
+    lmt_status s = LMT_OK;
+    char name[64];
+    lmt_json *idx = NULL, *map = NULL;
+    if (n_shards > 1) {
+        idx = lmt_json_new(LMT_JSON_OBJECT);
+        lmt_json *meta = lmt_json_new(LMT_JSON_OBJECT);
+        map = lmt_json_new(LMT_JSON_OBJECT);
+        if (!idx || !meta || !map ||
+            lmt_json_object_set(meta, "total_parameters", lmt_json_new_int((int64_t)total_params)) != LMT_OK ||
+            lmt_json_object_set(meta, "total_size", lmt_json_new_int((int64_t)total_size)) != LMT_OK)
+            s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        if (s == LMT_OK && lmt_json_object_set(idx, "metadata", meta) != LMT_OK) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        else if (s != LMT_OK) lmt_json_free(meta);
+        for (size_t k = 0; k < n && s == LMT_OK; k++) {
+            snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", t[k].shard + 1, n_shards);
+            if (lmt_json_object_set(map, l->params[t[k].param].name, lmt_json_new_string(name)) != LMT_OK)
+                s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        }
+    }
+    for (int sh = 0; sh < n_shards && s == LMT_OK; sh++) {
+        if (n_shards > 1) snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", sh + 1, n_shards);
+        else snprintf(name, sizeof name, "model.safetensors");
+        char *path = lmt_path_join(dir, name);
+        s = path ? write_shard(m, path, t, n, sh, dtype) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        free(path);
+    }
+    if (s == LMT_OK && idx) {
+        if (lmt_json_object_set(idx, "weight_map", map) != LMT_OK) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        map = NULL;
+        lmt_strbuf b;
+        lmt_sb_init(&b);
+        lmt_json_write_py(&b, idx, 2, true);
+        lmt_sb_putc(&b, '\n');
+        char *path = lmt_path_join(dir, "model.safetensors.index.json");
+        if (s == LMT_OK) s = b.oom || !path ? lmt_fail(LMT_ERR_NOMEM, "out of memory") : lmt_write_file_atomic(path, b.data, b.len);
+        free(path);
+        lmt_sb_free(&b);
+    }
+    if (s == LMT_OK) remove_stale(dir, n_shards);
+    lmt_json_free(map);
+    lmt_json_free(idx);
+    free(t);
+    return s;
+}
+
 lmt_status lmt_model_save(const lmt_model *m, const char *dir) {
     LMT_TRY(lmt_mkdirs(dir));
     lmt_status s = LMT_OK;
     char *path = NULL, *text = NULL;
-    lmt_tensor_out *outs = NULL;
 
     if (!(text = config_json(m))) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory writing config.json"); goto done; }
     if (!(path = lmt_path_join(dir, "config.json"))) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
@@ -246,25 +480,8 @@ lmt_status lmt_model_save(const lmt_model *m, const char *dir) {
         free(text); text = NULL;
     }
 
-    const lmt_layout *l = &m->layout;
-    outs = calloc(l->n_params ? l->n_params : 1, sizeof *outs);
-    if (!outs) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
-    size_t n = 0;
-    for (size_t i = 0; i < l->n_params; i++) {
-        const lmt_param_spec *p = &l->params[i];
-        if (p->flags & LMT_PARAM_STATIC) continue;  /* transformers 5 does not persist computed positions */
-        outs[n].name = p->name;
-        outs[n].dtype = LMT_F32;
-        outs[n].ndim = p->ndim;
-        for (int d = 0; d < p->ndim; d++) outs[n].shape[d] = p->shape[d];
-        outs[n].data = m->params + p->offset;
-        n++;
-    }
-    static const char *const meta[] = {"format", "pt", NULL};
-    if (!(path = lmt_path_join(dir, "model.safetensors"))) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
-    s = lmt_safetensors_write(path, outs, n, meta);
+    s = save_weights(m, dir);
 done:
-    free(outs);
     free(path);
     free(text);
     return s;
