@@ -73,6 +73,19 @@ int main(void) {
         CHECK(runf("inspect %s/llama", tmp) == 0 && strstr(out, "model.layers.1.mlp.gate_proj.weight"));
         CHECK(runf("generate --model %s/llama --prompt \"The tower is\" --max_new_tokens 4", tmp) == 0 &&
               !strncmp(out, GEN_PREFIX, strlen(GEN_PREFIX)));
+        /* several prompts: one left-padded batch, a list of the pipeline's lists; the processors' flags */
+        CHECK(runf("generate --model %s/llama --prompt \"The tower is\" --prompt Hi --max_new_tokens 3 --repetition_penalty 1.3 "
+                   "--no_repeat_ngram_size 2 --do_sample --min_p 0.05 --top_p 0.9", tmp) == 0 &&
+              !strncmp(out, "[" GEN_PREFIX, strlen(GEN_PREFIX) + 1) && strstr(out, "}], [{\"generated_text\": \"Hi"));
+        CHECK(runf("generate --model %s/llama --prompt x --repetition_penalty 0", tmp) == 2);
+        /* the trained model's files: --save_dtype / --max_shard_size through lmtune convert */
+        CHECK(runf("convert %s/llama %s/llama-bf16 --save_dtype bfloat16 --max_shard_size 100KB", tmp, tmp) == 0);
+        char idx[600];
+        snprintf(idx, sizeof idx, "%s/llama-bf16/model.safetensors.index.json", tmp);
+        CHECK(lmt_file_exists(idx));
+        CHECK(runf("generate --model %s/llama-bf16 --tokenizer %s/llama --prompt \"The tower is\" --max_new_tokens 2", tmp, tmp) == 0 &&
+              !strncmp(out, GEN_PREFIX, strlen(GEN_PREFIX)));
+        CHECK(runf("convert %s/llama %s/llama-x --save_dtype float64", tmp, tmp) == 1 && strstr(out, "float64"));
     }
     /* --profile: the per-kernel table over the optimizer steps; the demo model
      * has 2 layers, so each per-layer product runs twice per step, and the

@@ -13,42 +13,82 @@
 #include "generate/generate.h"
 #include "lmtune/tokenizer.h"
 
+/* [{"generated_text": ...}] for one prompt; a list of those for several (the pipeline given a list) */
+static int print_rows(lmt_tokenizer *tok, const lmt_gen_opts *o, const int32_t *out, int width, const int *lens, int B) {
+    int P = 0;
+    for (int b = 0; b < B; b++) if (lens[b] > P) P = lens[b];
+    lmt_strbuf sb;
+    lmt_sb_init(&sb);
+    if (B > 1) lmt_sb_putc(&sb, '[');
+    int rc = 0;
+    for (int b = 0; b < B && !rc; b++) {
+        const int32_t *r = out + (size_t)b * width + (P - lens[b]);   /* without the left pads */
+        int n = width - (P - lens[b]), end = lens[b];
+        while (end < n) {   /* up to and including the row's EOS: the pads after it are not text */
+            int32_t t = r[end++];
+            bool eos = t == o->eos_token_id;
+            for (int k = 0; k < o->n_eos && !eos; k++) eos = t == o->eos_ids[k];
+            if (eos) break;
+        }
+        char *text;
+        size_t len;
+        if (lmt_tokenizer_decode(tok, r, (size_t)end, true, false, &text, &len) != LMT_OK) { rc = 1; break; }
+        lmt_sb_puts(&sb, b ? ", [{\"generated_text\": " : "[{\"generated_text\": ");
+        lmt_json_write_string(&sb, text, len, false);
+        lmt_sb_puts(&sb, "}]");
+        free(text);
+    }
+    if (B > 1) lmt_sb_putc(&sb, ']');
+    if (!rc) printf("%s\n", sb.data);
+    else fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
+    lmt_sb_free(&sb);
+    return rc;
+}
+
+enum { MAX_PROMPTS = 256 };
+
 int lmt_cmd_generate(int argc, char **argv) {
-    const char *model_dir = NULL, *tok_dir = NULL, *prompt = NULL;
-    lmt_gen_opts o = lmt_gen_opts_default();
-    o.max_new_tokens = 50;
-    bool sample_set_topk = false;
-    int64_t iv;
+    const char *model_dir = NULL, *tok_dir = NULL, *prompts[MAX_PROMPTS];
+    int n_prompts = 0;
+    /* flags given override generation_config.json's values (lmt_gen_opts_from_model) */
+    int64_t max_new = -1, top_k = -1, seed = -1, ngram = -1;
+    double temperature = NAN, top_p = NAN, min_p = NAN, rep = NAN;
+    bool do_sample = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: lmtune generate --model DIR [--tokenizer DIR] --prompt TEXT [--max_new_tokens N]\n"
-                   "                       [--do_sample] [--temperature T] [--top_k K] [--top_p P] [--seed S] [--bf16]\n\n"
-                   "Prints [{\"generated_text\": prompt + continuation}] as the text-generation pipeline.\n"
-                   "Greedy by default; --do_sample samples after temperature, top-k (default 50) and top-p.\n"
+            printf("usage: lmtune generate --model DIR [--tokenizer DIR] --prompt TEXT [--prompt TEXT ...] [--max_new_tokens N]\n"
+                   "                       [--do_sample] [--temperature T] [--top_k K] [--top_p P] [--min_p P] [--seed S]\n"
+                   "                       [--repetition_penalty R] [--no_repeat_ngram_size N] [--bf16]\n\n"
+                   "Prints [{\"generated_text\": prompt + continuation}] as the text-generation pipeline (a list of\n"
+                   "those for several --prompt, generated as one left-padded batch). Defaults: the model's\n"
+                   "generation_config.json (its eos_token_id list, do_sample, temperature, top_k, top_p, ...), else\n"
+                   "greedy with 50 new tokens. Processors in generate()'s order: repetition_penalty,\n"
+                   "no_repeat_ngram_size, then when sampling temperature, top-k (default 50), top-p, min-p.\n"
                    "--bf16 decodes from bf16 copies of the weights (half the bytes read per token; fp32 arithmetic).\n");
             return 0;
         }
-        if (!strcmp(a, "--do_sample")) { o.do_sample = true; continue; }
+        if (!strcmp(a, "--do_sample")) { do_sample = true; continue; }
         if (!strcmp(a, "--bf16")) { lmt_matmul_set_precision(LMT_MATMUL_BF16); continue; }
         if (!v) { fprintf(stderr, "lmtune: error: %s needs a value\n", a); return 2; }
         if (!strcmp(a, "--model")) model_dir = v;
         else if (!strcmp(a, "--tokenizer")) tok_dir = v;
-        else if (!strcmp(a, "--prompt")) prompt = v;
-        else if (!strcmp(a, "--max_new_tokens")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &iv)) return 2; o.max_new_tokens = (int)iv; }
-        else if (!strcmp(a, "--temperature")) { if (!lmt_cli_num(a + 2, v, 0, INFINITY, LMT_FLAG_LO_OPEN, &o.temperature)) return 2; }
-        else if (!strcmp(a, "--top_k")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &iv)) return 2; o.top_k = (int)iv; sample_set_topk = true; }
-        else if (!strcmp(a, "--top_p")) { if (!lmt_cli_num(a + 2, v, 0, 1, LMT_FLAG_LO_OPEN, &o.top_p)) return 2; }
-        else if (!strcmp(a, "--seed")) { if (!lmt_cli_int(a + 2, v, 0, INT64_MAX, &iv)) return 2; o.seed = (uint64_t)iv; }
+        else if (!strcmp(a, "--prompt")) {
+            if (n_prompts == MAX_PROMPTS) { fprintf(stderr, "lmtune: error: at most %d --prompt\n", MAX_PROMPTS); return 2; }
+            prompts[n_prompts++] = v;
+        }
+        else if (!strcmp(a, "--max_new_tokens")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &max_new)) return 2; }
+        else if (!strcmp(a, "--temperature")) { if (!lmt_cli_num(a + 2, v, 0, INFINITY, LMT_FLAG_LO_OPEN, &temperature)) return 2; }
+        else if (!strcmp(a, "--top_k")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &top_k)) return 2; }
+        else if (!strcmp(a, "--top_p")) { if (!lmt_cli_num(a + 2, v, 0, 1, LMT_FLAG_LO_OPEN, &top_p)) return 2; }
+        else if (!strcmp(a, "--min_p")) { if (!lmt_cli_num(a + 2, v, 0, 1, 0, &min_p)) return 2; }
+        else if (!strcmp(a, "--repetition_penalty")) { if (!lmt_cli_num(a + 2, v, 0, INFINITY, LMT_FLAG_LO_OPEN, &rep)) return 2; }
+        else if (!strcmp(a, "--no_repeat_ngram_size")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &ngram)) return 2; }
+        else if (!strcmp(a, "--seed")) { if (!lmt_cli_int(a + 2, v, 0, INT64_MAX, &seed)) return 2; }
         else { fprintf(stderr, "lmtune: error: unknown option '%s'\n", a); return 2; }
         i++;
     }
-    if (!model_dir || !prompt) { fprintf(stderr, "usage: lmtune generate --model DIR --prompt TEXT (see --help)\n"); return 2; }
-    if (o.do_sample && !sample_set_topk) o.top_k = 50;   /* GenerationConfig's default */
-    if (o.temperature <= 0 || o.top_p <= 0 || o.top_p > 1 || o.max_new_tokens < 0) {
-        fprintf(stderr, "lmtune: error: temperature must be > 0, top_p in (0, 1], max_new_tokens >= 0\n");
-        return 2;
-    }
+    if (!model_dir || !n_prompts) { fprintf(stderr, "usage: lmtune generate --model DIR --prompt TEXT (see --help)\n"); return 2; }
     if (!tok_dir) tok_dir = model_dir;
     model_dir = lmt_cli_resolve(model_dir, true);
     if (!model_dir) return 1;
@@ -61,30 +101,39 @@ int lmt_cmd_generate(int argc, char **argv) {
         lmt_model_free(m);
         return 1;
     }
-    o.eos_token_id = (int32_t)m->cfg.eos_token_id;
-    lmt_encoding e;
-    int rc = 0;
-    if (lmt_tokenizer_encode(tok, prompt, strlen(prompt), NULL, 0, NULL, &e) != LMT_OK) { fprintf(stderr, "lmtune: error: %s\n", lmt_last_error()); rc = 1; goto done; }
-    int32_t *out = NULL;
-    int n = 0;
-    if (lmt_generate(m, e.ids, (int)e.n, &o, &out, &n) != LMT_OK) { fprintf(stderr, "lmtune: error: %s\n", lmt_last_error()); rc = 1; }
-    else {
-        char *text;
-        size_t len;
-        if (lmt_tokenizer_decode(tok, out, (size_t)n, true, false, &text, &len) == LMT_OK) {
-            lmt_strbuf b;
-            lmt_sb_init(&b);
-            lmt_sb_puts(&b, "[{\"generated_text\": ");
-            lmt_json_write_string(&b, text, len, false);
-            lmt_sb_puts(&b, "}]");
-            printf("%s\n", b.data);
-            lmt_sb_free(&b);
-            free(text);
-        } else { fprintf(stderr, "lmtune: error: %s\n", lmt_last_error()); rc = 1; }
-        free(out);
+    lmt_gen_opts o = lmt_gen_opts_from_model(m);
+    if (!lmt_json_get(m->generation_config, "max_new_tokens")) o.max_new_tokens = 50;
+    if (max_new >= 0) o.max_new_tokens = (int)max_new;
+    if (do_sample) o.do_sample = true;
+    if (!isnan(temperature)) o.temperature = temperature;
+    if (top_k >= 0) o.top_k = (int)top_k;
+    if (!isnan(top_p)) o.top_p = top_p;
+    if (!isnan(min_p)) o.min_p = min_p;
+    if (!isnan(rep)) o.repetition_penalty = rep;
+    if (ngram >= 0) o.no_repeat_ngram_size = (int)ngram;
+    if (seed >= 0) o.seed = (uint64_t)seed;
+    lmt_encoding e[MAX_PROMPTS];
+    const int32_t *ids[MAX_PROMPTS];
+    int lens[MAX_PROMPTS], n_enc = 0, rc = 0;
+    for (; n_enc < n_prompts; n_enc++) {
+        if (lmt_tokenizer_encode(tok, prompts[n_enc], strlen(prompts[n_enc]), NULL, 0, NULL, &e[n_enc]) != LMT_OK) {
+            fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
+            rc = 1;
+            break;
+        }
+        ids[n_enc] = e[n_enc].ids;
+        lens[n_enc] = (int)e[n_enc].n;
+        if (!lens[n_enc]) { fprintf(stderr, "lmtune: error: the prompt is empty\n"); rc = 1; n_enc++; break; }
     }
-    lmt_encoding_free(&e);
-done:
+    int32_t *out = NULL;
+    int width = 0;
+    if (!rc && lmt_generate_batch(m, ids, lens, n_prompts, &o, &out, &width) != LMT_OK) {
+        fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
+        rc = 1;
+    }
+    if (!rc) rc = print_rows(tok, &o, out, width, lens, n_prompts);
+    free(out);
+    for (int k = 0; k < n_enc; k++) lmt_encoding_free(&e[k]);
     lmt_tokenizer_free(tok);
     lmt_model_free(m);
     return rc;
