@@ -68,8 +68,22 @@ int main(void) {
         CHECK_OK(lmt_write_file_atomic(cfgp, llama_cfg, sizeof llama_cfg - 1));
         CHECK(runf("train --task clm --config_name %s --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 --train_file "
                    WIKI "wiki.valid.raw --block_size 32 --per_device_train_batch_size 2 --max_steps 2 --logging_steps 1 "
-                   "--max_eval_samples 4 --output_dir %s/llama", cfgp, tmp) == 0 &&
+                   "--max_eval_samples 4 --save_dtype bfloat16 --max_shard_size 1MB --output_dir %s/llama", cfgp, tmp) == 0 &&
               strstr(out, "LlamaForCausalLM") && strstr(out, "\"step\": 2"));
+        {   /* --save_dtype, --max_shard_size: the 3.2 MB bf16 embedding alone in the first shard, the rest in the second */
+            char p2[600], *text = NULL;
+            size_t len = 0;
+            snprintf(p2, sizeof p2, "%s/llama/model.safetensors.index.json", tmp);
+            CHECK_OK(lmt_read_file(p2, &text, &len));
+            CHECK(text && strstr(text, "\"model.embed_tokens.weight\": \"model-00001-of-00002.safetensors\"") &&
+                  strstr(text, "\"model.norm.weight\": \"model-00002-of-00002.safetensors\""));
+            free(text);
+            text = NULL;
+            snprintf(p2, sizeof p2, "%s/llama/config.json", tmp);
+            CHECK_OK(lmt_read_file(p2, &text, &len));
+            CHECK(text && strstr(text, "\"dtype\": \"bfloat16\""));
+            free(text);
+        }
         CHECK(runf("inspect %s/llama", tmp) == 0 && strstr(out, "model.layers.1.mlp.gate_proj.weight"));
         CHECK(runf("generate --model %s/llama --prompt \"The tower is\" --max_new_tokens 4", tmp) == 0 &&
               !strncmp(out, GEN_PREFIX, strlen(GEN_PREFIX)));

@@ -52,7 +52,9 @@ static lmt_status generate_causal(lmt_model *m, const int32_t *ids, size_t n, co
     if (!(o->temperature > 0) || !(o->top_p > 0 && o->top_p <= 1) || o->top_k < 0)
         return lmt_fail(LMT_ERR_ARG, "temperature %g, top_p %g, top_k %d: need temperature > 0, top_p in (0, 1], top_k >= 0",
                         o->temperature, o->top_p, o->top_k);
-    lmt_gen_opts g = lmt_gen_opts_default();
+    lmt_gen_opts g = lmt_gen_opts_from_model(m);   /* generation_config.json's EOS list, pad, repetition_penalty, min_p */
+    g.no_repeat_ngram_size = o->no_repeat_ngram_size;
+    if (o->eos_token_id != (int32_t)m->cfg.eos_token_id) g.n_eos = 0;   /* an EOS the caller chose replaces the list */
     g.max_new_tokens = o->max_new_tokens > 0 ? o->max_new_tokens : o->max_length > (int32_t)n ? o->max_length - (int)n : 0;
     g.do_sample = o->do_sample;
     g.temperature = o->temperature;
