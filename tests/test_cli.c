@@ -101,6 +101,20 @@ int main(void) {
               !strncmp(out, GEN_PREFIX, strlen(GEN_PREFIX)));
         CHECK(runf("convert %s/llama %s/llama-x --save_dtype float64", tmp, tmp) == 1 && strstr(out, "float64"));
     }
+    {   /* generate --chat: the trained tiny Llama's folder (GPT-2 tokenizer) given a ChatML template */
+        static const char tpl[] =
+            "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+            "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+        char p[600];
+        snprintf(p, sizeof p, "%s/llama/chat_template.jinja", tmp);
+        CHECK_OK(lmt_write_file_atomic(p, tpl, sizeof tpl - 1));
+        CHECK(runf("generate --model %s/llama --max_new_tokens 3 --chat '[{\"role\": \"user\", \"content\": \"Hi\"}]' "
+                   "--chat '[{\"role\": \"user\", \"content\": \"What is 2 + 2?\"}]'", tmp) == 0 &&
+              !strncmp(out, "[[{\"generated_text\": [{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":", 80) &&
+              strstr(out, "What is 2 + 2?\"},{\"role\":\"assistant\""));
+        CHECK(runf("generate --model %s/llama --chat '[{\"role\": \"user\"' ", tmp) == 1 && strstr(out, "--chat"));
+        CHECK(runf("generate --model %s/llama --chat '[]' --prompt x", tmp) == 2);
+    }
     /* --profile: the per-kernel table over the optimizer steps; the demo model
      * has 2 layers, so each per-layer product runs twice per step, and the
      * tied lm_head once. --fp16 on a CPU says it means bf16. */

@@ -8,13 +8,35 @@
 #include "cli/hub_flags.h"
 #include "cli/flags.h"
 #include "kernels/matmul.h"
+#include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "generate/generate.h"
+#include "lmtune/chat.h"
 #include "lmtune/tokenizer.h"
 
+/* the conversation with {"role": "assistant", "content": reply} appended */
+static int append_reply(lmt_strbuf *sb, const char *chat, const char *reply, size_t len) {
+    lmt_json *j = NULL, *msg = lmt_json_new(LMT_JSON_OBJECT);
+    char *r = malloc(len + 1);
+    int rc = 0;
+    if (r) { memcpy(r, reply, len); r[len] = 0; }
+    if (!msg || !r || lmt_json_parse(chat, strlen(chat), "--chat", &j) != LMT_OK ||
+        lmt_json_object_set(msg, "role", lmt_json_new_string("assistant")) != LMT_OK ||
+        lmt_json_object_set(msg, "content", lmt_json_new_string(r)) != LMT_OK || lmt_json_array_push(j, msg) != LMT_OK) {
+        rc = 1;
+        if (!j || j->type != LMT_JSON_ARRAY) lmt_json_free(msg);
+    } else {
+        lmt_json_write(sb, j, 0);
+    }
+    lmt_json_free(j);
+    free(r);
+    return rc;
+}
+
 /* [{"generated_text": ...}] for one prompt; a list of those for several (the pipeline given a list) */
-static int print_rows(lmt_tokenizer *tok, const lmt_gen_opts *o, const int32_t *out, int width, const int *lens, int B) {
+static int print_rows(lmt_tokenizer *tok, const lmt_gen_opts *o, const int32_t *out, int width, const int *lens, int B,
+                      char *const *chats) {
     int P = 0;
     for (int b = 0; b < B; b++) if (lens[b] > P) P = lens[b];
     lmt_strbuf sb;
@@ -32,9 +54,12 @@ static int print_rows(lmt_tokenizer *tok, const lmt_gen_opts *o, const int32_t *
         }
         char *text;
         size_t len;
-        if (lmt_tokenizer_decode(tok, r, (size_t)end, true, false, &text, &len) != LMT_OK) { rc = 1; break; }
+        /* a conversation: the reply (the new tokens) appended as the assistant's message, as the chat pipeline */
+        int from = chats ? lens[b] : 0;
+        if (lmt_tokenizer_decode(tok, r + from, (size_t)(end - from), true, false, &text, &len) != LMT_OK) { rc = 1; break; }
         lmt_sb_puts(&sb, b ? ", [{\"generated_text\": " : "[{\"generated_text\": ");
-        lmt_json_write_string(&sb, text, len, false);
+        if (chats) rc = append_reply(&sb, chats[b], text, len);
+        else lmt_json_write_string(&sb, text, len, false);
         lmt_sb_puts(&sb, "}]");
         free(text);
     }
@@ -47,9 +72,38 @@ static int print_rows(lmt_tokenizer *tok, const lmt_gen_opts *o, const int32_t *
 
 enum { MAX_PROMPTS = 256 };
 
+/* --chat values: JSON text or a file holding it (replaced by its text), each
+ * rendered with add_generation_prompt and encoded; ids[k] malloc'd */
+static int chat_inputs(const char *tok_dir, const lmt_tokenizer *tok, char **chats, int n, lmt_chat_template **tpl,
+                       const int32_t **ids, int *lens) {
+    if (lmt_chat_template_load(tok_dir, tpl) != LMT_OK) { fprintf(stderr, "lmtune: error: --chat: %s\n", lmt_last_error()); return 1; }
+    lmt_chat_opts co = {.add_generation_prompt = true};
+    int n_text = 0, n_ids = 0;
+    lmt_status s = LMT_OK;
+    while (n_ids < n && s == LMT_OK) {
+        char *text = NULL, *c = chats[n_ids];
+        size_t len = 0;
+        if (c[0] != '[' && lmt_file_exists(c)) s = lmt_read_file(c, &text, &len);
+        else if (!(text = lmt_strdup(c))) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        if (s != LMT_OK) break;
+        chats[n_text++] = text;
+        int32_t *t = NULL;
+        size_t nt = 0;
+        if ((s = lmt_chat_template_encode(*tpl, tok, text, &co, &t, &nt)) != LMT_OK) break;
+        ids[n_ids] = t;
+        lens[n_ids++] = (int)nt;
+    }
+    if (s == LMT_OK) return 0;
+    fprintf(stderr, "lmtune: error: --chat: %s\n", lmt_last_error());
+    for (int j = 0; j < n_ids; j++) free((void *)ids[j]);
+    for (int j = 0; j < n_text; j++) free(chats[j]);
+    return 1;
+}
+
 int lmt_cmd_generate(int argc, char **argv) {
     const char *model_dir = NULL, *tok_dir = NULL, *prompts[MAX_PROMPTS];
-    int n_prompts = 0;
+    char *chats[MAX_PROMPTS];   /* --chat: the conversations, as JSON text */
+    int n_prompts = 0, n_chats = 0;
     /* flags given override generation_config.json's values (lmt_gen_opts_from_model) */
     int64_t max_new = -1, top_k = -1, seed = -1, ngram = -1;
     double temperature = NAN, top_p = NAN, min_p = NAN, rep = NAN;
@@ -59,7 +113,11 @@ int lmt_cmd_generate(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: lmtune generate --model DIR [--tokenizer DIR] --prompt TEXT [--prompt TEXT ...] [--max_new_tokens N]\n"
                    "                       [--do_sample] [--temperature T] [--top_k K] [--top_p P] [--min_p P] [--seed S]\n"
-                   "                       [--repetition_penalty R] [--no_repeat_ngram_size N] [--bf16]\n\n"
+                   "                       [--repetition_penalty R] [--no_repeat_ngram_size N] [--bf16]\n"
+                   "       lmtune generate --model DIR --chat '[{\"role\": \"user\", \"content\": \"...\"}]' [--chat ...] [options]\n\n"
+                   "--chat (a JSON list of messages, or a file holding one) renders the conversation with the\n"
+                   "tokenizer's chat template (add_generation_prompt) and prints it with the reply appended as the\n"
+                   "assistant's message, as the text-generation pipeline given messages.\n"
                    "Prints [{\"generated_text\": prompt + continuation}] as the text-generation pipeline (a list of\n"
                    "those for several --prompt, generated as one left-padded batch). Defaults: the model's\n"
                    "generation_config.json (its eos_token_id list, do_sample, temperature, top_k, top_p, ...), else\n"
@@ -73,6 +131,10 @@ int lmt_cmd_generate(int argc, char **argv) {
         if (!v) { fprintf(stderr, "lmtune: error: %s needs a value\n", a); return 2; }
         if (!strcmp(a, "--model")) model_dir = v;
         else if (!strcmp(a, "--tokenizer")) tok_dir = v;
+        else if (!strcmp(a, "--chat")) {
+            if (n_chats == MAX_PROMPTS) { fprintf(stderr, "lmtune: error: at most %d --chat\n", MAX_PROMPTS); return 2; }
+            chats[n_chats++] = (char *)v;
+        }
         else if (!strcmp(a, "--prompt")) {
             if (n_prompts == MAX_PROMPTS) { fprintf(stderr, "lmtune: error: at most %d --prompt\n", MAX_PROMPTS); return 2; }
             prompts[n_prompts++] = v;
@@ -88,7 +150,10 @@ int lmt_cmd_generate(int argc, char **argv) {
         else { fprintf(stderr, "lmtune: error: unknown option '%s'\n", a); return 2; }
         i++;
     }
-    if (!model_dir || !n_prompts) { fprintf(stderr, "usage: lmtune generate --model DIR --prompt TEXT (see --help)\n"); return 2; }
+    if (!model_dir || !n_prompts == !n_chats) {
+        fprintf(stderr, "usage: lmtune generate --model DIR (--prompt TEXT ... | --chat JSON ...) (see --help)\n");
+        return 2;
+    }
     if (!tok_dir) tok_dir = model_dir;
     model_dir = lmt_cli_resolve(model_dir, true);
     if (!model_dir) return 1;
@@ -115,7 +180,11 @@ int lmt_cmd_generate(int argc, char **argv) {
     lmt_encoding e[MAX_PROMPTS];
     const int32_t *ids[MAX_PROMPTS];
     int lens[MAX_PROMPTS], n_enc = 0, rc = 0;
-    for (; n_enc < n_prompts; n_enc++) {
+    lmt_chat_template *tpl = NULL;
+    if (n_chats && (rc = chat_inputs(tok_dir, tok, chats, n_chats, &tpl, ids, lens)) != 0) n_chats = 0;
+    n_enc = n_chats;
+    if (n_chats) n_prompts = n_chats;
+    for (; !rc && !n_chats && n_enc < n_prompts; n_enc++) {
         if (lmt_tokenizer_encode(tok, prompts[n_enc], strlen(prompts[n_enc]), NULL, 0, NULL, &e[n_enc]) != LMT_OK) {
             fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
             rc = 1;
@@ -131,9 +200,13 @@ int lmt_cmd_generate(int argc, char **argv) {
         fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
         rc = 1;
     }
-    if (!rc) rc = print_rows(tok, &o, out, width, lens, n_prompts);
+    if (!rc) rc = print_rows(tok, &o, out, width, lens, n_prompts, n_chats ? chats : NULL);
     free(out);
-    for (int k = 0; k < n_enc; k++) lmt_encoding_free(&e[k]);
+    for (int k = 0; k < n_enc; k++) {
+        if (n_chats) { free((void *)ids[k]); free(chats[k]); }
+        else lmt_encoding_free(&e[k]);
+    }
+    lmt_chat_template_free(tpl);
     lmt_tokenizer_free(tok);
     lmt_model_free(m);
     return rc;
