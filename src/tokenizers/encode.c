@@ -83,6 +83,10 @@ int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char 
         rc = lmt_tok_encode_raw_wordpiece(t, text, n, out);
         goto offsets;
     }
+    if (t->pipe) {
+        rc = lmt_tok_encode_raw_pipeline(t, cache, text, n, out);
+        goto offsets;
+    }
     rc = t->added.n ? lmt_added_split(&t->added, text, n, &segs) : 0;
     if (!t->added.n && n && (segs.v = malloc(sizeof *segs.v))) segs.v[segs.n++] = (lmt_segment){0, (uint32_t)n, -1};
     else if (!t->added.n && n) rc = -1;

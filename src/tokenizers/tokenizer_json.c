@@ -1,0 +1,203 @@
+/* The general tokenizer.json pipeline: which files it reads (those the
+ * byte-level BPE path does not), loading its stages, and the encode loop
+ * (added tokens -> normalizer -> pre-tokenizer -> BPE per word). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/util.h"
+#include "tokenizers/tokenizer_impl.h"
+#include "tokenizers/utf8.h"
+
+static const char *type_of(const lmt_json *j) {
+    const lmt_json *t = lmt_json_get(j, "type");
+    return t && t->type == LMT_JSON_STRING ? t->str : NULL;
+}
+
+static bool is_true(const lmt_json *o, const char *k) {
+    const lmt_json *v = lmt_json_get(o, k);
+    return v && v->type == LMT_JSON_BOOL && v->boolean;
+}
+
+static bool is_set_str(const lmt_json *o, const char *k) {
+    const lmt_json *v = lmt_json_get(o, k);
+    return v && v->type == LMT_JSON_STRING && v->len;
+}
+
+bool lmt_tok_json_is_classic(const lmt_json *j) {
+    const lmt_json *norm = lmt_json_get(j, "normalizer"), *pre = lmt_json_get(j, "pre_tokenizer"),
+                   *dec = lmt_json_get(j, "decoder"), *model = lmt_json_get(j, "model");
+    if (norm && norm->type != LMT_JSON_NULL) return false;
+    const char *pt = type_of(pre), *dt = type_of(dec);
+    if (!pt || strcmp(pt, "ByteLevel")) return false;
+    if (dec && dec->type != LMT_JSON_NULL && (!dt || strcmp(dt, "ByteLevel"))) return false;
+    if (is_true(model, "byte_fallback") || is_true(model, "ignore_merges") || is_set_str(model, "unk_token") ||
+        is_set_str(model, "continuing_subword_prefix") || is_set_str(model, "end_of_word_suffix"))
+        return false;
+    return true;
+}
+
+void lmt_tok_pipeline_free(lmt_tok_pipeline *p) {
+    lmt_normalizer_free(&p->norm);
+    lmt_pretok_free(&p->pre);
+    lmt_decoder_free(&p->dec);
+    free(p->model.prefix);
+    free(p->model.suffix);
+    memset(p, 0, sizeof *p);
+}
+
+static int32_t post_lookup(const void *ctx, const char *tok) { return lmt_tok_vocab_id((const lmt_tokenizer *)ctx, tok); }
+
+static lmt_status opt_str(const lmt_json *m, const char *k, const char *src, char **out, size_t *len) {
+    const char *s = NULL;
+    LMT_TRY(lmt_json_get_str(m, k, NULL, src, &s));
+    if (!s || !*s) return LMT_OK;
+    *len = strlen(s);
+    if (!(*out = lmt_strdup(s))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    return LMT_OK;
+}
+
+lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char *vocab_path, const char *merges_path,
+                                 const char *src) {
+    if (!(t->pipe = calloc(1, sizeof *t->pipe))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_tok_pipeline *p = t->pipe;
+    const lmt_json *model = lmt_json_get(j, "model");
+    const char *mt = type_of(model);
+    if (!vocab_path && (!mt || strcmp(mt, "BPE")))
+        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported by the general pipeline (BPE)", src, mt ? mt : "?");
+    lmt_pmodel *m = &p->model;
+    m->kind = LMT_PM_BPE;
+    m->unk = -1;
+    if (model) {
+        const lmt_json *d = lmt_json_get(model, "dropout");
+        if (d && d->type == LMT_JSON_NUMBER && d->num > 0)
+            return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: BPE dropout is not supported", src);
+        LMT_TRY(lmt_json_get_bool(model, "byte_fallback", false, src, &m->byte_fallback));
+        LMT_TRY(lmt_json_get_bool(model, "fuse_unk", false, src, &m->fuse_unk));
+        LMT_TRY(lmt_json_get_bool(model, "ignore_merges", false, src, &m->ignore_merges));
+        LMT_TRY(opt_str(model, "continuing_subword_prefix", src, &m->prefix, &m->prefix_len));
+        LMT_TRY(opt_str(model, "end_of_word_suffix", src, &m->suffix, &m->suffix_len));
+    }
+    if (vocab_path) {
+        lmt_json *v;
+        LMT_TRY(lmt_json_parse_file(vocab_path, &v));
+        lmt_status s = lmt_tok_load_vocab_json(t, v, vocab_path);
+        lmt_json_free(v);
+        LMT_TRY(s);
+        t->bpe.merge_prefix = m->prefix;
+        t->bpe.merge_prefix_len = m->prefix_len;
+        LMT_TRY(lmt_tok_load_merges_txt(t, merges_path));
+    } else {
+        LMT_TRY(lmt_tok_load_vocab_json(t, lmt_json_get(model, "vocab"), src));
+        t->bpe.merge_prefix = m->prefix;
+        t->bpe.merge_prefix_len = m->prefix_len;
+        LMT_TRY(lmt_tok_load_merges_json(t, lmt_json_get(model, "merges"), src));
+    }
+    lmt_bpe_finish(&t->bpe);
+    const char *unk = NULL;
+    if (model) LMT_TRY(lmt_json_get_str(model, "unk_token", NULL, src, &unk));
+    if (unk) {
+        int64_t id;
+        if (!lmt_strmap_get(t->bpe.vocab, unk, strlen(unk), &id))
+            return lmt_fail(LMT_ERR_FORMAT, "%s: model.unk_token \"%.40s\" is not in the vocabulary", src, unk);
+        m->unk = (int32_t)id;
+    }
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        int64_t id;
+        m->byte_tok[b] = lmt_strmap_get(t->bpe.vocab, name, 6, &id) ? (int32_t)id : -1;
+    }
+    LMT_TRY(lmt_normalizer_parse(&p->norm, lmt_json_get(j, "normalizer"), src));
+    LMT_TRY(lmt_pretok_parse(&p->pre, lmt_json_get(j, "pre_tokenizer"), src));
+    LMT_TRY(lmt_decoder_parse(&p->dec, lmt_json_get(j, "decoder"), src));
+    LMT_TRY(lmt_tok_load_added_json(t, lmt_json_get(j, "added_tokens"), src));
+    LMT_TRY(lmt_post_parse(&t->post, lmt_json_get(j, "post_processor"), src, post_lookup, t));
+    t->kind = LMT_TOKENIZER_GPT2;
+    t->model = LMT_TOK_BPE;
+    return LMT_OK;
+}
+
+/* transformers 5.23's Qwen2Tokenizer (models/qwen2/tokenization_qwen2.py). */
+static const char qwen2_spec[] =
+    "{\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":null,\"fuse_unk\":false,\"byte_fallback\":false},"
+    "\"normalizer\":{\"type\":\"NFC\"},"
+    "\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":"
+    "\"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|"
+    "\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},\"behavior\":\"Isolated\",\"invert\":false},"
+    "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":false}]},"
+    "\"decoder\":{\"type\":\"ByteLevel\"},\"post_processor\":null,\"added_tokens\":[]}";
+
+lmt_status lmt_tok_load_qwen2(lmt_tokenizer *t, const char *vocab_path, const char *merges_path) {
+    lmt_json *j;
+    LMT_TRY(lmt_json_parse(qwen2_spec, sizeof qwen2_spec - 1, "Qwen2Tokenizer", &j));
+    lmt_status s = lmt_tok_load_pipeline(t, j, vocab_path, merges_path, vocab_path);
+    lmt_json_free(j);
+    return s;
+}
+
+/* ---- encoding ---- */
+static uint16_t clamp16(size_t v) { return v > 0xFFFF ? 0xFFFF : (uint16_t)v; }
+
+int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out) {
+    const lmt_tok_pipeline *p = t->pipe;
+    lmt_segments segs = {0};
+    lmt_pwords a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    lmt_regex_region *rr = NULL;
+    lmt_bpe_tok *toks = NULL;
+    size_t ntok = 0, tcap = 0;
+    int rc = t->added.n ? lmt_added_split(&t->added, text, n, &segs) : 0;
+    if (!t->added.n && n) {
+        if ((segs.v = malloc(sizeof *segs.v))) segs.v[segs.n++] = (lmt_segment){0, (uint32_t)n, -1};
+        else rc = -1;
+    }
+    int32_t word = 0;
+    for (size_t s = 0; s < segs.n && rc == 0; s++) {
+        const lmt_segment *g = &segs.v[s];
+        if (g->token >= 0) {
+            rc = lmt_raw_push_added(out, t->added.v[g->token].id, g->start, g->end, word++);
+            continue;
+        }
+        a.buf.n = 0;
+        a.n = 0;
+        for (size_t i = g->start; i < g->end && !rc;) {
+            size_t l;
+            lmt_utf8_decode((const unsigned char *)text + i, g->end - i, &l);
+            rc = lmt_ns_push(&a.buf, text + i, l, (uint32_t)i, (uint32_t)(i + l));
+            i += l;
+        }
+        if (rc || (rc = lmt_normalizer_run(&p->norm, &rr, &a.buf, &b.buf))) break;
+        if (a.buf.n == 0) continue;
+        if ((rc = lmt_pwords_add(&a, 0, (uint32_t)a.buf.n))) break;
+        if ((rc = lmt_pretok_run(&p->pre, &rr, &a, &b))) break;
+        for (size_t w = 0; w < a.n && !rc; w++) {
+            const unsigned char *ws = (const unsigned char *)a.buf.s + a.v[w].off;
+            ntok = 0;
+            if ((rc = lmt_pmodel_bpe(&p->model, &t->bpe, cache, p->pre.bytelevel, ws, a.v[w].len, &toks, &ntok, &tcap))) break;
+            if ((rc = lmt_raw_reserve(out, out->n + ntok))) break;
+            for (size_t k = 0; k < ntok; k++) {
+                uint32_t ts = toks[k].start, te = toks[k].end, o = a.v[w].off;
+                size_t lead = 0, trail = 0;
+                while (ts + lead < te && ws[ts + lead] == ' ') lead++;
+                while (te - trail > ts + lead && ws[te - 1 - trail] == ' ') trail++;
+                if (ts + lead == te) trail = lead;
+                out->ids[out->n] = toks[k].id;
+                out->bstart[out->n] = a.buf.ostart[o + ts];
+                out->bend[out->n] = a.buf.oend[o + te - 1];
+                out->lead[out->n] = clamp16(lead);
+                out->trail[out->n] = clamp16(trail);
+                out->words[out->n] = word;
+                out->n++;
+            }
+            word++;
+        }
+    }
+    free(segs.v);
+    lmt_pwords_free(&a);
+    lmt_pwords_free(&b);
+    lmt_regex_region_free(rr);
+    free(toks);
+    return rc;
+}

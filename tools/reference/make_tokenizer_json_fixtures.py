@@ -1,0 +1,175 @@
+"""Reference values for the general tokenizer.json pipeline (tests/test_tok_json.c,
+tests/test_tok_json_stages.c).
+
+    ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_tokenizer_json_fixtures.py
+
+Writes tests/fixtures/tokenizers_json/:
+  <model>.json   for each folder of ../shared/data/llama-family/: full values
+                 (ids, offsets, word ids, special mask, decode with and without
+                 skip_special_tokens) for the adversarial set (as
+                 make_tokenizer_fixtures.py's) and a deterministic sample of
+                 WikiText lines (every 25th line of each split); an FNV-1a hash
+                 per block of 32 lines of both full WikiText-2 splits (the
+                 canonical bytes of make_tokenizer_fixtures.example_bytes).
+  stages.json    per-stage references: normalize_str / pre_tokenize_str /
+                 decoder.decode outputs of each stage type, built with
+                 `tokenizers` from the JSON spec the test also parses.
+The tokenizer.json folders load with tokenizers.Tokenizer.from_file;
+Qwen2.5 (vocab.json + merges.txt) with transformers' AutoTokenizer (its
+backend Tokenizer then encodes). tokenizers 0.23.3, transformers 5.23.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_tokenizer_fixtures as base  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
+
+ROOT = base.ROOT
+FAM = os.path.join(base.SHARED, "llama-family")
+OUT = os.path.join(ROOT, "tests", "fixtures", "tokenizers_json")
+MODELS = ["SmolLM2-135M", "TinyLlama-1.1B-Chat-v1.0", "Llama-3.2-1B-Instruct", "Mistral-7B-v0.1", "Qwen2.5-0.5B-Instruct"]
+BLOCK = 32
+SAMPLE_EVERY = 25
+FULL_MAX_TOKENS = 3000
+
+EXTRA = [
+    "<|begin_of_text|>Hello<|eot_id|> <|start_header_id|>user<|end_header_id|>\n\nHi",
+    "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\n2+2=?<|im_end|>",
+    "<s>[INST] Hi [/INST] Hello</s> <unk>",
+    "Numbers 0123456789 12345678901234567890 ٣٤٥ 1.5e-10",
+    "HELLO'S it'S WE'LL They'RE",
+    "café naïve Ångström ﬃ ｆｕｌｌｗｉｄｔｈ",
+    "🤗🤗🤗 \U0001F600\U0001F601 ✓✗ ©®™",
+    "  two spaces, then\ttab\n\n\nthree newlines\r\n",
+]
+
+
+def load(name):
+    d = os.path.join(FAM, name)
+    tj = os.path.join(d, "tokenizer.json")
+    if os.path.exists(tj):
+        return Tokenizer.from_file(tj)
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(d)._tokenizer
+
+
+def row(tok, text):
+    e = tok.encode(text)
+    dec = [tok.decode(e.ids, skip_special_tokens=False), tok.decode(e.ids, skip_special_tokens=True)]
+    return e.ids, e.offsets, e.word_ids, e.special_tokens_mask, dec
+
+
+def full(tok, texts):
+    rows = []
+    for t in texts:
+        ids, offs, w, sp, dec = row(tok, t)
+        if len(ids) > FULL_MAX_TOKENS:
+            h = base.fnv(base.FNV_OFFSET, base.example_bytes(ids, offs, w, sp, dec))
+            rows.append({"n": len(ids), "hash": "%016x" % h})
+        else:
+            rows.append({"ids": ids, "offsets": [list(o) for o in offs],
+                         "words": [-1 if x is None else x for x in w], "special": sp, "decode": dec})
+    return rows
+
+
+def stage_specs():
+    cases = {"normalizer": [], "pre_tokenizer": [], "decoder": []}
+    texts = ["Hello  World! café e\u0301 ﬁ Ⅻ", "  Héllo\tthere\n\nÅngström 12345 x ", "中文字符 CJK, don't STOP.",
+             "", "ǅ ᾈ İ ß ÀÉÎ", "a-b_c...d 3.14 😀x"]
+    norms = [
+        {"type": "NFC"}, {"type": "NFD"}, {"type": "NFKC"}, {"type": "NFKD"}, {"type": "Lowercase"},
+        {"type": "Strip", "strip_left": True, "strip_right": True},
+        {"type": "Strip", "strip_left": False, "strip_right": True},
+        {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"}]},
+        {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+        {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": "_"},
+        {"type": "Prepend", "prepend": "\u2581"},
+        {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None, "lowercase": True},
+        {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                             {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+    ]
+    pres = [
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False},
+        {"type": "Whitespace"}, {"type": "WhitespaceSplit"},
+        {"type": "Punctuation", "behavior": "Isolated"},
+        {"type": "Punctuation", "behavior": "Contiguous"},
+        {"type": "Digits", "individual_digits": True}, {"type": "Digits", "individual_digits": False},
+        {"type": "BertPreTokenizer"},
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": False},
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "never", "split": True},
+    ]
+    for b in ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"]:
+        for inv in [False, True]:
+            pres.append({"type": "Split", "pattern": {"Regex": "\\s+|\\p{N}"}, "behavior": b, "invert": inv})
+        pres.append({"type": "Split", "pattern": {"String": "l"}, "behavior": b, "invert": False})
+    pres.append({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": base_llama3()},
+                                                        "behavior": "Isolated", "invert": False},
+                                                       {"type": "ByteLevel", "add_prefix_space": False,
+                                                        "trim_offsets": True, "use_regex": False}]})
+    wl = {"type": "WordLevel", "vocab": {"[UNK]": 0}, "unk_token": "[UNK]"}
+    for n in norms:
+        t = Tokenizer.from_str(json.dumps({"version": "1.0", "model": wl, "normalizer": n}))
+        cases["normalizer"].append({"spec": n, "cases": [[x, t.normalizer.normalize_str(x)] for x in texts]})
+    for p in pres:
+        t = Tokenizer.from_str(json.dumps({"version": "1.0", "model": wl, "pre_tokenizer": p}))
+        cases["pre_tokenizer"].append({"spec": p, "cases": [[x, [[s, list(o)] for s, o in t.pre_tokenizer.pre_tokenize_str(x)]] for x in texts]})
+    decs = [
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+        {"type": "ByteFallback"}, {"type": "Fuse"},
+        {"type": "Strip", "content": " ", "start": 1, "stop": 1},
+        {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+        {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        {"type": "BPEDecoder", "suffix": "</w>"},
+        {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                                          {"type": "ByteFallback"}, {"type": "Fuse"},
+                                          {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+    ]
+    toks = [["\u2581Hello", "\u2581wor", "ld", "<0xE2>", "<0x96>", "<0x81>", "<0xFF>", "!"],
+            ["ĠHello", "Ġw", "orld", "Ċ", "Ã©"], ["hel", "##lo", "wor", "##ld", " .", "do", "n't"],
+            ["hello</w>", "wor", "ld</w>", " x "], []]
+    for d in decs:
+        t = Tokenizer.from_str(json.dumps({"version": "1.0", "model": wl, "decoder": d}))
+        cases["decoder"].append({"spec": d, "cases": [[x, t.decoder.decode(x)] for x in toks]})
+    return cases
+
+
+def base_llama3():
+    j = json.load(open(os.path.join(FAM, "Llama-3.2-1B-Instruct", "tokenizer.json"), encoding="utf-8"))
+    return j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"]
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    adv = [t for t in base.adversarial_texts()] + EXTRA
+    wiki = {k: base.wikitext_lines(k + ".raw") for k in ["wiki.valid", "wiki.test"]}
+    for name in MODELS:
+        tok = load(name)
+        res = {"model": name, "block": BLOCK, "adversarial": full(tok, adv), "blocks": {}, "sample": {}}
+        for split, lines in wiki.items():
+            encs = tok.encode_batch(lines)
+            hashes = []
+            h = base.FNV_OFFSET
+            for i, e in enumerate(encs):
+                dec = [tok.decode(e.ids, skip_special_tokens=False), tok.decode(e.ids, skip_special_tokens=True)]
+                h = base.fnv(h, base.example_bytes(e.ids, e.offsets, e.word_ids, e.special_tokens_mask, dec))
+                if (i + 1) % BLOCK == 0 or i + 1 == len(encs):
+                    hashes.append("%016x" % h)
+                    h = base.FNV_OFFSET
+            res["blocks"][split] = hashes
+            res["sample"][split] = full(tok, lines[::SAMPLE_EVERY])
+        with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
+            json.dump(res, f, ensure_ascii=False, separators=(",", ":"))
+        print(name, "done", flush=True)
+    with open(os.path.join(OUT, "adversarial_extra.json"), "w", encoding="utf-8") as f:
+        json.dump(EXTRA, f, ensure_ascii=False, indent=1)
+    with open(os.path.join(OUT, "stages.json"), "w", encoding="utf-8") as f:
+        json.dump(stage_specs(), f, ensure_ascii=False, indent=1)
+
+
+if __name__ == "__main__":
+    main()
