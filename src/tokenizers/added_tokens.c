@@ -15,6 +15,7 @@ lmt_status lmt_added_vocab_add(lmt_added_vocab *a, const char *content, int32_t 
     lmt_added_token *t = &a->v[a->n];
     if (!(t->content = lmt_strdup(content))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     t->len = strlen(content);
+    if (t->len) a->first[(unsigned char)content[0] >> 6] |= 1ull << ((unsigned char)content[0] & 63);
     t->id = id;
     t->special = special;
     t->lstrip = lstrip;
@@ -66,6 +67,7 @@ static long longest_at(const lmt_added_vocab *a, const unsigned char *s, size_t 
 static int split_pass(const lmt_added_vocab *a, const unsigned char *s, size_t from, size_t to, bool normalized, lmt_segments *out) {
     size_t seg_start = from, i = from;
     while (i < to) {
+        if (!(a->first[s[i] >> 6] >> (s[i] & 63) & 1)) { i++; continue; }   /* no token starts with this byte */
         long best = longest_at(a, s, i, to, normalized);
         if (best < 0) {
             i++;

@@ -14,7 +14,11 @@ typedef struct lmt_added_token {
     bool special, lstrip, rstrip, single_word, normalized;
 } lmt_added_token;
 
-typedef struct lmt_added_vocab { lmt_added_token *v; size_t n; } lmt_added_vocab;
+typedef struct lmt_added_vocab {
+    lmt_added_token *v;
+    size_t n;
+    uint64_t first[4];        /* bitmap of the tokens' first bytes (a fast skip) */
+} lmt_added_vocab;
 
 /* A piece of the input: a run of ordinary text (token < 0) or an added token. */
 typedef struct lmt_segment { uint32_t start, end; int32_t token; } lmt_segment;

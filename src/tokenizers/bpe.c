@@ -116,7 +116,14 @@ struct lmt_bpe_cache {
     lmt_strmap *map;          /* piece -> (offset << 8 | count) into pool */
     lmt_bpe_tok *pool;
     size_t n, cap;
+    void *scratch;            /* the encoder's per-thread buffers */
+    void (*scratch_free)(void *);
 };
+
+void **lmt_bpe_cache_scratch(lmt_bpe_cache *c, void (*free_fn)(void *)) {
+    c->scratch_free = free_fn;
+    return &c->scratch;
+}
 
 lmt_bpe_cache *lmt_bpe_cache_new(void) {
     lmt_bpe_cache *c = calloc(1, sizeof *c);
@@ -128,6 +135,7 @@ lmt_bpe_cache *lmt_bpe_cache_new(void) {
 
 void lmt_bpe_cache_free(lmt_bpe_cache *c) {
     if (!c) return;
+    if (c->scratch && c->scratch_free) c->scratch_free(c->scratch);
     lmt_strmap_free(c->map);
     free(c->pool);
     free(c);

@@ -30,6 +30,9 @@ typedef struct lmt_bpe_tok { int32_t id; uint32_t start, end; } lmt_bpe_tok;
 typedef struct lmt_bpe_cache lmt_bpe_cache;
 lmt_bpe_cache *lmt_bpe_cache_new(void);
 void lmt_bpe_cache_free(lmt_bpe_cache *c);
+/* A slot for per-thread buffers that live as long as the cache, freed
+ * with free_fn. */
+void **lmt_bpe_cache_scratch(lmt_bpe_cache *c, void (*free_fn)(void *));
 
 lmt_status lmt_bpe_init(lmt_bpe *b, size_t vocab_hint);
 void lmt_bpe_free(lmt_bpe *b);

@@ -30,11 +30,10 @@ int lmt_pwords_add(lmt_pwords *w, uint32_t off, uint32_t len) {
     return 0;
 }
 
+/* Splitting stages keep the text: their words are spans of in's buffer. */
 static int emit_one(const lmt_pwords *in, uint32_t base, uint32_t s, uint32_t e, lmt_pwords *out) {
-    if (e <= s) return 0;
-    uint32_t off = (uint32_t)out->buf.n;
-    if (lmt_ns_copy(&out->buf, &in->buf, base + s, base + e)) return -1;
-    return lmt_pwords_add(out, off, e - s);
+    (void)in;
+    return e > s ? lmt_pwords_add(out, base + s, e - s) : 0;
 }
 
 int lmt_pretok_emit(const lmt_pwords *in, size_t word, lmt_piece *p, size_t np, lmt_split_behavior b, bool invert,
@@ -196,13 +195,22 @@ int lmt_pretok_run(const lmt_pretokenizer *p, lmt_regex_region **rr, lmt_pwords 
         const lmt_pre_stage *st = &p->v[k];
         b->buf.n = 0;
         b->n = 0;
+        bool rewrites = true;   /* the stage writes new text into b's buffer */
         switch (st->kind) {
-        case LMT_PRE_BYTELEVEL: rc = stage_bytelevel(st, a, b); break;
-        case LMT_PRE_SPLIT: rc = lmt_pretok_split_regex(st, rr, a, b); break;
+        case LMT_PRE_BYTELEVEL:
+            if (!st->add_prefix_space && !st->use_regex) continue;   /* words unchanged: the model maps the bytes */
+            rc = stage_bytelevel(st, a, b);
+            break;
+        case LMT_PRE_SPLIT: rc = lmt_pretok_split_regex(st, rr, a, b); rewrites = false; break;
         case LMT_PRE_METASPACE: rc = lmt_pretok_metaspace(st, a, b); break;
-        default: rc = stage_chars(st, a, b, &pc); break;
+        default: rc = stage_chars(st, a, b, &pc); rewrites = false; break;
         }
-        lmt_pwords t = *a; *a = *b; *b = t;
+        if (rewrites) { lmt_pwords t = *a; *a = *b; *b = t; }
+        else {   /* only the word lists change hands */
+            lmt_pspan *v = a->v; size_t n = a->n, cap = a->cap;
+            a->v = b->v; a->n = b->n; a->cap = b->cap;
+            b->v = v; b->n = n; b->cap = cap;
+        }
     }
     free(pc.v);
     return rc;

@@ -139,53 +139,79 @@ lmt_status lmt_tok_load_qwen2(lmt_tokenizer *t, const char *vocab_path, const ch
 /* ---- encoding ---- */
 static uint16_t clamp16(size_t v) { return v > 0xFFFF ? 0xFFFF : (uint16_t)v; }
 
+/* Buffers an encoding thread reuses (kept in its BPE cache's slot). */
+typedef struct scratch {
+    lmt_pwords a, b;
+    lmt_regex_region *rr;
+    lmt_bpe_tok *toks;
+    size_t tcap;
+    lmt_segments segs;
+} scratch;
+
+static void scratch_free(void *p) {
+    scratch *x = p;
+    lmt_pwords_free(&x->a);
+    lmt_pwords_free(&x->b);
+    lmt_regex_region_free(x->rr);
+    free(x->toks);
+    free(x->segs.v);
+    free(x);
+}
+
 int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out) {
     const lmt_tok_pipeline *p = t->pipe;
-    lmt_segments segs = {0};
-    lmt_pwords a, b;
-    memset(&a, 0, sizeof a);
-    memset(&b, 0, sizeof b);
-    lmt_regex_region *rr = NULL;
-    lmt_bpe_tok *toks = NULL;
-    size_t ntok = 0, tcap = 0;
-    int rc = t->added.n ? lmt_added_split(&t->added, text, n, &segs) : 0;
+    void **slot = cache ? lmt_bpe_cache_scratch(cache, scratch_free) : NULL;
+    scratch *x = slot ? *slot : NULL;
+    if (!x) {
+        if (!(x = calloc(1, sizeof *x))) return -1;
+        if (slot) *slot = x;
+    }
+    lmt_pwords *a = &x->a, *b = &x->b;
+    lmt_segments *segs = &x->segs;
+    size_t ntok = 0;
+    segs->n = 0;
+    int rc = t->added.n ? lmt_added_split(&t->added, text, n, segs) : 0;
     if (!t->added.n && n) {
-        if ((segs.v = malloc(sizeof *segs.v))) segs.v[segs.n++] = (lmt_segment){0, (uint32_t)n, -1};
+        lmt_segment *nv = segs->cap ? segs->v : malloc(sizeof *nv);
+        if (nv) { segs->v = nv; if (!segs->cap) segs->cap = 1; segs->v[segs->n++] = (lmt_segment){0, (uint32_t)n, -1}; }
         else rc = -1;
     }
     int32_t word = 0;
-    for (size_t s = 0; s < segs.n && rc == 0; s++) {
-        const lmt_segment *g = &segs.v[s];
+    for (size_t s = 0; s < segs->n && rc == 0; s++) {
+        const lmt_segment *g = &segs->v[s];
         if (g->token >= 0) {
             rc = lmt_raw_push_added(out, t->added.v[g->token].id, g->start, g->end, word++);
             continue;
         }
-        a.buf.n = 0;
-        a.n = 0;
-        for (size_t i = g->start; i < g->end && !rc;) {
+        a->buf.n = 0;
+        a->n = 0;
+        if ((rc = lmt_ns_reserve(&a->buf, g->end - g->start))) break;
+        for (size_t i = g->start; i < g->end;) {
             size_t l;
             lmt_utf8_decode((const unsigned char *)text + i, g->end - i, &l);
-            rc = lmt_ns_push(&a.buf, text + i, l, (uint32_t)i, (uint32_t)(i + l));
+            for (size_t k = 0; k < l; k++) { a->buf.ostart[a->buf.n + k] = (uint32_t)i; a->buf.oend[a->buf.n + k] = (uint32_t)(i + l); }
+            memcpy(a->buf.s + a->buf.n, text + i, l);
+            a->buf.n += l;
             i += l;
         }
-        if (rc || (rc = lmt_normalizer_run(&p->norm, &rr, &a.buf, &b.buf))) break;
-        if (a.buf.n == 0) continue;
-        if ((rc = lmt_pwords_add(&a, 0, (uint32_t)a.buf.n))) break;
-        if ((rc = lmt_pretok_run(&p->pre, &rr, &a, &b))) break;
-        for (size_t w = 0; w < a.n && !rc; w++) {
-            const unsigned char *ws = (const unsigned char *)a.buf.s + a.v[w].off;
+        if ((rc = lmt_normalizer_run(&p->norm, &x->rr, &a->buf, &b->buf))) break;
+        if (a->buf.n == 0) continue;
+        if ((rc = lmt_pwords_add(a, 0, (uint32_t)a->buf.n))) break;
+        if ((rc = lmt_pretok_run(&p->pre, &x->rr, a, b))) break;
+        for (size_t w = 0; w < a->n && !rc; w++) {
+            const unsigned char *ws = (const unsigned char *)a->buf.s + a->v[w].off;
             ntok = 0;
-            if ((rc = lmt_pmodel_bpe(&p->model, &t->bpe, cache, p->pre.bytelevel, ws, a.v[w].len, &toks, &ntok, &tcap))) break;
+            if ((rc = lmt_pmodel_bpe(&p->model, &t->bpe, cache, p->pre.bytelevel, ws, a->v[w].len, &x->toks, &ntok, &x->tcap))) break;
             if ((rc = lmt_raw_reserve(out, out->n + ntok))) break;
             for (size_t k = 0; k < ntok; k++) {
-                uint32_t ts = toks[k].start, te = toks[k].end, o = a.v[w].off;
+                uint32_t ts = x->toks[k].start, te = x->toks[k].end, o = a->v[w].off;
                 size_t lead = 0, trail = 0;
                 while (ts + lead < te && ws[ts + lead] == ' ') lead++;
                 while (te - trail > ts + lead && ws[te - 1 - trail] == ' ') trail++;
                 if (ts + lead == te) trail = lead;
-                out->ids[out->n] = toks[k].id;
-                out->bstart[out->n] = a.buf.ostart[o + ts];
-                out->bend[out->n] = a.buf.oend[o + te - 1];
+                out->ids[out->n] = x->toks[k].id;
+                out->bstart[out->n] = a->buf.ostart[o + ts];
+                out->bend[out->n] = a->buf.oend[o + te - 1];
                 out->lead[out->n] = clamp16(lead);
                 out->trail[out->n] = clamp16(trail);
                 out->words[out->n] = word;
@@ -194,10 +220,6 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
             word++;
         }
     }
-    free(segs.v);
-    lmt_pwords_free(&a);
-    lmt_pwords_free(&b);
-    lmt_regex_region_free(rr);
-    free(toks);
+    if (!slot) scratch_free(x);
     return rc;
 }
