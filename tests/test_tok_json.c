@@ -158,6 +158,24 @@ int main(void) {
     sl_free(&wiki[0]);
     sl_free(&wiki[1]);
 
+    /* len(tokenizer) and the special ids, as AutoTokenizer has them */
+    lmt_json *sp = NULL;
+    CHECK_OK(lmt_json_parse_file(FX "specials.json", &sp));
+    for (size_t i = 0; sp && i < sp->len; i++) {
+        char path[512];
+        snprintf(path, sizeof path, FAM "%s", sp->keys[i]);
+        lmt_tokenizer *tok = NULL;
+        CHECK_OK(lmt_tokenizer_load(path, &tok));
+        if (!tok) continue;
+        const lmt_json *want = lmt_json_get(&sp->items[i], "bos_eos_unk_pad");
+        lmt_special_ids s = lmt_tokenizer_special_ids(tok);
+        int32_t got[4] = {s.bos, s.eos, s.unk, s.pad};
+        CHECK_MSG(arr_eq(want, got, 4), "%s: bos/eos/unk/pad %d %d %d %d", sp->keys[i], got[0], got[1], got[2], got[3]);
+        CHECK_MSG((int64_t)lmt_tokenizer_vocab_size(tok) == lmt_json_get(&sp->items[i], "len")->i64, "%s: len %zu", sp->keys[i], lmt_tokenizer_vocab_size(tok));
+        lmt_tokenizer_free(tok);
+    }
+    lmt_json_free(sp);
+
     /* malformed files: errors name the file and the problem */
     bad_file("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},\"pre_tokenizer\":{\"type\":\"Nope\"}}", "Nope");
     bad_file("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},\"normalizer\":{\"type\":\"Mystery\"}}", "Mystery");

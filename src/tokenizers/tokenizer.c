@@ -125,6 +125,7 @@ static lmt_status apply_tokenizer_config(lmt_tokenizer *t, const lmt_json *cfg, 
     for (int k = 0; k < 7; k++) {
         const lmt_json *v = lmt_json_get(cfg, names[k]);
         const char *tok = NULL;
+        if (v && v->type == LMT_JSON_NULL && t->pipe) *dst[k] = -1;   /* e.g. Qwen2's "bos_token": null */
         if (v && v->type == LMT_JSON_STRING) tok = v->str;
         else if (v && v->type == LMT_JSON_OBJECT) LMT_TRY(lmt_json_get_str(v, "content", NULL, src, &tok));
         if (tok) {
@@ -212,6 +213,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         if ((s = load_tokenizer_json(t, tj)) != LMT_OK) goto done;
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
+        if (t->pipe) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};   /* only what the configs name */
     } else if (!lmt_file_exists(vj) && !lmt_file_exists(mt) && lmt_file_exists(vt)) {
         if ((s = lmt_wp_load_vocab_txt(t, vt, cfg, tc)) != LMT_OK) goto done;
         set_default_specials(t);
@@ -222,6 +224,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         if (cfg && (s = lmt_json_get_str(cfg, "tokenizer_class", NULL, tc, &qcls)) != LMT_OK) goto done;
         if (qcls && !strncmp(qcls, "Qwen2Tokenizer", 14)) {
             if ((s = lmt_tok_load_qwen2(t, vj, mt)) != LMT_OK) goto done;
+            t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};
             goto config;
         }
         if ((s = lmt_json_parse_file(vj, &vocab)) != LMT_OK) goto done;

@@ -11,6 +11,9 @@ Writes tests/fixtures/tokenizers_json/:
                  WikiText lines (every 25th line of each split); an FNV-1a hash
                  per block of 32 lines of both full WikiText-2 splits (the
                  canonical bytes of make_tokenizer_fixtures.example_bytes).
+  specials.json  per folder (also SmolLM2-135M-Instruct): len(tokenizer) and
+                 the bos/eos/unk/pad ids as transformers' AutoTokenizer has them
+                 (-1 for None); `--specials` writes only this file.
   stages.json    per-stage references: normalize_str / pre_tokenize_str /
                  decoder.decode outputs of each stage type, built with
                  `tokenizers` from the JSON spec the test also parses.
@@ -143,8 +146,25 @@ def base_llama3():
     return j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"]
 
 
+def specials():
+    from transformers import AutoTokenizer
+    res = {}
+    for name in sorted(os.listdir(FAM)):
+        d = os.path.join(FAM, name)
+        if not os.path.isdir(d):
+            continue
+        t = AutoTokenizer.from_pretrained(d)
+        ids = [t.bos_token_id, t.eos_token_id, t.unk_token_id, t.pad_token_id]
+        res[name] = {"len": len(t), "bos_eos_unk_pad": [-1 if x is None else x for x in ids]}
+    with open(os.path.join(OUT, "specials.json"), "w", encoding="utf-8") as f:
+        json.dump(res, f, indent=1)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    specials()
+    if "--specials" in sys.argv:
+        return
     adv = [t for t in base.adversarial_texts()] + EXTRA
     wiki = {k: base.wikitext_lines(k + ".raw") for k in ["wiki.valid", "wiki.test"]}
     for name in MODELS:
