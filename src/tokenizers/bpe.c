@@ -142,7 +142,9 @@ void lmt_bpe_cache_free(lmt_bpe_cache *c) {
 }
 
 /* ---- merge loop ---- */
-typedef struct { uint32_t rank; uint32_t pos; } heap_ent;
+/* A candidate merge of the symbol at pos with its right neighbour: valid
+ * while both symbols keep the versions they had when it was pushed. */
+typedef struct { uint32_t rank; uint32_t pos; uint32_t vl, vr; int32_t nid; } heap_ent;
 
 static inline int heap_less(heap_ent x, heap_ent y) { return x.rank < y.rank || (x.rank == y.rank && x.pos < y.pos); }
 
@@ -210,44 +212,49 @@ void lmt_bpe_cache_put(lmt_bpe_cache *cache, const unsigned char *key, size_t n,
 
 int lmt_bpe_merge(const lmt_bpe *b, const lmt_bpe_tok *syms, size_t m, lmt_bpe_tok **out, size_t *count, size_t *cap) {
     if (m == 0) return 0;
-    /* symbols: id, byte start, byte end, prev, next (doubly linked) */
-    int32_t sid_s[64]; uint32_t st_s[64], en_s[64]; int32_t pv_s[64], nx_s[64]; heap_ent hp_s[64];
+    /* symbols: id, byte start, byte end, prev, next (doubly linked), version;
+     * the heap holds at most m - 1 + (merges) < 2m entries (a merge pops one
+     * and pushes at most two) */
+    int32_t sid_s[64]; uint32_t st_s[64], en_s[64], ver_s[64]; int32_t pv_s[64], nx_s[64]; heap_ent hp_s[128];
     bool big = m > 64;
     int32_t *sid = big ? malloc(m * sizeof *sid) : sid_s;
     uint32_t *st = big ? malloc(m * sizeof *st) : st_s, *en = big ? malloc(m * sizeof *en) : en_s;
+    uint32_t *ver = big ? malloc(m * sizeof *ver) : ver_s;
     int32_t *pv = big ? malloc(m * sizeof *pv) : pv_s, *nx = big ? malloc(m * sizeof *nx) : nx_s;
-    heap_ent *hp = big ? malloc(m * sizeof *hp) : hp_s;
+    heap_ent *hp = big ? malloc(2 * m * sizeof *hp) : hp_s;
     int rc = 0;
-    if (!sid || !st || !en || !pv || !nx || !hp) { rc = -1; goto done; }
+    if (!sid || !st || !en || !ver || !pv || !nx || !hp) { rc = -1; goto done; }
     for (size_t i = 0; i < m; i++) {
-        sid[i] = syms[i].id; st[i] = syms[i].start; en[i] = syms[i].end;
+        sid[i] = syms[i].id; st[i] = syms[i].start; en[i] = syms[i].end; ver[i] = 0;
         pv[i] = (int32_t)i - 1; nx[i] = (int32_t)i + 1;
     }
     nx[m - 1] = -1;
     size_t hn = 0;
-    for (size_t i = 0; i + 1 < m; i++) {
-        uint32_t r; int32_t nid;
-        if (lookup_merge(b, sid[i], sid[i + 1], &r, &nid)) heap_push(hp, &hn, (heap_ent){r, (uint32_t)i});
-    }
+    uint32_t r;
+    int32_t nid;
+    for (size_t i = 0; i + 1 < m; i++)
+        if (lookup_merge(b, sid[i], sid[i + 1], &r, &nid)) heap_push(hp, &hn, (heap_ent){r, (uint32_t)i, 0, 0, nid});
     while (hn) {
         heap_ent e = heap_pop(hp, &hn);
         size_t i = e.pos;
-        if (sid[i] < 0 || nx[i] < 0) continue;           /* merged away */
+        if (sid[i] < 0 || nx[i] < 0 || ver[i] != e.vl) continue;   /* merged away or changed */
         size_t j = (size_t)nx[i];
-        uint32_t r; int32_t nid;
-        if (!lookup_merge(b, sid[i], sid[j], &r, &nid) || r != e.rank) continue;  /* stale */
-        sid[i] = nid;
+        if (ver[j] != e.vr) continue;                                /* the right one changed */
+        sid[i] = e.nid;
+        ver[i]++;
         en[i] = en[j];
         sid[j] = -1;
         nx[i] = nx[j];
         if (nx[j] >= 0) pv[nx[j]] = (int32_t)i;
-        if (pv[i] >= 0 && lookup_merge(b, sid[pv[i]], sid[i], &r, &nid)) heap_push(hp, &hn, (heap_ent){r, (uint32_t)pv[i]});
-        if (nx[i] >= 0 && lookup_merge(b, sid[i], sid[nx[i]], &r, &nid)) heap_push(hp, &hn, (heap_ent){r, (uint32_t)i});
+        if (pv[i] >= 0 && lookup_merge(b, sid[pv[i]], sid[i], &r, &nid))
+            heap_push(hp, &hn, (heap_ent){r, (uint32_t)pv[i], ver[pv[i]], ver[i], nid});
+        if (nx[i] >= 0 && lookup_merge(b, sid[i], sid[nx[i]], &r, &nid))
+            heap_push(hp, &hn, (heap_ent){r, (uint32_t)i, ver[i], ver[nx[i]], nid});
     }
     for (int32_t i = 0; i >= 0; i = nx[i])
         if (lmt_bpe_push(out, count, cap, (lmt_bpe_tok){sid[i], st[i], en[i]})) { rc = -1; goto done; }
 done:
-    if (big) { free(sid); free(st); free(en); free(pv); free(nx); free(hp); }
+    if (big) { free(sid); free(st); free(en); free(ver); free(pv); free(nx); free(hp); }
     return rc;
 }
 

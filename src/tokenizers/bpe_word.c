@@ -20,32 +20,31 @@ static int32_t lookup(const lmt_pmodel *m, const lmt_bpe *b, const char *s, size
     return lmt_strmap_get(b->vocab, buf, k, &id) ? (int32_t)id : -1;
 }
 
-int lmt_pmodel_bpe(const lmt_pmodel *m, const lmt_bpe *b, lmt_bpe_cache *cache, bool bytelevel, const unsigned char *w,
-                   size_t n, lmt_bpe_tok **out, size_t *count, size_t *cap) {
+static int encode_word(const lmt_pmodel *m, const lmt_bpe *b, lmt_bpe_cache *cache, bool bytelevel, const unsigned char *w,
+                       size_t n, lmt_bpe_tok **out, size_t *count, size_t *cap) {
     if (n == 0) return 0;
     int hit = lmt_bpe_cache_get(cache, w, n, out, count, cap);
     if (hit) return hit < 0 ? -1 : 0;
     size_t first = *count;
     int rc = 0;
-    char small[256];
-    char *mapped = NULL;
     if (m->ignore_merges) {
         /* the whole word when it is a token */
-        const char *key = (const char *)w;
-        size_t klen = n;
+        int64_t id;
+        bool found;
         if (bytelevel) {
-            mapped = n * 2 + 1 <= sizeof small ? small : malloc(n * 2 + 1);
+            char small[256] = "";   /* (initialised: gcc cannot see the loop fill it) */
+            char *mapped = n * 2 <= sizeof small ? small : calloc(n * 2 + 1, 1);
             if (!mapped) return -1;
-            klen = 0;
+            size_t klen = 0;
             for (size_t i = 0; i < n; i++) {
                 memcpy(mapped + klen, b->bl.byte_utf8[w[i]], b->bl.byte_utf8_len[w[i]]);
                 klen += b->bl.byte_utf8_len[w[i]];
             }
-            key = mapped;
+            found = lmt_strmap_get(b->vocab, mapped, klen, &id);
+            if (mapped != small) free(mapped);
+        } else {
+            found = lmt_strmap_get(b->vocab, (const char *)w, n, &id);
         }
-        int64_t id;
-        bool found = lmt_strmap_get(b->vocab, key, klen, &id);
-        if (mapped != small) free(mapped);
         if (found) {
             if (lmt_bpe_push(out, count, cap, (lmt_bpe_tok){(int32_t)id, 0, (uint32_t)n})) return -1;
             lmt_bpe_cache_put(cache, w, n, *out + first, 1);
@@ -98,4 +97,39 @@ int lmt_pmodel_bpe(const lmt_pmodel *m, const lmt_bpe *b, lmt_bpe_cache *cache, 
     free(syms);
     if (!rc) lmt_bpe_cache_put(cache, w, n, *out + first, *count - first);
     return rc;
+}
+
+/* U+2581 ("\xe2\x96\x81"), SentencePiece's space */
+static bool meta_at(const unsigned char *w, size_t n, size_t i) {
+    return i + 3 <= n && w[i] == 0xE2 && w[i + 1] == 0x96 && w[i + 2] == 0x81;
+}
+
+int lmt_pmodel_bpe(const lmt_pmodel *m, const lmt_bpe *b, lmt_bpe_cache *cache, bool bytelevel, const unsigned char *w,
+                   size_t n, lmt_bpe_tok **out, size_t *count, size_t *cap) {
+    if (!m->meta_split || bytelevel) return encode_word(m, b, cache, bytelevel, w, n, out, count, cap);
+    /* No token has "\u2581" after another character (meta_split), so no merge
+     * crosses a point where one follows a non-"\u2581": the pieces encode alone
+     * (and hit the cache) with the same result as the whole word. */
+    size_t start = 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && !(meta_at(w, n, i) && !(i >= 3 && meta_at(w, n, i - 3)))) continue;
+        size_t first = *count;
+        if (encode_word(m, b, cache, false, w + start, i - start, out, count, cap)) return -1;
+        for (size_t k = first; k < *count; k++) { (*out)[k].start += (uint32_t)start; (*out)[k].end += (uint32_t)start; }
+        start = i;
+    }
+    return 0;
+}
+
+bool lmt_pmodel_meta_splittable(const lmt_pmodel *m, const lmt_bpe *b) {
+    if (m->unk < 0 || m->ignore_merges || m->prefix_len || m->suffix_len) return false;
+    for (size_t id = 0; id < b->n_ids; id++) {
+        const unsigned char *t = (const unsigned char *)b->id_to_token[id];
+        if (!t) continue;
+        size_t n = strlen((const char *)t), i = 0;
+        while (meta_at(t, n, i)) i += 3;
+        for (; i < n; i++)
+            if (meta_at(t, n, i)) return false;
+    }
+    return true;
 }

@@ -105,6 +105,7 @@ typedef struct lmt_pmodel {
     char *prefix, *suffix;     /* continuing_subword_prefix, end_of_word_suffix */
     size_t prefix_len, suffix_len;
     int32_t byte_tok[256];     /* <0xXX> ids (byte_fallback), -1 if absent */
+    bool meta_split;           /* words may be cut before each "\u2581" run (lmt_pmodel_meta_splittable) */
 } lmt_pmodel;
 
 /* BPE over one word (bytelevel: raw bytes mapped by the byte alphabet;
@@ -112,6 +113,10 @@ typedef struct lmt_pmodel {
  * ranges in the word. */
 int lmt_pmodel_bpe(const lmt_pmodel *m, const lmt_bpe *b, lmt_bpe_cache *cache, bool bytelevel, const unsigned char *w,
                    size_t n, lmt_bpe_tok **out, size_t *count, size_t *cap);
+
+/* True when every token holds U+2581 only as a leading run and nothing is
+ * dropped (an unk exists), nor merges ignored, nor prefix/suffix set. */
+bool lmt_pmodel_meta_splittable(const lmt_pmodel *m, const lmt_bpe *b);
 
 /* ---- decoders ---- */
 typedef enum {

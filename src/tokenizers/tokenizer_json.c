@@ -108,6 +108,7 @@ lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char
         int64_t id;
         m->byte_tok[b] = lmt_strmap_get(t->bpe.vocab, name, 6, &id) ? (int32_t)id : -1;
     }
+    m->meta_split = lmt_pmodel_meta_splittable(m, &t->bpe);
     LMT_TRY(lmt_normalizer_parse(&p->norm, lmt_json_get(j, "normalizer"), src));
     LMT_TRY(lmt_pretok_parse(&p->pre, lmt_json_get(j, "pre_tokenizer"), src));
     LMT_TRY(lmt_decoder_parse(&p->dec, lmt_json_get(j, "decoder"), src));
