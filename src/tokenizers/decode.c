@@ -11,7 +11,7 @@ lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size
                                 bool clean_up_tokenization_spaces, char **out, size_t *out_len) {
     lmt_strbuf b;
     lmt_sb_init(&b);
-    if (t->model == LMT_TOK_UNIGRAM) return lmt_tok_decode_marian(t, ids, n, skip_special_tokens, clean_up_tokenization_spaces, out, out_len);
+    if (t->model == LMT_TOK_UNIGRAM && !t->pipe) return lmt_tok_decode_marian(t, ids, n, skip_special_tokens, clean_up_tokenization_spaces, out, out_len);
     if (t->pipe) {
         /* tokenizers' decode: ids -> tokens (special ones skipped when asked),
          * then the decoder chain */

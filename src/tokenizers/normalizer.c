@@ -277,7 +277,9 @@ static int replace(const lmt_norm_stage *st, lmt_regex_region **rr, const lmt_no
             continue;
         }
         if (lmt_ns_copy(out, in, pos, ms)) return -1;
-        if (lmt_ns_push(out, st->content, st->content_len, in->ostart[ms], in->oend[me - 1])) return -1;
+        /* tokenizers inserts the content after removing the match: it takes
+         * the alignment of the match's last character */
+        if (lmt_ns_push(out, st->content, st->content_len, in->ostart[me - 1], in->oend[me - 1])) return -1;
         pos = me;
     }
     return pos < in->n ? lmt_ns_copy(out, in, pos, in->n) : 0;

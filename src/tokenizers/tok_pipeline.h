@@ -97,7 +97,7 @@ int lmt_pretok_emit(const lmt_pwords *in, size_t word, lmt_piece *pieces, size_t
                     lmt_pwords *out);
 
 /* ---- models ---- */
-typedef enum { LMT_PM_BPE, LMT_PM_WORDPIECE } lmt_pmodel_kind;
+typedef enum { LMT_PM_BPE, LMT_PM_WORDPIECE, LMT_PM_UNIGRAM } lmt_pmodel_kind;
 typedef struct lmt_pmodel {
     lmt_pmodel_kind kind;
     bool byte_fallback, fuse_unk, ignore_merges;
@@ -106,6 +106,10 @@ typedef struct lmt_pmodel {
     size_t prefix_len, suffix_len;
     int32_t byte_tok[256];     /* <0xXX> ids (byte_fallback), -1 if absent */
     bool meta_split;           /* words may be cut before each "\u2581" run (lmt_pmodel_meta_splittable) */
+    /* Unigram: score per id, the lowest, the longest piece in bytes */
+    double *scores;
+    double min_score;
+    size_t max_piece;
 } lmt_pmodel;
 
 /* BPE over one word (bytelevel: raw bytes mapped by the byte alphabet;
@@ -114,6 +118,12 @@ typedef struct lmt_pmodel {
 int lmt_pmodel_bpe(const lmt_pmodel *m, const lmt_bpe *b, lmt_bpe_cache *cache, bool bytelevel, const unsigned char *w,
                    size_t n, lmt_bpe_tok **out, size_t *count, size_t *cap);
 
+/* Unigram over one word (unigram_word.c): tokenizers' encode_optimized
+ * (best path by summed scores, first best on ties, unknown characters
+ * min_score - 10 and fused), then pieces outside the vocabulary as <0xXX>
+ * bytes (byte_fallback) or unk. */
+int lmt_pmodel_unigram(const lmt_pmodel *m, const lmt_bpe *b, const unsigned char *w, size_t n, lmt_bpe_tok **out,
+                       size_t *count, size_t *cap);
 /* True when every token holds U+2581 only as a leading run and nothing is
  * dropped (an unk exists), nor merges ignored, nor prefix/suffix set. */
 bool lmt_pmodel_meta_splittable(const lmt_pmodel *m, const lmt_bpe *b);

@@ -163,9 +163,12 @@ static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path) {
     const char *type = NULL;
     if (!model || model->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: missing \"model\" object", path); goto done; }
     if ((s = lmt_json_get_str(model, "type", "BPE", path, &type)) != LMT_OK) goto done;
-    if (!strcmp(type, "WordPiece")) { s = lmt_wp_load_json(t, j, model, path); goto done; }
-    if (strcmp(type, "BPE")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported (BPE, WordPiece)", path, type); goto done; }
-    if (!lmt_tok_json_is_classic(j)) { s = lmt_tok_load_pipeline(t, j, NULL, NULL, path); goto done; }
+    if (!strcmp(type, "WordPiece") && lmt_tok_json_is_classic_wordpiece(j)) { s = lmt_wp_load_json(t, j, model, path); goto done; }
+    if (strcmp(type, "BPE") && strcmp(type, "WordPiece") && strcmp(type, "Unigram")) {
+        s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported (BPE, WordPiece, Unigram)", path, type);
+        goto done;
+    }
+    if (strcmp(type, "BPE") || !lmt_tok_json_is_classic(j)) { s = lmt_tok_load_pipeline(t, j, NULL, NULL, path); goto done; }
     const lmt_json *norm = lmt_json_get(j, "normalizer");
     if (norm && norm->type != LMT_JSON_NULL) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: byte-level BPE with a normalizer is not supported", path); goto done; }
     const lmt_json *pre = lmt_json_get(j, "pre_tokenizer");
@@ -266,7 +269,7 @@ config:
         lmt_json *fake = smap;   /* same keys as tokenizer_config */
         if ((s = apply_tokenizer_config(t, fake, sm)) != LMT_OK) goto done;
     }
-    if (t->model == LMT_TOK_UNIGRAM && (s = lmt_marian_post(t)) != LMT_OK) goto done;
+    if (t->model == LMT_TOK_UNIGRAM && !t->pipe && (s = lmt_marian_post(t)) != LMT_OK) goto done;
     if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa tokenizer without <s> and </s> in its vocabulary", vj); goto done; }
 done:
     lmt_json_free(cfg);

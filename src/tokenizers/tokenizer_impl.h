@@ -55,6 +55,8 @@ int lmt_raw_push_added(lmt_raw_seq *out, int32_t id, uint32_t start, uint32_t en
 lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, const char *path);
 /* WordPiece from tokenizer.json (model type "WordPiece"; j is the whole file). */
 lmt_status lmt_wp_load_json(lmt_tokenizer *t, const lmt_json *j, const lmt_json *model, const char *path);
+/* Only the model part (vocabulary, unk, prefix, max_input_chars_per_word). */
+lmt_status lmt_wp_load_model_json(lmt_tokenizer *t, const lmt_json *model, const char *path);
 /* WordPiece from vocab.txt, built as transformers 5's BertTokenizer does;
  * cfg is tokenizer_config.json (or NULL) read from cfg_path. */
 lmt_status lmt_wp_load_vocab_txt(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *cfg_path);
@@ -81,6 +83,9 @@ int32_t lmt_tok_vocab_id(const lmt_tokenizer *t, const char *tok);
 /* tokenizer_json.c: true when the existing byte-level BPE path reads j
  * (no normalizer, a ByteLevel pre-tokenizer and decoder, plain BPE). */
 bool lmt_tok_json_is_classic(const lmt_json *j);
+/* true when the WordPiece loader reads j (BertNormalizer or none,
+ * BertPreTokenizer, WordPiece decoder or none). */
+bool lmt_tok_json_is_classic_wordpiece(const lmt_json *j);
 /* The general pipeline from tokenizer.json j (vocab / merges from the
  * given files instead of j's model when vocab_path is set). */
 lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char *vocab_path, const char *merges_path,

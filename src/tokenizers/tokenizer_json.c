@@ -37,12 +37,22 @@ bool lmt_tok_json_is_classic(const lmt_json *j) {
     return true;
 }
 
+bool lmt_tok_json_is_classic_wordpiece(const lmt_json *j) {
+    const lmt_json *norm = lmt_json_get(j, "normalizer"), *pre = lmt_json_get(j, "pre_tokenizer"), *dec = lmt_json_get(j, "decoder");
+    const char *nt = type_of(norm), *pt = type_of(pre), *dt = type_of(dec);
+    if (norm && norm->type != LMT_JSON_NULL && (!nt || strcmp(nt, "BertNormalizer"))) return false;
+    if (!pt || strcmp(pt, "BertPreTokenizer")) return false;
+    if (dec && dec->type != LMT_JSON_NULL && (!dt || strcmp(dt, "WordPiece"))) return false;
+    return true;
+}
+
 void lmt_tok_pipeline_free(lmt_tok_pipeline *p) {
     lmt_normalizer_free(&p->norm);
     lmt_pretok_free(&p->pre);
     lmt_decoder_free(&p->dec);
     free(p->model.prefix);
     free(p->model.suffix);
+    free(p->model.scores);
     memset(p, 0, sizeof *p);
 }
 
@@ -57,17 +67,80 @@ static lmt_status opt_str(const lmt_json *m, const char *k, const char *src, cha
     return LMT_OK;
 }
 
+static void byte_tokens(lmt_tokenizer *t, lmt_pmodel *m) {
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        int64_t id;
+        m->byte_tok[b] = lmt_strmap_get(t->bpe.vocab, name, 6, &id) ? (int32_t)id : -1;
+    }
+}
+
+/* Normalizer, pre-tokenizer, decoder, added tokens, post-processor. */
+static lmt_status load_stages(lmt_tokenizer *t, const lmt_json *j, const char *src, lmt_tokenizer_kind kind, lmt_tok_model model) {
+    lmt_tok_pipeline *p = t->pipe;
+    LMT_TRY(lmt_normalizer_parse(&p->norm, lmt_json_get(j, "normalizer"), src));
+    LMT_TRY(lmt_pretok_parse(&p->pre, lmt_json_get(j, "pre_tokenizer"), src));
+    if (p->pre.bytelevel && p->model.kind != LMT_PM_BPE)
+        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: the ByteLevel pre-tokenizer is only supported with a BPE model", src);
+    LMT_TRY(lmt_decoder_parse(&p->dec, lmt_json_get(j, "decoder"), src));
+    LMT_TRY(lmt_tok_load_added_json(t, lmt_json_get(j, "added_tokens"), src));
+    LMT_TRY(lmt_post_parse(&t->post, lmt_json_get(j, "post_processor"), src, post_lookup, t));
+    t->kind = kind;
+    t->model = model;
+    return LMT_OK;
+}
+
+/* Unigram: "vocab": [[piece, score], ...] (id = index), "unk_id", "byte_fallback". */
+static lmt_status load_unigram(lmt_tokenizer *t, const lmt_json *model, const char *src) {
+    lmt_pmodel *m = &t->pipe->model;
+    const lmt_json *v = lmt_json_get(model, "vocab");
+    if (!v || v->type != LMT_JSON_ARRAY || !v->len) return lmt_fail(LMT_ERR_FORMAT, "%s: Unigram model.vocab must be a non-empty array of [piece, score]", src);
+    LMT_TRY(lmt_bpe_init(&t->bpe, v->len));
+    if (!(m->scores = malloc(v->len * sizeof *m->scores))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    m->min_score = 1e300;
+    for (size_t i = 0; i < v->len; i++) {
+        const lmt_json *e = &v->items[i];
+        if (e->type != LMT_JSON_ARRAY || e->len != 2 || e->items[0].type != LMT_JSON_STRING || e->items[1].type != LMT_JSON_NUMBER)
+            return lmt_fail(LMT_ERR_FORMAT, "%s: Unigram vocab entry %zu must be [piece, score]", src, i);
+        LMT_TRY(lmt_bpe_add_token(&t->bpe, e->items[0].str, e->items[0].len, (int32_t)i, src));
+        m->scores[i] = e->items[1].num;
+        if (m->scores[i] < m->min_score) m->min_score = m->scores[i];
+        if (e->items[0].len > m->max_piece) m->max_piece = e->items[0].len;
+    }
+    int64_t unk = -1;
+    const lmt_json *u = lmt_json_get(model, "unk_id");
+    if (u && u->type != LMT_JSON_NULL) LMT_TRY(lmt_json_get_int(model, "unk_id", -1, src, &unk));
+    if (unk >= (int64_t)v->len) return lmt_fail(LMT_ERR_FORMAT, "%s: Unigram unk_id %lld is outside the vocabulary", src, (long long)unk);
+    m->unk = (int32_t)unk;
+    LMT_TRY(lmt_json_get_bool(model, "byte_fallback", false, src, &m->byte_fallback));
+    byte_tokens(t, m);
+    return LMT_OK;
+}
+
 lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char *vocab_path, const char *merges_path,
                                  const char *src) {
     if (!(t->pipe = calloc(1, sizeof *t->pipe))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     lmt_tok_pipeline *p = t->pipe;
     const lmt_json *model = lmt_json_get(j, "model");
     const char *mt = type_of(model);
-    if (!vocab_path && (!mt || strcmp(mt, "BPE")))
-        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported by the general pipeline (BPE)", src, mt ? mt : "?");
     lmt_pmodel *m = &p->model;
     m->kind = LMT_PM_BPE;
     m->unk = -1;
+    for (int b = 0; b < 256; b++) m->byte_tok[b] = -1;
+    if (!vocab_path && mt && !strcmp(mt, "WordPiece")) {
+        m->kind = LMT_PM_WORDPIECE;
+        LMT_TRY(lmt_wp_load_model_json(t, model, src));
+        m->unk = t->wp.unk_id;
+        return load_stages(t, j, src, LMT_TOKENIZER_BERT, LMT_TOK_WORDPIECE);
+    }
+    if (!vocab_path && mt && !strcmp(mt, "Unigram")) {
+        m->kind = LMT_PM_UNIGRAM;
+        LMT_TRY(load_unigram(t, model, src));
+        return load_stages(t, j, src, LMT_TOKENIZER_MARIAN, LMT_TOK_UNIGRAM);
+    }
+    if (!vocab_path && (!mt || strcmp(mt, "BPE")))
+        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported (BPE, WordPiece, Unigram)", src, mt ? mt : "?");
     if (model) {
         const lmt_json *d = lmt_json_get(model, "dropout");
         if (d && d->type == LMT_JSON_NUMBER && d->num > 0)
@@ -102,21 +175,9 @@ lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char
             return lmt_fail(LMT_ERR_FORMAT, "%s: model.unk_token \"%.40s\" is not in the vocabulary", src, unk);
         m->unk = (int32_t)id;
     }
-    for (int b = 0; b < 256; b++) {
-        char name[8];
-        snprintf(name, sizeof name, "<0x%02X>", b);
-        int64_t id;
-        m->byte_tok[b] = lmt_strmap_get(t->bpe.vocab, name, 6, &id) ? (int32_t)id : -1;
-    }
+    byte_tokens(t, m);
     m->meta_split = lmt_pmodel_meta_splittable(m, &t->bpe);
-    LMT_TRY(lmt_normalizer_parse(&p->norm, lmt_json_get(j, "normalizer"), src));
-    LMT_TRY(lmt_pretok_parse(&p->pre, lmt_json_get(j, "pre_tokenizer"), src));
-    LMT_TRY(lmt_decoder_parse(&p->dec, lmt_json_get(j, "decoder"), src));
-    LMT_TRY(lmt_tok_load_added_json(t, lmt_json_get(j, "added_tokens"), src));
-    LMT_TRY(lmt_post_parse(&t->post, lmt_json_get(j, "post_processor"), src, post_lookup, t));
-    t->kind = LMT_TOKENIZER_GPT2;
-    t->model = LMT_TOK_BPE;
-    return LMT_OK;
+    return load_stages(t, j, src, LMT_TOKENIZER_GPT2, LMT_TOK_BPE);
 }
 
 /* transformers 5.23's Qwen2Tokenizer (models/qwen2/tokenization_qwen2.py). */
@@ -202,7 +263,12 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
         for (size_t w = 0; w < a->n && !rc; w++) {
             const unsigned char *ws = (const unsigned char *)a->buf.s + a->v[w].off;
             ntok = 0;
-            if ((rc = lmt_pmodel_bpe(&p->model, &t->bpe, cache, p->pre.bytelevel, ws, a->v[w].len, &x->toks, &ntok, &x->tcap))) break;
+            switch (p->model.kind) {
+            case LMT_PM_BPE: rc = lmt_pmodel_bpe(&p->model, &t->bpe, cache, p->pre.bytelevel, ws, a->v[w].len, &x->toks, &ntok, &x->tcap); break;
+            case LMT_PM_WORDPIECE: rc = lmt_wordpiece_encode(&t->wp, &t->bpe, (const char *)ws, a->v[w].len, &x->toks, &ntok, &x->tcap); break;
+            case LMT_PM_UNIGRAM: rc = lmt_pmodel_unigram(&p->model, &t->bpe, ws, a->v[w].len, &x->toks, &ntok, &x->tcap); break;
+            }
+            if (rc) break;
             if ((rc = lmt_raw_reserve(out, out->n + ntok))) break;
             for (size_t k = 0; k < ntok; k++) {
                 uint32_t ts = x->toks[k].start, te = x->toks[k].end, o = a->v[w].off;

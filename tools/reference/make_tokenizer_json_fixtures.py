@@ -8,9 +8,19 @@ Writes tests/fixtures/tokenizers_json/:
                  (ids, offsets, word ids, special mask, decode with and without
                  skip_special_tokens) for the adversarial set (as
                  make_tokenizer_fixtures.py's) and a deterministic sample of
-                 WikiText lines (every 25th line of each split); an FNV-1a hash
+                 WikiText lines (every 50th line of each split, without the decodes, which the block hashes cover); an FNV-1a hash
                  per block of 32 lines of both full WikiText-2 splits (the
                  canonical bytes of make_tokenizer_fixtures.example_bytes).
+  synth/<name>/tokenizer.json, synth/<name>.json
+                 small tokenizers trained here with `tokenizers` on WikiText-2
+                 validation, one per pipeline shape the real files do not
+                 cover (Unigram + Metaspace, WordPiece with NFD/Lowercase/
+                 StripAccents and Punctuation/Digits, BPE with
+                 end_of_word_suffix/continuing_subword_prefix + BPEDecoder,
+                 Gemma-style BPE without pre-tokenizer whose tokens hold
+                 U+2581 inside, Llama-3-style ignore_merges), saved as
+                 tokenizer.json, with full rows for the adversarial set and
+                 every 50th WikiText-2 test line (`--synth` writes only these)
   specials.json  per folder (also SmolLM2-135M-Instruct): len(tokenizer) and
                  the bos/eos/unk/pad ids as transformers' AutoTokenizer has them
                  (-1 for None); `--specials` writes only this file.
@@ -34,8 +44,8 @@ FAM = os.path.join(base.SHARED, "llama-family")
 OUT = os.path.join(ROOT, "tests", "fixtures", "tokenizers_json")
 MODELS = ["SmolLM2-135M", "TinyLlama-1.1B-Chat-v1.0", "Llama-3.2-1B-Instruct", "Mistral-7B-v0.1", "Qwen2.5-0.5B-Instruct"]
 BLOCK = 32
-SAMPLE_EVERY = 25
-FULL_MAX_TOKENS = 3000
+SAMPLE_EVERY = 50
+FULL_MAX_TOKENS = 400
 
 EXTRA = [
     "<|begin_of_text|>Hello<|eot_id|> <|start_header_id|>user<|end_header_id|>\n\nHi",
@@ -64,7 +74,7 @@ def row(tok, text):
     return e.ids, e.offsets, e.word_ids, e.special_tokens_mask, dec
 
 
-def full(tok, texts):
+def full(tok, texts, decodes=True):
     rows = []
     for t in texts:
         ids, offs, w, sp, dec = row(tok, t)
@@ -72,8 +82,10 @@ def full(tok, texts):
             h = base.fnv(base.FNV_OFFSET, base.example_bytes(ids, offs, w, sp, dec))
             rows.append({"n": len(ids), "hash": "%016x" % h})
         else:
-            rows.append({"ids": ids, "offsets": [list(o) for o in offs],
-                         "words": [-1 if x is None else x for x in w], "special": sp, "decode": dec})
+            r = {"ids": ids, "offsets": [list(o) for o in offs], "words": [-1 if x is None else x for x in w], "special": sp}
+            if decodes:
+                r["decode"] = dec
+            rows.append(r)
     return rows
 
 
@@ -160,11 +172,81 @@ def specials():
         json.dump(res, f, indent=1)
 
 
+def synth_tokenizers():
+    from tokenizers import AddedToken, Regex, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    train = base.wikitext_lines("wiki.valid.raw")
+    out = {}
+    # Unigram + Metaspace (T5/ALBERT-like), NFKC
+    t = Tokenizer(models.Unigram())
+    t.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
+    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    t.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    t.train_from_iterator(train, trainers.UnigramTrainer(vocab_size=1500, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>"))
+    t.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B:1 </s>:1",
+                                                     special_tokens=[("</s>", t.token_to_id("</s>"))])
+    out["unigram_metaspace"] = t
+    # WordPiece with its own normalizer / pre-tokenizer sequence
+    t = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=30))
+    t.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Lowercase(), normalizers.StripAccents(), normalizers.Strip()])
+    t.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
+                                               pre_tokenizers.Digits(individual_digits=False)])
+    t.decoder = decoders.WordPiece(prefix="##", cleanup=True)
+    t.train_from_iterator(train, trainers.WordPieceTrainer(vocab_size=1500, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]))
+    t.post_processor = processors.BertProcessing(("[SEP]", t.token_to_id("[SEP]")), ("[CLS]", t.token_to_id("[CLS]")))
+    out["wordpiece_custom"] = t
+    # BPE with subword prefix / end-of-word suffix
+    t = Tokenizer(models.BPE(unk_token="<unk>", continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    t.normalizer = normalizers.Sequence([normalizers.Lowercase(), normalizers.Strip()])
+    t.pre_tokenizer = pre_tokenizers.Whitespace()
+    t.decoder = decoders.BPEDecoder(suffix="</w>")
+    t.train_from_iterator(train, trainers.BpeTrainer(vocab_size=1500, special_tokens=["<unk>"], continuing_subword_prefix="##",
+                                                     end_of_word_suffix="</w>"))
+    out["bpe_suffix"] = t
+    # Gemma-style: no pre-tokenizer, spaces as U+2581, byte fallback, tokens across U+2581
+    t = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    t.normalizer = normalizers.Replace(" ", "\u2581")
+    t.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
+    t.train_from_iterator(train[:1500], trainers.BpeTrainer(vocab_size=1200, special_tokens=["<unk>", "<bos>", "<eos>"] +
+                                                            ["<0x%02X>" % b for b in range(256)], max_token_length=8))
+    t.add_special_tokens([AddedToken("<start_of_turn>", special=True), AddedToken("<end_of_turn>", special=True)])
+    t.post_processor = processors.TemplateProcessing(single="<bos> $A", pair="<bos> $A $B",
+                                                     special_tokens=[("<bos>", t.token_to_id("<bos>"))])
+    out["gemma_style"] = t
+    # Llama-3-style: Split regex + ByteLevel, ignore_merges
+    t = Tokenizer(models.BPE(ignore_merges=True))
+    j = json.load(open(os.path.join(FAM, "Llama-3.2-1B-Instruct", "tokenizer.json"), encoding="utf-8"))
+    t.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(base_llama3()), behavior="isolated"),
+                                               pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    t.decoder = decoders.ByteLevel()
+    t.train_from_iterator(train, trainers.BpeTrainer(vocab_size=1500, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                                     special_tokens=["<|begin_of_text|>", "<|eot_id|>"]))
+    t.post_processor = processors.Sequence([processors.ByteLevel(trim_offsets=False),
+                                            processors.TemplateProcessing(single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|>:1 $B:1",
+                                                                          special_tokens=[("<|begin_of_text|>", t.token_to_id("<|begin_of_text|>"))])])
+    del j
+    out["llama3_style"] = t
+    adv = [t for t in base.adversarial_texts()] + EXTRA
+    test = base.wikitext_lines("wiki.test.raw")[::SAMPLE_EVERY]
+    for name, tok in out.items():
+        d = os.path.join(OUT, "synth", name)
+        os.makedirs(d, exist_ok=True)
+        tok.save(os.path.join(d, "tokenizer.json"))
+        tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+        res = {"adversarial": full(tok, adv), "wiki.test": full(tok, test, decodes=False)}
+        with open(os.path.join(OUT, "synth", name + ".json"), "w", encoding="utf-8") as f:
+            json.dump(res, f, ensure_ascii=False, separators=(",", ":"))
+        print(name, "done", flush=True)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if "--synth" in sys.argv:
+        synth_tokenizers()
+        return
     specials()
     if "--specials" in sys.argv:
         return
+    synth_tokenizers()
     adv = [t for t in base.adversarial_texts()] + EXTRA
     wiki = {k: base.wikitext_lines(k + ".raw") for k in ["wiki.valid", "wiki.test"]}
     for name in MODELS:
@@ -181,7 +263,7 @@ def main():
                     hashes.append("%016x" % h)
                     h = base.FNV_OFFSET
             res["blocks"][split] = hashes
-            res["sample"][split] = full(tok, lines[::SAMPLE_EVERY])
+            res["sample"][split] = full(tok, lines[::SAMPLE_EVERY], decodes=False)
         with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
             json.dump(res, f, ensure_ascii=False, separators=(",", ":"))
         print(name, "done", flush=True)
