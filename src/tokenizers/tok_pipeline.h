@@ -157,6 +157,7 @@ typedef struct lmt_tok_pipeline {
     lmt_pretokenizer pre;
     lmt_pmodel model;
     lmt_decoder dec;
+    bool norm_added;           /* has normalized=true added tokens (matched after the normalizer) */
 } lmt_tok_pipeline;
 void lmt_tok_pipeline_free(lmt_tok_pipeline *p);
 #endif

@@ -307,7 +307,8 @@ size_t lmt_tokenizer_vocab_size(const lmt_tokenizer *t) {
 
 const char *lmt_tokenizer_id_to_token(const lmt_tokenizer *t, int32_t id) {
     long a = lmt_added_vocab_find_id(&t->added, id);
-    if (a >= 0) return t->added.v[a].content;
+    /* a normalized=true token of the pipeline reads as normalized (tokenizers' id_to_token) */
+    if (a >= 0) return t->added.v[a].match ? t->added.v[a].match : t->added.v[a].content;
     if (id < 0 || (size_t)id >= t->bpe.n_ids) return NULL;
     return t->bpe.id_to_token[id];
 }

@@ -76,6 +76,30 @@ static void byte_tokens(lmt_tokenizer *t, lmt_pmodel *m) {
     }
 }
 
+/* normalized=true added tokens are matched as the normalizer writes them
+ * (tokenizers' AddedVocabulary normalizes their content). */
+static lmt_status normalize_added(lmt_tokenizer *t) {
+    lmt_tok_pipeline *p = t->pipe;
+    lmt_normalized a = {0}, b = {0};
+    lmt_regex_region *rr = NULL;
+    lmt_status st = LMT_OK;
+    for (size_t k = 0; k < t->added.n && st == LMT_OK; k++) {
+        const lmt_added_token *tk = &t->added.v[k];
+        if (!tk->normalized) continue;
+        p->norm_added = true;
+        a.n = 0;
+        if (lmt_ns_push(&a, tk->content, tk->len, 0, (uint32_t)tk->len) || lmt_normalizer_run(&p->norm, &rr, &a, &b)) {
+            st = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+            break;
+        }
+        st = lmt_added_vocab_set_match(&t->added, k, a.s ? a.s : "", a.n);
+    }
+    lmt_normalized_free(&a);
+    lmt_normalized_free(&b);
+    lmt_regex_region_free(rr);
+    return st;
+}
+
 /* Normalizer, pre-tokenizer, decoder, added tokens, post-processor. */
 static lmt_status load_stages(lmt_tokenizer *t, const lmt_json *j, const char *src, lmt_tokenizer_kind kind, lmt_tok_model model) {
     lmt_tok_pipeline *p = t->pipe;
@@ -85,6 +109,7 @@ static lmt_status load_stages(lmt_tokenizer *t, const lmt_json *j, const char *s
         return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: the ByteLevel pre-tokenizer is only supported with a BPE model", src);
     LMT_TRY(lmt_decoder_parse(&p->dec, lmt_json_get(j, "decoder"), src));
     LMT_TRY(lmt_tok_load_added_json(t, lmt_json_get(j, "added_tokens"), src));
+    LMT_TRY(normalize_added(t));
     LMT_TRY(lmt_post_parse(&t->post, lmt_json_get(j, "post_processor"), src, post_lookup, t));
     t->kind = kind;
     t->model = model;
@@ -220,6 +245,10 @@ static void scratch_free(void *p) {
     free(x);
 }
 
+/* normalized=true added tokens found in the normalized text of a segment,
+ * waiting to be placed among its words (by original offset) */
+typedef struct { uint32_t s, e; int32_t id; } pend_tok;
+
 int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out) {
     const lmt_tok_pipeline *p = t->pipe;
     void **slot = cache ? lmt_bpe_cache_scratch(cache, scratch_free) : NULL;
@@ -229,10 +258,12 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
         if (slot) *slot = x;
     }
     lmt_pwords *a = &x->a, *b = &x->b;
-    lmt_segments *segs = &x->segs;
+    lmt_segments *segs = &x->segs, sub = {0};
+    pend_tok *pend = NULL;
+    size_t npend = 0;
     size_t ntok = 0;
     segs->n = 0;
-    int rc = t->added.n ? lmt_added_split(&t->added, text, n, segs) : 0;
+    int rc = t->added.n ? lmt_added_split_pass(&t->added, text, 0, n, false, segs) : 0;
     if (!t->added.n && n) {
         lmt_segment *nv = segs->cap ? segs->v : malloc(sizeof *nv);
         if (nv) { segs->v = nv; if (!segs->cap) segs->cap = 1; segs->v[segs->n++] = (lmt_segment){0, (uint32_t)n, -1}; }
@@ -258,10 +289,28 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
         }
         if ((rc = lmt_normalizer_run(&p->norm, &x->rr, &a->buf, &b->buf))) break;
         if (a->buf.n == 0) continue;
-        if ((rc = lmt_pwords_add(a, 0, (uint32_t)a->buf.n))) break;
+        /* normalized=true added tokens, matched in the normalized text */
+        npend = 0;
+        if (p->norm_added) {
+            sub.n = 0;
+            if ((rc = lmt_added_split_pass(&t->added, a->buf.s, 0, a->buf.n, true, &sub))) break;
+            pend_tok *np = realloc(pend, (sub.n ? sub.n : 1) * sizeof *np);
+            if (!np) { rc = -1; break; }
+            pend = np;
+            for (size_t k = 0; k < sub.n && !rc; k++) {
+                const lmt_segment *q = &sub.v[k];
+                if (q->token >= 0) pend[npend++] = (pend_tok){a->buf.ostart[q->start], a->buf.oend[q->end - 1], t->added.v[q->token].id};
+                else rc = lmt_pwords_add(a, q->start, q->end - q->start);
+            }
+            if (rc) break;
+        } else if ((rc = lmt_pwords_add(a, 0, (uint32_t)a->buf.n))) break;
         if ((rc = lmt_pretok_run(&p->pre, &x->rr, a, b))) break;
+        size_t next = 0;   /* the first pending added token not yet placed */
         for (size_t w = 0; w < a->n && !rc; w++) {
             const unsigned char *ws = (const unsigned char *)a->buf.s + a->v[w].off;
+            uint32_t o = a->v[w].off;
+            for (; next < npend && pend[next].s <= a->buf.ostart[o] && !rc; next++)
+                rc = lmt_raw_push_added(out, pend[next].id, pend[next].s, pend[next].e, word++);
             ntok = 0;
             switch (p->model.kind) {
             case LMT_PM_BPE: rc = lmt_pmodel_bpe(&p->model, &t->bpe, cache, p->pre.bytelevel, ws, a->v[w].len, &x->toks, &ntok, &x->tcap); break;
@@ -271,7 +320,7 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
             if (rc) break;
             if ((rc = lmt_raw_reserve(out, out->n + ntok))) break;
             for (size_t k = 0; k < ntok; k++) {
-                uint32_t ts = x->toks[k].start, te = x->toks[k].end, o = a->v[w].off;
+                uint32_t ts = x->toks[k].start, te = x->toks[k].end;
                 size_t lead = 0, trail = 0;
                 while (ts + lead < te && ws[ts + lead] == ' ') lead++;
                 while (te - trail > ts + lead && ws[te - 1 - trail] == ' ') trail++;
@@ -286,7 +335,10 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
             }
             word++;
         }
+        for (; next < npend && !rc; next++) rc = lmt_raw_push_added(out, pend[next].id, pend[next].s, pend[next].e, word++);
     }
+    free(sub.v);
+    free(pend);
     if (!slot) scratch_free(x);
     return rc;
 }

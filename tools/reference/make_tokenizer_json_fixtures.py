@@ -56,6 +56,7 @@ EXTRA = [
     "café naïve Ångström ﬃ ｆｕｌｌｗｉｄｔｈ",
     "🤗🤗🤗 \U0001F600\U0001F601 ✓✗ ©®™",
     "  two spaces, then\ttab\n\n\nthree newlines\r\n",
+    "I live in New York, new york and NEW YORK; hello world, Hello World! fix ﬁx ﬁxed <tool_call>  x <tool_call>y",
 ]
 
 
@@ -184,6 +185,7 @@ def synth_tokenizers():
     t.train_from_iterator(train, trainers.UnigramTrainer(vocab_size=1500, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>"))
     t.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B:1 </s>:1",
                                                      special_tokens=[("</s>", t.token_to_id("</s>"))])
+    t.add_tokens([AddedToken("ﬁx", normalized=True, single_word=True)])
     out["unigram_metaspace"] = t
     # WordPiece with its own normalizer / pre-tokenizer sequence
     t = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=30))
@@ -193,6 +195,7 @@ def synth_tokenizers():
     t.decoder = decoders.WordPiece(prefix="##", cleanup=True)
     t.train_from_iterator(train, trainers.WordPieceTrainer(vocab_size=1500, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]))
     t.post_processor = processors.BertProcessing(("[SEP]", t.token_to_id("[SEP]")), ("[CLS]", t.token_to_id("[CLS]")))
+    t.add_tokens([AddedToken("New York", normalized=True, lstrip=True)])
     out["wordpiece_custom"] = t
     # BPE with subword prefix / end-of-word suffix
     t = Tokenizer(models.BPE(unk_token="<unk>", continuing_subword_prefix="##", end_of_word_suffix="</w>"))
@@ -211,6 +214,7 @@ def synth_tokenizers():
     t.add_special_tokens([AddedToken("<start_of_turn>", special=True), AddedToken("<end_of_turn>", special=True)])
     t.post_processor = processors.TemplateProcessing(single="<bos> $A", pair="<bos> $A $B",
                                                      special_tokens=[("<bos>", t.token_to_id("<bos>"))])
+    t.add_tokens([AddedToken("hello world", normalized=True)])
     out["gemma_style"] = t
     # Llama-3-style: Split regex + ByteLevel, ignore_merges
     t = Tokenizer(models.BPE(ignore_merges=True))
@@ -224,6 +228,7 @@ def synth_tokenizers():
                                             processors.TemplateProcessing(single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|>:1 $B:1",
                                                                           special_tokens=[("<|begin_of_text|>", t.token_to_id("<|begin_of_text|>"))])])
     del j
+    t.add_tokens([AddedToken("<tool_call>", normalized=True, rstrip=True)])
     out["llama3_style"] = t
     adv = [t for t in base.adversarial_texts()] + EXTRA
     test = base.wikitext_lines("wiki.test.raw")[::SAMPLE_EVERY]
