@@ -21,6 +21,7 @@ int lmt_ns_reserve(lmt_normalized *d, size_t n) {
 }
 
 int lmt_ns_push(lmt_normalized *d, const char *s, size_t n, uint32_t a, uint32_t e) {
+    if (n == 0) return 0;
     if (lmt_ns_reserve(d, d->n + n)) return -1;
     memcpy(d->s + d->n, s, n);
     for (size_t i = 0; i < n; i++) { d->ostart[d->n + i] = a; d->oend[d->n + i] = e; }
@@ -30,6 +31,7 @@ int lmt_ns_push(lmt_normalized *d, const char *s, size_t n, uint32_t a, uint32_t
 
 int lmt_ns_copy(lmt_normalized *d, const lmt_normalized *src, size_t from, size_t to) {
     size_t n = to - from;
+    if (n == 0) return 0;
     if (lmt_ns_reserve(d, d->n + n)) return -1;
     memcpy(d->s + d->n, src->s + from, n);
     memcpy(d->ostart + d->n, src->ostart + from, n * 4);

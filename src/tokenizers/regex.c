@@ -1,5 +1,6 @@
 /* Oniguruma wrapper (see regex.h). */
 #include <oniguruma.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
@@ -7,15 +8,16 @@
 
 struct lmt_regex { regex_t *re; };
 
-static int onig_ready;
+static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
+
+static void onig_setup(void) {
+    OnigEncoding enc = ONIG_ENCODING_UTF8;
+    onig_initialize(&enc, 1);
+}
 
 lmt_status lmt_regex_compile(const char *pattern, size_t len, const char *source, lmt_regex **out) {
     *out = NULL;
-    if (!__atomic_load_n(&onig_ready, __ATOMIC_ACQUIRE)) {
-        OnigEncoding enc = ONIG_ENCODING_UTF8;
-        onig_initialize(&enc, 1);
-        __atomic_store_n(&onig_ready, 1, __ATOMIC_RELEASE);
-    }
+    pthread_once(&onig_once, onig_setup);
     lmt_regex *r = calloc(1, sizeof *r);
     if (!r) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     OnigErrorInfo einfo;

@@ -131,7 +131,7 @@ bool lmt_pmodel_meta_splittable(const lmt_pmodel *m, const lmt_bpe *b);
 /* ---- decoders ---- */
 typedef enum {
     LMT_DEC_BYTELEVEL, LMT_DEC_METASPACE, LMT_DEC_BYTEFALLBACK, LMT_DEC_FUSE, LMT_DEC_STRIP, LMT_DEC_REPLACE,
-    LMT_DEC_WORDPIECE, LMT_DEC_BPE, LMT_DEC_CTC
+    LMT_DEC_WORDPIECE, LMT_DEC_BPE
 } lmt_dec_kind;
 typedef struct lmt_dec_stage {
     lmt_dec_kind kind;
