@@ -126,7 +126,8 @@ static bool is_mark(uint32_t c) {
  * are reordered by combining class carrying their change, composition
  * merges changes (c1 + c2 - 1); then NormalizedString::transform aligns
  * positionally: a change <= 0 takes the next original character's range and
- * consumes 1 - change of them, an insertion takes the previous one's. */
+ * consumes 1 - change of them, an insertion takes the previous one's.
+ * Returns 1 when the text is unchanged (out untouched), 0, or -1. */
 typedef struct { int32_t cp; int change; uint8_t ccc; } nitem;
 
 static int32_t compose_pair(int32_t a, int32_t b) {
@@ -145,10 +146,15 @@ static int32_t compose_pair(int32_t a, int32_t b) {
 }
 
 static int unicode_norm(const lmt_normalized *in, utf8proc_option_t opt, lmt_normalized *out) {
+    /* fast path: every form keeps ASCII, and NFC keeps text below U+0300
+     * (lead bytes < 0xCC) */
+    unsigned char limit = (opt & UTF8PROC_COMPOSE) && !(opt & UTF8PROC_COMPAT) ? 0xCC : 0x80, hi = 0;
+    for (size_t i = 0; i < in->n; i++) hi |= (unsigned char)in->s[i] >= limit;
+    if (!hi) return 1;
     utf8proc_uint8_t *all = NULL;
     utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)in->s, (utf8proc_ssize_t)in->n, &all, opt);
     if (r < 0) return -1;
-    if ((size_t)r == in->n && !memcmp(all, in->s, in->n)) { free(all); return lmt_ns_copy(out, in, 0, in->n); }
+    if ((size_t)r == in->n && !memcmp(all, in->s, in->n)) { free(all); return 1; }
     free(all);
     bool compose = opt & UTF8PROC_COMPOSE;
     utf8proc_option_t dopt = UTF8PROC_DECOMPOSE | (opt & UTF8PROC_COMPAT);
@@ -324,6 +330,7 @@ int lmt_normalizer_run(const lmt_normalizer *nz, lmt_regex_region **rr, lmt_norm
         case LMT_NORM_BERT: rc = bert(st, s, tmp); break;
         default: rc = -1;
         }
+        if (rc == 1) continue;   /* unchanged */
         if (rc) return -1;
         lmt_normalized t = *s; *s = *tmp; *tmp = t;
     }

@@ -14,6 +14,7 @@
 void lmt_pwords_free(lmt_pwords *w) {
     lmt_normalized_free(&w->buf);
     free(w->v);
+    free(w->pc);
     memset(w, 0, sizeof *w);
 }
 
@@ -90,29 +91,28 @@ static bool is_punc(uint32_t c) {
     return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
 }
 
-typedef struct { lmt_piece *v; size_t n, cap; } pieces;
-static int pc_push(pieces *p, uint32_t s, uint32_t e, bool m) {
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 64;
-        lmt_piece *nv = realloc(p->v, nc * sizeof *nv);
+int lmt_pwords_piece(lmt_pwords *p, uint32_t s, uint32_t e, bool m) {
+    if (p->pc_n == p->pc_cap) {
+        size_t nc = p->pc_cap ? p->pc_cap * 2 : 64;
+        lmt_piece *nv = realloc(p->pc, nc * sizeof *nv);
         if (!nv) return -1;
-        p->v = nv;
-        p->cap = nc;
+        p->pc = nv;
+        p->pc_cap = nc;
     }
-    p->v[p->n++] = (lmt_piece){s, e, m};
+    p->pc[p->pc_n++] = (lmt_piece){s, e, m};
     return 0;
 }
 
 /* class 0: not matched (runs merge); classes > 0: each character its own
  * match (single = true) or runs of the same class one match. */
-static int char_pieces(const char *w, size_t n, int (*cls)(uint32_t), bool single, pieces *out) {
-    out->n = 0;
+static int char_pieces(const char *w, size_t n, int (*cls)(uint32_t), bool single, lmt_pwords *out) {
+    out->pc_n = 0;
     int prev = -1;
     for (size_t i = 0; i < n;) {
         size_t l;
         int c = cls(lmt_utf8_decode((const unsigned char *)w + i, n - i, &l));
-        if (out->n && c == prev && (c == 0 || !single)) out->v[out->n - 1].end = (uint32_t)(i + l);
-        else if (pc_push(out, (uint32_t)i, (uint32_t)(i + l), c != 0)) return -1;
+        if (out->pc_n && c == prev && (c == 0 || !single)) out->pc[out->pc_n - 1].end = (uint32_t)(i + l);
+        else if (lmt_pwords_piece(out, (uint32_t)i, (uint32_t)(i + l), c != 0)) return -1;
         prev = c;
         i += l;
     }
@@ -124,32 +124,32 @@ static int cls_punc(uint32_t c) { return is_punc(c); }
 static int cls_space(uint32_t c) { return lmt_unicode_is_space(c); }
 static int cls_ws(uint32_t c) { return lmt_unicode_is_space(c) ? 1 : lmt_unicode_is_word(c) ? 0 : 2; }
 
-static int stage_chars(const lmt_pre_stage *st, const lmt_pwords *in, lmt_pwords *out, pieces *pc) {
+static int stage_chars(const lmt_pre_stage *st, const lmt_pwords *in, lmt_pwords *out) {
     for (size_t w = 0; w < in->n; w++) {
         const char *s = in->buf.s + in->v[w].off;
         size_t n = in->v[w].len;
         int rc = 0;
         switch (st->kind) {
         case LMT_PRE_DIGITS:
-            rc = char_pieces(s, n, cls_digit, st->individual, pc);
-            if (!rc) rc = lmt_pretok_emit(in, w, pc->v, pc->n, st->individual ? LMT_SPLIT_ISOLATED : LMT_SPLIT_CONTIGUOUS, false, out);
+            rc = char_pieces(s, n, cls_digit, st->individual, out);
+            if (!rc) rc = lmt_pretok_emit(in, w, out->pc, out->pc_n, st->individual ? LMT_SPLIT_ISOLATED : LMT_SPLIT_CONTIGUOUS, false, out);
             break;
         case LMT_PRE_PUNCTUATION:
-            rc = char_pieces(s, n, cls_punc, true, pc);
-            if (!rc) rc = lmt_pretok_emit(in, w, pc->v, pc->n, st->behavior, false, out);
+            rc = char_pieces(s, n, cls_punc, true, out);
+            if (!rc) rc = lmt_pretok_emit(in, w, out->pc, out->pc_n, st->behavior, false, out);
             break;
         case LMT_PRE_WHITESPACE_SPLIT:
-            rc = char_pieces(s, n, cls_space, false, pc);
-            if (!rc) rc = lmt_pretok_emit(in, w, pc->v, pc->n, LMT_SPLIT_REMOVED, false, out);
+            rc = char_pieces(s, n, cls_space, false, out);
+            if (!rc) rc = lmt_pretok_emit(in, w, out->pc, out->pc_n, LMT_SPLIT_REMOVED, false, out);
             break;
         case LMT_PRE_WHITESPACE:
             /* \w+|[^\w\s]+ kept, the rest removed */
-            rc = char_pieces(s, n, cls_ws, false, pc);
-            for (size_t i = 0; !rc && i < pc->n; i++) {
+            rc = char_pieces(s, n, cls_ws, false, out);
+            for (size_t i = 0; !rc && i < out->pc_n; i++) {
                 size_t l;
-                pc->v[i].match = lmt_unicode_is_space(lmt_utf8_decode((const unsigned char *)s + pc->v[i].start, n - pc->v[i].start, &l));
+                out->pc[i].match = lmt_unicode_is_space(lmt_utf8_decode((const unsigned char *)s + out->pc[i].start, n - out->pc[i].start, &l));
             }
-            if (!rc) rc = lmt_pretok_emit(in, w, pc->v, pc->n, LMT_SPLIT_REMOVED, false, out);
+            if (!rc) rc = lmt_pretok_emit(in, w, out->pc, out->pc_n, LMT_SPLIT_REMOVED, false, out);
             break;
         case LMT_PRE_BERT: {
             lmt_spans sp = {0};
@@ -189,7 +189,6 @@ static int stage_bytelevel(const lmt_pre_stage *st, const lmt_pwords *in, lmt_pw
 }
 
 int lmt_pretok_run(const lmt_pretokenizer *p, lmt_regex_region **rr, lmt_pwords *a, lmt_pwords *b) {
-    pieces pc = {0};
     int rc = 0;
     for (size_t k = 0; k < p->n && !rc; k++) {
         const lmt_pre_stage *st = &p->v[k];
@@ -203,7 +202,7 @@ int lmt_pretok_run(const lmt_pretokenizer *p, lmt_regex_region **rr, lmt_pwords 
             break;
         case LMT_PRE_SPLIT: rc = lmt_pretok_split_regex(st, rr, a, b); rewrites = false; break;
         case LMT_PRE_METASPACE: rc = lmt_pretok_metaspace(st, a, b); break;
-        default: rc = stage_chars(st, a, b, &pc); rewrites = false; break;
+        default: rc = stage_chars(st, a, b); rewrites = false; break;
         }
         if (rewrites) { lmt_pwords t = *a; *a = *b; *b = t; }
         else {   /* only the word lists change hands */
@@ -212,7 +211,6 @@ int lmt_pretok_run(const lmt_pretokenizer *p, lmt_regex_region **rr, lmt_pwords 
             b->v = v; b->n = n; b->cap = cap;
         }
     }
-    free(pc.v);
     return rc;
 }
 

@@ -79,9 +79,18 @@ typedef struct lmt_pretokenizer {
 
 /* Words of one segment: spans of buf. */
 typedef struct lmt_pspan { uint32_t off, len; } lmt_pspan;
-typedef struct lmt_pwords { lmt_normalized buf; lmt_pspan *v; size_t n, cap; } lmt_pwords;
+typedef struct lmt_piece lmt_piece;
+typedef struct lmt_pwords {
+    lmt_normalized buf;
+    lmt_pspan *v;
+    size_t n, cap;
+    lmt_piece *pc;             /* scratch of the stage writing into these words */
+    size_t pc_n, pc_cap;
+} lmt_pwords;
 void lmt_pwords_free(lmt_pwords *w);
 int lmt_pwords_add(lmt_pwords *w, uint32_t off, uint32_t len);
+/* Appends a piece to w's scratch list (pc). */
+int lmt_pwords_piece(lmt_pwords *w, uint32_t s, uint32_t e, bool m);
 
 lmt_status lmt_pretok_parse(lmt_pretokenizer *p, const lmt_json *j, const char *src);
 void lmt_pretok_free(lmt_pretokenizer *p);
@@ -92,7 +101,7 @@ int lmt_pretok_split_regex(const lmt_pre_stage *st, lmt_regex_region **rr, const
 int lmt_pretok_metaspace(const lmt_pre_stage *st, const lmt_pwords *in, lmt_pwords *out);
 /* Pieces of one word: [start, end) relative to it, is_match. Emits them into
  * out (copying text from in) as tokenizers' NormalizedString::split. */
-typedef struct lmt_piece { uint32_t start, end; bool match; } lmt_piece;
+struct lmt_piece { uint32_t start, end; bool match; };
 int lmt_pretok_emit(const lmt_pwords *in, size_t word, lmt_piece *pieces, size_t np, lmt_split_behavior b, bool invert,
                     lmt_pwords *out);
 

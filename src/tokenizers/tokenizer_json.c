@@ -279,11 +279,11 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
         a->buf.n = 0;
         a->n = 0;
         if ((rc = lmt_ns_reserve(&a->buf, g->end - g->start))) break;
+        memcpy(a->buf.s, text + g->start, g->end - g->start);
         for (size_t i = g->start; i < g->end;) {
             size_t l;
             lmt_utf8_decode((const unsigned char *)text + i, g->end - i, &l);
             for (size_t k = 0; k < l; k++) { a->buf.ostart[a->buf.n + k] = (uint32_t)i; a->buf.oend[a->buf.n + k] = (uint32_t)(i + l); }
-            memcpy(a->buf.s + a->buf.n, text + i, l);
             a->buf.n += l;
             i += l;
         }
