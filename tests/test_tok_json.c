@@ -79,6 +79,49 @@ static int check_full(lmt_tokenizer *tok, const char *model, const char *what, c
     return bad;
 }
 
+/* PAIRS of the reference tool: plain, then truncated (longest_first) and
+ * padded to 12 (pad_id: the config's pad token, else eos) */
+static void check_pairs(lmt_tokenizer *tok, const char *model, const lmt_json *ref) {
+    static const char *pa[][2] = {
+        {"Hello world", "How are you?"},
+        {" = Valkyria Chronicles III = \n", "The game's battle system, the BliTZ system, is carried over"},
+        {"<|im_start|>user\nHi<|im_end|>", "<s>[INST] Hi [/INST]"},
+        {"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x86\xe3\x82\xad\xe3\x82\xb9\xe3\x83\x88", "caf\xc3\xa9 e\xcc\x81 \xef\xac\x81 12345"},
+        {"", "only the second"},
+        {NULL, NULL},
+    };
+    char xs[81], ys[61];
+    for (int i = 0; i < 40; i++) { xs[2 * i] = 'x'; xs[2 * i + 1] = ' '; }
+    xs[80] = 0;
+    for (int i = 0; i < 30; i++) { ys[2 * i] = 'y'; ys[2 * i + 1] = ' '; }
+    ys[60] = 0;
+    pa[5][0] = xs;
+    pa[5][1] = ys;
+    const lmt_json *rows = lmt_json_get(ref, "pairs");
+    int64_t pad = -1;
+    lmt_json_get_int(ref, "pad_id", -1, "fixture", &pad);
+    CHECK_MSG(rows && rows->len == 12, "%s: pairs", model);
+    if (!rows || rows->len != 12) return;
+    if (lmt_tokenizer_special_ids(tok).pad < 0 && pad >= 0) CHECK_OK(lmt_tokenizer_set_pad(tok, (int32_t)pad));
+    for (size_t k = 0; k < 12; k++) {
+        lmt_encode_opts o = lmt_encode_opts_default();
+        if (k >= 6) { o.truncation = LMT_TRUNCATE_LONGEST_FIRST; o.max_length = 12; o.padding = LMT_PAD_MAX_LENGTH; }
+        const char *a = pa[k % 6][0], *b = pa[k % 6][1];
+        lmt_encoding e;
+        if (lmt_tokenizer_encode(tok, a, strlen(a), b, strlen(b), &o, &e) != LMT_OK) { CHECK_MSG(0, "%s", lmt_last_error()); continue; }
+        const lmt_json *r = &rows->items[k];
+        bool ok = arr_eq(lmt_json_get(r, "ids"), e.ids, e.n) && arr_eq(lmt_json_get(r, "type_ids"), e.type_ids, e.n) &&
+                  arr_eq(lmt_json_get(r, "special"), e.special_tokens_mask, e.n) && arr_eq(lmt_json_get(r, "seq"), e.sequence_ids, e.n) &&
+                  arr_eq(lmt_json_get(r, "words"), e.word_ids, e.n) && arr_eq(lmt_json_get(r, "mask"), e.attention_mask, e.n);
+        const lmt_json *offs = lmt_json_get(r, "offsets");
+        for (size_t t = 0; ok && t < e.n; t++)
+            ok = offs->items[t].items[0].i64 == e.offset_start[t] && offs->items[t].items[1].i64 == e.offset_end[t];
+        CHECK_MSG(ok, "%s: pair %zu differs", model, k);
+        if (!ok) show("pair", k, &e, lmt_json_get(r, "ids"));
+        lmt_encoding_free(&e);
+    }
+}
+
 static void check_blocks(lmt_tokenizer *tok, const char *model, const char *split, const lmt_json *hashes, const strlist *texts) {
     size_t nb = (texts->n + BLOCK - 1) / BLOCK;
     CHECK_MSG(hashes && hashes->len == nb, "%s %s: %zu blocks in the reference, %zu here", model, split, hashes ? hashes->len : 0, nb);
@@ -144,6 +187,7 @@ int main(void) {
         if (!ref) { lmt_tokenizer_free(tok); continue; }
         reported = 0;
         check_full(tok, models[m], "adversarial", lmt_json_get(ref, "adversarial"), &adv);
+        check_pairs(tok, models[m], ref);
         for (int s = 0; s < 2; s++) {
             strlist sample = {0};
             for (size_t i = 0; i < wiki[s].n; i += 50) sl_push(&sample, wiki[s].s[i], wiki[s].len[i]);

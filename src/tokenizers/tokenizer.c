@@ -322,7 +322,7 @@ int32_t lmt_tokenizer_token_to_id(const lmt_tokenizer *t, const char *token) {
 lmt_special_ids lmt_tokenizer_special_ids(const lmt_tokenizer *t) { return t->special; }
 
 lmt_status lmt_tokenizer_set_pad(lmt_tokenizer *t, int32_t pad_id) {
-    if (pad_id < 0 || (size_t)pad_id >= t->bpe.n_ids) return lmt_fail(LMT_ERR_ARG, "pad id %d is outside the vocabulary", pad_id);
+    if (pad_id < 0 || (size_t)pad_id >= lmt_tokenizer_vocab_size(t)) return lmt_fail(LMT_ERR_ARG, "pad id %d is outside the vocabulary", pad_id);
     t->special.pad = pad_id;
     return LMT_OK;
 }

@@ -75,6 +75,34 @@ def row(tok, text):
     return e.ids, e.offsets, e.word_ids, e.special_tokens_mask, dec
 
 
+PAIRS = [
+    ("Hello world", "How are you?"),
+    (" = Valkyria Chronicles III = \n", "The game's battle system, the BliTZ system, is carried over"),
+    ("<|im_start|>user\nHi<|im_end|>", "<s>[INST] Hi [/INST]"),
+    ("日本語のテキスト", "café e\u0301 ﬁ 12345"),
+    ("", "only the second"),
+    ("x " * 40, "y " * 30),
+]
+
+
+def pair_rows(tok, pad_id):
+    """Pairs plain, then truncated (longest_first, 12) and padded to 12 with pad_id on the right."""
+    rows = []
+    for trunc in (False, True):
+        if trunc:
+            tok.enable_truncation(12, strategy="longest_first")
+            tok.enable_padding(pad_id=pad_id, pad_token="?", length=12)
+        for a, b in PAIRS:
+            e = tok.encode(a, b)
+            rows.append({"ids": e.ids, "type_ids": e.type_ids, "offsets": [list(o) for o in e.offsets],
+                         "words": [-1 if x is None else x for x in e.word_ids], "special": e.special_tokens_mask,
+                         "seq": [-1 if x is None else x for x in e.sequence_ids], "mask": e.attention_mask})
+        if trunc:
+            tok.no_truncation()
+            tok.no_padding()
+    return rows
+
+
 def full(tok, texts, decodes=True):
     rows = []
     for t in texts:
@@ -257,6 +285,10 @@ def main():
     for name in MODELS:
         tok = load(name)
         res = {"model": name, "block": BLOCK, "adversarial": full(tok, adv), "blocks": {}, "sample": {}}
+        from transformers import AutoTokenizer
+        at = AutoTokenizer.from_pretrained(os.path.join(FAM, name))
+        res["pad_id"] = at.pad_token_id if at.pad_token_id is not None else at.eos_token_id
+        res["pairs"] = pair_rows(tok, res["pad_id"])
         for split, lines in wiki.items():
             encs = tok.encode_batch(lines)
             hashes = []
