@@ -81,7 +81,7 @@ static int check_full(lmt_tokenizer *tok, const char *model, const char *what, c
 
 /* PAIRS of the reference tool: plain, then truncated (longest_first) and
  * padded to 12 (pad_id: the config's pad token, else eos) */
-static void check_pairs(lmt_tokenizer *tok, const char *model, const lmt_json *ref) {
+static void check_pairs(lmt_tokenizer *tok, const char *model, const lmt_json *ref, const lmt_json *top) {
     static const char *pa[][2] = {
         {"Hello world", "How are you?"},
         {" = Valkyria Chronicles III = \n", "The game's battle system, the BliTZ system, is carried over"},
@@ -99,7 +99,7 @@ static void check_pairs(lmt_tokenizer *tok, const char *model, const lmt_json *r
     pa[5][1] = ys;
     const lmt_json *rows = lmt_json_get(ref, "pairs");
     int64_t pad = -1;
-    lmt_json_get_int(ref, "pad_id", -1, "fixture", &pad);
+    lmt_json_get_int(top, "pad_id", -1, "fixture", &pad);
     CHECK_MSG(rows && rows->len == 12, "%s: pairs", model);
     if (!rows || rows->len != 12) return;
     if (lmt_tokenizer_special_ids(tok).pad < 0 && pad >= 0) CHECK_OK(lmt_tokenizer_set_pad(tok, (int32_t)pad));
@@ -177,26 +177,42 @@ int main(void) {
     }
     for (int m = 0; m < 5; m++) {
         char path[512];
-        snprintf(path, sizeof path, FAM "%s", models[m]);
-        lmt_tokenizer *tok = NULL;
-        CHECK_OK(lmt_tokenizer_load(path, &tok));
-        if (!tok) continue;
-        snprintf(path, sizeof path, FX "%s.json", models[m]);
         lmt_json *ref = NULL;
+        snprintf(path, sizeof path, FX "%s.json", models[m]);
         CHECK_OK(lmt_json_parse_file(path, &ref));
-        if (!ref) { lmt_tokenizer_free(tok); continue; }
-        reported = 0;
-        check_full(tok, models[m], "adversarial", lmt_json_get(ref, "adversarial"), &adv);
-        check_pairs(tok, models[m], ref);
-        for (int s = 0; s < 2; s++) {
-            strlist sample = {0};
-            for (size_t i = 0; i < wiki[s].n; i += 50) sl_push(&sample, wiki[s].s[i], wiki[s].len[i]);
-            check_full(tok, models[m], splits[s], lmt_json_get(lmt_json_get(ref, "sample"), splits[s]), &sample);
-            sl_free(&sample);
-            if (!quick) check_blocks(tok, models[m], splits[s], lmt_json_get(lmt_json_get(ref, "blocks"), splits[s]), &wiki[s]);
+        if (!ref) continue;
+        /* the file as tokenizers.Tokenizer.from_file reads it (Qwen2.5, without
+         * tokenizer.json: the folder), then the folder as AutoTokenizer */
+        const lmt_json *autor = lmt_json_get(ref, "auto");
+        for (int pass = 0; pass < 2; pass++) {
+            const lmt_json *r = pass ? autor : ref;
+            if (!r) continue;
+            lmt_tokenizer *tok = NULL;
+            char label[160];
+            snprintf(label, sizeof label, "%s%s", models[m], pass ? " (AutoTokenizer)" : "");
+            if (autor && !pass) {
+                snprintf(path, sizeof path, FAM "%s/tokenizer.json", models[m]);
+                CHECK_OK(lmt_tokenizer_load_file(path, &tok));
+            } else {
+                snprintf(path, sizeof path, FAM "%s", models[m]);
+                CHECK_OK(lmt_tokenizer_load(path, &tok));
+            }
+            if (!tok) continue;
+            reported = 0;
+            check_full(tok, label, "adversarial", lmt_json_get(r, "adversarial"), &adv);
+            check_pairs(tok, label, r, ref);   /* (the pad id lives at the top) */
+            for (int s = 0; s < 2; s++) {
+                if (!pass) {
+                    strlist sample = {0};
+                    for (size_t i = 0; i < wiki[s].n; i += 50) sl_push(&sample, wiki[s].s[i], wiki[s].len[i]);
+                    check_full(tok, label, splits[s], lmt_json_get(lmt_json_get(r, "sample"), splits[s]), &sample);
+                    sl_free(&sample);
+                }
+                if (!quick) check_blocks(tok, label, splits[s], lmt_json_get(lmt_json_get(r, "blocks"), splits[s]), &wiki[s]);
+            }
+            lmt_tokenizer_free(tok);
         }
         lmt_json_free(ref);
-        lmt_tokenizer_free(tok);
     }
     /* tokenizers trained by the reference tool, one per pipeline shape */
     const char *synth[] = {"unigram_metaspace", "wordpiece_custom", "bpe_suffix", "gemma_style", "llama3_style"};

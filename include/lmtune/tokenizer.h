@@ -34,6 +34,12 @@ typedef enum lmt_tok_model {
  * special_tokens_map.json) from dir. The kind comes from tokenizer_config.json
  * or the files' contents. Errors name the file and the problem. */
 LMT_API lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out);
+/* A folder's tokenizer_config.json can name a class whose pipeline
+ * transformers 5 builds instead of tokenizer.json's (LlamaTokenizer:
+ * Metaspace; GPT2Tokenizer: ByteLevel): lmt_tokenizer_load follows
+ * AutoTokenizer. This reads one tokenizer.json exactly as
+ * tokenizers.Tokenizer.from_file does (no configs; special ids -1). */
+LMT_API lmt_status lmt_tokenizer_load_file(const char *tokenizer_json, lmt_tokenizer **out);
 LMT_API void lmt_tokenizer_free(lmt_tokenizer *t);
 LMT_API lmt_tokenizer_kind lmt_tokenizer_get_kind(const lmt_tokenizer *t);
 LMT_API lmt_tok_model lmt_tokenizer_model(const lmt_tokenizer *t);

@@ -122,7 +122,9 @@ int lmt_pmodel_bpe(const lmt_pmodel *m, const lmt_bpe *b, lmt_bpe_cache *cache, 
 }
 
 bool lmt_pmodel_meta_splittable(const lmt_pmodel *m, const lmt_bpe *b) {
-    if (m->unk < 0 || m->ignore_merges || m->prefix_len || m->suffix_len) return false;
+    bool all_bytes = m->byte_fallback;   /* with every <0xXX> token nothing is dropped either */
+    for (int k = 0; k < 256 && all_bytes; k++) all_bytes = m->byte_tok[k] >= 0;
+    if ((m->unk < 0 && !all_bytes) || m->ignore_merges || m->prefix_len || m->suffix_len) return false;
     for (size_t id = 0; id < b->n_ids; id++) {
         const unsigned char *t = (const unsigned char *)b->id_to_token[id];
         if (!t) continue;

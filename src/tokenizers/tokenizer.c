@@ -155,10 +155,13 @@ lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, cons
     return LMT_OK;
 }
 
-static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path) {
+/* cfg: tokenizer_config.json (NULL: the file as tokenizers.Tokenizer.from_file
+ * reads it); dir: the folder (its config.json's model_type). */
+static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *dir) {
     lmt_json *j;
     LMT_TRY(lmt_json_parse_file(path, &j));
-    lmt_status s = LMT_OK;
+    lmt_status s = cfg ? lmt_tok_json_class_override(j, cfg, dir, path) : LMT_OK;
+    if (s != LMT_OK) { lmt_json_free(j); return s; }
     const lmt_json *model = lmt_json_get(j, "model");
     const char *type = NULL;
     if (!model || model->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: missing \"model\" object", path); goto done; }
@@ -213,7 +216,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         if ((s = lmt_marian_load(t, dir, cfg, tc)) != LMT_OK) goto done;
         set_default_specials(t);
     } else if (lmt_file_exists(tj)) {
-        if ((s = load_tokenizer_json(t, tj)) != LMT_OK) goto done;
+        if ((s = load_tokenizer_json(t, tj, cfg, dir)) != LMT_OK) goto done;
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
         if (t->pipe) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};   /* only what the configs name */
@@ -276,6 +279,25 @@ done:
     lmt_json_free(vocab);
     lmt_json_free(smap);
     free(tj); free(vj); free(mt); free(tc); free(sm); free(vt);
+    if (s != LMT_OK) { lmt_tokenizer_free(t); return s; }
+    *out = t;
+    return LMT_OK;
+}
+
+lmt_status lmt_tokenizer_load_file(const char *path, lmt_tokenizer **out) {
+    *out = NULL;
+    lmt_tokenizer *t = calloc(1, sizeof *t);
+    if (!t) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_status s = lmt_file_exists(path) ? LMT_OK : lmt_fail(LMT_ERR_NOT_FOUND, "%s: no such file", path);
+    if (s == LMT_OK && !(t->dir = lmt_strdup(path))) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    if (s == LMT_OK) s = load_tokenizer_json(t, path, NULL, NULL);
+    if (s == LMT_OK) {
+        lmt_bpe_finish(&t->bpe);
+        set_default_specials(t);
+        if (t->pipe) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};
+        if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0))
+            s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa post-processor without <s> and </s>", path);
+    }
     if (s != LMT_OK) { lmt_tokenizer_free(t); return s; }
     *out = t;
     return LMT_OK;

@@ -86,6 +86,13 @@ bool lmt_tok_json_is_classic(const lmt_json *j);
 /* true when the WordPiece loader reads j (BertNormalizer or none,
  * BertPreTokenizer, WordPiece decoder or none). */
 bool lmt_tok_json_is_classic_wordpiece(const lmt_json *j);
+/* What transformers 5's AutoTokenizer does to tokenizer.json when
+ * tokenizer_config.json names LlamaTokenizer or GPT2Tokenizer (their
+ * __init__ builds the normalizer, pre-tokenizer, decoder, post-processor and
+ * BPE options; vocabulary, merges and added tokens stay), unless the
+ * folder's config.json model_type is one transformers forces to
+ * TokenizersBackend. Edits j in place. */
+lmt_status lmt_tok_json_class_override(lmt_json *j, const lmt_json *cfg, const char *dir, const char *src);
 /* The general pipeline from tokenizer.json j (vocab / merges from the
  * given files instead of j's model when vocab_path is set). */
 lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char *vocab_path, const char *merges_path,

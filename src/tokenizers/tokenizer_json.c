@@ -46,6 +46,76 @@ bool lmt_tok_json_is_classic_wordpiece(const lmt_json *j) {
     return true;
 }
 
+/* transformers 5.23 tokenization_auto.py: MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS */
+static const char *const backend_forced[] = {
+    "arctic", "chatlm", "ernie4_5", "ernie4_5_moe", "fuyu", "h2ovl_chat", "hyperclovax", "hyperclovax_vlm",
+    "hyperclovax_vision_v2", "internlm2", "internlm3", "iquestcoder", "jamba", "llava", "llava_next", "minicpm3",
+    "minicpmv", "minimax_m2", "modernbert", "modernbert-decoder", "molmo", "molmo2", "nemotron", "nvfp4", "opencua",
+    "openvla", "paddleocr_vl", "phi3", "phi3_v", "phimoe", "qwen2", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_text",
+    "qwen4_exp", "step3_vl", "vipllava", "cohere_asr", "camembertv2-base", "siglip2", "smolvlm", NULL};
+
+static lmt_status set_member(lmt_json *obj, const char *key, const char *json, const char *src) {
+    lmt_json *v;
+    LMT_TRY(lmt_json_parse(json, strlen(json), src, &v));
+    return lmt_json_object_set(obj, key, v);
+}
+
+lmt_status lmt_tok_json_class_override(lmt_json *j, const lmt_json *cfg, const char *dir, const char *src) {
+    const char *cls = NULL;
+    LMT_TRY(lmt_json_get_str(cfg, "tokenizer_class", NULL, "tokenizer_config.json", &cls));
+    if (!cls) return LMT_OK;
+    bool llama = !strcmp(cls, "LlamaTokenizer") || !strcmp(cls, "LlamaTokenizerFast");
+    bool gpt2 = !strcmp(cls, "GPT2Tokenizer") || !strcmp(cls, "GPT2TokenizerFast");
+    if (!llama && !gpt2) return LMT_OK;
+    /* config.json's model_type may force the file's own pipeline */
+    char *cp = dir ? lmt_path_join(dir, "config.json") : NULL;
+    if (cp && lmt_file_exists(cp)) {
+        lmt_json *c = NULL;
+        if (lmt_json_parse_file(cp, &c) == LMT_OK) {
+            const lmt_json *mt = lmt_json_get(c, "model_type");
+            for (size_t i = 0; mt && mt->type == LMT_JSON_STRING && backend_forced[i]; i++)
+                if (!strcmp(mt->str, backend_forced[i])) llama = gpt2 = false;
+        }
+        lmt_json_free(c);
+    }
+    free(cp);
+    lmt_json *model = (lmt_json *)lmt_json_get(j, "model");
+    if (!model || model->type != LMT_JSON_OBJECT) return LMT_OK;   /* the loader reports it */
+    const lmt_json *aps_j = lmt_json_get(cfg, "add_prefix_space");
+    bool aps_set = aps_j && aps_j->type == LMT_JSON_BOOL;
+    char buf[1024];
+    if (llama) {
+        /* LlamaTokenizer.__init__: Metaspace(prepend_scheme from add_prefix_space
+         * (default true) and legacy (default false), split=False), no normalizer,
+         * BPE without unk_token, Replace/ByteFallback/Fuse(/Strip) decoder */
+        bool aps = aps_set ? aps_j->boolean : true, legacy = false;
+        LMT_TRY(lmt_json_get_bool(cfg, "legacy", false, "tokenizer_config.json", &legacy));
+        const char *scheme = !aps ? "never" : legacy ? "always" : "first";
+        LMT_TRY(lmt_json_object_set(j, "normalizer", lmt_json_new(LMT_JSON_NULL)));
+        snprintf(buf, sizeof buf, "{\"type\":\"Metaspace\",\"replacement\":\"\u2581\",\"prepend_scheme\":\"%s\",\"split\":false}", scheme);
+        LMT_TRY(set_member(j, "pre_tokenizer", buf, src));
+        snprintf(buf, sizeof buf, "{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":\"\u2581\"},"
+                 "\"content\":\" \"},{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"}%s]}",
+                 aps ? ",{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}" : "");
+        LMT_TRY(set_member(j, "decoder", buf, src));
+        LMT_TRY(lmt_json_object_set(model, "unk_token", lmt_json_new(LMT_JSON_NULL)));
+        LMT_TRY(lmt_json_object_set(model, "fuse_unk", lmt_json_new_bool(true)));
+        LMT_TRY(lmt_json_object_set(model, "byte_fallback", lmt_json_new_bool(true)));
+    } else {
+        /* GPT2Tokenizer.__init__: ByteLevel(add_prefix_space) pre-tokenizer and
+         * decoder, no normalizer; the template "$A" / "$A $B:1" */
+        bool aps = aps_set ? aps_j->boolean : false;
+        LMT_TRY(lmt_json_object_set(j, "normalizer", lmt_json_new(LMT_JSON_NULL)));
+        snprintf(buf, sizeof buf, "{\"type\":\"ByteLevel\",\"add_prefix_space\":%s,\"trim_offsets\":true,\"use_regex\":true}", aps ? "true" : "false");
+        LMT_TRY(set_member(j, "pre_tokenizer", buf, src));
+        LMT_TRY(set_member(j, "decoder", "{\"type\":\"ByteLevel\",\"add_prefix_space\":true,\"trim_offsets\":true,\"use_regex\":true}", src));
+        LMT_TRY(set_member(j, "post_processor", "{\"type\":\"TemplateProcessing\",\"single\":[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],"
+                           "\"pair\":[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},{\"Sequence\":{\"id\":\"B\",\"type_id\":1}}],"
+                           "\"special_tokens\":{}}", src));
+    }
+    return LMT_OK;
+}
+
 void lmt_tok_pipeline_free(lmt_tok_pipeline *p) {
     lmt_normalizer_free(&p->norm);
     lmt_pretok_free(&p->pre);

@@ -27,7 +27,11 @@ Writes tests/fixtures/tokenizers_json/:
   stages.json    per-stage references: normalize_str / pre_tokenize_str /
                  decoder.decode outputs of each stage type, built with
                  `tokenizers` from the JSON spec the test also parses.
-The tokenizer.json folders load with tokenizers.Tokenizer.from_file;
+The tokenizer.json folders load with tokenizers.Tokenizer.from_file (what
+lmt_tokenizer_load_file follows) and, under "auto", with transformers'
+AutoTokenizer's backend (adversarial set, block hashes, pairs: what
+lmt_tokenizer_load follows; transformers 5 rebuilds the pipeline of a
+LlamaTokenizer / GPT2Tokenizer class);
 Qwen2.5 (vocab.json + merges.txt) with transformers' AutoTokenizer (its
 backend Tokenizer then encodes). tokenizers 0.23.3, transformers 5.23.
 """
@@ -83,6 +87,22 @@ PAIRS = [
     ("", "only the second"),
     ("x " * 40, "y " * 30),
 ]
+
+
+def blocks(tok, wiki):
+    out = {}
+    for split, lines in wiki.items():
+        encs = tok.encode_batch(lines)
+        hashes = []
+        h = base.FNV_OFFSET
+        for i, e in enumerate(encs):
+            dec = [tok.decode(e.ids, skip_special_tokens=False), tok.decode(e.ids, skip_special_tokens=True)]
+            h = base.fnv(h, base.example_bytes(e.ids, e.offsets, e.word_ids, e.special_tokens_mask, dec))
+            if (i + 1) % BLOCK == 0 or i + 1 == len(encs):
+                hashes.append("%016x" % h)
+                h = base.FNV_OFFSET
+        out[split] = hashes
+    return out
 
 
 def pair_rows(tok, pad_id):
@@ -284,23 +304,18 @@ def main():
     wiki = {k: base.wikitext_lines(k + ".raw") for k in ["wiki.valid", "wiki.test"]}
     for name in MODELS:
         tok = load(name)
-        res = {"model": name, "block": BLOCK, "adversarial": full(tok, adv), "blocks": {}, "sample": {}}
         from transformers import AutoTokenizer
         at = AutoTokenizer.from_pretrained(os.path.join(FAM, name))
-        res["pad_id"] = at.pad_token_id if at.pad_token_id is not None else at.eos_token_id
-        res["pairs"] = pair_rows(tok, res["pad_id"])
+        pad_id = at.pad_token_id if at.pad_token_id is not None else at.eos_token_id
+        res = {"model": name, "block": BLOCK, "adversarial": full(tok, adv), "blocks": blocks(tok, wiki), "sample": {},
+               "pad_id": pad_id, "pairs": pair_rows(tok, pad_id)}
         for split, lines in wiki.items():
-            encs = tok.encode_batch(lines)
-            hashes = []
-            h = base.FNV_OFFSET
-            for i, e in enumerate(encs):
-                dec = [tok.decode(e.ids, skip_special_tokens=False), tok.decode(e.ids, skip_special_tokens=True)]
-                h = base.fnv(h, base.example_bytes(e.ids, e.offsets, e.word_ids, e.special_tokens_mask, dec))
-                if (i + 1) % BLOCK == 0 or i + 1 == len(encs):
-                    hashes.append("%016x" % h)
-                    h = base.FNV_OFFSET
-            res["blocks"][split] = hashes
             res["sample"][split] = full(tok, lines[::SAMPLE_EVERY], decodes=False)
+        if os.path.exists(os.path.join(FAM, name, "tokenizer.json")):
+            # what lmt_tokenizer_load follows: AutoTokenizer's backend (transformers 5
+            # rebuilds the pipeline of LlamaTokenizer / GPT2Tokenizer classes)
+            bt = at._tokenizer
+            res["auto"] = {"adversarial": full(bt, adv), "blocks": blocks(bt, wiki), "pairs": pair_rows(bt, pad_id)}
         with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
             json.dump(res, f, ensure_ascii=False, separators=(",", ":"))
         print(name, "done", flush=True)
