@@ -3,8 +3,8 @@ validation + test lines, first N IMDb train reviews), GPT2TokenizerFast's
 backend encode_batch (ids, offsets, word ids), best of R runs.
 
 Usage: tokenizer_peer.py DATA_DIR THREADS [N_IMDB] [REPS] [TOKENIZER_DIR]
-(TOKENIZER_DIR: its tokenizer.json through tokenizers.Tokenizer.from_file, or
-AutoTokenizer's backend for a folder without one; default the GPT-2 folder.)
+(TOKENIZER_DIR: AutoTokenizer's backend, as lmt_tokenizer_load builds it;
+default the GPT-2 folder.)
 Thread count goes through RAYON_NUM_THREADS, set before tokenizers loads."""
 import json
 import os
@@ -33,10 +33,7 @@ with open(os.path.join(data, "imdb", "train.jsonl"), encoding="utf-8") as f:
 nbytes = sum(len(t.encode("utf-8")) for t in texts)
 if tokdir == os.path.join(data, "tokenizers", "gpt2"):
     tok = transformers.GPT2TokenizerFast.from_pretrained(tokdir).backend_tokenizer
-elif os.path.exists(os.path.join(tokdir, "tokenizer.json")):
-    import tokenizers  # noqa: E402
-    tok = tokenizers.Tokenizer.from_file(os.path.join(tokdir, "tokenizer.json"))
-else:
+else:   # what lmt_tokenizer_load follows
     tok = transformers.AutoTokenizer.from_pretrained(tokdir).backend_tokenizer
 best = 1e30
 for _ in range(reps):
