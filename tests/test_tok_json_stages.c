@@ -8,6 +8,7 @@
 #include <string.h>
 #include "harness.h"
 #include "core/json.h"
+#include "core/util.h"
 #include "tokenizers/bytelevel.h"
 #include "tokenizers/tok_pipeline.h"
 #include "tokenizers/utf8.h"
@@ -118,7 +119,77 @@ static void decoders(const lmt_json *list) {
     }
 }
 
+/* The hand-coded Llama-3 / Qwen2 patterns (pretok_llama3.c) against
+ * Oniguruma on random strings over the characters the patterns tell apart
+ * (letters incl. U+017F, which (?i) folds to s, numbers of every kind, each
+ * kind of whitespace, CR/LF, apostrophes, marks, others). */
+static void fast_split_differential(void) {
+    static const char *pool[] = {"a", "Z", "\xc5\xbf", "'", "s", "S", "t", "T", "r", "R", "e", "E", "v", "V", "l", "L", "m", "M",
+                                 "d", "D", "1", "9", "\xd9\xa3", "\xc2\xbd", "\xe2\x85\xab", " ", " ", "\t", "\n", "\r",
+                                 "\xe3\x80\x80", "\xc2\xa0", "\xc2\x85", ".", "!", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80",
+                                 "\xcc\x81", "_", "-", "\x0b", "\xe2\x80\xa8"};
+    const size_t np = sizeof pool / sizeof *pool;
+    for (int pat = 0; pat < 2; pat++) {
+        lmt_strbuf js;
+        lmt_sb_init(&js);
+        lmt_sb_puts(&js, "{\"type\":\"Split\",\"pattern\":{\"Regex\":");
+        const char *rx = pat ? lmt_qwen2_pattern : lmt_llama3_pattern;
+        lmt_json_write_string(&js, rx, strlen(rx), false);
+        lmt_sb_puts(&js, "},\"behavior\":\"Isolated\",\"invert\":false}");
+        lmt_json *spec = NULL;
+        CHECK_OK(lmt_json_parse(js.data, js.len, "differential", &spec));
+        lmt_sb_free(&js);
+        lmt_pretokenizer fast = {0};
+        CHECK_OK(lmt_pretok_parse(&fast, spec, "differential"));
+        lmt_json_free(spec);
+        if (fast.n != 1) { CHECK(0); lmt_pretok_free(&fast); continue; }
+        CHECK(fast.v[0].fast_digits == (pat ? 1 : 3));
+        lmt_pre_stage slow_st = fast.v[0];
+        slow_st.fast_digits = 0;   /* the same compiled regex through Oniguruma */
+        lmt_pretokenizer slow = {&slow_st, 1, false};
+        lmt_pwords a = {0}, b = {0}, c = {0}, d = {0};
+        lmt_regex_region *rr = NULL;
+        uint64_t seed = 0x9e3779b97f4a7c15ULL + (uint64_t)pat;
+        int bad = 0;
+        for (int it = 0; it < 20000; it++) {
+            char text[256];
+            size_t n = 0;
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            int len = (int)(seed >> 59) + (int)((seed >> 40) & 7);
+            for (int k = 0; k < len; k++) {
+                seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                const char *x = pool[(seed >> 33) % np];
+                memcpy(text + n, x, strlen(x));
+                n += strlen(x);
+            }
+            identity(text, n, &a.buf);
+            a.n = 0;
+            lmt_pwords_add(&a, 0, (uint32_t)n);
+            identity(text, n, &c.buf);
+            c.n = 0;
+            lmt_pwords_add(&c, 0, (uint32_t)n);
+            CHECK(lmt_pretok_run(&fast, &rr, &a, &b) == 0);
+            CHECK(lmt_pretok_run(&slow, &rr, &c, &d) == 0);
+            bool same = a.n == c.n;
+            for (size_t w = 0; same && w < a.n; w++) same = a.v[w].off == c.v[w].off && a.v[w].len == c.v[w].len;
+            if (!same && bad++ < 3) {
+                fprintf(stderr, "  pattern %d differs on \"", pat);
+                for (size_t k = 0; k < n; k++) fprintf(stderr, (unsigned char)text[k] < 0x20 || (unsigned char)text[k] > 0x7e ? "\\x%02x" : "%c", (unsigned char)text[k]);
+                fprintf(stderr, "\"\n");
+            }
+        }
+        CHECK_MSG(bad == 0, "hand-coded pattern %d: %d of 20000 random strings split differently from Oniguruma", pat, bad);
+        lmt_regex_region_free(rr);
+        lmt_pwords_free(&a);
+        lmt_pwords_free(&b);
+        lmt_pwords_free(&c);
+        lmt_pwords_free(&d);
+        lmt_pretok_free(&fast);
+    }
+}
+
 int main(void) {
+    fast_split_differential();
     lmt_json *j = NULL;
     CHECK_OK(lmt_json_parse_file(FX "stages.json", &j));
     if (!j) return lmt_test_finish();

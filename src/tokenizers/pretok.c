@@ -254,6 +254,11 @@ lmt_status lmt_pretok_parse(lmt_pretokenizer *p, const lmt_json *j, const char *
         LMT_TRY(parse_behavior(j, src, LMT_SPLIT_ISOLATED, &st.behavior));
         LMT_TRY(lmt_json_get_bool(j, "invert", false, src, &st.invert));
         LMT_TRY(lmt_tok_parse_pattern(lmt_json_get(j, "pattern"), src, "pre_tokenizer Split", &st.re));
+        const lmt_json *rx = lmt_json_get(lmt_json_get(j, "pattern"), "Regex");
+        if (rx && rx->type == LMT_JSON_STRING && !getenv("LMT_TOK_ONIG_ONLY")) {
+            if (!strcmp(rx->str, lmt_llama3_pattern)) st.fast_digits = 3;
+            else if (!strcmp(rx->str, lmt_qwen2_pattern)) st.fast_digits = 1;
+        }
     } else if (!strcmp(type, "Metaspace")) {
         st.kind = LMT_PRE_METASPACE;
         const char *r = NULL, *ps = NULL;

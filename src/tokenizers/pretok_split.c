@@ -12,7 +12,15 @@ int lmt_pretok_split_regex(const lmt_pre_stage *st, lmt_regex_region **rr, const
         size_t n = in->v[w].len, pos = 0, prev = 0, ms, me;
         out->pc_n = 0;
         while (pos <= n) {
-            int f = lmt_regex_find(st->re, rr, s, n, pos, &ms, &me);
+            int f;
+            if (st->fast_digits) {
+                if (pos >= n) break;
+                f = 1;
+                ms = pos;
+                me = lmt_pretok_llama3_match((const unsigned char *)s, n, pos, st->fast_digits);
+            } else {
+                f = lmt_regex_find(st->re, rr, s, n, pos, &ms, &me);
+            }
             if (f < 0) { rc = -1; break; }
             if (f == 0) break;
             if (me == ms) {   /* empty match: no piece; move one character on */

@@ -63,6 +63,7 @@ typedef struct lmt_pre_stage {
     lmt_split_behavior behavior;
     bool invert;
     lmt_regex *re;             /* Split, Whitespace */
+    int fast_digits;           /* Split with Llama-3's (3) or Qwen2's (1) pattern: hand-coded (pretok_llama3.c) */
     bool add_prefix_space, use_regex;   /* ByteLevel */
     bool individual;           /* Digits */
     bool split;                /* Metaspace */
@@ -99,6 +100,9 @@ int lmt_pretok_run(const lmt_pretokenizer *p, lmt_regex_region **rr, lmt_pwords 
 /* One stage (pretok_split.c, pretok_metaspace.c, pretok.c). */
 int lmt_pretok_split_regex(const lmt_pre_stage *st, lmt_regex_region **rr, const lmt_pwords *in, lmt_pwords *out);
 int lmt_pretok_metaspace(const lmt_pre_stage *st, const lmt_pwords *in, lmt_pwords *out);
+/* The patterns pretok_llama3.c hand-codes, and its match at s[i] (the end). */
+extern const char lmt_llama3_pattern[], lmt_qwen2_pattern[];
+size_t lmt_pretok_llama3_match(const unsigned char *s, size_t n, size_t i, int max_digits);
 /* Pieces of one word: [start, end) relative to it, is_match. Emits them into
  * out (copying text from in) as tokenizers' NormalizedString::split. */
 struct lmt_piece { uint32_t start, end; bool match; };
