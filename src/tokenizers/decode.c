@@ -29,6 +29,11 @@ lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size
         lmt_status st = lmt_decoder_run(&t->pipe->dec, toks, lens, m, out, out_len);
         free(toks);
         free(lens);
+        /* transformers 5 skips clean_up_tokenization only for BPE */
+        if (st == LMT_OK && clean_up_tokenization_spaces && t->model != LMT_TOK_BPE) {
+            *out_len = lmt_clean_up_tokenization(*out, *out_len);
+            (*out)[*out_len] = 0;
+        }
         return st;
     }
     if (t->model == LMT_TOK_WORDPIECE) {
