@@ -144,6 +144,35 @@ static void check_blocks(lmt_tokenizer *tok, const char *model, const char *spli
     free(enc);
 }
 
+/* The t5_precompiled fixture holds "@spm:PATH" for its charsmap: a copy in a
+ * temporary folder with the base64 put back; *dir becomes that folder. */
+static void path_with_charsmap(const char *src_dir, char *dir, char *out, size_t cap) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/tokenizer.json", src_dir);
+    char *d;
+    size_t n;
+    if (lmt_read_file(path, &d, &n) != LMT_OK || !mkdtemp(dir)) { CHECK(0); return; }
+    const char *at = strstr(d, "\"@spm:");
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    if (at) {
+        const char *end = strchr(at + 1, '"');
+        char rel[256];
+        snprintf(rel, sizeof rel, "%.*s", (int)(end - at - 6), at + 6);
+        lmt_sb_append(&b, d, (size_t)(at - d) + 1);
+        spm_charsmap_b64(rel, &b);
+        lmt_sb_append(&b, end, n - (size_t)(end - d));
+    }
+    CHECK(at != NULL);
+    snprintf(out, cap, "%s", dir);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    FILE *f = fopen(path, "w");
+    if (f && b.data) fwrite(b.data, 1, b.len, f);
+    if (f) fclose(f);
+    lmt_sb_free(&b);
+    free(d);
+}
+
 static void bad_file(const char *json, const char *expect) {
     char dir[] = "/tmp/lmt_tokjson_XXXXXX";
     if (!mkdtemp(dir)) { CHECK(0); return; }
@@ -215,14 +244,17 @@ int main(void) {
         lmt_json_free(ref);
     }
     /* tokenizers trained by the reference tool, one per pipeline shape */
-    const char *synth[] = {"unigram_metaspace", "wordpiece_custom", "bpe_suffix", "gemma_style", "llama3_style"};
+    const char *synth[] = {"unigram_metaspace", "wordpiece_custom", "bpe_suffix", "gemma_style", "llama3_style", "t5_precompiled"};
     strlist test_sample = {0};
     for (size_t i = 0; i < wiki[1].n; i += 50) sl_push(&test_sample, wiki[1].s[i], wiki[1].len[i]);
-    for (int k = 0; k < 5; k++) {
+    char tmpdir[] = "/tmp/lmt_tokjson_t5_XXXXXX";
+    for (int k = 0; k < 6; k++) {
         char path[512];
         snprintf(path, sizeof path, FX "synth/%s", synth[k]);
+        if (k == 5) path_with_charsmap(path, tmpdir, path, sizeof path);
         lmt_tokenizer *tok = NULL;
         CHECK_OK(lmt_tokenizer_load(path, &tok));
+        if (k == 5) { snprintf(path, sizeof path, "%s/tokenizer.json", tmpdir); remove(path); rmdir(tmpdir); }
         snprintf(path, sizeof path, FX "synth/%s.json", synth[k]);
         lmt_json *ref = NULL;
         CHECK_OK(lmt_json_parse_file(path, &ref));

@@ -12,6 +12,7 @@
 #include "tokenizers/bytelevel.h"
 #include "tokenizers/tok_pipeline.h"
 #include "tokenizers/utf8.h"
+#include "tok_corpus.h"
 
 #define FX LMT_SOURCE_DIR "/tests/fixtures/tokenizers_json/"
 
@@ -32,9 +33,27 @@ static int32_t char_index(const char *s, size_t byte) {
     return c;
 }
 
+/* "@spm:PATH" (under the shared tokenizers folder): the precompiled_charsmap
+ * of that SentencePiece model, as base64 in a Precompiled spec */
+static lmt_json *precompiled_spec(const char *ref) {
+    lmt_strbuf js;
+    lmt_sb_init(&js);
+    lmt_sb_puts(&js, "{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"");
+    lmt_json *j = NULL;
+    if (spm_charsmap_b64(ref + 5, &js) == 0) {
+        lmt_sb_puts(&js, "\"}");
+        CHECK_OK(lmt_json_parse(js.data, js.len, "precompiled", &j));
+    }
+    lmt_sb_free(&js);
+    return j;
+}
+
 static void normalizers(const lmt_json *list) {
     for (size_t k = 0; list && k < list->len; k++) {
         const lmt_json *spec = lmt_json_get(&list->items[k], "spec"), *cases = lmt_json_get(&list->items[k], "cases");
+        const lmt_json *pcm = lmt_json_get(spec, "precompiled_charsmap");
+        lmt_json *own = pcm && pcm->type == LMT_JSON_STRING && !strncmp(pcm->str, "@spm:", 5) ? precompiled_spec(pcm->str) : NULL;
+        if (own) spec = own;
         lmt_normalizer nz = {0};
         CHECK_OK(lmt_normalizer_parse(&nz, spec, "stages.json"));
         lmt_normalized a = {0}, b = {0};
@@ -50,6 +69,7 @@ static void normalizers(const lmt_json *list) {
         lmt_normalized_free(&a);
         lmt_normalized_free(&b);
         lmt_normalizer_free(&nz);
+        lmt_json_free(own);
     }
 }
 

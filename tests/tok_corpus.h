@@ -3,16 +3,19 @@
 #ifndef LMT_TEST_TOK_CORPUS_H
 #define LMT_TEST_TOK_CORPUS_H
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "core/base64.h"
+#include "tokenizers/spm.h"
 #include "lmtune/tokenizer.h"
 
 typedef struct { char **s; size_t *len; size_t n, cap; } strlist;
 
-static void sl_push(strlist *l, const char *s, size_t n) {
+static inline void sl_push(strlist *l, const char *s, size_t n) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 1024;
         l->s = realloc(l->s, l->cap * sizeof *l->s);
@@ -22,25 +25,25 @@ static void sl_push(strlist *l, const char *s, size_t n) {
     l->len[l->n++] = n;
 }
 
-static void sl_free(strlist *l) {
+static inline void sl_free(strlist *l) {
     for (size_t i = 0; i < l->n; i++) free(l->s[i]);
     free(l->s);
     free(l->len);
     memset(l, 0, sizeof *l);
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+static inline uint64_t fnv(uint64_t h, const void *p, size_t n) {
     const unsigned char *s = p;
     for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 0x100000001b3ULL; }
     return h;
 }
 
-static uint64_t fnv_i32(uint64_t h, int32_t v) {
+static inline uint64_t fnv_i32(uint64_t h, int32_t v) {
     unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
     return fnv(h, b, 4);
 }
 
-static void load_lines(const char *path, strlist *out) {
+static inline void load_lines(const char *path, strlist *out) {
     char *d;
     size_t n;
     if (lmt_read_file(path, &d, &n) != LMT_OK) { CHECK_MSG(0, "%s", lmt_last_error()); return; }
@@ -129,6 +132,26 @@ static inline uint64_t block_hash2(const lmt_tokenizer *tok, const lmt_encoding 
         free(d1);
     }
     return h;
+}
+
+/* The precompiled_charsmap of a SentencePiece model under the shared
+ * tokenizers folder (rel: "opus-mt-tc-big-en-pt/source.spm"), appended to
+ * out as base64 (as tokenizer.json holds it). 0, or -1 with a failed check. */
+static inline int spm_charsmap_b64(const char *rel, lmt_strbuf *out) {
+    char path[512];
+    snprintf(path, sizeof path, LMT_SHARED_DATA "/tokenizers/%s", rel);
+    lmt_spm m;
+    if (lmt_spm_load(path, &m) != LMT_OK) { CHECK_MSG(0, "%s", lmt_last_error()); return -1; }
+    size_t ts = m.trie_n * 4, n = 4 + ts + m.norm_n;
+    unsigned char *raw = malloc(n);
+    raw[0] = (unsigned char)ts; raw[1] = (unsigned char)(ts >> 8); raw[2] = (unsigned char)(ts >> 16); raw[3] = (unsigned char)(ts >> 24);
+    for (size_t i = 0; i < m.trie_n; i++)
+        for (int b = 0; b < 4; b++) raw[4 + 4 * i + (size_t)b] = (unsigned char)(m.trie[i] >> (8 * b));
+    memcpy(raw + 4 + ts, m.norm, m.norm_n);
+    lmt_base64_append(out, raw, n);
+    free(raw);
+    lmt_spm_free(&m);
+    return 0;
 }
 
 #endif

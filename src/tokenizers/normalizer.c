@@ -41,14 +41,14 @@ int lmt_ns_copy(lmt_normalized *d, const lmt_normalized *src, size_t from, size_
 }
 
 void lmt_normalizer_free(lmt_normalizer *nz) {
-    for (size_t i = 0; i < nz->n; i++) { lmt_regex_free(nz->v[i].re); free(nz->v[i].content); }
+    for (size_t i = 0; i < nz->n; i++) { lmt_regex_free(nz->v[i].re); free(nz->v[i].content); lmt_charsmap_free(nz->v[i].charsmap); }
     free(nz->v);
     memset(nz, 0, sizeof *nz);
 }
 
 static lmt_status add_stage(lmt_normalizer *nz, lmt_norm_stage st) {
     lmt_norm_stage *nv = realloc(nz->v, (nz->n + 1) * sizeof *nv);
-    if (!nv) { lmt_regex_free(st.re); free(st.content); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    if (!nv) { lmt_regex_free(st.re); free(st.content); lmt_charsmap_free(st.charsmap); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
     nz->v = nv;
     nz->v[nz->n++] = st;
     return LMT_OK;
@@ -88,7 +88,12 @@ lmt_status lmt_normalizer_parse(lmt_normalizer *nz, const lmt_json *j, const cha
     else if (!strcmp(type, "NFKD")) st.kind = LMT_NORM_NFKD;
     else if (!strcmp(type, "Lowercase")) st.kind = LMT_NORM_LOWERCASE;
     else if (!strcmp(type, "StripAccents")) st.kind = LMT_NORM_STRIP_ACCENTS;
-    else if (!strcmp(type, "Precompiled")) st.kind = LMT_NORM_PRECOMPILED;
+    else if (!strcmp(type, "Precompiled")) {
+        st.kind = LMT_NORM_PRECOMPILED;
+        const lmt_json *cm = lmt_json_get(j, "precompiled_charsmap");
+        if (!cm || cm->type != LMT_JSON_STRING) return lmt_fail(LMT_ERR_FORMAT, "%s: normalizer Precompiled needs \"precompiled_charsmap\"", src);
+        LMT_TRY(lmt_charsmap_parse(cm->str, cm->len, src, &st.charsmap));
+    }
     else if (!strcmp(type, "Strip")) {
         st.kind = LMT_NORM_STRIP;
         LMT_TRY(lmt_json_get_bool(j, "strip_left", true, src, &st.left));
@@ -120,6 +125,31 @@ static bool is_mark(uint32_t c) {
     return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC || k == UTF8PROC_CATEGORY_ME;
 }
 
+int lmt_ns_transform(const lmt_normalized *in, const lmt_nchange *v, size_t nv, lmt_normalized *out) {
+    const unsigned char *s = (const unsigned char *)in->s;
+    size_t idx = 0;
+    for (size_t i = 0; i < nv; i++) {
+        char buf[4];
+        size_t bl = lmt_utf8_encode((uint32_t)v[i].cp, buf);
+        uint32_t as, ae;
+        if (v[i].change > 0) {
+            as = idx ? in->ostart[idx - 1] : (in->n ? in->ostart[0] : 0);
+            ae = idx ? in->oend[idx - 1] : as;
+        } else {
+            if (idx >= in->n) return -1;
+            as = in->ostart[idx];
+            ae = in->oend[idx];
+            for (int k = 0; k < 1 - v[i].change && idx < in->n; k++) {
+                size_t l;
+                lmt_utf8_decode(s + idx, in->n - idx, &l);
+                idx += l;
+            }
+        }
+        if (lmt_ns_push(out, buf, bl, as, ae)) return -1;
+    }
+    return 0;
+}
+
 /* Unicode normalization forms with tokenizers' alignments
  * (unicode-normalization-alignments): each character decomposes into its
  * first code point (change 0) and the rest (change +1 each), non-starters
@@ -128,7 +158,7 @@ static bool is_mark(uint32_t c) {
  * positionally: a change <= 0 takes the next original character's range and
  * consumes 1 - change of them, an insertion takes the previous one's.
  * Returns 1 when the text is unchanged (out untouched), 0, or -1. */
-typedef struct { int32_t cp; int change; uint8_t ccc; } nitem;
+typedef lmt_nchange nitem;
 
 static int32_t compose_pair(int32_t a, int32_t b) {
     utf8proc_uint8_t s[8], *o = NULL;
@@ -211,27 +241,7 @@ static int unicode_norm(const lmt_normalized *in, utf8proc_option_t opt, lmt_nor
         }
         nv = w;
     }
-    /* positional alignment */
-    size_t idx = 0;
-    for (size_t i = 0; i < nv && !rc; i++) {
-        char buf[4];
-        size_t bl = lmt_utf8_encode((uint32_t)v[i].cp, buf);
-        uint32_t as, ae;
-        if (v[i].change > 0) {
-            as = idx ? in->ostart[idx - 1] : (in->n ? in->ostart[0] : 0);
-            ae = idx ? in->oend[idx - 1] : as;
-        } else {
-            if (idx >= in->n) { rc = -1; break; }
-            as = in->ostart[idx];
-            ae = in->oend[idx];
-            for (int k = 0; k < 1 - v[i].change && idx < in->n; k++) {
-                size_t l;
-                lmt_utf8_decode(s + idx, in->n - idx, &l);
-                idx += l;
-            }
-        }
-        rc = lmt_ns_push(out, buf, bl, as, ae);
-    }
+    if (!rc) rc = lmt_ns_transform(in, v, nv, out);
     free(v);
     return rc;
 }
@@ -313,8 +323,8 @@ int lmt_normalizer_run(const lmt_normalizer *nz, lmt_regex_region **rr, lmt_norm
         switch (st->kind) {
         case LMT_NORM_NFC: rc = unicode_norm(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE, tmp); break;
         case LMT_NORM_NFD: rc = unicode_norm(s, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, tmp); break;
-        case LMT_NORM_NFKC: case LMT_NORM_PRECOMPILED:
-            rc = unicode_norm(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT, tmp); break;
+        case LMT_NORM_NFKC: rc = unicode_norm(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT, tmp); break;
+        case LMT_NORM_PRECOMPILED: rc = lmt_charsmap_normalize(st->charsmap, s, tmp); break;
         case LMT_NORM_NFKD: rc = unicode_norm(s, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, tmp); break;
         case LMT_NORM_LOWERCASE: rc = lowercase(s, tmp); break;
         case LMT_NORM_STRIP: rc = strip(st, s, tmp); break;

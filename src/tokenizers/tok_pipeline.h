@@ -27,6 +27,21 @@ lmt_status lmt_tok_stage_type(const lmt_json *j, const char *src, const char *wh
 /* A tokenizers Pattern: {"String": s} (literal) or {"Regex": r}. */
 lmt_status lmt_tok_parse_pattern(const lmt_json *p, const char *src, const char *what, lmt_regex **re);
 
+/* One output character of a normalizer and its change in character count
+ * (tokenizers' NormalizedString::transform: <= 0 takes the next original
+ * character's alignment and consumes 1 - change of them, > 0 is inserted
+ * with the previous one's). */
+typedef struct lmt_nchange { int32_t cp; int32_t change; uint8_t ccc; } lmt_nchange;
+int lmt_ns_transform(const lmt_normalized *in, const lmt_nchange *v, size_t n, lmt_normalized *out);
+
+/* SentencePiece's precompiled charsmap (normalizer_precompiled.c) */
+typedef struct lmt_charsmap lmt_charsmap;
+lmt_status lmt_charsmap_parse(const char *b64, size_t len, const char *src, lmt_charsmap **out);
+void lmt_charsmap_free(lmt_charsmap *cm);
+/* tokenizers' Precompiled: per grapheme (under 6 bytes) the charsmap's first
+ * prefix rule, else per character. 1 when unchanged, 0, -1. */
+int lmt_charsmap_normalize(const lmt_charsmap *cm, const lmt_normalized *in, lmt_normalized *out);
+
 /* ---- normalizers ---- */
 typedef enum {
     LMT_NORM_NFC, LMT_NORM_NFD, LMT_NORM_NFKC, LMT_NORM_NFKD, LMT_NORM_LOWERCASE, LMT_NORM_STRIP,
@@ -40,6 +55,7 @@ typedef struct lmt_norm_stage {
     char *content;             /* Replace / Prepend */
     size_t content_len;
     lmt_bert_norm bert;
+    lmt_charsmap *charsmap;    /* Precompiled */
 } lmt_norm_stage;
 
 typedef struct lmt_normalizer { lmt_norm_stage *v; size_t n; } lmt_normalizer;

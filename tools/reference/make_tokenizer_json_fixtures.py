@@ -18,7 +18,8 @@ Writes tests/fixtures/tokenizers_json/:
                  StripAccents and Punctuation/Digits, BPE with
                  end_of_word_suffix/continuing_subword_prefix + BPEDecoder,
                  Gemma-style BPE without pre-tokenizer whose tokens hold
-                 U+2581 inside, Llama-3-style ignore_merges), saved as
+                 U+2581 inside, Llama-3-style ignore_merges, T5-style Precompiled
+                 + Unigram whose charsmap is stored as "@spm:PATH"), saved as
                  tokenizer.json, with full rows for the adversarial set and
                  every 50th WikiText-2 test line (`--synth` writes only these)
   specials.json  per folder (also SmolLM2-135M-Instruct): len(tokenizer) and
@@ -178,6 +179,16 @@ def stage_specs():
     for n in norms:
         t = Tokenizer.from_str(json.dumps({"version": "1.0", "model": wl, "normalizer": n}))
         cases["normalizer"].append({"spec": n, "cases": [[x, t.normalizer.normalize_str(x)] for x in texts]})
+    # Precompiled with a real SentencePiece charsmap (Marian's source.spm; the
+    # test reads it from there: "@spm:" + path under ../shared/data/tokenizers)
+    import base64
+    spm = "opus-mt-tc-big-en-pt/source.spm"
+    cm = base64.b64encode(spm_charsmap(os.path.join(base.SHARED, "tokenizers", spm))).decode()
+    t = Tokenizer.from_str(json.dumps({"version": "1.0", "model": wl, "normalizer": {"type": "Precompiled", "precompiled_charsmap": cm}}))
+    ptexts = texts + ["ﬁ café e\u0301 ﬀ", "Ⅻ ½ ｆｕｌｌ", "a\u0301b\u0308", "\u3000x\u00a0y", "한국어 ᄒ\u1161\u11ab",
+                      "👨\u200d👩\u200d👧 🇫🇷🇯🇵", "\x00\x01 tab\tnl\n", "ｱｲｳ ｶﾞ ㌀ ℡"]
+    cases["normalizer"].append({"spec": {"type": "Precompiled", "precompiled_charsmap": "@spm:" + spm},
+                                "cases": [[x, t.normalizer.normalize_str(x)] for x in ptexts]})
     for p in pres:
         t = Tokenizer.from_str(json.dumps({"version": "1.0", "model": wl, "pre_tokenizer": p}))
         cases["pre_tokenizer"].append({"spec": p, "cases": [[x, [[s, list(o)] for s, o in t.pre_tokenizer.pre_tokenize_str(x)]] for x in texts]})
@@ -200,6 +211,47 @@ def stage_specs():
         t = Tokenizer.from_str(json.dumps({"version": "1.0", "model": wl, "decoder": d}))
         cases["decoder"].append({"spec": d, "cases": [[x, t.decoder.decode(x)] for x in toks]})
     return cases
+
+
+def _varint(b, i):
+    r = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        r |= (c & 0x7f) << s
+        s += 7
+        if c < 0x80:
+            return r, i
+
+
+def _fields(b):
+    i = 0
+    while i < len(b):
+        k, i = _varint(b, i)
+        f, wt = k >> 3, k & 7
+        if wt == 0:
+            v, i = _varint(b, i)
+        elif wt == 2:
+            n, i = _varint(b, i)
+            v = b[i:i + n]
+            i += n
+        elif wt == 5:
+            v, i = b[i:i + 4], i + 4
+        elif wt == 1:
+            v, i = b[i:i + 8], i + 8
+        else:
+            raise ValueError(wt)
+        yield f, wt, v
+
+
+def spm_charsmap(path):
+    """ModelProto.normalizer_spec (3).precompiled_charsmap (2), without protobuf."""
+    for f, wt, v in _fields(open(path, "rb").read()):
+        if f == 3 and wt == 2:
+            for f2, wt2, v2 in _fields(v):
+                if f2 == 2 and wt2 == 2:
+                    return bytes(v2)
+    return b""
 
 
 def base_llama3():
@@ -278,6 +330,18 @@ def synth_tokenizers():
     del j
     t.add_tokens([AddedToken("<tool_call>", normalized=True, rstrip=True)])
     out["llama3_style"] = t
+    # T5/ALBERT-style: SentencePiece's Precompiled charsmap (Marian's) + Metaspace + Unigram;
+    # saved with "@spm:PATH" for the charsmap (the test puts it back: 300 kB of base64)
+    import base64
+    spm = "opus-mt-tc-big-en-pt/source.spm"
+    cm = spm_charsmap(os.path.join(base.SHARED, "tokenizers", spm))
+    t = Tokenizer(models.Unigram())
+    t.normalizer = normalizers.Sequence([normalizers.Precompiled(cm), normalizers.Replace(Regex(" {2,}"), " ")])
+    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    t.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    t.train_from_iterator(train, trainers.UnigramTrainer(vocab_size=1200, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"))
+    t.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", t.token_to_id("</s>"))])
+    out["t5_precompiled"] = t
     adv = [t for t in base.adversarial_texts()] + EXTRA
     test = base.wikitext_lines("wiki.test.raw")[::SAMPLE_EVERY]
     for name, tok in out.items():
@@ -285,6 +349,12 @@ def synth_tokenizers():
         os.makedirs(d, exist_ok=True)
         tok.save(os.path.join(d, "tokenizer.json"))
         tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+        if name == "t5_precompiled":
+            text = open(os.path.join(d, "tokenizer.json"), encoding="utf-8").read()
+            b64 = base64.b64encode(cm).decode()
+            assert text.count(b64) == 1
+            with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
+                f.write(text.replace(b64, "@spm:" + spm))
         res = {"adversarial": full(tok, adv), "wiki.test": full(tok, test, decodes=False)}
         with open(os.path.join(OUT, "synth", name + ".json"), "w", encoding="utf-8") as f:
             json.dump(res, f, ensure_ascii=False, separators=(",", ":"))
