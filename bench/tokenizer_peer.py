@@ -2,7 +2,9 @@
 validation + test lines, first N IMDb train reviews), GPT2TokenizerFast's
 backend encode_batch (ids, offsets, word ids), best of R runs.
 
-Usage: tokenizer_peer.py DATA_DIR THREADS [N_IMDB] [REPS]
+Usage: tokenizer_peer.py DATA_DIR THREADS [N_IMDB] [REPS] [TOKENIZER_DIR]
+(TOKENIZER_DIR: AutoTokenizer's backend, as lmt_tokenizer_load builds it;
+default the GPT-2 folder.)
 Thread count goes through RAYON_NUM_THREADS, set before tokenizers loads."""
 import json
 import os
@@ -12,6 +14,7 @@ import time
 data, threads = sys.argv[1], int(sys.argv[2])
 n_imdb = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
 reps = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+tokdir = sys.argv[5] if len(sys.argv) > 5 else os.path.join(data, "tokenizers", "gpt2")
 os.environ["RAYON_NUM_THREADS"] = str(threads)
 os.environ["TOKENIZERS_PARALLELISM"] = "true"
 
@@ -28,7 +31,10 @@ with open(os.path.join(data, "imdb", "train.jsonl"), encoding="utf-8") as f:
             break
         texts.append(json.loads(line)["text"])
 nbytes = sum(len(t.encode("utf-8")) for t in texts)
-tok = transformers.GPT2TokenizerFast.from_pretrained(os.path.join(data, "tokenizers", "gpt2")).backend_tokenizer
+if tokdir == os.path.join(data, "tokenizers", "gpt2"):
+    tok = transformers.GPT2TokenizerFast.from_pretrained(tokdir).backend_tokenizer
+else:   # what lmt_tokenizer_load follows
+    tok = transformers.AutoTokenizer.from_pretrained(tokdir).backend_tokenizer
 best = 1e30
 for _ in range(reps):
     t0 = time.perf_counter()

@@ -18,28 +18,10 @@
 
 
 
-static uint32_t rd32(const char *p) {
-    const unsigned char *u = (const unsigned char *)p;
-    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
-}
 
 
 /* JSON Lines: the string at key (or at translation.en / translation.fr). */
 
-static uint64_t example_hash(uint64_t h, const lmt_encoding *e, const char *d0, size_t l0, const char *d1, size_t l1) {
-    h = fnv_i32(h, (int32_t)e->n);
-    for (size_t k = 0; k < e->n; k++) {
-        h = fnv_i32(h, e->ids[k]);
-        h = fnv_i32(h, e->offset_start[k]);
-        h = fnv_i32(h, e->offset_end[k]);
-        h = fnv_i32(h, e->word_ids[k]);
-        h = fnv_i32(h, e->special_tokens_mask[k]);
-    }
-    const unsigned char sep = 0xff;
-    h = fnv(h, d0, l0); h = fnv(h, &sep, 1);
-    h = fnv(h, d1, l1); h = fnv(h, &sep, 1);
-    return h;
-}
 
 static void check_corpus(lmt_tokenizer *tok, const char *tname, const char *cname, const strlist *texts) {
     char path[512];
@@ -54,16 +36,8 @@ static void check_corpus(lmt_tokenizer *tok, const char *tname, const char *cnam
     CHECK_OK(lmt_tokenizer_encode_batch(tok, (const char *const *)texts->s, texts->len, NULL, NULL, texts->n, &o, enc));
     int bad_blocks = 0;
     for (size_t b = 0; b < nblocks && rn == nblocks * 8; b++) {
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (size_t i = b * BLOCK; i < texts->n && i < (b + 1) * BLOCK; i++) {
-            char *d0 = NULL, *d1 = NULL;
-            size_t l0 = 0, l1 = 0;
-            lmt_tokenizer_decode(tok, enc[i].ids, enc[i].n, false, false, &d0, &l0);
-            lmt_tokenizer_decode(tok, enc[i].ids, enc[i].n, true, false, &d1, &l1);
-            h = example_hash(h, &enc[i], d0, l0, d1, l1);
-            free(d0);
-            free(d1);
-        }
+        size_t to = (b + 1) * BLOCK < texts->n ? (b + 1) * BLOCK : texts->n;
+        uint64_t h = block_hash2(tok, enc, b * BLOCK, to);
         uint64_t want;
         memcpy(&want, ref + b * 8, 8);
         if (h != want && bad_blocks++ < 2) {
@@ -102,7 +76,7 @@ static void check_full(lmt_tokenizer *tok, const char *tname, const lmt_json *ro
             lmt_tokenizer_decode(tok, e.ids, e.n, false, false, &d0, &l0);
             lmt_tokenizer_decode(tok, e.ids, e.n, true, false, &d1, &l1);
             char got[17];
-            snprintf(got, sizeof got, "%016llx", (unsigned long long)example_hash(0xcbf29ce484222325ULL, &e, d0, l0, d1, l1));
+            snprintf(got, sizeof got, "%016llx", (unsigned long long)example_hash2(0xcbf29ce484222325ULL, &e, d0, l0, d1, l1));
             CHECK_MSG(!strcmp(got, hash->str), "%s/%s[%zu]: %zu tokens, hash differs (\"%.40s...\")", tname, what, i, e.n, texts->s[i]);
             free(d0);
             free(d1);
@@ -194,21 +168,7 @@ int main(void) {
     CHECK_OK(lmt_json_parse_file(FX "full.json", &full));
     strlist adv = {0}, sample = {0};
     {
-        char *d;
-        size_t n;
-        CHECK_OK(lmt_read_file(FX "adversarial.bin", &d, &n));
-        /* entries: u32 repeat, u32 length, bytes; the input is the bytes repeated */
-        for (size_t p = 0; d && p + 8 <= n;) {
-            uint32_t rep = rd32(d + p), l = rd32(d + p + 4);
-            CHECK(l <= n - p - 8);
-            if (l > n - p - 8) break;
-            char *x = malloc((size_t)rep * l + 1);
-            for (uint32_t k = 0; k < rep; k++) memcpy(x + (size_t)k * l, d + p + 8, l);
-            sl_push(&adv, x, (size_t)rep * l);
-            free(x);
-            p += 8 + l;
-        }
-        free(d);
+        load_adversarial_bin(FX "adversarial.bin", &adv);
         strlist all = {0};
         load_lines(LMT_SHARED_DATA "/wikitext-2-raw-v1/wiki.valid.raw", &all);
         for (size_t i = 0; i < 40 && i < all.n; i++) sl_push(&sample, all.s[i], all.len[i]);

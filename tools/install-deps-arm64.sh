@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # (libgfortran-12-dev-arm64-cross: the static link of libopenblas.a that
 # tests/check_install.sh does needs -lgfortran)
 pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross libgfortran-12-dev-arm64-cross qemu-user-static
-      libopenblas-dev:arm64 libutf8proc-dev:arm64 libgomp1:arm64 libcurl4-openssl-dev:arm64 libssl-dev:arm64)
+      libonig-dev libopenblas-dev:arm64 libutf8proc-dev:arm64 libonig5:arm64 libgomp1:arm64 libcurl4-openssl-dev:arm64 libssl-dev:arm64)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,9 @@
 /* lmtune tokenizers: HF tokenizer folders in, the encodings transformers'
  * fast tokenizers produce out. Byte-level BPE (GPT-2, RoBERTa) and
  * WordPiece (BERT, DistilBERT uncased); SentencePiece unigram under
- * MarianTokenizer's semantics (folders with source.spm / target.spm). */
+ * MarianTokenizer's semantics (folders with source.spm / target.spm); any
+ * other tokenizer.json (Llama 2/3, Mistral, SmolLM2, TinyLlama, Qwen2...)
+ * through the general pipeline of HF tokenizers' stages (docs/TOKENIZERS.md). */
 #ifndef LMTUNE_TOKENIZER_H
 #define LMTUNE_TOKENIZER_H
 #include "lmtune/lmtune.h"
@@ -12,6 +14,9 @@ extern "C" {
 
 typedef struct lmt_tokenizer lmt_tokenizer;
 
+/* Tokenizers of the general tokenizer.json pipeline report their model's
+ * family: BPE as GPT2, WordPiece as BERT, Unigram as MARIAN (their special
+ * tokens come from the file, not from these kinds). */
 typedef enum lmt_tokenizer_kind {
     LMT_TOKENIZER_GPT2 = 0,     /* byte-level BPE, no special tokens added */
     LMT_TOKENIZER_ROBERTA,      /* byte-level BPE, <s> A </s></s> B </s> */
@@ -27,13 +32,20 @@ typedef enum lmt_tok_model {
     LMT_TOK_UNIGRAM       /* SentencePiece unigram: Marian */
 } lmt_tok_model;
 
-/* Loads tokenizer.json, or vocab.json + merges.txt, or (WordPiece) vocab.txt,
+/* Loads tokenizer.json (as transformers' AutoTokenizer uses it), or
+ * vocab.json + merges.txt (Qwen2Tokenizer too), or (WordPiece) vocab.txt,
  * or (Marian, detected by source.spm without tokenizer.json) source.spm +
  * target.spm + vocab.json
  * (+ tokenizer_config.json,
  * special_tokens_map.json) from dir. The kind comes from tokenizer_config.json
  * or the files' contents. Errors name the file and the problem. */
 LMT_API lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out);
+/* A folder's tokenizer_config.json can name a class whose pipeline
+ * transformers 5 builds instead of tokenizer.json's (LlamaTokenizer:
+ * Metaspace; GPT2Tokenizer: ByteLevel): lmt_tokenizer_load follows
+ * AutoTokenizer. This reads one tokenizer.json exactly as
+ * tokenizers.Tokenizer.from_file does (no configs; special ids -1). */
+LMT_API lmt_status lmt_tokenizer_load_file(const char *tokenizer_json, lmt_tokenizer **out);
 LMT_API void lmt_tokenizer_free(lmt_tokenizer *t);
 LMT_API lmt_tokenizer_kind lmt_tokenizer_get_kind(const lmt_tokenizer *t);
 LMT_API lmt_tok_model lmt_tokenizer_model(const lmt_tokenizer *t);

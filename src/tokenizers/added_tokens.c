@@ -15,18 +15,31 @@ lmt_status lmt_added_vocab_add(lmt_added_vocab *a, const char *content, int32_t 
     lmt_added_token *t = &a->v[a->n];
     if (!(t->content = lmt_strdup(content))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     t->len = strlen(content);
+    if (t->len) a->first[(unsigned char)content[0] >> 6] |= 1ull << ((unsigned char)content[0] & 63);
     t->id = id;
     t->special = special;
     t->lstrip = lstrip;
     t->rstrip = rstrip;
     t->single_word = single_word;
     t->normalized = normalized;
+    t->match = NULL;
+    t->match_len = 0;
     a->n++;
     return LMT_OK;
 }
 
+lmt_status lmt_added_vocab_set_match(lmt_added_vocab *a, size_t k, const char *s, size_t n) {
+    char *m = lmt_strndup(s, n);
+    if (!m) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    free(a->v[k].match);
+    a->v[k].match = m;
+    a->v[k].match_len = n;
+    if (n) a->first[(unsigned char)s[0] >> 6] |= 1ull << ((unsigned char)s[0] & 63);
+    return LMT_OK;
+}
+
 void lmt_added_vocab_free(lmt_added_vocab *a) {
-    for (size_t i = 0; i < a->n; i++) free(a->v[i].content);
+    for (size_t i = 0; i < a->n; i++) { free(a->v[i].content); free(a->v[i].match); }
     free(a->v);
     memset(a, 0, sizeof *a);
 }
@@ -56,8 +69,10 @@ static long longest_at(const lmt_added_vocab *a, const unsigned char *s, size_t 
     size_t best_len = 0;
     for (size_t k = 0; k < a->n; k++) {
         const lmt_added_token *t = &a->v[k];
-        if (t->normalized != normalized || t->len <= best_len || t->len > end - i) continue;
-        if (s[i] == (unsigned char)t->content[0] && !memcmp(s + i, t->content, t->len)) { best = (long)k; best_len = t->len; }
+        const char *c = t->match ? t->match : t->content;
+        size_t len = t->match ? t->match_len : t->len;
+        if (t->normalized != normalized || len <= best_len || len > end - i || !len) continue;
+        if (s[i] == (unsigned char)c[0] && !memcmp(s + i, c, len)) { best = (long)k; best_len = len; }
     }
     return best;
 }
@@ -66,6 +81,7 @@ static long longest_at(const lmt_added_vocab *a, const unsigned char *s, size_t 
 static int split_pass(const lmt_added_vocab *a, const unsigned char *s, size_t from, size_t to, bool normalized, lmt_segments *out) {
     size_t seg_start = from, i = from;
     while (i < to) {
+        if (!(a->first[s[i] >> 6] >> (s[i] & 63) & 1)) { i++; continue; }   /* no token starts with this byte */
         long best = longest_at(a, s, i, to, normalized);
         if (best < 0) {
             i++;
@@ -73,7 +89,7 @@ static int split_pass(const lmt_added_vocab *a, const unsigned char *s, size_t f
             continue;
         }
         const lmt_added_token *t = &a->v[best];
-        size_t mstart = i, mend = i + t->len, l;
+        size_t mstart = i, mend = i + (t->match ? t->match_len : t->len), l;
         if (t->single_word) {
             bool before = mstart > from && lmt_unicode_is_word(lmt_utf8_decode_before(s, mstart, &l));
             bool after = mend < to && lmt_unicode_is_word(lmt_utf8_decode(s + mend, to - mend, &l));
@@ -88,6 +104,10 @@ static int split_pass(const lmt_added_vocab *a, const unsigned char *s, size_t f
         seg_start = i = mend;
     }
     return seg_push(out, (uint32_t)seg_start, (uint32_t)to, -1);
+}
+
+int lmt_added_split_pass(const lmt_added_vocab *a, const char *text, size_t from, size_t to, bool normalized, lmt_segments *out) {
+    return split_pass(a, (const unsigned char *)text, from, to, normalized, out);
 }
 
 int lmt_added_split(const lmt_added_vocab *a, const char *text, size_t n, lmt_segments *out) {

@@ -12,9 +12,16 @@ typedef struct lmt_added_token {
     size_t len;
     int32_t id;
     bool special, lstrip, rstrip, single_word, normalized;
+    char *match;              /* what is matched when not content: a normalized=true
+                                 token's content through the normalizer (pipeline) */
+    size_t match_len;
 } lmt_added_token;
 
-typedef struct lmt_added_vocab { lmt_added_token *v; size_t n; } lmt_added_vocab;
+typedef struct lmt_added_vocab {
+    lmt_added_token *v;
+    size_t n;
+    uint64_t first[4];        /* bitmap of the tokens' first bytes (a fast skip) */
+} lmt_added_vocab;
 
 /* A piece of the input: a run of ordinary text (token < 0) or an added token. */
 typedef struct lmt_segment { uint32_t start, end; int32_t token; } lmt_segment;
@@ -23,6 +30,11 @@ typedef struct lmt_segments { lmt_segment *v; size_t n, cap; } lmt_segments;
 lmt_status lmt_added_vocab_add(lmt_added_vocab *a, const char *content, int32_t id, bool special, bool lstrip, bool rstrip,
                                bool single_word, bool normalized);
 void lmt_added_vocab_free(lmt_added_vocab *a);
+/* Token k is matched as s[0..n) instead of its content. */
+lmt_status lmt_added_vocab_set_match(lmt_added_vocab *a, size_t k, const char *s, size_t n);
+/* One pass over text[from..to): the tokens with this normalized-ness only
+ * (the pipeline matches normalized=true tokens in normalized text). */
+int lmt_added_split_pass(const lmt_added_vocab *a, const char *text, size_t from, size_t to, bool normalized, lmt_segments *out);
 /* Index of the added token with this id, or -1. */
 long lmt_added_vocab_find_id(const lmt_added_vocab *a, int32_t id);
 /* Splits text[0..n) (valid UTF-8) into segments as tokenizers'

@@ -71,9 +71,11 @@ lmt_status lmt_bpe_add_merge(lmt_bpe *b, const char *l, size_t ll, const char *r
                         (int)(ll > 40 ? 40 : ll), l, (int)(rl > 40 ? 40 : rl), r);
     char buf[512];
     if (ll + rl > sizeof buf) return lmt_fail(LMT_ERR_FORMAT, "%s: merge %u is too long", source, rank + 1);
+    size_t skip = b->merge_prefix_len && rl >= b->merge_prefix_len && !memcmp(r, b->merge_prefix, b->merge_prefix_len)
+                      ? b->merge_prefix_len : 0;
     memcpy(buf, l, ll);
-    memcpy(buf + ll, r, rl);
-    if (!lmt_strmap_get(b->vocab, buf, ll + rl, &m))
+    memcpy(buf + ll, r + skip, rl - skip);
+    if (!lmt_strmap_get(b->vocab, buf, ll + rl - skip, &m))
         return lmt_fail(LMT_ERR_FORMAT, "%s: merge %u (\"%.*s %.*s\") produces a token that is not in the vocabulary", source,
                         rank + 1, (int)(ll > 40 ? 40 : ll), l, (int)(rl > 40 ? 40 : rl), r);
     if ((b->n_merges + 1) * 2 > b->mcap) LMT_TRY(merges_grow(b));
@@ -114,7 +116,14 @@ struct lmt_bpe_cache {
     lmt_strmap *map;          /* piece -> (offset << 8 | count) into pool */
     lmt_bpe_tok *pool;
     size_t n, cap;
+    void *scratch;            /* the encoder's per-thread buffers */
+    void (*scratch_free)(void *);
 };
+
+void **lmt_bpe_cache_scratch(lmt_bpe_cache *c, void (*free_fn)(void *)) {
+    c->scratch_free = free_fn;
+    return &c->scratch;
+}
 
 lmt_bpe_cache *lmt_bpe_cache_new(void) {
     lmt_bpe_cache *c = calloc(1, sizeof *c);
@@ -126,13 +135,16 @@ lmt_bpe_cache *lmt_bpe_cache_new(void) {
 
 void lmt_bpe_cache_free(lmt_bpe_cache *c) {
     if (!c) return;
+    if (c->scratch && c->scratch_free) c->scratch_free(c->scratch);
     lmt_strmap_free(c->map);
     free(c->pool);
     free(c);
 }
 
 /* ---- merge loop ---- */
-typedef struct { uint32_t rank; uint32_t pos; } heap_ent;
+/* A candidate merge of the symbol at pos with its right neighbour: valid
+ * while both symbols keep the versions they had when it was pushed. */
+typedef struct { uint32_t rank; uint32_t pos; uint32_t vl, vr; int32_t nid; } heap_ent;
 
 static inline int heap_less(heap_ent x, heap_ent y) { return x.rank < y.rank || (x.rank == y.rank && x.pos < y.pos); }
 
@@ -163,7 +175,7 @@ static heap_ent heap_pop(heap_ent *h, size_t *n) {
     return top;
 }
 
-static int push_out(lmt_bpe_tok **out, size_t *count, size_t *cap, lmt_bpe_tok t) {
+int lmt_bpe_push(lmt_bpe_tok **out, size_t *count, size_t *cap, lmt_bpe_tok t) {
     if (*count == *cap) {
         size_t nc = *cap ? *cap * 2 : 256;
         lmt_bpe_tok *no = realloc(*out, nc * sizeof *no);
@@ -175,74 +187,96 @@ static int push_out(lmt_bpe_tok **out, size_t *count, size_t *cap, lmt_bpe_tok t
     return 0;
 }
 
-int lmt_bpe_encode(const lmt_bpe *b, lmt_bpe_cache *cache, const unsigned char *bytes, size_t n,
-                   lmt_bpe_tok **out, size_t *count, size_t *cap) {
-    if (n == 0) return 0;
+int lmt_bpe_cache_get(lmt_bpe_cache *cache, const unsigned char *key, size_t n, lmt_bpe_tok **out, size_t *count, size_t *cap) {
     int64_t hit;
-    if (cache && n <= CACHE_MAX_PIECE && lmt_strmap_get(cache->map, (const char *)bytes, n, &hit)) {
-        size_t off = (size_t)(hit >> 8), cnt = (size_t)(hit & 0xff);
-        for (size_t i = 0; i < cnt; i++)
-            if (push_out(out, count, cap, cache->pool[off + i])) return -1;
-        return 0;
+    if (!cache || n > CACHE_MAX_PIECE || !lmt_strmap_get(cache->map, (const char *)key, n, &hit)) return 0;
+    size_t off = (size_t)(hit >> 8), cnt = (size_t)(hit & 0xff);
+    for (size_t i = 0; i < cnt; i++)
+        if (lmt_bpe_push(out, count, cap, cache->pool[off + i])) return -1;
+    return 1;
+}
+
+void lmt_bpe_cache_put(lmt_bpe_cache *cache, const unsigned char *key, size_t n, const lmt_bpe_tok *toks, size_t cnt) {
+    if (!cache || n > CACHE_MAX_PIECE || lmt_strmap_size(cache->map) >= CACHE_MAX_ENTRIES || cnt >= 256) return;
+    if (cache->n + cnt > cache->cap) {
+        size_t nc = cache->cap ? cache->cap * 2 : 4096;
+        while (nc < cache->n + cnt) nc *= 2;
+        lmt_bpe_tok *np = realloc(cache->pool, nc * sizeof *np);
+        if (!np) return;   /* caching is optional */
+        cache->pool = np;
+        cache->cap = nc;
     }
-    size_t first = *count;
-    /* symbols: id, byte start, byte end, prev, next (doubly linked) */
-    int32_t sid_s[64]; uint32_t st_s[64], en_s[64]; int32_t pv_s[64], nx_s[64]; heap_ent hp_s[64];
-    bool big = n > 64;
-    int32_t *sid = big ? malloc(n * sizeof *sid) : sid_s;
-    uint32_t *st = big ? malloc(n * sizeof *st) : st_s, *en = big ? malloc(n * sizeof *en) : en_s;
-    int32_t *pv = big ? malloc(n * sizeof *pv) : pv_s, *nx = big ? malloc(n * sizeof *nx) : nx_s;
-    heap_ent *hp = big ? malloc(n * sizeof *hp) : hp_s;
+    memcpy(cache->pool + cache->n, toks, cnt * sizeof *toks);
+    if (lmt_strmap_put(cache->map, (const char *)key, n, (int64_t)((cache->n << 8) | cnt)) == LMT_OK) cache->n += cnt;
+}
+
+int lmt_bpe_merge(const lmt_bpe *b, const lmt_bpe_tok *syms, size_t m, lmt_bpe_tok **out, size_t *count, size_t *cap) {
+    if (m == 0) return 0;
+    /* symbols: id, byte start, byte end, prev, next (doubly linked), version;
+     * the heap holds at most m - 1 + (merges) < 2m entries (a merge pops one
+     * and pushes at most two) */
+    int32_t sid_s[64]; uint32_t st_s[64], en_s[64], ver_s[64]; int32_t pv_s[64], nx_s[64]; heap_ent hp_s[128];
+    bool big = m > 64;
+    int32_t *sid = big ? malloc(m * sizeof *sid) : sid_s;
+    uint32_t *st = big ? malloc(m * sizeof *st) : st_s, *en = big ? malloc(m * sizeof *en) : en_s;
+    uint32_t *ver = big ? malloc(m * sizeof *ver) : ver_s;
+    int32_t *pv = big ? malloc(m * sizeof *pv) : pv_s, *nx = big ? malloc(m * sizeof *nx) : nx_s;
+    heap_ent *hp = big ? malloc(2 * m * sizeof *hp) : hp_s;
     int rc = 0;
-    if (!sid || !st || !en || !pv || !nx || !hp) { rc = -1; goto done; }
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        int32_t id = b->byte_id[bytes[i]];
-        if (id < 0) continue;   /* no such byte token and no unk: skipped, as tokenizers does */
-        sid[m] = id; st[m] = (uint32_t)i; en[m] = (uint32_t)i + 1;
-        pv[m] = (int32_t)m - 1; nx[m] = (int32_t)m + 1;
-        m++;
+    if (!sid || !st || !en || !ver || !pv || !nx || !hp) { rc = -1; goto done; }
+    for (size_t i = 0; i < m; i++) {
+        sid[i] = syms[i].id; st[i] = syms[i].start; en[i] = syms[i].end; ver[i] = 0;
+        pv[i] = (int32_t)i - 1; nx[i] = (int32_t)i + 1;
     }
-    if (m == 0) goto done;
     nx[m - 1] = -1;
     size_t hn = 0;
-    for (size_t i = 0; i + 1 < m; i++) {
-        uint32_t r; int32_t nid;
-        if (lookup_merge(b, sid[i], sid[i + 1], &r, &nid)) heap_push(hp, &hn, (heap_ent){r, (uint32_t)i});
-    }
+    uint32_t r;
+    int32_t nid;
+    for (size_t i = 0; i + 1 < m; i++)
+        if (lookup_merge(b, sid[i], sid[i + 1], &r, &nid)) heap_push(hp, &hn, (heap_ent){r, (uint32_t)i, 0, 0, nid});
     while (hn) {
         heap_ent e = heap_pop(hp, &hn);
         size_t i = e.pos;
-        if (sid[i] < 0 || nx[i] < 0) continue;           /* merged away */
+        if (sid[i] < 0 || nx[i] < 0 || ver[i] != e.vl) continue;   /* merged away or changed */
         size_t j = (size_t)nx[i];
-        uint32_t r; int32_t nid;
-        if (!lookup_merge(b, sid[i], sid[j], &r, &nid) || r != e.rank) continue;  /* stale */
-        sid[i] = nid;
+        if (ver[j] != e.vr) continue;                                /* the right one changed */
+        sid[i] = e.nid;
+        ver[i]++;
         en[i] = en[j];
         sid[j] = -1;
         nx[i] = nx[j];
         if (nx[j] >= 0) pv[nx[j]] = (int32_t)i;
-        if (pv[i] >= 0 && lookup_merge(b, sid[pv[i]], sid[i], &r, &nid)) heap_push(hp, &hn, (heap_ent){r, (uint32_t)pv[i]});
-        if (nx[i] >= 0 && lookup_merge(b, sid[i], sid[nx[i]], &r, &nid)) heap_push(hp, &hn, (heap_ent){r, (uint32_t)i});
+        if (pv[i] >= 0 && lookup_merge(b, sid[pv[i]], sid[i], &r, &nid))
+            heap_push(hp, &hn, (heap_ent){r, (uint32_t)pv[i], ver[pv[i]], ver[i], nid});
+        if (nx[i] >= 0 && lookup_merge(b, sid[i], sid[nx[i]], &r, &nid))
+            heap_push(hp, &hn, (heap_ent){r, (uint32_t)i, ver[i], ver[nx[i]], nid});
     }
     for (int32_t i = 0; i >= 0; i = nx[i])
-        if (push_out(out, count, cap, (lmt_bpe_tok){sid[i], st[i], en[i]})) { rc = -1; goto done; }
-    if (cache && n <= CACHE_MAX_PIECE && lmt_strmap_size(cache->map) < CACHE_MAX_ENTRIES) {
-        size_t cnt = *count - first;
-        if (cnt < 256) {
-            if (cache->n + cnt > cache->cap) {
-                size_t nc = cache->cap ? cache->cap * 2 : 4096;
-                while (nc < cache->n + cnt) nc *= 2;
-                lmt_bpe_tok *np = realloc(cache->pool, nc * sizeof *np);
-                if (!np) goto done;   /* caching is optional */
-                cache->pool = np;
-                cache->cap = nc;
-            }
-            memcpy(cache->pool + cache->n, *out + first, cnt * sizeof **out);
-            if (lmt_strmap_put(cache->map, (const char *)bytes, n, (int64_t)((cache->n << 8) | cnt)) == LMT_OK) cache->n += cnt;
-        }
-    }
+        if (lmt_bpe_push(out, count, cap, (lmt_bpe_tok){sid[i], st[i], en[i]})) { rc = -1; goto done; }
 done:
-    if (big) { free(sid); free(st); free(en); free(pv); free(nx); free(hp); }
+    if (big) { free(sid); free(st); free(en); free(ver); free(pv); free(nx); free(hp); }
+    return rc;
+}
+
+int lmt_bpe_encode(const lmt_bpe *b, lmt_bpe_cache *cache, const unsigned char *bytes, size_t n,
+                   lmt_bpe_tok **out, size_t *count, size_t *cap) {
+    if (n == 0) return 0;
+    int hit = lmt_bpe_cache_get(cache, bytes, n, out, count, cap);
+    if (hit) return hit < 0 ? -1 : 0;
+    size_t first = *count;
+    lmt_bpe_tok syms_s[64];
+    lmt_bpe_tok *syms = n > 64 ? malloc(n * sizeof *syms) : syms_s;
+    if (!syms) return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t id = b->byte_id[bytes[i]];
+        if (id < 0) continue;   /* no such byte token and no unk: skipped, as tokenizers does */
+        /* positions count only the symbols kept, as tokenizers' Word offsets */
+        syms[m] = (lmt_bpe_tok){id, (uint32_t)m, (uint32_t)m + 1};
+        m++;
+    }
+    int rc = lmt_bpe_merge(b, syms, m, out, count, cap);
+    if (syms != syms_s) free(syms);
+    if (rc == 0) lmt_bpe_cache_put(cache, bytes, n, *out + first, *count - first);
     return rc;
 }

@@ -20,6 +20,8 @@ typedef struct lmt_bpe {
     size_t mcap, n_merges;
     int32_t byte_id[256];     /* id of the one-character token of each byte, -1 if none */
     lmt_bytelevel bl;
+    const char *merge_prefix;  /* continuing_subword_prefix: "a ##b" makes "ab" */
+    size_t merge_prefix_len;
 } lmt_bpe;
 
 /* One encoded token of a piece: id and byte range within the piece. */
@@ -28,6 +30,9 @@ typedef struct lmt_bpe_tok { int32_t id; uint32_t start, end; } lmt_bpe_tok;
 typedef struct lmt_bpe_cache lmt_bpe_cache;
 lmt_bpe_cache *lmt_bpe_cache_new(void);
 void lmt_bpe_cache_free(lmt_bpe_cache *c);
+/* A slot for per-thread buffers that live as long as the cache, freed
+ * with free_fn. */
+void **lmt_bpe_cache_scratch(lmt_bpe_cache *c, void (*free_fn)(void *));
 
 lmt_status lmt_bpe_init(lmt_bpe *b, size_t vocab_hint);
 void lmt_bpe_free(lmt_bpe *b);
@@ -40,4 +45,12 @@ void lmt_bpe_finish(lmt_bpe *b);
  * realloc; *cap tracks capacity). Returns 0, -1 on allocation failure. */
 int lmt_bpe_encode(const lmt_bpe *b, lmt_bpe_cache *cache, const unsigned char *bytes, size_t n,
                    lmt_bpe_tok **out, size_t *count, size_t *cap);
+/* Appends t to *out (grown with realloc). 0, or -1 on allocation failure. */
+int lmt_bpe_push(lmt_bpe_tok **out, size_t *count, size_t *cap, lmt_bpe_tok t);
+/* Runs the merge loop over m initial symbols; appends the result. */
+int lmt_bpe_merge(const lmt_bpe *b, const lmt_bpe_tok *syms, size_t m, lmt_bpe_tok **out, size_t *count, size_t *cap);
+/* Cache of encoded pieces: get appends a hit's tokens and returns 1 (0 on a
+ * miss, -1 on allocation failure); put stores (short pieces only). */
+int lmt_bpe_cache_get(lmt_bpe_cache *cache, const unsigned char *key, size_t n, lmt_bpe_tok **out, size_t *count, size_t *cap);
+void lmt_bpe_cache_put(lmt_bpe_cache *cache, const unsigned char *key, size_t n, const lmt_bpe_tok *toks, size_t cnt);
 #endif

@@ -79,6 +79,10 @@ int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char 
     char *buf = NULL;          /* segment with the prefix space, when add_prefix_space adds one */
     size_t ntok = 0, tcap = 0, bufcap = 0;
     int rc = 0;
+    if (t->pipe) {
+        rc = lmt_tok_encode_raw_pipeline(t, cache, text, n, out);
+        goto offsets;
+    }
     if (t->model == LMT_TOK_WORDPIECE) {
         rc = lmt_tok_encode_raw_wordpiece(t, text, n, out);
         goto offsets;
@@ -196,7 +200,7 @@ static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const
         fixed[q] = lmt_utf8_repair(src[q], lens[q], &fl);
         if (fixed[q]) { src[q] = fixed[q]; lens[q] = fl; }
         else if (lens[q] && lmt_utf8_valid_prefix(src[q], lens[q]) != lens[q]) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
-        int rc = t->model == LMT_TOK_UNIGRAM ? lmt_tok_encode_raw_marian(t, o->text_target, src[q], lens[q], &r[q])
+        int rc = t->model == LMT_TOK_UNIGRAM && !t->pipe ? lmt_tok_encode_raw_marian(t, o->text_target, src[q], lens[q], &r[q])
                                              : lmt_tok_encode_raw(t, cache, src[q], lens[q], &r[q]);
         if (rc) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory while tokenizing"); goto done; }
     }
@@ -261,7 +265,7 @@ done:
 lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t len, const char *pair, size_t pair_len,
                                 const lmt_encode_opts *opts, lmt_encoding *out) {
     lmt_encode_opts o = opts ? *opts : lmt_encode_opts_default();
-    lmt_bpe_cache *cache = t->model == LMT_TOK_UNIGRAM ? NULL : lmt_bpe_cache_new();   /* Unigram needs none */
+    lmt_bpe_cache *cache = t->model == LMT_TOK_UNIGRAM && !t->pipe ? NULL : lmt_bpe_cache_new();   /* Marian needs none */
     lmt_status s = encode_one(t, cache, text, len, pair, pair_len, &o, out);
     if (cache) lmt_bpe_cache_free(cache);
     return s;

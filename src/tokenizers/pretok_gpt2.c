@@ -3,7 +3,6 @@
 #include "tokenizers/pretok_gpt2.h"
 #include "tokenizers/utf8.h"
 
-enum { C_LETTER, C_NUMBER, C_SPACE /* U+0020 */, C_WS /* other White_Space */, C_OTHER };
 
 static int is_white_space(uint32_t c) {
     return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
@@ -24,7 +23,8 @@ static void init_ascii(void) {
     ascii_ready = 1;
 }
 
-static int char_class(uint32_t c) {
+int lmt_pretok_char_class(uint32_t c) {
+    if (!ascii_ready) init_ascii();
     if (c < 128) return ascii_class[c];
     if (is_white_space(c)) return C_WS;
     switch (utf8proc_category((utf8proc_int32_t)c)) {
@@ -68,7 +68,7 @@ int lmt_pretok_gpt2(const char *text, size_t n, uint32_t base, lmt_spans *out) {
         size_t l;
         uint32_t cp = s[i] < 0x80 ? (l = 1, s[i]) : lmt_utf8_decode(s + i, n - i, &l);
         pos[nc] = (uint32_t)i;
-        cls[nc] = (unsigned char)char_class(cp);
+        cls[nc] = (unsigned char)lmt_pretok_char_class(cp);
         nc++;
         i += l;
     }

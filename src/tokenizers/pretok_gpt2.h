@@ -15,4 +15,8 @@ typedef struct lmt_spans { lmt_span *v; size_t n, cap; } lmt_spans;
  * Returns 0, or -1 on allocation failure. */
 int lmt_pretok_gpt2(const char *text, size_t n, uint32_t base, lmt_spans *out);
 int lmt_spans_push(lmt_spans *s, uint32_t start, uint32_t end);
+/* The classes the hand-coded patterns use: \p{L}, \p{N}, U+0020, other
+ * White_Space (Oniguruma's \s), the rest. */
+enum { C_LETTER, C_NUMBER, C_SPACE, C_WS, C_OTHER };
+int lmt_pretok_char_class(uint32_t c);
 #endif

@@ -20,25 +20,30 @@ static size_t char_len(const unsigned char *s, size_t n, bool *valid) {
     return *valid ? l : 1;
 }
 
-/* Darts-clone commonPrefixSearch, keeping the longest match: returns its
- * length (0 if none) and its value in *value. */
-static size_t trie_longest(const lmt_spm *m, const unsigned char *key, size_t n, uint32_t *value) {
-    const uint32_t *a = m->trie;
+size_t lmt_darts_prefix(const uint32_t *a, size_t an, const unsigned char *key, size_t n, bool shortest, uint32_t *value) {
     size_t best = 0;
-    if (!a || m->trie_n == 0) return 0;
+    if (!a || an == 0) return 0;
 #define OFFSET(u) (((u) >> 10) << (((u) & (1U << 9)) >> 6))
     size_t pos = OFFSET(a[0]);
     for (size_t i = 0; i < n; i++) {
         pos ^= key[i];
-        if (pos >= m->trie_n) return best;
+        if (pos >= an) return best;
         uint32_t u = a[pos];
         if ((u & ((1U << 31) | 0xFF)) != key[i]) return best;
         pos ^= OFFSET(u);
-        if (pos >= m->trie_n) return best;
-        if ((u >> 8) & 1) { best = i + 1; *value = a[pos] & ((1U << 31) - 1); }
+        if (pos >= an) return best;
+        if ((u >> 8) & 1) {
+            best = i + 1;
+            *value = a[pos] & ((1U << 31) - 1);
+            if (shortest) return best;
+        }
     }
 #undef OFFSET
     return best;
+}
+
+static size_t trie_longest(const lmt_spm *m, const unsigned char *key, size_t n, uint32_t *value) {
+    return lmt_darts_prefix(m->trie, m->trie_n, key, n, false, value);
 }
 
 /* NormalizePrefix: the replacement of the longest rule at s (or the

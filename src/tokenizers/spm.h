@@ -40,6 +40,10 @@ typedef struct lmt_spm {
 
 /* Reads path (protobuf wire format); errors name the file, field and offset. */
 lmt_status lmt_spm_load(const char *path, lmt_spm *m);
+/* Darts-clone commonPrefixSearch over the double array a[0..an): the length
+ * of the longest (or, with shortest, the first) key that prefixes
+ * key[0..n), 0 if none, its value in *value. */
+size_t lmt_darts_prefix(const uint32_t *a, size_t an, const unsigned char *key, size_t n, bool shortest, uint32_t *value);
 void lmt_spm_free(lmt_spm *m);
 /* Normalizes valid UTF-8 text as sentencepiece's Normalizer::Normalize;
  * appends to out (cleared first). Returns 0 or -1 on allocation failure. */

@@ -8,7 +8,7 @@
 #include "core/util.h"
 #include "tokenizers/tokenizer_impl.h"
 
-static lmt_status load_vocab_json(lmt_tokenizer *t, const lmt_json *v, const char *src) {
+lmt_status lmt_tok_load_vocab_json(lmt_tokenizer *t, const lmt_json *v, const char *src) {
     if (!v || v->type != LMT_JSON_OBJECT) return lmt_fail(LMT_ERR_FORMAT, "%s: the vocabulary must be a JSON object of token -> id", src);
     if (v->len == 0) return lmt_fail(LMT_ERR_FORMAT, "%s: the vocabulary is empty", src);
     LMT_TRY(lmt_bpe_init(&t->bpe, v->len));
@@ -21,7 +21,7 @@ static lmt_status load_vocab_json(lmt_tokenizer *t, const lmt_json *v, const cha
     return LMT_OK;
 }
 
-static lmt_status load_merges_txt(lmt_tokenizer *t, const char *path) {
+lmt_status lmt_tok_load_merges_txt(lmt_tokenizer *t, const char *path) {
     char *data;
     size_t len;
     LMT_TRY(lmt_read_file(path, &data, &len));
@@ -46,7 +46,7 @@ static lmt_status load_merges_txt(lmt_tokenizer *t, const char *path) {
     return s;
 }
 
-static lmt_status load_merges_json(lmt_tokenizer *t, const lmt_json *m, const char *src) {
+lmt_status lmt_tok_load_merges_json(lmt_tokenizer *t, const lmt_json *m, const char *src) {
     if (!m || m->type != LMT_JSON_ARRAY) return lmt_fail(LMT_ERR_FORMAT, "%s: model.merges must be an array", src);
     for (size_t i = 0; i < m->len; i++) {
         const lmt_json *x = &m->items[i];
@@ -63,7 +63,7 @@ static lmt_status load_merges_json(lmt_tokenizer *t, const lmt_json *m, const ch
     return LMT_OK;
 }
 
-static int32_t vocab_id(const lmt_tokenizer *t, const char *tok) {
+int32_t lmt_tok_vocab_id(const lmt_tokenizer *t, const char *tok) {
     int64_t id;
     for (size_t i = 0; i < t->added.n; i++)
         if (!strcmp(t->added.v[i].content, tok)) return t->added.v[i].id;
@@ -71,30 +71,30 @@ static int32_t vocab_id(const lmt_tokenizer *t, const char *tok) {
 }
 
 static lmt_status add_special_if_present(lmt_tokenizer *t, const char *tok) {
-    int32_t id = vocab_id(t, tok);
+    int32_t id = lmt_tok_vocab_id(t, tok);
     return id >= 0 ? lmt_added_vocab_add(&t->added, tok, id, true, false, false, false, false) : LMT_OK;
 }
 
 static void set_default_specials(lmt_tokenizer *t) {
     lmt_special_ids s = {-1, -1, -1, -1, -1, -1, -1};
     if (t->kind == LMT_TOKENIZER_BERT) {
-        s.cls = vocab_id(t, "[CLS]");
-        s.sep = vocab_id(t, "[SEP]");
-        s.unk = vocab_id(t, "[UNK]");
-        s.pad = vocab_id(t, "[PAD]");
-        s.mask = vocab_id(t, "[MASK]");
+        s.cls = lmt_tok_vocab_id(t, "[CLS]");
+        s.sep = lmt_tok_vocab_id(t, "[SEP]");
+        s.unk = lmt_tok_vocab_id(t, "[UNK]");
+        s.pad = lmt_tok_vocab_id(t, "[PAD]");
+        s.mask = lmt_tok_vocab_id(t, "[MASK]");
     } else if (t->kind == LMT_TOKENIZER_MARIAN) {
-        s.eos = vocab_id(t, "</s>");
-        s.unk = vocab_id(t, "<unk>");
-        s.pad = vocab_id(t, "<pad>");
+        s.eos = lmt_tok_vocab_id(t, "</s>");
+        s.unk = lmt_tok_vocab_id(t, "<unk>");
+        s.pad = lmt_tok_vocab_id(t, "<pad>");
     } else if (t->kind == LMT_TOKENIZER_GPT2) {
-        s.bos = s.eos = s.unk = vocab_id(t, "<|endoftext|>");
+        s.bos = s.eos = s.unk = lmt_tok_vocab_id(t, "<|endoftext|>");
     } else {
-        s.bos = s.cls = vocab_id(t, "<s>");
-        s.eos = s.sep = vocab_id(t, "</s>");
-        s.unk = vocab_id(t, "<unk>");
-        s.pad = vocab_id(t, "<pad>");
-        s.mask = vocab_id(t, "<mask>");
+        s.bos = s.cls = lmt_tok_vocab_id(t, "<s>");
+        s.eos = s.sep = lmt_tok_vocab_id(t, "</s>");
+        s.unk = lmt_tok_vocab_id(t, "<unk>");
+        s.pad = lmt_tok_vocab_id(t, "<pad>");
+        s.mask = lmt_tok_vocab_id(t, "<mask>");
     }
     t->special = s;
 }
@@ -125,10 +125,11 @@ static lmt_status apply_tokenizer_config(lmt_tokenizer *t, const lmt_json *cfg, 
     for (int k = 0; k < 7; k++) {
         const lmt_json *v = lmt_json_get(cfg, names[k]);
         const char *tok = NULL;
+        if (v && v->type == LMT_JSON_NULL && t->pipe) *dst[k] = -1;   /* e.g. Qwen2's "bos_token": null */
         if (v && v->type == LMT_JSON_STRING) tok = v->str;
         else if (v && v->type == LMT_JSON_OBJECT) LMT_TRY(lmt_json_get_str(v, "content", NULL, src, &tok));
         if (tok) {
-            int32_t id = vocab_id(t, tok);
+            int32_t id = lmt_tok_vocab_id(t, tok);
             if (id >= 0) *dst[k] = id;
         }
     }
@@ -154,16 +155,23 @@ lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, cons
     return LMT_OK;
 }
 
-static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path) {
+/* cfg: tokenizer_config.json (NULL: the file as tokenizers.Tokenizer.from_file
+ * reads it); dir: the folder (its config.json's model_type). */
+static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *dir) {
     lmt_json *j;
     LMT_TRY(lmt_json_parse_file(path, &j));
-    lmt_status s = LMT_OK;
+    lmt_status s = cfg ? lmt_tok_json_class_override(j, cfg, dir, path) : LMT_OK;
+    if (s != LMT_OK) { lmt_json_free(j); return s; }
     const lmt_json *model = lmt_json_get(j, "model");
     const char *type = NULL;
     if (!model || model->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: missing \"model\" object", path); goto done; }
     if ((s = lmt_json_get_str(model, "type", "BPE", path, &type)) != LMT_OK) goto done;
-    if (!strcmp(type, "WordPiece")) { s = lmt_wp_load_json(t, j, model, path); goto done; }
-    if (strcmp(type, "BPE")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported (BPE, WordPiece)", path, type); goto done; }
+    if (!strcmp(type, "WordPiece") && lmt_tok_json_is_classic_wordpiece(j)) { s = lmt_wp_load_json(t, j, model, path); goto done; }
+    if (strcmp(type, "BPE") && strcmp(type, "WordPiece") && strcmp(type, "Unigram")) {
+        s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported (BPE, WordPiece, Unigram)", path, type);
+        goto done;
+    }
+    if (strcmp(type, "BPE") || !lmt_tok_json_is_classic(j)) { s = lmt_tok_load_pipeline(t, j, NULL, NULL, path); goto done; }
     const lmt_json *norm = lmt_json_get(j, "normalizer");
     if (norm && norm->type != LMT_JSON_NULL) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: byte-level BPE with a normalizer is not supported", path); goto done; }
     const lmt_json *pre = lmt_json_get(j, "pre_tokenizer");
@@ -171,8 +179,8 @@ static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path) {
     if (pre && pre->type == LMT_JSON_OBJECT) lmt_json_get_str(pre, "type", NULL, path, &pt);
     if (!pt || strcmp(pt, "ByteLevel")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: only the ByteLevel pre-tokenizer is supported for BPE", path); goto done; }
     if ((s = lmt_json_get_bool(pre, "add_prefix_space", false, path, &t->add_prefix_space)) != LMT_OK) goto done;
-    if ((s = load_vocab_json(t, lmt_json_get(model, "vocab"), path)) != LMT_OK) goto done;
-    if ((s = load_merges_json(t, lmt_json_get(model, "merges"), path)) != LMT_OK) goto done;
+    if ((s = lmt_tok_load_vocab_json(t, lmt_json_get(model, "vocab"), path)) != LMT_OK) goto done;
+    if ((s = lmt_tok_load_merges_json(t, lmt_json_get(model, "merges"), path)) != LMT_OK) goto done;
     if ((s = lmt_tok_load_added_json(t, lmt_json_get(j, "added_tokens"), path)) != LMT_OK) goto done;
     if ((s = lmt_json_get_bool(pre, "use_regex", true, path, &t->use_regex)) != LMT_OK) goto done;
     const lmt_json *dec = lmt_json_get(j, "decoder");
@@ -208,23 +216,31 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         if ((s = lmt_marian_load(t, dir, cfg, tc)) != LMT_OK) goto done;
         set_default_specials(t);
     } else if (lmt_file_exists(tj)) {
-        if ((s = load_tokenizer_json(t, tj)) != LMT_OK) goto done;
+        if ((s = load_tokenizer_json(t, tj, cfg, dir)) != LMT_OK) goto done;
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
+        if (t->pipe) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};   /* only what the configs name */
     } else if (!lmt_file_exists(vj) && !lmt_file_exists(mt) && lmt_file_exists(vt)) {
         if ((s = lmt_wp_load_vocab_txt(t, vt, cfg, tc)) != LMT_OK) goto done;
         set_default_specials(t);
     } else if (lmt_file_exists(vj) || lmt_file_exists(mt)) {
         if (!lmt_file_exists(vj)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (merges.txt needs its vocab.json)", vj); goto done; }
         if (!lmt_file_exists(mt)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (vocab.json needs its merges.txt)", mt); goto done; }
+        const char *qcls = NULL;
+        if (cfg && (s = lmt_json_get_str(cfg, "tokenizer_class", NULL, tc, &qcls)) != LMT_OK) goto done;
+        if (qcls && !strncmp(qcls, "Qwen2Tokenizer", 14)) {
+            if ((s = lmt_tok_load_qwen2(t, vj, mt)) != LMT_OK) goto done;
+            t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};
+            goto config;
+        }
         if ((s = lmt_json_parse_file(vj, &vocab)) != LMT_OK) goto done;
-        if ((s = load_vocab_json(t, vocab, vj)) != LMT_OK) goto done;
-        if ((s = load_merges_txt(t, mt)) != LMT_OK) goto done;
+        if ((s = lmt_tok_load_vocab_json(t, vocab, vj)) != LMT_OK) goto done;
+        if ((s = lmt_tok_load_merges_txt(t, mt)) != LMT_OK) goto done;
         lmt_bpe_finish(&t->bpe);
         const char *cls = NULL;
         if (cfg && (s = lmt_json_get_str(cfg, "tokenizer_class", NULL, tc, &cls)) != LMT_OK) goto done;
         if (cls) t->kind = strstr(cls, "Roberta") ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
-        else t->kind = (vocab_id(t, "<s>") >= 0 && vocab_id(t, "<mask>") >= 0) ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
+        else t->kind = (lmt_tok_vocab_id(t, "<s>") >= 0 && lmt_tok_vocab_id(t, "<mask>") >= 0) ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
         /* what transformers 5 builds from these files: ByteLevel(add_prefix_space=False)
          * and, for RoBERTa, RobertaProcessing(trim_offsets=True, add_prefix_space=False) */
         t->use_regex = true;
@@ -233,8 +249,8 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         else {
             t->post.kind = LMT_POST_ROBERTA;
             t->post.trim_offsets = true;
-            t->post.cls = vocab_id(t, "<s>");
-            t->post.sep = vocab_id(t, "</s>");
+            t->post.cls = lmt_tok_vocab_id(t, "<s>");
+            t->post.sep = lmt_tok_vocab_id(t, "</s>");
         }
         if (s != LMT_OK) goto done;
         if (t->kind == LMT_TOKENIZER_GPT2) s = add_special_if_present(t, "<|endoftext|>");
@@ -248,6 +264,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: no tokenizer.json, nor vocab.json + merges.txt, nor vocab.txt", dir);
         goto done;
     }
+config:
     if (cfg && (s = apply_tokenizer_config(t, cfg, tc)) != LMT_OK) goto done;
     if (lmt_file_exists(sm)) {
         if ((s = lmt_json_parse_file(sm, &smap)) != LMT_OK) goto done;
@@ -255,7 +272,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         lmt_json *fake = smap;   /* same keys as tokenizer_config */
         if ((s = apply_tokenizer_config(t, fake, sm)) != LMT_OK) goto done;
     }
-    if (t->model == LMT_TOK_UNIGRAM && (s = lmt_marian_post(t)) != LMT_OK) goto done;
+    if (t->model == LMT_TOK_UNIGRAM && !t->pipe && (s = lmt_marian_post(t)) != LMT_OK) goto done;
     if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa tokenizer without <s> and </s> in its vocabulary", vj); goto done; }
 done:
     lmt_json_free(cfg);
@@ -267,12 +284,32 @@ done:
     return LMT_OK;
 }
 
+lmt_status lmt_tokenizer_load_file(const char *path, lmt_tokenizer **out) {
+    *out = NULL;
+    lmt_tokenizer *t = calloc(1, sizeof *t);
+    if (!t) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_status s = lmt_file_exists(path) ? LMT_OK : lmt_fail(LMT_ERR_NOT_FOUND, "%s: no such file", path);
+    if (s == LMT_OK && !(t->dir = lmt_strdup(path))) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    if (s == LMT_OK) s = load_tokenizer_json(t, path, NULL, NULL);
+    if (s == LMT_OK) {
+        lmt_bpe_finish(&t->bpe);
+        set_default_specials(t);
+        if (t->pipe) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};
+        if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0))
+            s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa post-processor without <s> and </s>", path);
+    }
+    if (s != LMT_OK) { lmt_tokenizer_free(t); return s; }
+    *out = t;
+    return LMT_OK;
+}
+
 void lmt_tokenizer_free(lmt_tokenizer *t) {
     if (!t) return;
     lmt_bpe_free(&t->bpe);
     lmt_bpe_free(&t->tgt_vocab);
     lmt_added_vocab_free(&t->added);
     lmt_post_free(&t->post);
+    if (t->pipe) { lmt_tok_pipeline_free(t->pipe); free(t->pipe); }
     free(t->wp.prefix);
     if (t->spm_loaded > 0) lmt_spm_free(&t->spm_src);
     if (t->spm_loaded > 1) lmt_spm_free(&t->spm_tgt);
@@ -292,7 +329,8 @@ size_t lmt_tokenizer_vocab_size(const lmt_tokenizer *t) {
 
 const char *lmt_tokenizer_id_to_token(const lmt_tokenizer *t, int32_t id) {
     long a = lmt_added_vocab_find_id(&t->added, id);
-    if (a >= 0) return t->added.v[a].content;
+    /* a normalized=true token of the pipeline reads as normalized (tokenizers' id_to_token) */
+    if (a >= 0) return t->added.v[a].match ? t->added.v[a].match : t->added.v[a].content;
     if (id < 0 || (size_t)id >= t->bpe.n_ids) return NULL;
     return t->bpe.id_to_token[id];
 }
@@ -300,13 +338,13 @@ const char *lmt_tokenizer_id_to_token(const lmt_tokenizer *t, int32_t id) {
 int32_t lmt_tokenizer_token_to_id(const lmt_tokenizer *t, const char *token) {
     for (size_t i = 0; i < t->added.n; i++)
         if (!strcmp(t->added.v[i].content, token)) return t->added.v[i].id;
-    return vocab_id(t, token);
+    return lmt_tok_vocab_id(t, token);
 }
 
 lmt_special_ids lmt_tokenizer_special_ids(const lmt_tokenizer *t) { return t->special; }
 
 lmt_status lmt_tokenizer_set_pad(lmt_tokenizer *t, int32_t pad_id) {
-    if (pad_id < 0 || (size_t)pad_id >= t->bpe.n_ids) return lmt_fail(LMT_ERR_ARG, "pad id %d is outside the vocabulary", pad_id);
+    if (pad_id < 0 || (size_t)pad_id >= lmt_tokenizer_vocab_size(t)) return lmt_fail(LMT_ERR_ARG, "pad id %d is outside the vocabulary", pad_id);
     t->special.pad = pad_id;
     return LMT_OK;
 }

@@ -6,6 +6,7 @@
 #include "lmtune/tokenizer.h"
 #include "tokenizers/added_tokens.h"
 #include "tokenizers/bpe.h"
+#include "tokenizers/tok_pipeline.h"
 #include "tokenizers/postprocess.h"
 #include "tokenizers/spm.h"
 #include "tokenizers/wordpiece.h"
@@ -31,6 +32,7 @@ struct lmt_tokenizer {
     bool separate_vocabs;      /* target ids from target_vocab.json (in tgt_vocab) */
     lmt_bpe tgt_vocab;
     char *dir;
+    lmt_tok_pipeline *pipe;        /* the general tokenizer.json pipeline, or NULL */
 };
 
 /* One sequence before post-processing: tokens with byte offsets into the
@@ -53,6 +55,8 @@ int lmt_raw_push_added(lmt_raw_seq *out, int32_t id, uint32_t start, uint32_t en
 lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, const char *path);
 /* WordPiece from tokenizer.json (model type "WordPiece"; j is the whole file). */
 lmt_status lmt_wp_load_json(lmt_tokenizer *t, const lmt_json *j, const lmt_json *model, const char *path);
+/* Only the model part (vocabulary, unk, prefix, max_input_chars_per_word). */
+lmt_status lmt_wp_load_model_json(lmt_tokenizer *t, const lmt_json *model, const char *path);
 /* WordPiece from vocab.txt, built as transformers 5's BertTokenizer does;
  * cfg is tokenizer_config.json (or NULL) read from cfg_path. */
 lmt_status lmt_wp_load_vocab_txt(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *cfg_path);
@@ -71,4 +75,30 @@ lmt_status lmt_marian_post(lmt_tokenizer *t);
 int lmt_tok_encode_raw_marian(const lmt_tokenizer *t, bool target, const char *text, size_t n, lmt_raw_seq *out);
 lmt_status lmt_tok_decode_marian(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
                                  bool clean_up, char **out, size_t *out_len);
+/* tokenizer.c's readers, shared with tokenizer_json.c. */
+lmt_status lmt_tok_load_vocab_json(lmt_tokenizer *t, const lmt_json *v, const char *src);
+lmt_status lmt_tok_load_merges_txt(lmt_tokenizer *t, const char *path);
+lmt_status lmt_tok_load_merges_json(lmt_tokenizer *t, const lmt_json *m, const char *src);
+int32_t lmt_tok_vocab_id(const lmt_tokenizer *t, const char *tok);
+/* tokenizer_json.c: true when the existing byte-level BPE path reads j
+ * (no normalizer, a ByteLevel pre-tokenizer and decoder, plain BPE). */
+bool lmt_tok_json_is_classic(const lmt_json *j);
+/* true when the WordPiece loader reads j (BertNormalizer or none,
+ * BertPreTokenizer, WordPiece decoder or none). */
+bool lmt_tok_json_is_classic_wordpiece(const lmt_json *j);
+/* What transformers 5's AutoTokenizer does to tokenizer.json when
+ * tokenizer_config.json names LlamaTokenizer or GPT2Tokenizer (their
+ * __init__ builds the normalizer, pre-tokenizer, decoder, post-processor and
+ * BPE options; vocabulary, merges and added tokens stay), unless the
+ * folder's config.json model_type is one transformers forces to
+ * TokenizersBackend. Edits j in place. */
+lmt_status lmt_tok_json_class_override(lmt_json *j, const lmt_json *cfg, const char *dir, const char *src);
+/* The general pipeline from tokenizer.json j (vocab / merges from the
+ * given files instead of j's model when vocab_path is set). */
+lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char *vocab_path, const char *merges_path,
+                                 const char *src);
+/* Qwen2Tokenizer from vocab.json + merges.txt, as transformers builds it. */
+lmt_status lmt_tok_load_qwen2(lmt_tokenizer *t, const char *vocab_path, const char *merges_path);
+/* Added tokens, normalizer, pre-tokenizer and model of the pipeline. */
+int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out);
 #endif

@@ -46,7 +46,14 @@ static lmt_status bert_template(lmt_post *p, int32_t cls, int32_t sep, const cha
     return s;
 }
 
+static lmt_status wp_load_stages(lmt_tokenizer *t, const lmt_json *j, const char *path);
+
 lmt_status lmt_wp_load_json(lmt_tokenizer *t, const lmt_json *j, const lmt_json *model, const char *path) {
+    LMT_TRY(lmt_wp_load_model_json(t, model, path));
+    return wp_load_stages(t, j, path);
+}
+
+lmt_status lmt_wp_load_model_json(lmt_tokenizer *t, const lmt_json *model, const char *path) {
     t->model = LMT_TOK_WORDPIECE;
     t->kind = LMT_TOKENIZER_BERT;
     const lmt_json *v = lmt_json_get(model, "vocab");
@@ -66,8 +73,10 @@ lmt_status lmt_wp_load_json(lmt_tokenizer *t, const lmt_json *j, const lmt_json 
     if (max_chars < 0) return lmt_fail(LMT_ERR_FORMAT, "%s: model.max_input_chars_per_word is negative", path);
     t->wp.max_chars = (size_t)max_chars;
     LMT_TRY(set_prefix(t, prefix));
-    LMT_TRY(finish_vocab(t, unk, path));
+    return finish_vocab(t, unk, path);
+}
 
+static lmt_status wp_load_stages(lmt_tokenizer *t, const lmt_json *j, const char *path) {
     const lmt_json *norm = lmt_json_get(j, "normalizer");
     if (norm && norm->type != LMT_JSON_NULL) {
         const char *nt = NULL;
