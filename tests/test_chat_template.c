@@ -50,18 +50,8 @@ static cache_entry *get(const char *tmpl_spec, const char *tok_spec) {
     return c;
 }
 
-static size_t n_text, n_raise, n_ids, n_ids_skipped, n_ids_pending;
+static size_t n_text, n_raise, n_ids, n_ids_skipped;
 
-/* Tokenizers that load but are not exact yet for these texts: the general
- * tokenizer.json / Qwen2 pipeline is issue 15's item 1. Their id mismatches
- * are counted and printed, not failed; remove an entry once it is exact
- * (the test says so when all of its lists match). */
-static const char *const ids_pending[] = {"shared:Qwen2.5-0.5B-Instruct", NULL};
-static bool pending(const char *tok_spec) {
-    for (size_t i = 0; ids_pending[i]; i++) if (!strcmp(ids_pending[i], tok_spec)) return true;
-    return false;
-}
-static size_t pending_mismatch;
 
 static void run_case(const lmt_json *c) {
     const char *tname = lmt_json_get(c, "template")->str, *conv = lmt_json_get(c, "conversation")->str;
@@ -97,13 +87,8 @@ static void run_case(const lmt_json *c) {
         CHECK_MSG(st == LMT_OK, "%s / %s: %s", tname, conv, lmt_last_error());
         bool same = st == LMT_OK && n == ids->len;
         for (size_t i = 0; same && i < n; i++) same = got_ids[i] == ids->items[i].i64;
-        if (pending(lmt_json_get(c, "tokenizer")->str)) {
-            n_ids_pending++;
-            pending_mismatch += !same;
-        } else {
-            CHECK_MSG(same, "%s / %s: ids differ (%zu vs %zu tokens)", tname, conv, n, ids->len);
-            n_ids++;
-        }
+        CHECK_MSG(same, "%s / %s: ids differ (%zu vs %zu tokens)", tname, conv, n, ids->len);
+        n_ids++;
         free(got_ids);
     } else if (text && ids) {
         n_ids_skipped++;
@@ -123,10 +108,9 @@ static void test_cases(void) {
     const lmt_json *cases = lmt_json_get(doc, "cases");
     for (size_t i = 0; i < cases->len; i++) run_case(&cases->items[i]);
     CHECK(n_text >= 6 * 20);
-    printf("%zu texts identical, %zu raise as transformers does, %zu id lists identical, %zu not checked "
-           "(the tokenizer does not load yet), %zu of %zu pending (tokenizer not exact yet) differ%s\n",
-           n_text, n_raise, n_ids, n_ids_skipped, pending_mismatch, n_ids_pending,
-           n_ids_pending && !pending_mismatch ? ": all match now, drop them from ids_pending" : "");
+    /* every folder's tokenizer loads now (the general tokenizer.json pipeline): every id list is checked */
+    CHECK_MSG(n_ids_skipped == 0, "%zu id lists not checked: their tokenizer did not load", n_ids_skipped);
+    printf("%zu texts identical, %zu raise as transformers does, %zu id lists identical\n", n_text, n_raise, n_ids);
     for (size_t i = 0; i < n_cache; i++) {
         free(cache[i].spec);
         lmt_chat_template_free(cache[i].t);
