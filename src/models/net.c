@@ -73,6 +73,8 @@ void *lmt_net_calloc(lmt_net *n, size_t count, size_t size) {
 lmt_status lmt_net_setup(lmt_net *n, lmt_bind_fn bind, lmt_plan_fn plan, void *model, int max_B, int max_T) {
     if (n->oom) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     bool with_grads = n->grads != NULL;
+    n->bind = bind;
+    n->bind_model = model;
     bind(model, n->model->params, false);
     if (with_grads) bind(model, n->grads, true);
     lmt_arena a = {0};
@@ -182,5 +184,18 @@ float *lmt_net_slot(const lmt_net *n, float *base, int stack, int layer, int rol
     if (i < 0 || !base) return NULL;
     const lmt_param_spec *p = &l->params[i];
     if (base == n->grads && (p->flags & (LMT_PARAM_STATIC | LMT_PARAM_BUFFER))) return NULL;
+    if (base == n->grads && n->trainable && !n->trainable[i]) return NULL;   // frozen under LoRA
     return base + p->offset;
+}
+
+struct lmt_adapter *lmt_net_adapter(const lmt_net *n, const float *base, int stack, int layer, int role) {
+    if (!n->adapters || base != n->model->params) return NULL;
+    long i = lmt_layout_slot(&n->model->layout, stack, layer, role);
+    return i < 0 ? NULL : n->adapters[i];
+}
+
+void lmt_net_rebind(lmt_net *n) {
+    if (!n->bind) return;
+    n->bind(n->bind_model, n->model->params, false);
+    if (n->grads) n->bind(n->bind_model, n->grads, true);
 }

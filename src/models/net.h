@@ -57,6 +57,13 @@ typedef struct lmt_net {
     void *owned[8];              /* the model's per-layer arrays (lmt_net_calloc) */
     int n_owned;
     bool oom;                    /* an lmt_net_calloc failed: lmt_net_setup reports it */
+    /* LoRA (models/lora.h), per layout parameter: the adapter on that weight
+     * (NULL: none) and whether it is trainable (frozen: no gradient slot).
+     * Both NULL without adapters: every parameter trains. */
+    struct lmt_adapter **adapters;
+    const bool *trainable;
+    void (*bind)(void *model, float *base, bool grads);   /* lmt_net_setup's, for lmt_net_rebind */
+    void *bind_model;
 } lmt_net;
 
 /* The model's plan: lays out (base NULL: only sizes) every activation array. */
@@ -103,4 +110,9 @@ bool lmt_net_load_mask(lmt_dtype t, const void *src, int32_t *dst, size_t N);
  * parameters or the gradients), or NULL when the layout has none. In the
  * gradients, computed and buffer tensors (no gradient) are NULL too. */
 float *lmt_net_slot(const lmt_net *n, float *base, int stack, int layer, int role);
+/* The adapter on the weight in slot (stack, layer, role) when base is the
+ * parameters, else (the gradients' binding) NULL. */
+struct lmt_adapter *lmt_net_adapter(const lmt_net *n, const float *base, int stack, int layer, int role);
+/* Binds the parameters and gradients again (after adapters were attached). */
+void lmt_net_rebind(lmt_net *n);
 #endif

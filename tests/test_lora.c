@@ -1,0 +1,269 @@
+/* LoRA parity with peft 0.21.2 (tests/fixtures/lora, made by
+ * tools/reference/make_lora_fixtures.py) on the tiny GPT-2 (Conv1D,
+ * fan_in_fan_out) and Llama (grouped-query, untied head) fixtures:
+ * - peft's saved adapter loads; logits and loss within 1e-5 relative;
+ * - the gradient of every lora_A / lora_B within 1e-4 relative, and the
+ *   frozen base's gradient buffer untouched (all zeros);
+ * - our saved adapter has peft's tensor names, shapes and values, and
+ *   adapter_config.json peft's keys;
+ * - merge_and_unload(): the merged model's logits;
+ * - print_trainable_parameters' counts;
+ * - the six real adapter_config.json files of ../shared/data/lora-adapters parse;
+ * - bad input: targets that match nothing, r <= 0, an adapter for another model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+#include "parity.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "io/tensor_file.h"
+#include "models/gpt2.h"
+#include "models/llama.h"
+#include "models/lora.h"
+#include "models/model.h"
+
+#define FXL LMT_SOURCE_DIR "/tests/fixtures/lora"
+#define FXM LMT_SOURCE_DIR "/tests/fixtures/models"
+
+/* a causal LM of either family behind one interface */
+typedef struct clm { lmt_gpt2 *g; lmt_llama *l; } clm;
+static lmt_status clm_create(lmt_model *m, int B, int T, bool grads, clm *c) {
+    *c = (clm){0};
+    return m->cfg.arch == LMT_ARCH_GPT2 ? lmt_gpt2_create(m, B, T, grads, &c->g) : lmt_llama_create(m, B, T, grads, &c->l);
+}
+static lmt_net *clm_net(clm *c) { return c->g ? &c->g->net : &c->l->net; }
+static const float *clm_logits(clm *c) { return c->g ? c->g->logits : c->l->logits; }
+static lmt_status clm_forward(clm *c, const parity_batch *b, bool labels) {
+    const void *lab = labels ? b->labels : NULL;
+    return c->g ? lmt_gpt2_forward(c->g, LMT_I64, b->ids, b->mask, lab, b->B, b->T, false)
+                : lmt_llama_forward(c->l, LMT_I64, b->ids, b->mask, lab, b->B, b->T, false);
+}
+static lmt_status clm_backward(clm *c) { return c->g ? lmt_gpt2_backward(c->g) : lmt_llama_backward(c->l); }
+static void clm_free(clm *c) { lmt_gpt2_free(c->g); lmt_llama_free(c->l); }
+
+static void compare_files(const char *what, const char *ours, const char *theirs) {
+    lmt_tensor_file *a = NULL, *b = NULL;
+    CHECK_OK(lmt_safetensors_open(ours, &a));
+    CHECK_OK(lmt_safetensors_open(theirs, &b));
+    if (a && b) {
+        CHECK_MSG(a->n == b->n, "%s: %zu tensors saved, peft saved %zu", what, a->n, b->n);
+        for (size_t i = 0; i < b->n; i++) {
+            const lmt_tensor_entry *e = lmt_tensor_file_find(a, b->entries[i].name);
+            CHECK_MSG(e != NULL, "%s: we did not save %s", what, b->entries[i].name);
+            if (!e) continue;
+            CHECK_MSG(e->ndim == b->entries[i].ndim && e->nbytes == b->entries[i].nbytes &&
+                      memcmp(e->shape, b->entries[i].shape, sizeof e->shape) == 0 &&
+                      memcmp(e->data, b->entries[i].data, e->nbytes) == 0,
+                      "%s: %s differs from peft's", what, e->name);
+        }
+    }
+    lmt_tensor_file_free(a);
+    lmt_tensor_file_free(b);
+}
+
+static int cmp_json_str(const void *a, const void *b) {
+    return strcmp(((const lmt_json *)a)->str, ((const lmt_json *)b)->str);
+}
+
+static void compare_config_keys(const char *ours, const char *theirs) {
+    lmt_json *a = NULL, *b = NULL;
+    CHECK_OK(lmt_json_parse_file(ours, &a));
+    CHECK_OK(lmt_json_parse_file(theirs, &b));
+    if (a && b) {
+        CHECK_MSG(a->len == b->len, "%s: %zu keys, peft's %zu", ours, a->len, b->len);
+        for (size_t i = 0; i < b->len; i++)
+            CHECK_MSG(lmt_json_get(a, b->keys[i]) != NULL, "%s: no key \"%s\"", ours, b->keys[i]);
+        const char *keys[] = {"r", "lora_alpha", "lora_dropout", "fan_in_fan_out", "bias", "target_modules", "peft_type"};
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            lmt_strbuf x, y;
+            lmt_sb_init(&x);
+            lmt_sb_init(&y);
+            lmt_json_write_py(&x, lmt_json_get(a, keys[k]), 0, true);
+            lmt_json *t = lmt_json_clone(lmt_json_get(b, keys[k]));
+            if (t && t->type == LMT_JSON_ARRAY)   // peft writes a Python set: its order is the hash's
+                qsort(t->items, t->len, sizeof *t->items, cmp_json_str);
+            lmt_json_write_py(&y, t, 0, true);
+            lmt_json_free(t);
+            CHECK_MSG(x.data && y.data && strcmp(x.data, y.data) == 0, "%s: %s = %s, peft's %s", ours, keys[k],
+                      x.data ? x.data : "?", y.data ? y.data : "?");
+            lmt_sb_free(&x);
+            lmt_sb_free(&y);
+        }
+    }
+    lmt_json_free(a);
+    lmt_json_free(b);
+}
+
+static bool all_zero(const float *v, size_t n) {
+    for (size_t i = 0; i < n; i++) if (v[i] != 0.0f) return false;
+    return true;
+}
+
+static void check_family(const char *name, const char *base) {
+    char dir[512], mdir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/%s", FXL, name);
+    snprintf(mdir, sizeof mdir, "%s/%s", FXM, base);
+    lmt_tensor_file *ref = NULL;
+    snprintf(path, sizeof path, "%s/reference.safetensors", dir);
+    CHECK_OK(lmt_safetensors_open(path, &ref));
+    parity_batch b;
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(mdir, &m));
+    if (!ref || !m || !parity_read_batch(ref, &b)) { lmt_tensor_file_free(ref); lmt_model_free(m); return; }
+    lmt_lora *lo = NULL;
+    CHECK_OK(lmt_lora_load(m, dir, &lo));
+    clm c;
+    CHECK_OK(clm_create(m, b.B, b.T, true, &c));
+    if (lo && (c.g || c.l)) {
+        lmt_net *n = clm_net(&c);
+        CHECK_OK(lmt_lora_attach(lo, n, (size_t)b.B * b.T));
+        CHECK_OK(clm_forward(&c, &b, true));
+        size_t V = (size_t)m->cfg.vocab_size;
+        parity_logits_loss(name, ref, clm_logits(&c), (size_t)b.B * b.T * V, n->loss);
+        CHECK_OK(clm_backward(&c));
+        char nm[256], gname[300];
+        int compared = 0;
+        for (int k = 0; k < lo->n; k++)
+            for (int B_ = 0; B_ < 2; B_++) {
+                lmt_lora_tensor_name(lo, k, B_, nm, sizeof nm);
+                snprintf(gname, sizeof gname, "grad.%s", nm);
+                const lmt_tensor_entry *e = need(ref, gname, LMT_F32);
+                const lmt_adapter *a = &lo->ad[k];
+                size_t cnt = (size_t)a->r * (B_ ? a->OC : a->IC);
+                if (e && e->nbytes == cnt * 4) { close_tensor(gname, B_ ? a->dB : a->dA, e->data, cnt, 1e-4, 1e-6); compared++; }
+            }
+        CHECK_MSG(compared == 2 * lo->n && lo->n > 0, "%s: %d of %d adapter gradients compared", name, compared, 2 * lo->n);
+        CHECK_MSG(all_zero(n->grads, m->layout.num_floats), "%s: the frozen base's gradient buffer was written", name);
+        /* print_trainable_parameters */
+        int64_t tr, all;
+        lmt_lora_counts(lo, &tr, &all);
+        snprintf(path, sizeof path, "%s/reference.json", dir);
+        lmt_json *rj = NULL;
+        CHECK_OK(lmt_json_parse_file(path, &rj));
+        if (rj) {
+            int64_t want_tr = 0, want_all = 0;
+            CHECK_OK(lmt_json_get_int(rj, "trainable_params", 0, path, &want_tr));
+            CHECK_OK(lmt_json_get_int(rj, "all_params", 0, path, &want_all));
+            CHECK_MSG(tr == want_tr && all == want_all, "%s: trainable %lld / all %lld, peft %lld / %lld", name,
+                      (long long)tr, (long long)all, (long long)want_tr, (long long)want_all);
+            lmt_json_free(rj);
+        }
+        /* save: peft's names, shapes, values and config keys */
+        char tmp[] = "/tmp/lmt_lora_XXXXXX";
+        if (mkdtemp(tmp)) {
+            CHECK_OK(lmt_lora_save(lo, tmp));
+            char ours[600], theirs[600];
+            snprintf(ours, sizeof ours, "%s/adapter_model.safetensors", tmp);
+            snprintf(theirs, sizeof theirs, "%s/adapter_model.safetensors", dir);
+            compare_files(name, ours, theirs);
+            snprintf(ours, sizeof ours, "%s/adapter_config.json", tmp);
+            snprintf(theirs, sizeof theirs, "%s/adapter_config.json", dir);
+            compare_config_keys(ours, theirs);
+            unlink(ours);
+            snprintf(ours, sizeof ours, "%s/adapter_model.safetensors", tmp);
+            unlink(ours);
+            rmdir(tmp);
+        }
+        /* merge_and_unload */
+        lmt_lora_merge(lo);
+        clm p;
+        CHECK_OK(clm_create(m, b.B, b.T, false, &p));
+        if (p.g || p.l) {
+            CHECK_OK(clm_forward(&p, &b, false));
+            const lmt_tensor_entry *ml = need(ref, "merged_logits", LMT_F32);
+            if (ml) close_tensor("merged logits", clm_logits(&p), ml->data, (size_t)b.B * b.T * V, 1e-5, 1e-6);
+        }
+        clm_free(&p);
+    }
+    clm_free(&c);
+    lmt_lora_free(lo);
+    lmt_model_free(m);
+    lmt_tensor_file_free(ref);
+}
+
+static void check_real_configs(void) {
+    const char *names[] = {"Llama-2-7b-hf__KZ-Shi_LLaMA-E", "Llama-3.2-3B__AdelaCorbeanu_romanian-qa",
+                           "TinyLlama-1.1B-Chat-v1.0__ABISHEAK-std_structured-output", "flan-t5-base__3L0L0_seq2seq",
+                           "null-base__Dheena731_tinyLlama-finetune", "unsloth-Llama-3.2-1B-Instruct__Gayaz2000_dpo"};
+    const int r[] = {8, 8, 16, 16, 8, 8};
+    const int nt[] = {4, 2, 7, 4, 2, 5};
+    char path[512];
+    for (int i = 0; i < 6; i++) {
+        snprintf(path, sizeof path, "%s/../shared/data/lora-adapters/%s/adapter_config.json", LMT_SOURCE_DIR, names[i]);
+        if (!lmt_file_exists(path))
+            snprintf(path, sizeof path, "/work/shared/data/lora-adapters/%s/adapter_config.json", names[i]);
+        lmt_lora_config c;
+        CHECK_OK(lmt_lora_config_load(path, &c));
+        CHECK_MSG(c.r == r[i] && c.n_targets == nt[i] && c.bias == LMT_LORA_BIAS_NONE, "%s: r %d, %d targets", names[i], c.r, c.n_targets);
+        lmt_lora_config_free(&c);
+    }
+}
+
+static void check_bad_input(void) {
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(FXM "/gpt2", &m));
+    if (!m) return;
+    lmt_lora_config c;
+    lmt_lora_config_default(&c);
+    lmt_lora *l = NULL;
+    CHECK_OK(lmt_lora_config_set_targets(&c, "q_proj,v_proj"));
+    CHECK(lmt_lora_create(m, &c, 0, "cfg.json", &l) == LMT_ERR_ARG && strstr(lmt_last_error(), "cfg.json") &&
+          strstr(lmt_last_error(), "q_proj") && strstr(lmt_last_error(), "not found"));
+    CHECK_OK(lmt_lora_config_set_targets(&c, "c_attn"));
+    c.r = 0;
+    CHECK(lmt_lora_create(m, &c, 0, "cfg.json", &l) == LMT_ERR_ARG && strstr(lmt_last_error(), "r = 0"));
+    c.r = 4;
+    CHECK_OK(lmt_lora_create(m, &c, 0, "cfg.json", &l));
+    if (l) CHECK(l->n == 2 && all_zero(l->ad[0].B, (size_t)l->ad[0].OC * 4) && !all_zero(l->ad[0].A, 4 * 32));
+    lmt_lora_free(l);
+    l = NULL;
+    CHECK_OK(lmt_lora_config_set_targets(&c, "all-linear"));
+    CHECK_OK(lmt_lora_create(m, &c, 0, "cfg.json", &l));
+    if (l) CHECK_MSG(l->n == 8, "all-linear: %d adapters", l->n);   // c_attn, attn.c_proj, c_fc, mlp.c_proj x 2
+    lmt_lora_free(l);
+    l = NULL;
+    /* regex: full match */
+    lmt_lora_config_free(&c);
+    lmt_lora_config_default(&c);
+    c.target_regex = lmt_strdup(".*\\.0\\.attn\\.c_attn");
+    CHECK_OK(lmt_lora_create(m, &c, 0, "cfg.json", &l));
+    if (l) CHECK_MSG(l->n == 1, "regex: %d adapters", l->n);
+    lmt_lora_free(l);
+    l = NULL;
+    lmt_lora_config_free(&c);
+    /* the Llama adapter on the GPT-2 model */
+    CHECK(lmt_lora_load(m, FXL "/llama", &l) != LMT_OK && strstr(lmt_last_error(), "adapter_config.json"));
+    lmt_lora_free(l);
+    lmt_model_free(m);
+    /* shapes that differ from the base model: peft's GPT-2 adapter under a config saying r = 8 */
+    char tmp[] = "/tmp/lmt_lora_bad_XXXXXX", p1[300], p2[300];
+    CHECK_OK(lmt_model_load(FXM "/gpt2", &m));
+    if (m && mkdtemp(tmp)) {
+        snprintf(p1, sizeof p1, "%s/adapter_config.json", tmp);
+        snprintf(p2, sizeof p2, "%s/adapter_model.safetensors", tmp);
+        const char *cfg = "{\"r\": 8, \"lora_alpha\": 16, \"target_modules\": [\"c_attn\"], \"lora_dropout\": null}";
+        CHECK_OK(lmt_write_file_atomic(p1, cfg, strlen(cfg)));
+        CHECK(symlink(FXL "/gpt2/adapter_model.safetensors", p2) == 0);
+        l = NULL;
+        lmt_status st = lmt_lora_load(m, tmp, &l);
+        CHECK_MSG(st == LMT_ERR_FORMAT && strstr(lmt_last_error(), "adapter_model.safetensors") &&
+                  strstr(lmt_last_error(), "shape (4, 32)"), "%s", lmt_last_error());
+        lmt_lora_free(l);
+        unlink(p1);
+        unlink(p2);
+        rmdir(tmp);
+    }
+    lmt_model_free(m);
+}
+
+int main(void) {
+    check_family("gpt2", "gpt2");
+    check_family("llama", "llama-gqa");
+    check_real_configs();
+    check_bad_input();
+    return lmt_test_finish();
+}

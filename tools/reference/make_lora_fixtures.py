@@ -1,0 +1,97 @@
+"""LoRA adapters made by peft on the tiny GPT-2 and Llama fixtures, with
+reference outputs for lmtune's tests/test_lora.c.
+
+Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_lora_fixtures.py [--out DIR]
+(default DIR: tests/fixtures/lora). Writes DIR/<name>/:
+  adapter_config.json, adapter_model.safetensors   PeftModel.save_pretrained's files
+  reference.safetensors   logits, loss, merged_logits (merge_and_unload()'s
+                          model on the same batch) and the gradient of every
+                          lora_A / lora_B under the saved (adapter-name-free) key
+  reference.json          versions, the LoRA config, trainable/all parameter counts
+for
+  gpt2   tests/fixtures/models/gpt2, r=4, alpha=8, dropout 0, targets
+         c_attn / c_proj / c_fc (Conv1D: peft sets fan_in_fan_out)
+  llama  tests/fixtures/models/llama-gqa, r=4, alpha=8, dropout 0, targets
+         q/k/v/o_proj, gate/up/down_proj
+A and B are overwritten with seeded normal values (* 0.1) so that B's
+gradient path is tested (peft initialises B to zero). The batch: 2 x 16
+tokens, the second right-padded after 12 (labels -100 there), eval mode.
+Deterministic, but for the order of target_modules in adapter_config.json
+(peft writes a Python set, ordered by the string hash of the run).
+"""
+import argparse
+import json
+import os
+
+import peft
+import torch
+import transformers as T
+from safetensors.torch import save_file
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+B, TLEN = 2, 16
+
+CASES = {
+    "gpt2": ("gpt2", T.GPT2LMHeadModel, ["c_attn", "c_proj", "c_fc"], 1),
+    "llama": ("llama-gqa", T.LlamaForCausalLM,
+              ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], 2),
+}
+
+
+def batch(cfg, g):
+    V = cfg.vocab_size
+    ids = torch.randint(0, V, (B, TLEN), generator=g)
+    mask = torch.ones(B, TLEN, dtype=torch.long)
+    mask[1, 12:] = 0
+    pad = cfg.pad_token_id if cfg.pad_token_id is not None else 0
+    ids[1, 12:] = pad
+    labels = ids.clone()
+    labels[mask == 0] = -100
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def make(out, name, base, cls, targets, seed):
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    model = cls.from_pretrained(os.path.join("tests", "fixtures", "models", base))  # relative: base_model_name_or_path
+    lcfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=targets, task_type="CAUSAL_LM")
+    pm = peft.get_peft_model(model, lcfg)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for n, p in pm.named_parameters():
+            if "lora_" in n:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    pm.eval()
+    inp = batch(model.config, torch.Generator().manual_seed(seed + 1))
+    outp = pm(**inp)
+    outp.loss.backward()
+    ref = {"input_ids": inp["input_ids"].to(torch.int64), "attention_mask": inp["attention_mask"],
+           "labels": inp["labels"], "logits": outp.logits.detach().contiguous(), "loss": outp.loss.detach().reshape(1)}
+    for n, p in pm.named_parameters():
+        if p.requires_grad:
+            ref["grad." + n.replace(".default", "")] = p.grad.detach().clone().contiguous()
+    trainable, total = pm.get_nb_trainable_parameters()
+    pm.save_pretrained(d)
+    merged = pm.merge_and_unload()
+    with torch.no_grad():
+        ref["merged_logits"] = merged(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"]).logits.contiguous()
+    save_file(ref, os.path.join(d, "reference.safetensors"))
+    info = {"base": base, "peft": peft.__version__, "transformers": T.__version__, "torch": torch.__version__,
+            "seed": seed, "r": 4, "lora_alpha": 8, "target_modules": targets, "loss": float(outp.loss),
+            "trainable_params": trainable, "all_params": total}
+    with open(os.path.join(d, "reference.json"), "w") as f:
+        json.dump(info, f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "lora"))
+    a = ap.parse_args()
+    a.out = os.path.abspath(a.out)
+    os.chdir(ROOT)
+    for name, (base, cls, targets, seed) in CASES.items():
+        make(a.out, name, base, cls, targets, seed)
+
+
+if __name__ == "__main__":
+    main()
