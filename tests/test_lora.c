@@ -6,7 +6,8 @@
  *   frozen base's gradient buffer untouched (all zeros);
  * - our saved adapter has peft's tensor names, shapes and values, and
  *   adapter_config.json peft's keys;
- * - merge_and_unload(): the merged model's logits;
+ * - merge_and_unload(): the merged model, saved and loaded back (what
+ *   `lmtune merge` writes), gives peft's merged logits;
  * - print_trainable_parameters' counts;
  * - the six real adapter_config.json files of ../shared/data/lora-adapters parse;
  * - bad input: targets that match nothing, r <= 0, an adapter for another model. */
@@ -170,14 +171,28 @@ static void check_family(const char *name, const char *base) {
         }
         /* merge_and_unload */
         lmt_lora_merge(lo);
-        clm p;
-        CHECK_OK(clm_create(m, b.B, b.T, false, &p));
+        /* what `lmtune merge` writes: the merged model saved, loaded back */
+        char mtmp[] = "/tmp/lmt_lora_merged_XXXXXX";
+        lmt_model *mm = NULL;
+        if (mkdtemp(mtmp)) {
+            CHECK_OK(lmt_model_save(m, mtmp));
+            CHECK_OK(lmt_model_load(mtmp, &mm));
+            const char *files[] = {"config.json", "generation_config.json", "model.safetensors"};
+            for (int i = 0; i < 3; i++) {
+                snprintf(path, sizeof path, "%s/%s", mtmp, files[i]);
+                unlink(path);
+            }
+            rmdir(mtmp);
+        }
+        clm p = {0};
+        if (mm) CHECK_OK(clm_create(mm, b.B, b.T, false, &p));
         if (p.g || p.l) {
             CHECK_OK(clm_forward(&p, &b, false));
             const lmt_tensor_entry *ml = need(ref, "merged_logits", LMT_F32);
             if (ml) close_tensor("merged logits", clm_logits(&p), ml->data, (size_t)b.B * b.T * V, 1e-5, 1e-6);
         }
         clm_free(&p);
+        lmt_model_free(mm);
     }
     clm_free(&c);
     lmt_lora_free(lo);

@@ -3,6 +3,7 @@
 #define LMT_CLI_COMMANDS_H
 int lmt_cmd_inspect(int argc, char **argv);
 int lmt_cmd_convert(int argc, char **argv);
+int lmt_cmd_merge(int argc, char **argv);
 int lmt_cmd_tokenize(int argc, char **argv);
 int lmt_cmd_chat_template(int argc, char **argv);
 int lmt_cmd_train(int argc, char **argv);
