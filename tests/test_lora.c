@@ -10,6 +10,9 @@
  *   `lmtune merge` writes), gives peft's merged logits;
  * - print_trainable_parameters' counts;
  * - the six real adapter_config.json files of ../shared/data/lora-adapters parse;
+ * - a 30-step Trainer run from peft's adapter (trainer.json: peft + transformers'
+ *   Trainer), step for step: loss, grad_norm, learning_rate, eval_loss; only the
+ *   adapters change, and a checkpoint holds the adapter alone;
  * - bad input: targets that match nothing, r <= 0, an adapter for another model. */
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +29,9 @@
 #include "models/llama.h"
 #include "models/lora.h"
 #include "models/model.h"
+#include "trainer_ref.h"
+#include "train/finetune.h"
+#include "train/task_clm.h"
 
 #define FXL LMT_SOURCE_DIR "/tests/fixtures/lora"
 #define FXM LMT_SOURCE_DIR "/tests/fixtures/models"
@@ -275,9 +281,58 @@ static void check_bad_input(void) {
     lmt_model_free(m);
 }
 
+/* The Trainer over the adapters alone, as lmtune train --use_peft runs it. */
+static void check_trainer(const char *name, const char *base) {
+    char path[600], dir[] = "/tmp/lmt-lora-trainer-XXXXXX";
+    char mdir[600];
+    snprintf(path, sizeof path, FXL "/%s", name);
+    snprintf(mdir, sizeof mdir, FXM "/%s", base);
+    ref_trainer_run r;
+    lmt_model *m = ref_trainer_model(&r, path, mdir, dir);
+    if (!r.ref) return;
+    if (m) m->cfg.dropout = m->cfg.attn_dropout = m->cfg.embd_dropout = 0;   // as the fixture's run
+    float *base_copy = m ? malloc(m->layout.num_floats * sizeof(float)) : NULL;
+    if (base_copy) memcpy(base_copy, m->params, m->layout.num_floats * sizeof(float));
+    lmt_clm_task *task = NULL;
+    lmt_lora *lo = NULL;
+    if (m) CHECK_OK(lmt_clm_task_create(m, 4, r.T, &task));
+    snprintf(path, sizeof path, FXL "/%s", name);
+    if (m) CHECK_OK(lmt_lora_load(m, path, &lo));
+    if (task && lo) {
+        lmt_task_model *tm = &task->base;
+        CHECK_OK(lmt_finetune_use_lora(tm, lo));
+        lmt_block_data tr, ev;
+        lmt_block_data_init(&tr, r.train, r.ntr, r.T);
+        lmt_block_data_init(&ev, r.eval, r.nev, r.Te);
+        lmt_trainer t;
+        CHECK_OK(lmt_trainer_init(&t, &r.args, tm, &tr.base, &ev.base));
+        t.sampler = lmt_sampler_sequential;
+        lmt_train_output out;
+        CHECK_OK(lmt_trainer_train(&t, &out));
+        ref_trainer_compare(name, &r, &t, &out);
+        CHECK_MSG(memcmp(base_copy, m->params, m->layout.num_floats * sizeof(float)) == 0, "%s: the frozen base changed", name);
+        CHECK(t.opt.n == lo->num_floats);   // AdamW states for the adapters alone
+        /* a checkpoint / the final save: the adapter alone */
+        CHECK_OK(lmt_task_save(tm, dir));
+        snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+        CHECK(lmt_file_exists(path));
+        snprintf(path, sizeof path, "%s/model.safetensors", dir);
+        CHECK(!lmt_file_exists(path));
+        lmt_trainer_free(&t);
+    }
+    lmt_lora_free(lo);
+    lmt_clm_task_free(task);
+    free(base_copy);
+    lmt_model_free(m);
+    ref_trainer_free(&r);
+    ref_remove_dir(dir);
+}
+
 int main(void) {
     check_family("gpt2", "gpt2");
     check_family("llama", "llama-gqa");
+    check_trainer("gpt2", "gpt2");
+    check_trainer("llama", "llama-gqa");
     check_real_configs();
     check_bad_input();
     return lmt_test_finish();

@@ -194,11 +194,16 @@ static lmt_status alloc_tables(lmt_lora *l, size_t np) {
 }
 
 static lmt_status build(lmt_lora *l, lmt_model *m, const char *source) {
-    const lmt_lora_config *c = &l->cfg;
+    lmt_lora_config *c = &l->cfg;
     const lmt_layout *lay = &m->layout;
     if (c->r <= 0) return lmt_fail(LMT_ERR_ARG, "%s: r = %d: the LoRA rank must be positive", source, c->r);
-    if (!c->all_linear && !c->target_regex && c->n_targets == 0)
-        return lmt_fail(LMT_ERR_ARG, "%s: no target_modules", source);
+    if (!c->all_linear && !c->target_regex && c->n_targets == 0) {
+        /* peft's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the model type */
+        const char *def = m->cfg.arch == LMT_ARCH_GPT2 ? "c_attn" : strcmp(lmt_arch_name(m->cfg.arch), "distilbert") == 0 ? "q_lin,v_lin"
+                        : strcmp(lmt_arch_name(m->cfg.arch), "bert") == 0 || strcmp(lmt_arch_name(m->cfg.arch), "roberta") == 0 ? "query,value"
+                        : "q_proj,v_proj";
+        LMT_TRY(lmt_lora_config_set_targets(&l->cfg, def));
+    }
     regex_t re, *rep = NULL;
     if (c->target_regex) {
         char *full = malloc(strlen(c->target_regex) + 8);
@@ -251,10 +256,26 @@ static lmt_status build(lmt_lora *l, lmt_model *m, const char *source) {
     l->params = lmt_aligned_alloc((off ? off : 1) * sizeof(float));
     if (!l->params) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     memset(l->params, 0, off * sizeof(float));
+    l->layout.params = calloc((size_t)l->n * 2 + 1, sizeof *l->layout.params);
+    if (!l->layout.params) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    l->layout.n_params = (size_t)l->n * 2;
+    l->layout.num_floats = off;
+    l->layout.base_prefix = "base_model.model.";
+    l->model = m;
     for (int k = 0; k < l->n; k++) {
-        l->ad[k].A = l->params + (uintptr_t)l->ad[k].A;
-        l->ad[k].B = l->params + (uintptr_t)l->ad[k].B;
-        l->by_param[l->param[k]] = &l->ad[k];
+        lmt_adapter *a = &l->ad[k];
+        for (int b = 0; b < 2; b++) {
+            lmt_param_spec *p = &l->layout.params[2 * k + b];
+            lmt_lora_tensor_name(l, k, b, p->name, sizeof p->name);
+            p->ndim = 2;
+            p->shape[0] = b ? a->OC : a->r;
+            p->shape[1] = b ? a->r : a->IC;
+            p->offset = (uintptr_t)(b ? a->B : a->A);
+            p->numel = (size_t)a->r * (b ? a->OC : a->IC);   // weight decay applies, as the Trainer groups lora_A/B
+        }
+        a->A = l->params + (uintptr_t)a->A;
+        a->B = l->params + (uintptr_t)a->B;
+        l->by_param[l->param[k]] = a;
     }
     /* base tensors that train: biases (all / of adapted modules), modules_to_save */
     for (size_t i = 0; i < lay->n_params; i++) {
@@ -271,7 +292,6 @@ static lmt_status build(lmt_lora *l, lmt_model *m, const char *source) {
         }
         if (c->n_save && suffix_match(p->name, kl, c->modules_to_save, c->n_save)) l->trainable[i] = true;
     }
-    l->model = m;
     return LMT_OK;
 }
 
@@ -327,14 +347,22 @@ lmt_status lmt_lora_load(lmt_model *m, const char *dir, lmt_lora **out) {
     }
     free(cpath);
     if (st != LMT_OK) return st;
+    st = lmt_lora_read_weights(l, dir);
+    if (st != LMT_OK) { lmt_lora_free(l); return st; }
+    *out = l;
+    return LMT_OK;
+}
+
+lmt_status lmt_lora_read_weights(lmt_lora *l, const char *dir) {
+    lmt_model *m = l->model;
     char *wpath = lmt_path_join(dir, "adapter_model.safetensors");
     if (wpath && !lmt_file_exists(wpath)) {
         free(wpath);
         wpath = lmt_path_join(dir, "adapter_model.bin");
     }
-    if (!wpath) { lmt_lora_free(l); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    if (!wpath) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     lmt_tensor_file *f = NULL;
-    st = lmt_tensor_file_open(wpath, &f);
+    lmt_status st = lmt_tensor_file_open(wpath, &f);
     char name[256];
     for (int k = 0; k < l->n && st == LMT_OK; k++)
         for (int b = 0; b < 2 && st == LMT_OK; b++) {
@@ -364,9 +392,7 @@ lmt_status lmt_lora_load(lmt_model *m, const char *dir, lmt_lora **out) {
     }
     lmt_tensor_file_free(f);
     free(wpath);
-    if (st != LMT_OK) { lmt_lora_free(l); return st; }
-    *out = l;
-    return LMT_OK;
+    return st;
 }
 
 static lmt_json *str_list(char *const *v, int n) {
@@ -496,6 +522,8 @@ lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows) {
     }
     n->adapters = l->by_param;
     n->trainable = l->trainable;
+    n->extra_grads = l->grads;
+    n->n_extra = l->num_floats;
     lmt_net_rebind(n);
     return LMT_OK;
 }
@@ -537,5 +565,6 @@ void lmt_lora_free(lmt_lora *l) {
     free(l->by_param);
     free(l->trainable);
     free(l->scratch);
+    free(l->layout.params);
     free(l);
 }

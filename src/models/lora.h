@@ -50,6 +50,7 @@ typedef struct lmt_lora {
     lmt_adapter **by_param;      /* (layout params) */
     bool *trainable;             /* (layout params) base tensors that train too (bias, modules_to_save) */
     float *scratch;              /* activations of lmt_lora_attach */
+    lmt_layout layout;           /* A and B as flat-buffer tensors named as peft saves them (the optimizer's) */
     uint64_t seed_state;
 } lmt_lora;
 
@@ -61,6 +62,9 @@ lmt_status lmt_lora_create(lmt_model *m, const lmt_lora_config *cfg, uint64_t se
 /* A peft adapter folder (adapter_config.json + adapter_model.safetensors or
  * adapter_model.bin) for m; shapes are checked against m. */
 lmt_status lmt_lora_load(lmt_model *m, const char *dir, lmt_lora **out);
+/* A and B (and trained base tensors) from dir/adapter_model.safetensors
+ * (or .bin) into l's buffers; shapes checked. */
+lmt_status lmt_lora_read_weights(lmt_lora *l, const char *dir);
 /* Writes dir/adapter_config.json and dir/adapter_model.safetensors as
  * PeftModel.save_pretrained does. */
 lmt_status lmt_lora_save(const lmt_lora *l, const char *dir);

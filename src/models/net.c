@@ -75,6 +75,7 @@ lmt_status lmt_net_setup(lmt_net *n, lmt_bind_fn bind, lmt_plan_fn plan, void *m
     bool with_grads = n->grads != NULL;
     n->bind = bind;
     n->bind_model = model;
+    n->max_rows = (size_t)max_B * (size_t)max_T;
     bind(model, n->model->params, false);
     if (with_grads) bind(model, n->grads, true);
     lmt_arena a = {0};
@@ -103,6 +104,7 @@ void lmt_net_set_seed(lmt_net *n, uint64_t seed) { lmt_rng_seed(&n->rng, seed); 
 
 void lmt_net_zero_grad(lmt_net *n) {
     if (n->grads) lmt_zero_floats(n->grads, n->model->layout.num_floats);
+    if (n->extra_grads) lmt_zero_floats(n->extra_grads, n->n_extra);
 }
 
 float *lmt_net_grad(lmt_net *n, const char *hf_name) {

@@ -64,6 +64,9 @@ typedef struct lmt_net {
     const bool *trainable;
     void (*bind)(void *model, float *base, bool grads);   /* lmt_net_setup's, for lmt_net_rebind */
     void *bind_model;
+    float *extra_grads;          /* the adapters' gradients, zeroed with the net's (lmt_net_zero_grad) */
+    size_t n_extra;
+    size_t max_rows;             /* max_B * max_T of lmt_net_setup */
 } lmt_net;
 
 /* The model's plan: lays out (base NULL: only sizes) every activation array. */

@@ -8,6 +8,7 @@ Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_lora_fixtures.py [
                           model on the same batch) and the gradient of every
                           lora_A / lora_B under the saved (adapter-name-free) key
   reference.json          versions, the LoRA config, trainable/all parameter counts
+  trainer.json            a 30-step peft + Trainer run from that adapter (see trainer_run)
 for
   gpt2   tests/fixtures/models/gpt2, r=4, alpha=8, dropout 0, targets
          c_attn / c_proj / c_fc (Conv1D: peft sets fan_in_fan_out)
@@ -27,6 +28,8 @@ import peft
 import torch
 import transformers as T
 from safetensors.torch import save_file
+
+from make_llama_fixtures import trainer_history
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 B, TLEN = 2, 16
@@ -83,6 +86,27 @@ def make(out, name, base, cls, targets, seed):
         json.dump(info, f, indent=1)
 
 
+def trainer_run(out, name, base, cls):
+    """trainer.json: transformers' Trainer for 30 steps (make_llama_fixtures.py's
+    trainer_history: 40 blocks of 16 tokens, batch 2, accumulation 2, 3 epochs,
+    linear decay after 3 warmup steps, weight decay 0.01, clipping at 1.0,
+    sequential order, learning rate 1e-3) on the PeftModel loaded from the
+    adapter written above (is_trainable), every dropout 0."""
+    d = os.path.join(out, name)
+    src = os.path.join("tests", "fixtures", "models", base)
+    V = cls.config_class.from_pretrained(src).vocab_size
+    g = torch.Generator().manual_seed(5)
+    blocks = torch.randint(0, V, (40, TLEN), generator=g)
+    eval_blocks = torch.randint(0, V, (6, TLEN), generator=g)
+    # the base model's dropout off (GPT-2's fixture has 0.1): torch's dropout stream is not lmtune's
+    nodrop = dict(attn_pdrop=0.0, embd_pdrop=0.0, resid_pdrop=0.0) if base == "gpt2" else {}
+    pm = peft.PeftModel.from_pretrained(cls.from_pretrained(src, **nodrop), d, is_trainable=True)
+    run = trainer_history(pm, name, blocks, eval_blocks)
+    with open(os.path.join(d, "trainer.json"), "w") as f:
+        json.dump({"train_blocks": blocks.tolist(), "eval_blocks": eval_blocks.tolist(), "runs": [run],
+                   "transformers": T.__version__, "peft": peft.__version__}, f, indent=1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "lora"))
@@ -91,6 +115,7 @@ def main():
     os.chdir(ROOT)
     for name, (base, cls, targets, seed) in CASES.items():
         make(a.out, name, base, cls, targets, seed)
+        trainer_run(a.out, name, base, cls)
 
 
 if __name__ == "__main__":
