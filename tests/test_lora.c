@@ -13,6 +13,8 @@
  * - a 30-step Trainer run from peft's adapter (trainer.json: peft + transformers'
  *   Trainer), step for step: loss, grad_norm, learning_rate, eval_loss; only the
  *   adapters change, and a checkpoint holds the adapter alone;
+ * - bias all / lora_only: the biases' gradients (transformers' full-model
+ *   ones, as B = 0), frozen entries untouched, the biases in the adapter file;
  * - bad input: targets that match nothing, r <= 0, an adapter for another model. */
 #include <math.h>
 #include <stdio.h>
@@ -144,7 +146,8 @@ static void check_family(const char *name, const char *base) {
                 if (e && e->nbytes == cnt * 4) { close_tensor(gname, B_ ? a->dB : a->dA, e->data, cnt, 1e-4, 1e-6); compared++; }
             }
         CHECK_MSG(compared == 2 * lo->n && lo->n > 0, "%s: %d of %d adapter gradients compared", name, compared, 2 * lo->n);
-        CHECK_MSG(all_zero(n->grads, m->layout.num_floats), "%s: the frozen base's gradient buffer was written", name);
+        CHECK_MSG(n->grad_floats == 0 && lmt_net_grad(n, m->layout.params[0].name) == NULL,
+                  "%s: the frozen base still has a gradient buffer", name);
         /* print_trainable_parameters */
         int64_t tr, all;
         lmt_lora_counts(lo, &tr, &all);
@@ -328,11 +331,75 @@ static void check_trainer(const char *name, const char *base) {
     ref_remove_dir(dir);
 }
 
+/* bias all / lora_only: a fresh adapter (B = 0) leaves the model as it was,
+ * so the trained biases' gradients are the full model's (the fixture's
+ * transformers reference); every frozen entry stays zero. */
+static void check_bias(lmt_lora_bias mode) {
+    lmt_tensor_file *ref = NULL;
+    CHECK_OK(lmt_safetensors_open(FXM "/gpt2/reference.safetensors", &ref));
+    parity_batch b;
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(FXM "/gpt2", &m));
+    lmt_lora_config c;
+    lmt_lora_config_default(&c);
+    c.bias = mode;
+    CHECK_OK(lmt_lora_config_set_targets(&c, "c_attn"));
+    lmt_lora *l = NULL;
+    clm net = {0};
+    if (ref && m && parity_read_batch(ref, &b)) {
+        CHECK_OK(lmt_lora_create(m, &c, 7, "bias test", &l));
+        CHECK_OK(clm_create(m, b.B, b.T, true, &net));
+    }
+    if (l && net.g) {
+        lmt_net *n = clm_net(&net);
+        CHECK_OK(lmt_lora_attach(l, n, (size_t)b.B * b.T));
+        CHECK(n->grad_floats == m->layout.num_floats);
+        CHECK_OK(clm_forward(&net, &b, true));
+        CHECK_OK(clm_backward(&net));
+        int trained = 0, frozen_written = 0;
+        char gname[200];
+        for (size_t i = 0; i < m->layout.n_params; i++) {
+            const lmt_param_spec *p = &m->layout.params[i];
+            bool bias = strstr(p->name, ".bias") != NULL;
+            bool want = bias && (mode == LMT_LORA_BIAS_ALL || strstr(p->name, "c_attn"));
+            CHECK_MSG(l->trainable[i] == want, "%s: trainable %d", p->name, l->trainable[i]);
+            if (!want) { frozen_written += !all_zero(n->grads + p->offset, p->numel); continue; }
+            snprintf(gname, sizeof gname, "grad.%s", p->name);
+            const lmt_tensor_entry *e = need(ref, gname, LMT_F32);
+            if (e) { close_tensor(gname, n->grads + p->offset, e->data, p->numel, 1e-4, 1e-6); trained++; }
+        }
+        CHECK_MSG(frozen_written == 0 && trained == (mode == LMT_LORA_BIAS_ALL ? 13 : 2),
+                  "bias mode %d: %d biases compared, %d frozen tensors written", (int)mode, trained, frozen_written);
+        /* their values travel in the adapter file */
+        char tmp[] = "/tmp/lmt_lora_bias_XXXXXX", path[300];
+        if (mkdtemp(tmp)) {
+            CHECK_OK(lmt_lora_save(l, tmp));
+            snprintf(path, sizeof path, "%s/adapter_model.safetensors", tmp);
+            lmt_tensor_file *f = NULL;
+            CHECK_OK(lmt_safetensors_open(path, &f));
+            if (f) CHECK(lmt_tensor_file_find(f, "base_model.model.transformer.h.0.attn.c_attn.bias") != NULL &&
+                         f->n == (size_t)(2 * l->n + trained));
+            lmt_tensor_file_free(f);
+            unlink(path);
+            snprintf(path, sizeof path, "%s/adapter_config.json", tmp);
+            unlink(path);
+            rmdir(tmp);
+        }
+    }
+    clm_free(&net);
+    lmt_lora_free(l);
+    lmt_lora_config_free(&c);
+    lmt_model_free(m);
+    lmt_tensor_file_free(ref);
+}
+
 int main(void) {
     check_family("gpt2", "gpt2");
     check_family("llama", "llama-gqa");
     check_trainer("gpt2", "gpt2");
     check_trainer("llama", "llama-gqa");
+    check_bias(LMT_LORA_BIAS_ALL);
+    check_bias(LMT_LORA_BIAS_LORA_ONLY);
     check_real_configs();
     check_bad_input();
     return lmt_test_finish();

@@ -520,6 +520,16 @@ lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows) {
         a->dA = l->grads ? l->grads + (a->A - l->params) : NULL;
         a->dB = l->grads ? l->grads + (a->B - l->params) : NULL;
     }
+    /* nothing of the base trains: its gradient buffer goes (the memory LoRA saves) */
+    bool any = false;
+    for (size_t i = 0; i < l->model->layout.n_params; i++) any |= l->trainable[i];
+    if (n->grads && n->grad_floats && !any) {
+        float *token = lmt_aligned_alloc(64);
+        if (!token) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        lmt_aligned_free(n->grads);
+        n->grads = token;
+        n->grad_floats = 0;
+    }
     n->adapters = l->by_param;
     n->trainable = l->trainable;
     n->extra_grads = l->grads;

@@ -59,6 +59,7 @@ lmt_status lmt_net_init(lmt_net *n, lmt_model *m, const char *name, int n_seeds,
         n->grads = lmt_aligned_alloc(nf * sizeof(float));
         if (!n->grads) return lmt_fail(LMT_ERR_NOMEM, "out of memory allocating gradients (%zu floats)", nf);
         memset(n->grads, 0, nf * sizeof(float));
+        n->grad_floats = nf;
     }
     return LMT_OK;
 }
@@ -103,13 +104,13 @@ void lmt_net_release(lmt_net *n) {
 void lmt_net_set_seed(lmt_net *n, uint64_t seed) { lmt_rng_seed(&n->rng, seed); }
 
 void lmt_net_zero_grad(lmt_net *n) {
-    if (n->grads) lmt_zero_floats(n->grads, n->model->layout.num_floats);
+    if (n->grads && n->grad_floats) lmt_zero_floats(n->grads, n->grad_floats);
     if (n->extra_grads) lmt_zero_floats(n->extra_grads, n->n_extra);
 }
 
 float *lmt_net_grad(lmt_net *n, const char *hf_name) {
     long i = lmt_layout_find(&n->model->layout, hf_name);
-    return (i < 0 || !n->grads) ? NULL : n->grads + n->model->layout.params[i].offset;
+    return (i < 0 || !n->grad_floats) ? NULL : n->grads + n->model->layout.params[i].offset;
 }
 
 lmt_status lmt_net_forward_begin(lmt_net *n, lmt_dtype dtype, const void *input_ids) {

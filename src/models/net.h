@@ -46,6 +46,8 @@ typedef struct lmt_net {
     lmt_model *model;            /* not owned */
     const char *name;            /* model class: the start of its error messages */
     float *grads;                /* flat, as the parameters; NULL without gradients */
+    size_t grad_floats;          /* its size: the layout's, or 0 when LoRA leaves no base tensor
+                                    trainable (then a token allocation: nothing binds into it) */
     float *act_mem;              /* one allocation: activations and scratch */
     lmt_block_ctx ctx;
     lmt_rng rng;                 /* dropout seeds */

@@ -159,6 +159,9 @@ lmt_status lmt_finetune_use_lora(lmt_task_model *tm, lmt_lora *l) {
 /* get_peft_model(): adapters on the task model, the Trainer pointed at them */
 static lmt_status setup_lora(const lmt_finetune_job *job, lmt_model *m, lmt_task_model *tm, lmt_lora **out) {
     if (!tm->net) return lmt_fail(LMT_ERR_UNSUPPORTED, "--use_peft: this task does not support LoRA yet");
+    if (job->args->predict_with_generate)
+        return lmt_fail(LMT_ERR_UNSUPPORTED, "--use_peft with --predict_with_generate: generation does not run the adapters yet "
+                        "(train without it, then lmtune merge and evaluate the merged model)");
     if (job->lora->bias != LMT_LORA_BIAS_NONE || job->lora->n_save)
         return lmt_fail(LMT_ERR_UNSUPPORTED, "--use_peft: training with bias != none or modules_to_save is not supported yet");
     LMT_TRY(lmt_lora_create(m, job->lora, (uint64_t)job->args->seed, "--lora_target_modules", out));
