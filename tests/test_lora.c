@@ -1,6 +1,7 @@
 /* LoRA parity with peft 0.21.2 (tests/fixtures/lora, made by
  * tools/reference/make_lora_fixtures.py) on the tiny GPT-2 (Conv1D,
- * fan_in_fan_out) and Llama (grouped-query, untied head) fixtures:
+ * fan_in_fan_out), Llama (grouped-query, untied head), BERT (MLM; a regex
+ * target_modules) and Marian (self and cross attention) fixtures:
  * - peft's saved adapter loads; logits and loss within 1e-5 relative;
  * - the gradient of every lora_A / lora_B within 1e-4 relative, and the
  *   frozen base's gradient buffer untouched (all zeros);
@@ -28,7 +29,9 @@
 #include "core/util.h"
 #include "io/tensor_file.h"
 #include "models/gpt2.h"
+#include "models/encoder_mlm.h"
 #include "models/llama.h"
+#include "models/marian.h"
 #include "models/lora.h"
 #include "models/model.h"
 #include "trainer_ref.h"
@@ -38,21 +41,40 @@
 #define FXL LMT_SOURCE_DIR "/tests/fixtures/lora"
 #define FXM LMT_SOURCE_DIR "/tests/fixtures/models"
 
-/* a causal LM of either family behind one interface */
-typedef struct clm { lmt_gpt2 *g; lmt_llama *l; } clm;
-static lmt_status clm_create(lmt_model *m, int B, int T, bool grads, clm *c) {
+/* a model of any family behind one interface */
+typedef struct clm { lmt_gpt2 *g; lmt_llama *l; lmt_encoder_mlm *e; lmt_marian *mt; } clm;
+/* Tt: Marian's target length */
+static lmt_status fam_create(lmt_model *m, int B, int T, int Tt, bool grads, clm *c) {
     *c = (clm){0};
-    return m->cfg.arch == LMT_ARCH_GPT2 ? lmt_gpt2_create(m, B, T, grads, &c->g) : lmt_llama_create(m, B, T, grads, &c->l);
+    switch (m->cfg.arch) {
+    case LMT_ARCH_GPT2: return lmt_gpt2_create(m, B, T, grads, &c->g);
+    case LMT_ARCH_MARIAN: return lmt_marian_create(m, B, T, Tt, grads, &c->mt);
+    case LMT_ARCH_BERT: return lmt_encoder_mlm_create(m, B, T, grads, &c->e);
+    default: return lmt_llama_create(m, B, T, grads, &c->l);
+    }
 }
-static lmt_net *clm_net(clm *c) { return c->g ? &c->g->net : &c->l->net; }
-static const float *clm_logits(clm *c) { return c->g ? c->g->logits : c->l->logits; }
-static lmt_status clm_forward(clm *c, const parity_batch *b, bool labels) {
+static lmt_status clm_create(lmt_model *m, int B, int T, bool grads, clm *c) { return fam_create(m, B, T, T, grads, c); }
+static lmt_net *clm_net(clm *c) { return c->g ? &c->g->net : c->l ? &c->l->net : c->e ? &c->e->net : &c->mt->net; }
+static const float *clm_logits(clm *c) { return c->g ? c->g->logits : c->l ? c->l->logits : c->e ? c->e->logits : c->mt->logits; }
+/* Tt: the labels' length (Marian), else b->T */
+static lmt_status fam_forward(clm *c, const parity_batch *b, int Tt, bool labels) {
     const void *lab = labels ? b->labels : NULL;
-    return c->g ? lmt_gpt2_forward(c->g, LMT_I64, b->ids, b->mask, lab, b->B, b->T, false)
-                : lmt_llama_forward(c->l, LMT_I64, b->ids, b->mask, lab, b->B, b->T, false);
+    if (c->g) return lmt_gpt2_forward(c->g, LMT_I64, b->ids, b->mask, lab, b->B, b->T, false);
+    if (c->l) return lmt_llama_forward(c->l, LMT_I64, b->ids, b->mask, lab, b->B, b->T, false);
+    if (c->e) return lmt_encoder_mlm_forward(c->e, LMT_I64, b->ids, b->mask, NULL, lab, b->B, b->T, false);
+    return lmt_marian_forward(c->mt, LMT_I64, b->ids, b->mask, NULL, b->labels, b->B, b->T, Tt, false);
 }
-static lmt_status clm_backward(clm *c) { return c->g ? lmt_gpt2_backward(c->g) : lmt_llama_backward(c->l); }
-static void clm_free(clm *c) { lmt_gpt2_free(c->g); lmt_llama_free(c->l); }
+static lmt_status clm_forward(clm *c, const parity_batch *b, bool labels) { return fam_forward(c, b, b->T, labels); }
+static lmt_status clm_backward(clm *c) {
+    return c->g ? lmt_gpt2_backward(c->g) : c->l ? lmt_llama_backward(c->l) : c->e ? lmt_encoder_mlm_backward(c->e)
+                                                                                 : lmt_marian_backward(c->mt);
+}
+static void clm_free(clm *c) {
+    lmt_gpt2_free(c->g);
+    lmt_llama_free(c->l);
+    lmt_encoder_mlm_free(c->e);
+    lmt_marian_free(c->mt);
+}
 
 static void compare_files(const char *what, const char *ours, const char *theirs) {
     lmt_tensor_file *a = NULL, *b = NULL;
@@ -125,14 +147,20 @@ static void check_family(const char *name, const char *base) {
     if (!ref || !m || !parity_read_batch(ref, &b)) { lmt_tensor_file_free(ref); lmt_model_free(m); return; }
     lmt_lora *lo = NULL;
     CHECK_OK(lmt_lora_load(m, dir, &lo));
+    const lmt_tensor_entry *lab = lmt_tensor_file_find(ref, "labels"), *lg = need(ref, "logits", LMT_F32);
+    int Tt = lab ? (int)lab->shape[1] : b.T;
+    size_t nlog = lg ? lg->nbytes / 4 : 0;
     clm c;
-    CHECK_OK(clm_create(m, b.B, b.T, true, &c));
-    if (lo && (c.g || c.l)) {
+    CHECK_OK(fam_create(m, b.B, b.T, Tt, true, &c));
+    if (lo && lg && (c.g || c.l || c.e || c.mt)) {
         lmt_net *n = clm_net(&c);
-        CHECK_OK(lmt_lora_attach(lo, n, (size_t)b.B * b.T));
-        CHECK_OK(clm_forward(&c, &b, true));
-        size_t V = (size_t)m->cfg.vocab_size;
-        parity_logits_loss(name, ref, clm_logits(&c), (size_t)b.B * b.T * V, n->loss);
+        CHECK_OK(lmt_lora_attach(lo, n, (size_t)b.B * (b.T > Tt ? b.T : Tt)));
+        CHECK_OK(fam_forward(&c, &b, Tt, false));   // every row's logits
+        close_tensor(name, clm_logits(&c), lg->data, nlog, 1e-5, 1e-6);
+        CHECK_OK(fam_forward(&c, &b, Tt, true));
+        const lmt_tensor_entry *ls = need(ref, "loss", LMT_F32);
+        if (ls) CHECK_MSG(fabs(n->loss - *(const float *)ls->data) <= 1e-5 * fabs(*(const float *)ls->data),
+                          "%s: loss %.9g, peft %.9g", name, n->loss, *(const float *)ls->data);
         CHECK_OK(clm_backward(&c));
         char nm[256], gname[300];
         int compared = 0;
@@ -194,11 +222,11 @@ static void check_family(const char *name, const char *base) {
             rmdir(mtmp);
         }
         clm p = {0};
-        if (mm) CHECK_OK(clm_create(mm, b.B, b.T, false, &p));
-        if (p.g || p.l) {
-            CHECK_OK(clm_forward(&p, &b, false));
+        if (mm) CHECK_OK(fam_create(mm, b.B, b.T, Tt, false, &p));
+        if (p.g || p.l || p.e || p.mt) {
+            CHECK_OK(fam_forward(&p, &b, Tt, false));
             const lmt_tensor_entry *ml = need(ref, "merged_logits", LMT_F32);
-            if (ml) close_tensor("merged logits", clm_logits(&p), ml->data, (size_t)b.B * b.T * V, 1e-5, 1e-6);
+            if (ml) close_tensor("merged logits", clm_logits(&p), ml->data, nlog, 1e-5, 1e-6);
         }
         clm_free(&p);
         lmt_model_free(mm);
@@ -396,6 +424,8 @@ static void check_bias(lmt_lora_bias mode) {
 int main(void) {
     check_family("gpt2", "gpt2");
     check_family("llama", "llama-gqa");
+    check_family("bert", "bert");
+    check_family("marian", "marian");
     check_trainer("gpt2", "gpt2");
     check_trainer("llama", "llama-gqa");
     check_bias(LMT_LORA_BIAS_ALL);

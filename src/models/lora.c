@@ -557,7 +557,7 @@ void lmt_lora_counts(const lmt_lora *l, int64_t *trainable, int64_t *all) {
     const lmt_layout *lay = &l->model->layout;
     int64_t base = 0, tb = 0;
     for (size_t i = 0; i < lay->n_params; i++) {
-        if (lay->params[i].flags & LMT_PARAM_STATIC) continue;
+        if (lay->params[i].flags & LMT_PARAM_BUFFER) continue;   // not a parameter (final_logits_bias); static tables are (requires_grad False)
         base += (int64_t)lay->params[i].numel;
         if (l->trainable[i]) tb += (int64_t)lay->params[i].numel;
     }

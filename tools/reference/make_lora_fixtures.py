@@ -14,9 +14,16 @@ for
          c_attn / c_proj / c_fc (Conv1D: peft sets fan_in_fan_out)
   llama  tests/fixtures/models/llama-gqa, r=4, alpha=8, dropout 0, targets
          q/k/v/o_proj, gate/up/down_proj
+  bert   tests/fixtures/models/bert (BertForMaskedLM), a regex target: every
+         encoder query / key / value / dense
+  marian tests/fixtures/models/marian, q/k/v/out_proj (self and cross
+         attention), fc1, fc2
 A and B are overwritten with seeded normal values (* 0.1) so that B's
-gradient path is tested (peft initialises B to zero). The batch: 2 x 16
-tokens, the second right-padded after 12 (labels -100 there), eval mode.
+gradient path is tested (peft initialises B to zero). The batches (eval
+mode): causal LMs 2 x 16 tokens, the second right-padded after 12 (labels
+-100 there); BERT the same with about a third of the tokens labelled;
+Marian 12 source tokens (second row padded after 9) and 10 labels (-100
+after 7 in the second row). gpt2 and llama also get trainer.json.
 Deterministic, but for the order of target_modules in adapter_config.json
 (peft writes a Python set, ordered by the string hash of the run).
 """
@@ -38,7 +45,12 @@ CASES = {
     "gpt2": ("gpt2", T.GPT2LMHeadModel, ["c_attn", "c_proj", "c_fc"], 1),
     "llama": ("llama-gqa", T.LlamaForCausalLM,
               ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], 2),
+    # a regex (full match): every encoder projection, not the MLM head's transform.dense
+    "bert": ("bert", T.BertForMaskedLM, r".*encoder\.layer\.[0-9]+\..*(query|key|value|dense)", 3),
+    # self and cross attention, feed-forward
+    "marian": ("marian", T.MarianMTModel, ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"], 4),
 }
+TASK = {"gpt2": "CAUSAL_LM", "llama": "CAUSAL_LM", "bert": None, "marian": "SEQ_2_SEQ_LM"}
 
 
 def batch(cfg, g):
@@ -53,11 +65,38 @@ def batch(cfg, g):
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def batch_mlm(cfg, g):
+    """MLM: right-padded second row, about a third of the other tokens labelled."""
+    V = cfg.vocab_size
+    ids = torch.randint(1, V, (B, TLEN), generator=g)
+    mask = torch.ones(B, TLEN, dtype=torch.long)
+    mask[1, 12:] = 0
+    ids[1, 12:] = cfg.pad_token_id
+    labels = torch.where(torch.rand(B, TLEN, generator=g) < 0.35, ids, torch.full_like(ids, -100))
+    labels[mask == 0] = -100
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def batch_seq2seq(cfg, g):
+    """Translation: 12 source tokens (second row padded after 9), 10 labels (-100 after 7)."""
+    V = cfg.vocab_size
+    ids = torch.randint(0, V - 1, (B, 12), generator=g)
+    mask = torch.ones(B, 12, dtype=torch.long)
+    mask[1, 9:] = 0
+    ids[1, 9:] = cfg.pad_token_id
+    labels = torch.randint(0, V - 1, (B, 10), generator=g)
+    labels[1, 7:] = -100
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+BATCH = {"gpt2": batch, "llama": batch, "bert": batch_mlm, "marian": batch_seq2seq}
+
+
 def make(out, name, base, cls, targets, seed):
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     model = cls.from_pretrained(os.path.join("tests", "fixtures", "models", base))  # relative: base_model_name_or_path
-    lcfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=targets, task_type="CAUSAL_LM")
+    lcfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=targets, task_type=TASK[name])
     pm = peft.get_peft_model(model, lcfg)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -65,7 +104,7 @@ def make(out, name, base, cls, targets, seed):
             if "lora_" in n:
                 p.copy_(torch.randn(p.shape, generator=g) * 0.1)
     pm.eval()
-    inp = batch(model.config, torch.Generator().manual_seed(seed + 1))
+    inp = BATCH[name](model.config, torch.Generator().manual_seed(seed + 1))
     outp = pm(**inp)
     outp.loss.backward()
     ref = {"input_ids": inp["input_ids"].to(torch.int64), "attention_mask": inp["attention_mask"],
@@ -77,7 +116,7 @@ def make(out, name, base, cls, targets, seed):
     pm.save_pretrained(d)
     merged = pm.merge_and_unload()
     with torch.no_grad():
-        ref["merged_logits"] = merged(input_ids=inp["input_ids"], attention_mask=inp["attention_mask"]).logits.contiguous()
+        ref["merged_logits"] = merged(**inp).logits.contiguous()
     save_file(ref, os.path.join(d, "reference.safetensors"))
     info = {"base": base, "peft": peft.__version__, "transformers": T.__version__, "torch": torch.__version__,
             "seed": seed, "r": 4, "lora_alpha": 8, "target_modules": targets, "loss": float(outp.loss),
@@ -115,7 +154,8 @@ def main():
     os.chdir(ROOT)
     for name, (base, cls, targets, seed) in CASES.items():
         make(a.out, name, base, cls, targets, seed)
-        trainer_run(a.out, name, base, cls)
+        if name in ("gpt2", "llama"):
+            trainer_run(a.out, name, base, cls)
 
 
 if __name__ == "__main__":
