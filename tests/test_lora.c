@@ -16,6 +16,7 @@
  *   adapters change, and a checkpoint holds the adapter alone;
  * - bias all / lora_only: the biases' gradients (transformers' full-model
  *   ones, as B = 0), frozen entries untouched, the biases in the adapter file;
+ * - lora_dropout: its gradients against central differences of the loss;
  * - bad input: targets that match nothing, r <= 0, an adapter for another model. */
 #include <math.h>
 #include <stdio.h>
@@ -421,6 +422,72 @@ static void check_bias(lmt_lora_bias mode) {
     lmt_tensor_file_free(ref);
 }
 
+/* lora_dropout in training mode: the masks act (train logits differ from
+ * eval's), and dA / dB are the derivatives of the loss with those masks
+ * (central differences, the adapters' seed stream rewound each time). */
+static double train_loss(clm *c, lmt_lora *l, const parity_batch *b, uint64_t seed_state) {
+    l->seed_state = seed_state;
+    if (lmt_gpt2_forward(c->g, LMT_I64, b->ids, b->mask, b->labels, b->B, b->T, true) != LMT_OK) return NAN;
+    return clm_net(c)->loss;
+}
+
+static void check_dropout(void) {
+    lmt_tensor_file *ref = NULL;
+    CHECK_OK(lmt_safetensors_open(FXL "/gpt2/reference.safetensors", &ref));
+    parity_batch b;
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(FXM "/gpt2", &m));
+    lmt_lora_config c;
+    lmt_lora_config_default(&c);
+    c.r = 4;
+    c.alpha = 8;
+    c.dropout = 0.3;
+    CHECK_OK(lmt_lora_config_set_targets(&c, "c_attn,c_fc"));
+    lmt_lora *l = NULL;
+    clm net = {0};
+    if (ref && m && parity_read_batch(ref, &b)) {
+        m->cfg.dropout = m->cfg.attn_dropout = m->cfg.embd_dropout = 0;   // the adapters' dropout alone
+        CHECK_OK(lmt_lora_create(m, &c, 11, "dropout test", &l));
+        CHECK_OK(clm_create(m, b.B, b.T, true, &net));
+    }
+    if (l && net.g) {
+        lmt_net *n = clm_net(&net);
+        CHECK_OK(lmt_lora_attach(l, n, (size_t)b.B * b.T));
+        for (size_t i = 0; i < l->num_floats; i++) l->params[i] = 0.3f * (float)sin(1.7 * (double)i);   // B != 0
+        CHECK_OK(clm_forward(&net, &b, true));
+        double eval_loss = n->loss;
+        const uint64_t st = 1234;
+        double loss = train_loss(&net, l, &b, st);
+        CHECK_MSG(fabs(loss - eval_loss) > 1e-4, "dropout: train loss %.9g = eval loss", loss);
+        lmt_net_zero_grad(n);
+        train_loss(&net, l, &b, st);
+        CHECK_OK(lmt_gpt2_backward(net.g));
+        float *g = malloc(l->num_floats * sizeof(float));
+        if (g) memcpy(g, l->grads, l->num_floats * sizeof(float));
+        int bad = 0, n_checked = 0;
+        for (size_t i = 0; g && i < l->num_floats; i += l->num_floats / 23 + 1) {
+            float keep = l->params[i], h = 1e-3f;
+            l->params[i] = keep + h;
+            double up = train_loss(&net, l, &b, st);
+            l->params[i] = keep - h;
+            double dn = train_loss(&net, l, &b, st);
+            l->params[i] = keep;
+            double fd = (up - dn) / (2.0 * h);
+            n_checked++;
+            if (fabs(fd - g[i]) > 2e-3 + 2e-2 * fabs(fd)) {
+                if (bad++ < 3) fprintf(stderr, "dropout: d/dp[%zu] %.6g, central difference %.6g\n", i, g[i], fd);
+            }
+        }
+        CHECK_MSG(bad == 0 && n_checked > 20, "dropout: %d of %d adapter gradients off", bad, n_checked);
+        free(g);
+    }
+    clm_free(&net);
+    lmt_lora_free(l);
+    lmt_lora_config_free(&c);
+    lmt_model_free(m);
+    lmt_tensor_file_free(ref);
+}
+
 int main(void) {
     check_family("gpt2", "gpt2");
     check_family("llama", "llama-gqa");
@@ -430,6 +497,7 @@ int main(void) {
     check_trainer("llama", "llama-gqa");
     check_bias(LMT_LORA_BIAS_ALL);
     check_bias(LMT_LORA_BIAS_LORA_ONLY);
+    check_dropout();
     check_real_configs();
     check_bad_input();
     return lmt_test_finish();
