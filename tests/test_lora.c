@@ -360,28 +360,53 @@ static void check_trainer(const char *name, const char *base) {
     ref_remove_dir(dir);
 }
 
+/* The GPT-2 fixture with fresh adapters of config c (targets, seed) on the
+ * batch of ref_path, attached; f->l is NULL after a failed check. */
+typedef struct gpt2_fx {
+    lmt_tensor_file *ref;
+    parity_batch b;
+    lmt_model *m;
+    lmt_lora *l;
+    clm net;
+} gpt2_fx;
+
+static void fx_open(gpt2_fx *f, const char *ref_path, lmt_lora_config *c, const char *targets, uint64_t seed) {
+    memset(f, 0, sizeof *f);
+    CHECK_OK(lmt_safetensors_open(ref_path, &f->ref));
+    CHECK_OK(lmt_model_load(FXM "/gpt2", &f->m));
+    CHECK_OK(lmt_lora_config_set_targets(c, targets));
+    if (!f->ref || !f->m || !parity_read_batch(f->ref, &f->b)) return;
+    f->m->cfg.dropout = f->m->cfg.attn_dropout = f->m->cfg.embd_dropout = 0;   // the adapters' alone
+    CHECK_OK(lmt_lora_create(f->m, c, seed, "test config", &f->l));
+    CHECK_OK(clm_create(f->m, f->b.B, f->b.T, true, &f->net));
+    if (f->l && f->net.g) CHECK_OK(lmt_lora_attach(f->l, clm_net(&f->net), (size_t)f->b.B * f->b.T));
+    else { lmt_lora_free(f->l); f->l = NULL; }
+}
+
+static void fx_close(gpt2_fx *f, lmt_lora_config *c) {
+    clm_free(&f->net);
+    lmt_lora_free(f->l);
+    lmt_lora_config_free(c);
+    lmt_model_free(f->m);
+    lmt_tensor_file_free(f->ref);
+}
+
 /* bias all / lora_only: a fresh adapter (B = 0) leaves the model as it was,
  * so the trained biases' gradients are the full model's (the fixture's
  * transformers reference); every frozen entry stays zero. */
 static void check_bias(lmt_lora_bias mode) {
-    lmt_tensor_file *ref = NULL;
-    CHECK_OK(lmt_safetensors_open(FXM "/gpt2/reference.safetensors", &ref));
-    parity_batch b;
-    lmt_model *m = NULL;
-    CHECK_OK(lmt_model_load(FXM "/gpt2", &m));
     lmt_lora_config c;
     lmt_lora_config_default(&c);
     c.bias = mode;
-    CHECK_OK(lmt_lora_config_set_targets(&c, "c_attn"));
-    lmt_lora *l = NULL;
-    clm net = {0};
-    if (ref && m && parity_read_batch(ref, &b)) {
-        CHECK_OK(lmt_lora_create(m, &c, 7, "bias test", &l));
-        CHECK_OK(clm_create(m, b.B, b.T, true, &net));
-    }
-    if (l && net.g) {
+    gpt2_fx f;
+    fx_open(&f, FXM "/gpt2/reference.safetensors", &c, "c_attn", 7);
+    lmt_tensor_file *ref = f.ref;
+    lmt_model *m = f.m;
+    lmt_lora *l = f.l;
+    clm net = f.net;
+    parity_batch b = f.b;
+    if (l) {
         lmt_net *n = clm_net(&net);
-        CHECK_OK(lmt_lora_attach(l, n, (size_t)b.B * b.T));
         CHECK(n->grad_floats == m->layout.num_floats);
         CHECK_OK(clm_forward(&net, &b, true));
         CHECK_OK(clm_backward(&net));
@@ -404,22 +429,18 @@ static void check_bias(lmt_lora_bias mode) {
         if (mkdtemp(tmp)) {
             CHECK_OK(lmt_lora_save(l, tmp));
             snprintf(path, sizeof path, "%s/adapter_model.safetensors", tmp);
-            lmt_tensor_file *f = NULL;
-            CHECK_OK(lmt_safetensors_open(path, &f));
-            if (f) CHECK(lmt_tensor_file_find(f, "base_model.model.transformer.h.0.attn.c_attn.bias") != NULL &&
-                         f->n == (size_t)(2 * l->n + trained));
-            lmt_tensor_file_free(f);
+            lmt_tensor_file *sf = NULL;
+            CHECK_OK(lmt_safetensors_open(path, &sf));
+            if (sf) CHECK(lmt_tensor_file_find(sf, "base_model.model.transformer.h.0.attn.c_attn.bias") != NULL &&
+                          sf->n == (size_t)(2 * l->n + trained));
+            lmt_tensor_file_free(sf);
             unlink(path);
             snprintf(path, sizeof path, "%s/adapter_config.json", tmp);
             unlink(path);
             rmdir(tmp);
         }
     }
-    clm_free(&net);
-    lmt_lora_free(l);
-    lmt_lora_config_free(&c);
-    lmt_model_free(m);
-    lmt_tensor_file_free(ref);
+    fx_close(&f, &c);
 }
 
 /* lora_dropout in training mode: the masks act (train logits differ from
@@ -432,27 +453,18 @@ static double train_loss(clm *c, lmt_lora *l, const parity_batch *b, uint64_t se
 }
 
 static void check_dropout(void) {
-    lmt_tensor_file *ref = NULL;
-    CHECK_OK(lmt_safetensors_open(FXL "/gpt2/reference.safetensors", &ref));
-    parity_batch b;
-    lmt_model *m = NULL;
-    CHECK_OK(lmt_model_load(FXM "/gpt2", &m));
     lmt_lora_config c;
     lmt_lora_config_default(&c);
     c.r = 4;
     c.alpha = 8;
     c.dropout = 0.3;
-    CHECK_OK(lmt_lora_config_set_targets(&c, "c_attn,c_fc"));
-    lmt_lora *l = NULL;
-    clm net = {0};
-    if (ref && m && parity_read_batch(ref, &b)) {
-        m->cfg.dropout = m->cfg.attn_dropout = m->cfg.embd_dropout = 0;   // the adapters' dropout alone
-        CHECK_OK(lmt_lora_create(m, &c, 11, "dropout test", &l));
-        CHECK_OK(clm_create(m, b.B, b.T, true, &net));
-    }
-    if (l && net.g) {
+    gpt2_fx f;
+    fx_open(&f, FXL "/gpt2/reference.safetensors", &c, "c_attn,c_fc", 11);
+    lmt_lora *l = f.l;
+    clm net = f.net;
+    parity_batch b = f.b;
+    if (l) {
         lmt_net *n = clm_net(&net);
-        CHECK_OK(lmt_lora_attach(l, n, (size_t)b.B * b.T));
         for (size_t i = 0; i < l->num_floats; i++) l->params[i] = 0.3f * (float)sin(1.7 * (double)i);   // B != 0
         CHECK_OK(clm_forward(&net, &b, true));
         double eval_loss = n->loss;
@@ -481,11 +493,7 @@ static void check_dropout(void) {
         CHECK_MSG(bad == 0 && n_checked > 20, "dropout: %d of %d adapter gradients off", bad, n_checked);
         free(g);
     }
-    clm_free(&net);
-    lmt_lora_free(l);
-    lmt_lora_config_free(&c);
-    lmt_model_free(m);
-    lmt_tensor_file_free(ref);
+    fx_close(&f, &c);
 }
 
 int main(void) {
