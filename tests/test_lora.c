@@ -13,7 +13,8 @@
  * - the six real adapter_config.json files of ../shared/data/lora-adapters parse;
  * - a 30-step Trainer run from peft's adapter (trainer.json: peft + transformers'
  *   Trainer), step for step: loss, grad_norm, learning_rate, eval_loss; only the
- *   adapters change, and a checkpoint holds the adapter alone;
+ *   adapters change; checkpoints hold the adapter alone, and a run resumed
+ *   from one ends with the uninterrupted run's adapters, bit for bit;
  * - bias all / lora_only: the biases' gradients (transformers' full-model
  *   ones, as B = 0), frozen entries untouched, the biases in the adapter file;
  * - lora_dropout: its gradients against central differences of the loss;
@@ -313,49 +314,91 @@ static void check_bad_input(void) {
     lmt_model_free(m);
 }
 
-/* The Trainer over the adapters alone, as lmtune train --use_peft runs it. */
-static void check_trainer(const char *name, const char *base) {
-    char path[600], dir[] = "/tmp/lmt-lora-trainer-XXXXXX";
-    char mdir[600];
-    snprintf(path, sizeof path, FXL "/%s", name);
-    snprintf(mdir, sizeof mdir, FXM "/%s", base);
-    ref_trainer_run r;
-    lmt_model *m = ref_trainer_model(&r, path, mdir, dir);
-    if (!r.ref) return;
-    if (m) m->cfg.dropout = m->cfg.attn_dropout = m->cfg.embd_dropout = 0;   // as the fixture's run
-    float *base_copy = m ? malloc(m->layout.num_floats * sizeof(float)) : NULL;
+/* One Trainer run over the adapters alone (as lmtune train --use_peft runs
+ * it): base model mdir, peft's adapter adir, args a, stopped after stop_at
+ * steps when > 0. The adapters' final values (malloc'd) and, when wanted, the
+ * log history (a clone), the results and the ref comparison. */
+static float *lora_trainer_run(const char *name, ref_trainer_run *r, const char *mdir, const char *adir,
+                               const lmt_training_args *a, int64_t stop_at, lmt_json **history, bool compare) {
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(mdir, &m));
+    if (!m) return NULL;
+    m->cfg.dropout = m->cfg.attn_dropout = m->cfg.embd_dropout = 0;   // as the fixture's run
+    float *base_copy = malloc(m->layout.num_floats * sizeof(float)), *result = NULL;
     if (base_copy) memcpy(base_copy, m->params, m->layout.num_floats * sizeof(float));
     lmt_clm_task *task = NULL;
     lmt_lora *lo = NULL;
-    if (m) CHECK_OK(lmt_clm_task_create(m, 4, r.T, &task));
-    snprintf(path, sizeof path, FXL "/%s", name);
-    if (m) CHECK_OK(lmt_lora_load(m, path, &lo));
-    if (task && lo) {
+    CHECK_OK(lmt_clm_task_create(m, 4, r->T, &task));
+    CHECK_OK(lmt_lora_load(m, adir, &lo));
+    if (task && lo && base_copy) {
         lmt_task_model *tm = &task->base;
         CHECK_OK(lmt_finetune_use_lora(tm, lo));
         lmt_block_data tr, ev;
-        lmt_block_data_init(&tr, r.train, r.ntr, r.T);
-        lmt_block_data_init(&ev, r.eval, r.nev, r.Te);
+        lmt_block_data_init(&tr, r->train, r->ntr, r->T);
+        lmt_block_data_init(&ev, r->eval, r->nev, r->Te);
         lmt_trainer t;
-        CHECK_OK(lmt_trainer_init(&t, &r.args, tm, &tr.base, &ev.base));
+        CHECK_OK(lmt_trainer_init(&t, a, tm, &tr.base, &ev.base));
         t.sampler = lmt_sampler_sequential;
+        t.interrupt_at_step = stop_at;
         lmt_train_output out;
         CHECK_OK(lmt_trainer_train(&t, &out));
-        ref_trainer_compare(name, &r, &t, &out);
+        if (compare) ref_trainer_compare(name, r, &t, &out);
         CHECK_MSG(memcmp(base_copy, m->params, m->layout.num_floats * sizeof(float)) == 0, "%s: the frozen base changed", name);
         CHECK(t.opt.n == lo->num_floats);   // AdamW states for the adapters alone
-        /* a checkpoint / the final save: the adapter alone */
-        CHECK_OK(lmt_task_save(tm, dir));
-        snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
-        CHECK(lmt_file_exists(path));
-        snprintf(path, sizeof path, "%s/model.safetensors", dir);
-        CHECK(!lmt_file_exists(path));
+        if (history) *history = lmt_json_clone(t.state.log_history);
+        if ((result = malloc(lo->num_floats * sizeof(float)))) memcpy(result, lo->params, lo->num_floats * sizeof(float));
         lmt_trainer_free(&t);
     }
     lmt_lora_free(lo);
     lmt_clm_task_free(task);
     free(base_copy);
     lmt_model_free(m);
+    return result;
+}
+
+/* 30 steps against peft + Trainer; then saving every 5 steps, stopped after
+ * 12 and resumed from the last checkpoint (which holds the adapter alone):
+ * the same adapters, bit for bit, and the same log. */
+static void check_trainer(const char *name, const char *base) {
+    char adir[600], dir[] = "/tmp/lmt-lora-trainer-XXXXXX", mdir[600], path[1100];
+    snprintf(adir, sizeof adir, FXL "/%s", name);
+    snprintf(mdir, sizeof mdir, FXM "/%s", base);
+    ref_trainer_run r;
+    lmt_model_free(ref_trainer_model(&r, adir, mdir, dir));
+    if (!r.ref) return;
+    lmt_json *h1 = NULL, *h2 = NULL;
+    float *straight = lora_trainer_run(name, &r, mdir, adir, &r.args, 0, &h1, true);
+    lmt_training_args a = r.args;
+    a.save_strategy = LMT_STRATEGY_STEPS;
+    a.save_steps = 5;
+    float *first = lora_trainer_run(name, &r, mdir, adir, &a, 12, NULL, false);
+    snprintf(path, sizeof path, "%s/checkpoint-10/adapter_model.safetensors", a.output_dir);
+    CHECK_MSG(lmt_file_exists(path), "%s: no adapter in the checkpoint", path);
+    snprintf(path, sizeof path, "%s/checkpoint-10/model.safetensors", a.output_dir);
+    CHECK_MSG(!lmt_file_exists(path), "%s: a LoRA checkpoint holds the base model", path);
+    snprintf(a.resume_from_checkpoint, sizeof a.resume_from_checkpoint, "latest");
+    float *resumed = lora_trainer_run(name, &r, mdir, adir, &a, 0, &h2, false);
+    lmt_lora *sz = NULL;
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(mdir, &m));
+    if (m) CHECK_OK(lmt_lora_load(m, adir, &sz));
+    if (straight && resumed && sz)
+        CHECK_MSG(memcmp(straight, resumed, sz->num_floats * sizeof(float)) == 0, "%s: the resumed run's adapters differ", name);
+    if (h1 && h2) {
+        /* as transformers: checkpoint-10 is written at step 10, before the end of
+         * epoch 1 evaluates, so the resumed log lacks that one evaluation; the
+         * final train_loss averages the steps the resumed session trained */
+        int bad = 0;
+        for (size_t i = 0; i + 1 < h2->len && i + 1 < h1->len; i++) bad += ref_log_entry_diff(&h1->items[i < 10 ? i : i + 1], &h2->items[i], i);
+        CHECK_MSG(h1->len == h2->len + 1 && bad == 0, "%s: the resumed run's log differs (%d)", name, bad);
+    }
+    lmt_lora_free(sz);
+    lmt_model_free(m);
+    free(straight);
+    free(first);
+    free(resumed);
+    lmt_json_free(h1);
+    lmt_json_free(h2);
     ref_trainer_free(&r);
     ref_remove_dir(dir);
 }
