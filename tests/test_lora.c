@@ -268,6 +268,18 @@ static void check_bad_input(void) {
     CHECK(lmt_lora_create(m, &c, 0, "cfg.json", &l) == LMT_ERR_ARG && strstr(lmt_last_error(), "cfg.json") &&
           strstr(lmt_last_error(), "q_proj") && strstr(lmt_last_error(), "not found"));
     CHECK_OK(lmt_lora_config_set_targets(&c, "c_attn"));
+    /* scaling: alpha / r, alpha / sqrt(r) with use_rslora */
+    c.r = 4;
+    c.alpha = 8;
+    CHECK_OK(lmt_lora_create(m, &c, 0, "cfg.json", &l));
+    if (l) CHECK(l->ad[0].scaling == 2.0f && l->cfg.fan_in_fan_out);   // forced for Conv1D, as peft
+    lmt_lora_free(l);
+    c.use_rslora = true;
+    CHECK_OK(lmt_lora_create(m, &c, 0, "cfg.json", &l));
+    if (l) CHECK(l->ad[0].scaling == 4.0f);
+    lmt_lora_free(l);
+    l = NULL;
+    c.use_rslora = false;
     c.r = 0;
     CHECK(lmt_lora_create(m, &c, 0, "cfg.json", &l) == LMT_ERR_ARG && strstr(lmt_last_error(), "r = 0"));
     c.r = 4;

@@ -240,6 +240,13 @@ static lmt_status build(lmt_lora *l, lmt_model *m, const char *source) {
     }
     if (rep) regfree(rep);
     if (st != LMT_OK) return st;
+    /* peft's LoraLayer: the weight's own orientation wins, with its warning */
+    bool conv1d = m->cfg.arch == LMT_ARCH_GPT2;
+    if (l->n && conv1d && !c->fan_in_fan_out)
+        lmt_warn("%s: fan_in_fan_out is set to False but the target module is `Conv1D`. Setting fan_in_fan_out to True.", source);
+    if (l->n && !conv1d && c->fan_in_fan_out)
+        lmt_warn("%s: fan_in_fan_out is set to True but the target module is `torch.nn.Linear`. Setting fan_in_fan_out to False.", source);
+    c->fan_in_fan_out = conv1d;
     if (l->n == 0) {
         if (c->all_linear) return lmt_fail(LMT_ERR_ARG, "%s: all-linear: the model has no linear layer to adapt", source);
         lmt_strbuf b;
@@ -421,7 +428,7 @@ static char *config_text(const lmt_lora *l) {
     static const char *bias[] = {"none", "all", "lora_only"};
     lmt_json_object_set(j, "bias", lmt_json_new_string(bias[c->bias]));
     lmt_json_object_set(j, "ensure_weight_tying", lmt_json_new_bool(false));
-    lmt_json_object_set(j, "fan_in_fan_out", lmt_json_new_bool(l->model->cfg.arch == LMT_ARCH_GPT2));
+    lmt_json_object_set(j, "fan_in_fan_out", lmt_json_new_bool(c->fan_in_fan_out));
     lmt_json_object_set(j, "inference_mode", lmt_json_new_bool(true));
     lmt_json_object_set(j, "init_lora_weights", lmt_json_new_bool(true));
     lmt_json_object_set(j, "lora_alpha", c->alpha == floor(c->alpha) ? lmt_json_new_int((int64_t)c->alpha) : lmt_json_new_num(c->alpha));
