@@ -19,7 +19,8 @@ typedef struct lmt_adapter {
     float dropout;               /* on the adapter's input, training only */
     float *A, *B;                /* (r, IC), (OC, r) in the adapter's flat buffer */
     float *dA, *dB;              /* their gradients (NULL without gradients) */
-    float *h;                    /* (Nmax, r) drop(x) A^T of the last forward */
+    float *h;                    /* (Nmax, r) scaling * drop(x) A^T of the last forward */
+    float *bt;                   /* (r, OC) scratch: B^T, dB^T (shared by a model's adapters) */
     float *xd;                   /* (Nmax, IC) scratch for drop(x) (dropout > 0) and d(drop(x)) */
     uint64_t seed;               /* the last forward's dropout seed */
     uint64_t *seed_src;          /* the adapter's seed stream state (shared by the adapters of a model) */
