@@ -2,6 +2,8 @@
  * tools/reference/make_lora_fixtures.py) on the tiny GPT-2 (Conv1D,
  * fan_in_fan_out), Llama (grouped-query, untied head), BERT (MLM; a regex
  * target_modules) and Marian (self and cross attention) fixtures:
+ * - a fresh adapter: A bit for bit as get_peft_model draws it after
+ *   torch.manual_seed(1234), B zero;
  * - peft's saved adapter loads; logits and loss within 1e-5 relative;
  * - the gradient of every lora_A / lora_B within 1e-4 relative, and the
  *   frozen base's gradient buffer untouched (all zeros);
@@ -136,6 +138,28 @@ static bool all_zero(const float *v, size_t n) {
     return true;
 }
 
+/* get_peft_model's initialisation after torch.manual_seed(1234): every A bit for bit, B zero */
+static void check_init(const char *name, const char *dir, lmt_model *m, const lmt_tensor_file *ref) {
+    char path[600], nm[256], key[300];
+    snprintf(path, sizeof path, "%s/adapter_config.json", dir);
+    lmt_lora_config c;
+    CHECK_OK(lmt_lora_config_load(path, &c));
+    lmt_lora *l = NULL;
+    CHECK_OK(lmt_lora_create(m, &c, 1234, path, &l));
+    int same = 0;
+    for (int k = 0; l && k < l->n; k++) {
+        lmt_lora_tensor_name(l, k, false, nm, sizeof nm);
+        snprintf(key, sizeof key, "init.%s", nm);
+        const lmt_tensor_entry *e = need(ref, key, LMT_F32);
+        const lmt_adapter *a = &l->ad[k];
+        same += e && e->nbytes == (size_t)a->r * a->IC * 4 && memcmp(e->data, a->A, e->nbytes) == 0 &&
+                all_zero(a->B, (size_t)a->OC * a->r);
+    }
+    CHECK_MSG(l && same == l->n, "%s: %d of %d adapters initialised as peft's", name, same, l ? l->n : 0);
+    lmt_lora_free(l);
+    lmt_lora_config_free(&c);
+}
+
 static void check_family(const char *name, const char *base) {
     char dir[512], mdir[512], path[600];
     snprintf(dir, sizeof dir, "%s/%s", FXL, name);
@@ -147,6 +171,7 @@ static void check_family(const char *name, const char *base) {
     lmt_model *m = NULL;
     CHECK_OK(lmt_model_load(mdir, &m));
     if (!ref || !m || !parity_read_batch(ref, &b)) { lmt_tensor_file_free(ref); lmt_model_free(m); return; }
+    check_init(name, dir, m, ref);
     lmt_lora *lo = NULL;
     CHECK_OK(lmt_lora_load(m, dir, &lo));
     const lmt_tensor_entry *lab = lmt_tensor_file_find(ref, "labels"), *lg = need(ref, "logits", LMT_F32);

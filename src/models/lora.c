@@ -320,13 +320,19 @@ lmt_status lmt_lora_create(lmt_model *m, const lmt_lora_config *cfg, uint64_t se
         st = push(&l->cfg.modules_to_save, &l->cfg.n_save, cfg->modules_to_save[i], strlen(cfg->modules_to_save[i]));
     if (st == LMT_OK) st = build(l, m, source);
     if (st != LMT_OK) { lmt_lora_free(l); return st; }
-    /* peft's reset_lora_parameters: kaiming_uniform_(A, a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)); B = 0 */
-    lmt_rng rng;
-    lmt_rng_seed(&rng, seed);
+    /* torch.manual_seed(seed); get_peft_model(): per adapter, in module order,
+     * nn.Linear(in, r) and nn.Linear(r, out) draw their default init (r * in,
+     * out * r values, discarded), then reset_lora_parameters draws
+     * kaiming_uniform_(A, a=sqrt(5)) = U(-bound, bound), bound = sqrt(3) *
+     * gain / sqrt(in), gain = sqrt(2 / (1 + a^2)); B = 0 */
+    lmt_mt19937 g;
+    lmt_mt_seed(&g, seed);
     for (int k = 0; k < l->n; k++) {
         lmt_adapter *a = &l->ad[k];
-        double bound = 1.0 / sqrt((double)a->IC);
-        for (size_t i = 0; i < (size_t)a->r * a->IC; i++) a->A[i] = (float)((2.0 * lmt_rng_uniform(&rng) - 1.0) * bound);
+        size_t nA = (size_t)a->r * a->IC, nB = (size_t)a->OC * a->r;
+        for (size_t i = 0; i < nA + nB; i++) lmt_mt_next(&g);
+        double s5 = sqrt(5.0), gain = sqrt(2.0 / (1.0 + s5 * s5)), bound = sqrt(3.0) * (gain / sqrt((double)a->IC));
+        for (size_t i = 0; i < nA; i++) a->A[i] = lmt_torch_uniform(&g, (float)-bound, (float)bound);
     }
     l->seed_state = seed ^ 0x4c6f5241ull;
     *out = l;

@@ -55,8 +55,9 @@ typedef struct lmt_lora {
 } lmt_lora;
 
 /* Adapters on m's matching linear layers: A kaiming-uniform(a = sqrt(5)),
- * i.e. U(-1/sqrt(in), 1/sqrt(in)), from lmtune's RNG seeded with seed, B
- * zero (so the model's output is unchanged). `source` names the config in
+ * B zero (so the model's output is unchanged), A drawn as
+ * torch.manual_seed(seed); get_peft_model(model, config) draws it (torch's
+ * CPU generator, the same values bit for bit). `source` names the config in
  * errors (a file or "--lora_target_modules"). */
 lmt_status lmt_lora_create(lmt_model *m, const lmt_lora_config *cfg, uint64_t seed, const char *source, lmt_lora **out);
 /* A peft adapter folder (adapter_config.json + adapter_model.safetensors or

@@ -5,8 +5,10 @@ Run: ~/.cache/lmtune/ref-venv/bin/python tools/reference/make_lora_fixtures.py [
 (default DIR: tests/fixtures/lora). Writes DIR/<name>/:
   adapter_config.json, adapter_model.safetensors   PeftModel.save_pretrained's files
   reference.safetensors   logits, loss, merged_logits (merge_and_unload()'s
-                          model on the same batch) and the gradient of every
-                          lora_A / lora_B under the saved (adapter-name-free) key
+                          model on the same batch), the gradient of every
+                          lora_A / lora_B under the saved (adapter-name-free)
+                          key, and init.<key>: each lora_A as get_peft_model
+                          draws it after torch.manual_seed(1234)
   reference.json          versions, the LoRA config, trainable/all parameter counts
   trainer.json            a 30-step peft + Trainer run from that adapter (see trainer_run)
 for
@@ -97,7 +99,10 @@ def make(out, name, base, cls, targets, seed):
     os.makedirs(d, exist_ok=True)
     model = cls.from_pretrained(os.path.join("tests", "fixtures", "models", base))  # relative: base_model_name_or_path
     lcfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=targets, task_type=TASK[name])
+    torch.manual_seed(1234)  # peft's own initialisation (init.* below): A kaiming-uniform from this seed
     pm = peft.get_peft_model(model, lcfg)
+    init = {"init." + n.replace(".default", ""): p.detach().clone().contiguous()
+            for n, p in pm.named_parameters() if "lora_A" in n}
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for n, p in pm.named_parameters():
@@ -112,6 +117,7 @@ def make(out, name, base, cls, targets, seed):
     for n, p in pm.named_parameters():
         if p.requires_grad:
             ref["grad." + n.replace(".default", "")] = p.grad.detach().clone().contiguous()
+    ref.update(init)
     trainable, total = pm.get_nb_trainable_parameters()
     pm.save_pretrained(d)
     merged = pm.merge_and_unload()
