@@ -312,6 +312,8 @@ static void check_bad_input(void) {
     if (l) CHECK(l->n == 2 && all_zero(l->ad[0].B, (size_t)l->ad[0].OC * 4) && !all_zero(l->ad[0].A, 4 * 32));
     lmt_lora_free(l);
     l = NULL;
+    CHECK_OK(lmt_lora_config_set_targets(&c, " c_attn, c_fc  c_proj,"));
+    CHECK(c.n_targets == 3 && !strcmp(c.targets[0], "c_attn") && !strcmp(c.targets[2], "c_proj"));
     CHECK_OK(lmt_lora_config_set_targets(&c, "all-linear"));
     CHECK_OK(lmt_lora_create(m, &c, 0, "cfg.json", &l));
     if (l) CHECK_MSG(l->n == 8, "all-linear: %d adapters", l->n);   // c_attn, attn.c_proj, c_fc, mlp.c_proj x 2

@@ -50,7 +50,7 @@ lmt_status lmt_cli_load_args_json(void *args, const char *path);
     {"lora_dropout", LMT_FLAG_FLOAT, &(c).lora_dropout, 0, 1, LMT_FLAG_HI_OPEN, NULL,                                 \
      "--use_peft: dropout on the adapters' input (default 0.05)", NULL},                                               \
     {"lora_target_modules", LMT_FLAG_STRING, &(c).lora_targets, LMT_FLAG_ANY, NULL,                                    \
-     "--use_peft: module names (comma-separated) or all-linear (default: peft's for the model type)", NULL}
+     "--use_peft: module names (separated by commas or spaces) or all-linear (default: peft's for the model type)", NULL}
 
 /* Parses argv against table (TrainingArguments names go to
  * lmt_training_args_set), then makes the checks every train command makes:

@@ -49,14 +49,11 @@ lmt_status lmt_lora_config_set_targets(lmt_lora_config *c, const char *list) {
     c->n_targets = 0;
     c->all_linear = false;
     if (strcmp(list, "all-linear") == 0) { c->all_linear = true; return LMT_OK; }
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        while (len && (*p == ' ')) { p++; len--; }
-        while (len && p[len - 1] == ' ') len--;
+    for (const char *p = list; *p;) {   // names separated by commas and/or spaces
+        size_t len = strcspn(p, ", \t");
         if (len) LMT_TRY(push(&c->targets, &c->n_targets, p, len));
-        if (!e) break;
-        p = e + 1;
+        p += len;
+        p += strspn(p, ", \t");
     }
     return LMT_OK;
 }

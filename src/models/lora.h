@@ -35,7 +35,8 @@ void lmt_lora_config_default(lmt_lora_config *c);
 /* adapter_config.json as peft writes it, tolerating null fields, missing
  * and obsolete keys and integers for floats; errors name the file. */
 lmt_status lmt_lora_config_load(const char *path, lmt_lora_config *out);
-/* targets from a comma-separated list ("q_proj,v_proj"), or "all-linear". */
+/* targets from a list separated by commas and/or spaces ("q_proj,v_proj",
+ * "q_proj v_proj" as TRL's nargs list quoted), or "all-linear". */
 lmt_status lmt_lora_config_set_targets(lmt_lora_config *c, const char *list);
 void lmt_lora_config_free(lmt_lora_config *c);
 
