@@ -1,7 +1,8 @@
 /* LoRA parity with peft 0.21.2 (tests/fixtures/lora, made by
  * tools/reference/make_lora_fixtures.py) on the tiny GPT-2 (Conv1D,
  * fan_in_fan_out), Llama (grouped-query, untied head), BERT (MLM; a regex
- * target_modules) and Marian (self and cross attention) fixtures:
+ * target_modules) and Marian (self and cross attention) fixtures, and GPT-2
+ * with bias="all" and Llama with modules_to_save=["lm_head"]:
  * - a fresh adapter: A bit for bit as get_peft_model draws it after
  *   torch.manual_seed(1234), B zero;
  * - peft's saved adapter loads; logits and loss within 1e-5 relative;
@@ -18,7 +19,7 @@
  *   adapters change; checkpoints hold the adapter alone, and a run resumed
  *   from one ends with the uninterrupted run's adapters, bit for bit;
  * - bias all / lora_only: the biases' gradients (transformers' full-model
- *   ones, as B = 0), frozen entries untouched, the biases in the adapter file;
+ *   ones, as B = 0) in the adapters' buffer, the biases in the adapter file;
  * - lora_dropout: its gradients against central differences of the loss;
  * - bad input: targets that match nothing, r <= 0, an adapter for another model. */
 #include <math.h>
@@ -189,18 +190,25 @@ static void check_family(const char *name, const char *base) {
         if (ls) CHECK_MSG(fabs(n->loss - *(const float *)ls->data) <= 1e-5 * fabs(*(const float *)ls->data),
                           "%s: loss %.9g, peft %.9g", name, n->loss, *(const float *)ls->data);
         CHECK_OK(clm_backward(&c));
-        char nm[256], gname[300];
+        char gname[300];
+        /* every trained tensor (A, B, trained biases, modules_to_save copies) against peft's gradient */
         int compared = 0;
-        for (int k = 0; k < lo->n; k++)
-            for (int B_ = 0; B_ < 2; B_++) {
-                lmt_lora_tensor_name(lo, k, B_, nm, sizeof nm);
-                snprintf(gname, sizeof gname, "grad.%s", nm);
-                const lmt_tensor_entry *e = need(ref, gname, LMT_F32);
-                const lmt_adapter *a = &lo->ad[k];
-                size_t cnt = (size_t)a->r * (B_ ? a->OC : a->IC);
-                if (e && e->nbytes == cnt * 4) { close_tensor(gname, B_ ? a->dB : a->dA, e->data, cnt, 1e-4, 1e-6); compared++; }
+        for (size_t k = 0; k < lo->layout.n_params; k++) {
+            const lmt_param_spec *p = &lo->layout.params[k];
+            snprintf(gname, sizeof gname, "grad.%s", p->name);
+            const lmt_tensor_entry *e = lmt_tensor_file_find(ref, gname);
+            if (!e && strlen(p->name) > 7) {   // a modules_to_save copy: peft's parameter is <module>.modules_to_save.<name>
+                const char *dot = strrchr(p->name, '.');
+                snprintf(gname, sizeof gname, "grad.%.*s.modules_to_save%s", (int)(dot - p->name), p->name, dot);
+                e = lmt_tensor_file_find(ref, gname);
             }
-        CHECK_MSG(compared == 2 * lo->n && lo->n > 0, "%s: %d of %d adapter gradients compared", name, compared, 2 * lo->n);
+            if (e && e->dtype == LMT_F32 && e->nbytes == p->numel * 4) {
+                close_tensor(gname, lo->grads + p->offset, e->data, p->numel, 1e-4, 1e-6);
+                compared++;
+            }
+        }
+        CHECK_MSG(compared == (int)lo->layout.n_params && lo->n > 0, "%s: %d of %zu trained tensors' gradients compared", name,
+                  compared, lo->layout.n_params);
         CHECK_MSG(n->grad_floats == 0 && lmt_net_grad(n, m->layout.params[0].name) == NULL,
                   "%s: the frozen base still has a gradient buffer", name);
         /* print_trainable_parameters */
@@ -489,7 +497,7 @@ static void check_bias(lmt_lora_bias mode) {
     parity_batch b = f.b;
     if (l) {
         lmt_net *n = clm_net(&net);
-        CHECK(n->grad_floats == m->layout.num_floats);
+        CHECK(n->grad_floats == 0);   // the trained biases' gradients live beside the adapters
         CHECK_OK(clm_forward(&net, &b, true));
         CHECK_OK(clm_backward(&net));
         int trained = 0, frozen_written = 0;
@@ -499,10 +507,10 @@ static void check_bias(lmt_lora_bias mode) {
             bool bias = strstr(p->name, ".bias") != NULL;
             bool want = bias && (mode == LMT_LORA_BIAS_ALL || strstr(p->name, "c_attn"));
             CHECK_MSG(l->trainable[i] == want, "%s: trainable %d", p->name, l->trainable[i]);
-            if (!want) { frozen_written += !all_zero(n->grads + p->offset, p->numel); continue; }
+            if (!want) { frozen_written += l->gcopy[i] != NULL; continue; }
             snprintf(gname, sizeof gname, "grad.%s", p->name);
             const lmt_tensor_entry *e = need(ref, gname, LMT_F32);
-            if (e) { close_tensor(gname, n->grads + p->offset, e->data, p->numel, 1e-4, 1e-6); trained++; }
+            if (e && l->gcopy[i]) { close_tensor(gname, l->gcopy[i], e->data, p->numel, 1e-4, 1e-6); trained++; }
         }
         CHECK_MSG(frozen_written == 0 && trained == (mode == LMT_LORA_BIAS_ALL ? 13 : 2),
                   "bias mode %d: %d biases compared, %d frozen tensors written", (int)mode, trained, frozen_written);
@@ -513,7 +521,7 @@ static void check_bias(lmt_lora_bias mode) {
             snprintf(path, sizeof path, "%s/adapter_model.safetensors", tmp);
             lmt_tensor_file *sf = NULL;
             CHECK_OK(lmt_safetensors_open(path, &sf));
-            if (sf) CHECK(lmt_tensor_file_find(sf, "base_model.model.transformer.h.0.attn.c_attn.bias") != NULL &&
+            if (sf) CHECK(lmt_tensor_file_find(sf, "base_model.model.transformer.h.0.attn.c_attn.base_layer.bias") != NULL &&
                           sf->n == (size_t)(2 * l->n + trained));
             lmt_tensor_file_free(sf);
             unlink(path);
@@ -583,8 +591,12 @@ int main(void) {
     check_family("llama", "llama-gqa");
     check_family("bert", "bert");
     check_family("marian", "marian");
+    check_family("gpt2-bias", "gpt2");
+    check_family("llama-save", "llama-gqa");
     check_trainer("gpt2", "gpt2");
     check_trainer("llama", "llama-gqa");
+    check_trainer("gpt2-bias", "gpt2");
+    check_trainer("llama-save", "llama-gqa");
     check_bias(LMT_LORA_BIAS_ALL);
     check_bias(LMT_LORA_BIAS_LORA_ONLY);
     check_dropout();

@@ -184,9 +184,11 @@ static bool targeted(const lmt_lora_config *c, const regex_t *re, const char *na
 static lmt_status alloc_tables(lmt_lora *l, size_t np) {
     l->by_param = calloc(np + 1, sizeof *l->by_param);
     l->trainable = calloc(np + 1, sizeof *l->trainable);
+    l->copy = calloc(np + 1, sizeof *l->copy);
+    l->gcopy = calloc(np + 1, sizeof *l->gcopy);
     l->ad = calloc(np + 1, sizeof *l->ad);
     l->param = calloc(np + 1, sizeof *l->param);
-    if (!l->by_param || !l->trainable || !l->ad || !l->param) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    if (!l->by_param || !l->trainable || !l->copy || !l->gcopy || !l->ad || !l->param) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     return LMT_OK;
 }
 
@@ -256,14 +258,38 @@ static lmt_status build(lmt_lora *l, lmt_model *m, const char *source) {
         free(t);
         return st;
     }
-    l->num_floats = off;
-    l->params = lmt_aligned_alloc((off ? off : 1) * sizeof(float));
+    /* base tensors that train: biases (all / of adapted modules), modules_to_save */
+    size_t n_train = 0, extra = 0;
+    for (size_t i = 0; i < lay->n_params; i++) {
+        const lmt_param_spec *p = &lay->params[i];
+        if (p->flags & (LMT_PARAM_STATIC | LMT_PARAM_BUFFER)) continue;
+        size_t kl = module_len(p->name);
+        bool bias = strcmp(p->name + kl, ".bias") == 0;
+        if (bias && c->bias == LMT_LORA_BIAS_ALL) l->trainable[i] = true;
+        if (bias && c->bias == LMT_LORA_BIAS_LORA_ONLY) {
+            char w[160];
+            snprintf(w, sizeof w, "%.*s.weight", (int)kl, p->name);
+            long wi = lmt_layout_find(lay, w);
+            for (int k = 0; wi >= 0 && k < l->n; k++) l->trainable[i] |= l->param[k] == wi;
+        }
+        if (c->n_save && suffix_match(p->name, kl, c->modules_to_save, c->n_save)) {
+            l->trainable[i] = true;
+            l->saved_floats += p->numel;   // modules_to_save: a trained copy beside the original
+        }
+        if (l->trainable[i]) {
+            n_train++;
+            extra += (p->numel + 15) / 16 * 16;
+        }
+    }
+    /* one flat buffer: each adapter's A and B, then the trained base tensors' copies */
+    l->num_floats = off + extra;
+    l->params = lmt_aligned_alloc((l->num_floats ? l->num_floats : 1) * sizeof(float));
     if (!l->params) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    memset(l->params, 0, off * sizeof(float));
-    l->layout.params = calloc((size_t)l->n * 2 + 1, sizeof *l->layout.params);
+    memset(l->params, 0, l->num_floats * sizeof(float));
+    l->layout.params = calloc((size_t)l->n * 2 + n_train + 1, sizeof *l->layout.params);
     if (!l->layout.params) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    l->layout.n_params = (size_t)l->n * 2;
-    l->layout.num_floats = off;
+    l->layout.n_params = (size_t)l->n * 2 + n_train;
+    l->layout.num_floats = l->num_floats;
     l->layout.base_prefix = "base_model.model.";
     l->model = m;
     for (int k = 0; k < l->n; k++) {
@@ -281,20 +307,28 @@ static lmt_status build(lmt_lora *l, lmt_model *m, const char *source) {
         a->B = l->params + (uintptr_t)a->B;
         l->by_param[l->param[k]] = a;
     }
-    /* base tensors that train: biases (all / of adapted modules), modules_to_save */
+    /* the copies: the net computes with them, the Trainer trains them, the file holds them */
+    size_t e = (size_t)l->n * 2;
     for (size_t i = 0; i < lay->n_params; i++) {
-        const lmt_param_spec *p = &lay->params[i];
-        if (p->flags & (LMT_PARAM_STATIC | LMT_PARAM_BUFFER)) continue;
-        size_t kl = module_len(p->name);
-        bool bias = strcmp(p->name + kl, ".bias") == 0;
-        if (bias && c->bias == LMT_LORA_BIAS_ALL) l->trainable[i] = true;
-        if (bias && c->bias == LMT_LORA_BIAS_LORA_ONLY) {
-            char w[160];
-            snprintf(w, sizeof w, "%.*s.weight", (int)kl, p->name);
-            long wi = lmt_layout_find(lay, w);
-            if (wi >= 0 && l->by_param[wi]) l->trainable[i] = true;
-        }
-        if (c->n_save && suffix_match(p->name, kl, c->modules_to_save, c->n_save)) l->trainable[i] = true;
+        if (!l->trainable[i]) continue;
+        const lmt_param_spec *bp = &lay->params[i];
+        lmt_param_spec *p = &l->layout.params[e++];
+        *p = *bp;
+        /* peft's name: the bias of an adapted layer lives in its base_layer */
+        size_t kl = module_len(bp->name);
+        char w[160];
+        snprintf(w, sizeof w, "%.*s.weight", (int)kl, bp->name);
+        long wi = lmt_layout_find(lay, w);
+        bool wrapped = wi >= 0 && l->by_param[wi] && wi != (long)i;
+        int len = snprintf(p->name, sizeof p->name, "base_model.model.%.*s%s%s", (int)kl, bp->name,
+                           wrapped ? ".base_layer" : "", bp->name + kl);
+        if (len < 0 || (size_t)len >= sizeof p->name)
+            return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: the name %s is too long", source, bp->name);
+        p->offset = off;
+        p->slot = (lmt_slot){0, -1, 0};
+        l->copy[i] = l->params + off;
+        memcpy(l->copy[i], m->params + bp->offset, bp->numel * sizeof(float));
+        off += (bp->numel + 15) / 16 * 16;
     }
     return LMT_OK;
 }
@@ -387,18 +421,23 @@ lmt_status lmt_lora_read_weights(lmt_lora *l, const char *dir) {
                               t->ndim > 1 ? (long long)t->shape[1] : 0LL, (long long)r0, (long long)r1, a->r);
             else st = lmt_convert_to_f32(t->dtype, t->data, (size_t)(r0 * r1), b ? a->B : a->A);
         }
-    /* trained base tensors (bias, modules_to_save) */
+    /* trained base tensors (bias, modules_to_save): peft's names, or an older peft's without base_layer */
     const lmt_layout *lay = &m->layout;
-    for (size_t i = 0; i < lay->n_params && st == LMT_OK; i++) {
-        if (!l->trainable[i]) continue;
-        const lmt_param_spec *p = &lay->params[i];
-        base_name(p->name, name, sizeof name);
-        const lmt_tensor_entry *t = lmt_tensor_file_find(f, name);
-        if (!t) continue;
+    for (size_t e = (size_t)l->n * 2; e < l->layout.n_params && st == LMT_OK; e++) {
+        const lmt_param_spec *p = &l->layout.params[e];
+        const lmt_tensor_entry *t = lmt_tensor_file_find(f, p->name);
+        long i = -1;
+        for (size_t k = 0; k < lay->n_params && i < 0; k++)
+            if (l->copy[k] == l->params + p->offset) i = (long)k;
+        if (!t && i >= 0) {
+            base_name(lay->params[i].name, name, sizeof name);
+            t = lmt_tensor_file_find(f, name);
+        }
+        if (!t) continue;   // not saved: the base's value (as peft leaves a missing key)
         size_t numel = 1;
         for (int d = 0; d < t->ndim; d++) numel *= (size_t)t->shape[d];
-        if (numel != p->numel) st = lmt_fail(LMT_ERR_FORMAT, "%s: tensor \"%s\" has %zu values, the base model's %s %zu", wpath, name, numel, p->name, p->numel);
-        else st = lmt_convert_to_f32(t->dtype, t->data, numel, m->params + p->offset);
+        if (numel != p->numel) st = lmt_fail(LMT_ERR_FORMAT, "%s: tensor \"%s\" has %zu values, the base model's %zu", wpath, t->name, numel, p->numel);
+        else st = lmt_convert_to_f32(t->dtype, t->data, numel, l->params + p->offset);
     }
     lmt_tensor_file_free(f);
     free(wpath);
@@ -486,11 +525,9 @@ lmt_status lmt_lora_save(const lmt_lora *l, const char *dir) {
                                     .shape = {b ? a->OC : a->r, b ? a->r : a->IC}, .data = b ? a->B : a->A};
             n++;
         }
-    for (size_t i = 0; i < lay->n_params; i++) {
-        if (!l->trainable[i]) continue;
-        const lmt_param_spec *p = &lay->params[i];
-        base_name(p->name, names[n], sizeof names[n]);
-        t[n] = (lmt_tensor_out){.name = names[n], .dtype = LMT_F32, .ndim = p->ndim, .data = l->model->params + p->offset};
+    for (size_t i = (size_t)l->n * 2; i < l->layout.n_params; i++) {   // the trained base tensors' copies
+        const lmt_param_spec *p = &l->layout.params[i];
+        t[n] = (lmt_tensor_out){.name = p->name, .dtype = LMT_F32, .ndim = p->ndim, .data = l->params + p->offset};
         memcpy(t[n].shape, p->shape, sizeof p->shape);
         n++;
     }
@@ -533,18 +570,21 @@ lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows) {
         a->dA = l->grads ? l->grads + (a->A - l->params) : NULL;
         a->dB = l->grads ? l->grads + (a->B - l->params) : NULL;
     }
-    /* nothing of the base trains: its gradient buffer goes (the memory LoRA saves) */
-    bool any = false;
-    for (size_t i = 0; i < l->model->layout.n_params; i++) any |= l->trainable[i];
-    if (n->grads && n->grad_floats && !any) {
+    /* the base's gradient buffer goes (the memory LoRA saves): what trains of
+     * it trains as copies in the adapters' buffers */
+    if (n->grads && n->grad_floats) {
         float *token = lmt_aligned_alloc(64);
         if (!token) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
         lmt_aligned_free(n->grads);
         n->grads = token;
         n->grad_floats = 0;
     }
+    for (size_t i = 0; i < l->model->layout.n_params; i++)
+        if (l->copy[i] && l->grads) l->gcopy[i] = l->grads + (l->copy[i] - l->params);
     n->adapters = l->by_param;
     n->trainable = l->trainable;
+    n->copies = l->copy;
+    n->gcopies = l->grads ? l->gcopy : NULL;
     n->extra_grads = l->grads;
     n->n_extra = l->num_floats;
     lmt_net_rebind(n);
@@ -553,6 +593,8 @@ lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows) {
 
 void lmt_lora_merge(lmt_lora *l) {
     lmt_model *m = l->model;
+    for (size_t i = 0; i < m->layout.n_params; i++)   // trained biases / modules_to_save replace the originals
+        if (l->copy[i]) memcpy(m->params + m->layout.params[i].offset, l->copy[i], m->layout.params[i].numel * sizeof(float));
     for (int k = 0; k < l->n; k++) {
         const lmt_adapter *a = &l->ad[k];
         float *W = m->params + m->layout.params[l->param[k]].offset;
@@ -568,14 +610,16 @@ void lmt_lora_merge(lmt_lora *l) {
 
 void lmt_lora_counts(const lmt_lora *l, int64_t *trainable, int64_t *all) {
     const lmt_layout *lay = &l->model->layout;
-    int64_t base = 0, tb = 0;
-    for (size_t i = 0; i < lay->n_params; i++) {
-        if (lay->params[i].flags & LMT_PARAM_BUFFER) continue;   // not a parameter (final_logits_bias); static tables are (requires_grad False)
-        base += (int64_t)lay->params[i].numel;
-        if (l->trainable[i]) tb += (int64_t)lay->params[i].numel;
+    int64_t base = 0, ab = 0, tr = 0;
+    for (size_t i = 0; i < lay->n_params; i++)
+        if (!(lay->params[i].flags & LMT_PARAM_BUFFER))   // buffers (final_logits_bias) are no parameters; static tables are
+            base += (int64_t)lay->params[i].numel;
+    for (size_t i = 0; i < l->layout.n_params; i++) {
+        tr += (int64_t)l->layout.params[i].numel;
+        if (i < (size_t)l->n * 2) ab += (int64_t)l->layout.params[i].numel;
     }
-    *trainable = (int64_t)l->num_floats + tb;
-    *all = base + (int64_t)l->num_floats;
+    *trainable = tr;                                   // A, B, trained biases, modules_to_save copies
+    *all = base + ab + (int64_t)l->saved_floats;       // the copies are parameters beside their originals
 }
 
 void lmt_lora_free(lmt_lora *l) {
@@ -587,6 +631,8 @@ void lmt_lora_free(lmt_lora *l) {
     lmt_aligned_free(l->grads);
     free(l->by_param);
     free(l->trainable);
+    free(l->copy);
+    free(l->gcopy);
     free(l->scratch);
     free(l->layout.params);
     free(l);

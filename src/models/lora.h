@@ -46,10 +46,14 @@ typedef struct lmt_lora {
     int n;                       /* adapters, in layout order */
     lmt_adapter *ad;             /* (n) */
     long *param;                 /* (n) the layout index of each adapted weight */
-    float *params, *grads;       /* flat: A then B of each adapter; grads NULL until attached with gradients */
+    float *params, *grads;       /* flat: A then B of each adapter, then the trained base tensors' copies;
+                                    grads NULL until attached with gradients */
     size_t num_floats;
     lmt_adapter **by_param;      /* (layout params) */
     bool *trainable;             /* (layout params) base tensors that train too (bias, modules_to_save) */
+    float **copy, **gcopy;       /* (layout params) their trained copies in params (after A and B) and
+                                    the copies' gradients in grads; NULL for the others */
+    size_t saved_floats;         /* modules_to_save's share of them (extra parameters, as peft's copies) */
     float *scratch;              /* activations of lmt_lora_attach */
     lmt_layout layout;           /* A and B as flat-buffer tensors named as peft saves them (the optimizer's) */
     uint64_t seed_state;
@@ -74,7 +78,8 @@ lmt_status lmt_lora_save(const lmt_lora *l, const char *dir);
  * linear layer): gradients for A and B when n has gradients, the frozen
  * base tensors without gradient slots. */
 lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows);
-/* merge_and_unload(): W += scaling * B A in the model's parameters. */
+/* merge_and_unload(): W += scaling * B A in the model's parameters, the
+ * trained biases / modules_to_save copies in place of the originals. */
 void lmt_lora_merge(lmt_lora *l);
 /* print_trainable_parameters()' numbers. */
 void lmt_lora_counts(const lmt_lora *l, int64_t *trainable, int64_t *all);

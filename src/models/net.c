@@ -188,6 +188,8 @@ float *lmt_net_slot(const lmt_net *n, float *base, int stack, int layer, int rol
     const lmt_param_spec *p = &l->params[i];
     if (base == n->grads && (p->flags & (LMT_PARAM_STATIC | LMT_PARAM_BUFFER))) return NULL;
     if (base == n->grads && n->trainable && !n->trainable[i]) return NULL;   // frozen under LoRA
+    if (base == n->model->params && n->copies && n->copies[i]) return n->copies[i];   // LoRA's trained copy
+    if (base == n->grads && n->copies && n->copies[i]) return n->gcopies ? n->gcopies[i] : NULL;
     return base + p->offset;
 }
 

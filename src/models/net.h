@@ -64,6 +64,9 @@ typedef struct lmt_net {
      * Both NULL without adapters: every parameter trains. */
     struct lmt_adapter **adapters;
     const bool *trainable;
+    float *const *copies;        /* per layout parameter: the trained copy the net computes with (LoRA's
+                                    bias / modules_to_save), or NULL: the model's own */
+    float *const *gcopies;       /* their gradients, or NULL */
     void (*bind)(void *model, float *base, bool grads);   /* lmt_net_setup's, for lmt_net_rebind */
     void *bind_model;
     float *extra_grads;          /* the adapters' gradients, zeroed with the net's (lmt_net_zero_grad) */

@@ -162,8 +162,6 @@ static lmt_status setup_lora(const lmt_finetune_job *job, lmt_model *m, lmt_task
     if (job->args->predict_with_generate)
         return lmt_fail(LMT_ERR_UNSUPPORTED, "--use_peft with --predict_with_generate: generation does not run the adapters yet "
                         "(train without it, then lmtune merge and evaluate the merged model)");
-    if (job->lora->bias != LMT_LORA_BIAS_NONE || job->lora->n_save)
-        return lmt_fail(LMT_ERR_UNSUPPORTED, "--use_peft: training with bias != none or modules_to_save is not supported yet");
     LMT_TRY(lmt_lora_create(m, job->lora, (uint64_t)job->args->seed, "--lora_target_modules", out));
     lmt_lora *l = *out;
     /* what peft records: the base model's folder */

@@ -20,12 +20,14 @@ for
          encoder query / key / value / dense
   marian tests/fixtures/models/marian, q/k/v/out_proj (self and cross
          attention), fc1, fc2
+  gpt2-bias   gpt2, c_attn, bias="all" (every bias trains and is saved)
+  llama-save  llama-gqa, q_proj / v_proj, modules_to_save=["lm_head"]
 A and B are overwritten with seeded normal values (* 0.1) so that B's
 gradient path is tested (peft initialises B to zero). The batches (eval
 mode): causal LMs 2 x 16 tokens, the second right-padded after 12 (labels
 -100 there); BERT the same with about a third of the tokens labelled;
 Marian 12 source tokens (second row padded after 9) and 10 labels (-100
-after 7 in the second row). gpt2 and llama also get trainer.json.
+after 7 in the second row). The causal LMs also get trainer.json.
 Deterministic, but for the order of target_modules in adapter_config.json
 (peft writes a Python set, ordered by the string hash of the run).
 """
@@ -51,8 +53,13 @@ CASES = {
     "bert": ("bert", T.BertForMaskedLM, r".*encoder\.layer\.[0-9]+\..*(query|key|value|dense)", 3),
     # self and cross attention, feed-forward
     "marian": ("marian", T.MarianMTModel, ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"], 4),
+    # trained base tensors: every bias (bias="all"); an untied lm_head in modules_to_save
+    "gpt2-bias": ("gpt2", T.GPT2LMHeadModel, ["c_attn"], 5),
+    "llama-save": ("llama-gqa", T.LlamaForCausalLM, ["q_proj", "v_proj"], 6),
 }
-TASK = {"gpt2": "CAUSAL_LM", "llama": "CAUSAL_LM", "bert": None, "marian": "SEQ_2_SEQ_LM"}
+EXTRA = {"gpt2-bias": dict(bias="all"), "llama-save": dict(modules_to_save=["lm_head"])}
+TASK = {"gpt2": "CAUSAL_LM", "llama": "CAUSAL_LM", "bert": None, "marian": "SEQ_2_SEQ_LM", "gpt2-bias": "CAUSAL_LM",
+        "llama-save": "CAUSAL_LM"}
 
 
 def batch(cfg, g):
@@ -91,14 +98,15 @@ def batch_seq2seq(cfg, g):
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-BATCH = {"gpt2": batch, "llama": batch, "bert": batch_mlm, "marian": batch_seq2seq}
+BATCH = {"gpt2": batch, "llama": batch, "bert": batch_mlm, "marian": batch_seq2seq, "gpt2-bias": batch, "llama-save": batch}
 
 
 def make(out, name, base, cls, targets, seed):
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     model = cls.from_pretrained(os.path.join("tests", "fixtures", "models", base))  # relative: base_model_name_or_path
-    lcfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=targets, task_type=TASK[name])
+    lcfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=targets, task_type=TASK[name],
+                           **EXTRA.get(name, {}))
     torch.manual_seed(1234)  # peft's own initialisation (init.* below): A kaiming-uniform from this seed
     pm = peft.get_peft_model(model, lcfg)
     init = {"init." + n.replace(".default", ""): p.detach().clone().contiguous()
@@ -160,7 +168,7 @@ def main():
     os.chdir(ROOT)
     for name, (base, cls, targets, seed) in CASES.items():
         make(a.out, name, base, cls, targets, seed)
-        if name in ("gpt2", "llama"):
+        if name != "bert" and name != "marian":
             trainer_run(a.out, name, base, cls)
 
 
