@@ -14,7 +14,7 @@
 #include "lmtune/tokenizer.h"
 
 int lmt_cmd_generate(int argc, char **argv) {
-    const char *model_dir = NULL, *tok_dir = NULL, *prompt = NULL;
+    const char *model_dir = NULL, *tok_dir = NULL, *prompt = NULL, *adapter = NULL;
     lmt_gen_opts o = lmt_gen_opts_default();
     o.max_new_tokens = 50;
     bool sample_set_topk = false;
@@ -22,11 +22,12 @@ int lmt_cmd_generate(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: lmtune generate --model DIR [--tokenizer DIR] --prompt TEXT [--max_new_tokens N]\n"
+            printf("usage: lmtune generate --model DIR [--adapter DIR] [--tokenizer DIR] --prompt TEXT [--max_new_tokens N]\n"
                    "                       [--do_sample] [--temperature T] [--top_k K] [--top_p P] [--seed S] [--bf16]\n\n"
                    "Prints [{\"generated_text\": prompt + continuation}] as the text-generation pipeline.\n"
                    "Greedy by default; --do_sample samples after temperature, top-k (default 50) and top-p.\n"
-                   "--bf16 decodes from bf16 copies of the weights (half the bytes read per token; fp32 arithmetic).\n");
+                   "--bf16 decodes from bf16 copies of the weights (half the bytes read per token; fp32 arithmetic).\n"
+                   "--adapter: a peft LoRA adapter folder, merged into the model first (merge_and_unload).\n");
             return 0;
         }
         if (!strcmp(a, "--do_sample")) { o.do_sample = true; continue; }
@@ -34,6 +35,7 @@ int lmt_cmd_generate(int argc, char **argv) {
         if (!v) { fprintf(stderr, "lmtune: error: %s needs a value\n", a); return 2; }
         if (!strcmp(a, "--model")) model_dir = v;
         else if (!strcmp(a, "--tokenizer")) tok_dir = v;
+        else if (!strcmp(a, "--adapter")) adapter = v;
         else if (!strcmp(a, "--prompt")) prompt = v;
         else if (!strcmp(a, "--max_new_tokens")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &iv)) return 2; o.max_new_tokens = (int)iv; }
         else if (!strcmp(a, "--temperature")) { if (!lmt_cli_num(a + 2, v, 0, INFINITY, LMT_FLAG_LO_OPEN, &o.temperature)) return 2; }
@@ -56,7 +58,8 @@ int lmt_cmd_generate(int argc, char **argv) {
     if (!tok_dir) return 1;
     lmt_model *m = NULL;
     lmt_tokenizer *tok = NULL;
-    if (lmt_model_load(model_dir, &m) != LMT_OK || lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) {
+    if (lmt_model_load(model_dir, &m) != LMT_OK || (adapter && lmt_cli_merge_adapter(m, adapter, NULL, NULL) != LMT_OK) ||
+        lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) {
         fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
         lmt_model_free(m);
         return 1;

@@ -5,8 +5,19 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "cli/hub_flags.h"
+#include "core/error.h"
 #include "models/lora.h"
 #include "models/model.h"
+
+lmt_status lmt_cli_merge_adapter(lmt_model *m, const char *adapter, int *n, int *r) {
+    lmt_lora *l = NULL;
+    LMT_TRY(lmt_lora_load(m, adapter, &l));
+    lmt_lora_merge(l);
+    if (n) *n = l->n;
+    if (r) *r = l->cfg.r;
+    lmt_lora_free(l);
+    return LMT_OK;
+}
 
 int lmt_cmd_merge(int argc, char **argv) {
     const char *model = NULL, *adapter = NULL, *output = NULL;
@@ -33,17 +44,14 @@ int lmt_cmd_merge(int argc, char **argv) {
     const char *src = lmt_cli_resolve(model, true);
     if (!src) return 1;
     lmt_model *m = NULL;
-    lmt_lora *l = NULL;
-    if (lmt_model_load(src, &m) != LMT_OK || lmt_lora_load(m, adapter, &l) != LMT_OK) goto fail;
-    lmt_lora_merge(l);
-    if (lmt_model_save(m, output) != LMT_OK) goto fail;
-    printf("merged %d LoRA adapters (r=%d) into %s: wrote %s\n", l->n, l->cfg.r, src, output);
-    lmt_lora_free(l);
+    int n = 0, r = 0;
+    if (lmt_model_load(src, &m) != LMT_OK || lmt_cli_merge_adapter(m, adapter, &n, &r) != LMT_OK ||
+        lmt_model_save(m, output) != LMT_OK) {
+        fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
+        lmt_model_free(m);
+        return 1;
+    }
+    printf("merged %d LoRA adapters (r=%d) into %s: wrote %s\n", n, r, src, output);
     lmt_model_free(m);
     return 0;
-fail:
-    fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
-    lmt_lora_free(l);
-    lmt_model_free(m);
-    return 1;
 }
