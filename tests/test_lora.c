@@ -241,6 +241,16 @@ static void check_family(const char *name, const char *base) {
             unlink(ours);
             rmdir(tmp);
         }
+        /* a merge for a while (generation during training) puts the base back bit for bit */
+        float *before = malloc(m->layout.num_floats * sizeof(float)), *saved = NULL;
+        if (before) {
+            memcpy(before, m->params, m->layout.num_floats * sizeof(float));
+            CHECK_OK(lmt_lora_merge_in(lo, &saved));
+            CHECK(memcmp(before, m->params, m->layout.num_floats * sizeof(float)) != 0);
+            lmt_lora_unmerge(lo, saved);
+            CHECK_MSG(memcmp(before, m->params, m->layout.num_floats * sizeof(float)) == 0, "%s: unmerge changed the base", name);
+            free(before);
+        }
         /* merge_and_unload */
         lmt_lora_merge(lo);
         /* what `lmtune merge` writes: the merged model saved, loaded back */

@@ -608,6 +608,36 @@ void lmt_lora_merge(lmt_lora *l) {
     }
 }
 
+/* the model tensors a merge writes: adapted weights and replaced copies */
+static bool merged_tensor(const lmt_lora *l, size_t i) { return l->by_param[i] || l->copy[i]; }
+
+lmt_status lmt_lora_merge_in(lmt_lora *l, float **saved) {
+    const lmt_layout *lay = &l->model->layout;
+    size_t total = 0;
+    for (size_t i = 0; i < lay->n_params; i++)
+        if (merged_tensor(l, i)) total += lay->params[i].numel;
+    float *s = *saved = malloc((total ? total : 1) * sizeof(float));
+    if (!s) return lmt_fail(LMT_ERR_NOMEM, "out of memory saving the base weights for a merge");
+    for (size_t i = 0; i < lay->n_params; i++)
+        if (merged_tensor(l, i)) {
+            memcpy(s, l->model->params + lay->params[i].offset, lay->params[i].numel * sizeof(float));
+            s += lay->params[i].numel;
+        }
+    lmt_lora_merge(l);
+    return LMT_OK;
+}
+
+void lmt_lora_unmerge(lmt_lora *l, float *saved) {
+    const lmt_layout *lay = &l->model->layout;
+    const float *s = saved;
+    for (size_t i = 0; s && i < lay->n_params; i++)
+        if (merged_tensor(l, i)) {
+            memcpy(l->model->params + lay->params[i].offset, s, lay->params[i].numel * sizeof(float));
+            s += lay->params[i].numel;
+        }
+    free(saved);
+}
+
 void lmt_lora_counts(const lmt_lora *l, int64_t *trainable, int64_t *all) {
     const lmt_layout *lay = &l->model->layout;
     int64_t base = 0, ab = 0, tr = 0;

@@ -81,6 +81,11 @@ lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows);
 /* merge_and_unload(): W += scaling * B A in the model's parameters, the
  * trained biases / modules_to_save copies in place of the originals. */
 void lmt_lora_merge(lmt_lora *l);
+/* The merge for a while (generation during training): *saved receives the
+ * model's tensors the merge changes (malloc'd), lmt_lora_unmerge puts them
+ * back bit for bit and frees them. */
+lmt_status lmt_lora_merge_in(lmt_lora *l, float **saved);
+void lmt_lora_unmerge(lmt_lora *l, float *saved);
 /* print_trainable_parameters()' numbers. */
 void lmt_lora_counts(const lmt_lora *l, int64_t *trainable, int64_t *all);
 /* The saved (peft) name of adapter i's A or B: "base_model.model.<module>.lora_A.weight". */
