@@ -455,6 +455,8 @@ static void test_stack(void) {
     lmt_layer_params w[2], g[2];
     lmt_layer_acts acts[2];
     memset(acts, 0, sizeof acts);
+    memset(w, 0, sizeof w);   // no adapters
+    memset(g, 0, sizeof g);
     t.s.w = w;
     t.s.g = g;
     t.s.a = acts;

@@ -248,6 +248,33 @@ int main(void) {
     CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --learning_rat 1 --output_dir %s/r5", tmp) == 1 && strstr(out, "unknown training argument \"learning_rat\""));
     CHECK(runf("train --task clm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA
              "/tokenizers/gpt2 --train_file " WIKI "wiki.valid.raw --output_dir %s/r6", LMT_SOURCE_DIR, tmp) == 1 && strstr(out, "model's vocabulary holds 96"));
+    /* --use_peft (TRL's flags): peft's trainable-parameters line, the adapter alone saved; lmtune merge */
+    CHECK(runf("train --task clm --model_name_or_path %s/run --train_file " WIKI "wiki.valid.raw --max_train_samples 8 "
+               "--max_eval_samples 2 --block_size 32 --max_steps 2 --learning_rate 0.05 --use_peft --lora_r 4 --lora_alpha 8 "
+               "--lora_target_modules c_attn,c_fc --output_dir %s/peft", tmp, tmp) == 0 &&
+          strstr(out, "trainable params: ") && strstr(out, " || trainable%: "));
+    /* generate --adapter = generate on the merged folder, and differs from the base */
+    char with_adapter[512] = "", base_out[512] = "";
+    CHECK(runf("generate --model %s/run --adapter %s/peft --prompt \"The tower is\" --max_new_tokens 8", tmp, tmp) == 0);
+    snprintf(with_adapter, sizeof with_adapter, "%s", out);
+    CHECK(runf("merge --model %s/run --adapter %s/peft --output %s/peft-merged", tmp, tmp, tmp) == 0);
+    CHECK(runf("generate --model %s/peft-merged --tokenizer %s/run --prompt \"The tower is\" --max_new_tokens 8", tmp, tmp) == 0 &&
+          !strcmp(out, with_adapter));
+    CHECK(runf("generate --model %s/run --prompt \"The tower is\" --max_new_tokens 8", tmp) == 0);
+    snprintf(base_out, sizeof base_out, "%s", out);
+    CHECK_MSG(strcmp(base_out, with_adapter) != 0, "the adapter changed nothing: %s", with_adapter);
+    snprintf(args, sizeof args, "test -f %s/peft/adapter_model.safetensors && test -f %s/peft/adapter_config.json && "
+             "test ! -f %s/peft/model.safetensors && test -f %s/peft/checkpoint-2/adapter_model.safetensors", tmp, tmp, tmp, tmp);
+    CHECK(system(args) == 0);
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --max_steps 1 --use_peft --lora_target_modules q_proj "
+               "--output_dir %s/peft2", tmp) == 1 && strstr(out, "--lora_target_modules") && strstr(out, "not found"));
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --use_peft --lora_r 0 --output_dir %s/peft3", tmp) == 2 &&
+          strstr(out, "lora_r"));
+    CHECK(runf("merge --model %s/tests/fixtures/models/gpt2 --adapter %s/tests/fixtures/lora/gpt2 --output %s/merged",
+               LMT_SOURCE_DIR, LMT_SOURCE_DIR, tmp) == 0 && strstr(out, "merged 8 LoRA adapters"));
+    CHECK(runf("merge --model %s/tests/fixtures/models/gpt2 --adapter %s/tests/fixtures/lora/llama --output %s/merged2",
+               LMT_SOURCE_DIR, LMT_SOURCE_DIR, tmp) == 1 && strstr(out, "adapter_config.json"));
+    CHECK(runf("merge --model %s/tests/fixtures/models/gpt2", LMT_SOURCE_DIR) == 2 && strstr(out, "required"));
     snprintf(args, sizeof args, "rm -rf %s", tmp);
     CHECK(system(args) == 0);
     return lmt_test_finish();

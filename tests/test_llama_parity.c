@@ -65,47 +65,27 @@ static void check_fixture(const char *name, lmt_arch arch, const char *file) {
 /* The 30-step Trainer run of trainer.json, step for step. */
 static void check_trainer(const char *name) {
     char path[600], dir[] = "/tmp/lmt-llama-trainer-XXXXXX";
-    snprintf(path, sizeof path, FXD "%s/trainer.json", name);
-    lmt_json *ref = NULL;
-    CHECK_OK(lmt_json_parse_file(path, &ref));
-    if (!ref) return;
-    int64_t ntr, nev;
-    int T, Te;
-    int32_t *train = ref_blocks(lmt_json_get(ref, "train_blocks"), &ntr, &T);
-    int32_t *eval = ref_blocks(lmt_json_get(ref, "eval_blocks"), &nev, &Te);
-    const lmt_json *run = &lmt_json_get(ref, "runs")->items[0];
-    lmt_training_args a;
-    ref_run_args(&a, run, dir);
-    lmt_model *m = NULL;
-    snprintf(path, sizeof path, FXD "%s", name);
-    CHECK_OK(lmt_model_load(path, &m));
+    snprintf(path, sizeof path, FXD "%s", name);   // the model and its trainer.json
+    ref_trainer_run r;
+    lmt_model *m = ref_trainer_model(&r, path, path, dir);
+    if (!r.ref) return;
     lmt_clm_task *task = NULL;
-    if (m) CHECK_OK(lmt_clm_task_create(m, 4, T, &task));
+    if (m) CHECK_OK(lmt_clm_task_create(m, 4, r.T, &task));
     if (task) {
         lmt_block_data tr, ev;
-        lmt_block_data_init(&tr, train, ntr, T);
-        lmt_block_data_init(&ev, eval, nev, Te);
+        lmt_block_data_init(&tr, r.train, r.ntr, r.T);
+        lmt_block_data_init(&ev, r.eval, r.nev, r.Te);
         lmt_trainer t;
-        CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &tr.base, &ev.base));
+        CHECK_OK(lmt_trainer_init(&t, &r.args, &task->base, &tr.base, &ev.base));
         t.sampler = lmt_sampler_sequential;
         lmt_train_output out;
         CHECK_OK(lmt_trainer_train(&t, &out));
-        const lmt_json *want = lmt_json_get(run, "log_history"), *got = t.state.log_history;
-        CHECK_MSG(got->len == want->len + 1, "%s: %zu log entries, expected %zu + final", name, got->len, want->len);
-        int bad = 0;
-        for (size_t i = 0; i < want->len && i < got->len; i++) bad += ref_log_entry_diff(&want->items[i], &got->items[i], i);
-        CHECK_MSG(bad == 0, "%s: %d logged values differ from transformers' Trainer", name, bad);
-        CHECK(out.global_step == lmt_json_get(run, "global_step")->i64);
-        CHECK_MSG(fabs(out.training_loss - lmt_json_get(run, "training_loss")->num) <= 1e-4 * out.training_loss,
-                  "%s: train_loss %.9g", name, out.training_loss);
-        printf("%s: %zu Trainer log entries as transformers'\n", name, want->len);
+        ref_trainer_compare(name, &r, &t, &out);
         lmt_trainer_free(&t);
     }
     lmt_clm_task_free(task);
     lmt_model_free(m);
-    free(train);
-    free(eval);
-    lmt_json_free(ref);
+    ref_trainer_free(&r);
     ref_remove_dir(dir);
 }
 

@@ -73,6 +73,16 @@ int main(void) {
         snprintf(path, sizeof path, "%s/run/%s", tmp, want[i]);
         CHECK_MSG(lmt_file_exists(path), "missing %s", want[i]);
     }
+    /* with LoRA (--use_peft): the evaluation generates from the merged adapters; the adapter alone is saved */
+    CHECK_MSG(runf(BASE "--train_file %s/ok.jsonl --train_size 0.75 --split_seed 20 --source_lang en --target_lang fr "
+             "--max_steps 2 --per_device_train_batch_size 2 --per_device_eval_batch_size 2 --eval_strategy steps --eval_steps 2 "
+             "--save_strategy no --predict_with_generate --generation_num_beams 2 --generation_max_length 8 --learning_rate 0.05 "
+             "--use_peft --lora_r 4 --output_dir %s/lora", tmp, tmp) == 0, "%s", out);
+    CHECK(strstr(out, "trainable params: ") && strstr(out, "\"eval_bleu\": ") && strstr(out, "\"eval_bleu_before\": "));
+    snprintf(path, sizeof path, "%s/lora/adapter_model.safetensors", tmp);
+    CHECK(lmt_file_exists(path));
+    snprintf(path, sizeof path, "%s/lora/model.safetensors", tmp);
+    CHECK(!lmt_file_exists(path));
     snprintf(path, sizeof path, "%s/run/eval_results.json", tmp);
     CHECK(file_has(path, "\"eval_bleu\"") && file_has(path, "\"eval_gen_len\"") && file_has(path, "\"eval_samples\": 2"));
     snprintf(path, sizeof path, "%s/run/checkpoint-2/trainer_state.json", tmp);

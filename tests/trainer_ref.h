@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "core/json.h"
 #include "train/args.h"
+#include "train/trainer.h"
 
 /* A JSON array of equal-length id arrays as one (n, T) int32 block. */
 static inline int32_t *ref_blocks(const lmt_json *a, int64_t *n, int *T) {
@@ -73,5 +74,58 @@ static inline int ref_log_entry_diff(const lmt_json *want, const lmt_json *got, 
         }
     }
     return bad;
+}
+
+/* A trainer.json of tools/reference (make_llama_fixtures.py, make_lora_fixtures.py):
+ * its blocks and its first run's TrainingArguments (output under dir, a
+ * mkdtemp template). False after a failed check. */
+typedef struct ref_trainer_run {
+    lmt_json *ref;
+    const lmt_json *run;
+    int32_t *train, *eval;
+    int64_t ntr, nev;
+    int T, Te;
+    lmt_training_args args;
+} ref_trainer_run;
+
+static inline bool ref_trainer_load(ref_trainer_run *r, const char *path, char *dir) {
+    memset(r, 0, sizeof *r);
+    CHECK_OK(lmt_json_parse_file(path, &r->ref));
+    if (!r->ref) return false;
+    r->train = ref_blocks(lmt_json_get(r->ref, "train_blocks"), &r->ntr, &r->T);
+    r->eval = ref_blocks(lmt_json_get(r->ref, "eval_blocks"), &r->nev, &r->Te);
+    r->run = &lmt_json_get(r->ref, "runs")->items[0];
+    ref_run_args(&r->args, r->run, dir);
+    return true;
+}
+
+/* ref_trainer_load of ref_dir/trainer.json and the model of model_dir; NULL after a failed check. */
+static inline lmt_model *ref_trainer_model(ref_trainer_run *r, const char *ref_dir, const char *model_dir, char *dir) {
+    lmt_model *m = NULL;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/trainer.json", ref_dir);
+    if (!ref_trainer_load(r, path, dir)) return NULL;
+    CHECK_OK(lmt_model_load(model_dir, &m));
+    return m;
+}
+
+static inline void ref_trainer_free(ref_trainer_run *r) {
+    free(r->train);
+    free(r->eval);
+    lmt_json_free(r->ref);
+}
+
+/* t's log history, global step and train_loss against the reference run, step for step. */
+static inline void ref_trainer_compare(const char *name, const ref_trainer_run *r, const lmt_trainer *t,
+                                       const lmt_train_output *out) {
+    const lmt_json *want = lmt_json_get(r->run, "log_history"), *got = t->state.log_history;
+    CHECK_MSG(got->len == want->len + 1, "%s: %zu log entries, expected %zu + final", name, got->len, want->len);
+    int bad = 0;
+    for (size_t i = 0; i < want->len && i < got->len; i++) bad += ref_log_entry_diff(&want->items[i], &got->items[i], i);
+    CHECK_MSG(bad == 0, "%s: %d logged values differ from the reference Trainer", name, bad);
+    CHECK(out->global_step == lmt_json_get(r->run, "global_step")->i64);
+    CHECK_MSG(fabs(out->training_loss - lmt_json_get(r->run, "training_loss")->num) <= 1e-4 * out->training_loss,
+              "%s: train_loss %.9g", name, out->training_loss);
+    printf("%s: %zu Trainer log entries as the reference's\n", name, want->len);
 }
 #endif

@@ -101,7 +101,7 @@ static int chat_inputs(const char *tok_dir, const lmt_tokenizer *tok, char **cha
 }
 
 int lmt_cmd_generate(int argc, char **argv) {
-    const char *model_dir = NULL, *tok_dir = NULL, *prompts[MAX_PROMPTS];
+    const char *model_dir = NULL, *tok_dir = NULL, *adapter = NULL, *prompts[MAX_PROMPTS];
     char *chats[MAX_PROMPTS];   /* --chat: the conversations, as JSON text */
     int n_prompts = 0, n_chats = 0;
     /* flags given override generation_config.json's values (lmt_gen_opts_from_model) */
@@ -111,7 +111,7 @@ int lmt_cmd_generate(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: lmtune generate --model DIR [--tokenizer DIR] --prompt TEXT [--prompt TEXT ...] [--max_new_tokens N]\n"
+            printf("usage: lmtune generate --model DIR [--adapter DIR] [--tokenizer DIR] --prompt TEXT [--prompt TEXT ...] [--max_new_tokens N]\n"
                    "                       [--do_sample] [--temperature T] [--top_k K] [--top_p P] [--min_p P] [--seed S]\n"
                    "                       [--repetition_penalty R] [--no_repeat_ngram_size N] [--bf16]\n"
                    "       lmtune generate --model DIR --chat '[{\"role\": \"user\", \"content\": \"...\"}]' [--chat ...] [options]\n\n"
@@ -123,7 +123,8 @@ int lmt_cmd_generate(int argc, char **argv) {
                    "generation_config.json (its eos_token_id list, do_sample, temperature, top_k, top_p, ...), else\n"
                    "greedy with 50 new tokens. Processors in generate()'s order: repetition_penalty,\n"
                    "no_repeat_ngram_size, then when sampling temperature, top-k (default 50), top-p, min-p.\n"
-                   "--bf16 decodes from bf16 copies of the weights (half the bytes read per token; fp32 arithmetic).\n");
+                   "--bf16 decodes from bf16 copies of the weights (half the bytes read per token; fp32 arithmetic).\n"
+                   "--adapter: a peft LoRA adapter folder, merged into the model first (merge_and_unload).\n");
             return 0;
         }
         if (!strcmp(a, "--do_sample")) { do_sample = true; continue; }
@@ -131,6 +132,7 @@ int lmt_cmd_generate(int argc, char **argv) {
         if (!v) { fprintf(stderr, "lmtune: error: %s needs a value\n", a); return 2; }
         if (!strcmp(a, "--model")) model_dir = v;
         else if (!strcmp(a, "--tokenizer")) tok_dir = v;
+        else if (!strcmp(a, "--adapter")) adapter = v;
         else if (!strcmp(a, "--chat")) {
             if (n_chats == MAX_PROMPTS) { fprintf(stderr, "lmtune: error: at most %d --chat\n", MAX_PROMPTS); return 2; }
             chats[n_chats++] = (char *)v;
@@ -161,7 +163,8 @@ int lmt_cmd_generate(int argc, char **argv) {
     if (!tok_dir) return 1;
     lmt_model *m = NULL;
     lmt_tokenizer *tok = NULL;
-    if (lmt_model_load(model_dir, &m) != LMT_OK || lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) {
+    if (lmt_model_load(model_dir, &m) != LMT_OK || (adapter && lmt_cli_merge_adapter(m, adapter, NULL, NULL) != LMT_OK) ||
+        lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) {
         fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
         lmt_model_free(m);
         return 1;

@@ -12,7 +12,8 @@
 #include "lmtune/tokenizer.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: lmtune translate --model DIR [--tokenizer DIR] [generation options] \"TEXT\" [\"TEXT\" ...]\n"
+    fprintf(f, "usage: lmtune translate --model DIR [--adapter DIR] [--tokenizer DIR] [generation options] \"TEXT\" [\"TEXT\" ...]\n"
+               "(--adapter: a peft LoRA adapter folder, merged into the model first)\n"
                "Prints [{\"translation_text\": ...}, ...] as the translation pipeline (one entry per text and\n"
                "returned sequence). Generation options (default: the model's generation_config.json):\n"
                "  --num_beams N  --max_length N  --max_new_tokens N  --min_length N  --min_new_tokens N\n"
@@ -33,7 +34,7 @@ static bool int_value(const char *name, const char *v, int *out) {
 }
 
 int lmt_cmd_translate(int argc, char **argv) {
-    const char *model_dir = NULL, *tok_dir = NULL;
+    const char *model_dir = NULL, *tok_dir = NULL, *adapter = NULL;
     const char **texts = calloc((size_t)argc, sizeof *texts);
     int n_texts = 0;
     if (!texts) { fprintf(stderr, "lmtune: error: out of memory\n"); return 1; }
@@ -58,6 +59,7 @@ int lmt_cmd_translate(int argc, char **argv) {
             if (!int_value(opt, v, &ival[k])) { free(texts); return 2; }
             given[k] = true;
         } else if (!strcmp(opt, "--model")) model_dir = v;
+        else if (!strcmp(opt, "--adapter")) adapter = v;
         else if (!strcmp(opt, "--tokenizer")) tok_dir = v;
         else if (!strcmp(opt, "--length_penalty")) {
             if (!lmt_cli_num(opt + 2, v, -INFINITY, INFINITY, 0, &length_penalty)) { free(texts); return 2; }
@@ -80,7 +82,7 @@ int lmt_cmd_translate(int argc, char **argv) {
     float *scores = NULL;
     lmt_strbuf b;
     lmt_sb_init(&b);
-    if (lmt_model_load(model_dir, &m) != LMT_OK) goto error;
+    if (lmt_model_load(model_dir, &m) != LMT_OK || (adapter && lmt_cli_merge_adapter(m, adapter, NULL, NULL) != LMT_OK)) goto error;
     if (m->cfg.arch != LMT_ARCH_MARIAN) { fprintf(stderr, "lmtune: error: translate needs a MarianMTModel, not %s\n", lmt_arch_class_name(m->cfg.arch)); rc = 2; goto done; }
     if (lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) goto error;
     if (lmt_tokenizer_vocab_size(tok) > (size_t)m->cfg.vocab_size) {

@@ -1,8 +1,14 @@
 /* Subcommands of the lmtune CLI; each returns the process exit code. */
 #ifndef LMT_CLI_COMMANDS_H
 #define LMT_CLI_COMMANDS_H
+#include "lmtune/lmtune.h"
 int lmt_cmd_inspect(int argc, char **argv);
 int lmt_cmd_convert(int argc, char **argv);
+int lmt_cmd_merge(int argc, char **argv);
+/* A peft LoRA adapter folder folded into m (merge_and_unload); n, r (may be
+ * NULL): how many adapters, their rank. */
+struct lmt_model;
+lmt_status lmt_cli_merge_adapter(struct lmt_model *m, const char *adapter, int *n, int *r);
 int lmt_cmd_tokenize(int argc, char **argv);
 int lmt_cmd_chat_template(int argc, char **argv);
 int lmt_cmd_train(int argc, char **argv);

@@ -12,6 +12,7 @@ typedef struct { const char *name; int (*fn)(int, char **); const char *help; } 
 static const command commands[] = {
     {"inspect", lmt_cmd_inspect, "show a model folder: architecture, config, tensors, missing/unused weights"},
     {"convert", lmt_cmd_convert, "load a model folder (safetensors or pytorch_model.bin) and save it as an HF folder"},
+    {"merge", lmt_cmd_merge, "fold a peft LoRA adapter into its base model: merge_and_unload()'s plain HF folder"},
     {"train", lmt_cmd_train, "fine-tune a model as transformers' Trainer does (--task clm | mlm | translation)"},
     {"eval", lmt_cmd_eval, "evaluate a causal LM on a text file: eval_loss and perplexity"},
     {"generate", lmt_cmd_generate, "continue a prompt with a causal LM (greedy or sampling), as the text-generation pipeline"},

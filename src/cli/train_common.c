@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/util.h"
 #include "hub/dataset_files.h"
+#include "models/lora.h"
 
 const char *const lmt_cli_tasks[] = {"clm", "mlm", "translation", NULL};
 
@@ -61,6 +62,11 @@ int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag 
     c->model_dir = c->config = c->tok_dir = c->train_file = c->eval_file = NULL;
     c->dataset_name = c->dataset_config = NULL;
     c->rc = 0;
+    c->use_peft = false;
+    c->lora_r = 0;
+    c->lora_alpha = 0;
+    c->lora_dropout = -1;   // unset: TRL's 0.05
+    c->lora_targets = NULL;
     lmt_training_args_default(&c->args);
     int rc = lmt_cli_parse_flags(argc, argv, table, n, training_arg, &c->args, header,
                                  "  --<TrainingArguments name> VALUE   any TrainingArguments / Seq2SeqTrainingArguments option\n");
@@ -161,6 +167,28 @@ void lmt_cli_print_metrics(void *user, const lmt_eval_output *e, bool final, con
         fprintf(stderr, "lmtune: eval_loss %.4f before training, %.4f after\n", before->loss, e->loss);
 }
 
+/* n with thousands separators (Python's {:,d}) */
+static void thousands(char *buf, size_t size, int64_t n) {
+    char d[32];
+    int len = snprintf(d, sizeof d, "%lld", (long long)(n < 0 ? -n : n)), o = 0;
+    if (n < 0 && o < (int)size - 1) buf[o++] = '-';
+    for (int i = 0; i < len && o < (int)size - 1; i++) {
+        if (i && (len - i) % 3 == 0 && o < (int)size - 1) buf[o++] = ',';
+        if (o < (int)size - 1) buf[o++] = d[i];
+    }
+    buf[o] = 0;
+}
+
+/* peft's print_trainable_parameters() line */
+static void print_trainable(void *user, int64_t trainable, int64_t all) {
+    (void)user;
+    char a[32], b[32];
+    thousands(a, sizeof a, trainable);
+    thousands(b, sizeof b, all);
+    printf("trainable params: %s || all params: %s || trainable%%: %.4f\n", a, b, all ? 100.0 * (double)trainable / (double)all : 0.0);
+    fflush(stdout);
+}
+
 int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
                       void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before)) {
     /* Hub names become cache folders: after every argument is checked, before any file is read */
@@ -176,10 +204,25 @@ int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity,
         .args = &c->args, .model_dir = c->model_dir, .config_path = c->config, .tokenizer_dir = c->tok_dir,
         .train = c->train_file != NULL, .perplexity = perplexity, .log_final_evaluation = log_final_evaluation, .task = task,
         .cb = {.user = c, .on_log = print_log, .on_progress = print_progress, .on_evaluate = on_evaluate, .on_saved = print_saved,
-               .on_pushed = print_pushed},
+               .on_pushed = print_pushed, .on_trainable = print_trainable},
     };
+    lmt_lora_config lora;
+    lmt_lora_config_default(&lora);
+    if (c->use_peft) {   /* TRL's ModelConfig defaults */
+        lora.r = c->lora_r ? (int)c->lora_r : 16;
+        lora.alpha = c->lora_alpha > 0 ? c->lora_alpha : 32;
+        lora.dropout = c->lora_dropout >= 0 ? c->lora_dropout : 0.05;
+        lora.task_type = lmt_strdup(!strcmp(c->task ? c->task : "clm", "clm") ? "CAUSAL_LM" : !strcmp(c->task, "mlm") ? "FEATURE_EXTRACTION" : "SEQ_2_SEQ_LM");
+        if ((c->lora_targets && lmt_lora_config_set_targets(&lora, c->lora_targets) != LMT_OK) || !lora.task_type) {
+            lmt_lora_config_free(&lora);
+            return lmt_cli_fail(NULL);
+        }
+        job.lora = &lora;
+    }
     lmt_finetune_result res;
-    if (lmt_finetune_run(&job, &res) == LMT_OK) return 0;
+    lmt_status st = lmt_finetune_run(&job, &res);
+    lmt_lora_config_free(&lora);
+    if (st == LMT_OK) return 0;
     lmt_cli_fail(NULL);
     return c->rc ? c->rc : 1;
 }

@@ -18,6 +18,10 @@ typedef struct lmt_cli_train {
     const char *task, *model_dir, *config, *tok_dir, *train_file, *eval_file;
     const char *dataset_name, *dataset_config;   /* a Hub dataset repo: its train / validation files */
     lmt_training_args args;
+    bool use_peft;            /* TRL's ModelConfig: LoRA adapters (docs/LORA.md) */
+    int64_t lora_r;
+    double lora_alpha, lora_dropout;
+    const char *lora_targets; /* comma-separated, or all-linear; NULL: peft's default for the model type */
     int rc;                   /* set by lmt_cli_usage_error: the exit status of a refused setting */
 } lmt_cli_train;
 
@@ -38,7 +42,15 @@ lmt_status lmt_cli_load_args_json(void *args, const char *path);
     {"dataset_config_name", LMT_FLAG_STRING, &(c).dataset_config, LMT_FLAG_ANY, NULL,                                  \
      "with --dataset_name: the config, i.e. the repo's folder of that name", NULL},                                   \
     {"args_json|config", LMT_FLAG_PATH, &(c).args, LMT_FLAG_ANY, NULL,                                                 \
-     "a JSON object of TrainingArguments (later flags override it)", lmt_cli_load_args_json}
+     "a JSON object of TrainingArguments (later flags override it)", lmt_cli_load_args_json},                         \
+    {"use_peft", LMT_FLAG_BOOL, &(c).use_peft, LMT_FLAG_ANY, NULL, "train LoRA adapters (peft), the base frozen", NULL}, \
+    {"lora_r", LMT_FLAG_INT, &(c).lora_r, LMT_FLAG_MIN(1), NULL, "--use_peft: the rank r (default 16)", NULL},          \
+    {"lora_alpha", LMT_FLAG_FLOAT, &(c).lora_alpha, 0, INFINITY, LMT_FLAG_LO_OPEN, NULL,                              \
+     "--use_peft: lora_alpha; scaling alpha / r (default 32)", NULL},                                                  \
+    {"lora_dropout", LMT_FLAG_FLOAT, &(c).lora_dropout, 0, 1, LMT_FLAG_HI_OPEN, NULL,                                 \
+     "--use_peft: dropout on the adapters' input (default 0.05)", NULL},                                               \
+    {"lora_target_modules", LMT_FLAG_STRING, &(c).lora_targets, LMT_FLAG_ANY, NULL,                                    \
+     "--use_peft: module names (separated by commas or spaces) or all-linear (default: peft's for the model type)", NULL}
 
 /* Parses argv against table (TrainingArguments names go to
  * lmt_training_args_set), then makes the checks every train command makes:

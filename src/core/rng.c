@@ -38,3 +38,31 @@ double lmt_rng_normal(lmt_rng *r) {
     if (u1 < 1e-300) u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
+
+/* torch's CPU generator (at::mt19937) and CPython's random share MT19937. */
+void lmt_mt_seed(lmt_mt19937 *g, uint64_t seed) {
+    g->mt[0] = (uint32_t)seed;
+    for (int i = 1; i < 624; i++) g->mt[i] = 1812433253u * (g->mt[i - 1] ^ (g->mt[i - 1] >> 30)) + (uint32_t)i;
+    g->mti = 624;
+}
+
+uint32_t lmt_mt_next(lmt_mt19937 *g) {
+    if (g->mti >= 624) {
+        for (int i = 0; i < 624; i++) {
+            uint32_t y = (g->mt[i] & 0x80000000u) | (g->mt[(i + 1) % 624] & 0x7fffffffu);
+            g->mt[i] = g->mt[(i + 397) % 624] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+        }
+        g->mti = 0;
+    }
+    uint32_t y = g->mt[g->mti++];
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    y ^= y >> 18;
+    return y;
+}
+
+float lmt_torch_uniform(lmt_mt19937 *g, float from, float to) {
+    double x = (double)(lmt_mt_next(g) & 0xFFFFFFu) * (1.0 / 16777216.0);
+    return (float)(x * ((double)to - (double)from) + (double)from);
+}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "lmtune/lmtune.h"
+#include "core/rng.h"
 
 /* ------------------------------------------------------------------ columns */
 
@@ -217,11 +218,7 @@ lmt_status lmt_ds_group_texts(const lmt_dataset *in, const lmt_group_opts *o, lm
 
 /* ------------------------------------------------------------------ torch / Python randomness */
 
-/* The MT19937 of torch's CPU generator and of CPython's random module. */
-typedef struct lmt_mt19937 { uint32_t mt[624]; int mti; } lmt_mt19937;
-/* torch.Generator().manual_seed(seed): init_genrand(seed mod 2^32). */
-void lmt_mt_seed(lmt_mt19937 *g, uint64_t seed);
-uint32_t lmt_mt_next(lmt_mt19937 *g);
+/* lmt_mt19937 (torch's CPU generator, CPython's random): core/rng.h */
 /* torch.randperm(n, generator=g) on CPU. */
 void lmt_torch_randperm(lmt_mt19937 *g, int64_t n, int64_t *out);
 /* The Trainer's training order: accelerate's SeedableRandomSampler seeds

@@ -59,6 +59,7 @@ lmt_status lmt_net_init(lmt_net *n, lmt_model *m, const char *name, int n_seeds,
         n->grads = lmt_aligned_alloc(nf * sizeof(float));
         if (!n->grads) return lmt_fail(LMT_ERR_NOMEM, "out of memory allocating gradients (%zu floats)", nf);
         memset(n->grads, 0, nf * sizeof(float));
+        n->grad_floats = nf;
     }
     return LMT_OK;
 }
@@ -73,6 +74,9 @@ void *lmt_net_calloc(lmt_net *n, size_t count, size_t size) {
 lmt_status lmt_net_setup(lmt_net *n, lmt_bind_fn bind, lmt_plan_fn plan, void *model, int max_B, int max_T) {
     if (n->oom) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     bool with_grads = n->grads != NULL;
+    n->bind = bind;
+    n->bind_model = model;
+    n->max_rows = (size_t)max_B * (size_t)max_T;
     bind(model, n->model->params, false);
     if (with_grads) bind(model, n->grads, true);
     lmt_arena a = {0};
@@ -100,12 +104,13 @@ void lmt_net_release(lmt_net *n) {
 void lmt_net_set_seed(lmt_net *n, uint64_t seed) { lmt_rng_seed(&n->rng, seed); }
 
 void lmt_net_zero_grad(lmt_net *n) {
-    if (n->grads) lmt_zero_floats(n->grads, n->model->layout.num_floats);
+    if (n->grads && n->grad_floats) lmt_zero_floats(n->grads, n->grad_floats);
+    if (n->extra_grads) lmt_zero_floats(n->extra_grads, n->n_extra);
 }
 
 float *lmt_net_grad(lmt_net *n, const char *hf_name) {
     long i = lmt_layout_find(&n->model->layout, hf_name);
-    return (i < 0 || !n->grads) ? NULL : n->grads + n->model->layout.params[i].offset;
+    return (i < 0 || !n->grad_floats) ? NULL : n->grads + n->model->layout.params[i].offset;
 }
 
 lmt_status lmt_net_forward_begin(lmt_net *n, lmt_dtype dtype, const void *input_ids) {
@@ -182,5 +187,20 @@ float *lmt_net_slot(const lmt_net *n, float *base, int stack, int layer, int rol
     if (i < 0 || !base) return NULL;
     const lmt_param_spec *p = &l->params[i];
     if (base == n->grads && (p->flags & (LMT_PARAM_STATIC | LMT_PARAM_BUFFER))) return NULL;
+    if (base == n->grads && n->trainable && !n->trainable[i]) return NULL;   // frozen under LoRA
+    if (base == n->model->params && n->copies && n->copies[i]) return n->copies[i];   // LoRA's trained copy
+    if (base == n->grads && n->copies && n->copies[i]) return n->gcopies ? n->gcopies[i] : NULL;
     return base + p->offset;
+}
+
+struct lmt_adapter *lmt_net_adapter(const lmt_net *n, const float *base, int stack, int layer, int role) {
+    if (!n->adapters || base != n->model->params) return NULL;
+    long i = lmt_layout_slot(&n->model->layout, stack, layer, role);
+    return i < 0 ? NULL : n->adapters[i];
+}
+
+void lmt_net_rebind(lmt_net *n) {
+    if (!n->bind) return;
+    n->bind(n->bind_model, n->model->params, false);
+    if (n->grads) n->bind(n->bind_model, n->grads, true);
 }

@@ -46,6 +46,8 @@ typedef struct lmt_net {
     lmt_model *model;            /* not owned */
     const char *name;            /* model class: the start of its error messages */
     float *grads;                /* flat, as the parameters; NULL without gradients */
+    size_t grad_floats;          /* its size: the layout's, or 0 when LoRA leaves no base tensor
+                                    trainable (then a token allocation: nothing binds into it) */
     float *act_mem;              /* one allocation: activations and scratch */
     lmt_block_ctx ctx;
     lmt_rng rng;                 /* dropout seeds */
@@ -57,6 +59,19 @@ typedef struct lmt_net {
     void *owned[8];              /* the model's per-layer arrays (lmt_net_calloc) */
     int n_owned;
     bool oom;                    /* an lmt_net_calloc failed: lmt_net_setup reports it */
+    /* LoRA (models/lora.h), per layout parameter: the adapter on that weight
+     * (NULL: none) and whether it is trainable (frozen: no gradient slot).
+     * Both NULL without adapters: every parameter trains. */
+    struct lmt_adapter **adapters;
+    const bool *trainable;
+    float *const *copies;        /* per layout parameter: the trained copy the net computes with (LoRA's
+                                    bias / modules_to_save), or NULL: the model's own */
+    float *const *gcopies;       /* their gradients, or NULL */
+    void (*bind)(void *model, float *base, bool grads);   /* lmt_net_setup's, for lmt_net_rebind */
+    void *bind_model;
+    float *extra_grads;          /* the adapters' gradients, zeroed with the net's (lmt_net_zero_grad) */
+    size_t n_extra;
+    size_t max_rows;             /* max_B * max_T of lmt_net_setup */
 } lmt_net;
 
 /* The model's plan: lays out (base NULL: only sizes) every activation array. */
@@ -103,4 +118,9 @@ bool lmt_net_load_mask(lmt_dtype t, const void *src, int32_t *dst, size_t N);
  * parameters or the gradients), or NULL when the layout has none. In the
  * gradients, computed and buffer tensors (no gradient) are NULL too. */
 float *lmt_net_slot(const lmt_net *n, float *base, int stack, int layer, int role);
+/* The adapter on the weight in slot (stack, layer, role) when base is the
+ * parameters, else (the gradients' binding) NULL. */
+struct lmt_adapter *lmt_net_adapter(const lmt_net *n, const float *base, int stack, int layer, int role);
+/* Binds the parameters and gradients again (after adapters were attached). */
+void lmt_net_rebind(lmt_net *n);
 #endif

@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "models/config.h"
+#include "models/lora.h"
 #include "train/finetune.h"
 #include "train/hub_push.h"
 
@@ -111,7 +112,7 @@ static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m,
         if (s != LMT_OK) return lmt_fail_wrap(s, "training");
         out->trained = true;
         /* trainer.save_model(): the model and its tokenizer; save_metrics("train") */
-        LMT_TRY(lmt_model_save(m, dir));
+        LMT_TRY(lmt_task_save(d->model, dir));
         LMT_TRY(lmt_copy_tokenizer_files(job->tokenizer_dir, dir));
         LMT_TRY(save_train_results(dir, &out->train, out->train_samples));
     }
@@ -140,6 +141,62 @@ static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m,
     return LMT_OK;
 }
 
+static lmt_status lora_save(void *owner, const char *dir) { return lmt_lora_save(owner, dir); }
+static lmt_status lora_load(void *owner, const char *dir) { return lmt_lora_read_weights(owner, dir); }
+
+/* Seq2SeqTrainer's generation with adapters: the cached decoders read the
+ * model's tensors, so each evaluation batch generates from the merged model
+ * and the base is put back bit for bit after it. */
+typedef struct lora_metrics {
+    lmt_prediction_fn prediction_step;
+    lmt_metrics_fn compute_metrics;
+    void *ctx;
+    lmt_lora *lora;
+} lora_metrics;
+
+static lmt_status lora_prediction_step(void *ctx, lmt_trainer *t, const lmt_batch *b, int64_t start) {
+    lora_metrics *w = ctx;
+    float *saved = NULL;
+    LMT_TRY(lmt_lora_merge_in(w->lora, &saved));
+    lmt_status s = w->prediction_step(w->ctx, t, b, start);
+    lmt_lora_unmerge(w->lora, saved);
+    return s;
+}
+
+static lmt_status lora_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out) {
+    lora_metrics *w = ctx;
+    return w->compute_metrics(w->ctx, t, out);
+}
+
+lmt_status lmt_finetune_use_lora(lmt_task_model *tm, lmt_lora *l) {
+    if (!tm->net) return lmt_fail(LMT_ERR_UNSUPPORTED, "--use_peft: this task does not support LoRA yet");
+    LMT_TRY(lmt_lora_attach(l, tm->net, tm->net->max_rows));
+    tm->grads = l->grads;
+    tm->train_params = l->params;
+    tm->train_layout = &l->layout;
+    tm->save = lora_save;
+    tm->load = lora_load;
+    tm->owner = l;
+    return LMT_OK;
+}
+
+/* get_peft_model(): adapters on the task model, the Trainer pointed at them */
+static lmt_status setup_lora(const lmt_finetune_job *job, lmt_model *m, lmt_task_model *tm, lmt_lora **out) {
+    if (!tm->net) return lmt_fail(LMT_ERR_UNSUPPORTED, "--use_peft: this task does not support LoRA yet");
+    LMT_TRY(lmt_lora_create(m, job->lora, (uint64_t)job->args->seed, "--lora_target_modules", out));
+    lmt_lora *l = *out;
+    /* what peft records: the base model's folder */
+    if (job->model_dir && !l->cfg.base_model && !(l->cfg.base_model = lmt_strdup(job->model_dir)))
+        return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    LMT_TRY(lmt_finetune_use_lora(tm, l));
+    if (job->cb.on_trainable) {
+        int64_t tr, all;
+        lmt_lora_counts(l, &tr, &all);
+        job->cb.on_trainable(job->cb.user, tr, all);
+    }
+    return LMT_OK;
+}
+
 lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *out) {
     memset(out, 0, sizeof *out);
     if (!job || !job->args || !job->tokenizer_dir || !job->task.prepare)
@@ -158,6 +215,9 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
                      lmt_tokenizer_vocab_size(tok), (long long)m->cfg.vocab_size);
     if (s == LMT_OK) s = job->task.prepare(job->task.ctx, m, tok, job->args, &d);
     if (s == LMT_OK && !d.model) s = lmt_fail(LMT_ERR_INTERNAL, "fine-tuning: the task prepared no model");
+    lmt_lora *lora = NULL;
+    lora_metrics lm;
+    if (s == LMT_OK && job->lora) s = setup_lora(job, m, d.model, &lora);
     if (s == LMT_OK) {
         lmt_train_data *train = job->train ? d.train : NULL, *eval = d.eval && d.eval->n > 0 ? d.eval : NULL;
         s = lmt_trainer_init(&t, job->args, d.model, train, eval);
@@ -171,10 +231,17 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
         /* Trainer.__init__'s init_hf_repo: the repo exists before training starts */
         if (job->train && job->args->push_to_hub) s = lmt_push_init(job->args, t.hub_repo, sizeof t.hub_repo);
         if (s == LMT_OK && job->task.setup_trainer) s = job->task.setup_trainer(job->task.ctx, &t, m, tok);
+        if (s == LMT_OK && lora && t.prediction_step) {
+            lm = (lora_metrics){t.prediction_step, t.compute_metrics, t.metrics_ctx, lora};
+            t.prediction_step = lora_prediction_step;
+            t.compute_metrics = t.compute_metrics ? lora_compute_metrics : NULL;
+            t.metrics_ctx = &lm;
+        }
     }
     if (s == LMT_OK) s = run(job, &t, m, &d, out);
     if (trainer_ready) lmt_trainer_free(&t);
     if (job->task.release) job->task.release(job->task.ctx);
+    lmt_lora_free(lora);
     lmt_tokenizer_free(tok);
     lmt_model_free(m);
     return s;

@@ -58,6 +58,8 @@ typedef struct lmt_finetune_callbacks {
     void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before);
     /* the model, tokenizer, trainer_state.json and results are in dir */
     void (*on_saved)(void *user, const char *dir);
+    /* LoRA (job->lora): print_trainable_parameters()' numbers, before training */
+    void (*on_trainable)(void *user, int64_t trainable, int64_t all);
     /* push_to_hub: output_dir is on the Hub as repo ("ORG/NAME") */
     void (*on_pushed)(void *user, const char *repo);
 } lmt_finetune_callbacks;
@@ -73,9 +75,19 @@ typedef struct lmt_finetune_job {
     /* the final evaluation enters the log history (and on_log) as
      * trainer.evaluate() logs it, before trainer_state.json is written */
     bool log_final_evaluation;
+    /* LoRA (TRL's --use_peft): adapters on the task model's linear layers,
+     * A drawn with args->seed; the base frozen; checkpoints and the final
+     * save hold the adapter alone. NULL: every weight trains. */
+    const struct lmt_lora_config *lora;
     lmt_finetune_task task;
     lmt_finetune_callbacks cb;
 } lmt_finetune_job;
+
+struct lmt_lora;
+/* Attaches adapters (models/lora.h) to the task model's net and points the
+ * Trainer at them: their flat buffers are what it optimises, clips and
+ * saves (checkpoints and the final model hold the adapter alone). */
+lmt_status lmt_finetune_use_lora(lmt_task_model *tm, struct lmt_lora *l);
 
 typedef struct lmt_finetune_result {
     bool trained, evaluated_before, evaluated;

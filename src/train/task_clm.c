@@ -51,6 +51,7 @@ static lmt_status create(lmt_model *m, int max_B, int max_T, bool with_grads, lm
     t->base.self = t;
     t->base.model = m;
     t->base.grads = t->net->grads;
+    t->base.net = t->net;
     t->base.forward = clm_forward;
     t->base.backward = clm_backward;
     t->base.zero_grad = clm_zero_grad;

@@ -44,6 +44,7 @@ lmt_status lmt_mlm_task_create(lmt_model *m, int max_B, int max_T, lmt_mlm_task 
     t->base.self = t;
     t->base.model = m;
     t->base.grads = t->enc->net.grads;
+    t->base.net = &t->enc->net;
     t->enc->loss_only = true;   // the Trainer needs losses and gradients, not the logits of unlabelled rows
     t->base.forward = mlm_forward;
     t->base.backward = mlm_backward;

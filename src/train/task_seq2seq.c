@@ -43,6 +43,7 @@ lmt_status lmt_seq2seq_task_create(lmt_model *m, int max_B, int max_Tsrc, int ma
     t->base.self = t;
     t->base.model = m;
     t->base.grads = t->mt->net.grads;
+    t->base.net = &t->mt->net;
     t->mt->loss_only = true;   // the Trainer needs losses and gradients, not the logits of padding rows
     t->base.forward = s2s_forward;
     t->base.backward = s2s_backward;

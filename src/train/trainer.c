@@ -280,7 +280,7 @@ static lmt_status save_checkpoint(lmt_trainer *t) {
             snprintf(t->state.best_model_checkpoint, sizeof t->state.best_model_checkpoint, "%s", bp);
         free(bp);
     }
-    if ((s = lmt_model_save(t->model->model, tmp)) != LMT_OK) goto done;
+    if ((s = lmt_task_save(t->model, tmp)) != LMT_OK) goto done;
     if (t->tokenizer_dir && (s = lmt_copy_tokenizer_files(t->tokenizer_dir, tmp)) != LMT_OK) goto done;
     if ((s = save_optimizer(t, tmp)) != LMT_OK) goto done;
     {
@@ -315,7 +315,9 @@ done:
     return s;
 }
 
-static lmt_status load_checkpoint(lmt_trainer *t, const char *ckpt) {
+/* the trained tensors from a checkpoint (or the best model's folder) */
+static lmt_status load_weights(lmt_trainer *t, const char *ckpt) {
+    if (t->model->load) return t->model->load(t->model->owner, ckpt);
     lmt_model *m;
     LMT_TRY(lmt_model_load(ckpt, &m));
     lmt_status s = LMT_OK;
@@ -324,7 +326,18 @@ static lmt_status load_checkpoint(lmt_trainer *t, const char *ckpt) {
     else
         memcpy(t->model->model->params, m->params, m->layout.num_floats * sizeof(float));
     lmt_model_free(m);
-    if (s != LMT_OK) return s;
+    return s;
+}
+
+float *lmt_task_params(const lmt_task_model *m) { return m->train_params ? m->train_params : m->model->params; }
+const lmt_layout *lmt_task_layout(const lmt_task_model *m) { return m->train_layout ? m->train_layout : &m->model->layout; }
+lmt_status lmt_task_save(const lmt_task_model *m, const char *dir) {
+    return m->save ? m->save(m->owner, dir) : lmt_model_save(m->model, dir);
+}
+
+static lmt_status load_checkpoint(lmt_trainer *t, const char *ckpt) {
+    lmt_status s;
+    LMT_TRY(load_weights(t, ckpt));
     char *p = lmt_path_join(ckpt, "optimizer.safetensors");
     lmt_tensor_file *f = NULL;
     s = p ? lmt_safetensors_open(p, &f) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
@@ -436,7 +449,7 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     LMT_TRY(lmt_scheduler_kind_parse(a->lr_scheduler_type, &kind));
     LMT_TRY(lmt_scheduler_init(&t->sched, kind, a->learning_rate, lmt_warmup_steps(a->warmup_steps, a->warmup_ratio, max_steps), max_steps));
     if (!t->opt_ready) {
-        LMT_TRY(lmt_adamw_init(&t->opt, &t->model->model->layout, a->adam_beta1, a->adam_beta2, a->adam_epsilon, a->weight_decay));
+        LMT_TRY(lmt_adamw_init(&t->opt, lmt_task_layout(t->model), a->adam_beta1, a->adam_beta2, a->adam_epsilon, a->weight_decay));
         t->opt_ready = true;
     }
     t->state.max_steps = max_steps;
@@ -523,10 +536,10 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
             for (int64_t k = 0; k < got_batches; k++) lmt_batch_free(&group[k]);
             if (s == LMT_OK && nb == 0) break;
             if (s != LMT_OK) break;
-            LMT_PROFILE("optimizer/grad norm", 0, grad_norm = lmt_grad_norm(t->model->grads, &t->model->model->layout));
+            LMT_PROFILE("optimizer/grad norm", 0, grad_norm = lmt_grad_norm(t->model->grads, lmt_task_layout(t->model)));
             lr = lmt_scheduler_lr(&t->sched, t->state.global_step);
             float coef = lmt_clip_coef(grad_norm, a->max_grad_norm);   // clipping happens inside the AdamW pass
-            LMT_PROFILE("optimizer/adamw", 0, lmt_adamw_step_scaled(&t->opt, t->model->model->params, t->model->grads, lr, coef));
+            LMT_PROFILE("optimizer/adamw", 0, lmt_adamw_step_scaled(&t->opt, lmt_task_params(t->model), t->model->grads, lr, coef));
             LMT_PROFILE("optimizer/zero grad", 0, t->model->zero_grad(t->model->self));
             lmt_profile_count_step();
             t->state.global_step++;
@@ -577,10 +590,7 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     double v[] = {out->train_runtime, out->train_samples_per_second, out->train_steps_per_second, out->total_flos, out->training_loss};
     emit_log(t, k, v, 5);
     if (a->load_best_model_at_end && t->state.best_model_checkpoint[0]) {
-        lmt_model *best;
-        LMT_TRY(lmt_model_load(t->state.best_model_checkpoint, &best));
-        memcpy(t->model->model->params, best->params, best->layout.num_floats * sizeof(float));
-        lmt_model_free(best);
+        LMT_TRY(load_weights(t, t->state.best_model_checkpoint));
     }
     return LMT_OK;
 }

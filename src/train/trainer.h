@@ -30,7 +30,23 @@ typedef struct lmt_task_model {
     int64_t (*count_items)(void *self, const lmt_batch *b);
     /* tokens the batch feeds (for total_flos: 6 * tokens * non-embedding parameters) */
     int64_t (*count_tokens)(void *self, const lmt_batch *b);
+    struct lmt_net *net;             /* the model's net (adapters plug into it), or NULL */
+    /* Optional, LoRA (models/lora.h): the trained tensors when they are not
+     * model->params (grads then has train_layout's layout: the optimizer,
+     * clipping and its state cover them alone), and how a checkpoint / the
+     * final model saves and loads them (the adapter alone). NULL: the model. */
+    float *train_params;
+    const lmt_layout *train_layout;
+    lmt_status (*save)(void *owner, const char *dir);
+    lmt_status (*load)(void *owner, const char *dir);
+    void *owner;                     /* save / load's */
 } lmt_task_model;
+
+/* The trained tensors and their layout (train_params or the model's). */
+float *lmt_task_params(const lmt_task_model *m);
+const lmt_layout *lmt_task_layout(const lmt_task_model *m);
+/* The model files of a checkpoint / the final model (save hook or lmt_model_save). */
+lmt_status lmt_task_save(const lmt_task_model *m, const char *dir);
 
 /* Order of the training examples in an epoch (a permutation of 0..n-1). */
 typedef void (*lmt_sampler_fn)(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);

@@ -140,11 +140,21 @@ def make(name, cls, cfg, seed):
 
 def trainer_run(name, cls):
     """30 steps of transformers' Trainer from the fixture's weights."""
-    import tempfile
     d = os.path.join(OUT, name)
     g = torch.Generator().manual_seed(5)
     blocks = torch.randint(0, V, (40, TLEN), generator=g)
     eval_blocks = torch.randint(0, V, (6, TLEN), generator=g)
+    run = trainer_history(cls.from_pretrained(d), name, blocks, eval_blocks)
+    with open(os.path.join(d, "trainer.json"), "w") as f:
+        json.dump({"train_blocks": blocks.tolist(), "eval_blocks": eval_blocks.tolist(), "runs": [run],
+                   "transformers": T.__version__}, f, indent=1)
+
+
+def trainer_history(model, name, blocks, eval_blocks):
+    """The Trainer run of trainer.json on model (sequential order, batch 2,
+    accumulation 2, 3 epochs, linear decay after 3 warmup steps, weight decay
+    0.01, clipping at 1.0, learning rate 1e-3): its log history and results."""
+    import tempfile
 
     class Seq(T.Trainer):
         def _get_train_sampler(self, *a, **k):
@@ -152,7 +162,6 @@ def trainer_run(name, cls):
 
     extra = dict(per_device_train_batch_size=2, gradient_accumulation_steps=2, num_train_epochs=3,
                  lr_scheduler_type="linear", warmup_steps=3, weight_decay=0.01, max_grad_norm=1.0)
-    model = cls.from_pretrained(d)
     data = [{"input_ids": b.tolist(), "attention_mask": [1] * TLEN, "labels": b.tolist()} for b in blocks]
     edata = [{"input_ids": b.tolist(), "attention_mask": [1] * TLEN, "labels": b.tolist()} for b in eval_blocks]
     out = tempfile.mkdtemp()
@@ -161,13 +170,10 @@ def trainer_run(name, cls):
                                **extra)
     tr = Seq(model=model, args=args, train_dataset=data, eval_dataset=edata)
     res = tr.train()
-    run = {"name": name, "args": extra, "learning_rate": 1e-3,
-           "log_history": [{k: v for k, v in e.items() if "runtime" not in k and "per_second" not in k}
-                           for e in tr.state.log_history if "train_runtime" not in e],
-           "global_step": res.global_step, "training_loss": res.training_loss}
-    with open(os.path.join(d, "trainer.json"), "w") as f:
-        json.dump({"train_blocks": blocks.tolist(), "eval_blocks": eval_blocks.tolist(), "runs": [run],
-                   "transformers": T.__version__}, f, indent=1)
+    return {"name": name, "args": extra, "learning_rate": 1e-3,
+            "log_history": [{k: v for k, v in e.items() if "runtime" not in k and "per_second" not in k}
+                            for e in tr.state.log_history if "train_runtime" not in e],
+            "global_step": res.global_step, "training_loss": res.training_loss}
 
 
 def greedy(name, cls):

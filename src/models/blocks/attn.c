@@ -60,8 +60,16 @@ void lmt_attn_bind(lmt_attn_params *p, const lmt_net *n, float *base, int stack,
         SLOT(LMT_ROLE_ATTN_QKV_W), SLOT(LMT_ROLE_ATTN_QKV_B), SLOT(LMT_ROLE_ATTN_Q_W), SLOT(LMT_ROLE_ATTN_Q_B),
         SLOT(LMT_ROLE_ATTN_K_W), SLOT(LMT_ROLE_ATTN_K_B), SLOT(LMT_ROLE_ATTN_V_W), SLOT(LMT_ROLE_ATTN_V_B),
         SLOT(LMT_ROLE_ATTN_O_W), SLOT(LMT_ROLE_ATTN_O_B), SLOT(LMT_ROLE_ATTN_LN_W), SLOT(LMT_ROLE_ATTN_LN_B),
+        NULL, NULL, NULL, NULL, NULL,   // adapters: below
     };
 #undef SLOT
+#define AD(role) lmt_net_adapter(n, base, stack, layer, role)
+    p->qkv_a = AD(LMT_ROLE_ATTN_QKV_W);
+    p->q_a = AD(LMT_ROLE_ATTN_Q_W);
+    p->k_a = AD(LMT_ROLE_ATTN_K_W);
+    p->v_a = AD(LMT_ROLE_ATTN_V_W);
+    p->o_a = AD(LMT_ROLE_ATTN_O_W);
+#undef AD
 }
 
 static lmt_attention_shape shape(const lmt_attn_cfg *c, int Tq, int Tk, const int32_t *key_mask, uint64_t seed,
@@ -85,12 +93,12 @@ void lmt_attn_forward(const lmt_attn_cfg *c, const lmt_attn_params *w, lmt_attn_
     const float *in = lmt_sublayer_in(&a->r, c->pre_ln, x, w->ln_w, w->ln_b, Nq, C, c->eps);
     const float *kin = kv == x ? in : kv;
     if (c->fused) {
-        LMT_PROFILE("forward/matmul qkv", 6 * nc * C, lmt_linear_forward(a->q, in, w->qkv_w, w->qkv_b, Nq, C, 3 * C, c->wl));
+        LMT_PROFILE("forward/matmul qkv", 6 * nc * C, lmt_adapted_forward(a->q, in, w->qkv_w, w->qkv_b, w->qkv_a, Nq, C, 3 * C, c->wl, ctx->training));
     } else {
         LMT_PROFILE("forward/matmul qkv", 2 * ((double)Nq * Dq + 2.0 * Nk * Dkv) * C, {
-            lmt_linear_forward(a->q, in, w->q_w, w->q_b, Nq, C, Dq, c->wl);
-            lmt_linear_forward(a->k, kin, w->k_w, w->k_b, Nk, C, Dkv, c->wl);
-            lmt_linear_forward(a->v, kin, w->v_w, w->v_b, Nk, C, Dkv, c->wl);
+            lmt_adapted_forward(a->q, in, w->q_w, w->q_b, w->q_a, Nq, C, Dq, c->wl, ctx->training);
+            lmt_adapted_forward(a->k, kin, w->k_w, w->k_b, w->k_a, Nk, C, Dkv, c->wl, ctx->training);
+            lmt_adapted_forward(a->v, kin, w->v_w, w->v_b, w->v_a, Nk, C, Dkv, c->wl, ctx->training);
         });
     }
     if (c->rope)
@@ -104,7 +112,7 @@ void lmt_attn_forward(const lmt_attn_cfg *c, const lmt_attn_params *w, lmt_attn_
     }
     lmt_attention_shape s = shape(c, Tq, Tk, key_mask, seed_attn, ctx);
     LMT_PROFILE("forward/attention", fl_attn, lmt_attention_forward(a->atty, a->lse, a->q, a->ke, a->ve, &s, ctx->att_scratch));
-    LMT_PROFILE("forward/matmul attn proj", 2.0 * Nq * Dq * C, lmt_linear_forward(a->r.res, a->atty, w->o_w, w->o_b, Nq, Dq, C, c->wl));
+    LMT_PROFILE("forward/matmul attn proj", 2.0 * Nq * Dq * C, lmt_adapted_forward(a->r.res, a->atty, w->o_w, w->o_b, w->o_a, Nq, Dq, C, c->wl, ctx->training));
     lmt_sublayer_out(&a->r, c->pre_ln, x, w->ln_w, w->ln_b, Nq, C, c->eps, c->p_out, seed_out, ctx);
 }
 
@@ -119,7 +127,7 @@ void lmt_attn_backward(const lmt_attn_cfg *c, const lmt_attn_params *w, const lm
     const float *dy = lmt_sublayer_back_out(&a->r, c->pre_ln, w->ln_w, g->ln_w, g->ln_b, Nq, C, c->p_out, seed_out, ctx);
     const float *in = c->pre_ln ? a->r.ln : x, *kin = self ? in : kv;
     float *din = lmt_sublayer_din(c->pre_ln, ctx);   // pre-LN: set; post-LN: the residual's d(x), added to
-    LMT_PROFILE("backward/matmul attn proj", 4.0 * Nq * Dq * C, lmt_linear_backward_set(ctx->dbuf, g->o_w, g->o_b, dy, a->atty, w->o_w, Nq, Dq, C, c->wl));
+    LMT_PROFILE("backward/matmul attn proj", 4.0 * Nq * Dq * C, lmt_adapted_backward(true, ctx->dbuf, g->o_w, g->o_b, dy, a->atty, w->o_w, w->o_a, Nq, Dq, C, c->wl, ctx->training));
     lmt_attention_shape s = shape(c, Tq, Tk, key_mask, seed_attn, ctx);
     /* dq | d(ke) | d(ve) [| dk | dv: grouped, the sums over each group] */
     float *dq = ctx->dqkv, *dk = c->fused ? dq + C : dq + NqD, *dv = c->fused ? dq + 2 * C : dk + NkD;
@@ -138,14 +146,14 @@ void lmt_attn_backward(const lmt_attn_cfg *c, const lmt_attn_params *w, const lm
             lmt_rope_backward(dk, ctx->B, Tk, nkv(c), hs, Dkv, ctx->rope_cos, ctx->rope_sin);
         });
     if (c->fused) {
-        LMT_PROFILE("backward/matmul qkv", 12 * nc * C, (c->pre_ln ? lmt_linear_backward_set : lmt_linear_backward)(
-            din, g->qkv_w, g->qkv_b, dq, in, w->qkv_w, Nq, C, 3 * C, c->wl));
+        LMT_PROFILE("backward/matmul qkv", 12 * nc * C, lmt_adapted_backward(
+            c->pre_ln, din, g->qkv_w, g->qkv_b, dq, in, w->qkv_w, w->qkv_a, Nq, C, 3 * C, c->wl, ctx->training));
     } else {
         float *dkin = self ? din : dkv;
         LMT_PROFILE("backward/matmul qkv", 4 * ((double)Nq * Dq + 2.0 * Nk * Dkv) * C, {
-            (c->pre_ln ? lmt_linear_backward_set : lmt_linear_backward)(din, g->q_w, g->q_b, dq, in, w->q_w, Nq, C, Dq, c->wl);
-            lmt_linear_backward(dkin, g->k_w, g->k_b, dk, kin, w->k_w, Nk, C, Dkv, c->wl);
-            lmt_linear_backward(dkin, g->v_w, g->v_b, dv, kin, w->v_w, Nk, C, Dkv, c->wl);
+            lmt_adapted_backward(c->pre_ln, din, g->q_w, g->q_b, dq, in, w->q_w, w->q_a, Nq, C, Dq, c->wl, ctx->training);
+            lmt_adapted_backward(false, dkin, g->k_w, g->k_b, dk, kin, w->k_w, w->k_a, Nk, C, Dkv, c->wl, ctx->training);
+            lmt_adapted_backward(false, dkin, g->v_w, g->v_b, dv, kin, w->v_w, w->v_a, Nk, C, Dkv, c->wl, ctx->training);
         });
     }
     lmt_sublayer_back_in(&a->r, c->pre_ln, x, w->ln_w, g->ln_w, g->ln_b, Nq, C, ctx);

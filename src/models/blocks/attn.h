@@ -18,6 +18,7 @@
 #ifndef LMT_MODELS_BLOCKS_ATTN_H
 #define LMT_MODELS_BLOCKS_ATTN_H
 #include "kernels/linear.h"
+#include "models/blocks/adapter.h"
 #include "models/blocks/sublayer.h"
 
 typedef struct lmt_attn_params {
@@ -25,6 +26,7 @@ typedef struct lmt_attn_params {
     float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;   /* (Dq, C), (Dq); k, v: (Dkv, C), (Dkv); biases may be NULL */
     float *o_w, *o_b;                           /* output projection (C, Dq), (C) */
     float *ln_w, *ln_b;                         /* the wrapper's LayerNorm (C) */
+    lmt_adapter *qkv_a, *q_a, *k_a, *v_a, *o_a; /* LoRA adapters (the parameters' binding only), or NULL */
 } lmt_attn_params;
 
 typedef struct lmt_attn_cfg {

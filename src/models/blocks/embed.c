@@ -43,6 +43,7 @@ void lmt_embed_backward(const lmt_embed_cfg *c, const lmt_embed_params *w, const
                         uint64_t seed, lmt_block_ctx *ctx) {
     int B = ctx->B, N = B * T, C = c->C;
     size_t NC = (size_t)N * C;
+    if (!g->tok && !g->pos && !g->type && !g->ln_w && !g->ln_b) return;   // all frozen (LoRA)
     const float *d;
     LMT_PROFILE("backward/dropout", 0, d = lmt_drop_back(ctx->dtmp, ctx->dx, NC, ctx->training ? c->p_drop : 0.0f, seed));
     if (w->ln_w) {
@@ -50,12 +51,12 @@ void lmt_embed_backward(const lmt_embed_cfg *c, const lmt_embed_params *w, const
         LMT_PROFILE("backward/layernorm", 0, lmt_layernorm_backward(ctx->dbuf, g->ln_w, g->ln_b, d, a->sum, w->ln_w, a->mean, a->rstd, N, C));
         d = ctx->dbuf;
     }
-    float *tok_row = c->pad_id >= 0 && c->pad_id < c->V ? g->tok + (size_t)c->pad_id * C : NULL;
+    float *tok_row = g->tok && c->pad_id >= 0 && c->pad_id < c->V ? g->tok + (size_t)c->pad_id * C : NULL;
     float *pos_row = c->pos_pad && g->pos && c->pad_id >= 0 && c->pad_id < c->P ? g->pos + (size_t)c->pad_id * C : NULL;
     LMT_PROFILE("backward/embedding", 0, {
         if (tok_row) memcpy(ctx->pad_rows, tok_row, (size_t)C * sizeof(float));
         if (pos_row) memcpy(ctx->pad_rows + C, pos_row, (size_t)C * sizeof(float));
-        lmt_embedding_backward(g->tok, g->pos, d, ids, pos, c->scale, B, T, C);
+        if (g->tok) lmt_embedding_backward(g->tok, g->pos, d, ids, pos, c->scale, B, T, C);   // NULL: frozen (LoRA)
         if (tok_row) memcpy(tok_row, ctx->pad_rows, (size_t)C * sizeof(float));
         if (pos_row) memcpy(pos_row, ctx->pad_rows + C, (size_t)C * sizeof(float));
         if (g->type)

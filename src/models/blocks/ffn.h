@@ -14,6 +14,8 @@
 #define LMT_MODELS_BLOCKS_FFN_H
 #include "kernels/activation.h"
 #include "kernels/linear.h"
+#include "models/blocks/adapter.h"
+#include "models/blocks/adapter.h"
 #include "models/blocks/sublayer.h"
 
 typedef struct lmt_ffn_params {
@@ -21,6 +23,7 @@ typedef struct lmt_ffn_params {
     float *gate_w, *gate_b;      /* gated: gate_proj (F, C), (F) or NULL; else NULL */
     float *fc2_w, *fc2_b;        /* (C, F) or (F, C), (C) */
     float *ln_w, *ln_b;          /* the wrapper's LayerNorm (C) */
+    lmt_adapter *fc1_a, *gate_a, *fc2_a;   /* LoRA adapters (the parameters' binding only), or NULL */
 } lmt_ffn_params;
 
 typedef struct lmt_ffn_cfg {

@@ -78,7 +78,7 @@ void lmt_head_backward(const lmt_head_cfg *c, const lmt_head_params *w, const lm
     float *din = c->transform || a->gathered ? ctx->dbuf : dx;   // d(in) (M, C)
     LMT_PROFILE("backward/matmul lm_head", 4.0 * M * C * V, {
         lmt_sgemm(false, false, M, C, V, alpha, a->logits, V, w->w, C, 0.0f, din, C);    // (M, C)
-        lmt_sgemm(true, false, V, C, M, alpha, a->logits, V, in, C, 1.0f, g->w, C);      // (V, C)
+        if (g->w) lmt_sgemm(true, false, V, C, M, alpha, a->logits, V, in, C, 1.0f, g->w, C);   // (V, C); frozen: none
         if (g->b) lmt_linear_backward(NULL, NULL, g->b, a->logits, NULL, NULL, M, C, V, LMT_W_OUT_IN);
     });
     if (c->transform) {
