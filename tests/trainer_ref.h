@@ -117,15 +117,15 @@ static inline void ref_trainer_free(ref_trainer_run *r) {
 
 /* t's log history, global step and train_loss against the reference run, step for step. */
 static inline void ref_trainer_compare(const char *name, const ref_trainer_run *r, const lmt_trainer *t,
-                                       const lmt_train_output *out) {
+                                       const lmt_train_output *res) {
     const lmt_json *want = lmt_json_get(r->run, "log_history"), *got = t->state.log_history;
     CHECK_MSG(got->len == want->len + 1, "%s: %zu log entries, expected %zu + final", name, got->len, want->len);
     int bad = 0;
     for (size_t i = 0; i < want->len && i < got->len; i++) bad += ref_log_entry_diff(&want->items[i], &got->items[i], i);
     CHECK_MSG(bad == 0, "%s: %d logged values differ from the reference Trainer", name, bad);
-    CHECK(out->global_step == lmt_json_get(r->run, "global_step")->i64);
-    CHECK_MSG(fabs(out->training_loss - lmt_json_get(r->run, "training_loss")->num) <= 1e-4 * out->training_loss,
-              "%s: train_loss %.9g", name, out->training_loss);
+    CHECK(res->global_step == lmt_json_get(r->run, "global_step")->i64);
+    CHECK_MSG(fabs(res->training_loss - lmt_json_get(r->run, "training_loss")->num) <= 1e-4 * res->training_loss,
+              "%s: train_loss %.9g", name, res->training_loss);
     printf("%s: %zu Trainer log entries as the reference's\n", name, want->len);
 }
 #endif

@@ -1,6 +1,5 @@
 /* LoRA adapters as peft defines them (see lora.h). */
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "core/util.h"
 #include "io/tensor_file.h"
 #include "models/lora.h"
+#include "tokenizers/regex.h"
 
 void lmt_lora_config_default(lmt_lora_config *c) {
     memset(c, 0, sizeof *c);
@@ -170,13 +170,13 @@ static bool suffix_match(const char *key, size_t klen, char *const *v, int n) {
     return false;
 }
 
-static bool targeted(const lmt_lora_config *c, const regex_t *re, const char *name, int role) {
+/* re.fullmatch on the module name, with the project's regex engine (Oniguruma: Python's \\d, lookarounds) */
+static bool targeted(const lmt_lora_config *c, const lmt_regex *re, lmt_regex_region **region, const char *name, int role) {
     size_t kl = module_len(name);
     if (c->all_linear) return adaptable_role(role);
     if (re) {
-        char key[160];
-        snprintf(key, sizeof key, "%.*s", (int)kl, name);
-        return regexec(re, key, 0, NULL, 0) == 0;
+        size_t ms = 0, me = 0;
+        return lmt_regex_find(re, region, name, kl, 0, &ms, &me) == 1 && ms == 0 && me == kl;
     }
     return suffix_match(name, kl, c->targets, c->n_targets);
 }
@@ -203,24 +203,23 @@ static lmt_status build(lmt_lora *l, lmt_model *m, const char *source) {
                         : "q_proj,v_proj";
         LMT_TRY(lmt_lora_config_set_targets(&l->cfg, def));
     }
-    regex_t re, *rep = NULL;
+    lmt_regex *rep = NULL;
+    lmt_regex_region *region = NULL;
     if (c->target_regex) {
-        char *full = malloc(strlen(c->target_regex) + 8);
+        char *full = malloc(strlen(c->target_regex) + 16);
         if (!full) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-        sprintf(full, "^(%s)$", c->target_regex);   // re.fullmatch
-        int e = regcomp(&re, full, REG_EXTENDED | REG_NOSUB);
+        sprintf(full, "\\A(?:%s)\\z", c->target_regex);   // re.fullmatch
+        lmt_status e = lmt_regex_compile(full, strlen(full), source, &rep);
         free(full);
-        if (e) return lmt_fail(LMT_ERR_FORMAT, "%s: target_modules \"%s\" is not a regular expression lmtune understands (POSIX ERE)", source, c->target_regex);
-        rep = &re;
+        if (e != LMT_OK) return lmt_fail_wrap(e, "%s: target_modules \"%s\" is not a regular expression", source, c->target_regex);
     }
-    LMT_TRY(alloc_tables(l, lay->n_params));
-    lmt_status st = LMT_OK;
+    lmt_status st = alloc_tables(l, lay->n_params);   /* (the regex is freed below either way) */
     double scaling = c->use_rslora ? c->alpha / sqrt((double)c->r) : c->alpha / c->r;
     size_t off = 0;
     for (size_t i = 0; i < lay->n_params && st == LMT_OK; i++) {
         const lmt_param_spec *p = &lay->params[i];
         bool is_w = p->ndim == 2 && strcmp(p->name + module_len(p->name), ".weight") == 0;
-        if (!is_w || !targeted(c, rep, p->name, p->slot.role)) continue;
+        if (!is_w || !targeted(c, rep, &region, p->name, p->slot.role)) continue;
         if (!adaptable_role(p->slot.role)) {
             st = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: target module \"%.*s\" is not a linear layer lmtune can adapt "
                           "(attention and feed-forward projections)", source, (int)module_len(p->name), p->name);
@@ -237,7 +236,8 @@ static lmt_status build(lmt_lora *l, lmt_model *m, const char *source) {
         off += (size_t)OC * c->r;
         l->param[l->n++] = (long)i;
     }
-    if (rep) regfree(rep);
+    lmt_regex_free(rep);
+    lmt_regex_region_free(region);
     if (st != LMT_OK) return st;
     /* peft's LoraLayer: the weight's own orientation wins, with its warning */
     bool conv1d = m->cfg.arch == LMT_ARCH_GPT2;
