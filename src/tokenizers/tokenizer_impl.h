@@ -17,9 +17,7 @@ struct lmt_tokenizer {
     lmt_bpe bpe;
     lmt_added_vocab added;
     lmt_special_ids special;
-    bool add_prefix_space;     /* ByteLevel pre-tokenizer */
-    bool use_regex;            /* ByteLevel pre-tokenizer: split with GPT-2's pattern */
-    bool bytelevel_decoder;    /* else tokens are joined with " " (tokenizers without a decoder) */
+    bool classic_specials;     /* a GPT-2/RoBERTa-style tokenizer.json: special ids of its class, as the vocab.json path */
     lmt_post post;
     /* WordPiece (the vocabulary lives in bpe.vocab / bpe.id_to_token, no merges) */
     lmt_wordpiece wp;
@@ -80,8 +78,9 @@ lmt_status lmt_tok_load_vocab_json(lmt_tokenizer *t, const lmt_json *v, const ch
 lmt_status lmt_tok_load_merges_txt(lmt_tokenizer *t, const char *path);
 lmt_status lmt_tok_load_merges_json(lmt_tokenizer *t, const lmt_json *m, const char *src);
 int32_t lmt_tok_vocab_id(const lmt_tokenizer *t, const char *tok);
-/* tokenizer_json.c: true when the existing byte-level BPE path reads j
- * (no normalizer, a ByteLevel pre-tokenizer and decoder, plain BPE). */
+/* tokenizer_json.c: true for a GPT-2/RoBERTa-style file (no normalizer, a
+ * ByteLevel pre-tokenizer and decoder, plain BPE): it keeps the special ids
+ * of its class and tokenizer_config.json's add_prefix_space. */
 bool lmt_tok_json_is_classic(const lmt_json *j);
 /* true when the WordPiece loader reads j (BertNormalizer or none,
  * BertPreTokenizer, WordPiece decoder or none). */
@@ -99,6 +98,9 @@ lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char
                                  const char *src);
 /* Qwen2Tokenizer from vocab.json + merges.txt, as transformers builds it. */
 lmt_status lmt_tok_load_qwen2(lmt_tokenizer *t, const char *vocab_path, const char *merges_path);
+/* GPT2Tokenizer / RobertaTokenizer from vocab.json + merges.txt: the
+ * pipeline transformers builds, post-processor left to the caller. */
+lmt_status lmt_tok_load_bytelevel_bpe(lmt_tokenizer *t, const char *vocab_path, const char *merges_path, bool add_prefix_space);
 /* Added tokens, normalizer, pre-tokenizer and model of the pipeline. */
 int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out);
 #endif
