@@ -1,5 +1,5 @@
 /* The encoding pipeline: UTF-8 repair -> added tokens, normalizer,
- * pre-tokenizer and model (the general pipeline, or WordPiece's) ->
+ * pre-tokenizer and model (the general pipeline; Marian's own) ->
  * character offsets -> truncation -> post-processor -> padding. */
 #include <omp.h>
 #include <stdio.h>
@@ -50,7 +50,7 @@ int lmt_raw_push_added(lmt_raw_seq *out, int32_t id, uint32_t start, uint32_t en
 }
 
 int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out) {
-    int rc = t->pipe ? lmt_tok_encode_raw_pipeline(t, cache, text, n, out) : lmt_tok_encode_raw_wordpiece(t, text, n, out);
+    int rc = lmt_tok_encode_raw_pipeline(t, cache, text, n, out);
     if (rc == 0 && lmt_raw_reserve(out, out->n + 1)) rc = -1;
     if (rc) return rc;
     /* byte offsets -> code point offsets, walking forward once */

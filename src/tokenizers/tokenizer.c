@@ -164,13 +164,13 @@ static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path, const 
     const char *type = NULL;
     if (!model || model->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: missing \"model\" object", path); goto done; }
     if ((s = lmt_json_get_str(model, "type", "BPE", path, &type)) != LMT_OK) goto done;
-    if (!strcmp(type, "WordPiece") && lmt_tok_json_is_classic_wordpiece(j)) { s = lmt_wp_load_json(t, j, model, path); goto done; }
     if (cfg && (s = lmt_tok_json_class_override(j, cfg, dir, path)) != LMT_OK) goto done;
-    /* a GPT-2/RoBERTa-style file keeps the special ids of its class, and
-     * tokenizer_config.json's add_prefix_space sets its ByteLevel's */
-    t->classic_specials = !strcmp(type, "BPE") && lmt_tok_json_is_classic(j);
+    /* a GPT-2/RoBERTa- or BERT-style file keeps the special ids of its class,
+     * and tokenizer_config.json's add_prefix_space sets a ByteLevel's */
+    bool bytelevel = !strcmp(type, "BPE") && lmt_tok_json_is_classic(j);
+    t->classic_specials = bytelevel || lmt_tok_json_is_classic_wordpiece(j);
     const lmt_json *aps = cfg ? lmt_json_get(cfg, "add_prefix_space") : NULL;
-    if (t->classic_specials && aps && aps->type == LMT_JSON_BOOL)
+    if (bytelevel && aps && aps->type == LMT_JSON_BOOL)
         s = lmt_json_object_set((lmt_json *)lmt_json_get(j, "pre_tokenizer"), "add_prefix_space", lmt_json_new_bool(aps->boolean));
     if (s == LMT_OK) s = lmt_tok_load_pipeline(t, j, NULL, NULL, path);
     if (s == LMT_OK && t->post.kind == LMT_POST_ROBERTA) t->kind = LMT_TOKENIZER_ROBERTA;
@@ -203,7 +203,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         if ((s = load_tokenizer_json(t, tj, cfg, dir)) != LMT_OK) goto done;
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
-        if (t->pipe && !t->classic_specials) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};   /* only what the configs name */
+        if (!t->classic_specials) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};   /* only what the configs name */
     } else if (!lmt_file_exists(vj) && !lmt_file_exists(mt) && lmt_file_exists(vt)) {
         if ((s = lmt_wp_load_vocab_txt(t, vt, cfg, tc)) != LMT_OK) goto done;
         set_default_specials(t);
@@ -274,7 +274,7 @@ lmt_status lmt_tokenizer_load_file(const char *path, lmt_tokenizer **out) {
     if (s == LMT_OK) {
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
-        if (t->pipe && !t->classic_specials) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};
+        if (!t->classic_specials) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};
         if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0))
             s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa post-processor without <s> and </s>", path);
     }

@@ -40,7 +40,8 @@ bool lmt_tok_json_is_classic(const lmt_json *j) {
 
 bool lmt_tok_json_is_classic_wordpiece(const lmt_json *j) {
     const lmt_json *norm = lmt_json_get(j, "normalizer"), *pre = lmt_json_get(j, "pre_tokenizer"), *dec = lmt_json_get(j, "decoder");
-    const char *nt = type_of(norm), *pt = type_of(pre), *dt = type_of(dec);
+    const char *nt = type_of(norm), *pt = type_of(pre), *dt = type_of(dec), *mt = type_of(lmt_json_get(j, "model"));
+    if (!mt || strcmp(mt, "WordPiece")) return false;
     if (norm && norm->type != LMT_JSON_NULL && (!nt || strcmp(nt, "BertNormalizer"))) return false;
     if (!pt || strcmp(pt, "BertPreTokenizer")) return false;
     if (dec && dec->type != LMT_JSON_NULL && (!dt || strcmp(dt, "WordPiece"))) return false;
@@ -226,7 +227,7 @@ lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char
     for (int b = 0; b < 256; b++) m->byte_tok[b] = -1;
     if (!vocab_path && mt && !strcmp(mt, "WordPiece")) {
         m->kind = LMT_PM_WORDPIECE;
-        LMT_TRY(lmt_wp_load_model_json(t, model, src));
+        if (!t->bpe.n_ids) LMT_TRY(lmt_wp_load_model_json(t, model, src));   /* else read from vocab.txt */
         m->unk = t->wp.unk_id;
         return load_stages(t, j, src, LMT_TOKENIZER_BERT, LMT_TOK_WORDPIECE);
     }
