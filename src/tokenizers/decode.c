@@ -1,5 +1,5 @@
-/* Decoding: ids -> token strings -> bytes through the byte-level map ->
- * UTF-8, invalid sequences replaced as Rust's from_utf8_lossy does. */
+/* Decoding: ids -> token strings -> the pipeline's decoder chain (Marian:
+ * its own) -> text. */
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
@@ -9,83 +9,27 @@
 
 lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
                                 bool clean_up_tokenization_spaces, char **out, size_t *out_len) {
-    lmt_strbuf b;
-    lmt_sb_init(&b);
     if (t->model == LMT_TOK_UNIGRAM && !t->pipe) return lmt_tok_decode_marian(t, ids, n, skip_special_tokens, clean_up_tokenization_spaces, out, out_len);
-    if (t->pipe) {
-        /* tokenizers' decode: ids -> tokens (special ones skipped when asked),
-         * then the decoder chain */
-        const char **toks = malloc((n ? n : 1) * sizeof *toks);
-        size_t *lens = malloc((n ? n : 1) * sizeof *lens), m = 0;
-        if (!toks || !lens) { free(toks); free(lens); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
-        for (size_t i = 0; i < n; i++) {
-            long a = lmt_added_vocab_find_id(&t->added, ids[i]);
-            if (a >= 0 && skip_special_tokens && t->added.v[a].special) continue;
-            const char *tok = lmt_tokenizer_id_to_token(t, ids[i]);
-            if (!tok) continue;
-            toks[m] = tok;
-            lens[m++] = strlen(tok);
-        }
-        lmt_status st = lmt_decoder_run(&t->pipe->dec, toks, lens, m, out, out_len);
-        free(toks);
-        free(lens);
-        /* transformers 5 skips clean_up_tokenization only for BPE */
-        if (st == LMT_OK && clean_up_tokenization_spaces && t->model != LMT_TOK_BPE) {
-            *out_len = lmt_clean_up_tokenization(*out, *out_len);
-            (*out)[*out_len] = 0;
-        }
-        return st;
-    }
-    if (t->model == LMT_TOK_WORDPIECE) {
-        /* tokenizers' decode (WordPiece decoder, or " "-joined without one), then
-         * transformers 5's clean_up_tokenization, which it skips only for BPE */
-        bool first = true;
-        for (size_t i = 0; i < n; i++) {
-            long a = lmt_added_vocab_find_id(&t->added, ids[i]);
-            if (a >= 0 && skip_special_tokens && t->added.v[a].special) continue;
-            const char *tok = lmt_tokenizer_id_to_token(t, ids[i]);
-            if (!tok) continue;
-            if (t->wordpiece_decoder) lmt_wordpiece_decode_piece(t->wp.prefix, t->wp.prefix_len, t->decoder_cleanup, first, tok, strlen(tok), &b);
-            else { if (!first) lmt_sb_putc(&b, ' '); lmt_sb_puts(&b, tok); }
-            first = false;
-        }
-        if (b.oom) { lmt_sb_free(&b); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
-        if (clean_up_tokenization_spaces && b.data) b.len = lmt_clean_up_tokenization(b.data, b.len);
-        if (b.data) b.data[b.len] = 0;
-        *out_len = b.len;
-        *out = b.data ? lmt_sb_take(&b) : lmt_strdup("");
-        return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    }
+    /* tokenizers' decode: ids -> tokens (special ones skipped when asked),
+     * then the decoder chain */
+    const char **toks = malloc((n ? n : 1) * sizeof *toks);
+    size_t *lens = malloc((n ? n : 1) * sizeof *lens), m = 0;
+    if (!toks || !lens) { free(toks); free(lens); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
     for (size_t i = 0; i < n; i++) {
         long a = lmt_added_vocab_find_id(&t->added, ids[i]);
         if (a >= 0 && skip_special_tokens && t->added.v[a].special) continue;
         const char *tok = lmt_tokenizer_id_to_token(t, ids[i]);
-        if (!tok) continue;   /* tokenizers' decode drops ids it cannot map */
-        size_t len = strlen(tok), start = b.len;
-        if (!t->bytelevel_decoder) {   /* no decoder: tokens joined with " " */
-            if (start) lmt_sb_putc(&b, ' ');
-            lmt_sb_append(&b, tok, len);
-            continue;
-        }
-        bool all_mapped = true;
-        for (size_t k = 0; k < len;) {
-            size_t l;
-            uint32_t cp = lmt_utf8_decode((const unsigned char *)tok + k, len - k, &l);
-            int byte = lmt_bytelevel_cp_to_byte(cp);
-            if (byte < 0) { all_mapped = false; break; }
-            lmt_sb_putc(&b, (char)byte);
-            k += l;
-        }
-        if (!all_mapped) {   /* a token outside the byte alphabet keeps its own bytes */
-            b.len = start;
-            lmt_sb_append(&b, tok, len);
-        }
+        if (!tok) continue;
+        toks[m] = tok;
+        lens[m++] = strlen(tok);
     }
-    if (b.oom) { lmt_sb_free(&b); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
-    size_t fl;
-    char *fixed = lmt_utf8_repair(b.data ? b.data : "", b.len, &fl);
-    if (fixed) { lmt_sb_free(&b); *out = fixed; *out_len = fl; return LMT_OK; }
-    *out_len = b.len;
-    *out = b.data ? lmt_sb_take(&b) : lmt_strdup("");
-    return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_status st = lmt_decoder_run(&t->pipe->dec, toks, lens, m, out, out_len);
+    free(toks);
+    free(lens);
+    /* transformers 5 skips clean_up_tokenization only for BPE */
+    if (st == LMT_OK && clean_up_tokenization_spaces && t->model != LMT_TOK_BPE) {
+        *out_len = lmt_clean_up_tokenization(*out, *out_len);
+        (*out)[*out_len] = 0;
+    }
+    return st;
 }

@@ -1,11 +1,11 @@
-/* The encoding pipeline: UTF-8 repair -> added tokens -> GPT-2 pre-tokenizer
- * -> BPE -> character offsets -> truncation -> post-processor -> padding. */
+/* The encoding pipeline: UTF-8 repair -> added tokens, normalizer,
+ * pre-tokenizer and model (the general pipeline; Marian's own) ->
+ * character offsets -> truncation -> post-processor -> padding. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
-#include "tokenizers/pretok_gpt2.h"
 #include "tokenizers/tokenizer_impl.h"
 #include "tokenizers/utf8.h"
 
@@ -49,106 +49,8 @@ int lmt_raw_push_added(lmt_raw_seq *out, int32_t id, uint32_t start, uint32_t en
     return 0;
 }
 
-static uint16_t clamp16(size_t v) { return v > 0xFFFF ? 0xFFFF : (uint16_t)v; }
-
-/* Leading / trailing characters of an added token's text that ByteLevel's
- * process_offsets counts as spaces: 'Ġ' or Unicode whitespace. */
-static void added_spaces(const unsigned char *s, size_t n, uint16_t *lead, uint16_t *trail) {
-    size_t i = 0, l, c = 0;
-    while (i < n) {
-        uint32_t cp = lmt_utf8_decode(s + i, n - i, &l);
-        if (cp != 0x120 && !lmt_unicode_is_space(cp)) break;
-        c++; i += l;
-    }
-    *lead = clamp16(c);
-    size_t e = n;
-    c = 0;
-    while (e > i) {
-        uint32_t cp = lmt_utf8_decode_before(s, e, &l);
-        if (cp != 0x120 && !lmt_unicode_is_space(cp)) break;
-        c++; e -= l;
-    }
-    if (i == n) c = *lead;   /* all spaces: both walks see every character */
-    *trail = clamp16(c);
-}
-
 int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out) {
-    lmt_segments segs = {0};
-    lmt_spans spans = {0};
-    lmt_bpe_tok *toks = NULL;
-    char *buf = NULL;          /* segment with the prefix space, when add_prefix_space adds one */
-    size_t ntok = 0, tcap = 0, bufcap = 0;
-    int rc = 0;
-    if (t->pipe) {
-        rc = lmt_tok_encode_raw_pipeline(t, cache, text, n, out);
-        goto offsets;
-    }
-    if (t->model == LMT_TOK_WORDPIECE) {
-        rc = lmt_tok_encode_raw_wordpiece(t, text, n, out);
-        goto offsets;
-    }
-    rc = t->added.n ? lmt_added_split(&t->added, text, n, &segs) : 0;
-    if (!t->added.n && n && (segs.v = malloc(sizeof *segs.v))) segs.v[segs.n++] = (lmt_segment){0, (uint32_t)n, -1};
-    else if (!t->added.n && n) rc = -1;
-    int32_t word = 0;
-    for (size_t s = 0; s < segs.n && rc == 0; s++) {
-        const lmt_segment *g = &segs.v[s];
-        if (g->token >= 0) {
-            if ((rc = lmt_raw_push_added(out, t->added.v[g->token].id, g->start, g->end, word++))) break;
-            added_spaces((const unsigned char *)text + g->start, g->end - g->start, &out->lead[out->n - 1], &out->trail[out->n - 1]);
-            continue;
-        }
-        /* ByteLevel(add_prefix_space): " " before each run not starting with one;
-         * it stands at the run's first character for offsets */
-        const char *seg = text + g->start;
-        size_t slen = g->end - g->start, shift = 0;
-        if (t->add_prefix_space && seg[0] != ' ') {
-            if (slen + 1 > bufcap) {
-                char *nb = realloc(buf, slen + 1);
-                if (!nb) { rc = -1; break; }
-                buf = nb;
-                bufcap = slen + 1;
-            }
-            buf[0] = ' ';
-            memcpy(buf + 1, seg, slen);
-            seg = buf;
-            slen++;
-            shift = 1;
-        }
-        spans.n = 0;
-        if (t->use_regex) rc = lmt_pretok_gpt2(seg, slen, 0, &spans);
-        else rc = lmt_spans_push(&spans, 0, (uint32_t)slen);
-        if (rc) break;
-        size_t first_len = 1;
-        if (shift) lmt_utf8_decode((const unsigned char *)text + g->start, g->end - g->start, &first_len);
-        for (size_t p = 0; p < spans.n && rc == 0; p++) {
-            ntok = 0;
-            const unsigned char *piece = (const unsigned char *)seg + spans.v[p].start;
-            if ((rc = lmt_bpe_encode(&t->bpe, cache, piece, spans.v[p].end - spans.v[p].start, &toks, &ntok, &tcap))) break;
-            if ((rc = lmt_raw_reserve(out, out->n + ntok))) break;
-            for (size_t k = 0; k < ntok; k++) {
-                size_t a = spans.v[p].start + toks[k].start, b = spans.v[p].start + toks[k].end;
-                const unsigned char *tb = (const unsigned char *)seg;
-                size_t lead = 0, trail = 0;
-                while (a + lead < b && tb[a + lead] == ' ') lead++;
-                while (b - trail > a + lead && tb[b - 1 - trail] == ' ') trail++;
-                if (a + lead == b) trail = lead;
-                out->ids[out->n] = toks[k].id;
-                out->bstart[out->n] = g->start + (uint32_t)(a >= shift ? a - shift : 0);
-                out->bend[out->n] = g->start + (uint32_t)(b > shift ? b - shift : first_len);
-                out->lead[out->n] = clamp16(lead);
-                out->trail[out->n] = clamp16(trail);
-                out->words[out->n] = word;
-                out->n++;
-            }
-            word++;
-        }
-    }
-    free(buf);
-    free(segs.v);
-    free(spans.v);
-    free(toks);
-offsets:
+    int rc = lmt_tok_encode_raw_pipeline(t, cache, text, n, out);
     if (rc == 0 && lmt_raw_reserve(out, out->n + 1)) rc = -1;
     if (rc) return rc;
     /* byte offsets -> code point offsets, walking forward once */

@@ -304,13 +304,13 @@ static int replace(const lmt_norm_stage *st, lmt_regex_region **rr, const lmt_no
 }
 
 static int bert(const lmt_norm_stage *st, const lmt_normalized *in, lmt_normalized *out) {
-    lmt_normalized tmp = {0};
-    int rc = lmt_bert_normalize(&st->bert, in->s, in->n, 0, &tmp);
-    for (size_t i = 0; rc == 0 && i < tmp.n; i++) {
-        uint32_t a = tmp.ostart[i], e = tmp.oend[i];
-        rc = lmt_ns_push(out, tmp.s + i, 1, in->ostart[a], in->oend[e > a ? e - 1 : a]);
+    size_t from = out->n;
+    int rc = lmt_bert_normalize(&st->bert, in->s, in->n, 0, out);
+    for (size_t i = from; rc == 0 && i < out->n; i++) {   /* byte positions in in -> its alignments */
+        uint32_t a = out->ostart[i], e = out->oend[i];
+        out->ostart[i] = in->ostart[a];
+        out->oend[i] = in->oend[e > a ? e - 1 : a];
     }
-    lmt_normalized_free(&tmp);
     return rc;
 }
 

@@ -119,7 +119,6 @@ static lmt_status apply_tokenizer_config(lmt_tokenizer *t, const lmt_json *cfg, 
             LMT_TRY(lmt_added_vocab_add(&t->added, content, (int32_t)id, special, l, r, sw, norm));
         }
     }
-    LMT_TRY(lmt_json_get_bool(cfg, "add_prefix_space", t->add_prefix_space, src, &t->add_prefix_space));
     static const char *const names[] = {"bos_token", "eos_token", "unk_token", "sep_token", "cls_token", "pad_token", "mask_token"};
     int32_t *dst[] = {&t->special.bos, &t->special.eos, &t->special.unk, &t->special.sep, &t->special.cls, &t->special.pad, &t->special.mask};
     for (int k = 0; k < 7; k++) {
@@ -160,36 +159,21 @@ lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, cons
 static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *dir) {
     lmt_json *j;
     LMT_TRY(lmt_json_parse_file(path, &j));
-    lmt_status s = cfg ? lmt_tok_json_class_override(j, cfg, dir, path) : LMT_OK;
-    if (s != LMT_OK) { lmt_json_free(j); return s; }
+    lmt_status s = LMT_OK;
     const lmt_json *model = lmt_json_get(j, "model");
     const char *type = NULL;
     if (!model || model->type != LMT_JSON_OBJECT) { s = lmt_fail(LMT_ERR_FORMAT, "%s: missing \"model\" object", path); goto done; }
     if ((s = lmt_json_get_str(model, "type", "BPE", path, &type)) != LMT_OK) goto done;
-    if (!strcmp(type, "WordPiece") && lmt_tok_json_is_classic_wordpiece(j)) { s = lmt_wp_load_json(t, j, model, path); goto done; }
-    if (strcmp(type, "BPE") && strcmp(type, "WordPiece") && strcmp(type, "Unigram")) {
-        s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported (BPE, WordPiece, Unigram)", path, type);
-        goto done;
-    }
-    if (strcmp(type, "BPE") || !lmt_tok_json_is_classic(j)) { s = lmt_tok_load_pipeline(t, j, NULL, NULL, path); goto done; }
-    const lmt_json *norm = lmt_json_get(j, "normalizer");
-    if (norm && norm->type != LMT_JSON_NULL) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: byte-level BPE with a normalizer is not supported", path); goto done; }
-    const lmt_json *pre = lmt_json_get(j, "pre_tokenizer");
-    const char *pt = NULL;
-    if (pre && pre->type == LMT_JSON_OBJECT) lmt_json_get_str(pre, "type", NULL, path, &pt);
-    if (!pt || strcmp(pt, "ByteLevel")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: only the ByteLevel pre-tokenizer is supported for BPE", path); goto done; }
-    if ((s = lmt_json_get_bool(pre, "add_prefix_space", false, path, &t->add_prefix_space)) != LMT_OK) goto done;
-    if ((s = lmt_tok_load_vocab_json(t, lmt_json_get(model, "vocab"), path)) != LMT_OK) goto done;
-    if ((s = lmt_tok_load_merges_json(t, lmt_json_get(model, "merges"), path)) != LMT_OK) goto done;
-    if ((s = lmt_tok_load_added_json(t, lmt_json_get(j, "added_tokens"), path)) != LMT_OK) goto done;
-    if ((s = lmt_json_get_bool(pre, "use_regex", true, path, &t->use_regex)) != LMT_OK) goto done;
-    const lmt_json *dec = lmt_json_get(j, "decoder");
-    const char *dt = NULL;
-    if (dec && dec->type == LMT_JSON_OBJECT && (s = lmt_json_get_str(dec, "type", NULL, path, &dt)) != LMT_OK) goto done;
-    if (dt && strcmp(dt, "ByteLevel")) { s = lmt_fail(LMT_ERR_UNSUPPORTED, "%s: decoder \"%s\" is not supported for BPE (ByteLevel)", path, dt); goto done; }
-    t->bytelevel_decoder = dt != NULL;
-    if ((s = lmt_post_parse(&t->post, lmt_json_get(j, "post_processor"), path, NULL, NULL)) != LMT_OK) goto done;
-    t->kind = t->post.kind == LMT_POST_ROBERTA ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
+    if (cfg && (s = lmt_tok_json_class_override(j, cfg, dir, path)) != LMT_OK) goto done;
+    /* a GPT-2/RoBERTa- or BERT-style file keeps the special ids of its class,
+     * and tokenizer_config.json's add_prefix_space sets a ByteLevel's */
+    bool bytelevel = !strcmp(type, "BPE") && lmt_tok_json_is_classic(j);
+    t->classic_specials = bytelevel || lmt_tok_json_is_classic_wordpiece(j);
+    const lmt_json *aps = cfg ? lmt_json_get(cfg, "add_prefix_space") : NULL;
+    if (bytelevel && aps && aps->type == LMT_JSON_BOOL)
+        s = lmt_json_object_set((lmt_json *)lmt_json_get(j, "pre_tokenizer"), "add_prefix_space", lmt_json_new_bool(aps->boolean));
+    if (s == LMT_OK) s = lmt_tok_load_pipeline(t, j, NULL, NULL, path);
+    if (s == LMT_OK && t->post.kind == LMT_POST_ROBERTA) t->kind = LMT_TOKENIZER_ROBERTA;
 done:
     lmt_json_free(j);
     return s;
@@ -204,7 +188,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
     char *tj = lmt_path_join(dir, "tokenizer.json"), *vj = lmt_path_join(dir, "vocab.json"),
          *mt = lmt_path_join(dir, "merges.txt"), *tc = lmt_path_join(dir, "tokenizer_config.json"),
          *sm = lmt_path_join(dir, "special_tokens_map.json"), *vt = lmt_path_join(dir, "vocab.txt");
-    lmt_json *cfg = NULL, *vocab = NULL, *smap = NULL;
+    lmt_json *cfg = NULL, *smap = NULL;
     lmt_status s = LMT_OK;
     if (!t->dir || !tj || !vj || !mt || !tc || !sm || !vt) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
     if (lmt_file_exists(tc) && (s = lmt_json_parse_file(tc, &cfg)) != LMT_OK) goto done;
@@ -219,7 +203,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         if ((s = load_tokenizer_json(t, tj, cfg, dir)) != LMT_OK) goto done;
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
-        if (t->pipe) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};   /* only what the configs name */
+        if (!t->classic_specials) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};   /* only what the configs name */
     } else if (!lmt_file_exists(vj) && !lmt_file_exists(mt) && lmt_file_exists(vt)) {
         if ((s = lmt_wp_load_vocab_txt(t, vt, cfg, tc)) != LMT_OK) goto done;
         set_default_specials(t);
@@ -233,18 +217,15 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
             t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};
             goto config;
         }
-        if ((s = lmt_json_parse_file(vj, &vocab)) != LMT_OK) goto done;
-        if ((s = lmt_tok_load_vocab_json(t, vocab, vj)) != LMT_OK) goto done;
-        if ((s = lmt_tok_load_merges_txt(t, mt)) != LMT_OK) goto done;
-        lmt_bpe_finish(&t->bpe);
+        /* what transformers 5 builds from these files: ByteLevel(add_prefix_space)
+         * and, for RoBERTa, RobertaProcessing(trim_offsets=True, add_prefix_space=False) */
+        bool aps = false;
+        if (cfg && (s = lmt_json_get_bool(cfg, "add_prefix_space", false, tc, &aps)) != LMT_OK) goto done;
+        if ((s = lmt_tok_load_bytelevel_bpe(t, vj, mt, aps)) != LMT_OK) goto done;
         const char *cls = NULL;
         if (cfg && (s = lmt_json_get_str(cfg, "tokenizer_class", NULL, tc, &cls)) != LMT_OK) goto done;
         if (cls) t->kind = strstr(cls, "Roberta") ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
         else t->kind = (lmt_tok_vocab_id(t, "<s>") >= 0 && lmt_tok_vocab_id(t, "<mask>") >= 0) ? LMT_TOKENIZER_ROBERTA : LMT_TOKENIZER_GPT2;
-        /* what transformers 5 builds from these files: ByteLevel(add_prefix_space=False)
-         * and, for RoBERTa, RobertaProcessing(trim_offsets=True, add_prefix_space=False) */
-        t->use_regex = true;
-        t->bytelevel_decoder = true;
         if (t->kind == LMT_TOKENIZER_GPT2) s = lmt_post_gpt2_default(&t->post);
         else {
             t->post.kind = LMT_POST_ROBERTA;
@@ -276,7 +257,6 @@ config:
     if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa tokenizer without <s> and </s> in its vocabulary", vj); goto done; }
 done:
     lmt_json_free(cfg);
-    lmt_json_free(vocab);
     lmt_json_free(smap);
     free(tj); free(vj); free(mt); free(tc); free(sm); free(vt);
     if (s != LMT_OK) { lmt_tokenizer_free(t); return s; }
@@ -294,7 +274,7 @@ lmt_status lmt_tokenizer_load_file(const char *path, lmt_tokenizer **out) {
     if (s == LMT_OK) {
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
-        if (t->pipe) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};
+        if (!t->classic_specials) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};
         if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0))
             s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa post-processor without <s> and </s>", path);
     }

@@ -17,15 +17,10 @@ struct lmt_tokenizer {
     lmt_bpe bpe;
     lmt_added_vocab added;
     lmt_special_ids special;
-    bool add_prefix_space;     /* ByteLevel pre-tokenizer */
-    bool use_regex;            /* ByteLevel pre-tokenizer: split with GPT-2's pattern */
-    bool bytelevel_decoder;    /* else tokens are joined with " " (tokenizers without a decoder) */
+    bool classic_specials;     /* a GPT-2/RoBERTa-style tokenizer.json: special ids of its class, as the vocab.json path */
     lmt_post post;
     /* WordPiece (the vocabulary lives in bpe.vocab / bpe.id_to_token, no merges) */
     lmt_wordpiece wp;
-    lmt_bert_norm norm;
-    bool wordpiece_decoder;    /* tokenizers' WordPiece decoder (prefix from wp) */
-    bool decoder_cleanup;      /* its cleanup flag */
     /* Marian: source / target SentencePiece models (vocabulary in bpe.vocab) */
     lmt_spm spm_src, spm_tgt;
     int spm_loaded;            /* how many of them to free */
@@ -53,17 +48,13 @@ int lmt_raw_reserve(lmt_raw_seq *r, size_t n);
 int lmt_raw_push_added(lmt_raw_seq *out, int32_t id, uint32_t start, uint32_t end, int32_t word);
 /* tokenizer.json's added_tokens list. */
 lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, const char *path);
-/* WordPiece from tokenizer.json (model type "WordPiece"; j is the whole file). */
-lmt_status lmt_wp_load_json(lmt_tokenizer *t, const lmt_json *j, const lmt_json *model, const char *path);
 /* Only the model part (vocabulary, unk, prefix, max_input_chars_per_word). */
 lmt_status lmt_wp_load_model_json(lmt_tokenizer *t, const lmt_json *model, const char *path);
 /* WordPiece from vocab.txt, built as transformers 5's BertTokenizer does;
  * cfg is tokenizer_config.json (or NULL) read from cfg_path. */
 lmt_status lmt_wp_load_vocab_txt(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *cfg_path);
-/* Added-token split, BertNormalizer, BertPreTokenizer and WordPiece over
- * valid UTF-8 text; fills ids, byte offsets into text and words. */
-int lmt_tok_encode_raw_wordpiece(const lmt_tokenizer *t, const char *text, size_t n, lmt_raw_seq *out);
-/* Runs added-token split, pre-tokenizer and BPE over valid UTF-8 text. */
+/* Runs the pipeline (added tokens, normalizer, pre-tokenizer, model) over
+ * valid UTF-8 text, then converts the offsets to characters. */
 int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out);
 /* MarianTokenizer folder (source.spm, target.spm, vocab.json); cfg is
  * tokenizer_config.json or NULL. */
@@ -80,11 +71,13 @@ lmt_status lmt_tok_load_vocab_json(lmt_tokenizer *t, const lmt_json *v, const ch
 lmt_status lmt_tok_load_merges_txt(lmt_tokenizer *t, const char *path);
 lmt_status lmt_tok_load_merges_json(lmt_tokenizer *t, const lmt_json *m, const char *src);
 int32_t lmt_tok_vocab_id(const lmt_tokenizer *t, const char *tok);
-/* tokenizer_json.c: true when the existing byte-level BPE path reads j
- * (no normalizer, a ByteLevel pre-tokenizer and decoder, plain BPE). */
+/* tokenizer_json.c: true for a GPT-2/RoBERTa-style file (no normalizer, a
+ * ByteLevel pre-tokenizer and decoder, plain BPE): it keeps the special ids
+ * of its class and tokenizer_config.json's add_prefix_space. */
 bool lmt_tok_json_is_classic(const lmt_json *j);
-/* true when the WordPiece loader reads j (BertNormalizer or none,
- * BertPreTokenizer, WordPiece decoder or none). */
+/* true for a BERT-style file (WordPiece, BertNormalizer or none,
+ * BertPreTokenizer, WordPiece decoder or none): it keeps the special ids
+ * of its class. */
 bool lmt_tok_json_is_classic_wordpiece(const lmt_json *j);
 /* What transformers 5's AutoTokenizer does to tokenizer.json when
  * tokenizer_config.json names LlamaTokenizer or GPT2Tokenizer (their
@@ -99,6 +92,9 @@ lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char
                                  const char *src);
 /* Qwen2Tokenizer from vocab.json + merges.txt, as transformers builds it. */
 lmt_status lmt_tok_load_qwen2(lmt_tokenizer *t, const char *vocab_path, const char *merges_path);
+/* GPT2Tokenizer / RobertaTokenizer from vocab.json + merges.txt: the
+ * pipeline transformers builds, post-processor left to the caller. */
+lmt_status lmt_tok_load_bytelevel_bpe(lmt_tokenizer *t, const char *vocab_path, const char *merges_path, bool add_prefix_space);
 /* Added tokens, normalizer, pre-tokenizer and model of the pipeline. */
 int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out);
 #endif

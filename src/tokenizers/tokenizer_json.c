@@ -1,6 +1,7 @@
-/* The general tokenizer.json pipeline: which files it reads (those the
- * byte-level BPE path does not), loading its stages, and the encode loop
- * (added tokens -> normalizer -> pre-tokenizer -> BPE per word). */
+/* The general tokenizer.json pipeline: loading its stages (from
+ * tokenizer.json, or built as transformers does from vocab.json + merges.txt
+ * for GPT-2, RoBERTa and Qwen2), and the encode loop (added tokens ->
+ * normalizer -> pre-tokenizer -> model per word). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,8 @@ bool lmt_tok_json_is_classic(const lmt_json *j) {
 
 bool lmt_tok_json_is_classic_wordpiece(const lmt_json *j) {
     const lmt_json *norm = lmt_json_get(j, "normalizer"), *pre = lmt_json_get(j, "pre_tokenizer"), *dec = lmt_json_get(j, "decoder");
-    const char *nt = type_of(norm), *pt = type_of(pre), *dt = type_of(dec);
+    const char *nt = type_of(norm), *pt = type_of(pre), *dt = type_of(dec), *mt = type_of(lmt_json_get(j, "model"));
+    if (!mt || strcmp(mt, "WordPiece")) return false;
     if (norm && norm->type != LMT_JSON_NULL && (!nt || strcmp(nt, "BertNormalizer"))) return false;
     if (!pt || strcmp(pt, "BertPreTokenizer")) return false;
     if (dec && dec->type != LMT_JSON_NULL && (!dt || strcmp(dt, "WordPiece"))) return false;
@@ -225,7 +227,7 @@ lmt_status lmt_tok_load_pipeline(lmt_tokenizer *t, const lmt_json *j, const char
     for (int b = 0; b < 256; b++) m->byte_tok[b] = -1;
     if (!vocab_path && mt && !strcmp(mt, "WordPiece")) {
         m->kind = LMT_PM_WORDPIECE;
-        LMT_TRY(lmt_wp_load_model_json(t, model, src));
+        if (!t->bpe.n_ids) LMT_TRY(lmt_wp_load_model_json(t, model, src));   /* else read from vocab.txt */
         m->unk = t->wp.unk_id;
         return load_stages(t, j, src, LMT_TOKENIZER_BERT, LMT_TOK_WORDPIECE);
     }
@@ -285,12 +287,30 @@ static const char qwen2_spec[] =
     "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":false}]},"
     "\"decoder\":{\"type\":\"ByteLevel\"},\"post_processor\":null,\"added_tokens\":[]}";
 
-lmt_status lmt_tok_load_qwen2(lmt_tokenizer *t, const char *vocab_path, const char *merges_path) {
+static lmt_status load_spec(lmt_tokenizer *t, const char *spec, size_t len, const char *what, const char *vocab_path,
+                            const char *merges_path) {
     lmt_json *j;
-    LMT_TRY(lmt_json_parse(qwen2_spec, sizeof qwen2_spec - 1, "Qwen2Tokenizer", &j));
+    LMT_TRY(lmt_json_parse(spec, len, what, &j));
     lmt_status s = lmt_tok_load_pipeline(t, j, vocab_path, merges_path, vocab_path);
     lmt_json_free(j);
     return s;
+}
+
+lmt_status lmt_tok_load_qwen2(lmt_tokenizer *t, const char *vocab_path, const char *merges_path) {
+    return load_spec(t, qwen2_spec, sizeof qwen2_spec - 1, "Qwen2Tokenizer", vocab_path, merges_path);
+}
+
+/* transformers 5.23's GPT2Tokenizer / RobertaTokenizer without tokenizer.json:
+ * ByteLevel(add_prefix_space) pre-tokenizer, BPE without unk, ByteLevel
+ * decoder (the post-processor is set by the caller). */
+lmt_status lmt_tok_load_bytelevel_bpe(lmt_tokenizer *t, const char *vocab_path, const char *merges_path, bool add_prefix_space) {
+    char spec[512];
+    int n = snprintf(spec, sizeof spec,
+                     "{\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":null},\"normalizer\":null,"
+                     "\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":%s,\"trim_offsets\":true,\"use_regex\":true},"
+                     "\"decoder\":{\"type\":\"ByteLevel\"},\"post_processor\":null,\"added_tokens\":[]}",
+                     add_prefix_space ? "true" : "false");
+    return load_spec(t, spec, (size_t)n, "GPT2Tokenizer", vocab_path, merges_path);
 }
 
 /* ---- encoding ---- */
@@ -313,6 +333,27 @@ static void scratch_free(void *p) {
     free(x->toks);
     free(x->segs.v);
     free(x);
+}
+
+/* Leading / trailing characters of an added token's text that ByteLevel's
+ * process_offsets counts as spaces: 'Ġ' or Unicode whitespace. */
+static void added_spaces(const unsigned char *s, size_t n, uint16_t *lead, uint16_t *trail) {
+    size_t i = 0, l, c = 0;
+    while (i < n) {
+        uint32_t cp = lmt_utf8_decode(s + i, n - i, &l);
+        if (cp != 0x120 && !lmt_unicode_is_space(cp)) break;
+        c++; i += l;
+    }
+    *lead = clamp16(c);
+    size_t e = n;
+    c = 0;
+    while (e > i) {
+        uint32_t cp = lmt_utf8_decode_before(s, e, &l);
+        if (cp != 0x120 && !lmt_unicode_is_space(cp)) break;
+        c++; e -= l;
+    }
+    if (i == n) c = *lead;   /* all spaces: both walks see every character */
+    *trail = clamp16(c);
 }
 
 /* normalized=true added tokens found in the normalized text of a segment,
@@ -343,7 +384,9 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
     for (size_t s = 0; s < segs->n && rc == 0; s++) {
         const lmt_segment *g = &segs->v[s];
         if (g->token >= 0) {
-            rc = lmt_raw_push_added(out, t->added.v[g->token].id, g->start, g->end, word++);
+            if ((rc = lmt_raw_push_added(out, t->added.v[g->token].id, g->start, g->end, word++))) break;
+            if (p->pre.bytelevel)   /* for the post-processor's trim_offsets */
+                added_spaces((const unsigned char *)text + g->start, g->end - g->start, &out->lead[out->n - 1], &out->trail[out->n - 1]);
             continue;
         }
         a->buf.n = 0;

@@ -1,6 +1,6 @@
-/* Loading WordPiece tokenizers: tokenizer.json (model "WordPiece") or
- * vocab.txt (+ tokenizer_config.json) as transformers 5's BertTokenizer
- * builds it. */
+/* Loading WordPiece models: tokenizer.json's model part, or vocab.txt
+ * (+ tokenizer_config.json) with the pipeline transformers 5's BertTokenizer
+ * builds around it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,13 +46,6 @@ static lmt_status bert_template(lmt_post *p, int32_t cls, int32_t sep, const cha
     return s;
 }
 
-static lmt_status wp_load_stages(lmt_tokenizer *t, const lmt_json *j, const char *path);
-
-lmt_status lmt_wp_load_json(lmt_tokenizer *t, const lmt_json *j, const lmt_json *model, const char *path) {
-    LMT_TRY(lmt_wp_load_model_json(t, model, path));
-    return wp_load_stages(t, j, path);
-}
-
 lmt_status lmt_wp_load_model_json(lmt_tokenizer *t, const lmt_json *model, const char *path) {
     t->model = LMT_TOK_WORDPIECE;
     t->kind = LMT_TOKENIZER_BERT;
@@ -74,41 +67,6 @@ lmt_status lmt_wp_load_model_json(lmt_tokenizer *t, const lmt_json *model, const
     t->wp.max_chars = (size_t)max_chars;
     LMT_TRY(set_prefix(t, prefix));
     return finish_vocab(t, unk, path);
-}
-
-static lmt_status wp_load_stages(lmt_tokenizer *t, const lmt_json *j, const char *path) {
-    const lmt_json *norm = lmt_json_get(j, "normalizer");
-    if (norm && norm->type != LMT_JSON_NULL) {
-        const char *nt = NULL;
-        if (norm->type == LMT_JSON_OBJECT) LMT_TRY(lmt_json_get_str(norm, "type", NULL, path, &nt));
-        if (!nt || strcmp(nt, "BertNormalizer")) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: normalizer \"%s\" is not supported for WordPiece (BertNormalizer)", path, nt ? nt : "?");
-        t->norm.enabled = true;
-        LMT_TRY(lmt_json_get_bool(norm, "clean_text", true, path, &t->norm.clean_text));
-        LMT_TRY(lmt_json_get_bool(norm, "handle_chinese_chars", true, path, &t->norm.handle_chinese_chars));
-        LMT_TRY(lmt_json_get_bool(norm, "lowercase", true, path, &t->norm.lowercase));
-        const lmt_json *sa = lmt_json_get(norm, "strip_accents");
-        t->norm.strip_accents = (!sa || sa->type == LMT_JSON_NULL) ? t->norm.lowercase : false;
-        if (sa && sa->type != LMT_JSON_NULL) LMT_TRY(lmt_json_get_bool(norm, "strip_accents", false, path, &t->norm.strip_accents));
-    }
-    const lmt_json *pre = lmt_json_get(j, "pre_tokenizer");
-    const char *pt = NULL;
-    if (pre && pre->type == LMT_JSON_OBJECT) LMT_TRY(lmt_json_get_str(pre, "type", NULL, path, &pt));
-    if (!pt || strcmp(pt, "BertPreTokenizer")) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: only the BertPreTokenizer is supported for WordPiece", path);
-    LMT_TRY(lmt_tok_load_added_json(t, lmt_json_get(j, "added_tokens"), path));
-    for (size_t i = 0; i < t->added.n; i++)
-        if (t->added.v[i].normalized && !t->added.v[i].special)
-            return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: added token \"%s\" with normalized=true is not supported for WordPiece", path, t->added.v[i].content);
-    const lmt_json *dec = lmt_json_get(j, "decoder");
-    if (dec && dec->type != LMT_JSON_NULL) {
-        const char *dt = NULL, *dp = NULL;
-        if (dec->type == LMT_JSON_OBJECT) LMT_TRY(lmt_json_get_str(dec, "type", NULL, path, &dt));
-        if (!dt || strcmp(dt, "WordPiece")) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: decoder \"%s\" is not supported for WordPiece", path, dt ? dt : "?");
-        LMT_TRY(lmt_json_get_str(dec, "prefix", "##", path, &dp));
-        LMT_TRY(lmt_json_get_bool(dec, "cleanup", true, path, &t->decoder_cleanup));
-        if (strcmp(dp, t->wp.prefix)) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: decoder prefix \"%s\" differs from the model's \"%s\"", path, dp, t->wp.prefix);
-        t->wordpiece_decoder = true;
-    }
-    return lmt_post_parse(&t->post, lmt_json_get(j, "post_processor"), path, NULL, NULL);
 }
 
 lmt_status lmt_wp_load_vocab_txt(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *cfg_path) {
@@ -147,17 +105,28 @@ lmt_status lmt_wp_load_vocab_txt(lmt_tokenizer *t, const char *path, const lmt_j
             else if (v && v->type == LMT_JSON_OBJECT) LMT_TRY(lmt_json_get_str(v, "content", toks[k], cfg_path, &toks[k]));
         }
     }
-    t->norm = (lmt_bert_norm){true, true, chinese, sa_set ? sa : lower, lower};
     t->wp.max_chars = 100;
     LMT_TRY(set_prefix(t, "##"));
     LMT_TRY(finish_vocab(t, toks[0], path));
+    /* the pipeline BertTokenizer builds around this vocabulary */
+    char spec[512];
+    int n = snprintf(spec, sizeof spec,
+                     "{\"model\":{\"type\":\"WordPiece\"},\"normalizer\":{\"type\":\"BertNormalizer\",\"clean_text\":true,"
+                     "\"handle_chinese_chars\":%s,\"strip_accents\":%s,\"lowercase\":%s},"
+                     "\"pre_tokenizer\":{\"type\":\"BertPreTokenizer\"},\"decoder\":{\"type\":\"WordPiece\",\"prefix\":\"##\","
+                     "\"cleanup\":true},\"post_processor\":null,\"added_tokens\":[]}",
+                     chinese ? "true" : "false", !sa_set ? "null" : sa ? "true" : "false", lower ? "true" : "false");
+    lmt_json *j;
+    LMT_TRY(lmt_json_parse(spec, (size_t)n, "BertTokenizer", &j));
+    s = lmt_tok_load_pipeline(t, j, NULL, NULL, path);
+    lmt_json_free(j);
+    LMT_TRY(s);
     for (int k = 0; k < 5; k++) {
         int32_t tid = wp_vocab_id(t, toks[k]);
         if (tid >= 0) LMT_TRY(lmt_added_vocab_add(&t->added, toks[k], tid, true, false, false, false, false));
     }
     int32_t cls = wp_vocab_id(t, toks[1]), sep = wp_vocab_id(t, toks[2]);
     if (cls < 0 || sep < 0) return lmt_fail(LMT_ERR_FORMAT, "%s: the vocabulary lacks the %s / %s tokens", path, toks[1], toks[2]);
-    t->wordpiece_decoder = true;
-    t->decoder_cleanup = true;
+    lmt_post_free(&t->post);
     return bert_template(&t->post, cls, sep, path);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#include "tokenizers/tok_pipeline.h"
 #include "tokenizers/utf8.h"
 #include "tokenizers/wordpiece.h"
 #include "tokenizers/wordpiece_unicode_tables.h"
@@ -52,15 +53,7 @@ void lmt_normalized_free(lmt_normalized *ns) {
 }
 
 static int ns_reserve(lmt_normalized *ns, size_t extra) {
-    if (extra > SIZE_MAX / 2 - ns->n) return -1;
-    if (ns->n + extra <= ns->cap) return 0;
-    size_t nc = ns->cap ? ns->cap : 256;
-    while (nc < ns->n + extra) nc *= 2;
-    char *s = realloc(ns->s, nc); if (!s) return -1; ns->s = s;
-    uint32_t *a = realloc(ns->ostart, nc * 4); if (!a) return -1; ns->ostart = a;
-    a = realloc(ns->oend, nc * 4); if (!a) return -1; ns->oend = a;
-    ns->cap = nc;
-    return 0;
+    return extra > SIZE_MAX / 2 - ns->n ? -1 : lmt_ns_reserve(ns, ns->n + extra);
 }
 
 static int ns_put(lmt_normalized *ns, uint32_t cp, uint32_t os, uint32_t oe) {
@@ -98,6 +91,12 @@ int lmt_bert_normalize(const lmt_bert_norm *cfg, const char *text, size_t n, uin
         uint32_t c = lmt_utf8_decode(u + i, n - i, &l);
         uint32_t os = base + (uint32_t)i, oe = base + (uint32_t)(i + l);
         i += l;
+        if (c < 0x80) {   /* ASCII: no decomposition, class 0, no CJK */
+            if (cfg->clean_text && lmt_wp_is_clean_removed(c)) continue;
+            if (cfg->clean_text && lmt_unicode_is_space(c)) c = ' ';
+            rc = cps_push(&v, &nv, &cap, c, os, oe, false);
+            continue;
+        }
         if (cfg->clean_text) {
             if (lmt_wp_is_clean_removed(c)) continue;
             if (lmt_unicode_is_space(c)) c = ' ';
@@ -133,6 +132,11 @@ int lmt_bert_normalize(const lmt_bert_norm *cfg, const char *text, size_t n, uin
         }
     }
     for (size_t k = 0; k < nv && rc == 0; k++) {
+        if (v[k].cp < 0x80) {
+            uint32_t c = v[k].cp;
+            rc = ns_put(out, cfg->lowercase && c >= 'A' && c <= 'Z' ? c + 32 : c, v[k].os, v[k].oe);
+            continue;
+        }
         if (cfg->strip_accents && lmt_wp_is_nonspacing_mark(v[k].cp)) continue;
         uint32_t lo[3];
         size_t nl = 1;
