@@ -24,19 +24,14 @@
 #define FXDIR LMT_SOURCE_DIR "/tests/fixtures/models/"
 
 
+/* the shared causal-LM batch (parity.h) plus BERT's token_type_ids */
 typedef struct { int B, T; const int64_t *ids, *mask, *labels, *types; } batch;
 
 static bool read_batch(const lmt_tensor_file *ref, batch *b) {
-    const lmt_tensor_entry *ids = need(ref, "input_ids", LMT_I64), *mask = need(ref, "attention_mask", LMT_I64),
-                           *labels = need(ref, "labels", LMT_I64);
+    parity_batch pb;
+    if (!parity_read_batch(ref, &pb)) return false;
     const lmt_tensor_entry *types = lmt_tensor_file_find(ref, "token_type_ids");
-    if (!ids || !mask || !labels || ids->ndim != 2) return false;
-    b->B = (int)ids->shape[0];
-    b->T = (int)ids->shape[1];
-    b->ids = ids->data;
-    b->mask = mask->data;
-    b->labels = labels->data;
-    b->types = types && types->dtype == LMT_I64 ? types->data : NULL;
+    *b = (batch){pb.B, pb.T, pb.ids, pb.mask, pb.labels, types && types->dtype == LMT_I64 ? types->data : NULL};
     return true;
 }
 
