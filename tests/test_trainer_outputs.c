@@ -52,10 +52,16 @@ static void write_text(const char *dir, const char *name, const char *text) {
 }
 
 static void tokenizer_configs(const char *tmp) {
-    const char *fam[][2] = {{"gpt2", "gpt2"}, {"roberta", "roberta-base"}, {"bert", "bert-base-uncased"}};
-    for (int i = 0; i < 3; i++) {
+    /* a Marian folder with its SentencePiece models and vocab.json alone */
+    char bare[600], cmd[1400];
+    snprintf(bare, sizeof bare, "%s/marian-bare", tmp);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp " TOKS "opus-mt-tc-big-en-pt/source.spm " TOKS "opus-mt-tc-big-en-pt/target.spm "
+             TOKS "opus-mt-tc-big-en-pt/vocab.json %s/", bare, bare);
+    CHECK(system(cmd) == 0);
+    const char *fam[][2] = {{"gpt2", TOKS "gpt2"}, {"roberta", TOKS "roberta-base"}, {"bert", TOKS "bert-base-uncased"}, {"marian", bare}};
+    for (int i = 0; i < 4; i++) {
         char src[600], dst[600], want[600], got[700];
-        snprintf(src, sizeof src, TOKS "%s", fam[i][1]);
+        snprintf(src, sizeof src, "%s", fam[i][1]);
         snprintf(dst, sizeof dst, "%s/tok-%s", tmp, fam[i][0]);
         snprintf(want, sizeof want, FIX "tokenizer_config_%s.json", fam[i][0]);
         lmt_tokenizer *tok = NULL;
@@ -66,7 +72,9 @@ static void tokenizer_configs(const char *tmp) {
         CHECK_OK(lmt_tokenizer_files_save(src, text, dst));
         snprintf(got, sizeof got, "%s/tokenizer_config.json", dst);
         CHECK_MSG(files_equal(got, want), "%s: tokenizer_config.json differs from transformers': %s", fam[i][0], text);
-        CHECK(i == 2 ? has(dst, "vocab.txt") : has(dst, "vocab.json") && has(dst, "merges.txt"));
+        CHECK(i == 3   ? has(dst, "source.spm") && has(dst, "target.spm") && has(dst, "vocab.json")
+              : i == 2 ? has(dst, "vocab.txt")
+                       : has(dst, "vocab.json") && has(dst, "merges.txt"));
         /* and the saved folder loads with the same vocabulary */
         lmt_tokenizer *back = NULL;
         CHECK_OK(lmt_tokenizer_load(dst, &back));

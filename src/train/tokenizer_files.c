@@ -1,4 +1,5 @@
 /* Tokenizer files in saved folders; see tokenizer_files.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
@@ -19,6 +20,52 @@ static void put_token(lmt_strbuf *b, const lmt_tokenizer *tok, const char *key, 
     if (s) lmt_json_write_string(b, s, strlen(s), true);
     else lmt_sb_puts(b, "null");
     lmt_sb_puts(b, ",\n");
+}
+
+/* MarianTokenizer's, for source.spm + target.spm + vocab.json alone: its
+ * special tokens in added_tokens_decoder (keys sorted as strings), the
+ * class's defaults */
+static lmt_status marian_config(const lmt_tokenizer *tok, char **out) {
+    lmt_special_ids sp = lmt_tokenizer_special_ids(tok);
+    int32_t ids[3] = {sp.eos, sp.unk, sp.pad};
+    char keys[3][16];
+    int n = 0;
+    for (int i = 0; i < 3; i++) {
+        bool dup = ids[i] < 0;
+        for (int k = 0; k < i && !dup; k++) dup = ids[k] == ids[i];
+        if (dup) continue;
+        snprintf(keys[n++], sizeof keys[0], "%d", ids[i]);
+    }
+    for (int i = 1; i < n; i++)   /* json.dumps(sort_keys=True) sorts the id strings */
+        for (int k = i; k > 0 && strcmp(keys[k - 1], keys[k]) > 0; k--) {
+            char t[16];
+            memcpy(t, keys[k], 16); memcpy(keys[k], keys[k - 1], 16); memcpy(keys[k - 1], t, 16);
+        }
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    lmt_sb_puts(&b, "{\n  \"added_tokens_decoder\": {");
+    for (int i = 0; i < n; i++) {
+        const char *t = lmt_tokenizer_id_to_token(tok, (int32_t)atoi(keys[i]));
+        lmt_sb_printf(&b, "%s\n    \"%s\": {\n      \"content\": ", i ? "," : "", keys[i]);
+        lmt_json_write_string(&b, t ? t : "", t ? strlen(t) : 0, true);
+        lmt_sb_puts(&b, ",\n      \"lstrip\": false,\n      \"normalized\": false,\n      \"rstrip\": false,\n"
+                        "      \"single_word\": false,\n      \"special\": true\n    }");
+    }
+    lmt_sb_puts(&b, n ? "\n  },\n  \"backend\": \"custom\",\n" : "},\n  \"backend\": \"custom\",\n");
+    put_token(&b, tok, "eos_token", sp.eos);
+    lmt_sb_puts(&b, "  \"is_local\": true,\n  \"local_files_only\": false,\n  \"model_max_length\": 512,\n");
+    put_token(&b, tok, "pad_token", sp.pad);
+    lmt_sb_puts(&b, "  \"separate_vocabs\": false,\n  \"source_lang\": null,\n  \"sp_model_kwargs\": {},\n"
+                    "  \"target_lang\": null,\n  \"tokenizer_class\": \"MarianTokenizer\",\n");
+    put_token(&b, tok, "unk_token", sp.unk);
+    if (b.len >= 2 && !b.oom) b.len -= 2;
+    lmt_sb_puts(&b, "\n}\n");
+    if (b.oom) {
+        lmt_sb_free(&b);
+        return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    }
+    *out = lmt_sb_take(&b);
+    return LMT_OK;
 }
 
 lmt_status lmt_tokenizer_config_text(const char *tok_dir, const lmt_tokenizer *tok, char **out) {
@@ -43,8 +90,7 @@ lmt_status lmt_tokenizer_config_text(const char *tok_dir, const lmt_tokenizer *t
     lmt_special_ids sp = lmt_tokenizer_special_ids(tok);
     lmt_tokenizer_kind kind = lmt_tokenizer_get_kind(tok);
     bool bert = kind == LMT_TOKENIZER_BERT, roberta = kind == LMT_TOKENIZER_ROBERTA;
-    if (kind == LMT_TOKENIZER_MARIAN)
-        return lmt_fail(LMT_ERR_FORMAT, "%s: a SentencePiece tokenizer folder without tokenizer_config.json", tok_dir);
+    if (kind == LMT_TOKENIZER_MARIAN) return marian_config(tok, out);
     lmt_strbuf b;
     lmt_sb_init(&b);
     lmt_sb_puts(&b, "{\n");

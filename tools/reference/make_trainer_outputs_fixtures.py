@@ -3,7 +3,8 @@
 
 - tokenizer_config_<family>.json: tokenizer.save_pretrained's
   tokenizer_config.json for the shared data's bare tokenizer folders
-  (GPT-2 vocab.json + merges.txt, RoBERTa, BERT vocab.txt);
+  (GPT-2 vocab.json + merges.txt, RoBERTa, BERT vocab.txt, Marian
+  source.spm + target.spm + vocab.json);
 - a tiny Trainer run (the GPT-2 test model, report_to tensorboard,
   logging_steps 1, evaluation every 2 steps, then trainer.evaluate() and
   trainer.create_model_card as run_clm.py ends): README.md (the model card),
@@ -24,7 +25,7 @@ import tensorboard
 import torch
 import transformers
 from tensorboard.compat.proto import event_pb2
-from transformers import BertTokenizer, GPT2Tokenizer, RobertaTokenizer
+from transformers import BertTokenizer, GPT2Tokenizer, MarianTokenizer, RobertaTokenizer
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 OUT = os.path.join(ROOT, "tests", "fixtures", "trainer_outputs")
@@ -39,6 +40,15 @@ def tokenizer_configs():
         tok.save_pretrained(d)
         shutil.copy(os.path.join(d, "tokenizer_config.json"), os.path.join(OUT, f"tokenizer_config_{name}.json"))
         shutil.rmtree(d)
+    # a Marian folder with only its SentencePiece models and vocab.json
+    src = tempfile.mkdtemp()
+    for f in ["source.spm", "target.spm", "vocab.json"]:
+        shutil.copy(os.path.join(SHARED, "tokenizers", "opus-mt-tc-big-en-pt", f), src)
+    d = tempfile.mkdtemp()
+    MarianTokenizer.from_pretrained(src).save_pretrained(d)
+    shutil.copy(os.path.join(d, "tokenizer_config.json"), os.path.join(OUT, "tokenizer_config_marian.json"))
+    shutil.rmtree(src)
+    shutil.rmtree(d)
 
 
 def read_records(path):
