@@ -22,6 +22,18 @@ static void put_token(lmt_strbuf *b, const lmt_tokenizer *tok, const char *key, 
     lmt_sb_puts(b, ",\n");
 }
 
+/* closes the object (its last member takes no comma) and hands it over */
+static lmt_status finish(lmt_strbuf *b, char **out) {
+    if (b->len >= 2 && !b->oom) b->len -= 2;
+    lmt_sb_puts(b, "\n}\n");
+    if (b->oom) {
+        lmt_sb_free(b);
+        return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    }
+    *out = lmt_sb_take(b);
+    return LMT_OK;
+}
+
 /* MarianTokenizer's, for source.spm + target.spm + vocab.json alone: its
  * special tokens in added_tokens_decoder (keys sorted as strings), the
  * class's defaults */
@@ -58,14 +70,7 @@ static lmt_status marian_config(const lmt_tokenizer *tok, char **out) {
     lmt_sb_puts(&b, "  \"separate_vocabs\": false,\n  \"source_lang\": null,\n  \"sp_model_kwargs\": {},\n"
                     "  \"target_lang\": null,\n  \"tokenizer_class\": \"MarianTokenizer\",\n");
     put_token(&b, tok, "unk_token", sp.unk);
-    if (b.len >= 2 && !b.oom) b.len -= 2;
-    lmt_sb_puts(&b, "\n}\n");
-    if (b.oom) {
-        lmt_sb_free(&b);
-        return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    }
-    *out = lmt_sb_take(&b);
-    return LMT_OK;
+    return finish(&b, out);
 }
 
 lmt_status lmt_tokenizer_config_text(const char *tok_dir, const lmt_tokenizer *tok, char **out) {
@@ -112,15 +117,7 @@ lmt_status lmt_tokenizer_config_text(const char *tok_dir, const lmt_tokenizer *t
     lmt_sb_printf(&b, "  \"tokenizer_class\": \"%s\",\n", bert ? "BertTokenizer" : roberta ? "RobertaTokenizer" : "GPT2Tokenizer");
     if (roberta) lmt_sb_puts(&b, "  \"trim_offsets\": true,\n");
     put_token(&b, tok, "unk_token", sp.unk);
-    /* the last member takes no comma */
-    if (b.len >= 2 && !b.oom) b.len -= 2;
-    lmt_sb_puts(&b, "\n}\n");
-    if (b.oom) {
-        lmt_sb_free(&b);
-        return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    }
-    *out = lmt_sb_take(&b);
-    return LMT_OK;
+    return finish(&b, out);
 }
 
 lmt_status lmt_tokenizer_files_save(const char *tok_dir, const char *config_text, const char *dst) {
