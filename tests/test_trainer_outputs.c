@@ -298,6 +298,19 @@ static void train_run(const char *tmp) {
     CHECK_MSG(runf("convert %s %s", dir, p1) == 0, "%s", out);
     CHECK(has(p1, "model.safetensors") && has(p1, "tokenizer_config.json") && has(p1, "vocab.json") && has(p1, "merges.txt"));
 
+    /* a checkpoint that cannot be put in place (a file holds its name): the
+     * run fails naming it, and its temporary folder is gone */
+    snprintf(p1, sizeof p1, "%s/blocked", tmp);
+    CHECK_OK(lmt_mkdirs(p1));
+    write_text(p1, "checkpoint-2", "a file in the way");
+    CHECK(runf("%s --train_file %s --output_dir %s --overwrite_output_dir", common, data, p1) == 1 &&
+          strstr(out, "checkpoint-2: cannot rename the checkpoint into place"));
+    d = opendir(p1);
+    int tmps = 0;
+    while (d && (e = readdir(d))) tmps += !strncmp(e->d_name, ".checkpoint-", 12);
+    if (d) closedir(d);
+    CHECK_MSG(tmps == 0, "%d temporary checkpoint folders left", tmps);
+
     /* inputs that fail: no output folder is created */
     snprintf(p1, sizeof p1, "%s/never", tmp);
     CHECK(runf("%s --train_file %s/missing.txt --output_dir %s", common, tmp, p1) != 0);
