@@ -321,6 +321,43 @@ static void train_run(const char *tmp) {
     CHECK(runf("%s --train_file %s --output_dir %s/model.safetensors/x", common, data, dir) != 0 && strstr(out, "not a folder"));
 }
 
+/* a Marian made from a config, evaluated with generation: the saved
+ * generation_config.json holds the evaluation's settings (translate decodes
+ * as eval_bleu was measured); the event files after training go beside the
+ * first, in one runs/ folder */
+static void translation_run(const char *tmp) {
+    char d[400], p[900];
+    snprintf(d, sizeof d, "%s/mt", tmp);
+    CHECK_OK(lmt_mkdirs(d));
+    write_text(d, "pairs.jsonl",
+               "{\"translation\": {\"en\": \"Add...\", \"fr\": \"Ajouter...\"}}\n"
+               "{\"translation\": {\"en\": \"Delete\", \"fr\": \"Supprimer\"}}\n"
+               "{\"translation\": {\"en\": \"Days\", \"fr\": \"Jours\"}}\n"
+               "{\"translation\": {\"en\": \"Archive\", \"fr\": \"Archive\"}}\n");
+    write_text(d, "config.json",
+               "{\"model_type\": \"marian\", \"vocab_size\": 54776, \"decoder_vocab_size\": 54776, \"d_model\": 8,"
+               " \"encoder_layers\": 1, \"decoder_layers\": 1, \"encoder_attention_heads\": 2, \"decoder_attention_heads\": 2,"
+               " \"encoder_ffn_dim\": 16, \"decoder_ffn_dim\": 16, \"max_position_embeddings\": 32, \"pad_token_id\": 54775,"
+               " \"decoder_start_token_id\": 54775, \"eos_token_id\": 44670, \"forced_eos_token_id\": 44670,"
+               " \"bad_words_ids\": [[54775]], \"num_beams\": 2, \"max_length\": 16}\n");
+    CHECK_MSG(runf("train --task translation --config_name %s/config.json --tokenizer_name " TOKS "opus-mt-tc-big-en-pt "
+                   "--train_file %s/pairs.jsonl --validation_file %s/pairs.jsonl --source_lang en --target_lang fr "
+                   "--predict_with_generate --max_target_length 12 --max_steps 2 --logging_steps 1 --save_strategy no "
+                   "--report_to tensorboard --output_dir %s/out", d, d, d, d) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "evaluation generates with 2 beams, max_length 12"), "%s", out);
+    snprintf(p, sizeof p, "%s/out", d);
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(p, &m));
+    if (m) {
+        lmt_s2s_gen_opts o = lmt_s2s_gen_opts_from_model(m);
+        CHECK_MSG(o.num_beams == 2 && o.max_length == 12, "translate would use %d beams, max_length %d", o.num_beams, o.max_length);
+        lmt_model_free(m);
+    }
+    CHECK(has(p, "source.spm") && has(p, "target.spm") && has(p, "tokenizer_config.json") && has(p, "README.md"));
+    snprintf(p, sizeof p, "ls -d %s/out/runs/*/ | wc -l | grep -qx 1 && ls %s/out/runs/*/events.out.tfevents.* | wc -l | grep -qx 2", d, d);
+    CHECK_MSG(system(p) == 0, "want one runs/ folder holding the training's and the final evaluation's event files");
+}
+
 int main(void) {
     char tmp[] = "/tmp/lmt-trainer-outputs-XXXXXX";
     CHECK(mkdtemp(tmp) != NULL);
@@ -328,6 +365,7 @@ int main(void) {
     model_card();
     configs(tmp);
     train_run(tmp);
+    translation_run(tmp);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     CHECK(system(cmd) == 0);

@@ -451,7 +451,7 @@ static lmt_status save_weights(const lmt_model *m, const char *dir) {
  * transformers 5 moves into the generation config on load. A model made
  * from a config (no weights file: from_config) also gets
  * output_attentions / output_hidden_states, as transformers 5.23 writes. */
-static lmt_json *generation_config_from_model_config(const lmt_model *m) {
+lmt_json *lmt_model_generation_config_default(const lmt_model *m) {
     static const char *const keys[] = {
         "bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id", "forced_bos_token_id", "forced_eos_token_id",
         "max_length", "min_length", "do_sample", "early_stopping", "num_beams", "num_beam_groups", "diversity_penalty",
@@ -490,7 +490,7 @@ lmt_status lmt_model_save(const lmt_model *m, const char *dir) {
     free(text); text = NULL;
 
     lmt_json *gen = m->generation_config, *made = NULL;
-    if (!gen && lmt_arch_can_generate(m->cfg.arch) && !(gen = made = generation_config_from_model_config(m))) {
+    if (!gen && lmt_arch_can_generate(m->cfg.arch) && !(gen = made = lmt_model_generation_config_default(m))) {
         s = lmt_fail(LMT_ERR_NOMEM, "out of memory writing generation_config.json");
         goto done;
     }

@@ -69,6 +69,7 @@ void lmt_trainer_free(lmt_trainer *t) {
     lmt_trainer_state_free(&t->state);
     free(t->tokenizer_config);
     lmt_tb_writer_close(t->tb);
+    free(t->tb_logdir);
     if (t->opt_ready) lmt_adamw_free(&t->opt);
     memset(t, 0, sizeof *t);
 }
@@ -77,10 +78,9 @@ void lmt_trainer_free(lmt_trainer *t) {
  * log entry outside it (TensorBoardCallback.on_train_begin / on_log) */
 static lmt_status tb_open(lmt_trainer *t, bool train_begin) {
     if (t->tb || !lmt_tb_wanted(&t->args)) return LMT_OK;
-    char *dir = lmt_tb_logging_dir(&t->args);
-    if (!dir) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    lmt_status s = lmt_tb_writer_open(dir, &t->tb);
-    free(dir);
+    /* the callback keeps its logging_dir: a file opened after training goes beside the first */
+    if (!t->tb_logdir && !(t->tb_logdir = lmt_tb_logging_dir(&t->args))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    lmt_status s = lmt_tb_writer_open(t->tb_logdir, &t->tb);
     if (s != LMT_OK) return lmt_fail_wrap(s, "report_to tensorboard");
     if (!train_begin) return LMT_OK;
     char *args = lmt_training_args_to_json(&t->args);

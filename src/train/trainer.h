@@ -73,6 +73,7 @@ typedef struct lmt_trainer {
     const char *tokenizer_dir;       /* copied into checkpoints and the final model when set */
     char *tokenizer_config;          /* owned: tokenizer_config.json to write there (lmt_trainer_set_tokenizer) */
     struct lmt_tb_writer *tb;        /* owned: report_to tensorboard's event file (train/tensorboard.h) */
+    char *tb_logdir;                 /* owned: its folder, chosen once (later files go there too) */
     int64_t interrupt_at_step;       /* > 0: stop after this step (as if interrupted) */
     /* called with each log entry as a JSON object line ({"loss": ..., "step": ...}) */
     void (*on_log)(void *user, const char *json);
