@@ -77,11 +77,14 @@ void lmt_trainer_free(lmt_trainer *t) {
 /* report_to tensorboard: a writer opened at the start of training, or at a
  * log entry outside it (TensorBoardCallback.on_train_begin / on_log) */
 static lmt_status tb_open(lmt_trainer *t, bool train_begin) {
-    if (t->tb || !lmt_tb_wanted(&t->args)) return LMT_OK;
-    /* the callback keeps its logging_dir: a file opened after training goes beside the first */
-    if (!t->tb_logdir && !(t->tb_logdir = lmt_tb_logging_dir(&t->args))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    lmt_status s = lmt_tb_writer_open(t->tb_logdir, &t->tb);
-    if (s != LMT_OK) return lmt_fail_wrap(s, "report_to tensorboard");
+    if (!lmt_tb_wanted(&t->args)) return LMT_OK;
+    lmt_status s;
+    if (!t->tb) {
+        /* the callback keeps its logging_dir: a file opened after training goes beside the first */
+        if (!t->tb_logdir && !(t->tb_logdir = lmt_tb_logging_dir(&t->args))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        if ((s = lmt_tb_writer_open(t->tb_logdir, &t->tb)) != LMT_OK) return lmt_fail_wrap(s, "report_to tensorboard");
+    }
+    /* on_train_begin adds the texts also to a writer an earlier evaluation opened */
     if (!train_begin) return LMT_OK;
     char *args = lmt_training_args_to_json(&t->args);
     char *cfg = lmt_config_to_json(&t->model->model->cfg);
