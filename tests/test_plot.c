@@ -2,7 +2,8 @@
  * (tests/fixtures/train/trainer_state.json) is a valid PNG of the asked
  * size (signature, IHDR, every chunk's CRC-32, the IDAT inflating to one
  * filter byte + one palette index per pixel) with each curve's colour
- * drawn; bad arguments and missing files fail with a message. */
+ * drawn; bad arguments and missing files fail with a message. A build
+ * without zlib (the arm64 cross build) checks that plot says so. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,8 @@ static void check_png(const char *path, uint32_t want_w, uint32_t want_h, long *
 int main(void) {
     if (!lmt_png_available()) {
         CHECK(run("plot " LMT_SOURCE_DIR "/tests/fixtures/train --output /tmp/x.png") == 1 && strstr(out, "zlib1g-dev"));
-        printf("skipped: built without zlib\n");
-        return lmt_test_failed_ ? 1 : 77;
+        printf("built without zlib: only the message is checked\n");
+        return lmt_test_finish();
     }
     char tmp[] = "/tmp/lmt-plot-XXXXXX";
     CHECK(mkdtemp(tmp) != NULL);
