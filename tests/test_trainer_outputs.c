@@ -229,6 +229,15 @@ static void train_run(const char *tmp) {
     CHECK_OK(lmt_read_file(p1, &card, &n));
     CHECK(card && strstr(card, "# run\n\nThis model was trained from scratch") && strstr(card, "- training_steps: 4\n") &&
           strstr(card, "| Training Loss | Epoch "));
+    /* its results are trainer.evaluate()'s, the final evaluation's */
+    lmt_json *evr = NULL;
+    snprintf(p2, sizeof p2, "%s/eval_results.json", dir);
+    CHECK_OK(lmt_json_parse_file(p2, &evr));
+    const lmt_json *el = lmt_json_get(evr, "eval_loss");
+    char want_loss[64];
+    snprintf(want_loss, sizeof want_loss, "- Loss: %.4f\n", el ? el->num : -1.0);
+    CHECK_MSG(card && strstr(card, want_loss), "the card lacks \"%s\"", want_loss);
+    lmt_json_free(evr);
     free(card);
 
     /* the event file: file_version, args, model_config, then the log history's numbers */

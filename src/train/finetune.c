@@ -86,12 +86,23 @@ static lmt_status check_output_dir(const lmt_training_args *a) {
     return s == LMT_OK ? LMT_OK : lmt_fail_wrap(s, "output_dir");
 }
 
-/* run_*.py's create_model_card(finetuned_from=model_name_or_path, tasks=...) */
-static lmt_status write_model_card(const lmt_finetune_job *job, const lmt_trainer *t, const lmt_model *m) {
+/* run_*.py's create_model_card(finetuned_from=model_name_or_path, tasks=...),
+ * last of all: the history it reads ends with trainer.evaluate()'s entry,
+ * added here when the run did not log it (final: that evaluation, or NULL) */
+static lmt_status write_model_card(const lmt_finetune_job *job, const lmt_trainer *t, const lmt_model *m,
+                                   const lmt_eval_output *final) {
     lmt_arch a = m->cfg.arch;
     lmt_model_card c = {.finetuned_from = job->model_name ? job->model_name : job->model_dir,
                         .task = a == LMT_ARCH_MARIAN ? "translation" : lmt_arch_can_generate(a) ? "text-generation" : "fill-mask"};
-    return lmt_model_card_write(job->args->output_dir, &c, &t->args, t->state.log_history);
+    if (!final) return lmt_model_card_write(job->args->output_dir, &c, &t->args, t->state.log_history);
+    lmt_trainer_state st = t->state;
+    if (!(st.log_history = lmt_json_clone(t->state.log_history))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    const char *k[LMT_EVAL_LOG_MAX];
+    double v[LMT_EVAL_LOG_MAX];
+    lmt_status s = lmt_trainer_state_log(&st, k, v, lmt_eval_log_entry(final, k, v));
+    if (s == LMT_OK) s = lmt_model_card_write(job->args->output_dir, &c, &t->args, st.log_history);
+    lmt_json_free(st.log_history);
+    return s;
 }
 
 static lmt_status load_model(const lmt_finetune_job *job, lmt_model **m) {
@@ -145,7 +156,7 @@ static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m,
     }
     if (job->train || have_eval) {
         LMT_TRY(lmt_mkdirs(dir));
-        LMT_TRY(write_model_card(job, t, m));
+        LMT_TRY(write_model_card(job, t, m, out->evaluated && !job->log_final_evaluation ? &out->after : NULL));
     }
     if (job->train) {
         if (cb->on_saved) cb->on_saved(cb->user, dir);

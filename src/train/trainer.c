@@ -127,16 +127,20 @@ bool lmt_eval_metric(const lmt_eval_output *e, const char *name, double *value) 
     return false;
 }
 
-lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e) {
-    const char *k[4 + LMT_MAX_EVAL_METRICS];
-    double v[4 + LMT_MAX_EVAL_METRICS];
+size_t lmt_eval_log_entry(const lmt_eval_output *e, const char **k, double *v) {
     size_t n = 0;
     k[n] = "eval_loss"; v[n++] = e->loss;
     for (int i = 0; i < e->n_metrics; i++) { k[n] = e->metric_keys[i]; v[n++] = e->metric_values[i]; }
     k[n] = "eval_runtime"; v[n++] = e->runtime;
     k[n] = "eval_samples_per_second"; v[n++] = e->samples_per_second;
     k[n] = "eval_steps_per_second"; v[n++] = e->steps_per_second;
-    return emit_log(t, k, v, n);
+    return n;
+}
+
+lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e) {
+    const char *k[LMT_EVAL_LOG_MAX];
+    double v[LMT_EVAL_LOG_MAX];
+    return emit_log(t, k, v, lmt_eval_log_entry(e, k, v));
 }
 
 static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out);

@@ -127,6 +127,9 @@ lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out);
  * eval_runtime, eval_samples_per_second, eval_steps_per_second, epoch, step.
  * (Evaluations the training loop runs are logged this way too.) */
 lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e);
+/* That entry's keys and values (k, v: LMT_EVAL_LOG_MAX each); returns how many. */
+#define LMT_EVAL_LOG_MAX (4 + LMT_MAX_EVAL_METRICS)
+size_t lmt_eval_log_entry(const lmt_eval_output *e, const char **k, double *v);
 void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
 /* The tokenizer saved with checkpoints and the final model: dir's files,
  * and a tokenizer_config.json as transformers writes it when dir has none
