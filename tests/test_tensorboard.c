@@ -5,7 +5,10 @@
  * CRCs read back, and each record re-encoded by lmtune from its decoded
  * fields is the same bytes. Then lmtune's own writer: a file named as
  * tensorboard names them, whose records read back and hold the log
- * entry's scalars with the callback's tags. */
+ * entry's scalars with the callback's tags. Last, the Trainer's use of it:
+ * an evaluation logged before training opens the file, training adds the
+ * args / model_config texts and its scalars to it, and an evaluation
+ * logged after training opens a second file in the same folder. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,8 @@
 #include "core/util.h"
 #include "harness.h"
 #include "io/tfrecord.h"
+#include "models/model.h"
+#include "train/task_clm.h"
 #include "train/tensorboard.h"
 
 #define FIX LMT_SOURCE_DIR "/tests/fixtures/trainer_outputs/"
@@ -171,11 +176,97 @@ static void writer(const char *tmp) {
     CHECK(lmt_tb_wanted(&a));
 }
 
+/* the tags of the records of an event file, one string ("file_version args/text_summary train/loss ...") */
+static void file_tags(const char *path, char *tags, size_t cap) {
+    char *buf = NULL;
+    size_t len = 0, off = 0, used = 0;
+    tags[0] = '\0';
+    CHECK_OK(lmt_read_file(path, &buf, &len));
+    while (buf && off < len) {
+        const uint8_t *d;
+        size_t n;
+        if (lmt_tfrecord_next((const uint8_t *)buf, len, &off, path, &d, &n) != LMT_OK) { CHECK(0); break; }
+        const char *name = "?";
+        size_t nl = 1;
+        /* the Event's summary (field 5) -> value (1) -> tag (1); or file_version (3) */
+        size_t i = 9 + (n > 9 && d[9] == 0x10 ? 2 : 0);   /* past wall_time and a one-byte step */
+        if (i < n && d[i] == 0x1a) { name = "file_version"; nl = 12; }
+        else if (i + 6 < n && d[i] == 0x2a) {
+            size_t j = i + 2 + (d[i + 1] & 0x80 ? 1 : 0);   /* summary length: one or two bytes */
+            j += 2 + (d[j + 1] & 0x80 ? 1 : 0);            /* value's key and length */
+            if (j + 1 < n && d[j] == 0x0a) { name = (const char *)d + j + 2; nl = d[j + 1]; }
+        }
+        used += (size_t)snprintf(tags + used, cap - used, "%s%.*s", used ? " " : "", (int)nl, name);
+        if (used >= cap) break;
+    }
+    free(buf);
+}
+
+static void trainer_files(const char *tmp) {
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(LMT_SOURCE_DIR "/tests/fixtures/models/gpt2", &m));
+    if (!m) return;
+    int32_t ids[4 * 8];
+    for (int i = 0; i < 32; i++) ids[i] = (i * 7) % 96;
+    lmt_clm_task *task = NULL;
+    CHECK_OK(lmt_clm_task_create(m, 2, 8, &task));
+    lmt_block_data tr, ev;
+    lmt_block_data_init(&tr, ids, 4, 8);
+    lmt_block_data_init(&ev, ids, 2, 8);
+    lmt_training_args a;
+    lmt_training_args_default(&a);
+    snprintf(a.output_dir, sizeof a.output_dir, "%s/out", tmp);
+    snprintf(a.logging_dir, sizeof a.logging_dir, "%s/tb", tmp);
+    snprintf(a.report_to, sizeof a.report_to, "tensorboard");
+    a.per_device_train_batch_size = a.per_device_eval_batch_size = 2;
+    a.max_steps = 2;
+    a.logging_steps = 1;
+    a.save_strategy = LMT_STRATEGY_NO;
+    lmt_trainer t;
+    CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &tr.base, &ev.base));
+    lmt_eval_output e;
+    lmt_train_output o;
+    CHECK_OK(lmt_trainer_evaluate(&t, &e));
+    CHECK_OK(lmt_trainer_log_eval(&t, &e));
+    CHECK_OK(lmt_trainer_train(&t, &o));
+    CHECK_OK(lmt_trainer_evaluate(&t, &e));
+    CHECK_OK(lmt_trainer_log_eval(&t, &e));
+    lmt_trainer_free(&t);
+    lmt_clm_task_free(task);
+    lmt_model_free(m);
+    DIR *d = opendir(a.logging_dir);
+    struct dirent *de;
+    char names[2][256];
+    int nf = 0;
+    while (d && (de = readdir(d)))
+        if (!strncmp(de->d_name, "events.out.tfevents.", 20) && nf < 2) snprintf(names[nf++], sizeof names[0], "%s", de->d_name);
+    if (d) closedir(d);
+    CHECK_MSG(nf == 2, "%d event files in %s", nf, a.logging_dir);
+    if (nf != 2) return;
+    /* the writers' numbers (.0, .1) order them */
+    int first = names[0][strlen(names[0]) - 1] < names[1][strlen(names[1]) - 1] ? 0 : 1;
+    char p[1400], tags[2048];
+    const char *ev_tags = "eval/loss eval/runtime eval/samples_per_second eval/steps_per_second train/epoch";
+    char want[2048];
+    snprintf(p, sizeof p, "%s/%s", a.logging_dir, names[first]);
+    file_tags(p, tags, sizeof tags);
+    snprintf(want, sizeof want, "file_version %s args/text_summary model_config/text_summary "
+             "train/loss train/grad_norm train/learning_rate train/epoch train/loss train/grad_norm train/learning_rate train/epoch "
+             "train/train_runtime train/train_samples_per_second train/train_steps_per_second train/total_flos train/train_loss "
+             "train/epoch", ev_tags);
+    CHECK_MSG(!strcmp(tags, want), "first file: %s", tags);
+    snprintf(p, sizeof p, "%s/%s", a.logging_dir, names[1 - first]);
+    file_tags(p, tags, sizeof tags);
+    snprintf(want, sizeof want, "file_version %s", ev_tags);
+    CHECK_MSG(!strcmp(tags, want), "second file: %s", tags);
+}
+
 int main(void) {
     char tmp[] = "/tmp/lmt-tb-XXXXXX";
     CHECK(mkdtemp(tmp) != NULL);
     sample_file();
     writer(tmp);
+    trainer_files(tmp);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     CHECK(system(cmd) == 0);
