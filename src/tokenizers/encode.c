@@ -1,5 +1,5 @@
 /* The encoding pipeline: UTF-8 repair -> added tokens, normalizer,
- * pre-tokenizer and model (the general pipeline; Marian's own) ->
+ * pre-tokenizer and model (the general pipeline, Marian's included) ->
  * character offsets -> truncation -> post-processor -> padding. */
 #include <omp.h>
 #include <stdio.h>
@@ -49,10 +49,15 @@ int lmt_raw_push_added(lmt_raw_seq *out, int32_t id, uint32_t start, uint32_t en
     return 0;
 }
 
-int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out) {
-    int rc = lmt_tok_encode_raw_pipeline(t, cache, text, n, out);
+int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, bool target, const char *text, size_t n, lmt_raw_seq *out) {
+    const lmt_tok_pipeline *p = target && t->pipe_tgt ? t->pipe_tgt : t->pipe;
+    int rc = lmt_tok_encode_raw_pipeline(t, p, cache, text, n, out);
     if (rc == 0 && lmt_raw_reserve(out, out->n + 1)) rc = -1;
     if (rc) return rc;
+    if (p->no_offsets) {   /* a slow tokenizer's encoding (Marian) */
+        for (size_t k = 0; k < out->n; k++) { out->cstart[k] = out->cend[k] = 0; out->words[k] = -1; out->lead[k] = out->trail[k] = 0; }
+        return 0;
+    }
     /* byte offsets -> code point offsets, walking forward once */
     const unsigned char *u = (const unsigned char *)text;
     size_t byte = 0, chars = 0;   /* chars = lead bytes in text[0..byte) */
@@ -102,8 +107,7 @@ static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const
         fixed[q] = lmt_utf8_repair(src[q], lens[q], &fl);
         if (fixed[q]) { src[q] = fixed[q]; lens[q] = fl; }
         else if (lens[q] && lmt_utf8_valid_prefix(src[q], lens[q]) != lens[q]) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
-        int rc = t->model == LMT_TOK_UNIGRAM && !t->pipe ? lmt_tok_encode_raw_marian(t, o->text_target, src[q], lens[q], &r[q])
-                                             : lmt_tok_encode_raw(t, cache, src[q], lens[q], &r[q]);
+        int rc = lmt_tok_encode_raw(t, cache, o->text_target, src[q], lens[q], &r[q]);
         if (rc) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory while tokenizing"); goto done; }
     }
     size_t keep[2] = {r[0].n, pair ? r[1].n : 0};
@@ -167,7 +171,7 @@ done:
 lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t len, const char *pair, size_t pair_len,
                                 const lmt_encode_opts *opts, lmt_encoding *out) {
     lmt_encode_opts o = opts ? *opts : lmt_encode_opts_default();
-    lmt_bpe_cache *cache = t->model == LMT_TOK_UNIGRAM && !t->pipe ? NULL : lmt_bpe_cache_new();   /* Marian needs none */
+    lmt_bpe_cache *cache = lmt_bpe_cache_new();
     lmt_status s = encode_one(t, cache, text, len, pair, pair_len, &o, out);
     if (cache) lmt_bpe_cache_free(cache);
     return s;

@@ -161,6 +161,41 @@ static lmt_status read_normalizer(lmt_spm *m, pb *b) {
 
 static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; }
 
+/* The byte trie of the NORMAL / USER_DEFINED / UNUSED pieces. */
+static lmt_status build_trie(lmt_spm *m) {
+    size_t bound = 1;
+    for (size_t i = 0; i < m->n; i++) bound += m->piece_len[i];
+    size_t cap = 1024;
+    while (cap < 2 * bound) cap *= 2;
+    m->node_id = malloc(bound * sizeof *m->node_id);
+    m->tkey = calloc(cap, sizeof *m->tkey);
+    m->tchild = malloc(cap * sizeof *m->tchild);
+    if (!m->node_id || !m->tkey || !m->tchild) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    m->tmask = cap - 1;
+    m->n_nodes = 1;
+    m->node_id[0] = -1;
+    for (size_t i = 0; i < m->n; i++) {
+        uint8_t ty = m->type[i];
+        if (ty != LMT_SPM_NORMAL && ty != LMT_SPM_USER_DEFINED && ty != LMT_SPM_UNUSED) continue;
+        uint32_t node = 0;
+        for (uint32_t l = 0; l < m->piece_len[i]; l++) {
+            uint32_t c = lmt_spm_trie_step(m, node, (unsigned char)m->piece[i][l]);
+            if (!c) {
+                uint64_t k = ((uint64_t)node << 8 | (unsigned char)m->piece[i][l]) + 1;
+                size_t j = (size_t)((k * 0x9E3779B97F4A7C15ULL) >> 20) & m->tmask;
+                while (m->tkey[j]) j = (j + 1) & m->tmask;
+                c = (uint32_t)m->n_nodes++;
+                m->node_id[c] = -1;
+                m->tkey[j] = k;
+                m->tchild[j] = c;
+            }
+            node = c;
+        }
+        m->node_id[node] = (int32_t)i;
+    }
+    return LMT_OK;
+}
+
 static lmt_status build(lmt_spm *m, const char *path) {
     if (m->n == 0) return lmt_fail(LMT_ERR_FORMAT, "%s: the model has no pieces", path);
     if (m->model_type != 1) return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: model_type %d is not unigram (1); only unigram models are supported", path, m->model_type);
@@ -168,8 +203,7 @@ static lmt_status build(lmt_spm *m, const char *path) {
         return lmt_fail(LMT_ERR_FORMAT, "%s: unk_id %d is not a piece of type UNKNOWN", path, m->unk_id);
     m->normal = lmt_strmap_new(m->n);
     m->reserved = lmt_strmap_new(64);
-    m->prefix = lmt_strmap_new(m->n * 4);
-    if (!m->normal || !m->reserved || !m->prefix) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    if (!m->normal || !m->reserved) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     m->min_score = 3.402823466e+38F;
     m->max_score = 1.175494351e-38F;   /* sentencepiece starts from FLT_MIN */
     for (int k = 0; k < 256; k++) m->byte_id[k] = -1;
@@ -188,12 +222,6 @@ static lmt_status build(lmt_spm *m, const char *path) {
             return lmt_fail(LMT_ERR_FORMAT, "%s: piece %zu \"%.40s\" is a duplicate of piece %lld", path, i, m->piece[i], (long long)old);
         LMT_TRY(lmt_strmap_put(map, m->piece[i], m->piece_len[i], (int64_t)i));
         if (normal && m->piece_len[i] > m->max_piece_len) m->max_piece_len = m->piece_len[i];
-        for (uint32_t l = 1; normal && l <= m->piece_len[i]; l++) {
-            int64_t cur;
-            bool have = lmt_strmap_get(m->prefix, m->piece[i], l, &cur);
-            if (l == m->piece_len[i]) LMT_TRY(lmt_strmap_put(m->prefix, m->piece[i], l, (int64_t)i));
-            else if (!have) LMT_TRY(lmt_strmap_put(m->prefix, m->piece[i], l, -1));
-        }
         if (ty == LMT_SPM_BYTE) {
             const char *s = m->piece[i];
             if (m->piece_len[i] != 6 || memcmp(s, "<0x", 3) || s[5] != '>' || hexval(s[3]) < 0 || hexval(s[4]) < 0)
@@ -201,6 +229,7 @@ static lmt_status build(lmt_spm *m, const char *path) {
             m->byte_id[hexval(s[3]) * 16 + hexval(s[4])] = (int32_t)i;
         }
     }
+    LMT_TRY(build_trie(m));
     if (m->byte_fallback)
         for (int k = 0; k < 256; k++)
             if (m->byte_id[k] < 0) return lmt_fail(LMT_ERR_FORMAT, "%s: byte_fallback is set but piece <0x%02X> is missing", path, k);
@@ -241,7 +270,7 @@ void lmt_spm_free(lmt_spm *m) {
     free(m->piece); free(m->piece_len); free(m->score); free(m->type);
     if (m->normal) lmt_strmap_free(m->normal);
     if (m->reserved) lmt_strmap_free(m->reserved);
-    if (m->prefix) lmt_strmap_free(m->prefix);
+    free(m->node_id); free(m->tkey); free(m->tchild);
     free(m->unk_surface); free(m->trie); free(m->norm);
     memset(m, 0, sizeof *m);
 }

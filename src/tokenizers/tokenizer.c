@@ -253,7 +253,7 @@ config:
         lmt_json *fake = smap;   /* same keys as tokenizer_config */
         if ((s = apply_tokenizer_config(t, fake, sm)) != LMT_OK) goto done;
     }
-    if (t->model == LMT_TOK_UNIGRAM && !t->pipe && (s = lmt_marian_post(t)) != LMT_OK) goto done;
+    if (t->pipe_tgt && (s = lmt_marian_post(t)) != LMT_OK) goto done;
     if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa tokenizer without <s> and </s> in its vocabulary", vj); goto done; }
 done:
     lmt_json_free(cfg);
@@ -290,6 +290,7 @@ void lmt_tokenizer_free(lmt_tokenizer *t) {
     lmt_added_vocab_free(&t->added);
     lmt_post_free(&t->post);
     if (t->pipe) { lmt_tok_pipeline_free(t->pipe); free(t->pipe); }
+    if (t->pipe_tgt) { lmt_tok_pipeline_free(t->pipe_tgt); free(t->pipe_tgt); }
     free(t->wp.prefix);
     if (t->spm_loaded > 0) lmt_spm_free(&t->spm_src);
     if (t->spm_loaded > 1) lmt_spm_free(&t->spm_tgt);
