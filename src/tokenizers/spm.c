@@ -144,8 +144,10 @@ int lmt_spm_encode_normalized(const lmt_spm *m, const char *text, size_t size, i
         }
         uint32_t node = 0;
         for (size_t len = 1; start + len <= size; len++) {
-            if (!(node = lmt_spm_trie_step(m, node, s[start + len - 1]))) break;
-            int32_t id = m->node_id[node];
+            const struct lmt_spm_edge *e = lmt_spm_trie_step(m, node, s[start + len - 1]);
+            if (!e) break;
+            node = e->child;
+            int32_t id = e->id;
             if (id < 0 || m->type[id] == LMT_SPM_UNUSED) continue;
             best_node *t = &best[start + len];
             float cand;

@@ -21,11 +21,10 @@ typedef struct lmt_spm {
     uint8_t *type;
     lmt_strmap *normal;        /* NORMAL / USER_DEFINED / UNUSED pieces -> id (the Viterbi trie) */
     /* byte trie over the `normal` pieces (Viterbi walks it one byte a step):
-     * node -> piece id or -1; (node, byte) -> child in an open-addressing
-     * table (key (node << 8 | byte) + 1, 0 = empty) */
-    int32_t *node_id;
-    uint64_t *tkey;
-    uint32_t *tchild;
+     * (node, byte) -> child and the child's piece id (or -1) in one
+     * open-addressing slot (key node << 8 | byte, plus 1; 0 = empty), so a
+     * step touches one cache line */
+    struct lmt_spm_edge { uint32_t key, child; int32_t id; } *edge;
     size_t n_nodes, tmask;
     lmt_strmap *reserved;      /* CONTROL / UNKNOWN / BYTE pieces -> id */
     size_t max_piece_len;      /* bytes, over `normal` */
@@ -65,12 +64,12 @@ int lmt_spm_encode_spans(const lmt_spm *m, const char *text, size_t n, int32_t *
 /* The model alone (Model::Encode + PopulateSentencePieceText) over text
  * already normalized by lmt_spm_normalize: ids and byte spans in it. */
 int lmt_spm_encode_normalized(const lmt_spm *m, const char *text, size_t n, int32_t **ids, uint32_t **spans, size_t *n_ids);
-/* The child of trie node `node` by byte c, 0 when none (0 is the root). */
-static inline uint32_t lmt_spm_trie_step(const lmt_spm *m, uint32_t node, unsigned char c) {
-    uint64_t k = ((uint64_t)node << 8 | c) + 1;
-    for (size_t j = (size_t)((k * 0x9E3779B97F4A7C15ULL) >> 20) & m->tmask;; j = (j + 1) & m->tmask) {
-        if (m->tkey[j] == k) return m->tchild[j];
-        if (!m->tkey[j]) return 0;
+/* The edge from trie node `node` by byte c, NULL when none (0 is the root). */
+static inline const struct lmt_spm_edge *lmt_spm_trie_step(const lmt_spm *m, uint32_t node, unsigned char c) {
+    uint32_t k = (node << 8 | c) + 1;
+    for (size_t j = (size_t)(((uint64_t)k * 0x9E3779B97F4A7C15ULL) >> 24) & m->tmask;; j = (j + 1) & m->tmask) {
+        if (m->edge[j].key == k) return &m->edge[j];
+        if (!m->edge[j].key) return NULL;
     }
 }
 /* Id of a piece string (PieceToId): unk_id when unknown. */
