@@ -116,6 +116,7 @@ static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const
         if ((size_t)o->max_length < spec) { s = lmt_fail(LMT_ERR_ARG, "max_length %lld is smaller than the %zu special tokens", (long long)o->max_length, spec); goto done; }
         size_t max = (size_t)o->max_length - spec, total = keep[0] + keep[1];
         if (total > max) {
+            if (!pair && o->truncation == LMT_TRUNCATE_ONLY_SECOND) { s = lmt_fail(LMT_ERR_ARG, "truncation only_second: the second sequence is not provided"); goto done; }
             if (!pair || o->truncation == LMT_TRUNCATE_ONLY_FIRST || o->truncation == LMT_TRUNCATE_ONLY_SECOND) {
                 int q = (pair && o->truncation == LMT_TRUNCATE_ONLY_SECOND) ? 1 : 0;
                 size_t other = keep[1 - q];
@@ -130,11 +131,20 @@ static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const
             }
         }
     }
+    /* Encoding::truncate asserts the stride below what a truncated sequence keeps */
+    for (int q = 0; q < nseq; q++)
+        if (keep[q] < r[q].n && keep[q] > 0 && (size_t)o->stride >= keep[q]) {
+            s = lmt_fail(LMT_ERR_ARG, "stride %lld must be strictly less than the %zu tokens sequence %d keeps (max_length less the special tokens)", (long long)o->stride, keep[q], q + 1);
+            goto done;
+        }
     size_t total = keep[0] + keep[1] + spec;
-    size_t padded = total;
-    if (o->padding == LMT_PAD_MAX_LENGTH && o->max_length > 0 && (size_t)o->max_length > padded) padded = (size_t)o->max_length;
+    /* tokenizers' pad_encodings: the target (the fixed length, else this
+     * sequence's) rounded up to pad_to_multiple_of; longer sequences stay */
+    int64_t pad_len = o->pad_length > 0 ? o->pad_length : o->max_length;
+    size_t padded = o->padding == LMT_PAD_MAX_LENGTH && pad_len > 0 ? (size_t)pad_len : total;
     if (o->pad_to_multiple_of > 0 && padded % (size_t)o->pad_to_multiple_of)
         padded += (size_t)o->pad_to_multiple_of - padded % (size_t)o->pad_to_multiple_of;
+    if (padded < total) padded = total;
     if (enc_alloc(out, padded)) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
     /* truncation_side=left keeps the last tokens */
     size_t from[2] = {0, 0};
@@ -144,18 +154,19 @@ static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const
         ps[q] = (lmt_post_seq){r[q].ids, r[q].words, r[q].cstart, r[q].cend, r[q].lead, r[q].trail, from[q], keep[q]};
     lmt_post_assemble(&t->post, o->add_special_tokens, ps, nseq, out);
     if (padded > out->n) {
-        if (t->special.pad < 0) { s = lmt_fail(LMT_ERR_ARG, "asked to pad but the tokenizer has no padding token (set one, e.g. eos)"); goto done; }
+        int32_t pad = o->pad_id_set ? o->pad_id : t->special.pad, ptype = o->pad_id_set ? o->pad_type_id : 0;
+        if (pad < 0) { s = lmt_fail(LMT_ERR_ARG, "asked to pad but the tokenizer has no padding token (set one, e.g. eos)"); goto done; }
         size_t n0 = out->n, npad = padded - n0;
         if (o->pad_left) {
             int32_t *arrs[] = {out->ids, out->type_ids, out->attention_mask, out->special_tokens_mask, out->word_ids,
                                out->sequence_ids, out->offset_start, out->offset_end};
             for (int a = 0; a < 8; a++) memmove(arrs[a] + npad, arrs[a], n0 * 4);
             out->n = 0;
-            for (size_t k = 0; k < npad; k++) put(out, t->special.pad, 0, 1, -1, -1, 0, 0);
+            for (size_t k = 0; k < npad; k++) put(out, pad, ptype, 1, -1, -1, 0, 0);
             out->n = padded;
             for (size_t k = 0; k < npad; k++) out->attention_mask[k] = 0;
         } else {
-            for (size_t k = 0; k < npad; k++) put(out, t->special.pad, 0, 1, -1, -1, 0, 0);
+            for (size_t k = 0; k < npad; k++) put(out, pad, ptype, 1, -1, -1, 0, 0);
             for (size_t k = n0; k < padded; k++) out->attention_mask[k] = 0;
         }
     }
@@ -170,23 +181,25 @@ done:
 
 lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t len, const char *pair, size_t pair_len,
                                 const lmt_encode_opts *opts, lmt_encoding *out) {
-    lmt_encode_opts o = opts ? *opts : lmt_encode_opts_default();
+    lmt_encode_opts o = opts ? *opts : lmt_tokenizer_encode_opts(t);
     lmt_bpe_cache *cache = lmt_bpe_cache_new();
     lmt_status s = encode_one(t, cache, text, len, pair, pair_len, &o, out);
     if (cache) lmt_bpe_cache_free(cache);
     return s;
 }
 
-static lmt_status pad_to(const lmt_tokenizer *t, lmt_encoding *e, size_t target, bool left) {
+static lmt_status pad_to(const lmt_tokenizer *t, const lmt_encode_opts *o, lmt_encoding *e, size_t target) {
     if (e->n >= target) return LMT_OK;
-    if (t->special.pad < 0) return lmt_fail(LMT_ERR_ARG, "asked to pad but the tokenizer has no padding token (set one, e.g. eos)");
+    bool left = o->pad_left;
+    int32_t pad = o->pad_id_set ? o->pad_id : t->special.pad, ptype = o->pad_id_set ? o->pad_type_id : 0;
+    if (pad < 0) return lmt_fail(LMT_ERR_ARG, "asked to pad but the tokenizer has no padding token (set one, e.g. eos)");
     lmt_encoding p;
     if (enc_alloc(&p, target)) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     size_t npad = target - e->n;
-    if (left) for (size_t k = 0; k < npad; k++) put(&p, t->special.pad, 0, 1, -1, -1, 0, 0);
+    if (left) for (size_t k = 0; k < npad; k++) put(&p, pad, ptype, 1, -1, -1, 0, 0);
     for (size_t k = 0; k < e->n; k++)
         put(&p, e->ids[k], e->type_ids[k], e->special_tokens_mask[k], e->word_ids[k], e->sequence_ids[k], e->offset_start[k], e->offset_end[k]);
-    if (!left) for (size_t k = 0; k < npad; k++) put(&p, t->special.pad, 0, 1, -1, -1, 0, 0);
+    if (!left) for (size_t k = 0; k < npad; k++) put(&p, pad, ptype, 1, -1, -1, 0, 0);
     for (size_t k = 0; k < target; k++)
         if ((left && k < npad) || (!left && k >= e->n)) p.attention_mask[k] = 0;
     lmt_encoding_free(e);
@@ -197,8 +210,9 @@ static lmt_status pad_to(const lmt_tokenizer *t, lmt_encoding *e, size_t target,
 lmt_status lmt_tokenizer_encode_batch(const lmt_tokenizer *t, const char *const *texts, const size_t *lens,
                                       const char *const *pairs, const size_t *pair_lens, size_t n,
                                       const lmt_encode_opts *opts, lmt_encoding *outs) {
-    lmt_encode_opts o = opts ? *opts : lmt_encode_opts_default();
+    lmt_encode_opts o = opts ? *opts : lmt_tokenizer_encode_opts(t);
     lmt_padding padding = o.padding;
+    int64_t multiple = o.pad_to_multiple_of;
     if (o.padding == LMT_PAD_LONGEST) { o.padding = LMT_PAD_NONE; o.pad_to_multiple_of = 0; }
     int nt = omp_get_max_threads();
     lmt_bpe_cache **caches = calloc((size_t)nt, sizeof *caches);
@@ -229,10 +243,9 @@ lmt_status lmt_tokenizer_encode_batch(const lmt_tokenizer *t, const char *const 
     if (padding == LMT_PAD_LONGEST) {
         size_t longest = 0;
         for (size_t i = 0; i < n; i++) if (outs[i].n > longest) longest = outs[i].n;
-        if (opts->pad_to_multiple_of > 0 && longest % (size_t)opts->pad_to_multiple_of)
-            longest += (size_t)opts->pad_to_multiple_of - longest % (size_t)opts->pad_to_multiple_of;
+        if (multiple > 0 && longest % (size_t)multiple) longest += (size_t)multiple - longest % (size_t)multiple;
         for (size_t i = 0; i < n; i++) {
-            lmt_status s = pad_to(t, &outs[i], longest, o.pad_left);
+            lmt_status s = pad_to(t, &o, &outs[i], longest);
             if (s != LMT_OK) { for (size_t k = 0; k < n; k++) lmt_encoding_free(&outs[k]); return s; }
         }
     }

@@ -27,6 +27,8 @@ struct lmt_tokenizer {
     int spm_loaded;            /* how many of them to free */
     bool separate_vocabs;      /* target ids from target_vocab.json (in tgt_vocab) */
     lmt_bpe tgt_vocab;
+    lmt_encode_opts call_opts;     /* what opts=NULL means (lmt_tokenizer_encode_opts) */
+    int32_t file_pad_id;           /* tokenizer.json padding's pad_token, -1 if none */
     char *dir;
     lmt_tok_pipeline *pipe;        /* the general tokenizer.json pipeline, or NULL */
     lmt_tok_pipeline *pipe_tgt;    /* Marian's target side, or NULL */
