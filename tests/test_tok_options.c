@@ -5,7 +5,8 @@
  * token; the rest is reset per call). References:
  * tools/reference/make_tokenizer_options_fixtures.py ->
  * tests/fixtures/tokenizers_json/options.json (tokenizers 0.23.3,
- * transformers 5.23), over the synthetic WordPiece tokenizer. */
+ * transformers 5.23), over the synthetic WordPiece tokenizer: ids, type ids,
+ * masks, offsets, word ids and the overflowing encodings' ids. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,16 @@ static void check_row(const lmt_encoding *e, const lmt_json *row, const char *wh
         bool same = a->len == e->n;
         for (size_t i = 0; same && i < e->n; i++) same = a->items[i].i64 == got[k][i];
         CHECK_MSG(same, "%s: %s differ (%zu vs %zu tokens)", what, keys[k], e->n, a->len);
+    }
+    const lmt_json *ov = field(row, "overflowing");
+    if (ov) {
+        bool same = ov->len == e->n_overflowing;
+        for (size_t k = 0; same && k < ov->len; k++) {
+            const lmt_json *a = &ov->items[k];
+            same = a->len == e->overflowing[k].n;
+            for (size_t i = 0; same && i < a->len; i++) same = a->items[i].i64 == e->overflowing[k].ids[i];
+        }
+        CHECK_MSG(same, "%s: overflowing differ (%zu vs %zu encodings)", what, e->n_overflowing, ov->len);
     }
     const lmt_json *off = field(row, "offsets");
     if (off && off->len == e->n) {

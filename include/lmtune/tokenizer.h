@@ -75,8 +75,11 @@ typedef struct lmt_encode_opts {
     bool text_target;           /* Marian: encode as text_target (target.spm);
                                    ignored by the other tokenizers */
     int64_t stride;             /* tokenizers' truncation stride: must stay below the
-                                   length each truncated sequence keeps (overflowing
-                                   windows are not returned) */
+                                   length each truncated sequence keeps */
+    bool return_overflowing;    /* fill lmt_encoding.overflowing with what truncation
+                                   cut off, in windows overlapping by stride, each
+                                   post-processed and padded as tokenizers' Encoding
+                                   overflowing (return_overflowing_tokens) */
     int64_t pad_length;         /* LMT_PAD_MAX_LENGTH pads to this (0: max_length) */
     bool pad_id_set;            /* pad with pad_id / pad_type_id instead of the */
     int32_t pad_id;             /* tokenizer's pad token and type 0 */
@@ -106,6 +109,8 @@ typedef struct lmt_encoding {
     int32_t *word_ids;
     int32_t *sequence_ids;
     int32_t *offset_start, *offset_end;
+    struct lmt_encoding *overflowing;   /* with opts.return_overflowing (else NULL) */
+    size_t n_overflowing;
 } lmt_encoding;
 LMT_API void lmt_encoding_free(lmt_encoding *e);
 

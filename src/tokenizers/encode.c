@@ -86,12 +86,59 @@ static int enc_alloc(lmt_encoding *e, size_t n) {
 
 void lmt_encoding_free(lmt_encoding *e) {
     if (!e) return;
+    for (size_t k = 0; k < e->n_overflowing; k++) lmt_encoding_free(&e->overflowing[k]);
+    free(e->overflowing);
     free(e->ids); free(e->type_ids); free(e->attention_mask); free(e->special_tokens_mask);
     free(e->word_ids); free(e->sequence_ids); free(e->offset_start); free(e->offset_end);
     memset(e, 0, sizeof *e);
 }
 
 #define put lmt_enc_put
+
+/* Encoding::truncate's windows of a sequence of len tokens keeping keep
+ * (keep < len): the kept one first, then the overflowing ones, max_len long
+ * and stride apart from each other's ends (from the end with left). */
+typedef struct { size_t from, n; } tok_win;
+static tok_win *windows(size_t len, size_t keep, size_t stride, bool left, size_t *count) {
+    size_t cap = keep ? len / (keep - stride) + 2 : 2, n = 0;
+    tok_win *w = malloc(cap * sizeof *w);
+    if (!w) return NULL;
+    if (keep == 0) { w[n++] = (tok_win){0, 0}; w[n++] = (tok_win){0, len}; *count = n; return w; }
+    size_t step = keep - stride;
+    if (!left) {
+        for (size_t st = 0; st < len; st += step) {
+            size_t stop = st + keep < len ? st + keep : len;
+            w[n++] = (tok_win){st, stop - st};
+            if (stop == len) break;
+        }
+    } else {
+        for (size_t i = 0; i < len; i += step) {
+            size_t stop = len - i, st = stop > keep ? stop - keep : 0;
+            w[n++] = (tok_win){st, stop - st};
+            if (st == 0) break;
+        }
+    }
+    *count = n;
+    return w;
+}
+
+/* Pads e (with room for target tokens) to target on the side o asks for. */
+static void pad_in_place(const lmt_encode_opts *o, int32_t pad, int32_t ptype, lmt_encoding *out, size_t padded) {
+    if (padded <= out->n) return;
+    size_t n0 = out->n, npad = padded - n0;
+    if (o->pad_left) {
+        int32_t *arrs[] = {out->ids, out->type_ids, out->attention_mask, out->special_tokens_mask, out->word_ids,
+                           out->sequence_ids, out->offset_start, out->offset_end};
+        for (int a = 0; a < 8; a++) memmove(arrs[a] + npad, arrs[a], n0 * 4);
+        out->n = 0;
+        for (size_t k = 0; k < npad; k++) put(out, pad, ptype, 1, -1, -1, 0, 0);
+        out->n = padded;
+        for (size_t k = 0; k < npad; k++) out->attention_mask[k] = 0;
+    } else {
+        for (size_t k = 0; k < npad; k++) put(out, pad, ptype, 1, -1, -1, 0, 0);
+        for (size_t k = n0; k < padded; k++) out->attention_mask[k] = 0;
+    }
+}
 
 static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t len, const char *pair,
                              size_t pair_len, const lmt_encode_opts *o, lmt_encoding *out) {
@@ -141,35 +188,58 @@ static lmt_status encode_one(const lmt_tokenizer *t, lmt_bpe_cache *cache, const
     /* tokenizers' pad_encodings: the target (the fixed length, else this
      * sequence's) rounded up to pad_to_multiple_of; longer sequences stay */
     int64_t pad_len = o->pad_length > 0 ? o->pad_length : o->max_length;
-    size_t padded = o->padding == LMT_PAD_MAX_LENGTH && pad_len > 0 ? (size_t)pad_len : total;
-    if (o->pad_to_multiple_of > 0 && padded % (size_t)o->pad_to_multiple_of)
-        padded += (size_t)o->pad_to_multiple_of - padded % (size_t)o->pad_to_multiple_of;
-    if (padded < total) padded = total;
-    if (enc_alloc(out, padded)) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done; }
-    /* truncation_side=left keeps the last tokens */
-    size_t from[2] = {0, 0};
-    if (o->truncate_left) { from[0] = r[0].n - keep[0]; from[1] = pair ? r[1].n - keep[1] : 0; }
-    lmt_post_seq ps[2];
-    for (int q = 0; q < nseq; q++)
-        ps[q] = (lmt_post_seq){r[q].ids, r[q].words, r[q].cstart, r[q].cend, r[q].lead, r[q].trail, from[q], keep[q]};
-    lmt_post_assemble(&t->post, o->add_special_tokens, ps, nseq, out);
-    if (padded > out->n) {
-        int32_t pad = o->pad_id_set ? o->pad_id : t->special.pad, ptype = o->pad_id_set ? o->pad_type_id : 0;
-        if (pad < 0) { s = lmt_fail(LMT_ERR_ARG, "asked to pad but the tokenizer has no padding token (set one, e.g. eos)"); goto done; }
-        size_t n0 = out->n, npad = padded - n0;
-        if (o->pad_left) {
-            int32_t *arrs[] = {out->ids, out->type_ids, out->attention_mask, out->special_tokens_mask, out->word_ids,
-                               out->sequence_ids, out->offset_start, out->offset_end};
-            for (int a = 0; a < 8; a++) memmove(arrs[a] + npad, arrs[a], n0 * 4);
-            out->n = 0;
-            for (size_t k = 0; k < npad; k++) put(out, pad, ptype, 1, -1, -1, 0, 0);
-            out->n = padded;
-            for (size_t k = 0; k < npad; k++) out->attention_mask[k] = 0;
-        } else {
-            for (size_t k = 0; k < npad; k++) put(out, pad, ptype, 1, -1, -1, 0, 0);
-            for (size_t k = n0; k < padded; k++) out->attention_mask[k] = 0;
+    size_t target = o->padding == LMT_PAD_MAX_LENGTH && pad_len > 0 ? (size_t)pad_len : total;
+    if (o->pad_to_multiple_of > 0 && target % (size_t)o->pad_to_multiple_of)
+        target += (size_t)o->pad_to_multiple_of - target % (size_t)o->pad_to_multiple_of;
+    int32_t pad = o->pad_id_set ? o->pad_id : t->special.pad, ptype = o->pad_id_set ? o->pad_type_id : 0;
+    int32_t *saved = NULL;   /* offsets before trimming: every window is trimmed anew */
+    /* the windows of each sequence (one unless truncated and overflow asked) */
+    tok_win one[2] = {{o->truncate_left ? r[0].n - keep[0] : 0, keep[0]}, {pair && o->truncate_left ? r[1].n - keep[1] : 0, keep[1]}};
+    tok_win *win[2] = {&one[0], &one[1]};
+    size_t nw[2] = {1, 1};
+    for (int q = 0; q < nseq && o->return_overflowing; q++)
+        if (keep[q] < r[q].n && !(win[q] = windows(r[q].n, keep[q], (size_t)o->stride, o->truncate_left, &nw[q]))) {
+            win[q] = &one[q];
+            s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+            goto done_win;
         }
+    /* Encoding::merge_with's order: each overflowing window of the first with
+     * the second's kept one and overflowing ones, then the first's kept one
+     * with the second's overflowing ones */
+    size_t ncomb = nw[0] * nw[1];
+    if (ncomb > 1 && !(saved = malloc((r[0].n + (pair ? r[1].n : 0) + 1) * 2 * sizeof *saved))) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done_win; }
+    if (saved)
+        for (int q = 0, at = 0; q < nseq; at += (int)r[q].n * 2, q++) {
+            memcpy(saved + at, r[q].cstart, r[q].n * 4);
+            memcpy(saved + at + r[q].n, r[q].cend, r[q].n * 4);
+        }
+    if (ncomb > 1 && !(out->overflowing = calloc(ncomb - 1, sizeof *out->overflowing))) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done_win; }
+    for (size_t c = 0; c < ncomb; c++) {
+        size_t a, b;   /* window of each sequence */
+        if (c == 0) a = b = 0;
+        else if (c <= (nw[0] - 1) * nw[1]) { a = 1 + (c - 1) / nw[1]; b = (c - 1) % nw[1]; }
+        else { a = 0; b = c - (nw[0] - 1) * nw[1]; }
+        lmt_encoding *e = c == 0 ? out : &out->overflowing[c - 1];
+        size_t tg = c && o->padding == LMT_PAD_NONE ? 0 : target;   /* without padding, overflowing ones stay as they are */
+        size_t n_e = win[0][a].n + (pair ? win[1][b].n : 0) + spec;
+        if (c) out->n_overflowing++;
+        if (enc_alloc(e, n_e > tg ? n_e : tg)) { s = lmt_fail(LMT_ERR_NOMEM, "out of memory"); goto done_win; }
+        if (saved)
+            for (int q = 0, at = 0; q < nseq; at += (int)r[q].n * 2, q++) {
+                memcpy(r[q].cstart, saved + at, r[q].n * 4);
+                memcpy(r[q].cend, saved + at + r[q].n, r[q].n * 4);
+            }
+        lmt_post_seq ps[2];
+        size_t wi[2] = {a, b};
+        for (int q = 0; q < nseq; q++)
+            ps[q] = (lmt_post_seq){r[q].ids, r[q].words, r[q].cstart, r[q].cend, r[q].lead, r[q].trail, win[q][wi[q]].from, win[q][wi[q]].n};
+        lmt_post_assemble(&t->post, o->add_special_tokens, ps, nseq, e);
+        if (tg > e->n && pad < 0) { s = lmt_fail(LMT_ERR_ARG, "asked to pad but the tokenizer has no padding token (set one, e.g. eos)"); goto done_win; }
+        pad_in_place(o, pad, ptype, e, tg);
     }
+done_win:
+    free(saved);
+    for (int q = 0; q < 2; q++) if (win[q] != &one[q]) free(win[q]);
 done:
     lmt_raw_seq_free(&r[0]);
     lmt_raw_seq_free(&r[1]);
@@ -189,6 +259,7 @@ lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t
 }
 
 static lmt_status pad_to(const lmt_tokenizer *t, const lmt_encode_opts *o, lmt_encoding *e, size_t target) {
+    for (size_t k = 0; k < e->n_overflowing; k++) LMT_TRY(pad_to(t, o, &e->overflowing[k], target));   /* Encoding::pad */
     if (e->n >= target) return LMT_OK;
     bool left = o->pad_left;
     int32_t pad = o->pad_id_set ? o->pad_id : t->special.pad, ptype = o->pad_id_set ? o->pad_type_id : 0;
@@ -202,6 +273,10 @@ static lmt_status pad_to(const lmt_tokenizer *t, const lmt_encode_opts *o, lmt_e
     if (!left) for (size_t k = 0; k < npad; k++) put(&p, pad, ptype, 1, -1, -1, 0, 0);
     for (size_t k = 0; k < target; k++)
         if ((left && k < npad) || (!left && k >= e->n)) p.attention_mask[k] = 0;
+    p.overflowing = e->overflowing;
+    p.n_overflowing = e->n_overflowing;
+    e->overflowing = NULL;
+    e->n_overflowing = 0;
     lmt_encoding_free(e);
     *e = p;
     return LMT_OK;

@@ -220,6 +220,7 @@ static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path, const 
     const char *pad_token = NULL;
     lmt_encode_opts fo = lmt_encode_opts_default();
     if (s == LMT_OK) s = read_trunc_pad(j, path, &fo, &pad_token);
+    fo.return_overflowing = true;   /* tokenizers' Encoding always carries them */
     if (s == LMT_OK && !cfg && !dir) t->call_opts = fo;   /* Tokenizer.from_file: the file's settings */
     else if (s == LMT_OK) {
         /* AutoTokenizer: per call, but padding_side / truncation_side default
