@@ -1,0 +1,217 @@
+/* The rank-r products of an adapter (see lowrank.h).
+ *
+ * Each product is one inner loop shape: acc[i] += a_i(t) * v(t) over the
+ * long dimension t, with v(t) a short row (a chunk of r, or of the output
+ * width) held in vector registers and a_i(t) a scalar broadcast, for a tile
+ * of rows i. Every output is then one sum over t, first to last (FMA-fused:
+ * CMake compiles this file with -ffp-contract=fast), however the work is
+ * tiled or shared out: results are independent of the thread count.
+ *
+ * The chunks are GCC vector types of 16, 8 and 4 floats (lowered to what the
+ * level has: one zmm, two ymm or four xmm for 16), with a scalar tail. */
+#include <math.h>
+#include <string.h>
+#include "kernels/lowrank.h"
+#include "kernels/parallel.h"
+#include "kernels/variant.h"
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+/* their unaligned forms, for loads and stores straight from the rows (a
+ * memcpy compiles to narrower moves at some levels, which then stall the
+ * wide load on store forwarding) */
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));
+typedef float v4u __attribute__((vector_size(16), aligned(4)));
+
+/* The level's vectors: VW floats in one register (vf); a chunk of 16 / 8
+ * columns is 16 / VW or 8 / VW of them. RB: rows per tile, as many
+ * independent accumulator chains as the registers hold for a 16-wide chunk. */
+#if defined(__AVX512F__)
+typedef v16 vf;
+typedef v16u vfu;
+#define VW 16
+#define RB 8
+#elif defined(__AVX2__)
+typedef v8 vf;
+typedef v8u vfu;
+#define VW 8
+#define RB 4
+#else
+typedef v4 vf;
+typedef v4u vfu;
+#define VW 4
+#define RB 2
+#endif
+
+/* out[i][0..W) = sum_t a[i*sa + t*sb] * v[t*ldv + 0..W), i < RB, with NV
+ * vectors of type VT per row (W = NV * lanes) */
+#define LOWRANK_TILE(W, VT, NV)                                                                             \
+    static inline void tile##W(float (*out)[16], const float *a, long sa, long sb, const float *v, long ldv, \
+                               long T) {                                                                  \
+        VT acc[RB][NV];                                                                                   \
+        for (int i = 0; i < RB; i++)                                                                      \
+            for (int e = 0; e < NV; e++) acc[i][e] = (VT){0};                                             \
+        for (long t = 0; t < T; t++) {                                                                    \
+            const VT##u *vp = (const VT##u *)(v + t * ldv);                                               \
+            VT vv[NV];                                                                                    \
+            for (int e = 0; e < NV; e++) vv[e] = vp[e];                                                   \
+            for (int i = 0; i < RB; i++) {                                                                \
+                float x = a[i * sa + t * sb];                                                             \
+                for (int e = 0; e < NV; e++) acc[i][e] += x * vv[e];                                      \
+            }                                                                                             \
+        }                                                                                                 \
+        for (int i = 0; i < RB; i++)                                                                      \
+            for (int e = 0; e < NV; e++) ((VT##u *)out[i])[e] = acc[i][e];                                \
+    }
+#if VW == 16
+LOWRANK_TILE(16, v16, 1)
+LOWRANK_TILE(8, v8, 1)
+#elif VW == 8
+LOWRANK_TILE(16, v8, 2)
+LOWRANK_TILE(8, v8, 1)
+#else
+LOWRANK_TILE(16, v4, 4)
+LOWRANK_TILE(8, v4, 2)
+#endif
+LOWRANK_TILE(4, v4, 1)
+
+/* the same for `rows` (<= RB) rows and w (< 4) columns, scalar */
+static void tile_tail(float (*out)[16], int rows, int w, const float *a, long sa, long sb, const float *v, long ldv,
+                      long T) {
+    for (int i = 0; i < rows; i++)
+        for (int c = 0; c < w; c++) {
+            float s = 0.0f;
+            for (long t = 0; t < T; t++) s += a[i * sa + t * sb] * v[t * ldv + c];
+            out[i][c] = s;
+        }
+}
+
+/* Tiles of `rows` rows (<= RB) over all r columns: calls f(out, j0, w) per chunk */
+#define FOR_CHUNKS(rows, r, a, sa, sb, v, ldv, T, BODY)                                          \
+    do {                                                                                         \
+        float out[RB][16];                                                                       \
+        for (int j0 = 0; j0 < (r);) {                                                            \
+            int w = (r) - j0 >= 16 ? 16 : (r) - j0 >= 8 ? 8 : (r) - j0 >= 4 ? 4 : (r) - j0;      \
+            if ((rows) < RB || w < 4) tile_tail(out, rows, w, a, sa, sb, (v) + j0, ldv, T);      \
+            else if (w == 16) tile16(out, a, sa, sb, (v) + j0, ldv, T);                          \
+            else if (w == 8) tile8(out, a, sa, sb, (v) + j0, ldv, T);                            \
+            else tile4(out, a, sa, sb, (v) + j0, ldv, T);                                        \
+            BODY;                                                                                \
+            j0 += w;                                                                             \
+        }                                                                                        \
+    } while (0)
+
+void LMT_KERNEL_FN(lmt_lowrank_project)(float *H, const float *X, const float *M, float alpha, int N, int K, int r) {
+    long tiles = (N + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((long)N * K * r >= LMT_PAR_MIN)
+    for (long b = 0; b < tiles; b++) {
+        long n0 = b * RB;
+        int rows = N - n0 < RB ? (int)(N - n0) : RB;
+        FOR_CHUNKS(rows, r, X + n0 * K, K, 1, M, r, K, {
+            for (int i = 0; i < rows; i++)
+                for (int c = 0; c < w; c++) H[(n0 + i) * r + j0 + c] = alpha * out[i][c];
+        });
+    }
+}
+
+/* rows of X per block of the outer product: its tiles walk down X's columns,
+ * which a block keeps within a few hundred pages */
+enum { TB = 64 };
+
+void LMT_KERNEL_FN(lmt_lowrank_outer)(float *G, const float *X, const float *H, int N, int D, int r) {
+#pragma omp parallel if ((long)N * D * r >= LMT_PAR_MIN)
+    {
+        long c0, c1;
+        lmt_thread_slice(D, RB, &c0, &c1);   // this thread's columns of X (rows of G)
+        for (long t0 = 0; t0 < N && c0 < c1; t0 += TB) {
+            long T = N - t0 < TB ? N - t0 : TB;
+            for (long o0 = c0; o0 < c1; o0 += RB) {
+                int cols = c1 - o0 < RB ? (int)(c1 - o0) : RB;
+                FOR_CHUNKS(cols, r, X + t0 * D + o0, 1, D, H + t0 * r, r, T, {
+                    for (int i = 0; i < cols; i++)
+                        for (int c = 0; c < w; c++) G[(o0 + i) * r + j0 + c] += out[i][c];
+                });
+            }
+        }
+    }
+}
+
+/* an expand tile: RB rows by EB vectors of columns */
+#define EB 2
+#define CW (EB * VW)
+
+/* acc = h (RB rows, stride r) V (r, columns d.. of stride D) */
+static inline void expand_tile(vf acc[RB][EB], const float *h, const float *V, int r, int D) {
+    for (int i = 0; i < RB; i++)
+        for (int e = 0; e < EB; e++) acc[i][e] = (vf){0};
+    for (int j = 0; j < r; j++) {
+        const vfu *vp = (const vfu *)(V + (size_t)j * D);
+        vf vv[EB];
+        for (int e = 0; e < EB; e++) vv[e] = vp[e];
+        for (int i = 0; i < RB; i++) {
+            float x = h[i * r + j];
+            for (int e = 0; e < EB; e++) acc[i][e] += x * vv[e];
+        }
+    }
+}
+
+void LMT_KERNEL_FN(lmt_lowrank_expand)(float *Y, bool add, const float *init, const float *H, const float *V, int N, int D,
+                                       int r, const uint8_t *keep, float p) {
+    float scale = keep ? 1.0f / (1.0f - p) : 1.0f;
+    long tiles = (N + RB - 1) / RB;
+#pragma omp parallel for schedule(static) if ((long)N * D * r >= LMT_PAR_MIN)
+    for (long b = 0; b < tiles; b++) {
+        long n0 = b * RB;
+        int rows = N - n0 < RB ? (int)(N - n0) : RB, d = 0;
+        float t[RB][CW];
+        for (; rows == RB && d + CW <= D; d += CW) {
+            vf acc[RB][EB];
+            expand_tile(acc, H + n0 * r, V + d, r, D);
+            for (int i = 0; i < RB; i++)
+                for (int e = 0; e < EB; e++) ((vfu *)t[i])[e] = acc[i][e];
+            for (int i = 0; i < RB; i++) {
+                float *y = Y + (n0 + i) * D + d;
+                const uint8_t *k = keep ? keep + (n0 + i) * D + d : NULL;
+#pragma omp simd
+                for (int c = 0; c < CW; c++) {
+                    float v = k ? (k[c] ? t[i][c] * scale : 0.0f) : t[i][c];
+                    y[c] = (add ? y[c] : 0.0f) + (init ? init[d + c] : 0.0f) + v;
+                }
+            }
+        }
+        for (int i = 0; i < rows; i++)   // the remaining columns (and a last partial tile), scalar
+            for (int c = d; c < D; c++) {
+                float s = 0.0f;
+                for (int j = 0; j < r; j++) s += H[(n0 + i) * r + j] * V[(size_t)j * D + c];
+                size_t at = (size_t)(n0 + i) * D + c;
+                if (keep) s = keep[at] ? s * scale : 0.0f;
+                Y[at] = (add ? Y[at] : 0.0f) + (init ? init[c] : 0.0f) + s;
+            }
+    }
+}
+
+/* The adapters' dropout mask: a 32-bit counter-based hash of (seed,
+ * element index) (Wellons' lowbias32 finaliser over index * golden ratio ^
+ * seed), cheaper than kernels/dropout.h's two 64-bit mixes and vectorised at
+ * every level (32-bit multiplies); kept when its top 24 bits, as a uniform
+ * in [0, 1), are >= p. */
+static inline uint32_t hash32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    return x ^ (x >> 16);
+}
+
+void LMT_KERNEL_FN(lmt_lowrank_dropout)(float *xd, uint8_t *keep, const float *x, size_t n, float p, uint64_t seed) {
+    float scale = 1.0f / (1.0f - p);
+    uint32_t s = (uint32_t)(seed ^ (seed >> 32)), thr = (uint32_t)ceilf(p * 16777216.0f);
+#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = (hash32((uint32_t)i * 0x9E3779B9U ^ s) >> 8) >= thr;
+        xd[i] = k ? x[i] * scale : 0.0f;
+        if (keep) keep[i] = (uint8_t)k;
+    }
+}

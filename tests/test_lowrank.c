@@ -1,0 +1,116 @@
+/* kernels/lowrank.h at every instruction-set level this CPU runs: each
+ * product against a double-precision loop, over ranks and sizes that reach
+ * every tile width and tail (r = 1..33, rows not a multiple of a tile), the
+ * same result on 1 and 2 threads bit for bit, and the dropout mask's rate
+ * and its bytes. */
+#include <omp.h>
+#include "harness.h"
+#include "core/cpu.h"
+#include "kernels/lowrank.h"
+
+static float val(unsigned i, unsigned salt) { return (float)((i * 2654435761u + salt * 40503u) % 2001u) / 1000.0f - 1.0f; }
+
+static void fill(float *x, size_t n, unsigned salt) {
+    for (size_t i = 0; i < n; i++) x[i] = val((unsigned)i, salt);
+}
+
+static double max_err(const float *a, const double *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]) / (1.0 + fabs(b[i])));
+    return m;
+}
+
+static void check_shape(const char *level, int N, int D, int r) {
+    size_t nd = (size_t)N * D, nr = (size_t)N * r, dr = (size_t)D * r;
+    float *X = malloc(nd * 4), *M = malloc(dr * 4), *H = malloc(nr * 4), *Y = malloc(nd * 4), *G = malloc(dr * 4),
+          *V = malloc(dr * 4), *init = malloc((size_t)D * 4), *Y2 = malloc(nd * 4), *G2 = malloc(dr * 4), *H2 = malloc(nr * 4);
+    double *ref = malloc((nd > dr ? nd : dr) * sizeof(double));
+    uint8_t *keep = malloc(nd);
+    fill(X, nd, 1), fill(M, dr, 2), fill(V, dr, 3), fill(init, D, 4), fill(G, dr, 5);
+    for (size_t i = 0; i < nd; i++) keep[i] = (i * 7 + 3) % 5 != 0;
+    /* project: H = alpha X M */
+    lmt_lowrank_project(H, X, M, 0.5f, N, D, r);
+    for (int n = 0; n < N; n++)
+        for (int j = 0; j < r; j++) {
+            double s = 0;
+            for (int k = 0; k < D; k++) s += (double)X[(size_t)n * D + k] * M[(size_t)k * r + j];
+            ref[(size_t)n * r + j] = 0.5 * s;
+        }
+    CHECK_MSG(max_err(H, ref, nr) < 1e-5, "%s project N=%d K=%d r=%d: %g", level, N, D, r, max_err(H, ref, nr));
+    /* expand: Y = Y + init + drop'(H V) */
+    fill(Y, nd, 6);
+    for (int n = 0; n < N; n++)
+        for (int d = 0; d < D; d++) {
+            double s = 0;
+            for (int j = 0; j < r; j++) s += (double)H[(size_t)n * r + j] * V[(size_t)j * D + d];
+            size_t at = (size_t)n * D + d;
+            ref[at] = Y[at] + init[d] + (keep[at] ? s / 0.75 : 0.0);
+        }
+    lmt_lowrank_expand(Y, true, init, H, V, N, D, r, keep, 0.25f);
+    CHECK_MSG(max_err(Y, ref, nd) < 1e-5, "%s expand N=%d D=%d r=%d: %g", level, N, D, r, max_err(Y, ref, nd));
+    for (int n = 0; n < N; n++)
+        for (int d = 0; d < D; d++) {
+            double s = 0;
+            for (int j = 0; j < r; j++) s += (double)H[(size_t)n * r + j] * V[(size_t)j * D + d];
+            ref[(size_t)n * D + d] = s;
+        }
+    lmt_lowrank_expand(Y, false, NULL, H, V, N, D, r, NULL, 0.0f);
+    CHECK_MSG(max_err(Y, ref, nd) < 1e-5, "%s expand (set) N=%d D=%d r=%d", level, N, D, r);
+    /* outer: G += X^T H */
+    for (int d = 0; d < D; d++)
+        for (int j = 0; j < r; j++) {
+            double s = G[(size_t)d * r + j];
+            for (int n = 0; n < N; n++) s += (double)X[(size_t)n * D + d] * H[(size_t)n * r + j];
+            ref[(size_t)d * r + j] = s;
+        }
+    memcpy(G2, G, dr * 4);
+    lmt_lowrank_outer(G, X, H, N, D, r);
+    CHECK_MSG(max_err(G, ref, dr) < 1e-5, "%s outer N=%d D=%d r=%d: %g", level, N, D, r, max_err(G, ref, dr));
+    /* the thread count changes nothing */
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(threads > 1 ? 1 : 2);
+    lmt_lowrank_project(H2, X, M, 0.5f, N, D, r);
+    lmt_lowrank_outer(G2, X, H, N, D, r);
+    lmt_lowrank_expand(Y2, false, NULL, H, V, N, D, r, NULL, 0.0f);
+    omp_set_num_threads(threads);
+    CHECK_MSG(!memcmp(H, H2, nr * 4) && !memcmp(G, G2, dr * 4) && !memcmp(Y, Y2, nd * 4),
+              "%s N=%d D=%d r=%d: results depend on the thread count", level, N, D, r);
+    free(X), free(M), free(H), free(Y), free(G), free(V), free(init), free(Y2), free(G2), free(H2), free(ref), free(keep);
+}
+
+static void check_dropout(const char *level) {
+    size_t n = 200000;
+    float *x = malloc(n * 4), *xd = malloc(n * 4), *xd2 = malloc(n * 4);
+    uint8_t *keep = malloc(n);
+    fill(x, n, 7);
+    lmt_lowrank_dropout(xd, keep, x, n, 0.3f, 12345);
+    lmt_lowrank_dropout(xd2, NULL, x, n, 0.3f, 12345);
+    size_t kept = 0, bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        kept += keep[i];
+        bad += xd[i] != (keep[i] ? x[i] * (1.0f / 0.7f) : 0.0f) || xd2[i] != xd[i];
+    }
+    CHECK_MSG(bad == 0, "%s dropout: %zu values disagree with the mask", level, bad);
+    CHECK_MSG(fabs((double)kept / n - 0.7) < 0.005, "%s dropout: kept %.4f, expected 0.7", level, (double)kept / n);
+    lmt_lowrank_dropout(xd2, NULL, x, n, 0.3f, 12346);   // another seed, another mask
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++) same += (xd2[i] != 0) == (xd[i] != 0);
+    CHECK_MSG(same < n * 0.65, "%s dropout: seeds 12345 and 12346 agree on %zu of %zu", level, same, n);
+    free(x), free(xd), free(xd2), free(keep);
+}
+
+int main(void) {
+    static const struct { lmt_isa isa; const char *name; } levels[] = {
+        {LMT_ISA_AVX512, "avx512"}, {LMT_ISA_AVX2, "avx2"}, {LMT_ISA_NEON, "neon"}, {LMT_ISA_GENERIC, "generic"}};
+    static const int shapes[][3] = {{1, 5, 1}, {7, 17, 3}, {13, 40, 4}, {9, 33, 5}, {16, 64, 8}, {31, 96, 12},
+                                    {40, 130, 16}, {17, 70, 20}, {64, 200, 33}, {300, 48, 16}};
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        if (!lmt_isa_runnable(levels[l].isa)) continue;
+        lmt_isa_force(levels[l].isa);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            check_shape(levels[l].name, shapes[s][0], shapes[s][1], shapes[s][2]);
+        check_dropout(levels[l].name);
+    }
+    lmt_isa_unforce();
+    return lmt_test_finish();
+}
