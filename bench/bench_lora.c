@@ -70,6 +70,7 @@ int main(int argc, char **argv) {
     lmt_model *m = NULL;
     if (lmt_config_load(cfg_path, &cfg) != LMT_OK || lmt_model_init(&cfg, 1, &m) != LMT_OK) return fail();
     int V = (int)m->cfg.vocab_size;
+    m->frozen = r > 0;   // as lmt_finetune_run sets it for LoRA
     lmt_clm_task *task = NULL;
     if (lmt_clm_task_create(m, B, T, &task) != LMT_OK) return fail();
     lmt_task_model *tm = &task->base;

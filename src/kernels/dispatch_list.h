@@ -94,15 +94,15 @@ LMT_KERNEL_VOID(lmt_rmsnorm_backward,
                  const float *rstd, int N, int C),
                 (dinp, dweight, dout, inp, weight, rstd, N, C))
 /* lowrank.c */
-LMT_KERNEL_VOID(lmt_lowrank_project, (float *H, const float *X, const float *M, float alpha, int N, int K, int r),
-                (H, X, M, alpha, N, K, r))
+LMT_KERNEL_VOID(lmt_lowrank_project,
+                (float *H, const float *X, const float *M, float alpha, int N, int K, int r, float p, uint64_t seed),
+                (H, X, M, alpha, N, K, r, p, seed))
 LMT_KERNEL_VOID(lmt_lowrank_expand,
-                (float *Y, bool add, const float *init, const float *H, const float *V, int N, int D, int r,
-                 const uint8_t *keep, float p),
-                (Y, add, init, H, V, N, D, r, keep, p))
-LMT_KERNEL_VOID(lmt_lowrank_outer, (float *G, const float *X, const float *H, int N, int D, int r), (G, X, H, N, D, r))
-LMT_KERNEL_VOID(lmt_lowrank_dropout, (float *xd, uint8_t *keep, const float *x, size_t n, float p, uint64_t seed),
-                (xd, keep, x, n, p, seed))
+                (float *Y, bool add, const float *init, const float *H, const float *V, int N, int D, int r, float p,
+                 uint64_t seed),
+                (Y, add, init, H, V, N, D, r, p, seed))
+LMT_KERNEL_VOID(lmt_lowrank_outer, (float *G, const float *X, const float *H, int N, int D, int r, float p, uint64_t seed),
+                (G, X, H, N, D, r, p, seed))
 /* linear.c: the bias passes (the products go through lmt_sgemm's own dispatch) */
 LMT_KERNEL_VOID(lmt_linear_forward,
                 (float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC,

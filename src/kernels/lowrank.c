@@ -9,7 +9,6 @@
  *
  * The chunks are GCC vector types of 16, 8 and 4 floats (lowered to what the
  * level has: one zmm, two ymm or four xmm for 16), with a scalar tail. */
-#include <math.h>
 #include <string.h>
 #include "kernels/lowrank.h"
 #include "kernels/parallel.h"
@@ -45,14 +44,15 @@ typedef v4u vfu;
 #define RB 2
 #endif
 
-/* out[i][0..W) = sum_t a[i*sa + t*sb] * v[t*ldv + 0..W), i < RB, with NV
- * vectors of type VT per row (W = NV * lanes) */
+/* out[i][0..W) += sum_t a[i*sa + t*sb] * v[t*ldv + 0..W), i < RB, with NV
+ * vectors of type VT per row (W = NV * lanes): the sum continues from what
+ * out holds, so a long dimension done in chunks sums as in one */
 #define LOWRANK_TILE(W, VT, NV)                                                                             \
     static inline void tile##W(float (*out)[16], const float *a, long sa, long sb, const float *v, long ldv, \
                                long T) {                                                                  \
         VT acc[RB][NV];                                                                                   \
         for (int i = 0; i < RB; i++)                                                                      \
-            for (int e = 0; e < NV; e++) acc[i][e] = (VT){0};                                             \
+            for (int e = 0; e < NV; e++) acc[i][e] = ((const VT##u *)out[i])[e];                          \
         for (long t = 0; t < T; t++) {                                                                    \
             const VT##u *vp = (const VT##u *)(v + t * ldv);                                               \
             VT vv[NV];                                                                                    \
@@ -77,42 +77,67 @@ LOWRANK_TILE(8, v4, 2)
 #endif
 LOWRANK_TILE(4, v4, 1)
 
-/* the same for `rows` (<= RB) rows and w (< 4) columns, scalar */
+/* the same for `rows` (<= RB) rows and w columns, scalar */
 static void tile_tail(float (*out)[16], int rows, int w, const float *a, long sa, long sb, const float *v, long ldv,
                       long T) {
     for (int i = 0; i < rows; i++)
         for (int c = 0; c < w; c++) {
-            float s = 0.0f;
+            float s = out[i][c];
             for (long t = 0; t < T; t++) s += a[i * sa + t * sb] * v[t * ldv + c];
             out[i][c] = s;
         }
 }
 
-/* Tiles of `rows` rows (<= RB) over all r columns: calls f(out, j0, w) per chunk */
-#define FOR_CHUNKS(rows, r, a, sa, sb, v, ldv, T, BODY)                                          \
-    do {                                                                                         \
-        float out[RB][16];                                                                       \
-        for (int j0 = 0; j0 < (r);) {                                                            \
-            int w = (r) - j0 >= 16 ? 16 : (r) - j0 >= 8 ? 8 : (r) - j0 >= 4 ? 4 : (r) - j0;      \
-            if ((rows) < RB || w < 4) tile_tail(out, rows, w, a, sa, sb, (v) + j0, ldv, T);      \
-            else if (w == 16) tile16(out, a, sa, sb, (v) + j0, ldv, T);                          \
-            else if (w == 8) tile8(out, a, sa, sb, (v) + j0, ldv, T);                            \
-            else tile4(out, a, sa, sb, (v) + j0, ldv, T);                                        \
-            BODY;                                                                                \
-            j0 += w;                                                                             \
-        }                                                                                        \
-    } while (0)
+/* one chunk of w columns (16, 8, 4, or fewer: the tail) for `rows` rows */
+static inline void tile(float (*out)[16], int rows, int w, const float *a, long sa, long sb, const float *v, long ldv,
+                        long T) {
+    if (rows < RB || w < 4) tile_tail(out, rows, w, a, sa, sb, v, ldv, T);
+    else if (w == 16) tile16(out, a, sa, sb, v, ldv, T);
+    else if (w == 8) tile8(out, a, sa, sb, v, ldv, T);
+    else tile4(out, a, sa, sb, v, ldv, T);
+}
 
-void LMT_KERNEL_FN(lmt_lowrank_project)(float *H, const float *X, const float *M, float alpha, int N, int K, int r) {
+static inline int chunk(int left) { return left >= 16 ? 16 : left >= 8 ? 8 : left >= 4 ? 4 : left; }
+
+/* dst (rows, n) = drop(src (rows, stride ld)), the mask of element (row0 + i) * D + col0 + k */
+static void drop_block(float *dst, const float *src, long ld, int rows, int n, long row0, long D, long col0,
+                       uint32_t seed, uint32_t thr, float scale) {
+    for (int i = 0; i < rows; i++) {
+        uint32_t base = (uint32_t)((row0 + i) * D + col0);
+#pragma omp simd
+        for (int k = 0; k < n; k++)
+            dst[(size_t)i * n + k] = lmt_lowrank_keep(seed, base + (uint32_t)k, thr) ? src[i * ld + k] * scale : 0.0f;
+    }
+}
+
+/* columns of X per masked chunk of a projection's rows (dropout) */
+enum { KB = 256 };
+
+void LMT_KERNEL_FN(lmt_lowrank_project)(float *H, const float *X, const float *M, float alpha, int N, int K, int r,
+                                        float p, uint64_t seed) {
+    uint32_t s32 = lmt_lowrank_seed(seed), thr = lmt_lowrank_threshold(p);
+    float scale = 1.0f / (1.0f - p);
     long tiles = (N + RB - 1) / RB;
 #pragma omp parallel for schedule(static) if ((long)N * K * r >= LMT_PAR_MIN)
     for (long b = 0; b < tiles; b++) {
         long n0 = b * RB;
         int rows = N - n0 < RB ? (int)(N - n0) : RB;
-        FOR_CHUNKS(rows, r, X + n0 * K, K, 1, M, r, K, {
+        float out[RB][16], buf[RB * KB];
+        for (int j0 = 0, w; j0 < r; j0 += w) {
+            w = chunk(r - j0);
+            memset(out, 0, sizeof out);
+            if (p <= 0.0f) {
+                tile(out, rows, w, X + n0 * K, K, 1, M + j0, r, K);
+            } else {
+                for (int k0 = 0; k0 < K; k0 += KB) {   // the rows' dropped values a chunk at a time
+                    int kb = K - k0 < KB ? K - k0 : KB;
+                    drop_block(buf, X + n0 * K + k0, K, rows, kb, n0, K, k0, s32, thr, scale);
+                    tile(out, rows, w, buf, kb, 1, M + (size_t)k0 * r + j0, r, kb);
+                }
+            }
             for (int i = 0; i < rows; i++)
                 for (int c = 0; c < w; c++) H[(n0 + i) * r + j0 + c] = alpha * out[i][c];
-        });
+        }
     }
 }
 
@@ -120,19 +145,33 @@ void LMT_KERNEL_FN(lmt_lowrank_project)(float *H, const float *X, const float *M
  * which a block keeps within a few hundred pages */
 enum { TB = 64 };
 
-void LMT_KERNEL_FN(lmt_lowrank_outer)(float *G, const float *X, const float *H, int N, int D, int r) {
+void LMT_KERNEL_FN(lmt_lowrank_outer)(float *G, const float *X, const float *H, int N, int D, int r, float p,
+                                      uint64_t seed) {
+    uint32_t s32 = lmt_lowrank_seed(seed), thr = lmt_lowrank_threshold(p);
+    float scale = 1.0f / (1.0f - p);
 #pragma omp parallel if ((long)N * D * r >= LMT_PAR_MIN)
     {
         long c0, c1;
         lmt_thread_slice(D, RB, &c0, &c1);   // this thread's columns of X (rows of G)
+        float out[RB][16], buf[TB * RB];
         for (long t0 = 0; t0 < N && c0 < c1; t0 += TB) {
             long T = N - t0 < TB ? N - t0 : TB;
             for (long o0 = c0; o0 < c1; o0 += RB) {
                 int cols = c1 - o0 < RB ? (int)(c1 - o0) : RB;
-                FOR_CHUNKS(cols, r, X + t0 * D + o0, 1, D, H + t0 * r, r, T, {
+                const float *a = X + t0 * D + o0;
+                long sb = D;
+                if (p > 0.0f) {   // the block's dropped values, (T, cols)
+                    drop_block(buf, a, D, (int)T, cols, t0, D, o0, s32, thr, scale);
+                    a = buf;
+                    sb = cols;
+                }
+                for (int j0 = 0, w; j0 < r; j0 += w) {
+                    w = chunk(r - j0);
+                    memset(out, 0, sizeof out);
+                    tile(out, cols, w, a, 1, sb, H + t0 * r + j0, r, T);
                     for (int i = 0; i < cols; i++)
                         for (int c = 0; c < w; c++) G[(o0 + i) * r + j0 + c] += out[i][c];
-                });
+                }
             }
         }
     }
@@ -158,8 +197,10 @@ static inline void expand_tile(vf acc[RB][EB], const float *h, const float *V, i
 }
 
 void LMT_KERNEL_FN(lmt_lowrank_expand)(float *Y, bool add, const float *init, const float *H, const float *V, int N, int D,
-                                       int r, const uint8_t *keep, float p) {
-    float scale = keep ? 1.0f / (1.0f - p) : 1.0f;
+                                       int r, float p, uint64_t seed) {
+    uint32_t s32 = lmt_lowrank_seed(seed), thr = lmt_lowrank_threshold(p);
+    bool drop = p > 0.0f;
+    float scale = drop ? 1.0f / (1.0f - p) : 1.0f;
     long tiles = (N + RB - 1) / RB;
 #pragma omp parallel for schedule(static) if ((long)N * D * r >= LMT_PAR_MIN)
     for (long b = 0; b < tiles; b++) {
@@ -173,10 +214,10 @@ void LMT_KERNEL_FN(lmt_lowrank_expand)(float *Y, bool add, const float *init, co
                 for (int e = 0; e < EB; e++) ((vfu *)t[i])[e] = acc[i][e];
             for (int i = 0; i < RB; i++) {
                 float *y = Y + (n0 + i) * D + d;
-                const uint8_t *k = keep ? keep + (n0 + i) * D + d : NULL;
+                uint32_t base = (uint32_t)((n0 + i) * D + d);
 #pragma omp simd
                 for (int c = 0; c < CW; c++) {
-                    float v = k ? (k[c] ? t[i][c] * scale : 0.0f) : t[i][c];
+                    float v = drop ? (lmt_lowrank_keep(s32, base + (uint32_t)c, thr) ? t[i][c] * scale : 0.0f) : t[i][c];
                     y[c] = (add ? y[c] : 0.0f) + (init ? init[d + c] : 0.0f) + v;
                 }
             }
@@ -186,32 +227,8 @@ void LMT_KERNEL_FN(lmt_lowrank_expand)(float *Y, bool add, const float *init, co
                 float s = 0.0f;
                 for (int j = 0; j < r; j++) s += H[(n0 + i) * r + j] * V[(size_t)j * D + c];
                 size_t at = (size_t)(n0 + i) * D + c;
-                if (keep) s = keep[at] ? s * scale : 0.0f;
+                if (drop) s = lmt_lowrank_keep(s32, (uint32_t)at, thr) ? s * scale : 0.0f;
                 Y[at] = (add ? Y[at] : 0.0f) + (init ? init[c] : 0.0f) + s;
             }
-    }
-}
-
-/* The adapters' dropout mask: a 32-bit counter-based hash of (seed,
- * element index) (Wellons' lowbias32 finaliser over index * golden ratio ^
- * seed), cheaper than kernels/dropout.h's two 64-bit mixes and vectorised at
- * every level (32-bit multiplies); kept when its top 24 bits, as a uniform
- * in [0, 1), are >= p. */
-static inline uint32_t hash32(uint32_t x) {
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    return x ^ (x >> 16);
-}
-
-void LMT_KERNEL_FN(lmt_lowrank_dropout)(float *xd, uint8_t *keep, const float *x, size_t n, float p, uint64_t seed) {
-    float scale = 1.0f / (1.0f - p);
-    uint32_t s = (uint32_t)(seed ^ (seed >> 32)), thr = (uint32_t)ceilf(p * 16777216.0f);
-#pragma omp parallel for simd schedule(static) if (n >= LMT_PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
-        uint32_t k = (hash32((uint32_t)i * 0x9E3779B9U ^ s) >> 8) >= thr;
-        xd[i] = k ? x[i] * scale : 0.0f;
-        if (keep) keep[i] = (uint8_t)k;
     }
 }

@@ -5,26 +5,41 @@
  * the long dimension, first to last): results do not depend on the thread
  * count nor on the blocking. Rows are parallel over OpenMP threads.
  *
- * Dropout (p > 0): `keep` holds one byte per element of the (N, D) input
- * the mask applies to (1: kept), from lmt_lowrank_dropout; the kept values
- * are scaled by 1 / (1 - p). */
+ * Dropout (p > 0, LoRA's on the adapter's input x (N, IC)): element
+ * (n, i) of x is kept as lmt_lowrank_keep(seed, n * IC + i) says, computed
+ * where it is used (no mask or dropped copy of x in memory), the same in the
+ * forward's projection and the backward's products. */
 #ifndef LMT_KERNELS_LOWRANK_H
 #define LMT_KERNELS_LOWRANK_H
+#include <math.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
-/* H (N, r) = alpha * X (N, K) M (K, r). */
-void lmt_lowrank_project(float *H, const float *X, const float *M, float alpha, int N, int K, int r);
+/* The adapters' dropout mask: a 32-bit counter-based hash of (seed, element
+ * index) (Wellons' lowbias32 finaliser over index * golden ratio ^ seed),
+ * cheaper than kernels/dropout.h's two 64-bit mixes and vectorised at every
+ * level (32-bit multiplies); an element is kept when the hash's top 24 bits,
+ * as a uniform in [0, 1), are >= p. Kept values are scaled by 1 / (1 - p). */
+static inline uint32_t lmt_lowrank_seed(uint64_t seed) { return (uint32_t)(seed ^ (seed >> 32)); }
+static inline uint32_t lmt_lowrank_threshold(float p) { return p > 0.0f ? (uint32_t)ceilf(p * 16777216.0f) : 0u; }
+static inline bool lmt_lowrank_keep(uint32_t seed, uint32_t idx, uint32_t thr) {
+    uint32_t x = idx * 0x9E3779B9U ^ seed;
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return (x >> 8) >= thr;
+}
+
+/* H (N, r) = alpha * drop(X (N, K)) M (K, r); p = 0: no dropout. */
+void lmt_lowrank_project(float *H, const float *X, const float *M, float alpha, int N, int K, int r, float p,
+                         uint64_t seed);
 /* Y (N, D) = (add ? Y : 0) + (init ? init (D) : 0) + drop'(H (N, r) V (r, D)):
- * keep NULL, or the dropout mask of Y's elements (its backward). */
+ * with p > 0 the adapter's d(x), masked as X was. */
 void lmt_lowrank_expand(float *Y, bool add, const float *init, const float *H, const float *V, int N, int D, int r,
-                        const uint8_t *keep, float p);
-/* G (D, r) += X^T (D, N) H (N, r), in blocks of rows of X: each element of G
- * gains one partial sum per block, in order. */
-void lmt_lowrank_outer(float *G, const float *X, const float *H, int N, int D, int r);
-/* xd (n) = dropout(x): the adapters' mask, a pure function of (seed, element
- * index) as kernels/dropout.h's (a cheaper hash, see lowrank.c), and keep
- * (n) its bytes when keep is not NULL. */
-void lmt_lowrank_dropout(float *xd, uint8_t *keep, const float *x, size_t n, float p, uint64_t seed);
+                        float p, uint64_t seed);
+/* G (D, r) += drop(X (N, D))^T H (N, r), in blocks of rows of X: each element
+ * of G gains one partial sum per block, in order. */
+void lmt_lowrank_outer(float *G, const float *X, const float *H, int N, int D, int r, float p, uint64_t seed);
 #endif

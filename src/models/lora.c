@@ -542,17 +542,14 @@ lmt_status lmt_lora_save(const lmt_lora *l, const char *dir) {
 
 lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows) {
     if (n->model != l->model) return lmt_fail(LMT_ERR_ARG, "lora: the adapters were made for another model");
-    size_t maxIC = 0, maxRT = 0, total = 0;
+    size_t maxRT = 0, total = 0;
     for (int k = 0; k < l->n; k++) {
         const lmt_adapter *a = &l->ad[k];
         total += max_rows * (size_t)a->r;
-        if ((size_t)a->IC > maxIC) maxIC = a->IC;
-        size_t rt = (size_t)a->r * (size_t)(a->IC > a->OC ? a->IC : a->OC);   // A^T or B^T
+        size_t rt = (size_t)a->r * (size_t)(a->IC > a->OC ? a->IC : a->OC);   // A^T, B^T or dA^T
         if (rt > maxRT) maxRT = rt;
     }
-    bool drop = l->cfg.dropout > 0;
-    size_t nxd = drop ? max_rows * maxIC : 0, nkeep = drop && n->grads ? max_rows * maxIC : 0;
-    total += maxRT + nxd + (nkeep + sizeof(float) - 1) / sizeof(float);
+    total += maxRT;
     free(l->scratch);
     l->scratch = malloc((total ? total : 1) * sizeof(float));
     if (!l->scratch) return lmt_fail(LMT_ERR_NOMEM, "out of memory allocating the adapters' activations");
@@ -561,15 +558,11 @@ lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows) {
         if (!l->grads) return lmt_fail(LMT_ERR_NOMEM, "out of memory allocating the adapters' gradients");
         memset(l->grads, 0, l->num_floats * sizeof(float));
     }
-    float *s = l->scratch, *bt = s + total - (maxRT + nxd + (nkeep + sizeof(float) - 1) / sizeof(float));
-    float *xd = bt + maxRT;
-    uint8_t *keep = (uint8_t *)(xd + nxd);
+    float *s = l->scratch, *bt = l->scratch + (total - maxRT);
     for (int k = 0; k < l->n; k++) {
         lmt_adapter *a = &l->ad[k];
         a->h = s;
         s += max_rows * (size_t)a->r;
-        a->xd = nxd ? xd : NULL;
-        a->keep = nkeep ? keep : NULL;
         a->bt = bt;
         a->max_N = (int)max_rows;
         a->dA = l->grads ? l->grads + (a->A - l->params) : NULL;

@@ -31,16 +31,12 @@ void lmt_adapted_forward(float *out, const float *inp, const float *weight, cons
         return;
     }
     int r = ad->r;
-    const float *xin = inp;
-    if (training && ad->dropout > 0.0f) {
-        ad->seed = next_seed(ad->seed_src);
-        lmt_lowrank_dropout(ad->xd, NULL, inp, (size_t)N * IC, ad->dropout, ad->seed);
-        xin = ad->xd;
-    }
+    float p = training ? ad->dropout : 0.0f;
+    if (p > 0.0f) ad->seed = next_seed(ad->seed_src);
     transpose(ad->bt, ad->A, r, IC);                                    // A^T (IC, r)
-    lmt_lowrank_project(ad->h, xin, ad->bt, ad->scaling, N, IC, r);     // h (N, r) = s drop(x) A^T: kept for dB
+    lmt_lowrank_project(ad->h, inp, ad->bt, ad->scaling, N, IC, r, p, ad->seed);   // h (N, r) = s drop(x) A^T: kept for dB
     transpose(ad->bt, ad->B, OC, r);                                    // B^T (r, OC)
-    lmt_lowrank_expand(out, false, bias, ad->h, ad->bt, N, OC, r, NULL, 0.0f);   // out = b + h B^T
+    lmt_lowrank_expand(out, false, bias, ad->h, ad->bt, N, OC, r, 0.0f, 0);   // out = b + h B^T
     lmt_linear_forward_add(out, inp, weight, N, IC, OC, wl);            // out += x W: no pass of its own for the adapter
 }
 
@@ -53,19 +49,14 @@ void lmt_adapted_backward(bool set, float *dinp, float *dweight, float *dbias, c
         return;
     }
     int r = ad->r;
-    lmt_lowrank_outer(ad->dB, dout, ad->h, N, OC, r);                   // dB (OC, r) += dout^T (s h)
-    lmt_lowrank_project(ad->h, dout, ad->B, ad->scaling, N, OC, r);     // d(h) (N, r) = s dout B, into h
-    bool drop = training && ad->dropout > 0.0f;
-    const float *xin = inp;
-    if (drop) {   // the forward's mask again (and its bytes for d(x))
-        lmt_lowrank_dropout(ad->xd, dinp ? ad->keep : NULL, inp, (size_t)N * IC, ad->dropout, ad->seed);
-        xin = ad->xd;
-    }
+    float p = training ? ad->dropout : 0.0f;   // the forward's mask again (same seed)
+    lmt_lowrank_outer(ad->dB, dout, ad->h, N, OC, r, 0.0f, 0);          // dB (OC, r) += dout^T (s h)
+    lmt_lowrank_project(ad->h, dout, ad->B, ad->scaling, N, OC, r, 0.0f, 0);   // d(h) (N, r) = s dout B, into h
     memset(ad->bt, 0, (size_t)IC * r * sizeof(float));                  // dA (r, IC) += d(h)^T drop(x),
-    lmt_lowrank_outer(ad->bt, xin, ad->h, N, IC, r);                    // as dA^T (IC, r) first
+    lmt_lowrank_outer(ad->bt, inp, ad->h, N, IC, r, p, ad->seed);       // as dA^T (IC, r) first
     for (int j = 0; j < r; j++)
         for (int i = 0; i < IC; i++) ad->dA[(size_t)j * IC + i] += ad->bt[(size_t)i * r + j];
     if (dinp)                                                           // dinp (+)= drop'(d(h) A)
-        lmt_lowrank_expand(dinp, !set, NULL, ad->h, ad->A, N, IC, r, drop ? ad->keep : NULL, ad->dropout);
+        lmt_lowrank_expand(dinp, !set, NULL, ad->h, ad->A, N, IC, r, p, ad->seed);
     lmt_linear_backward(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, wl);   // dinp += dout W^T
 }
