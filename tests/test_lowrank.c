@@ -62,12 +62,12 @@ static void check_shape(const char *level, int N, int D, int r, float p) {
         }
     lmt_lowrank_expand(Y, false, NULL, H, V, N, D, r, 0.0f, 0);
     CHECK_MSG(max_err(Y, ref, nd) < 1e-5, "%s expand (set) N=%d D=%d r=%d", level, N, D, r);
-    /* outer: G += drop(X)^T H */
+    /* outer: G (r, D) += H^T drop(X) */
     for (int d = 0; d < D; d++)
         for (int j = 0; j < r; j++) {
-            double s = G[(size_t)d * r + j];
+            double s = G[(size_t)j * D + d];
             for (int n = 0; n < N; n++) s += dropped(X, (size_t)n * D + d, p, seed) * H[(size_t)n * r + j];
-            ref[(size_t)d * r + j] = s;
+            ref[(size_t)j * D + d] = s;
         }
     memcpy(G2, G, dr * 4);
     lmt_lowrank_outer(G, X, H, N, D, r, p, seed);

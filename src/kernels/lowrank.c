@@ -141,9 +141,40 @@ void LMT_KERNEL_FN(lmt_lowrank_project)(float *H, const float *X, const float *M
     }
 }
 
-/* rows of X per block of the outer product: its tiles walk down X's columns,
- * which a block keeps within a few hundred pages */
-enum { TB = 64 };
+/* The outer product runs across X's columns in vectors (G's rows are X's
+ * columns): a tile is OJ rows of G by OV vectors, each step t one row of X
+ * (OV loads) and OJ broadcasts of H[t]; threads own column slices of X, in
+ * chunks of OCH columns and blocks of TB rows (a masked copy of that block
+ * when dropout is on, built once for every row of G). */
+#if defined(__AVX512F__)
+#define OV 4
+#else
+#define OV 2
+#endif
+#define OJ 4
+enum { TB = 64, OCH = 256 };
+
+/* G[j0 + jj][o .. o + nv vectors) += sum_t h[t*r + jj] * x[t*ldx + ..], jj < nj */
+static inline void outer_tile(float *G, long D, const float *x, long ldx, const float *h, int r, long T, int nj, int nv) {
+    vf acc[OJ][OV];
+    for (int jj = 0; jj < nj; jj++)
+        for (int v = 0; v < nv; v++) acc[jj][v] = ((const vfu *)(G + jj * D))[v];
+    for (long t = 0; t < T; t++) {
+        vf xv[OV];
+        for (int v = 0; v < nv; v++) xv[v] = ((const vfu *)(x + t * ldx))[v];
+        for (int jj = 0; jj < nj; jj++) {
+            float hb = h[t * r + jj];
+            for (int v = 0; v < nv; v++) acc[jj][v] += hb * xv[v];
+        }
+    }
+    for (int jj = 0; jj < nj; jj++)
+        for (int v = 0; v < nv; v++) ((vfu *)(G + jj * D))[v] = acc[jj][v];
+}
+
+/* the full tile, with constant trip counts (registers) */
+static inline void outer_tile_full(float *G, long D, const float *x, long ldx, const float *h, int r, long T) {
+    outer_tile(G, D, x, ldx, h, r, T, OJ, OV);
+}
 
 void LMT_KERNEL_FN(lmt_lowrank_outer)(float *G, const float *X, const float *H, int N, int D, int r, float p,
                                       uint64_t seed) {
@@ -152,26 +183,33 @@ void LMT_KERNEL_FN(lmt_lowrank_outer)(float *G, const float *X, const float *H, 
 #pragma omp parallel if ((long)N * D * r >= LMT_PAR_MIN)
     {
         long c0, c1;
-        lmt_thread_slice(D, RB, &c0, &c1);   // this thread's columns of X (rows of G)
-        float out[RB][16], buf[TB * RB];
-        for (long t0 = 0; t0 < N && c0 < c1; t0 += TB) {
-            long T = N - t0 < TB ? N - t0 : TB;
-            for (long o0 = c0; o0 < c1; o0 += RB) {
-                int cols = c1 - o0 < RB ? (int)(c1 - o0) : RB;
-                const float *a = X + t0 * D + o0;
-                long sb = D;
-                if (p > 0.0f) {   // the block's dropped values, (T, cols)
-                    drop_block(buf, a, D, (int)T, cols, t0, D, o0, s32, thr, scale);
-                    a = buf;
-                    sb = cols;
+        lmt_thread_slice(D, VW, &c0, &c1);   // this thread's columns of X (of G)
+        float buf[TB * OCH];
+        for (long oc = c0; oc < c1; oc += OCH) {
+            long ow = c1 - oc < OCH ? c1 - oc : OCH;
+            for (long t0 = 0; t0 < N; t0 += TB) {
+                long T = N - t0 < TB ? N - t0 : TB;
+                const float *x = X + t0 * D + oc, *h = H + t0 * r;
+                long ldx = D;
+                if (p > 0.0f) {   // the block's dropped values, (T, ow)
+                    drop_block(buf, x, D, (int)T, (int)ow, t0, D, oc, s32, thr, scale);
+                    x = buf;
+                    ldx = ow;
                 }
-                for (int j0 = 0, w; j0 < r; j0 += w) {
-                    w = chunk(r - j0);
-                    memset(out, 0, sizeof out);
-                    tile(out, cols, w, a, 1, sb, H + t0 * r + j0, r, T);
-                    for (int i = 0; i < cols; i++)
-                        for (int c = 0; c < w; c++) G[(o0 + i) * r + j0 + c] += out[i][c];
+                long o = 0, full = ow / VW * VW;
+                for (; o + OV * VW <= full; o += OV * VW) {
+                    int j = 0;
+                    for (; j + OJ <= r; j += OJ) outer_tile_full(G + (size_t)j * D + oc + o, D, x + o, ldx, h + j, r, T);
+                    for (; j < r; j++) outer_tile(G + (size_t)j * D + oc + o, D, x + o, ldx, h + j, r, T, 1, OV);
                 }
+                for (; o < full; o += VW)
+                    for (int j = 0; j < r; j++) outer_tile(G + (size_t)j * D + oc + o, D, x + o, ldx, h + j, r, T, 1, 1);
+                for (; o < ow; o++)   // columns past the last vector, scalar
+                    for (int j = 0; j < r; j++) {
+                        float g = G[(size_t)j * D + oc + o];
+                        for (long t = 0; t < T; t++) g += h[t * r + j] * x[t * ldx + o];
+                        G[(size_t)j * D + oc + o] = g;
+                    }
             }
         }
     }

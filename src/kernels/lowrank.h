@@ -39,7 +39,6 @@ void lmt_lowrank_project(float *H, const float *X, const float *M, float alpha, 
  * with p > 0 the adapter's d(x), masked as X was. */
 void lmt_lowrank_expand(float *Y, bool add, const float *init, const float *H, const float *V, int N, int D, int r,
                         float p, uint64_t seed);
-/* G (D, r) += drop(X (N, D))^T H (N, r), in blocks of rows of X: each element
- * of G gains one partial sum per block, in order. */
+/* G (r, D) += H (N, r)^T drop(X (N, D)). */
 void lmt_lowrank_outer(float *G, const float *X, const float *H, int N, int D, int r, float p, uint64_t seed);
 #endif

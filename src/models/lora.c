@@ -546,7 +546,7 @@ lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows) {
     for (int k = 0; k < l->n; k++) {
         const lmt_adapter *a = &l->ad[k];
         total += max_rows * (size_t)a->r;
-        size_t rt = (size_t)a->r * (size_t)(a->IC > a->OC ? a->IC : a->OC);   // A^T, B^T or dA^T
+        size_t rt = (size_t)a->r * (size_t)(a->IC > a->OC ? a->IC : a->OC);   // A^T, B^T or dB^T
         if (rt > maxRT) maxRT = rt;
     }
     total += maxRT;

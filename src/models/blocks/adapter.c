@@ -50,12 +50,12 @@ void lmt_adapted_backward(bool set, float *dinp, float *dweight, float *dbias, c
     }
     int r = ad->r;
     float p = training ? ad->dropout : 0.0f;   // the forward's mask again (same seed)
-    lmt_lowrank_outer(ad->dB, dout, ad->h, N, OC, r, 0.0f, 0);          // dB (OC, r) += dout^T (s h)
+    memset(ad->bt, 0, (size_t)r * OC * sizeof(float));                  // dB (OC, r) += dout^T (s h),
+    lmt_lowrank_outer(ad->bt, dout, ad->h, N, OC, r, 0.0f, 0);          // as dB^T (r, OC) first
+    for (int o = 0; o < OC; o++)
+        for (int j = 0; j < r; j++) ad->dB[(size_t)o * r + j] += ad->bt[(size_t)j * OC + o];
     lmt_lowrank_project(ad->h, dout, ad->B, ad->scaling, N, OC, r, 0.0f, 0);   // d(h) (N, r) = s dout B, into h
-    memset(ad->bt, 0, (size_t)IC * r * sizeof(float));                  // dA (r, IC) += d(h)^T drop(x),
-    lmt_lowrank_outer(ad->bt, inp, ad->h, N, IC, r, p, ad->seed);       // as dA^T (IC, r) first
-    for (int j = 0; j < r; j++)
-        for (int i = 0; i < IC; i++) ad->dA[(size_t)j * IC + i] += ad->bt[(size_t)i * r + j];
+    lmt_lowrank_outer(ad->dA, inp, ad->h, N, IC, r, p, ad->seed);       // dA (r, IC) += d(h)^T drop(x)
     if (dinp)                                                           // dinp (+)= drop'(d(h) A)
         lmt_lowrank_expand(dinp, !set, NULL, ad->h, ad->A, N, IC, r, p, ad->seed);
     lmt_linear_backward(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, wl);   // dinp += dout W^T

@@ -20,7 +20,7 @@ typedef struct lmt_adapter {
     float *A, *B;                /* (r, IC), (OC, r) in the adapter's flat buffer */
     float *dA, *dB;              /* their gradients (NULL without gradients) */
     float *h;                    /* (Nmax, r) scaling * drop(x) A^T of the last forward */
-    float *bt;                   /* (r, max(IC, OC)) scratch: A^T, B^T, dA^T (shared by a model's adapters) */
+    float *bt;                   /* (r, max(IC, OC)) scratch: A^T, B^T, dB^T (shared by a model's adapters) */
     uint64_t seed;               /* the last forward's dropout seed (the mask: kernels/lowrank.h) */
     uint64_t *seed_src;          /* the adapter's seed stream state (shared by the adapters of a model) */
     int max_N;
