@@ -10,7 +10,8 @@
 # ratios the issue asks for.
 #   bench/run_lora_bench.sh [build] [steps] [rounds] [models]
 # THREADS (default 1) sets OMP_NUM_THREADS / torch threads; models: gpt2,
-# llama or "gpt2 llama" (default).
+# llama or "gpt2 llama" (default); PEER=0 leaves the Python runs out (e.g.
+# lmtune alone at LMT_ISA=avx2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"; steps="${2:-2}"; rounds="${3:-3}"; models="${4:-gpt2 llama}"
@@ -31,7 +32,9 @@ for model in $models; do
   for ((i = 0; i < rounds; i++)); do
     "$build/bench_lora" --config "$cfg" --steps "$steps" 2>/dev/null >> "$tmp/$model.lmtune_full"
     "$build/bench_lora" --config "$cfg" --steps "$steps" --lora 16 --targets "$targets" 2>/dev/null >> "$tmp/$model.lmtune_lora"
-    "$venv/bin/python" bench/lora_peer.py "$cfg" lora "$steps" 16 "$targets" 0.05 2>/dev/null | tail -1 >> "$tmp/$model.peft_lora"
+    if [ "${PEER:-1}" = 1 ]; then
+      "$venv/bin/python" bench/lora_peer.py "$cfg" lora "$steps" 16 "$targets" 0.05 2>/dev/null | tail -1 >> "$tmp/$model.peft_lora"
+    fi
     if [ "${PEER_FULL:-0}" = 1 ]; then
       "$venv/bin/python" bench/lora_peer.py "$cfg" full "$steps" 2>/dev/null | tail -1 >> "$tmp/$model.torch_full"
     fi
@@ -54,8 +57,8 @@ for model in models:
         print(f"{run:16}{med(model, run, 'step_ms'):10.0f}{med(model, run, 'cpu_ms'):10.0f}{med(model, run, 'peak_rss_mib'):14.0f}")
     for key, label in [("step_ms", "wall"), ("cpu_ms", "CPU")]:
         lf, ll, pl = med(model, "lmtune_full", key), med(model, "lmtune_lora", key), med(model, "peft_lora", key)
-        print(f"{label}: LoRA {lf / ll:.2f}x faster than lmtune full fine-tuning (>= 1.3), "
-              f"{pl / ll:.2f}x faster than peft + Trainer LoRA (>= 1.5)")
+        peer = f", {pl / ll:.2f}x faster than peft + Trainer LoRA (>= 1.5)" if pl else ""
+        print(f"{label}: LoRA {lf / ll:.2f}x faster than lmtune full fine-tuning (>= 1.3){peer}")
     m = med(model, "lmtune_lora", "peak_rss_mib") / med(model, "lmtune_full", "peak_rss_mib")
     print(f"memory: LoRA peak RSS {100 * m:.0f}% of full fine-tuning's (<= 60%)")
 print(f"\nload average at the end: {open('/proc/loadavg').read().split()[:3]}")
