@@ -21,7 +21,8 @@
  * - bias all / lora_only: the biases' gradients (transformers' full-model
  *   ones, as B = 0) in the adapters' buffer, the biases in the adapter file;
  * - lora_dropout: its gradients against central differences of the loss;
- * - bad input: targets that match nothing, r <= 0, an adapter for another model. */
+ * - bad input: targets that match nothing, r <= 0 (given, and in a file), an
+ *   adapter for another model: errors naming the file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,25 @@ static void check_bad_input(void) {
         lmt_status st = lmt_lora_load(m, tmp, &l);
         CHECK_MSG(st == LMT_ERR_FORMAT && strstr(lmt_last_error(), "adapter_model.safetensors") &&
                   strstr(lmt_last_error(), "shape (4, 32)"), "%s", lmt_last_error());
+        lmt_lora_free(l);
+        /* a rank that is not a positive integer, in the file: named with the file */
+        const char *bad_r[] = {"{\"r\": 0, \"target_modules\": [\"c_attn\"]}", "{\"r\": -4, \"target_modules\": [\"c_attn\"]}",
+                               "{\"r\": 2.5, \"target_modules\": [\"c_attn\"]}"};
+        for (int i = 0; i < 3; i++) {
+            CHECK_OK(lmt_write_file_atomic(p1, bad_r[i], strlen(bad_r[i])));
+            l = NULL;
+            st = lmt_lora_load(m, tmp, &l);
+            CHECK_MSG(st != LMT_OK && strstr(lmt_last_error(), p1) && strstr(lmt_last_error(), "positive integer"), "%s: %s",
+                      bad_r[i], lmt_last_error());
+            lmt_lora_free(l);
+        }
+        /* targets that match nothing, in the file: named with the file */
+        const char *none = "{\"r\": 4, \"target_modules\": [\"q_proj\", \"v_proj\"]}";
+        CHECK_OK(lmt_write_file_atomic(p1, none, strlen(none)));
+        l = NULL;
+        st = lmt_lora_load(m, tmp, &l);
+        CHECK_MSG(st == LMT_ERR_ARG && strstr(lmt_last_error(), p1) && strstr(lmt_last_error(), "not found in the base model"),
+                  "%s", lmt_last_error());
         lmt_lora_free(l);
         unlink(p1);
         unlink(p2);

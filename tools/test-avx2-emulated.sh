@@ -17,7 +17,7 @@ if ! command -v qemu-x86_64-static >/dev/null; then
 fi
 data_flag=()
 if [ ! -d ../shared/data ] && [ -n "${LMT_SHARED_DATA:-}" ]; then data_flag=(-DLMT_SHARED_DATA="$LMT_SHARED_DATA"); fi
-tests=(test_blocks test_gpt2_parity test_kv_cache test_adamw test_dropout test_bf16 test_generate)
+tests=(test_blocks test_gpt2_parity test_kv_cache test_adamw test_dropout test_bf16 test_generate test_lowrank)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLMT_MARCH=x86-64-v3 "${data_flag[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target lmtune_cli "${tests[@]}" >/dev/null
 emu() { OMP_NUM_THREADS=2 LMT_TEST_QUICK=1 qemu-x86_64-static -cpu Haswell "$@" 2> >(grep -v 'warning: TCG' >&2); }

@@ -15,6 +15,7 @@
 #include "kernels/embedding.h"
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
+#include "kernels/lowrank.h"
 #include "kernels/optimizer.h"
 #include "kernels/residual.h"
 #include "kernels/rope.h"
@@ -92,6 +93,16 @@ LMT_KERNEL_VOID(lmt_rmsnorm_backward,
                 (float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
                  const float *rstd, int N, int C),
                 (dinp, dweight, dout, inp, weight, rstd, N, C))
+/* lowrank.c */
+LMT_KERNEL_VOID(lmt_lowrank_project,
+                (float *H, const float *X, const float *M, float alpha, int N, int K, int r, float p, uint64_t seed),
+                (H, X, M, alpha, N, K, r, p, seed))
+LMT_KERNEL_VOID(lmt_lowrank_expand,
+                (float *Y, bool add, const float *init, const float *H, const float *V, int N, int D, int r, float p,
+                 uint64_t seed),
+                (Y, add, init, H, V, N, D, r, p, seed))
+LMT_KERNEL_VOID(lmt_lowrank_outer, (float *G, const float *X, const float *H, int N, int D, int r, float p, uint64_t seed),
+                (G, X, H, N, D, r, p, seed))
 /* linear.c: the bias passes (the products go through lmt_sgemm's own dispatch) */
 LMT_KERNEL_VOID(lmt_linear_forward,
                 (float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC,
@@ -101,6 +112,9 @@ LMT_KERNEL_VOID(lmt_linear_forward_packed,
                 (float *out, const float *inp, const float *weight, const struct lmt_gemm_packed *packed,
                  const float *bias, int N, int IC, int OC, lmt_wlayout wl),
                 (out, inp, weight, packed, bias, N, IC, OC, wl))
+LMT_KERNEL_VOID(lmt_linear_forward_add,
+                (float *out, const float *inp, const float *weight, int N, int IC, int OC, lmt_wlayout wl),
+                (out, inp, weight, N, IC, OC, wl))
 LMT_KERNEL_VOID(lmt_linear_backward,
                 (float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight,
                  int N, int IC, int OC, lmt_wlayout wl),

@@ -24,6 +24,14 @@ void LMT_KERNEL_FN(lmt_linear_forward_packed)(float *out, const float *inp, cons
         lmt_sgemm_packed(false, true, N, OC, IC, 1.0f, inp, IC, weight, IC, beta, out, OC, packed);
 }
 
+void LMT_KERNEL_FN(lmt_linear_forward_add)(float *out, const float *inp, const float *weight, int N, int IC, int OC,
+                                           lmt_wlayout wl) {
+    if (wl == LMT_W_IN_OUT)
+        lmt_sgemm(false, false, N, OC, IC, 1.0f, inp, IC, weight, OC, 1.0f, out, OC);
+    else
+        lmt_sgemm(false, true, N, OC, IC, 1.0f, inp, IC, weight, IC, 1.0f, out, OC);
+}
+
 static void linear_backward(float *dinp, float dinp_beta, float *dweight, float *dbias, const float *dout,
                             const float *inp, const float *weight, int N, int IC, int OC, lmt_wlayout wl) {
     if (dinp) {

@@ -12,6 +12,9 @@ typedef enum lmt_wlayout {
 /* out (N, OC) = inp (N, IC) @ W + bias (OC); bias may be NULL. */
 void lmt_linear_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC,
                         lmt_wlayout wl);
+/* out (N, OC) += inp (N, IC) @ W: the product accumulates onto what out holds
+ * (a LoRA adapter's term, models/blocks/adapter.c), with no pass of its own. */
+void lmt_linear_forward_add(float *out, const float *inp, const float *weight, int N, int IC, int OC, lmt_wlayout wl);
 /* dinp (N, IC) += dout @ W^T; dweight += inp^T dout (in W's orientation);
  * dbias (OC) += column sums of dout. Any output may be NULL. */
 void lmt_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,

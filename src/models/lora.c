@@ -542,15 +542,14 @@ lmt_status lmt_lora_save(const lmt_lora *l, const char *dir) {
 
 lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows) {
     if (n->model != l->model) return lmt_fail(LMT_ERR_ARG, "lora: the adapters were made for another model");
-    size_t maxIC = 0, maxRO = 0, total = 0;
+    size_t maxRT = 0, total = 0;
     for (int k = 0; k < l->n; k++) {
-        total += max_rows * (size_t)l->ad[k].r;
-        if ((size_t)l->ad[k].IC > maxIC) maxIC = l->ad[k].IC;
-        if ((size_t)l->ad[k].r * l->ad[k].OC > maxRO) maxRO = (size_t)l->ad[k].r * l->ad[k].OC;
+        const lmt_adapter *a = &l->ad[k];
+        total += max_rows * (size_t)a->r;
+        size_t rt = (size_t)a->r * (size_t)(a->IC > a->OC ? a->IC : a->OC);   // A^T, B^T or dB^T
+        if (rt > maxRT) maxRT = rt;
     }
-    total += maxRO;
-    bool drop = l->cfg.dropout > 0;
-    total += drop || n->grads ? max_rows * maxIC : 0;
+    total += maxRT;
     free(l->scratch);
     l->scratch = malloc((total ? total : 1) * sizeof(float));
     if (!l->scratch) return lmt_fail(LMT_ERR_NOMEM, "out of memory allocating the adapters' activations");
@@ -559,12 +558,11 @@ lmt_status lmt_lora_attach(lmt_lora *l, lmt_net *n, size_t max_rows) {
         if (!l->grads) return lmt_fail(LMT_ERR_NOMEM, "out of memory allocating the adapters' gradients");
         memset(l->grads, 0, l->num_floats * sizeof(float));
     }
-    float *s = l->scratch, *xd = l->scratch + (total - (drop || n->grads ? max_rows * maxIC : 0)), *bt = xd - maxRO;
+    float *s = l->scratch, *bt = l->scratch + (total - maxRT);
     for (int k = 0; k < l->n; k++) {
         lmt_adapter *a = &l->ad[k];
         a->h = s;
         s += max_rows * (size_t)a->r;
-        a->xd = xd;
         a->bt = bt;
         a->max_N = (int)max_rows;
         a->dA = l->grads ? l->grads + (a->A - l->params) : NULL;

@@ -31,6 +31,10 @@ struct lmt_model {
      * default "50GB") */
     int save_dtype;
     uint64_t max_shard_size;
+    /* Set before the nets are set up when LoRA adapters will train instead
+     * (lmt_finetune_run with an adapter): a net with gradients then gets no
+     * buffer for the base's (its peak memory), only what lmt_lora_attach gives it. */
+    bool frozen;
 };
 
 /* A model with this config and freshly initialised weights (HF's init:

@@ -54,7 +54,9 @@ lmt_status lmt_net_init(lmt_net *n, lmt_model *m, const char *name, int n_seeds,
     lmt_rng_seed(&n->rng, 42);
     n->seeds = calloc((size_t)n_seeds + 1, sizeof *n->seeds);
     if (!n->seeds) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    if (with_grads) {
+    if (with_grads && m->frozen) {   // LoRA: the adapters' gradients come at lmt_lora_attach
+        if (!(n->grads = lmt_aligned_alloc(64))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    } else if (with_grads) {
         size_t nf = m->layout.num_floats;
         n->grads = lmt_aligned_alloc(nf * sizeof(float));
         if (!n->grads) return lmt_fail(LMT_ERR_NOMEM, "out of memory allocating gradients (%zu floats)", nf);
@@ -190,6 +192,7 @@ float *lmt_net_slot(const lmt_net *n, float *base, int stack, int layer, int rol
     if (base == n->grads && n->trainable && !n->trainable[i]) return NULL;   // frozen under LoRA
     if (base == n->model->params && n->copies && n->copies[i]) return n->copies[i];   // LoRA's trained copy
     if (base == n->grads && n->copies && n->copies[i]) return n->gcopies ? n->gcopies[i] : NULL;
+    if (base == n->grads && !n->grad_floats) return NULL;   // no base gradient buffer (LoRA)
     return base + p->offset;
 }
 

@@ -20,9 +20,8 @@ typedef struct lmt_adapter {
     float *A, *B;                /* (r, IC), (OC, r) in the adapter's flat buffer */
     float *dA, *dB;              /* their gradients (NULL without gradients) */
     float *h;                    /* (Nmax, r) scaling * drop(x) A^T of the last forward */
-    float *bt;                   /* (r, OC) scratch: B^T, dB^T (shared by a model's adapters) */
-    float *xd;                   /* (Nmax, IC) scratch for drop(x) (dropout > 0) and d(drop(x)) */
-    uint64_t seed;               /* the last forward's dropout seed */
+    float *bt;                   /* (r, max(IC, OC)) scratch: A^T, B^T, dB^T (shared by a model's adapters) */
+    uint64_t seed;               /* the last forward's dropout seed (the mask: kernels/lowrank.h) */
     uint64_t *seed_src;          /* the adapter's seed stream state (shared by the adapters of a model) */
     int max_N;
 } lmt_adapter;
