@@ -302,6 +302,7 @@ int main(void) {
     for (size_t r = 0; r < runs->len; r++) {
         const char *name = lmt_json_get(&runs->items[r], "name")->str;
         if (quick && strcmp(name, "adafactor") && strcmp(name, "label_smoothing")) continue;
+        if (!strcmp(lmt_json_get(&runs->items[r], "model")->str, "bert")) continue;   /* tests/test_mlm_trainer.c's */
         check_run(&runs->items[r], base, wf);
     }
     check_length_grouped(lmt_json_get(ref, "length_grouped"));

@@ -107,6 +107,40 @@ def accum_over_64(weights):
     return r
 
 
+def mlm_label_smoothing(weights):
+    """label_smoothing_factor 0.1 on the MLM run of make_mlm_trainer_fixtures.py (its recorded
+    DataCollatorForLanguageModeling batches, BERT's decoder bias: the smoothed gradient scaled
+    where the bias needs it); tests/test_mlm_trainer.c."""
+    with open(os.path.join(ROOT, "tests", "fixtures", "train", "mlm", "mlm_trainer.json")) as f:
+        mlm = json.load(f)
+    flat = [{k: torch.tensor(bt[k][i]) for k in bt} for bt in mlm["batches"] for i in range(len(bt["input_ids"]))]
+
+    def stack(items):
+        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+    class Seq(transformers.Trainer):
+        def _get_train_sampler(self, *a, **k):
+            return torch.utils.data.SequentialSampler(self.train_dataset)
+
+    model = transformers.BertForMaskedLM.from_pretrained(os.path.join(ROOT, "tests", "fixtures", "models", "bert"),
+                                                         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    out = tempfile.mkdtemp()
+    kw = dict(per_device_train_batch_size=4, num_train_epochs=1, learning_rate=1e-3, lr_scheduler_type="linear",
+              warmup_steps=3, weight_decay=0.01, max_grad_norm=1.0, label_smoothing_factor=0.1)
+    args = transformers.TrainingArguments(output_dir=out, logging_steps=1, eval_strategy="no", save_strategy="no",
+                                          report_to=[], seed=42, use_cpu=True, **kw)
+    tr = Seq(model=model, args=args, train_dataset=flat, data_collator=stack)
+    res = tr.train()
+    shutil.rmtree(out)
+    sd = model.state_dict()
+    for k in ["bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.attention.self.query.weight",
+              "bert.encoder.layer.0.output.LayerNorm.weight", "cls.predictions.transform.dense.weight",
+              "cls.predictions.bias"]:
+        weights[f"mlm_label_smoothing/{k}"] = sd[k].contiguous().clone()
+    return {"name": "mlm_label_smoothing", "model": "bert", "args": kw, "log_history": tr.state.log_history,
+            "global_step": res.global_step, "training_loss": res.training_loss, "num_input_tokens_seen": 0}
+
+
 def length_grouped():
     g = torch.Generator().manual_seed(3)
     cases = []
@@ -125,6 +159,7 @@ if __name__ == "__main__":
     weights = {}
     runs = [run(r[0], r[1], r[2], train, evald, weights, *r[3:]) for r in RUNS]
     runs.append(accum_over_64(weights))
+    runs.append(mlm_label_smoothing(weights))
     ref = {"transformers": transformers.__version__, "torch": torch.__version__, "runs": runs,
            "length_grouped": length_grouped()}
     with open(os.path.join(OUT, "trainer_features.json"), "w") as f:
