@@ -285,6 +285,14 @@ static void check_arguments(void) {
     CHECK_OK(lmt_training_args_set(&a, "data_seed", "0", "test"));
     CHECK_OK(lmt_training_args_validate(&a));
     CHECK(!strcmp(a.include_num_input_tokens_seen, "all") && a.data_seed_set && a.data_seed == 0);
+    /* training_args.json: None where transformers has None */
+    char *js = lmt_training_args_to_json(&a);
+    CHECK(js && strstr(js, "\"data_seed\": 0,") && strstr(js, "\"eval_accumulation_steps\": null,") && strstr(js, "\"optim\": \"adamw_torch\""));
+    free(js);
+    lmt_training_args_default(&a);
+    js = lmt_training_args_to_json(&a);
+    CHECK(js && strstr(js, "\"data_seed\": null,"));
+    free(js);
     CHECK(lmt_log_level_threshold("error") > LMT_LOG_WARN && lmt_log_level_threshold("warning") == LMT_LOG_WARN &&
           lmt_log_level_threshold("passive") < 0);
 }

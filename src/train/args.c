@@ -206,6 +206,11 @@ char *lmt_training_args_to_json(const lmt_training_args *a) {
         const field *f = &fields[i];
         const char *p = (const char *)a + f->off;
         lmt_sb_printf(&b, "  \"%s\": ", f->name);
+        /* None in transformers: data_seed unset, eval_accumulation_steps unset */
+        if ((!strcmp(f->name, "data_seed") && !a->data_seed_set) || (!strcmp(f->name, "eval_accumulation_steps") && !a->eval_accumulation_steps)) {
+            lmt_sb_puts(&b, i + 1 < N_FIELDS ? "null,\n" : "null\n");
+            continue;
+        }
         switch (f->type) {
         case T_BOOL: lmt_sb_puts(&b, *(const bool *)p ? "true" : "false"); break;
         case T_INT: lmt_sb_printf(&b, "%lld", (long long)*(const int64_t *)p); break;

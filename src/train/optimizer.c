@@ -17,6 +17,12 @@ static const char *const names[] = {"adamw_torch", "adamw_torch_fused", "adafact
 
 const char *lmt_optim_name(lmt_optim_kind k) { return (size_t)k < N_KINDS ? names[k] : "?"; }
 
+const char *lmt_optim_profile_name(lmt_optim_kind k) {
+    static const char *const rows[] = {"optimizer/adamw", "optimizer/adamw", "optimizer/adafactor", "optimizer/sgd",
+                                       "optimizer/adagrad", "optimizer/rmsprop"};
+    return (size_t)k < N_KINDS ? rows[k] : "optimizer/?";
+}
+
 bool lmt_optim_trained(const lmt_param_spec *p) { return !(p->flags & (LMT_PARAM_BUFFER | LMT_PARAM_STATIC)); }
 
 float lmt_optim_decay(const lmt_optimizer *o, const lmt_param_spec *p) {

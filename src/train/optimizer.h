@@ -56,6 +56,8 @@ typedef struct lmt_optimizer {
 
 /* The name as TrainingArguments spells it ("adamw_torch"). */
 const char *lmt_optim_name(lmt_optim_kind k);
+/* The profiler's row for its step ("optimizer/adamw" for both AdamW kinds). */
+const char *lmt_optim_profile_name(lmt_optim_kind k);
 /* args->optim and args->optim_args ("momentum=0.9,nesterov=True") into
  * settings, as the Trainer reads them for that optimizer. The other names of
  * OptimizerNames (bitsandbytes, GaLore, ...) and malformed or unknown

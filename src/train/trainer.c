@@ -673,7 +673,7 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
             LMT_PROFILE("optimizer/grad norm", 0, grad_norm = lmt_grad_norm(t->model->grads, lmt_task_layout(t->model)));
             lr = lmt_scheduler_lr(&t->sched, t->state.global_step);
             float coef = lmt_clip_coef(grad_norm, a->max_grad_norm);   // clipping happens inside the AdamW pass
-            LMT_PROFILE("optimizer/step", 0, lmt_optimizer_step(&t->opt, lmt_task_params(t->model), t->model->grads, lr, coef));
+            LMT_PROFILE(lmt_optim_profile_name(t->opt.set.kind), 0, lmt_optimizer_step(&t->opt, lmt_task_params(t->model), t->model->grads, lr, coef));
             LMT_PROFILE("optimizer/zero grad", 0, t->model->zero_grad(t->model->self));
             lmt_profile_count_step();
             t->state.global_step++;
