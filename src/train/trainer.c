@@ -473,12 +473,14 @@ static int64_t steps_value(double v, int64_t max_steps) {
 
 static lmt_status train(lmt_trainer *t, lmt_train_output *out);
 
-/* Each example's length as LengthGroupedSampler takes it: its attention
- * mask's ones, else its padded length (len(input_ids) of the unpadded feature). */
+/* Each example's length as LengthGroupedSampler takes it (len(input_ids)):
+ * the data's length callback, else the example collated alone, its
+ * attention mask's ones (or its padded length without a mask). */
 static lmt_status example_lengths(lmt_train_data *d, int64_t **out) {
     int64_t *len = malloc((size_t)(d->n ? d->n : 1) * sizeof *len);
     if (!len) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; i < d->n; i++) {
+    for (int64_t i = 0; i < d->n && d->length; i++) len[i] = d->length(d->ctx, i);
+    for (int64_t i = 0; i < d->n && !d->length; i++) {
         lmt_batch b;
         lmt_status s = d->collate(d->ctx, &i, 1, &b);
         if (s != LMT_OK) { free(len); return s; }
