@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "io/tensor_file.h"
 #include "train/task_clm.h"
+#include "train/task_seq2seq.h"
 #include "train/trainer_features.h"
 
 #define FIX LMT_SOURCE_DIR "/tests/fixtures/train/features"
@@ -121,6 +122,66 @@ static void check_run(const lmt_json *run, const lmt_json *ref, const lmt_tensor
     ref_remove_dir(dir);
     free(train);
     free(eval);
+}
+
+/* The seq2seq run's rows (padded to one length each: input_ids, attention_mask,
+ * labels, decoder_input_ids), collated by stacking them. */
+typedef struct { const lmt_json *rows; int64_t n; } s2s_rows;
+
+static void copy_row(int32_t *dst, const lmt_json *row, size_t T) {
+    for (size_t t = 0; t < T; t++) dst[t] = (int32_t)row->items[t].i64;
+}
+
+static lmt_status s2s_collate(void *ctx, const int64_t *idx, int n, lmt_batch *out) {
+    const s2s_rows *d = ctx;
+    const lmt_json *r0 = &d->rows->items[0];
+    size_t Ts = lmt_json_get(r0, "input_ids")->len, Tt = lmt_json_get(r0, "labels")->len;
+    memset(out, 0, sizeof *out);
+    out->B = n;
+    out->T = (int)Ts;
+    out->T_dec = (int)Tt;
+    out->input_ids = malloc((size_t)n * Ts * 4);
+    out->attention_mask = malloc((size_t)n * Ts * 4);
+    out->labels = malloc((size_t)n * Tt * 4);
+    out->decoder_input_ids = malloc((size_t)n * Tt * 4);
+    if (!out->input_ids || !out->attention_mask || !out->labels || !out->decoder_input_ids) return LMT_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        const lmt_json *r = &d->rows->items[idx[i]];
+        copy_row(out->input_ids + i * Ts, lmt_json_get(r, "input_ids"), Ts);
+        copy_row(out->attention_mask + i * Ts, lmt_json_get(r, "attention_mask"), Ts);
+        copy_row(out->labels + i * Tt, lmt_json_get(r, "labels"), Tt);
+        copy_row(out->decoder_input_ids + i * Tt, lmt_json_get(r, "decoder_input_ids"), Tt);
+    }
+    return LMT_OK;
+}
+
+/* label_smoothing_factor on Marian: no causal shift, padded labels. */
+static void check_seq2seq_run(const lmt_json *run, const lmt_tensor_file *wf) {
+    lmt_training_args a;
+    char dir[] = "/tmp/lmt-features-s2s-XXXXXX";
+    run_args(&a, run, dir);
+    a.logging_steps = 1;
+    a.eval_strategy = LMT_STRATEGY_EPOCH;
+    a.save_strategy = LMT_STRATEGY_NO;
+    lmt_model *m = load_model("marian");
+    if (!m) return;
+    m->cfg.activation_dropout = 0;
+    const lmt_json *rows = lmt_json_get(run, "rows");
+    s2s_rows tr = {rows, (int64_t)rows->len}, ev = {rows, 8};
+    lmt_seq2seq_task *task = NULL;
+    CHECK_OK(lmt_seq2seq_task_create(m, 4, (int)lmt_json_get(&rows->items[0], "input_ids")->len,
+                                     (int)lmt_json_get(&rows->items[0], "labels")->len, &task));
+    lmt_train_data td = {tr.n, &tr, s2s_collate, NULL}, ed = {ev.n, &ev, s2s_collate, NULL};
+    lmt_trainer t;
+    CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &td, &ed));
+    t.sampler = lmt_sampler_sequential;
+    lmt_train_output out;
+    CHECK_OK(lmt_trainer_train(&t, &out));
+    compare_run("seq2seq_label_smoothing", run, &t, &out, m, wf);
+    lmt_trainer_free(&t);
+    lmt_seq2seq_task_free(task);
+    lmt_model_free(m);
+    ref_remove_dir(dir);
 }
 
 /* LengthGroupedSampler after set_seed(seed): three epochs' orders. */
@@ -317,8 +378,10 @@ int main(void) {
     for (size_t r = 0; r < runs->len; r++) {
         const char *name = lmt_json_get(&runs->items[r], "name")->str;
         if (quick && strcmp(name, "adafactor") && strcmp(name, "label_smoothing")) continue;
-        if (!strcmp(lmt_json_get(&runs->items[r], "model")->str, "bert")) continue;   /* tests/test_mlm_trainer.c's */
-        check_run(&runs->items[r], base, wf);
+        const char *model = lmt_json_get(&runs->items[r], "model")->str;
+        if (!strcmp(model, "bert")) continue;   /* tests/test_mlm_trainer.c's */
+        if (!strcmp(model, "marian")) check_seq2seq_run(&runs->items[r], wf);
+        else check_run(&runs->items[r], base, wf);
     }
     check_length_grouped(lmt_json_get(ref, "length_grouped"));
     check_checkpoints(base);

@@ -141,6 +141,51 @@ def mlm_label_smoothing(weights):
             "global_step": res.global_step, "training_loss": res.training_loss, "num_input_tokens_seen": 0}
 
 
+def seq2seq_label_smoothing(weights):
+    """label_smoothing_factor 0.1 on the tiny Marian fixture (dropout off): the LabelSmoother without
+    the causal shift (MarianMTModel is no causal LM), padded sources and labels (-100), the decoder
+    input shifted from the labels as DataCollatorForSeq2Seq does; evaluation each epoch."""
+    g = torch.Generator().manual_seed(13)
+    pad, start = 95, 95
+    rows_ = []
+    for r in range(24):
+        ns, nt = 8 - (r % 3), 7 - (r % 4)
+        src = torch.randint(1, 95, (ns,), generator=g).tolist() + [0]
+        tgt = torch.randint(1, 95, (nt,), generator=g).tolist() + [0]
+        src += [pad] * (9 - len(src))
+        lab = tgt + [-100] * (8 - len(tgt))
+        dec = [start] + [pad if x == -100 else x for x in lab[:-1]]
+        rows_.append({"input_ids": src, "attention_mask": [int(x != pad) for x in src], "labels": lab,
+                      "decoder_input_ids": dec})
+    tensors = [{k: torch.tensor(v) for k, v in r.items()} for r in rows_]
+
+    def stack(items):
+        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+    class Seq(transformers.Trainer):
+        def _get_train_sampler(self, *a, **k):
+            return torch.utils.data.SequentialSampler(self.train_dataset)
+
+    model = transformers.MarianMTModel.from_pretrained(os.path.join(ROOT, "tests", "fixtures", "models", "marian"),
+                                                       dropout=0.0)
+    out = tempfile.mkdtemp()
+    kw = dict(per_device_train_batch_size=4, num_train_epochs=2, learning_rate=1e-3, lr_scheduler_type="linear",
+              warmup_steps=2, weight_decay=0.01, label_smoothing_factor=0.1, per_device_eval_batch_size=4)
+    args = transformers.TrainingArguments(output_dir=out, logging_steps=1, eval_strategy="epoch", save_strategy="no",
+                                          report_to=[], seed=42, use_cpu=True, **kw)
+    tr = Seq(model=model, args=args, train_dataset=tensors, eval_dataset=tensors[:8], data_collator=stack)
+    res = tr.train()
+    shutil.rmtree(out)
+    sd = model.state_dict()
+    for k in ["model.shared.weight", "model.encoder.layers.0.self_attn.q_proj.weight",
+              "model.decoder.layers.1.encoder_attn.v_proj.bias", "model.decoder.layers.1.final_layer_norm.weight",
+              "model.decoder.layers.0.fc2.weight"]:
+        weights[f"seq2seq_label_smoothing/{k}"] = sd[k].contiguous().clone()
+    return {"name": "seq2seq_label_smoothing", "model": "marian", "args": kw, "rows": rows_,
+            "log_history": tr.state.log_history, "global_step": res.global_step, "training_loss": res.training_loss,
+            "num_input_tokens_seen": 0}
+
+
 def length_grouped():
     g = torch.Generator().manual_seed(3)
     cases = []
@@ -160,6 +205,7 @@ if __name__ == "__main__":
     runs = [run(r[0], r[1], r[2], train, evald, weights, *r[3:]) for r in RUNS]
     runs.append(accum_over_64(weights))
     runs.append(mlm_label_smoothing(weights))
+    runs.append(seq2seq_label_smoothing(weights))
     ref = {"transformers": transformers.__version__, "torch": torch.__version__, "runs": runs,
            "length_grouped": length_grouped()}
     with open(os.path.join(OUT, "trainer_features.json"), "w") as f:
