@@ -58,6 +58,17 @@ RUNS = [
 ]
 
 
+class Seq(transformers.Trainer):
+    """The Trainer with a SequentialSampler (the reference runs' order unless they test the sampler)."""
+    def _get_train_sampler(self, *a, **k):
+        return torch.utils.data.SequentialSampler(self.train_dataset)
+
+
+def stack(items):
+    """A collator for rows that are already tensors of one length."""
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
 def blocks():
     with open(os.path.join(ROOT, "tests", "fixtures", "train", "gpt2_trainer.json")) as f:
         ref = json.load(f)
@@ -69,10 +80,6 @@ def rows(bl):
 
 
 def run(name, extra, own_sampler, train, evald, weights, arch="gpt2"):
-    class Seq(transformers.Trainer):
-        def _get_train_sampler(self, *a, **k):
-            return torch.utils.data.SequentialSampler(self.train_dataset)
-
     if arch == "gpt2":
         model = transformers.GPT2LMHeadModel.from_pretrained(GPT2, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
     else:
@@ -115,13 +122,6 @@ def mlm_label_smoothing(weights):
         mlm = json.load(f)
     flat = [{k: torch.tensor(bt[k][i]) for k in bt} for bt in mlm["batches"] for i in range(len(bt["input_ids"]))]
 
-    def stack(items):
-        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
-
-    class Seq(transformers.Trainer):
-        def _get_train_sampler(self, *a, **k):
-            return torch.utils.data.SequentialSampler(self.train_dataset)
-
     model = transformers.BertForMaskedLM.from_pretrained(os.path.join(ROOT, "tests", "fixtures", "models", "bert"),
                                                          hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     out = tempfile.mkdtemp()
@@ -158,13 +158,6 @@ def seq2seq_label_smoothing(weights):
         rows_.append({"input_ids": src, "attention_mask": [int(x != pad) for x in src], "labels": lab,
                       "decoder_input_ids": dec})
     tensors = [{k: torch.tensor(v) for k, v in r.items()} for r in rows_]
-
-    def stack(items):
-        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
-
-    class Seq(transformers.Trainer):
-        def _get_train_sampler(self, *a, **k):
-            return torch.utils.data.SequentialSampler(self.train_dataset)
 
     model = transformers.MarianMTModel.from_pretrained(os.path.join(ROOT, "tests", "fixtures", "models", "marian"),
                                                        dropout=0.0)
