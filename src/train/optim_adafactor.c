@@ -35,11 +35,11 @@ size_t lmt_adafactor_plan(lmt_optimizer *o) {
     return total;
 }
 
-/* sum of (g * gs)^2 + eps1 over n elements stride apart */
-static double sq_sum(const float *g, float gs, size_t n, size_t stride) {
+/* sum of (g * gs)^2 + eps1 over n elements */
+static double sq_sum(const float *g, float gs, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++) {
-        float x = g[i * stride] * gs;
+        float x = g[i] * gs;
         s += x * x + EPS1;
     }
     return s;
@@ -55,7 +55,7 @@ static inline float raw_update(const tensor_c *t, const float *rfac, size_t b, s
     return rfac[b * t->R + r] * (1.0f / sqrtf(t->col[b * t->C + c])) * g;
 }
 
-static void step_tensor(tensor_c *t, float beta2t, float lr, float wd, float *rfac) {
+static void step_tensor(tensor_c *t, float beta2t, float lr, float wd, float *rfac, double *colsum) {
     size_t B = t->B, R = t->R, C = t->C, n = B * R * C;
     float w = 1.0f - beta2t;
     if (t->v) {
@@ -68,11 +68,20 @@ static void step_tensor(tensor_c *t, float beta2t, float lr, float wd, float *rf
             const float *gb = t->g + b * R * C;
             for (size_t r = 0; r < R; r++) {   /* update.mean(dim=-1) */
                 float *row = &t->row[b * R + r];
-                *row = *row * beta2t + w * (float)(sq_sum(gb + r * C, t->gs, C, 1) / (double)C);
+                *row = *row * beta2t + w * (float)(sq_sum(gb + r * C, t->gs, C) / (double)C);
             }
-            for (size_t c = 0; c < C; c++) {   /* update.mean(dim=-2) */
+            /* update.mean(dim=-2): the column sums row by row (in memory order), each in row order */
+            for (size_t c = 0; c < C; c++) colsum[c] = 0;
+            for (size_t r = 0; r < R; r++) {
+                const float *g = gb + r * C;
+                for (size_t c = 0; c < C; c++) {
+                    float x = g[c] * t->gs;
+                    colsum[c] += x * x + EPS1;
+                }
+            }
+            for (size_t c = 0; c < C; c++) {
                 float *col = &t->col[b * C + c];
-                *col = *col * beta2t + w * (float)(sq_sum(gb + c, t->gs, R, C) / (double)R);
+                *col = *col * beta2t + w * (float)(colsum[c] / (double)R);
             }
             /* r_factor = rsqrt(row / row.mean(-1)) */
             double rs = 0;
@@ -120,6 +129,6 @@ void lmt_adafactor_step(lmt_optimizer *o, float *params, const float *grads, dou
             t.B = 1; t.R = 1; t.C = ps->numel;
             t.v = st;
         }
-        step_tensor(&t, beta2t, (float)lr, lmt_optim_decay(o, ps), rfac);
+        step_tensor(&t, beta2t, (float)lr, lmt_optim_decay(o, ps), rfac, o->scratch_d + o->offsets[k]);
     }
 }

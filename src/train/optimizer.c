@@ -184,7 +184,8 @@ lmt_status lmt_optimizer_init(lmt_optimizer *o, const lmt_optim_settings *set, c
         o->offsets = malloc((layout->n_params + 1) * sizeof *o->offsets);
         s = o->offsets ? add_state(o, "exp_avg_sq_factored", lmt_adafactor_plan(o), 0.0f)
                        : lmt_fail(LMT_ERR_NOMEM, "out of memory");
-        if (s == LMT_OK && !(o->scratch = lmt_aligned_alloc((o->state_n[0] ? o->state_n[0] : 1) * sizeof(float))))
+        if (s == LMT_OK && (!(o->scratch = lmt_aligned_alloc((o->state_n[0] ? o->state_n[0] : 1) * sizeof(float))) ||
+                            !(o->scratch_d = lmt_aligned_alloc((o->state_n[0] ? o->state_n[0] : 1) * sizeof(double)))))
             s = lmt_fail(LMT_ERR_NOMEM, "adafactor: out of memory for its scratch");
         break;
     }
@@ -197,6 +198,7 @@ void lmt_optimizer_free(lmt_optimizer *o) {
     for (int i = 0; i < o->n_state; i++) lmt_aligned_free(o->state[i]);
     free(o->offsets);
     lmt_aligned_free(o->scratch);
+    lmt_aligned_free(o->scratch_d);
     memset(o, 0, sizeof *o);
 }
 

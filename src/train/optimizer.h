@@ -52,6 +52,7 @@ typedef struct lmt_optimizer {
     const char *state_name[LMT_OPTIM_MAX_STATE];
     size_t *offsets;                     /* Adafactor: each parameter's place in its state (row, col or full) */
     float *scratch;                      /* Adafactor: as large as its state (row factors), not saved */
+    double *scratch_d;                   /* Adafactor: as large again, in double (column sums), not saved */
 } lmt_optimizer;
 
 /* The name as TrainingArguments spells it ("adamw_torch"). */
