@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "io/tensor_file.h"
 #include "train/task_clm.h"
+#include "train/model_card.h"
 #include "train/task_seq2seq.h"
 #include "train/trainer_features.h"
 
@@ -78,6 +79,19 @@ static void compare_run(const char *name, const lmt_json *run, const lmt_trainer
     CHECK_MSG(kept == 5, "%s: %zu reference tensors found", name, kept);
     CHECK_MSG(worst <= 1e-4, "%s: final weights differ from transformers' by up to %.3g", name, worst);
     printf("%s: %zu log entries and the final weights as transformers' (worst %.2g)\n", name, want->len, worst);
+    /* the model card's optimizer (and label smoothing) lines, as extract_hyperparameters_from_trainer gives them */
+    const lmt_json *hyper = lmt_json_get(run, "hyperparameters");
+    lmt_model_card card = {.finetuned_from = "gpt2", .task = "text-generation", .optim = t->args.optim};
+    char *text = hyper ? lmt_model_card_text(&card, &t->args, t->state.log_history) : NULL;
+    static const char *const keys[] = {"optimizer", "label_smoothing_factor"};
+    for (int k = 0; text && k < 2; k++) {
+        const lmt_json *v = lmt_json_get(hyper, keys[k]);
+        if (!v) continue;
+        char line[600];
+        snprintf(line, sizeof line, "- %s: %s\n", keys[k], v->str);
+        CHECK_MSG(strstr(text, line), "%s: the model card lacks \"%s\"", name, line);
+    }
+    free(text);
 }
 
 /* lmt_train_data.length for blocks (group_by_length then collates nothing to measure) */
@@ -355,7 +369,7 @@ static void check_arguments(void) {
     CHECK(!strcmp(a.include_num_input_tokens_seen, "all") && a.data_seed_set && a.data_seed == 0);
     /* training_args.json: None where transformers has None */
     char *js = lmt_training_args_to_json(&a);
-    CHECK(js && strstr(js, "\"data_seed\": 0,") && strstr(js, "\"eval_accumulation_steps\": null,") && strstr(js, "\"optim\": \"adamw_torch\""));
+    CHECK(js && strstr(js, "\"data_seed\": 0,") && strstr(js, "\"eval_accumulation_steps\": null,") && strstr(js, "\"optim\": \"adamw_torch_fused\""));
     free(js);
     lmt_training_args_default(&a);
     js = lmt_training_args_to_json(&a);

@@ -56,7 +56,7 @@ typedef struct lmt_training_args {
     bool hub_private_repo;
     char hub_token[256];              /* "": HF_TOKEN or the token file; written as "<HUB_TOKEN>" */
     /* ---- issue 18 item 1 (behaviour: train/optimizer.h, train/trainer_features.h, train/trainer.c) ---- */
-    char optim[32];                   /* "adamw_torch"; adamw_torch_fused, adafactor, sgd, adagrad, rmsprop */
+    char optim[32];                   /* "adamw_torch_fused" (transformers 5); adamw_torch, adafactor, sgd, adagrad, rmsprop */
     char optim_args[256];             /* "": none; "momentum=0.9,nesterov=True" */
     double label_smoothing_factor;    /* 0 */
     int64_t data_seed;                /* the sampler's seed when data_seed_set (None: seed) */

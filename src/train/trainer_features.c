@@ -6,7 +6,7 @@
 #include "train/trainer_features.h"
 
 void lmt_training_args_features_default(lmt_training_args *a) {
-    snprintf(a->optim, sizeof a->optim, "adamw_torch");
+    snprintf(a->optim, sizeof a->optim, "adamw_torch_fused");   /* transformers 5's default (torch >= 2.8) */
     snprintf(a->train_sampling_strategy, sizeof a->train_sampling_strategy, "random");
     snprintf(a->include_num_input_tokens_seen, sizeof a->include_num_input_tokens_seen, "no");
     snprintf(a->log_level, sizeof a->log_level, "passive");

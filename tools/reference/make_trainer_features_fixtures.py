@@ -98,7 +98,10 @@ def run(name, extra, own_sampler, train, evald, weights, arch="gpt2"):
     for k in KEPT[arch]:
         weights[f"{name}/{k}"] = sd[k].contiguous().clone()
     hist = tr.state.log_history
-    return {"name": name, "model": arch, "args": {k: v for k, v in kw.items() if k not in ("output_dir", "report_to", "use_cpu")},
+    # the model card's hyperparameters (Trainer.create_model_card), as text
+    from transformers.modelcard import extract_hyperparameters_from_trainer
+    hyper = {k: str(v) for k, v in extract_hyperparameters_from_trainer(tr).items()}
+    return {"name": name, "model": arch, "hyperparameters": hyper, "args": {k: v for k, v in kw.items() if k not in ("output_dir", "report_to", "use_cpu")},
             "log_history": hist, "global_step": res.global_step, "training_loss": res.training_loss,
             "num_input_tokens_seen": tr.state.num_input_tokens_seen}
 
