@@ -63,6 +63,69 @@ static void set_arg(lmt_training_args *a, const char *key, const char *value) {
     CHECK_OK(lmt_training_args_set(a, key, value, "test"));
 }
 
+/* label_smoothing_factor 0.1 over the same batches and arguments
+ * (tests/fixtures/train/features, make_trainer_features_fixtures.py): the
+ * LabelSmoother's loss, its gradient through BERT's decoder bias. */
+static void check_label_smoothing(recorded *rec, lmt_training_args a) {
+    lmt_json *ref = NULL;
+    CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/train/features/trainer_features.json", &ref));
+    const lmt_json *runs = ref ? lmt_json_get(ref, "runs") : NULL, *run = NULL;
+    for (size_t i = 0; runs && i < runs->len; i++)
+        if (!strcmp(lmt_json_get(&runs->items[i], "name")->str, "mlm_label_smoothing")) run = &runs->items[i];
+    CHECK(run != NULL);
+    lmt_model *m = NULL;
+    CHECK_OK(lmt_model_load(LMT_SOURCE_DIR "/tests/fixtures/models/bert", &m));
+    if (!run || !m) { lmt_json_free(ref); lmt_model_free(m); return; }
+    m->cfg.dropout = m->cfg.attn_dropout = m->cfg.embd_dropout = 0;
+    set_arg(&a, "label_smoothing_factor", "0.1");
+    lmt_mlm_task *task = NULL;
+    CHECK_OK(lmt_mlm_task_create(m, 4, rec->T, &task));
+    lmt_train_data data = {.n = rec->n, .ctx = rec, .collate = replay_collate};
+    lmt_trainer t;
+    CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &data, NULL));
+    t.sampler = lmt_sampler_sequential;
+    lmt_train_output out;
+    CHECK_OK(lmt_trainer_train(&t, &out));
+    const lmt_json *want = lmt_json_get(run, "log_history"), *got = t.state.log_history;
+    int bad = 0;
+    CHECK(got->len == want->len);
+    for (size_t i = 0; i < want->len && i < got->len; i++) {
+        const lmt_json *w = &want->items[i];
+        for (size_t k = 0; k < w->len; k++) {
+            const char *key = w->keys[k];
+            if (strstr(key, "runtime") || strstr(key, "per_second")) continue;
+            const lmt_json *gv = lmt_json_get(&got->items[i], key);
+            if (!gv || !close_rel(gv->num, w->items[k].num, 1e-4)) {
+                if (bad++ < 4) fprintf(stderr, "label smoothing: entry %zu %s = %.9g, transformers %.9g\n", i, key, gv ? gv->num : NAN, w->items[k].num);
+            }
+        }
+    }
+    CHECK_MSG(bad == 0, "label smoothing: %d logged values differ from transformers' Trainer", bad);
+    lmt_tensor_file *wf = NULL;
+    CHECK_OK(lmt_safetensors_open(LMT_SOURCE_DIR "/tests/fixtures/train/features/final.safetensors", &wf));
+    double worst = 0;
+    int kept = 0;
+    for (size_t i = 0; wf && i < m->layout.n_params; i++) {
+        const lmt_param_spec *p = &m->layout.params[i];
+        char key[200];
+        snprintf(key, sizeof key, "mlm_label_smoothing/%s", p->name);
+        const lmt_tensor_entry *e = lmt_tensor_file_find(wf, key);
+        if (!e || e->nbytes != p->numel * 4) continue;
+        kept++;
+        for (size_t k = 0; k < p->numel; k++) {
+            double d = fabs((double)m->params[p->offset + k] - ((const float *)e->data)[k]);
+            if (d > worst) worst = d;
+        }
+    }
+    CHECK_MSG(kept == 5 && worst <= 1e-4, "label smoothing: %d weights compared, worst %.3g", kept, worst);
+    printf("label_smoothing_factor 0.1: %zu log entries and the weights as transformers' (worst %.2g)\n", want->len, worst);
+    lmt_tensor_file_free(wf);
+    lmt_trainer_free(&t);
+    lmt_mlm_task_free(task);
+    lmt_model_free(m);
+    lmt_json_free(ref);
+}
+
 int main(void) {
     lmt_json *ref = NULL;
     CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/train/mlm/mlm_trainer.json", &ref));
@@ -157,6 +220,7 @@ int main(void) {
     lmt_trainer_free(&t);
     lmt_mlm_task_free(task);
     lmt_model_free(m);
+    check_label_smoothing(&rec, a);
     free(rec.ids);
     free(rec.mask);
     free(rec.labels);

@@ -20,6 +20,7 @@ typedef struct {
     int64_t block_size, map_batch, max_train, max_eval;
     double val_pct;
     const char *save_dtype, *max_shard_size;   /* lmt_model_set_save_options */
+    bool keep_linebreaks;                      /* run_clm.py's (default true) */
     /* made by prepare */
     lmt_clm_blocks train, eval;
     lmt_clm_task *task;
@@ -57,7 +58,7 @@ static lmt_status blocks(const clm_opts *o, const lmt_tokenizer *tok, const char
                          lmt_clm_blocks *rest) {
     char **lines;
     size_t *lens, n;
-    LMT_TRY(lmt_examples_load(path, o->text_column, &lines, &lens, &n));
+    LMT_TRY(lmt_examples_load_lb(path, o->text_column, o->keep_linebreaks, &lines, &lens, &n));
     /* run_clm.py without a validation file: validation = train[:pct%], train = train[pct%:] */
     size_t n_head = head_pct > 0 ? (size_t)lmt_split_percent_boundary((int64_t)head_pct, (int64_t)n) : 0;
     int bs = (int)o->block_size, mb = (int)o->map_batch;
@@ -100,13 +101,15 @@ int lmt_cmd_train(int argc, char **argv) {
         if (!strcmp(t, "mlm")) return lmt_cmd_train_mlm(argc, argv);
         if (!strcmp(t, "translation")) return lmt_cmd_train_translation(argc, argv);
     }
-    clm_opts o = {.map_batch = 1000, .max_train = -1, .max_eval = -1};
+    clm_opts o = {.map_batch = 1000, .max_train = -1, .max_eval = -1, .keep_linebreaks = true};
     const lmt_flag flags[] = {
         LMT_CLI_TRAIN_FLAGS(o.c),
         {"text_column_name", LMT_FLAG_STRING, &o.text_column, LMT_FLAG_ANY, NULL, "JSON Lines: the text field (default text)", NULL},
         {"block_size", LMT_FLAG_INT, &o.block_size, 1, INFINITY, 0, NULL, "tokens per chunk (default: the model's positions, at most 1024)", NULL},
         {"validation_split_percentage", LMT_FLAG_FLOAT, &o.val_pct, 0, 100, LMT_FLAG_HI_OPEN, NULL,
          "without --validation_file: validation = the first P% of the training lines", NULL},
+        {"keep_linebreaks", LMT_FLAG_BOOL, &o.keep_linebreaks, LMT_FLAG_ANY, NULL,
+         "text files: keep each line's \"\\n\" (default true; false: dropped, as datasets' text loader by default)", NULL},
         {"preprocessing_batch_size", LMT_FLAG_INT, &o.map_batch, LMT_FLAG_MIN(1), NULL, "lines per group_texts batch", NULL},
         {"max_train_samples", LMT_FLAG_INT, &o.max_train, LMT_FLAG_MIN(1), NULL, "keep the first N training chunks", NULL},
         {"max_eval_samples", LMT_FLAG_INT, &o.max_eval, LMT_FLAG_MIN(1), NULL, "keep the first N evaluation chunks", NULL},

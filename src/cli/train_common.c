@@ -61,6 +61,7 @@ int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag 
     c->task = NULL;
     c->model_dir = c->config = c->tok_dir = c->train_file = c->eval_file = NULL;
     c->dataset_name = c->dataset_config = NULL;
+    c->model_type = c->config_overrides = NULL;
     c->rc = 0;
     c->use_peft = false;
     c->lora_r = 0;
@@ -71,6 +72,7 @@ int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag 
     int rc = lmt_cli_parse_flags(argc, argv, table, n, training_arg, &c->args, header,
                                  "  --<TrainingArguments name> VALUE   any TrainingArguments / Seq2SeqTrainingArguments option\n");
     if (rc) return rc;
+    if ((c->model_type || c->config_overrides) && (rc = lmt_cli_model_type_config(c))) return rc;
     if ((!c->model_dir) == (!c->config)) {
         fprintf(stderr, "lmtune: error: give exactly one of --model_name_or_path and --config_name\n");
         return 2;

@@ -17,6 +17,7 @@
 typedef struct lmt_cli_train {
     const char *task, *model_dir, *config, *tok_dir, *train_file, *eval_file;
     const char *dataset_name, *dataset_config;   /* a Hub dataset repo: its train / validation files */
+    const char *model_type, *config_overrides;   /* run_clm.py: a fresh model of transformers' default config (cli/model_type.c) */
     lmt_training_args args;
     bool use_peft;            /* TRL's ModelConfig: LoRA adapters (docs/LORA.md) */
     int64_t lora_r;
@@ -33,6 +34,10 @@ lmt_status lmt_cli_load_args_json(void *args, const char *path);
     {"model_name_or_path|model", LMT_FLAG_PATH, &(c).model_dir, LMT_FLAG_ANY, NULL, "an HF model folder or Hub repo id", NULL},\
     {"config_name", LMT_FLAG_PATH, &(c).config, LMT_FLAG_ANY, NULL, "a config.json: fresh weights drawn with --seed",   \
      NULL},                                                                                                            \
+    {"model_type", LMT_FLAG_STRING, &(c).model_type, LMT_FLAG_ANY, NULL,                                               \
+     "train from scratch: transformers' default config of this model type (gpt2, llama, ...)", NULL},                  \
+    {"config_overrides", LMT_FLAG_STRING, &(c).config_overrides, LMT_FLAG_ANY, NULL,                                   \
+     "with --model_type: key=value,... over its defaults (e.g. n_embd=10,n_layer=2)", NULL},                           \
     {"tokenizer_name|tokenizer", LMT_FLAG_PATH, &(c).tok_dir, LMT_FLAG_ANY, NULL,                                       \
      "the tokenizer folder (default: the model's)", NULL},                                                             \
     {"train_file", LMT_FLAG_PATH, &(c).train_file, LMT_FLAG_ANY, NULL, "the training examples", NULL},                 \
@@ -73,6 +78,11 @@ int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity,
 void lmt_cli_print_perplexity(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before);
 /* on_evaluate for Seq2SeqTrainer: eval_loss, compute_metrics' values (eval_bleu, eval_gen_len) */
 void lmt_cli_print_metrics(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before);
+
+/* --model_type [--config_overrides]: the config written to a temporary
+ * file (removed at exit) that becomes c->config; refuses the combinations
+ * run_clm.py refuses. 0 or the exit status after printing why. */
+int lmt_cli_model_type_config(lmt_cli_train *c);
 
 /* Prints "lmtune: error: [what: ]<last library error>"; returns 1. */
 int lmt_cli_fail(const char *what);

@@ -8,6 +8,7 @@ static _Thread_local char last_error[2048];
 
 static lmt_log_fn log_fn = NULL;
 static void *log_user = NULL;
+static int log_min = LMT_LOG_NOTE;   /* messages below it are dropped (lmt_log_threshold) */
 
 const char *lmt_last_error(void) { return last_error; }
 
@@ -58,7 +59,14 @@ void lmt_set_log(lmt_log_fn fn, void *user) {
     log_user = user;
 }
 
+int lmt_log_threshold(int level) {
+    int before = log_min;
+    log_min = level;
+    return before;
+}
+
 void lmt_log(int level, const char *fmt, ...) {
+    if (level < log_min) return;
     char msg[2048];
     va_list ap;
     va_start(ap, fmt);

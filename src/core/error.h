@@ -17,6 +17,10 @@ lmt_status lmt_fail_wrap(lmt_status s, const char *fmt, ...) LMT_PRINTF(2, 3);
 void lmt_clear_error(void);
 
 void lmt_log(int level, const char *fmt, ...) LMT_PRINTF(2, 3);
+/* Drops messages below level from now on (TrainingArguments.log_level:
+ * LMT_LOG_WARN hides notes, LMT_LOG_WARN + 1 hides warnings too). Returns
+ * the threshold before. */
+int lmt_log_threshold(int level);
 #define lmt_warn(...) lmt_log(LMT_LOG_WARN, __VA_ARGS__)
 #define lmt_note(...) lmt_log(LMT_LOG_NOTE, __VA_ARGS__)
 

@@ -23,6 +23,12 @@ typedef struct lmt_train_data {
     int64_t n;
     void *ctx;
     lmt_status (*collate)(void *ctx, const int64_t *idx, int n, lmt_batch *out);
+    /* Optional: example i's length as LengthGroupedSampler measures it,
+     * len(input_ids) (train_sampling_strategy group_by_length). NULL: the
+     * Trainer collates the example alone and counts its attention mask,
+     * which a collator that draws random numbers (MLM masking) must not
+     * allow - those set this. */
+    int64_t (*length)(void *ctx, int64_t i);
 } lmt_train_data;
 
 /* Frees the arrays of b and zeroes it. */

@@ -202,8 +202,10 @@ lmt_status lmt_mlm_collate(void *collator, const int64_t *idx, int n, lmt_batch 
     return LMT_OK;
 }
 
+static int64_t mlm_length(void *ctx, int64_t i) { return (int64_t)lmt_col_list_len(((lmt_mlm_collator *)ctx)->input_ids, i); }
+
 lmt_train_data lmt_mlm_train_data(lmt_mlm_collator *c) {
-    lmt_train_data d = {c && c->input_ids ? c->input_ids->n : 0, c, lmt_mlm_collate};
+    lmt_train_data d = {c && c->input_ids ? c->input_ids->n : 0, c, lmt_mlm_collate, mlm_length};
     return d;
 }
 

@@ -121,7 +121,11 @@ lmt_status lmt_seq2seq_collate(void *collator, const int64_t *idx, int n, lmt_ba
     return LMT_OK;
 }
 
+static int64_t seq2seq_length(void *ctx, int64_t i) {
+    return (int64_t)lmt_col_list_len(((lmt_seq2seq_collator *)ctx)->input_ids, i);
+}
+
 lmt_train_data lmt_seq2seq_train_data(lmt_seq2seq_collator *c) {
-    lmt_train_data d = {c->ds ? c->ds->n_rows : 0, c, lmt_seq2seq_collate};
+    lmt_train_data d = {c->ds ? c->ds->n_rows : 0, c, lmt_seq2seq_collate, seq2seq_length};
     return d;
 }

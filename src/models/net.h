@@ -56,6 +56,7 @@ typedef struct lmt_net {
     bool has_labels;             /* the last forward had labels and no backward consumed them */
     long n_targets;              /* counted labels of the last forward */
     float loss;                  /* their mean loss (NaN without labels) */
+    float label_smoothing;       /* TrainingArguments.label_smoothing_factor: the loss head's LabelSmoother (0: none) */
     void *owned[8];              /* the model's per-layer arrays (lmt_net_calloc) */
     int n_owned;
     bool oom;                    /* an lmt_net_calloc failed: lmt_net_setup reports it */

@@ -13,6 +13,7 @@
 #include "lmtune/hub.h"
 #include "train/args.h"
 #include "train/scheduler.h"
+#include "train/trainer_features.h"
 
 typedef enum { T_BOOL, T_INT, T_NUM, T_STR, T_STRATEGY } field_type;
 typedef struct { const char *name; field_type type; size_t off; size_t size; } field;
@@ -32,6 +33,12 @@ static const field fields[] = {
     F(predict_with_generate, T_BOOL), F(generation_max_length, T_INT), F(generation_num_beams, T_INT),
     F(dataloader_num_workers, T_INT), F(disable_tqdm, T_BOOL), F(report_to, T_STR), F(push_to_hub, T_BOOL),
     F(hub_model_id, T_STR), F(hub_strategy, T_STR), F(hub_private_repo, T_BOOL), F(hub_token, T_STR),
+    /* issue 18 item 1 (train/trainer_features.c checks them) */
+    F(optim, T_STR), F(optim_args, T_STR), F(label_smoothing_factor, T_NUM), F(data_seed, T_INT),
+    F(train_sampling_strategy, T_STR), F(group_by_length, T_BOOL), F(eval_on_start, T_BOOL),
+    F(eval_accumulation_steps, T_INT), F(save_only_model, T_BOOL), F(full_determinism, T_BOOL),
+    F(include_num_input_tokens_seen, T_STR), F(include_tokens_per_second, T_BOOL), F(log_level, T_STR),
+    F(log_level_replica, T_STR),
 };
 #undef F
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -62,6 +69,7 @@ void lmt_training_args_default(lmt_training_args *a) {
     a->remove_unused_columns = true;
     snprintf(a->report_to, sizeof a->report_to, "none");
     snprintf(a->hub_strategy, sizeof a->hub_strategy, "every_save");
+    lmt_training_args_features_default(a);
 }
 
 static const field *find_field(const char *name) {
@@ -79,6 +87,7 @@ lmt_status lmt_training_args_set(lmt_training_args *a, const char *name, const c
     char *p = (char *)a + f->off;
     char *end = NULL;
     if (!strcmp(f->name, "greater_is_better")) a->greater_is_better_set = true;
+    if (!strcmp(f->name, "data_seed")) a->data_seed_set = true;
     switch (f->type) {
     case T_BOOL:
         if (!strcmp(value, "true") || !strcmp(value, "True") || !strcmp(value, "1") || !strcmp(value, "yes")) *(bool *)p = true;
@@ -186,7 +195,7 @@ lmt_status lmt_training_args_validate(lmt_training_args *a) {
         return lmt_fail(LMT_ERR_ARG, "hub_model_id \"%s\" is not a valid Hub repo id (NAME or ORG/NAME: letters, digits, "
                         "'-', '_', '.')", a->hub_model_id);
     if (!a->run_name[0]) snprintf(a->run_name, sizeof a->run_name, "%.255s", a->output_dir);
-    return LMT_OK;
+    return lmt_training_args_features_validate(a);
 }
 
 char *lmt_training_args_to_json(const lmt_training_args *a) {
@@ -197,6 +206,11 @@ char *lmt_training_args_to_json(const lmt_training_args *a) {
         const field *f = &fields[i];
         const char *p = (const char *)a + f->off;
         lmt_sb_printf(&b, "  \"%s\": ", f->name);
+        /* None in transformers: data_seed unset, eval_accumulation_steps unset */
+        if ((!strcmp(f->name, "data_seed") && !a->data_seed_set) || (!strcmp(f->name, "eval_accumulation_steps") && !a->eval_accumulation_steps)) {
+            lmt_sb_puts(&b, i + 1 < N_FIELDS ? "null,\n" : "null\n");
+            continue;
+        }
         switch (f->type) {
         case T_BOOL: lmt_sb_puts(&b, *(const bool *)p ? "true" : "false"); break;
         case T_INT: lmt_sb_printf(&b, "%lld", (long long)*(const int64_t *)p); break;

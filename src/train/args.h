@@ -55,6 +55,21 @@ typedef struct lmt_training_args {
     char hub_strategy[24];            /* "every_save" (transformers' default) or "end" */
     bool hub_private_repo;
     char hub_token[256];              /* "": HF_TOKEN or the token file; written as "<HUB_TOKEN>" */
+    /* ---- issue 18 item 1 (behaviour: train/optimizer.h, train/trainer_features.h, train/trainer.c) ---- */
+    char optim[32];                   /* "adamw_torch_fused" (transformers 5); adamw_torch, adafactor, sgd, adagrad, rmsprop */
+    char optim_args[256];             /* "": none; "momentum=0.9,nesterov=True" */
+    double label_smoothing_factor;    /* 0 */
+    int64_t data_seed;                /* the sampler's seed when data_seed_set (None: seed) */
+    bool data_seed_set;
+    char train_sampling_strategy[24]; /* "random"; sequential, group_by_length */
+    bool group_by_length;             /* transformers 4: train_sampling_strategy group_by_length */
+    bool eval_on_start;
+    int64_t eval_accumulation_steps;  /* 0: None (no numeric effect: predictions are not gathered) */
+    bool save_only_model;             /* checkpoints without optimizer / scheduler / rng state */
+    bool full_determinism;            /* lmtune's runs are deterministic: accepted */
+    char include_num_input_tokens_seen[16];  /* "no"; all, non_padding (true / false: all / no) */
+    bool include_tokens_per_second;   /* transformers 4: train_tokens_per_second (as num_input_tokens_seen "all") */
+    char log_level[16], log_level_replica[16];   /* "passive", "warning" */
 } lmt_training_args;
 
 void lmt_training_args_default(lmt_training_args *a);

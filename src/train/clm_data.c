@@ -69,12 +69,12 @@ static char *column_text(const lmt_json *obj, const char *column, size_t *len) {
 /* WikiText's raw files are read as HF's `wikitext` dataset reads them:
  * whitespace-only lines become "" (the SPEC's train example 0); other text
  * files keep every line with its "\n" (the text loader, keep_linebreaks). */
-static lmt_status load_text_examples(const char *path, char ***lines, size_t **lens, size_t *n) {
+static lmt_status load_text_examples(const char *path, bool keep_linebreaks, char ***lines, size_t **lens, size_t *n) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     bool wikitext = strncmp(base, "wiki.", 5) == 0 && ends_with(base, ".raw");
     lmt_dataset ds;
-    LMT_TRY(lmt_ds_load_text(path, wikitext ? LMT_TEXT_WIKITEXT : LMT_TEXT_KEEP_LINEBREAKS, &ds));
+    LMT_TRY(lmt_ds_load_text(path, wikitext ? LMT_TEXT_WIKITEXT : keep_linebreaks ? LMT_TEXT_KEEP_LINEBREAKS : LMT_TEXT_STRIP_LINEBREAKS, &ds));
     const lmt_ds_column *c = ds.n_cols ? ds.cols[0] : NULL;
     lmt_status s = (!c || c->type != LMT_DS_STR || ds.n_rows == 0) ? lmt_fail(LMT_ERR_FORMAT, "%s: no examples", path) : LMT_OK;
     char **l = NULL;
@@ -97,7 +97,12 @@ static lmt_status load_text_examples(const char *path, char ***lines, size_t **l
 }
 
 lmt_status lmt_examples_load(const char *path, const char *column, char ***lines, size_t **lens, size_t *n) {
-    if (!ends_with(path, ".jsonl") && !ends_with(path, ".json")) return load_text_examples(path, lines, lens, n);
+    return lmt_examples_load_lb(path, column, true, lines, lens, n);
+}
+
+lmt_status lmt_examples_load_lb(const char *path, const char *column, bool keep_linebreaks, char ***lines, size_t **lens,
+                                size_t *n) {
+    if (!ends_with(path, ".jsonl") && !ends_with(path, ".json")) return load_text_examples(path, keep_linebreaks, lines, lens, n);
     if (!column) column = "text";
     char **raw;
     size_t *rl, nr;

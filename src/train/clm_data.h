@@ -4,6 +4,7 @@
  * the remainder dropped per map batch of `map_batch_size` examples. */
 #ifndef LMT_TRAIN_CLM_DATA_H
 #define LMT_TRAIN_CLM_DATA_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "lmtune/tokenizer.h"
 
@@ -20,6 +21,11 @@ typedef struct lmt_clm_blocks {
  * is joined with spaces) of each object. column NULL means "text". */
 lmt_status lmt_text_lines_load(const char *path, char ***lines, size_t **lens, size_t *n);
 lmt_status lmt_examples_load(const char *path, const char *column, char ***lines, size_t **lens, size_t *n);
+/* The same with run_clm.py's keep_linebreaks for text files (true: each line
+ * keeps its "\n", as lmt_examples_load; false: datasets' text builder default,
+ * the "\n" dropped). WikiText's raw files read as the wikitext dataset either way. */
+lmt_status lmt_examples_load_lb(const char *path, const char *column, bool keep_linebreaks, char ***lines, size_t **lens,
+                                size_t *n);
 void lmt_text_lines_free(char **lines, size_t *lens, size_t n);
 /* group_texts over per-example token arrays. */
 lmt_status lmt_group_texts(const lmt_encoding *enc, size_t n, int block_size, int map_batch_size, lmt_clm_blocks *out);

@@ -92,7 +92,7 @@ static lmt_status check_output_dir(const lmt_training_args *a) {
 static lmt_status write_model_card(const lmt_finetune_job *job, const lmt_trainer *t, const lmt_model *m,
                                    const lmt_eval_output *final) {
     lmt_arch a = m->cfg.arch;
-    lmt_model_card c = {.finetuned_from = job->model_name ? job->model_name : job->model_dir,
+    lmt_model_card c = {.finetuned_from = job->model_name ? job->model_name : job->model_dir, .optim = t->args.optim,
                         .task = a == LMT_ARCH_MARIAN ? "translation" : lmt_arch_can_generate(a) ? "text-generation" : "fill-mask"};
     if (!final) return lmt_model_card_write(job->args->output_dir, &c, &t->args, t->state.log_history);
     lmt_trainer_state st = t->state;

@@ -257,9 +257,9 @@ char *lmt_model_card_text(const lmt_model_card *c, const lmt_training_args *a, c
         lmt_json_write_float_py(&b, a->adam_beta2);
         lmt_sb_puts(&b, ") and epsilon=");
         lmt_json_write_float_py(&b, a->adam_epsilon);
-        lmt_sb_puts(&b, " and optimizer_args=No additional optimizer arguments\n");
+        lmt_sb_printf(&b, " and optimizer_args=%s\n", a->optim_args[0] ? a->optim_args : "No additional optimizer arguments");
     } else {
-        lmt_sb_puts(&b, " and the args are:\nNo additional optimizer arguments\n");
+        lmt_sb_printf(&b, " and the args are:\n%s\n", a->optim_args[0] ? a->optim_args : "No additional optimizer arguments");
     }
     lmt_sb_printf(&b, "- lr_scheduler_type: %s\n", a->lr_scheduler_type);
     /* transformers 5 holds warmup_ratio in warmup_steps (a value < 1) */
@@ -276,6 +276,11 @@ char *lmt_model_card_text(const lmt_model_card *c, const lmt_training_args *a, c
         lmt_sb_putc(&b, '\n');
     }
     if (a->fp16) lmt_sb_puts(&b, "- mixed_precision_training: Native AMP\n");
+    if (a->label_smoothing_factor != 0) {
+        lmt_sb_puts(&b, "- label_smoothing_factor: ");
+        lmt_json_write_float_py(&b, a->label_smoothing_factor);
+        lmt_sb_putc(&b, '\n');
+    }
     if (trained) {
         lmt_sb_puts(&b, "\n### Training results\n\n");
         put_table(&b, h, train_idx);

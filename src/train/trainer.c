@@ -18,8 +18,10 @@
 #include "models/config.h"
 #include "io/tensor_file.h"
 #include "train/hub_push.h"
+#include "models/net.h"
 #include "train/tensorboard.h"
 #include "train/tokenizer_files.h"
+#include "train/trainer_features.h"
 #include "train/trainer.h"
 
 void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order) {
@@ -43,6 +45,11 @@ lmt_status lmt_trainer_init(lmt_trainer *t, const lmt_training_args *args, lmt_t
     t->model = model;
     t->train = train;
     t->eval = eval;
+    /* LabelSmoother: the model's loss head smooths (training and evaluation) */
+    if (t->args.label_smoothing_factor > 0) {
+        if (!model->net) return lmt_fail(LMT_ERR_UNSUPPORTED, "label_smoothing_factor: this task's model has no loss head to smooth");
+        model->net->label_smoothing = (float)t->args.label_smoothing_factor;
+    }
     /* torch's RandomSampler order (mt19937 randperm, seed + epoch), as the HF Trainer draws it */
     t->sampler = lmt_sampler_torch;
     LMT_TRY(lmt_trainer_state_init(&t->state));
@@ -52,10 +59,11 @@ lmt_status lmt_trainer_init(lmt_trainer *t, const lmt_training_args *args, lmt_t
         const lmt_param_spec *p = &l->params[i];
         if (p->flags & LMT_PARAM_BUFFER) continue;
         /* nn.Embedding weights only (an embeddings LayerNorm still counts) */
-        static const char *const emb[] = {"_embeddings.weight", "wte.weight", "wpe.weight", "shared.weight", "embed_positions.weight"};
+        static const char *const emb[] = {"_embeddings.weight", "wte.weight", "wpe.weight", "shared.weight", "embed_positions.weight",
+                                          "embed_tokens.weight"};
         bool is_emb = false;
         size_t nl = strlen(p->name);
-        for (size_t k = 0; k < 5; k++) {
+        for (size_t k = 0; k < sizeof emb / sizeof emb[0]; k++) {
             size_t el = strlen(emb[k]);
             if (nl >= el && !strcmp(p->name + nl - el, emb[k])) is_emb = true;
         }
@@ -70,7 +78,8 @@ void lmt_trainer_free(lmt_trainer *t) {
     free(t->tokenizer_config);
     lmt_tb_writer_close(t->tb);
     free(t->tb_logdir);
-    if (t->opt_ready) lmt_adamw_free(&t->opt);
+    if (t->opt_ready) lmt_optimizer_free(&t->opt);
+    free(t->lengths);
     memset(t, 0, sizeof *t);
 }
 
@@ -95,8 +104,32 @@ static lmt_status tb_open(lmt_trainer *t, bool train_begin) {
     return s;
 }
 
-static lmt_status emit_log(lmt_trainer *t, const char *const *keys, const double *vals, size_t n) {
+/* Trainer.log's additions when include_num_input_tokens_seen is on:
+ * num_input_tokens_seen after the epoch, and for the training loss logs
+ * (start_time given) speed_metrics("train", start_time, num_tokens) - all
+ * before "step". */
+static void add_tokens_seen(lmt_trainer *t, lmt_json *e, bool speed) {
+    if (!strcmp(t->args.include_num_input_tokens_seen, "no") || e->type != LMT_JSON_OBJECT || e->len == 0) return;
+    /* "step" (an int, last) comes off and goes back after the additions */
+    int64_t step = e->items[e->len - 1].i64;
+    free(e->keys[e->len - 1]);
+    e->len--;
+    lmt_status s = lmt_json_object_set(e, "num_input_tokens_seen", lmt_json_new_int(t->state.num_input_tokens_seen));
+    if (speed && s == LMT_OK) {
+        double runtime = lmt_time_s() - t->train_start;
+        double toks = (double)(t->state.num_input_tokens_seen - t->initial_tokens_seen);
+        s = lmt_json_object_set(e, "train_runtime", lmt_json_new_num(lmt_round_metric(runtime, 4)));
+        if (s == LMT_OK)
+            s = lmt_json_object_set(e, "train_tokens_per_second",
+                                    lmt_json_new_num(lmt_round_metric(toks / (runtime > 0 ? runtime : 1e-9), 3)));
+    }
+    if (lmt_json_object_set(e, "step", lmt_json_new_int(step)) != LMT_OK || s != LMT_OK)
+        lmt_warn("out of memory adding num_input_tokens_seen to the log");
+}
+
+static lmt_status emit_log_entry(lmt_trainer *t, const char *const *keys, const double *vals, size_t n, bool speed) {
     lmt_trainer_state_log(&t->state, keys, vals, n);
+    add_tokens_seen(t, &t->state.log_history->items[t->state.log_history->len - 1], speed);
     const lmt_json *last = &t->state.log_history->items[t->state.log_history->len - 1];
     LMT_TRY(tb_open(t, false));
     if (t->tb) LMT_TRY(lmt_tb_log(t->tb, last, t->state.global_step));
@@ -107,6 +140,10 @@ static lmt_status emit_log(lmt_trainer *t, const char *const *keys, const double
     if (!b.oom) t->on_log(t->log_user, b.data);
     lmt_sb_free(&b);
     return LMT_OK;
+}
+
+static lmt_status emit_log(lmt_trainer *t, const char *const *keys, const double *vals, size_t n) {
+    return emit_log_entry(t, keys, vals, n, false);
 }
 
 lmt_status lmt_eval_add_metric(lmt_eval_output *out, const char *name, double value) {
@@ -144,6 +181,8 @@ lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e) {
 }
 
 static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out);
+static lmt_status example_lengths(lmt_train_data *d, int64_t **out);
+static void torch_rng_iterator(lmt_trainer *t);
 
 /* The profiler times an evaluation as one section: its forward passes would
  * otherwise mix with the training step's. */
@@ -165,12 +204,29 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
     if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
     double t0 = lmt_time_s(), total = 0;
     int64_t bs = t->args.per_device_eval_batch_size, n = t->eval->n, steps = 0;
-    int64_t *idx = malloc((size_t)bs * sizeof *idx);
+    torch_rng_iterator(t);
+    int64_t *idx = malloc((size_t)bs * sizeof *idx), *order = NULL;
     if (!idx) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     lmt_status s = LMT_OK;
+    /* group_by_length: the evaluation set in LengthGroupedSampler's order too
+     * (a generator seeded with data_seed or seed each time); the batches'
+     * mean losses then weigh as transformers'. Generation (prediction_step)
+     * keeps the set's order, which its metrics pair with the references. */
+    if (!strcmp(t->args.train_sampling_strategy, "group_by_length") && !t->prediction_step) {
+        int64_t *len = NULL;
+        s = example_lengths(t->eval, &len);
+        order = s == LMT_OK ? malloc((size_t)n * sizeof *order) : NULL;
+        if (s == LMT_OK && !order) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        if (s == LMT_OK) {
+            lmt_mt19937 g;
+            lmt_mt_seed(&g, (uint64_t)lmt_sampler_seed(&t->args));
+            lmt_length_grouped_indices(len, n, bs, &g, order);
+        }
+        free(len);
+    }
     for (int64_t start = 0; start < n && s == LMT_OK; start += bs) {
         int cnt = (int)(n - start < bs ? n - start : bs);
-        for (int k = 0; k < cnt; k++) idx[k] = start + k;
+        for (int k = 0; k < cnt; k++) idx[k] = order ? order[start + k] : start + k;
         lmt_batch b;
         if ((s = t->eval->collate(t->eval->ctx, idx, cnt, &b)) != LMT_OK) break;
         double loss_sum;
@@ -186,6 +242,7 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
         steps++;
     }
     free(idx);
+    free(order);
     if (s != LMT_OK) return s;
     out->loss = total / (double)n;
     /* Seq2SeqTrainer: generation and its metrics belong to the evaluation (and its runtime) */
@@ -283,13 +340,7 @@ static lmt_status rotate_checkpoints(lmt_trainer *t) {
 static lmt_status save_optimizer(lmt_trainer *t, const char *dir) {
     char *p = lmt_path_join(dir, "optimizer.safetensors");
     if (!p) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    int64_t step = t->opt.step;
-    lmt_tensor_out outs[3] = {
-        {"exp_avg", LMT_F32, 1, {(int64_t)t->opt.n}, t->opt.m},
-        {"exp_avg_sq", LMT_F32, 1, {(int64_t)t->opt.n}, t->opt.v},
-        {"step", LMT_I64, 1, {1}, &step}};
-    static const char *const meta[] = {"format", "lmtune-adamw", NULL};
-    lmt_status s = lmt_safetensors_write(p, outs, 3, meta);
+    lmt_status s = lmt_optimizer_save(&t->opt, p);
     free(p);
     return s;
 }
@@ -313,15 +364,22 @@ static lmt_status save_checkpoint(lmt_trainer *t) {
     }
     if ((s = lmt_task_save(t->model, tmp)) != LMT_OK) goto done;
     if ((s = lmt_trainer_save_tokenizer(t, tmp)) != LMT_OK) goto done;
-    if ((s = save_optimizer(t, tmp)) != LMT_OK) goto done;
-    {
+    /* save_only_model: the model (and tokenizer) alone, no optimizer, scheduler or rng state */
+    if (!t->args.save_only_model) {
+        if ((s = save_optimizer(t, tmp)) != LMT_OK) goto done;
         char buf[512];
         snprintf(buf, sizeof buf, "{\"lr_scheduler_type\": \"%s\", \"base_lr\": %.17g, \"warmup_steps\": %lld, \"total_steps\": %lld, \"last_epoch\": %lld}\n",
                  lmt_scheduler_kind_name(t->sched.kind), t->sched.base_lr, (long long)t->sched.warmup_steps,
                  (long long)t->sched.total_steps, (long long)t->state.global_step);
         if ((s = lmt_write_file_in(tmp, "scheduler.json", buf, strlen(buf))) != LMT_OK) goto done;
-        snprintf(buf, sizeof buf, "{\"seed\": %lld, \"global_step\": %lld}\n", (long long)t->args.seed, (long long)t->state.global_step);
-        if ((s = lmt_write_file_in(tmp, "rng_state.json", buf, strlen(buf))) != LMT_OK) goto done;
+        lmt_strbuf rb;
+        lmt_sb_init(&rb);
+        lmt_sb_printf(&rb, "{\"seed\": %lld, \"global_step\": %lld", (long long)t->args.seed, (long long)t->state.global_step);
+        if (t->torch_rng_on) lmt_rng_state_append(&rb, &t->torch_rng, &t->torch_rng_epoch);
+        lmt_sb_puts(&rb, "}\n");
+        s = rb.oom ? lmt_fail(LMT_ERR_NOMEM, "out of memory") : lmt_write_file_in(tmp, "rng_state.json", rb.data, rb.len);
+        lmt_sb_free(&rb);
+        if (s != LMT_OK) goto done;
     }
     {
         char *args = lmt_training_args_to_json(&t->args);
@@ -388,21 +446,14 @@ static lmt_status load_checkpoint(lmt_trainer *t, const char *ckpt) {
     lmt_status s;
     LMT_TRY(load_weights(t, ckpt));
     char *p = lmt_path_join(ckpt, "optimizer.safetensors");
-    lmt_tensor_file *f = NULL;
-    s = p ? lmt_safetensors_open(p, &f) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
-    if (s == LMT_OK) {
-        const lmt_tensor_entry *m1 = lmt_tensor_file_find(f, "exp_avg"), *v1 = lmt_tensor_file_find(f, "exp_avg_sq"),
-                               *st = lmt_tensor_file_find(f, "step");
-        if (!m1 || !v1 || !st || m1->dtype != LMT_F32 || v1->dtype != LMT_F32 || st->dtype != LMT_I64 ||
-            m1->nbytes != t->opt.n * 4 || v1->nbytes != t->opt.n * 4 || st->nbytes != 8)
-            s = lmt_fail(LMT_ERR_FORMAT, "%s: optimizer state does not match the model", p);
-        else {
-            memcpy(t->opt.m, m1->data, m1->nbytes);
-            memcpy(t->opt.v, v1->data, v1->nbytes);
-            memcpy(&t->opt.step, st->data, 8);
-        }
-        lmt_tensor_file_free(f);
-    }
+    if (!p) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    /* transformers would go on with a fresh optimizer; a resumed run would then differ silently */
+    if (!lmt_file_exists(p))
+        s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: no optimizer.safetensors: the checkpoint holds the model alone (saved with "
+                     "save_only_model, or damaged), so training cannot resume from it; start a new run from it with "
+                     "--model_name_or_path %s instead", ckpt, ckpt);
+    else
+        s = lmt_optimizer_load(&t->opt, p);
     free(p);
     if (s != LMT_OK) return s;
     p = lmt_path_join(ckpt, "trainer_state.json");
@@ -434,7 +485,7 @@ static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss,
         *total_loss += *tr_loss;
         *tr_loss = 0;
         *last_logged = t->state.global_step;
-        LMT_TRY(emit_log(t, k, v, 3));
+        LMT_TRY(emit_log_entry(t, k, v, 3, true));
     }
     c->log = false;
     if (c->evaluate) {
@@ -471,13 +522,71 @@ static int64_t steps_value(double v, int64_t max_steps) {
 
 static lmt_status train(lmt_trainer *t, lmt_train_output *out);
 
+/* Each example's length as LengthGroupedSampler takes it (len(input_ids)):
+ * the data's length callback, else the example collated alone, its
+ * attention mask's ones (or its padded length without a mask). */
+static lmt_status example_lengths(lmt_train_data *d, int64_t **out) {
+    int64_t *len = malloc((size_t)(d->n ? d->n : 1) * sizeof *len);
+    if (!len) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < d->n && d->length; i++) len[i] = d->length(d->ctx, i);
+    for (int64_t i = 0; i < d->n && !d->length; i++) {
+        lmt_batch b;
+        lmt_status s = d->collate(d->ctx, &i, 1, &b);
+        if (s != LMT_OK) { free(len); return s; }
+        len[i] = b.T;
+        if (b.attention_mask) {
+            len[i] = 0;
+            for (int k = 0; k < b.T; k++) len[i] += b.attention_mask[k] != 0;
+        }
+        lmt_batch_free(&b);
+    }
+    *out = len;
+    return LMT_OK;
+}
+
+/* group_by_length's training sampler: megabatches drawn from the trainer's torch_rng. */
+static void sampler_length_grouped(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order) {
+    (void)seed; (void)epoch;
+    lmt_trainer *t = ctx;
+    lmt_length_grouped_indices(t->lengths, n, t->args.per_device_train_batch_size * t->args.gradient_accumulation_steps,
+                               &t->torch_rng, order);
+}
+
+/* A DataLoader iterator's base seed: torch.empty((), dtype=torch.int64).random_() (two 32-bit draws). */
+static void torch_rng_iterator(lmt_trainer *t) {
+    if (!t->torch_rng_on) return;
+    lmt_mt_next(&t->torch_rng);
+    lmt_mt_next(&t->torch_rng);
+}
+
+/* train_sampling_strategy over the default sampler (a caller's own stays):
+ * random is torch's RandomSampler (seed: data_seed or seed), sequential
+ * SequentialSampler, group_by_length LengthGroupedSampler. */
+static lmt_status choose_sampler(lmt_trainer *t) {
+    if (t->sampler != lmt_sampler_torch) return LMT_OK;
+    const char *st = t->args.train_sampling_strategy;
+    if (!strcmp(st, "sequential")) t->sampler = lmt_sampler_sequential;
+    if (strcmp(st, "group_by_length")) return LMT_OK;
+    free(t->lengths);
+    t->lengths = NULL;
+    LMT_TRY(example_lengths(t->train, &t->lengths));
+    t->sampler = sampler_length_grouped;
+    t->sampler_ctx = t;
+    t->torch_rng_on = true;
+    lmt_mt_seed(&t->torch_rng, (uint64_t)t->args.seed);   /* set_seed(args.seed) */
+    return LMT_OK;
+}
+
 /* Mixed precision (bf16, or fp16 taken as bf16 on a CPU) holds for the run:
  * every matrix product rounds its inputs to bf16 and accumulates in fp32;
  * weights, gradients, optimizer state and all other kernels stay fp32. */
 lmt_status lmt_trainer_train(lmt_trainer *t, lmt_train_output *out) {
     lmt_matmul_precision before = lmt_matmul_get_precision();
     lmt_matmul_set_precision(lmt_training_args_matmul_precision(&t->args));
+    /* log_level for the run ("passive": leave the library's as it is) */
+    int level = lmt_log_level_threshold(t->args.log_level), old_level = level >= 0 ? lmt_log_threshold(level) : -1;
     lmt_status s = train(t, out);
+    if (old_level >= 0) lmt_log_threshold(old_level);
     lmt_matmul_set_precision(before);
     return s;
 }
@@ -498,9 +607,12 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     LMT_TRY(lmt_scheduler_kind_parse(a->lr_scheduler_type, &kind));
     LMT_TRY(lmt_scheduler_init(&t->sched, kind, a->learning_rate, lmt_warmup_steps(a->warmup_steps, a->warmup_ratio, max_steps), max_steps));
     if (!t->opt_ready) {
-        LMT_TRY(lmt_adamw_init(&t->opt, lmt_task_layout(t->model), a->adam_beta1, a->adam_beta2, a->adam_epsilon, a->weight_decay));
+        lmt_optim_settings os;
+        LMT_TRY(lmt_optim_settings_from_args(a, &os));
+        LMT_TRY(lmt_optimizer_init(&t->opt, &os, lmt_task_layout(t->model)));
         t->opt_ready = true;
     }
+    LMT_TRY(choose_sampler(t));
     t->state.max_steps = max_steps;
     t->state.num_train_epochs = n_epochs;
     t->state.train_batch_size = bs;
@@ -510,11 +622,19 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     if (t->state.logging_steps <= 0) t->state.logging_steps = 500;
 
     int64_t epochs_trained = 0, steps_trained_in_epoch = 0;
+    bool resumed_rng = false;
+    lmt_mt19937 resumed_now;
     if (a->resume_from_checkpoint[0]) {
         char *ck = !strcmp(a->resume_from_checkpoint, "latest") || !strcmp(a->resume_from_checkpoint, "true")
                        ? lmt_trainer_last_checkpoint(a->output_dir) : lmt_strdup(a->resume_from_checkpoint);
         if (!ck) return lmt_fail(LMT_ERR_NOT_FOUND, "%s: no checkpoint-<step> folder to resume from", a->output_dir);
         lmt_status s = load_checkpoint(t, ck);
+        if (s == LMT_OK && t->torch_rng_on) {   /* group_by_length: the generator as it was */
+            char *rp = lmt_path_join(ck, "rng_state.json");
+            s = rp ? lmt_rng_state_read(rp, &resumed_now, &t->torch_rng) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+            free(rp);
+            resumed_rng = true;
+        }
         free(ck);
         LMT_TRY(s);
         t->state.max_steps = max_steps;
@@ -533,15 +653,32 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     LMT_TRY(tb_open(t, true));
 
     int64_t *order = malloc((size_t)n * sizeof *order);
-    if (!order) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    /* one accumulation group's batches, collated together (num_items_in_batch counts all of them) */
+    lmt_batch *group = calloc((size_t)ga, sizeof *group);
+    if (!order || !group) {
+        free(order);
+        free(group);
+        return lmt_fail(LMT_ERR_NOMEM, "out of memory for %lld gradient accumulation batches", (long long)ga);
+    }
     double start = lmt_time_s(), tr_loss = 0, total_loss = 0, grad_norm = 0, lr = 0, last_step_loss = 0;
     int64_t initial_step = t->state.global_step, last_logged = t->state.global_step, tokens_seen = 0;
     control c = {false, false, false, false};
     bool interrupted = false;
     lmt_status s = LMT_OK;
+    t->train_start = start;
+    t->initial_tokens_seen = t->state.num_input_tokens_seen;
     t->model->zero_grad(t->model->self);
+    if (a->eval_on_start) {   /* before the first step; the best metric is not tracked for it */
+        lmt_eval_output e;
+        s = lmt_trainer_evaluate(t, &e);
+        if (s == LMT_OK) s = lmt_trainer_log_eval(t, &e);
+    }
     for (int64_t epoch = epochs_trained; epoch < n_epochs && s == LMT_OK && !c.stop; epoch++) {
-        t->sampler(t->sampler_ctx, a->seed, epoch, n, order);
+        /* the epoch's DataLoader iterator (torch_rng: see trainer.h), then its sampler */
+        t->torch_rng_epoch = t->torch_rng;
+        torch_rng_iterator(t);
+        t->sampler(t->sampler_ctx, lmt_sampler_seed(a), epoch, n, order);
+        if (resumed_rng && epoch == epochs_trained) t->torch_rng = resumed_now;   /* the draws since, as the straight run made them */
         int64_t remainder = len_dl % ga ? len_dl % ga : ga;
         int64_t step = -1;
         int64_t first_update = 0;
@@ -552,8 +689,6 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
         for (int64_t update = first_update; update < upe && s == LMT_OK && !c.stop; update++) {
             int64_t nb = update != upe - 1 ? ga : remainder;
             /* collate the accumulation group once; num_items_in_batch counts all of it */
-            lmt_batch group[64];
-            if (nb > 64) { s = lmt_fail(LMT_ERR_ARG, "gradient_accumulation_steps above 64 is not supported"); break; }
             int64_t items = 0, got_batches = 0;
             for (int64_t k = 0; k < nb && s == LMT_OK; k++) {
                 int64_t b0 = (step + 1 + k) * bs;
@@ -563,6 +698,7 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
                 if ((s = t->train->collate(t->train->ctx, order + b0, cnt, &group[k])) != LMT_OK) break;
                 got_batches++;
                 items += t->model->count_items(t->model->self, &group[k]);
+                t->state.num_input_tokens_seen += lmt_batch_input_tokens(a, &group[k]);
             }
             nb = got_batches;
             double group_loss = 0;
@@ -590,7 +726,7 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
             LMT_PROFILE("optimizer/grad norm", 0, grad_norm = lmt_grad_norm(t->model->grads, lmt_task_layout(t->model)));
             lr = lmt_scheduler_lr(&t->sched, t->state.global_step);
             float coef = lmt_clip_coef(grad_norm, a->max_grad_norm);   // clipping happens inside the AdamW pass
-            LMT_PROFILE("optimizer/adamw", 0, lmt_adamw_step_scaled(&t->opt, lmt_task_params(t->model), t->model->grads, lr, coef));
+            LMT_PROFILE(lmt_optim_profile_name(t->opt.set.kind), 0, lmt_optimizer_step(&t->opt, lmt_task_params(t->model), t->model->grads, lr, coef));
             LMT_PROFILE("optimizer/zero grad", 0, t->model->zero_grad(t->model->self));
             lmt_profile_count_step();
             t->state.global_step++;
@@ -625,6 +761,7 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
         s = log_save_evaluate(t, &c, &tr_loss, &last_logged, &total_loss, grad_norm, lr);
     }
     free(order);
+    free(group);
     if (s != LMT_OK) return s;
     total_loss += tr_loss;
     int64_t trained = t->state.global_step - initial_step;

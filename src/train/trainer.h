@@ -1,7 +1,8 @@
 /* The Trainer: HF Trainer semantics over any model that can compute a loss
  * and its gradient into a flat buffer (GPT-2, the MLM encoders, Marian).
  * Step counting, gradient accumulation with num_items_in_batch
- * normalisation, clipping, AdamW, schedules, logging / evaluation / saving
+ * normalisation, clipping, the optimizers of train/optimizer.h, label
+ * smoothing, samplers (random, data_seed, sequential, group_by_length), schedules, logging / evaluation / saving
  * strategies, checkpoints (atomic), rotation, best model and resume follow
  * transformers 5's Trainer. */
 #ifndef LMT_TRAIN_TRAINER_H
@@ -11,8 +12,10 @@
 #include "lmtune/lmtune.h"
 #include "lmtune/tokenizer.h"
 #include "data/batch.h"
+#include "core/rng.h"
+#include "data/length_grouped.h"
 #include "models/model.h"
-#include "train/adamw.h"
+#include "train/optimizer.h"
 #include "train/args.h"
 #include "train/scheduler.h"
 #include "train/trainer_state.h"
@@ -87,10 +90,19 @@ typedef struct lmt_trainer {
     char hub_repo[256];              /* push_to_hub: the repo (lmt_push_init); "": no pushes */
     /* run state */
     lmt_trainer_state state;
-    lmt_adamw opt;
+    lmt_optimizer opt;               /* args.optim's */
     lmt_scheduler sched;
     bool opt_ready;
     double non_embedding_params;
+    double train_start;              /* lmt_time_s() when train() began (speed metrics) */
+    int64_t initial_tokens_seen;     /* num_input_tokens_seen then */
+    int64_t *lengths;                /* group_by_length: the training examples' lengths */
+    /* group_by_length: LengthGroupedSampler draws from torch's global
+     * generator, which set_seed(seed) seeded and each DataLoader iterator
+     * (a training epoch, an evaluation) advances by one int64 base seed:
+     * its state now and at the current epoch's start (checkpointed) */
+    bool torch_rng_on;
+    lmt_mt19937 torch_rng, torch_rng_epoch;
 } lmt_trainer;
 
 typedef struct lmt_train_output {

@@ -2,6 +2,8 @@
 #include <string.h>
 #include "core/profile.h"
 #include "kernels/crossentropy.h"
+#include "kernels/crossentropy_smooth.h"
+#include "kernels/optimizer.h"
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 #include "kernels/matmul.h"
@@ -75,6 +77,8 @@ void lmt_head_backward(const lmt_head_cfg *c, const lmt_head_params *w, const lm
     float alpha = g->b ? 1.0f : scale;
     if (!a->logits_are_grad)
         LMT_PROFILE("backward/cross-entropy", 0, lmt_crossentropy_backward(a->logits, a->logits, a->lse, targets, g->b ? scale : 1.0f, M, V));
+    else if (g->b && scale != 1.0f)   // label smoothing's gradient, unscaled, where the bias needs it scaled
+        lmt_scale_floats(a->logits, (long)M * V, scale);
     float *din = c->transform || a->gathered ? ctx->dbuf : dx;   // d(in) (M, C)
     LMT_PROFILE("backward/matmul lm_head", 4.0 * M * C * V, {
         lmt_sgemm(false, false, M, C, V, alpha, a->logits, V, w->w, C, 0.0f, din, C);    // (M, C)
@@ -95,7 +99,12 @@ void lmt_head_backward(const lmt_head_cfg *c, const lmt_head_params *w, const lm
 int lmt_head_forward_loss(const lmt_head_cfg *c, const lmt_head_params *w, const lmt_head_params *g,
                           lmt_head_acts *a, const float *x, int N, int32_t *targets, bool gather, lmt_net *n) {
     int M = lmt_head_forward(c, w, a, x, N, targets, gather);
-    if (targets) {
+    if (targets && n->label_smoothing > 0 && M > 0) {
+        /* the Trainer's LabelSmoother: smoothed loss, its gradient taken at once when training */
+        a->logits_are_grad = n->ctx.training && n->grads;
+        LMT_PROFILE("forward/cross-entropy", 0, n->n_targets = lmt_crossentropy_smooth_forward(a->losses, a->logits, targets, M, c->V, n->label_smoothing, a->logits_are_grad));
+        lmt_net_set_loss(n, a->losses, M);
+    } else if (targets) {
         n->n_targets = lmt_lm_loss_forward(c, a, targets, n->ctx.training && n->grads && !g->b);
         lmt_net_set_loss(n, a->losses, M);
     }
