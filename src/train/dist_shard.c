@@ -1,4 +1,5 @@
 /* The sample shards of data-parallel training (see dist_shard.h). */
+#include <math.h>
 #include "train/dist_shard.h"
 
 int64_t lmt_shard_num_batches(int64_t n, int64_t bs, int world) {
@@ -20,11 +21,15 @@ int lmt_shard_batch(const int64_t *order, int64_t n, int64_t bs, int world, int 
 
 double lmt_shard_eval_loss(const double *all, int64_t nb, int64_t n, int64_t bs, int world) {
     double total = 0;
-    for (int64_t s = 0; s < nb; s++)
+    for (int64_t s = 0; s < nb; s++) {
+        double items = 0;
+        for (int r = 0; r < world; r++) items += all[((int64_t)r * nb + s) * 2 + 1];
         for (int r = 0; r < world; r++) {
             int64_t j = s * world + r, real = n - j * bs;
             if (real <= 0) continue;
-            total += all[(int64_t)r * nb + s] * (double)(real < bs ? real : bs);
+            double loss = items > 0 ? world * all[((int64_t)r * nb + s) * 2] / items : NAN;
+            total += loss * (double)(real < bs ? real : bs);
         }
+    }
     return total / (double)n;
 }

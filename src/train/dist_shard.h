@@ -14,8 +14,12 @@ int64_t lmt_shard_num_batches(int64_t n, int64_t bs, int world);
 /* Rank rank's batch s: its examples (order[...], or positions themselves
  * when order is NULL) in idx[0..bs); returns how many (0 past the end). */
 int lmt_shard_batch(const int64_t *order, int64_t n, int64_t bs, int world, int rank, int64_t s, int64_t *idx);
-/* eval_loss as evaluation_loop computes it after gather_for_metrics: every
- * batch's mean loss counted once per example it holds, the padding dropped.
- * all[r * nb + s]: rank r's batch s mean loss (lmt_dist_allgather_f64). */
+/* eval_loss as evaluation_loop computes it after gather_for_metrics: each
+ * batch's loss counted once per example it holds, the padding dropped. A
+ * batch's loss is prediction_step's: its loss sum over num_items_in_batch,
+ * which average_tokens_across_devices sums over the ranks' batches of the
+ * same step, times world (the plain mean in a world of one).
+ * all[(r * nb + s) * 2 + {0, 1}]: rank r's batch s loss sum and item count
+ * (lmt_dist_allgather_f64). */
 double lmt_shard_eval_loss(const double *all, int64_t nb, int64_t n, int64_t bs, int world);
 #endif

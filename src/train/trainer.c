@@ -140,8 +140,8 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
     int W = t->prediction_step ? 1 : lmt_dist_world_size(), rank = W > 1 ? lmt_dist_rank() : 0;
     int64_t nb = lmt_shard_num_batches(n, bs, W);
     int64_t *idx = malloc((size_t)bs * sizeof *idx);
-    double *means = malloc((size_t)nb * (size_t)(W + 1) * sizeof *means);
-    if (!idx || !means) { free(idx); free(means); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    double *sums = malloc((size_t)nb * 2 * (size_t)(W + 1) * sizeof *sums);   /* (loss sum, items) per batch, then everyone's */
+    if (!idx || !sums) { free(idx); free(sums); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
     lmt_status s = LMT_OK;
     for (int64_t sb = 0; sb < nb && s == LMT_OK; sb++) {
         int cnt = lmt_shard_batch(NULL, n, bs, W, rank, sb, idx);
@@ -156,14 +156,15 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
         if (s == LMT_OK && t->prediction_step) s = t->prediction_step(t->metrics_ctx, t, &b, start);
         lmt_batch_free(&b);
         if (s != LMT_OK) break;
-        /* the model's mean loss for the batch, repeated batch-size times */
-        means[sb] = items > 0 ? loss_sum / (double)items : NAN;
+        /* the batch's loss (over num_items_in_batch), repeated batch-size times (dist_shard.h) */
+        sums[2 * sb] = loss_sum;
+        sums[2 * sb + 1] = (double)items;
         steps++;
     }
     free(idx);
-    if (s == LMT_OK) s = lmt_dist_allgather_f64(means, (size_t)nb, means + nb, "the evaluation gather");
-    if (s == LMT_OK) out->loss = lmt_shard_eval_loss(means + nb, nb, n, bs, W);
-    free(means);
+    if (s == LMT_OK) s = lmt_dist_allgather_f64(sums, (size_t)nb * 2, sums + 2 * nb, "the evaluation gather");
+    if (s == LMT_OK) out->loss = lmt_shard_eval_loss(sums + 2 * nb, nb, n, bs, W);
+    free(sums);
     if (s != LMT_OK) return s;
     /* Seq2SeqTrainer: generation and its metrics belong to the evaluation (and its runtime) */
     if (t->compute_metrics) LMT_TRY(t->compute_metrics(t->metrics_ctx, t, out));

@@ -1,0 +1,280 @@
+/* Data-parallel training against transformers' Trainer under torchrun
+ * (tests/fixtures/train/ddp/ddp.json, tools/reference/make_ddp_fixtures.py):
+ * `mpirun -np 2` with per-device batch 4 must reproduce every step's loss,
+ * grad norm and learning rate, the evaluations, train_loss, total_flos and
+ * the final weights (1e-4); where the global batch is a whole number of
+ * examples (clm, mlm) it must also equal lmtune's own single-process run
+ * with batch 8.
+ *
+ * The test binary is its own MPI program: `test_mpi_parity --worker RUN DIR
+ * [BATCH]` trains RUN and rank 0 writes DIR/trainer_state.json and the model.
+ * Skipped (exit 77, with the reason) in a build without MPI, without
+ * mpirun, or under AddressSanitizer (Open MPI's own allocations). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+#include "trainer_ref.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "io/tensor_file.h"
+#include "train/clm_data.h"
+#include "train/dist.h"
+#include "train/dist_shard.h"
+#include "train/task_clm.h"
+#include "train/task_mlm.h"
+#include "train/trainer_state.h"
+
+#define REF LMT_SOURCE_DIR "/tests/fixtures/train/ddp/"
+
+/* rows of {input_ids, attention_mask, labels}, all of length T */
+typedef struct rows {
+    int64_t n;
+    int T;
+    int32_t *ids, *mask, *labels;
+} rows;
+
+static void rows_load(const lmt_json *a, rows *r) {
+    r->n = (int64_t)a->len;
+    r->T = (int)lmt_json_get(&a->items[0], "input_ids")->len;
+    size_t total = (size_t)r->n * (size_t)r->T;
+    r->ids = malloc(total * 4);
+    r->mask = malloc(total * 4);
+    r->labels = malloc(total * 4);
+    const char *keys[3] = {"input_ids", "attention_mask", "labels"};
+    int32_t *dst[3] = {r->ids, r->mask, r->labels};
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < a->len; i++) {
+            const lmt_json *v = lmt_json_get(&a->items[i], keys[k]);
+            for (size_t j = 0; j < v->len; j++) dst[k][i * (size_t)r->T + j] = (int32_t)v->items[j].i64;
+        }
+}
+
+static void rows_free(rows *r) {
+    free(r->ids);
+    free(r->mask);
+    free(r->labels);
+}
+
+static lmt_status rows_collate(void *ctx, const int64_t *idx, int n, lmt_batch *out) {
+    rows *r = ctx;
+    size_t row = (size_t)r->T * 4;
+    memset(out, 0, sizeof *out);
+    out->B = n;
+    out->T = r->T;
+    out->input_ids = malloc((size_t)n * row);
+    out->attention_mask = malloc((size_t)n * row);
+    out->labels = malloc((size_t)n * row);
+    if (!out->input_ids || !out->attention_mask || !out->labels) return LMT_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        memcpy(out->input_ids + (size_t)i * r->T, r->ids + idx[i] * r->T, row);
+        memcpy(out->attention_mask + (size_t)i * r->T, r->mask + idx[i] * r->T, row);
+        memcpy(out->labels + (size_t)i * r->T, r->labels + idx[i] * r->T, row);
+    }
+    return LMT_OK;
+}
+
+static const lmt_json *find_run(const lmt_json *ref, const char *name) {
+    const lmt_json *runs = lmt_json_get(ref, "runs");
+    for (size_t i = 0; i < runs->len; i++)
+        if (!strcmp(lmt_json_get(&runs->items[i], "name")->str, name)) return &runs->items[i];
+    return NULL;
+}
+
+/* Trains run `name` as this process's share (a world of one unless mpirun
+ * started it); rank 0 writes dir/trainer_state.json and the model. batch > 0
+ * replaces per_device_train_batch_size. */
+static lmt_status train_run(const lmt_json *run, const char *dir, int batch) {
+    bool mlm = !strcmp(lmt_json_get(run, "task")->str, "mlm");
+    rows tr, ev;
+    rows_load(lmt_json_get(run, "train"), &tr);
+    rows_load(lmt_json_get(run, "eval"), &ev);
+    lmt_training_args a;
+    lmt_training_args_default(&a);
+    snprintf(a.output_dir, sizeof a.output_dir, "%s/out", dir);
+    a.learning_rate = lmt_json_get(run, "learning_rate")->num;
+    a.logging_steps = 1;
+    a.eval_strategy = LMT_STRATEGY_EPOCH;
+    a.per_device_eval_batch_size = 4;
+    a.save_strategy = LMT_STRATEGY_NO;
+    ref_apply_args(&a, lmt_json_get(run, "args"));
+    if (batch > 0) a.per_device_train_batch_size = batch;
+    lmt_model *m = NULL;
+    lmt_status s = lmt_model_load(mlm ? LMT_SOURCE_DIR "/tests/fixtures/models/bert" : LMT_SOURCE_DIR "/tests/fixtures/models/gpt2", &m);
+    if (s != LMT_OK) return s;
+    m->cfg.dropout = m->cfg.attn_dropout = m->cfg.embd_dropout = 0;   /* the reference ran with dropout off */
+    lmt_clm_task *clm = NULL;
+    lmt_mlm_task *mt = NULL;
+    int B = (int)a.per_device_train_batch_size > 4 ? (int)a.per_device_train_batch_size : 4;
+    s = mlm ? lmt_mlm_task_create(m, B, tr.T, &mt) : lmt_clm_task_create(m, B, tr.T, &clm);
+    lmt_train_data td = {.n = tr.n, .ctx = &tr, .collate = rows_collate}, ed = {.n = ev.n, .ctx = &ev, .collate = rows_collate};
+    lmt_trainer t;
+    bool ready = false;
+    if (s == LMT_OK) s = lmt_trainer_init(&t, &a, mlm ? &mt->base : &clm->base, &td, &ed);
+    ready = s == LMT_OK;
+    lmt_train_output out;
+    if (s == LMT_OK) s = lmt_trainer_train(&t, &out);
+    if (s == LMT_OK && lmt_dist_rank() == 0) {
+        char p[1100];
+        snprintf(p, sizeof p, "%s/trainer_state.json", dir);
+        s = lmt_trainer_state_save(&t.state, p);
+        snprintf(p, sizeof p, "%s/model", dir);
+        if (s == LMT_OK) s = lmt_model_save(m, p);
+    }
+    if (ready) lmt_trainer_free(&t);
+    lmt_clm_task_free(clm);
+    lmt_mlm_task_free(mt);
+    lmt_model_free(m);
+    rows_free(&tr);
+    rows_free(&ev);
+    return s;
+}
+
+static int worker(const char *name, const char *dir, int batch) {
+    lmt_json *ref = NULL;
+    lmt_status s = lmt_dist_init();
+    if (s == LMT_OK) s = lmt_json_parse_file(REF "ddp.json", &ref);
+    const lmt_json *run = ref ? find_run(ref, name) : NULL;
+    if (s == LMT_OK && !run) s = lmt_fail(LMT_ERR_ARG, "no run %s in ddp.json", name);
+    if (s == LMT_OK) s = train_run(run, dir, batch);
+    lmt_json_free(ref);
+    if (s != LMT_OK) {
+        fprintf(stderr, "worker rank %d: %s\n", lmt_dist_rank(), lmt_last_error());
+        lmt_dist_abort(1);
+        return 1;
+    }
+    lmt_dist_finalize();
+    return 0;
+}
+
+/* want's first n log entries against got's (trainer_state.json's log_history, which adds the train summary) */
+static void compare_logs(const char *what, const lmt_json *want, size_t n, const lmt_json *got) {
+    CHECK_MSG(got && got->len == n + 1, "%s: %zu log entries, expected %zu + final", what, got ? got->len : 0, n);
+    int bad = 0;
+    for (size_t i = 0; got && i < n && i < got->len; i++) bad += ref_log_entry_diff(&want->items[i], &got->items[i], i);
+    CHECK_MSG(bad == 0, "%s: %d logged values differ", what, bad);
+}
+
+/* the model saved in dir against a safetensors file of the same names: worst relative difference */
+static double weights_diff(const char *dir, const char *ref_path) {
+    lmt_model *m = NULL;
+    lmt_tensor_file *wf = NULL;
+    CHECK_OK(lmt_model_load(dir, &m));
+    CHECK_OK(lmt_safetensors_open(ref_path, &wf));
+    double worst = m && wf ? 0 : INFINITY;
+    for (size_t i = 0; m && wf && i < m->layout.n_params; i++) {
+        const lmt_param_spec *p = &m->layout.params[i];
+        const lmt_tensor_entry *e = lmt_tensor_file_find(wf, p->name);
+        if (!e) continue;   /* tied heads: not in the reference file */
+        if (e->nbytes != p->numel * 4) { worst = INFINITY; break; }
+        const float *rw = e->data, *ours = m->params + p->offset;
+        for (size_t k = 0; k < p->numel; k++) {
+            double d = fabs((double)ours[k] - rw[k]) / (fabs(rw[k]) > 1 ? fabs(rw[k]) : 1);
+            if (!(d <= worst)) worst = d;
+        }
+    }
+    lmt_tensor_file_free(wf);
+    lmt_model_free(m);
+    return worst;
+}
+
+static lmt_json *read_log(const char *dir) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s/trainer_state.json", dir);
+    lmt_json *st = NULL;
+    CHECK_OK(lmt_json_parse_file(p, &st));
+    return st;
+}
+
+/* accelerate's BatchSamplerShard, worked by hand: 10 examples, batch 4, 2 ranks */
+static void check_shards(void) {
+    int64_t idx[4];
+    CHECK(lmt_shard_num_batches(10, 4, 2) == 2 && lmt_shard_num_batches(10, 4, 1) == 3 && lmt_shard_num_batches(10, 4, 3) == 1);
+    CHECK(lmt_shard_batch(NULL, 10, 4, 2, 0, 1, idx) == 4 && idx[0] == 8 && idx[1] == 9 && idx[2] == 0 && idx[3] == 1);
+    CHECK(lmt_shard_batch(NULL, 10, 4, 2, 1, 1, idx) == 4 && idx[0] == 2 && idx[3] == 5);
+    CHECK(lmt_shard_batch(NULL, 10, 4, 1, 0, 2, idx) == 2 && idx[0] == 8 && idx[1] == 9);
+    CHECK(lmt_shard_batch(NULL, 10, 4, 2, 0, 2, idx) == 0);
+    /* gather_for_metrics drops the padding: batch 3 (positions 12..15) counts for nothing */
+    /* (loss sum, items): rank 0 batches 0, 2; rank 1 batches 1, 3; a batch's loss is
+     * world * its sum over the items of its step on both ranks (average_tokens_across_devices) */
+    double all[8] = {10, 10, 30, 10, 20, 10, 50, 30};
+    CHECK_NEAR(lmt_shard_eval_loss(all, 2, 10, 4, 2), (2 * 10 / 20.0 * 4 + 2 * 20 / 20.0 * 4 + 2 * 30 / 40.0 * 2) / 10.0, 1e-15);
+    double one[6] = {10, 10, 30, 10, 20, 10};   /* a world of one: each batch's own mean */
+    CHECK_NEAR(lmt_shard_eval_loss(one, 3, 10, 4, 1), (1.0 * 4 + 3.0 * 4 + 2.0 * 2) / 10.0, 1e-15);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 4 && !strcmp(argv[1], "--worker")) return worker(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 0);
+    check_shards();
+#if defined(__SANITIZE_ADDRESS__)
+    printf("skipped the mpirun runs: AddressSanitizer build (Open MPI's allocations)\n");
+    return lmt_test_finish() ? 1 : 77;
+#endif
+    if (!lmt_dist_backend()) {
+        printf("skipped: built without MPI (LMT_MPI=OFF or no libopenmpi-dev)\n");
+        return lmt_test_finish() ? 1 : 77;
+    }
+    if (system("command -v mpirun >/dev/null 2>&1") != 0) {
+        printf("skipped: no mpirun on PATH (openmpi-bin)\n");
+        return lmt_test_finish() ? 1 : 77;
+    }
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);   /* CI runs as root */
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("OMP_NUM_THREADS", "1", 1);
+    lmt_json *ref = NULL;
+    CHECK_OK(lmt_json_parse_file(REF "ddp.json", &ref));
+    if (!ref) return lmt_test_finish();
+    const char *quick = getenv("LMT_TEST_QUICK");
+    const char *names[] = {"clm", "mlm", "clm_accum"};
+    size_t n_runs = quick && *quick && strcmp(quick, "0") ? 1 : 3;
+    char self[1024];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(sl > 0);
+    self[sl > 0 ? sl : 0] = '\0';
+    for (size_t r = 0; r < n_runs; r++) {
+        const lmt_json *run = find_run(ref, names[r]);
+        CHECK_MSG(run != NULL, "%s: not in ddp.json", names[r]);
+        if (!run) continue;
+        char dir[] = "/tmp/lmt-mpi-parity-XXXXXX", cmd[4096], path[1200];
+        CHECK(mkdtemp(dir) != NULL);
+        snprintf(cmd, sizeof cmd, "timeout 300 mpirun -np 2 --oversubscribe --bind-to none '%s' --worker %s %s/mpi > %s/log 2>&1 || cat %s/log",
+                 self, names[r], dir, dir, dir);
+        CHECK_MSG(system(cmd) == 0, "%s: mpirun -np 2 failed", names[r]);
+        snprintf(path, sizeof path, "%s/mpi", dir);
+        lmt_json *got = read_log(path);
+        const lmt_json *want_log = lmt_json_get(run, "log_history"), *got_log = got ? lmt_json_get(got, "log_history") : NULL;
+        compare_logs(names[r], want_log, want_log->len, got_log);
+        const lmt_json *last = got_log && got_log->len ? &got_log->items[got_log->len - 1] : NULL;
+        CHECK_MSG(last && lmt_json_get(last, "train_loss") &&
+                      fabs(lmt_json_get(last, "train_loss")->num - lmt_json_get(run, "training_loss")->num) <= 1e-4,
+                  "%s: train_loss", names[r]);
+        CHECK_MSG(got && fabs(lmt_json_get(got, "total_flos")->num / lmt_json_get(run, "total_flos")->num - 1) <= 1e-9,
+                  "%s: total_flos %.9g, transformers %.9g", names[r], got ? lmt_json_get(got, "total_flos")->num : NAN,
+                  lmt_json_get(run, "total_flos")->num);
+        char model[1300], refw[1300];
+        snprintf(model, sizeof model, "%s/mpi/model", dir);
+        snprintf(refw, sizeof refw, REF "%s_final.safetensors", names[r]);
+        double d = weights_diff(model, refw);
+        CHECK_MSG(d <= 1e-4, "%s: final weights differ from transformers' (torchrun) by up to %.3g", names[r], d);
+        printf("%s: mpirun -np 2 = torchrun --nproc_per_node 2 (%zu log entries, weights within %.2g)\n", names[r],
+               lmt_json_get(run, "log_history")->len, d);
+        /* one process, batch 8: the same global batches (whole in clm and mlm) */
+        if (strcmp(names[r], "clm_accum")) {
+            snprintf(path, sizeof path, "%s/one", dir);
+            CHECK_OK(train_run(run, path, 8));
+            lmt_json *one = read_log(path);
+            if (one && got_log) compare_logs("one process with batch 8", got_log, got_log->len - 1, lmt_json_get(one, "log_history"));
+            char onew[1300];
+            snprintf(onew, sizeof onew, "%s/one/model/model.safetensors", dir);
+            double d1 = weights_diff(model, onew);
+            CHECK_MSG(d1 <= 1e-4, "%s: weights of mpirun -np 2 and of one process with batch 8 differ by up to %.3g", names[r], d1);
+            printf("%s: mpirun -np 2 = one process with batch 8 (weights within %.2g)\n", names[r], d1);
+            lmt_json_free(one);
+        }
+        lmt_json_free(got);
+        ref_remove_dir(dir);
+    }
+    lmt_json_free(ref);
+    return lmt_test_finish();
+}
