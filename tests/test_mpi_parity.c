@@ -28,14 +28,8 @@
 
 #define REF LMT_SOURCE_DIR "/tests/fixtures/train/ddp/"
 
-/* rows of {input_ids, attention_mask, labels}, all of length T */
-typedef struct rows {
-    int64_t n;
-    int T;
-    int32_t *ids, *mask, *labels;
-} rows;
-
-static void rows_load(const lmt_json *a, rows *r) {
+/* ddp.json's rows of {input_ids, attention_mask, labels}, all of length T */
+static void rows_load(const lmt_json *a, ref_rows *r) {
     r->n = (int64_t)a->len;
     r->T = (int)lmt_json_get(&a->items[0], "input_ids")->len;
     size_t total = (size_t)r->n * (size_t)r->T;
@@ -51,30 +45,6 @@ static void rows_load(const lmt_json *a, rows *r) {
         }
 }
 
-static void rows_free(rows *r) {
-    free(r->ids);
-    free(r->mask);
-    free(r->labels);
-}
-
-static lmt_status rows_collate(void *ctx, const int64_t *idx, int n, lmt_batch *out) {
-    rows *r = ctx;
-    size_t row = (size_t)r->T * 4;
-    memset(out, 0, sizeof *out);
-    out->B = n;
-    out->T = r->T;
-    out->input_ids = malloc((size_t)n * row);
-    out->attention_mask = malloc((size_t)n * row);
-    out->labels = malloc((size_t)n * row);
-    if (!out->input_ids || !out->attention_mask || !out->labels) return LMT_ERR_NOMEM;
-    for (int i = 0; i < n; i++) {
-        memcpy(out->input_ids + (size_t)i * r->T, r->ids + idx[i] * r->T, row);
-        memcpy(out->attention_mask + (size_t)i * r->T, r->mask + idx[i] * r->T, row);
-        memcpy(out->labels + (size_t)i * r->T, r->labels + idx[i] * r->T, row);
-    }
-    return LMT_OK;
-}
-
 static const lmt_json *find_run(const lmt_json *ref, const char *name) {
     const lmt_json *runs = lmt_json_get(ref, "runs");
     for (size_t i = 0; i < runs->len; i++)
@@ -87,7 +57,7 @@ static const lmt_json *find_run(const lmt_json *ref, const char *name) {
  * replaces per_device_train_batch_size. */
 static lmt_status train_run(const lmt_json *run, const char *dir, int batch) {
     bool mlm = !strcmp(lmt_json_get(run, "task")->str, "mlm");
-    rows tr, ev;
+    ref_rows tr, ev;
     rows_load(lmt_json_get(run, "train"), &tr);
     rows_load(lmt_json_get(run, "eval"), &ev);
     lmt_training_args a;
@@ -108,7 +78,7 @@ static lmt_status train_run(const lmt_json *run, const char *dir, int batch) {
     lmt_mlm_task *mt = NULL;
     int B = (int)a.per_device_train_batch_size > 4 ? (int)a.per_device_train_batch_size : 4;
     s = mlm ? lmt_mlm_task_create(m, B, tr.T, &mt) : lmt_clm_task_create(m, B, tr.T, &clm);
-    lmt_train_data td = {.n = tr.n, .ctx = &tr, .collate = rows_collate}, ed = {.n = ev.n, .ctx = &ev, .collate = rows_collate};
+    lmt_train_data td = {.n = tr.n, .ctx = &tr, .collate = ref_rows_collate}, ed = {.n = ev.n, .ctx = &ev, .collate = ref_rows_collate};
     lmt_trainer t;
     bool ready = false;
     if (s == LMT_OK) s = lmt_trainer_init(&t, &a, mlm ? &mt->base : &clm->base, &td, &ed);
@@ -126,8 +96,8 @@ static lmt_status train_run(const lmt_json *run, const char *dir, int batch) {
     lmt_clm_task_free(clm);
     lmt_mlm_task_free(mt);
     lmt_model_free(m);
-    rows_free(&tr);
-    rows_free(&ev);
+    ref_rows_free(&tr);
+    ref_rows_free(&ev);
     return s;
 }
 

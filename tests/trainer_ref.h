@@ -128,4 +128,37 @@ static inline void ref_trainer_compare(const char *name, const ref_trainer_run *
               "%s: train_loss %.9g", name, res->training_loss);
     printf("%s: %zu Trainer log entries as the reference's\n", name, want->len);
 }
+/* Examples as rows of input_ids / attention_mask / labels, each T long, and
+ * the collate that stacks the rows idx names (a recorded collator's output
+ * replayed: the Trainer's batches are exactly those rows). */
+typedef struct ref_rows {
+    int64_t n;
+    int T;
+    int32_t *ids, *mask, *labels;
+} ref_rows;
+
+static inline lmt_status ref_rows_collate(void *ctx, const int64_t *idx, int n, lmt_batch *out) {
+    ref_rows *r = ctx;
+    size_t row = (size_t)r->T * 4;
+    memset(out, 0, sizeof *out);
+    out->B = n;
+    out->T = r->T;
+    out->input_ids = malloc((size_t)n * row);
+    out->attention_mask = malloc((size_t)n * row);
+    out->labels = malloc((size_t)n * row);
+    if (!out->input_ids || !out->attention_mask || !out->labels) return LMT_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        if (idx[i] < 0 || idx[i] >= r->n) return LMT_ERR_ARG;
+        memcpy(out->input_ids + (size_t)i * r->T, r->ids + idx[i] * r->T, row);
+        memcpy(out->attention_mask + (size_t)i * r->T, r->mask + idx[i] * r->T, row);
+        memcpy(out->labels + (size_t)i * r->T, r->labels + idx[i] * r->T, row);
+    }
+    return LMT_OK;
+}
+
+static inline void ref_rows_free(ref_rows *r) {
+    free(r->ids);
+    free(r->mask);
+    free(r->labels);
+}
 #endif
