@@ -68,6 +68,9 @@ static void *watchdog(void *arg) {
 }
 
 static int64_t cur_step;
+/* Before a collective: every rank checks in point to point, so that a rank
+ * lost before it is named; the collective then runs under the watchdog. */
+static lmt_status arrive(const char *what) { return lmt_dist_checkin(NULL, 0, NULL, cur_step, what); }
 static void guard_on(const char *what) {
     atomic_store(&wd_what, what);
     atomic_store(&wd_step, (long long)cur_step);
@@ -157,6 +160,7 @@ lmt_status lmt_dist_allreduce_f32(float *buf, size_t n, const char *what) {
 
 lmt_status lmt_dist_allreduce_f64(double *buf, size_t n, const char *what) {
     if (g.size == 1) return LMT_OK;
+    LMT_TRY(arrive(what));
     guard_on(what);
     int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, comm);
     guard_off();
@@ -168,6 +172,7 @@ lmt_status lmt_dist_allgather_f64(const double *mine, size_t n, double *all, con
         memcpy(all, mine, n * sizeof *all);
         return LMT_OK;
     }
+    LMT_TRY(arrive(what));
     guard_on(what);
     int rc = MPI_Allgather(mine, (int)n, MPI_DOUBLE, all, (int)n, MPI_DOUBLE, comm);
     guard_off();
@@ -176,6 +181,7 @@ lmt_status lmt_dist_allgather_f64(const double *mine, size_t n, double *all, con
 
 lmt_status lmt_dist_bcast(void *buf, size_t bytes, int root, const char *what) {
     if (g.size == 1) return LMT_OK;
+    LMT_TRY(arrive(what));
     guard_on(what);
     int rc = MPI_SUCCESS;
     for (size_t at = 0; at < bytes && rc == MPI_SUCCESS; at += CHUNK)
@@ -186,10 +192,7 @@ lmt_status lmt_dist_bcast(void *buf, size_t bytes, int root, const char *what) {
 
 lmt_status lmt_dist_barrier(const char *what) {
     if (g.size == 1) return LMT_OK;
-    guard_on(what);
-    int rc = MPI_Barrier(comm);
-    guard_off();
-    return rc == MPI_SUCCESS ? LMT_OK : mpi_fail(rc, what);
+    return arrive(what);   /* every rank heard from every other */
 }
 
 /* Point to point, so that a missing peer is known by name: each rank posts a
@@ -199,7 +202,7 @@ lmt_status lmt_dist_barrier(const char *what) {
 lmt_status lmt_dist_checkin(const double *mine, size_t n, double *sum, int64_t step, const char *what) {
     cur_step = step;
     if (g.size == 1) {
-        memcpy(sum, mine, n * sizeof *sum);
+        if (n) memcpy(sum, mine, n * sizeof *sum);
         return LMT_OK;
     }
     if (n > 8) return lmt_fail(LMT_ERR_INTERNAL, "lmt_dist_checkin: at most 8 values");
@@ -219,7 +222,7 @@ lmt_status lmt_dist_checkin(const double *mine, size_t n, double *sum, int64_t s
         if (rc == MPI_SUCCESS) rc = MPI_Irecv(in + (size_t)p * 8, (int)n, MPI_DOUBLE, p, TAG, comm, &req[p]);
         if (rc == MPI_SUCCESS) rc = MPI_Isend(mine, (int)n, MPI_DOUBLE, p, TAG, comm, &req[W + p]);
     }
-    memcpy(in + (size_t)g.rank * 8, mine, n * sizeof *in);
+    if (n) memcpy(in + (size_t)g.rank * 8, mine, n * sizeof *in);
     done[g.rank] = 1;
     int left = W - 1;
     double t0 = lmt_time_s();
@@ -287,7 +290,7 @@ lmt_status lmt_dist_allgather_f64(const double *mine, size_t n, double *all, con
 lmt_status lmt_dist_bcast(void *buf, size_t bytes, int root, const char *what) { return LMT_OK; }
 lmt_status lmt_dist_barrier(const char *what) { return LMT_OK; }
 lmt_status lmt_dist_checkin(const double *mine, size_t n, double *sum, int64_t step, const char *what) {
-    memcpy(sum, mine, n * sizeof *sum);
+    if (n) memcpy(sum, mine, n * sizeof *sum);
     return LMT_OK;
 }
 #endif

@@ -9,9 +9,12 @@
  *
  * Failures: every wait is bounded by the timeout (LMT_DIST_TIMEOUT seconds,
  * default 300). lmt_dist_checkin exchanges a few numbers with every peer
- * point to point and names the ranks that did not answer; the large
- * all-reduce runs blocking under a watchdog thread that ends the process
- * (exit status 3, a line on stderr) when it outlasts the timeout. */
+ * point to point and names the ranks that did not answer; every collective
+ * but the gradient all-reduce (which the Trainer precedes with its own
+ * check-in) starts with one, then runs blocking under a watchdog thread that
+ * ends the process (exit status 3, a line on stderr) when it outlasts the
+ * timeout: a rank lost before a collective is named, one lost during it is
+ * not. */
 #ifndef LMT_TRAIN_DIST_H
 #define LMT_TRAIN_DIST_H
 #include <stdbool.h>

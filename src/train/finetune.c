@@ -223,7 +223,8 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
     lmt_finetune_data d = {0};
     lmt_trainer t;
     bool trainer_ready = false;
-    lmt_status s = job->train ? check_output_dir(job->args) : LMT_OK;
+    /* under mpirun rank 0 alone checks (and probes) the output folder it alone writes */
+    lmt_status s = job->train && lmt_dist_rank() == 0 ? check_output_dir(job->args) : LMT_OK;
     if (s == LMT_OK) s = load_model(job, &m);
     if (s == LMT_OK && job->task.check_model) s = job->task.check_model(job->task.ctx, m);
     if (s == LMT_OK) s = lmt_tokenizer_load(job->tokenizer_dir, &tok);

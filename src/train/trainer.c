@@ -547,8 +547,9 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
                 lmt_batch *b = &group[k];
                 double loss_sum;
                 int64_t got;
-                /* dropout masks depend only on (seed, step, micro-batch): a resumed run draws the same ones */
-                uint64_t seed = (uint64_t)a->seed * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)t->state.global_step << 20) ^ (uint64_t)k;
+                /* dropout masks depend only on (seed, step, micro-batch, rank): a resumed run draws the same ones */
+                uint64_t seed = (uint64_t)a->seed * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)t->state.global_step << 20) ^ (uint64_t)k ^
+                                ((uint64_t)rank << 44);
                 if ((s = t->model->forward(t->model->self, b, true, seed, &loss_sum, &got)) != LMT_OK) break;
                 double denom = items > 0 ? (double)items : 1.0;
                 if ((s = t->model->backward(t->model->self, (float)(1.0 / denom))) != LMT_OK) break;
