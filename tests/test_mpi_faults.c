@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
+#include "mpi_test.h"
 #include "trainer_ref.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -121,25 +122,10 @@ static char *read_text(const char *path) {
 
 /* worst relative difference of two saved models' weights */
 static double model_diff(const char *a, const char *b) {
-    lmt_tensor_file *fa = NULL, *fb = NULL;
     char pa[600], pb[600];
     snprintf(pa, sizeof pa, "%s/%s/model.safetensors", tmp, a);
     snprintf(pb, sizeof pb, "%s/%s/model.safetensors", tmp, b);
-    CHECK_OK(lmt_safetensors_open(pa, &fa));
-    CHECK_OK(lmt_safetensors_open(pb, &fb));
-    double worst = fa && fb ? 0 : INFINITY;
-    for (size_t i = 0; fa && fb && i < fa->n; i++) {
-        const lmt_tensor_entry *x = &fa->entries[i], *y = lmt_tensor_file_find(fb, x->name);
-        if (!y || y->nbytes != x->nbytes || x->dtype != LMT_F32) { worst = INFINITY; break; }
-        const float *u = x->data, *v = y->data;
-        for (size_t k = 0; k < x->nbytes / 4; k++) {
-            double dd = fabs((double)u[k] - v[k]) / (fabs(v[k]) > 1 ? fabs(v[k]) : 1);
-            if (!(dd <= worst)) worst = dd;
-        }
-    }
-    lmt_tensor_file_free(fa);
-    lmt_tensor_file_free(fb);
-    return worst;
+    return mpi_test_weights_diff(pa, pb);
 }
 
 /* the logged training losses of run b against a's (trainer_state.json), entry by entry */
@@ -161,27 +147,14 @@ static void compare_state(const char *a, const char *b) {
 }
 
 int main(void) {
-#if defined(__SANITIZE_ADDRESS__)
-    printf("skipped: AddressSanitizer build (Open MPI's allocations)\n");
-    return 77;
-#endif
-    if (!lmt_dist_backend()) { printf("skipped: built without MPI (LMT_MPI=OFF or no libopenmpi-dev)\n"); return 77; }
-    if (system("command -v mpirun >/dev/null 2>&1") != 0) { printf("skipped: no mpirun on PATH (openmpi-bin)\n"); return 77; }
-    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);   /* CI runs as root */
-    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-    setenv("OMP_NUM_THREADS", "1", 1);
+    const char *skip = mpi_test_skip_reason();
+    if (skip) { printf("skipped: %s\n", skip); return 77; }
+    mpi_test_env();
     CHECK(mkdtemp(tmp) != NULL);
     char marker[128], cmd[4096], path[700];
     snprintf(marker, sizeof marker, "LMT_FAULTS_TEST=%s", tmp);   /* finds this test's ranks in /proc */
     putenv(marker);
-    {   /* a tiny GPT-2 over GPT-2's tokenizer, dropout off (one process with batch 4 must match) */
-        static const char cfg[] =
-            "{\"architectures\": [\"GPT2LMHeadModel\"], \"model_type\": \"gpt2\", \"vocab_size\": 50257, \"n_embd\": 16, "
-            "\"n_layer\": 1, \"n_head\": 2, \"n_positions\": 32, \"resid_pdrop\": 0.0, \"embd_pdrop\": 0.0, \"attn_pdrop\": 0.0, "
-            "\"bos_token_id\": 50256, \"eos_token_id\": 50256}\n";
-        snprintf(path, sizeof path, "%s/cfg.json", tmp);
-        CHECK_OK(lmt_write_file_atomic(path, cfg, sizeof cfg - 1));
-    }
+    mpi_test_write_config(tmp);
     double took;
     /* the uninterrupted run */
     train_cmd(cmd, sizeof cmd, 2, 2, "full", "");

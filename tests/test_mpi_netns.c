@@ -11,39 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 #include "harness.h"
+#include "mpi_test.h"
 #include "trainer_ref.h"
-#include "core/fs.h"
-#include "io/tensor_file.h"
-#include "train/dist.h"
 
 #define WIKI LMT_SHARED_DATA "/wikitext-2-raw-v1/"
 
-static double model_diff(const char *pa, const char *pb) {
-    lmt_tensor_file *fa = NULL, *fb = NULL;
-    CHECK_OK(lmt_safetensors_open(pa, &fa));
-    CHECK_OK(lmt_safetensors_open(pb, &fb));
-    double worst = fa && fb ? 0 : INFINITY;
-    for (size_t i = 0; fa && fb && i < fa->n; i++) {
-        const lmt_tensor_entry *x = &fa->entries[i], *y = lmt_tensor_file_find(fb, x->name);
-        if (!y || y->nbytes != x->nbytes || x->dtype != LMT_F32) { worst = INFINITY; break; }
-        const float *u = x->data, *v = y->data;
-        for (size_t k = 0; k < x->nbytes / 4; k++) {
-            double d = fabs((double)u[k] - v[k]) / (fabs(v[k]) > 1 ? fabs(v[k]) : 1);
-            if (!(d <= worst)) worst = d;
-        }
-    }
-    lmt_tensor_file_free(fa);
-    lmt_tensor_file_free(fb);
-    return worst;
-}
-
 int main(void) {
-#if defined(__SANITIZE_ADDRESS__)
-    printf("skipped: AddressSanitizer build (Open MPI's allocations)\n");
-    return 77;
-#endif
-    if (!lmt_dist_backend()) { printf("skipped: built without MPI (LMT_MPI=OFF or no libopenmpi-dev)\n"); return 77; }
-    if (system("command -v mpirun >/dev/null 2>&1") != 0) { printf("skipped: no mpirun on PATH (openmpi-bin)\n"); return 77; }
+    const char *skip = mpi_test_skip_reason();
+    if (skip) { printf("skipped: %s\n", skip); return 77; }
     if (geteuid() != 0) { printf("skipped: network namespaces need root (ip netns)\n"); return 77; }
     char tmp[] = "/tmp/lmt-mpi-netns-XXXXXX", cmd[8192], tag[32];
     CHECK(mkdtemp(tmp) != NULL);
@@ -56,17 +31,9 @@ int main(void) {
         if (system(cmd) != 0) printf("(could not clean up)\n");
         return 77;
     }
-    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);   /* CI runs as root */
-    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-    setenv("OMP_NUM_THREADS", "1", 1);
+    mpi_test_env();
     setenv("LMT_DIST_TIMEOUT", "60", 1);
-    static const char cfg[] =
-        "{\"architectures\": [\"GPT2LMHeadModel\"], \"model_type\": \"gpt2\", \"vocab_size\": 50257, \"n_embd\": 16, "
-        "\"n_layer\": 1, \"n_head\": 2, \"n_positions\": 32, \"resid_pdrop\": 0.0, \"embd_pdrop\": 0.0, \"attn_pdrop\": 0.0, "
-        "\"bos_token_id\": 50256, \"eos_token_id\": 50256}\n";
-    char path[600];
-    snprintf(path, sizeof path, "%s/cfg.json", tmp);
-    CHECK_OK(lmt_write_file_atomic(path, cfg, sizeof cfg - 1));
+    mpi_test_write_config(tmp);
     char args[2048];
     snprintf(args, sizeof args,
              "train --task clm --config_name %s/cfg.json --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 --train_file " WIKI
@@ -84,7 +51,7 @@ int main(void) {
     char a[700], b[700];
     snprintf(a, sizeof a, "%s/two/model.safetensors", tmp);
     snprintf(b, sizeof b, "%s/one/model.safetensors", tmp);
-    double d = model_diff(a, b);
+    double d = mpi_test_weights_diff(a, b);
     CHECK_MSG(d <= 1e-4, "two hosts vs one process with batch 4: the final weights differ by %.3g", d);
     /* rank 1 ran in the second namespace: its daemon went through the agent */
     char agent_log[700];

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "harness.h"
+#include "mpi_test.h"
 #include "trainer_ref.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -126,29 +127,6 @@ static void compare_logs(const char *what, const lmt_json *want, size_t n, const
     CHECK_MSG(bad == 0, "%s: %d logged values differ", what, bad);
 }
 
-/* the model saved in dir against a safetensors file of the same names: worst relative difference */
-static double weights_diff(const char *dir, const char *ref_path) {
-    lmt_model *m = NULL;
-    lmt_tensor_file *wf = NULL;
-    CHECK_OK(lmt_model_load(dir, &m));
-    CHECK_OK(lmt_safetensors_open(ref_path, &wf));
-    double worst = m && wf ? 0 : INFINITY;
-    for (size_t i = 0; m && wf && i < m->layout.n_params; i++) {
-        const lmt_param_spec *p = &m->layout.params[i];
-        const lmt_tensor_entry *e = lmt_tensor_file_find(wf, p->name);
-        if (!e) continue;   /* tied heads: not in the reference file */
-        if (e->nbytes != p->numel * 4) { worst = INFINITY; break; }
-        const float *rw = e->data, *ours = m->params + p->offset;
-        for (size_t k = 0; k < p->numel; k++) {
-            double d = fabs((double)ours[k] - rw[k]) / (fabs(rw[k]) > 1 ? fabs(rw[k]) : 1);
-            if (!(d <= worst)) worst = d;
-        }
-    }
-    lmt_tensor_file_free(wf);
-    lmt_model_free(m);
-    return worst;
-}
-
 static lmt_json *read_log(const char *dir) {
     char p[1100];
     snprintf(p, sizeof p, "%s/trainer_state.json", dir);
@@ -177,21 +155,12 @@ static void check_shards(void) {
 int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "--worker")) return worker(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 0);
     check_shards();
-#if defined(__SANITIZE_ADDRESS__)
-    printf("skipped the mpirun runs: AddressSanitizer build (Open MPI's allocations)\n");
-    return lmt_test_finish() ? 1 : 77;
-#endif
-    if (!lmt_dist_backend()) {
-        printf("skipped: built without MPI (LMT_MPI=OFF or no libopenmpi-dev)\n");
+    const char *skip = mpi_test_skip_reason();
+    if (skip) {
+        printf("skipped the mpirun runs: %s\n", skip);
         return lmt_test_finish() ? 1 : 77;
     }
-    if (system("command -v mpirun >/dev/null 2>&1") != 0) {
-        printf("skipped: no mpirun on PATH (openmpi-bin)\n");
-        return lmt_test_finish() ? 1 : 77;
-    }
-    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);   /* CI runs as root */
-    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-    setenv("OMP_NUM_THREADS", "1", 1);
+    mpi_test_env();
     lmt_json *ref = NULL;
     CHECK_OK(lmt_json_parse_file(REF "ddp.json", &ref));
     if (!ref) return lmt_test_finish();
@@ -223,9 +192,9 @@ int main(int argc, char **argv) {
                   "%s: total_flos %.9g, transformers %.9g", names[r], got ? lmt_json_get(got, "total_flos")->num : NAN,
                   lmt_json_get(run, "total_flos")->num);
         char model[1300], refw[1300];
-        snprintf(model, sizeof model, "%s/mpi/model", dir);
+        snprintf(model, sizeof model, "%s/mpi/model/model.safetensors", dir);
         snprintf(refw, sizeof refw, REF "%s_final.safetensors", names[r]);
-        double d = weights_diff(model, refw);
+        double d = mpi_test_weights_diff(refw, model);   /* every reference tensor (tied heads are not saved) */
         CHECK_MSG(d <= 1e-4, "%s: final weights differ from transformers' (torchrun) by up to %.3g", names[r], d);
         printf("%s: mpirun -np 2 = torchrun --nproc_per_node 2 (%zu log entries, weights within %.2g)\n", names[r],
                lmt_json_get(run, "log_history")->len, d);
@@ -237,7 +206,7 @@ int main(int argc, char **argv) {
             if (one && got_log) compare_logs("one process with batch 8", got_log, got_log->len - 1, lmt_json_get(one, "log_history"));
             char onew[1300];
             snprintf(onew, sizeof onew, "%s/one/model/model.safetensors", dir);
-            double d1 = weights_diff(model, onew);
+            double d1 = mpi_test_weights_diff(model, onew);
             CHECK_MSG(d1 <= 1e-4, "%s: weights of mpirun -np 2 and of one process with batch 8 differ by up to %.3g", names[r], d1);
             printf("%s: mpirun -np 2 = one process with batch 8 (weights within %.2g)\n", names[r], d1);
             lmt_json_free(one);

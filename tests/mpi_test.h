@@ -1,0 +1,63 @@
+/* What the mpirun tests share (test_mpi_*.c): the reasons to skip, the
+ * environment mpirun needs here, a tiny GPT-2 config and a weight
+ * comparison. Include after harness.h. */
+#ifndef LMT_TESTS_MPI_TEST_H
+#define LMT_TESTS_MPI_TEST_H
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "core/fs.h"
+#include "core/util.h"
+#include "io/tensor_file.h"
+#include "train/dist.h"
+
+/* NULL when mpirun can run this build's programs, else why not. Open MPI's
+ * own allocations would drown an AddressSanitizer build in reports. */
+static inline const char *mpi_test_skip_reason(void) {
+#if defined(__SANITIZE_ADDRESS__)
+    return "AddressSanitizer build (Open MPI's allocations)";
+#endif
+    if (!lmt_dist_backend()) return "built without MPI (LMT_MPI=OFF or no libopenmpi-dev)";
+    if (system("command -v mpirun >/dev/null 2>&1") != 0) return "no mpirun on PATH (openmpi-bin)";
+    return NULL;
+}
+
+/* mpirun as root (CI) and one thread per rank (the machine is small) */
+static inline void mpi_test_env(void) {
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("OMP_NUM_THREADS", "1", 1);
+}
+
+/* dir/cfg.json: a tiny GPT-2 over GPT-2's tokenizer, dropout off (so that
+ * one process with the whole global batch computes the same steps) */
+static inline void mpi_test_write_config(const char *dir) {
+    static const char cfg[] =
+        "{\"architectures\": [\"GPT2LMHeadModel\"], \"model_type\": \"gpt2\", \"vocab_size\": 50257, \"n_embd\": 16, "
+        "\"n_layer\": 1, \"n_head\": 2, \"n_positions\": 32, \"resid_pdrop\": 0.0, \"embd_pdrop\": 0.0, \"attn_pdrop\": 0.0, "
+        "\"bos_token_id\": 50256, \"eos_token_id\": 50256}\n";
+    char path[600];
+    snprintf(path, sizeof path, "%s/cfg.json", dir);
+    CHECK_OK(lmt_write_file_atomic(path, cfg, sizeof cfg - 1));
+}
+
+/* worst relative difference between the f32 tensors of two safetensors files (INFINITY if they do not match up) */
+static inline double mpi_test_weights_diff(const char *pa, const char *pb) {
+    lmt_tensor_file *fa = NULL, *fb = NULL;
+    CHECK_OK(lmt_safetensors_open(pa, &fa));
+    CHECK_OK(lmt_safetensors_open(pb, &fb));
+    double worst = fa && fb ? 0 : INFINITY;
+    for (size_t i = 0; fa && fb && i < fa->n; i++) {
+        const lmt_tensor_entry *x = &fa->entries[i], *y = lmt_tensor_file_find(fb, x->name);
+        if (!y || y->nbytes != x->nbytes || x->dtype != LMT_F32) { worst = INFINITY; break; }
+        const float *u = x->data, *v = y->data;
+        for (size_t k = 0; k < x->nbytes / 4; k++) {
+            double d = fabs((double)u[k] - v[k]) / (fabs(v[k]) > 1 ? fabs(v[k]) : 1);
+            if (!(d <= worst)) worst = d;
+        }
+    }
+    lmt_tensor_file_free(fa);
+    lmt_tensor_file_free(fb);
+    return worst;
+}
+#endif
