@@ -566,8 +566,9 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
              * num_processes * loss), then the gradients are summed (DDP's mean of num_processes * grad) ---- */
             tr_loss_rank += loss_rank;
             double step_sum[2] = {loss_rank, group_loss};
-            if (W > 1) s = lmt_dist_checkin(step_sum, 2, step_sum, t->state.global_step + 1, "the gradient all-reduce check-in");
-            if (s == LMT_OK) s = lmt_dist_allreduce_f32(t->model->grads, lmt_task_layout(t->model)->num_floats, "the gradient all-reduce");
+            if (W > 1) LMT_PROFILE("dist/check-in", 0, s = lmt_dist_checkin(step_sum, 2, step_sum, t->state.global_step + 1, "the gradient all-reduce check-in"));
+            if (s == LMT_OK && W > 1)
+                LMT_PROFILE("dist/gradient all-reduce", 0, s = lmt_dist_allreduce_f32(t->model->grads, lmt_task_layout(t->model)->num_floats, "the gradient all-reduce"));
             if (s != LMT_OK) break;
             tr_loss += step_sum[0];
             group_loss = step_sum[1];
