@@ -152,6 +152,50 @@ static void check_shards(void) {
     CHECK_NEAR(lmt_shard_eval_loss(one, 3, 10, 4, 1), (1.0 * 4 + 3.0 * 4 + 2.0 * 2) / 10.0, 1e-15);
 }
 
+/* lmtune train --task translation with generation in the evaluations (every
+ * rank generates the whole set) under mpirun -np 2, batch 1 per rank: the
+ * steps and evaluations of one process with batch 2 */
+static void check_translation(const char *self) {
+    (void)self;
+    char dir[] = "/tmp/lmt-mpi-translation-XXXXXX", cmd[4096], path[1200];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/pairs.jsonl", dir);
+    static const char pairs[] =
+        "{\"translation\": {\"en\": \"&Folder:\", \"fr\": \"&Dossier :\"}}\n"
+        "{\"translation\": {\"en\": \"Add Archive Mail\", \"fr\": \"Ajouter une archive de courrier\"}}\n"
+        "{\"translation\": {\"en\": \"Add...\", \"fr\": \"Ajouter...\"}}\n"
+        "{\"translation\": {\"en\": \"Archive\", \"fr\": \"Archive\"}}\n"
+        "{\"translation\": {\"en\": \"Delete\", \"fr\": \"Supprimer\"}}\n"
+        "{\"translation\": {\"en\": \"Days\", \"fr\": \"Jours\"}}\n";
+    CHECK_OK(lmt_write_file_atomic(path, pairs, sizeof pairs - 1));
+    const char *args = "train --task translation --model_name_or_path " LMT_SOURCE_DIR "/tests/fixtures/seq2seq_trainer/model "
+                       "--tokenizer_name " LMT_SHARED_DATA "/tokenizers/opus-mt-tc-big-en-pt --source_lang en --target_lang fr "
+                       "--max_steps 2 --per_device_eval_batch_size 2 --logging_steps 1 --eval_strategy steps --eval_steps 2 "
+                       "--save_strategy no --predict_with_generate --generation_num_beams 2 --generation_max_length 8";
+    snprintf(cmd, sizeof cmd, "timeout 300 mpirun -np 2 --oversubscribe --bind-to none '%s' %s --train_file %s "
+             "--validation_file %s --per_device_train_batch_size 1 --output_dir %s/two > %s/two.log 2>&1 || cat %s/two.log",
+             LMT_CLI_PATH, args, path, path, dir, dir, dir);
+    CHECK_MSG(system(cmd) == 0, "translation under mpirun -np 2 failed");
+    snprintf(cmd, sizeof cmd, "'%s' %s --train_file %s --validation_file %s --per_device_train_batch_size 2 --output_dir %s/one "
+             "> %s/one.log 2>&1 || cat %s/one.log", LMT_CLI_PATH, args, path, path, dir, dir, dir);
+    CHECK_MSG(system(cmd) == 0, "translation on one process failed");
+    snprintf(path, sizeof path, "%s/two", dir);
+    lmt_json *two = read_log(path);
+    snprintf(path, sizeof path, "%s/one", dir);
+    lmt_json *one = read_log(path);
+    const lmt_json *lt = two ? lmt_json_get(two, "log_history") : NULL, *lo = one ? lmt_json_get(one, "log_history") : NULL;
+    /* 2 steps, an evaluation, the summary (its total_flos counts each batch's padding: not compared), the final evaluation */
+    CHECK_MSG(lt && lo && lt->len == 5 && lo->len == 5, "translation: %zu and %zu log entries", lt ? lt->len : 0, lo ? lo->len : 0);
+    int bad = 0;
+    for (size_t i = 0; lt && lo && i < lt->len && i < lo->len; i++)
+        if (!lmt_json_get(&lt->items[i], "train_runtime")) bad += ref_log_entry_diff(&lt->items[i], &lo->items[i], i);
+    CHECK_MSG(bad == 0, "translation: %d logged values differ between mpirun -np 2 and one process", bad);
+    printf("translation with generation: mpirun -np 2 = one process with batch 2\n");
+    lmt_json_free(two);
+    lmt_json_free(one);
+    ref_remove_dir(dir);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "--worker")) return worker(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 0);
     check_shards();
@@ -215,5 +259,6 @@ int main(int argc, char **argv) {
         ref_remove_dir(dir);
     }
     lmt_json_free(ref);
+    check_translation(self);
     return lmt_test_finish();
 }

@@ -162,7 +162,8 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
         steps++;
     }
     free(idx);
-    if (s == LMT_OK) s = lmt_dist_allgather_f64(sums, (size_t)nb * 2, sums + 2 * nb, "the evaluation gather");
+    if (s == LMT_OK && W > 1) s = lmt_dist_allgather_f64(sums, (size_t)nb * 2, sums + 2 * nb, "the evaluation gather");
+    if (W == 1) memcpy(sums + 2 * nb, sums, (size_t)nb * 2 * sizeof *sums);
     if (s == LMT_OK) out->loss = lmt_shard_eval_loss(sums + 2 * nb, nb, n, bs, W);
     free(sums);
     if (s != LMT_OK) return s;
