@@ -247,7 +247,7 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
         t.on_progress = job->cb.on_progress;
         t.log_user = job->cb.user;
         /* Trainer.__init__'s init_hf_repo: the repo exists before training starts */
-        if (job->train && job->args->push_to_hub) s = lmt_push_init(job->args, t.hub_repo, sizeof t.hub_repo);
+        if (job->train && job->args->push_to_hub && lmt_dist_rank() == 0) s = lmt_push_init(job->args, t.hub_repo, sizeof t.hub_repo);
         if (s == LMT_OK && job->task.setup_trainer) s = job->task.setup_trainer(job->task.ctx, &t, m, tok);
         if (s == LMT_OK && lora && t.prediction_step) {
             lm = (lora_metrics){t.prediction_step, t.compute_metrics, t.metrics_ctx, lora};
