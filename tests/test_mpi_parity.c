@@ -199,6 +199,15 @@ static void check_translation(const char *self) {
 int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "--worker")) return worker(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 0);
     check_shards();
+    {   /* lmtune info says whether the build has MPI */
+        char cmd[1200], line[512] = "";
+        snprintf(cmd, sizeof cmd, "'%s' info 2>&1 | grep '^mpi: '", LMT_CLI_PATH);
+        FILE *p = popen(cmd, "r");
+        if (p && !fgets(line, sizeof line, p)) line[0] = '\0';
+        if (p) pclose(p);
+        CHECK_MSG(lmt_dist_backend() ? strstr(line, "mpi: Open MPI") != NULL : strstr(line, "mpi: no (built without MPI") != NULL,
+                  "lmtune info: \"%s\"", line);
+    }
     const char *skip = mpi_test_skip_reason();
     if (skip) {
         printf("skipped the mpirun runs: %s\n", skip);
