@@ -5,7 +5,10 @@
 #define LMT_TESTS_MPI_TEST_H
 #include <math.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "core/fs.h"
 #include "core/util.h"
 #include "io/tensor_file.h"
@@ -60,4 +63,42 @@ static inline double mpi_test_weights_diff(const char *pa, const char *pb) {
     lmt_tensor_file_free(fb);
     return worst;
 }
+/* sh -c cmd in the background */
+static inline pid_t mpi_test_spawn(const char *cmd) {
+    pid_t p = fork();
+    if (p == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return p;
+}
+
+/* waits up to limit seconds; the exit status, or -1 on a timeout (the job is then killed) */
+static inline int mpi_test_wait(pid_t p, double limit, double *took) {
+    double t0 = lmt_time_s();
+    for (;;) {
+        int st;
+        if (waitpid(p, &st, WNOHANG) == p) {
+            *took = lmt_time_s() - t0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        if (lmt_time_s() - t0 > limit) {
+            kill(p, SIGKILL);
+            waitpid(p, &st, 0);
+            *took = limit;
+            return -1;
+        }
+        usleep(20000);
+    }
+}
+
+static inline bool mpi_test_wait_file(const char *path, double limit) {
+    double t0 = lmt_time_s();
+    while (lmt_time_s() - t0 < limit) {
+        if (lmt_file_exists(path)) return true;
+        usleep(5000);
+    }
+    return false;
+}
+
 #endif

@@ -37,34 +37,6 @@ static void train_cmd(char *cmd, size_t cap, int np, int batch, const char *out,
              launch, LMT_CLI_PATH, tmp, batch, tmp, out, extra, tmp, out);
 }
 
-static pid_t spawn(const char *cmd) {
-    pid_t p = fork();
-    if (p == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return p;
-}
-
-/* waits up to limit seconds; the exit status, or -1 on a timeout (the job is then killed) */
-static int wait_for(pid_t p, double limit, double *took) {
-    double t0 = lmt_time_s();
-    for (;;) {
-        int st;
-        if (waitpid(p, &st, WNOHANG) == p) {
-            *took = lmt_time_s() - t0;
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        if (lmt_time_s() - t0 > limit) {
-            kill(p, SIGKILL);
-            waitpid(p, &st, 0);
-            *took = limit;
-            return -1;
-        }
-        usleep(20000);
-    }
-}
-
 /* the pid of MPI rank `rank` among the processes of this test's jobs (its environment says) */
 static pid_t find_rank(const char *marker, int rank) {
     DIR *d = opendir("/proc");
@@ -90,15 +62,6 @@ static pid_t find_rank(const char *marker, int rank) {
     }
     if (d) closedir(d);
     return found;
-}
-
-static bool wait_file(const char *path, double limit) {
-    double t0 = lmt_time_s();
-    while (lmt_time_s() - t0 < limit) {
-        if (lmt_file_exists(path)) return true;
-        usleep(5000);
-    }
-    return false;
 }
 
 /* the line of text holding needle (for the report), or "" */
@@ -158,19 +121,19 @@ int main(void) {
     double took;
     /* the uninterrupted run */
     train_cmd(cmd, sizeof cmd, 2, 2, "full", "");
-    CHECK_MSG(wait_for(spawn(cmd), 300, &took) == 0, "the uninterrupted mpirun -np 2 run failed");
+    CHECK_MSG(mpi_test_wait(mpi_test_spawn(cmd), 300, &took) == 0, "the uninterrupted mpirun -np 2 run failed");
     printf("uninterrupted run: %.1f s\n", took);
 
     /* rank 1 killed once checkpoint-40 is written: mpirun ends the job naming it */
     setenv("LMT_DIST_TIMEOUT", "20", 1);
     train_cmd(cmd, sizeof cmd, 2, 2, "killed", "");
-    pid_t job = spawn(cmd);
+    pid_t job = mpi_test_spawn(cmd);
     snprintf(path, sizeof path, "%s/killed/checkpoint-40/trainer_state.json", tmp);
-    CHECK_MSG(wait_file(path, 240), "no checkpoint-40 in the run to kill");
+    CHECK_MSG(mpi_test_wait_file(path, 240), "no checkpoint-40 in the run to kill");
     pid_t r1 = find_rank(marker, 1);
     CHECK_MSG(r1 > 0, "rank 1 of the job not found");
     if (r1 > 0) kill(r1, SIGKILL);
-    int rc = wait_for(job, 60, &took);
+    int rc = mpi_test_wait(job, 60, &took);
     snprintf(path, sizeof path, "%s/killed.log", tmp);
     char *log = read_text(path);
     CHECK_MSG(rc != 0 && rc != -1, "a killed rank: mpirun exited %d", rc);
@@ -184,9 +147,9 @@ int main(void) {
     snprintf(cmd, sizeof cmd, "cp -r %s/killed %s/one", tmp, tmp);
     CHECK(system(cmd) == 0);
     train_cmd(cmd, sizeof cmd, 1, 4, "one", "--resume_from_checkpoint latest");
-    CHECK_MSG(wait_for(spawn(cmd), 300, &took) == 0, "resuming on one process failed");
+    CHECK_MSG(mpi_test_wait(mpi_test_spawn(cmd), 300, &took) == 0, "resuming on one process failed");
     train_cmd(cmd, sizeof cmd, 2, 2, "killed", "--resume_from_checkpoint latest");
-    CHECK_MSG(wait_for(spawn(cmd), 300, &took) == 0, "resuming on 2 ranks failed");
+    CHECK_MSG(mpi_test_wait(mpi_test_spawn(cmd), 300, &took) == 0, "resuming on 2 ranks failed");
     double d2 = model_diff("killed", "full"), d1 = model_diff("one", "full");
     CHECK_MSG(d2 <= 1e-4, "resumed on 2 ranks: final weights differ from the uninterrupted run's by %.3g", d2);
     CHECK_MSG(d1 <= 1e-4, "resumed on 1 rank (batch 4): final weights differ from the uninterrupted run's by %.3g", d1);
@@ -197,12 +160,12 @@ int main(void) {
     /* rank 1 stopped (SIGSTOP): nobody dies, so only the timeout ends the job; rank 0 names rank 1 */
     setenv("LMT_DIST_TIMEOUT", "4", 1);
     train_cmd(cmd, sizeof cmd, 2, 2, "stopped", "");
-    job = spawn(cmd);
+    job = mpi_test_spawn(cmd);
     snprintf(path, sizeof path, "%s/stopped/checkpoint-10/trainer_state.json", tmp);
-    CHECK_MSG(wait_file(path, 240), "no checkpoint-10 in the run to stop");
+    CHECK_MSG(mpi_test_wait_file(path, 240), "no checkpoint-10 in the run to stop");
     r1 = find_rank(marker, 1);
     if (r1 > 0) kill(r1, SIGSTOP);
-    rc = wait_for(job, 60, &took);
+    rc = mpi_test_wait(job, 60, &took);
     if (r1 > 0) kill(r1, SIGKILL);   /* in case mpirun left it stopped */
     snprintf(path, sizeof path, "%s/stopped.log", tmp);
     log = read_text(path);

@@ -34,19 +34,19 @@ int main(void) {
     mpi_test_env();
     setenv("LMT_DIST_TIMEOUT", "60", 1);
     mpi_test_write_config(tmp);
-    char args[2048];
+    char args[2048], path[700];
     snprintf(args, sizeof args,
              "train --task clm --config_name %s/cfg.json --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 --train_file " WIKI
              "wiki.valid.raw --validation_file " WIKI "wiki.test.raw --block_size 8 --max_train_samples 32 --max_eval_samples 8 "
-             "--per_device_eval_batch_size 2 --eval_strategy steps --eval_steps 10 --max_steps 20 --logging_steps 5 --save_steps 10 "
+             "--per_device_eval_batch_size 2 --eval_strategy steps --eval_steps 10 --logging_steps 5 --save_steps 10 "
              "--learning_rate 1e-3 --seed 3",
              tmp);
     /* across the namespaces: tools/mpi_netns.sh run TAG -- COMMAND runs mpirun -np 2 over the veth pair */
-    snprintf(cmd, sizeof cmd, "'%s/tools/mpi_netns.sh' run %s -- '%s' %s --per_device_train_batch_size 2 --output_dir %s/two > %s/two.log 2>&1",
+    snprintf(cmd, sizeof cmd, "'%s/tools/mpi_netns.sh' run %s -- '%s' %s --max_steps 20 --per_device_train_batch_size 2 --output_dir %s/two > %s/two.log 2>&1",
              LMT_SOURCE_DIR, tag, LMT_CLI_PATH, args, tmp, tmp);
     int rc = system(cmd);
     CHECK_MSG(rc == 0, "mpirun across the two namespaces failed (log: %s/two.log)", tmp);
-    snprintf(cmd, sizeof cmd, "'%s' %s --per_device_train_batch_size 4 --output_dir %s/one > %s/one.log 2>&1", LMT_CLI_PATH, args, tmp, tmp);
+    snprintf(cmd, sizeof cmd, "'%s' %s --max_steps 20 --per_device_train_batch_size 4 --output_dir %s/one > %s/one.log 2>&1", LMT_CLI_PATH, args, tmp, tmp);
     CHECK_MSG(system(cmd) == 0, "the one-process run failed (log: %s/one.log)", tmp);
     char a[700], b[700];
     snprintf(a, sizeof a, "%s/two/model.safetensors", tmp);
@@ -59,6 +59,34 @@ int main(void) {
     snprintf(cmd, sizeof cmd, "grep -q ' -> lmt%sb' %s", tag, agent_log);
     CHECK_MSG(system(cmd) == 0, "the agent never started a daemon in the second namespace");
     printf("two hosts (network namespaces, TCP over a veth pair): = one process with batch 4 within %.2g\n", d);
+
+    /* a node that drops: the veth link goes down mid-run. Nobody dies, so
+     * rank 0 gives up after LMT_DIST_TIMEOUT naming rank 1 (or the
+     * watchdog fires inside the all-reduce), and mpirun, with short TCP
+     * keepalives, notices the lost daemon and ends the job naming the node */
+    setenv("LMT_DIST_TIMEOUT", "5", 1);
+    setenv("MPI_NETNS_MPIRUN_ARGS", "--mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3", 1);
+    snprintf(cmd, sizeof cmd, "exec '%s/tools/mpi_netns.sh' run %s -- '%s' %s --per_device_train_batch_size 2 --max_steps 100000 "
+             "--output_dir %s/drop --overwrite_output_dir > %s/drop.log 2>&1", LMT_SOURCE_DIR, tag, LMT_CLI_PATH, args, tmp, tmp);
+    pid_t job = mpi_test_spawn(cmd);
+    snprintf(path, sizeof path, "%s/drop/checkpoint-20/trainer_state.json", tmp);
+    CHECK_MSG(mpi_test_wait_file(path, 120), "no checkpoint-20 in the run whose node drops");
+    snprintf(cmd, sizeof cmd, "ip -n lmt%sa link set lmv%sa down", tag, tag);
+    CHECK(system(cmd) == 0);
+    double took;
+    rc = mpi_test_wait(job, 90, &took);
+    char *log = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/drop.log", tmp);
+    if (lmt_read_file(path, &log, &len) != LMT_OK) log = NULL;
+    CHECK_MSG(rc != 0 && rc != -1, "a dropped node: mpirun exited %d (-1: still running after 90 s)", rc);
+    char node[64];
+    snprintf(node, sizeof node, "10.77.%s.2", tag);
+    CHECK_MSG(log && (strstr(log, "no answer from rank 1") || strstr(log, "has waited")) && strstr(log, node),
+              "a dropped node: no timeout message, or the node is not named:\n%s", log ? log : "");
+    printf("a dropped node: the job ended in %.0f s (LMT_DIST_TIMEOUT=5), exit %d\n", took, rc);
+    free(log);
+    unsetenv("MPI_NETNS_MPIRUN_ARGS");
     snprintf(cmd, sizeof cmd, "'%s/tools/mpi_netns.sh' down %s", LMT_SOURCE_DIR, tag);
     CHECK_MSG(system(cmd) == 0, "could not remove the namespaces");
     int fails = lmt_test_finish();
