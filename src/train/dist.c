@@ -274,7 +274,13 @@ lmt_status lmt_dist_checkin(const double *mine, size_t n, double *sum, int64_t s
 #else /* a world of one */
 
 lmt_status lmt_dist_init(void) {
-    if (!g.inited) LMT_TRY(read_timeout());
+    if (g.inited) return LMT_OK;
+    LMT_TRY(read_timeout());
+    /* N copies each training alone on all the data, all writing output_dir: refused */
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (n && atoi(n) > 1)
+        return lmt_fail(LMT_ERR_UNSUPPORTED, "mpirun started %s ranks, but this lmtune was built without MPI (libopenmpi-dev "
+                        "missing or LMT_MPI=OFF): rebuild with it, or run one process", n);
     g.inited = true;
     return LMT_OK;
 }
