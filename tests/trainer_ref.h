@@ -137,21 +137,21 @@ typedef struct ref_rows {
     int32_t *ids, *mask, *labels;
 } ref_rows;
 
-static inline lmt_status ref_rows_collate(void *ctx, const int64_t *idx, int n, lmt_batch *out) {
+static inline lmt_status ref_rows_collate(void *ctx, const int64_t *idx, int n, lmt_batch *batch) {
     ref_rows *r = ctx;
     size_t row = (size_t)r->T * 4;
-    memset(out, 0, sizeof *out);
-    out->B = n;
-    out->T = r->T;
-    out->input_ids = malloc((size_t)n * row);
-    out->attention_mask = malloc((size_t)n * row);
-    out->labels = malloc((size_t)n * row);
-    if (!out->input_ids || !out->attention_mask || !out->labels) return LMT_ERR_NOMEM;
+    memset(batch, 0, sizeof *batch);
+    batch->B = n;
+    batch->T = r->T;
+    batch->input_ids = malloc((size_t)n * row);
+    batch->attention_mask = malloc((size_t)n * row);
+    batch->labels = malloc((size_t)n * row);
+    if (!batch->input_ids || !batch->attention_mask || !batch->labels) return LMT_ERR_NOMEM;
     for (int i = 0; i < n; i++) {
         if (idx[i] < 0 || idx[i] >= r->n) return LMT_ERR_ARG;
-        memcpy(out->input_ids + (size_t)i * r->T, r->ids + idx[i] * r->T, row);
-        memcpy(out->attention_mask + (size_t)i * r->T, r->mask + idx[i] * r->T, row);
-        memcpy(out->labels + (size_t)i * r->T, r->labels + idx[i] * r->T, row);
+        memcpy(batch->input_ids + (size_t)i * r->T, r->ids + idx[i] * r->T, row);
+        memcpy(batch->attention_mask + (size_t)i * r->T, r->mask + idx[i] * r->T, row);
+        memcpy(batch->labels + (size_t)i * r->T, r->labels + idx[i] * r->T, row);
     }
     return LMT_OK;
 }
