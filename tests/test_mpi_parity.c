@@ -264,6 +264,22 @@ int main(int argc, char **argv) {
             printf("%s: mpirun -np 2 = one process with batch 8 (weights within %.2g)\n", names[r], d1);
             lmt_json_free(one);
         }
+        /* 4 ranks with batch 2: the same global batches again, and an evaluation whose last two batches
+         * are all padding (wrapped round, dropped by the gather) */
+        if (!strcmp(names[r], "clm") && n_runs > 1) {
+            snprintf(cmd, sizeof cmd, "timeout 300 mpirun -np 4 --oversubscribe --bind-to none '%s' --worker clm %s/four 2 > %s/log4 2>&1 "
+                     "|| cat %s/log4", self, dir, dir, dir);
+            CHECK_MSG(system(cmd) == 0, "clm: mpirun -np 4 failed");
+            snprintf(path, sizeof path, "%s/four", dir);
+            lmt_json *four = read_log(path);
+            compare_logs("clm: mpirun -np 4 with batch 2 vs torchrun 2 x 4", want_log, want_log->len, four ? lmt_json_get(four, "log_history") : NULL);
+            char fw[1300];
+            snprintf(fw, sizeof fw, "%s/four/model/model.safetensors", dir);
+            double d4 = mpi_test_weights_diff(refw, fw);
+            CHECK_MSG(d4 <= 1e-4, "clm: mpirun -np 4 with batch 2: final weights differ from transformers' by up to %.3g", d4);
+            printf("clm: mpirun -np 4 with batch 2 = torchrun --nproc_per_node 2 with batch 4 (weights within %.2g)\n", d4);
+            lmt_json_free(four);
+        }
         lmt_json_free(got);
         ref_remove_dir(dir);
     }
