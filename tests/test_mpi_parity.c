@@ -86,6 +86,16 @@ static lmt_status train_run(const lmt_json *run, const char *dir, int batch) {
     ready = s == LMT_OK;
     lmt_train_output out;
     if (s == LMT_OK) s = lmt_trainer_train(&t, &out);
+    if (s == LMT_OK && lmt_dist_world_size() > 1) {
+        /* the ranks never send weights: they must have stayed bit for bit equal (same all-reduced gradients, same AdamW) */
+        uint64_t h = 1469598103934665603ULL;
+        const uint32_t *bits = (const uint32_t *)m->params;
+        for (size_t i = 0; i < m->layout.num_floats; i++) h = (h ^ bits[i]) * 1099511628211ULL;
+        double mine = (double)(h >> 12), all[64];
+        s = lmt_dist_allgather_f64(&mine, 1, all, "the weight check");
+        for (int r = 1; s == LMT_OK && r < lmt_dist_world_size() && r < 64; r++)
+            if (all[r] != all[0]) s = lmt_fail(LMT_ERR_INTERNAL, "rank %d's weights differ from rank 0's after training", r);
+    }
     if (s == LMT_OK && lmt_dist_rank() == 0) {
         char p[1100];
         snprintf(p, sizeof p, "%s/trainer_state.json", dir);
