@@ -3,10 +3,12 @@
  * comparison. Include after harness.h. */
 #ifndef LMT_TESTS_MPI_TEST_H
 #define LMT_TESTS_MPI_TEST_H
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/fs.h"
@@ -99,6 +101,33 @@ static inline bool mpi_test_wait_file(const char *path, double limit) {
         usleep(5000);
     }
     return false;
+}
+
+/* the pid of MPI rank `rank` among the processes of this test's jobs (its environment says) */
+static inline pid_t mpi_test_find_rank(const char *marker, int rank) {
+    DIR *d = opendir("/proc");
+    pid_t found = 0;
+    struct dirent *e;
+    char want[64];
+    snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
+    while (d && (e = readdir(d)) && !found) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char p[300], buf[65536];
+        snprintf(p, sizeof p, "/proc/%s/environ", e->d_name);
+        FILE *f = fopen(p, "rb");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        bool rank_ok = false, ours = false;
+        for (size_t at = 0; at < n; at += strlen(buf + at) + 1) {
+            buf[n] = '\0';
+            if (!strcmp(buf + at, want)) rank_ok = true;
+            if (!strcmp(buf + at, marker)) ours = true;
+        }
+        if (rank_ok && ours) found = (pid_t)atoi(e->d_name);
+    }
+    if (d) closedir(d);
+    return found;
 }
 
 #endif

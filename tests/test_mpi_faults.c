@@ -37,33 +37,6 @@ static void train_cmd(char *cmd, size_t cap, int np, int batch, const char *out,
              launch, LMT_CLI_PATH, tmp, batch, tmp, out, extra, tmp, out);
 }
 
-/* the pid of MPI rank `rank` among the processes of this test's jobs (its environment says) */
-static pid_t find_rank(const char *marker, int rank) {
-    DIR *d = opendir("/proc");
-    pid_t found = 0;
-    struct dirent *e;
-    char want[64];
-    snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
-    while (d && (e = readdir(d)) && !found) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        char p[300], buf[65536];
-        snprintf(p, sizeof p, "/proc/%s/environ", e->d_name);
-        FILE *f = fopen(p, "rb");
-        if (!f) continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        bool rank_ok = false, ours = false;
-        for (size_t at = 0; at < n; at += strlen(buf + at) + 1) {
-            buf[n] = '\0';
-            if (!strcmp(buf + at, want)) rank_ok = true;
-            if (!strcmp(buf + at, marker)) ours = true;
-        }
-        if (rank_ok && ours) found = (pid_t)atoi(e->d_name);
-    }
-    if (d) closedir(d);
-    return found;
-}
-
 /* the line of text holding needle (for the report), or "" */
 static const char *line_of(const char *text, const char *needle) {
     static char line[512];
@@ -130,7 +103,7 @@ int main(void) {
     pid_t job = mpi_test_spawn(cmd);
     snprintf(path, sizeof path, "%s/killed/checkpoint-40/trainer_state.json", tmp);
     CHECK_MSG(mpi_test_wait_file(path, 240), "no checkpoint-40 in the run to kill");
-    pid_t r1 = find_rank(marker, 1);
+    pid_t r1 = mpi_test_find_rank(marker, 1);
     CHECK_MSG(r1 > 0, "rank 1 of the job not found");
     if (r1 > 0) kill(r1, SIGKILL);
     int rc = mpi_test_wait(job, 60, &took);
@@ -163,7 +136,7 @@ int main(void) {
     job = mpi_test_spawn(cmd);
     snprintf(path, sizeof path, "%s/stopped/checkpoint-10/trainer_state.json", tmp);
     CHECK_MSG(mpi_test_wait_file(path, 240), "no checkpoint-10 in the run to stop");
-    r1 = find_rank(marker, 1);
+    r1 = mpi_test_find_rank(marker, 1);
     if (r1 > 0) kill(r1, SIGSTOP);
     rc = mpi_test_wait(job, 60, &took);
     if (r1 > 0) kill(r1, SIGKILL);   /* in case mpirun left it stopped */
