@@ -54,6 +54,11 @@ run)
         ${MPI_NETNS_MPIRUN_ARGS:-} "$@"
     ;;
 down)
+    # what still runs in them (a daemon cut off from its mpirun) goes first:
+    # deleting a namespace does not end its processes
+    for ns in "$a" "$b"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    done
     ip netns del "$a" 2>/dev/null || true
     ip netns del "$b" 2>/dev/null || true
     rm -rf "$dir"
