@@ -6,38 +6,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "harness.h"
+#include "trainer_ref.h"
 #include "core/json.h"
 #include "io/tensor_file.h"
 #include "train/task_mlm.h"
 
 /* The recorded batches flattened into rows: example i is row i, so a
  * sequential sampler replays batch k as rows 4k..4k+3. */
-typedef struct recorded {
-    int64_t n;
-    int T;
-    int32_t *ids, *mask, *labels;
-} recorded;
-
-static lmt_status replay_collate(void *ctx, const int64_t *idx, int n, lmt_batch *out) {
-    recorded *r = ctx;
-    size_t row = (size_t)r->T * 4;
-    memset(out, 0, sizeof *out);
-    out->B = n;
-    out->T = r->T;
-    out->input_ids = malloc((size_t)n * row);
-    out->attention_mask = malloc((size_t)n * row);
-    out->labels = malloc((size_t)n * row);
-    if (!out->input_ids || !out->attention_mask || !out->labels) return LMT_ERR_NOMEM;
-    for (int i = 0; i < n; i++) {
-        if (idx[i] < 0 || idx[i] >= r->n) return LMT_ERR_ARG;
-        memcpy(out->input_ids + (size_t)i * r->T, r->ids + idx[i] * r->T, row);
-        memcpy(out->attention_mask + (size_t)i * r->T, r->mask + idx[i] * r->T, row);
-        memcpy(out->labels + (size_t)i * r->T, r->labels + idx[i] * r->T, row);
-    }
-    return LMT_OK;
-}
-
-static void load_rows(const lmt_json *batches, recorded *r) {
+static void load_rows(const lmt_json *batches, ref_rows *r) {
     r->n = 0;
     for (size_t b = 0; b < batches->len; b++) r->n += (int64_t)lmt_json_get(&batches->items[b], "input_ids")->len;
     r->T = (int)lmt_json_get(&batches->items[0], "input_ids")->items[0].len;
@@ -66,7 +42,7 @@ static void set_arg(lmt_training_args *a, const char *key, const char *value) {
 /* label_smoothing_factor 0.1 over the same batches and arguments
  * (tests/fixtures/train/features, make_trainer_features_fixtures.py): the
  * LabelSmoother's loss, its gradient through BERT's decoder bias. */
-static void check_label_smoothing(recorded *rec, lmt_training_args a) {
+static void check_label_smoothing(ref_rows *rec, lmt_training_args a) {
     lmt_json *ref = NULL;
     CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/train/features/trainer_features.json", &ref));
     const lmt_json *runs = ref ? lmt_json_get(ref, "runs") : NULL, *run = NULL;
@@ -80,7 +56,7 @@ static void check_label_smoothing(recorded *rec, lmt_training_args a) {
     set_arg(&a, "label_smoothing_factor", "0.1");
     lmt_mlm_task *task = NULL;
     CHECK_OK(lmt_mlm_task_create(m, 4, rec->T, &task));
-    lmt_train_data data = {.n = rec->n, .ctx = rec, .collate = replay_collate};
+    lmt_train_data data = {.n = rec->n, .ctx = rec, .collate = ref_rows_collate};
     lmt_trainer t;
     CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &data, NULL));
     t.sampler = lmt_sampler_sequential;
@@ -130,7 +106,7 @@ int main(void) {
     lmt_json *ref = NULL;
     CHECK_OK(lmt_json_parse_file(LMT_SOURCE_DIR "/tests/fixtures/train/mlm/mlm_trainer.json", &ref));
     if (!ref) return lmt_test_finish();
-    recorded rec;
+    ref_rows rec;
     load_rows(lmt_json_get(ref, "batches"), &rec);
     CHECK(rec.n == 120 && rec.T == 12);
 
@@ -161,12 +137,12 @@ int main(void) {
     {
         lmt_batch b;
         int64_t idx[4] = {0, 1, 2, 3}, want = 0;
-        CHECK_OK(replay_collate(&rec, idx, 4, &b));
+        CHECK_OK(ref_rows_collate(&rec, idx, 4, &b));
         for (int k = 0; k < 4 * rec.T; k++) want += b.labels[k] != -100;
         CHECK(task->base.count_items(task->base.self, &b) == want);
         lmt_batch_free(&b);
     }
-    lmt_train_data data = {.n = rec.n, .ctx = &rec, .collate = replay_collate};
+    lmt_train_data data = {.n = rec.n, .ctx = &rec, .collate = ref_rows_collate};
     lmt_trainer t;
     CHECK_OK(lmt_trainer_init(&t, &a, &task->base, &data, NULL));
     t.sampler = lmt_sampler_sequential;
@@ -221,9 +197,7 @@ int main(void) {
     lmt_mlm_task_free(task);
     lmt_model_free(m);
     check_label_smoothing(&rec, a);
-    free(rec.ids);
-    free(rec.mask);
-    free(rec.labels);
+    ref_rows_free(&rec);
     lmt_json_free(ref);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -128,4 +128,37 @@ static inline void ref_trainer_compare(const char *name, const ref_trainer_run *
               "%s: train_loss %.9g", name, res->training_loss);
     printf("%s: %zu Trainer log entries as the reference's\n", name, want->len);
 }
+/* Examples as rows of input_ids / attention_mask / labels, each T long, and
+ * the collate that stacks the rows idx names (a recorded collator's output
+ * replayed: the Trainer's batches are exactly those rows). */
+typedef struct ref_rows {
+    int64_t n;
+    int T;
+    int32_t *ids, *mask, *labels;
+} ref_rows;
+
+static inline lmt_status ref_rows_collate(void *ctx, const int64_t *idx, int n, lmt_batch *batch) {
+    ref_rows *r = ctx;
+    size_t row = (size_t)r->T * 4;
+    memset(batch, 0, sizeof *batch);
+    batch->B = n;
+    batch->T = r->T;
+    batch->input_ids = malloc((size_t)n * row);
+    batch->attention_mask = malloc((size_t)n * row);
+    batch->labels = malloc((size_t)n * row);
+    if (!batch->input_ids || !batch->attention_mask || !batch->labels) return LMT_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        if (idx[i] < 0 || idx[i] >= r->n) return LMT_ERR_ARG;
+        memcpy(batch->input_ids + (size_t)i * r->T, r->ids + idx[i] * r->T, row);
+        memcpy(batch->attention_mask + (size_t)i * r->T, r->mask + idx[i] * r->T, row);
+        memcpy(batch->labels + (size_t)i * r->T, r->labels + idx[i] * r->T, row);
+    }
+    return LMT_OK;
+}
+
+static inline void ref_rows_free(ref_rows *r) {
+    free(r->ids);
+    free(r->mask);
+    free(r->labels);
+}
 #endif

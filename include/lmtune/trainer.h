@@ -119,6 +119,18 @@ LMT_API lmt_status lmt_tuner_save(lmt_tuner *t, const char *dir);
  * training"). Works without push_to_hub too (the repo is then created here). */
 LMT_API lmt_status lmt_tuner_push_to_hub(lmt_tuner *t, const char *commit_message);
 
+/* Data parallelism (`mpirun -np N app ...`, docs/DISTRIBUTED.md): joins the
+ * MPI world when mpirun started the process (otherwise, and in a build
+ * without MPI, a world of one). Every lmt_tuner then trains on this
+ * process's share of each global batch, as the Trainer under torchrun
+ * (every rank calls lmt_tuner_train and lmt_tuner_evaluate, in the same
+ * order: they exchange gradients and losses), and lmt_tuner_save /
+ * lmt_tuner_push_to_hub write on rank 0 alone. rank and world_size may be
+ * NULL. Call once, before creating tuners. */
+LMT_API lmt_status lmt_distributed_init(int *rank, int *world_size);
+/* At the end of the program: waits for every rank, then leaves the world. */
+LMT_API void lmt_distributed_finalize(void);
+
 #ifdef __cplusplus
 }
 #endif

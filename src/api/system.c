@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "kernels/gemm.h"
 #include "kernels/matmul.h"
+#include "train/dist.h"
 
 /* The variant of the element-wise kernels (softmax, LayerNorm, GELU,
  * AdamW, ...) the active level runs: on x86-64 they are compiled once per
@@ -35,6 +36,12 @@ const char *lmt_system_info(void) {
     else
         snprintf(level, sizeof level, "%s (capped by LMT_ISA=%s; the CPU's best is %s)", lmt_isa_name(active),
                  env ? env : "?", lmt_isa_name(cpu));
+    /* data parallelism: whether the build has MPI (mpirun -np N lmtune train ...) */
+    char mpi[160];
+    if (lmt_dist_backend())
+        snprintf(mpi, sizeof mpi, "%s (mpirun -np N lmtune train ...: docs/DISTRIBUTED.md)", lmt_dist_backend());
+    else
+        snprintf(mpi, sizeof mpi, "no (built without MPI: one process; install libopenmpi-dev and rebuild)");
     snprintf(info, sizeof info,
              "cpu: %s\n"
              "features: %s\n"
@@ -42,8 +49,9 @@ const char *lmt_system_info(void) {
              "matrix products: %s\n"
              "element kernels: %s\n"
              "threads: %d\n"
+             "mpi: %s\n"
              "build: %s, %s\n",
-             model, features, level, lmt_matmul_backend(), element_variant(active), omp_get_max_threads(),
+             model, features, level, lmt_matmul_backend(), element_variant(active), omp_get_max_threads(), mpi,
 #if defined(__x86_64__)
 #if defined(__AVX512F__)
              "x86-64, AVX-512 as the baseline (-march=native or LMT_MARCH)",

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "train/dist.h"
 #include "train/args.h"
 #include "train/seq2seq_metrics.h"
 #include "train/task_mlm.h"
@@ -255,6 +256,7 @@ static lmt_status save(lmt_tuner *t, const char *dir) {
 }
 
 lmt_status lmt_tuner_save(lmt_tuner *t, const char *dir) {
+    if (lmt_dist_rank() != 0) return LMT_OK;   /* under mpirun rank 0 alone writes (should_save) */
     if (!dir) dir = t->t.args.output_dir;
     LMT_TRY(save(t, dir));
     /* save_model with push_to_hub pushes too ("Model save") */
@@ -264,6 +266,7 @@ lmt_status lmt_tuner_save(lmt_tuner *t, const char *dir) {
 }
 
 lmt_status lmt_tuner_push_to_hub(lmt_tuner *t, const char *commit_message) {
+    if (lmt_dist_rank() != 0) return LMT_OK;
     const char *dir = t->t.args.output_dir;
     LMT_TRY(save(t, dir));
     if (!t->t.hub_repo[0]) LMT_TRY(lmt_push_init(&t->t.args, t->t.hub_repo, sizeof t->t.hub_repo));

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "hub/dataset_files.h"
 #include "models/lora.h"
+#include "train/dist.h"
 
 const char *const lmt_cli_tasks[] = {"clm", "mlm", "translation", NULL};
 
@@ -191,14 +192,31 @@ static void print_trainable(void *user, int64_t trainable, int64_t all) {
     fflush(stdout);
 }
 
+static int train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
+                     void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before));
+
+/* Under mpirun every rank runs this; a failure on one takes the job down
+ * (MPI_Abort) after printing its error; rank 0 alone prints the logs. */
 int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
                       void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before)) {
-    /* Hub names become cache folders: after every argument is checked, before any file is read */
+    if (lmt_dist_init() != LMT_OK) return lmt_cli_fail(NULL);
+    int rc = train_run(c, task, perplexity, log_final_evaluation, on_evaluate);
+    if (rc) lmt_dist_abort(rc);
+    lmt_dist_finalize();
+    return rc;
+}
+
+static int train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
+                     void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before)) {
+    /* Hub names become cache folders: after every argument is checked, before any file is read;
+     * under mpirun rank 0 downloads first and the others then find the files in the cache */
+    if (lmt_dist_rank() != 0 && lmt_dist_barrier("the download barrier") != LMT_OK) return lmt_cli_fail(NULL);
     bool same = c->tok_dir && c->model_dir && !strcmp(c->tok_dir, c->model_dir);
     const char *model_name = c->model_dir;   /* as given: the model card's base_model */
     if (c->model_dir && !(c->model_dir = lmt_cli_resolve(c->model_dir, true))) return 1;
     if (same) c->tok_dir = c->model_dir;
     else if (c->tok_dir && !(c->tok_dir = lmt_cli_resolve(c->tok_dir, false))) return 1;
+    if (lmt_dist_rank() == 0 && lmt_dist_barrier("the download barrier") != LMT_OK) return lmt_cli_fail(NULL);
     /* push_to_hub without --hub_token: the Hub token given with --token */
     const char *token = lmt_cli_hub_options()->token;
     if (c->args.push_to_hub && !c->args.hub_token[0] && token && strlen(token) < sizeof c->args.hub_token)

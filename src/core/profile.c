@@ -25,7 +25,19 @@ void lmt_profile_enable(bool on) {
 
 void lmt_profile_reset(void) { n_sections = 0; n_steps = 0; }
 
-void lmt_profile_count_step(void) { n_steps++; }
+/* LMT_PROFILE_SKIP=N: the first N steps (warm-up: first touches, caches) are forgotten */
+void lmt_profile_count_step(void) {
+    static long skip = -1;
+    if (skip < 0) {
+        const char *e = getenv("LMT_PROFILE_SKIP");
+        skip = e ? atol(e) : 0;
+    }
+    n_steps++;
+    if (skip > 0 && n_steps == skip) {
+        lmt_profile_reset();
+        skip = 0;
+    }
+}
 
 long lmt_profile_steps(void) { return n_steps; }
 

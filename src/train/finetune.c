@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "models/config.h"
 #include "models/lora.h"
+#include "train/dist.h"
 #include "train/finetune.h"
 #include "train/hub_push.h"
 #include "train/model_card.h"
@@ -113,11 +114,23 @@ static lmt_status load_model(const lmt_finetune_job *job, lmt_model **m) {
     return lmt_model_init(&cfg, (uint64_t)job->args->seed, m);
 }
 
-/* The evaluations and saves around train(), in run_*.py's order. */
+static lmt_status run_all_ranks(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m, const lmt_finetune_data *d,
+                            lmt_finetune_result *out, const lmt_finetune_callbacks *cb, bool rank0);
+
+/* The evaluations and saves around train(), in run_*.py's order. Under
+ * mpirun (train/dist.h) every rank trains and evaluates; rank 0 alone writes
+ * the folders and reports, and the others wait for it at the end. */
 static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m, const lmt_finetune_data *d,
                       lmt_finetune_result *out) {
-    if (job->train) LMT_TRY(lmt_dir_ensure_writable(job->args->output_dir));
-    const lmt_finetune_callbacks *cb = &job->cb;
+    bool rank0 = lmt_dist_rank() == 0;
+    lmt_finetune_callbacks quiet = {0};
+    LMT_TRY(run_all_ranks(job, t, m, d, out, rank0 ? &job->cb : &quiet, rank0));
+    return lmt_dist_barrier("the end of the run");
+}
+
+static lmt_status run_all_ranks(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m, const lmt_finetune_data *d,
+                            lmt_finetune_result *out, const lmt_finetune_callbacks *cb, bool rank0) {
+    if (job->train && rank0) LMT_TRY(lmt_dir_ensure_writable(job->args->output_dir));
     const char *dir = job->args->output_dir;
     bool have_eval = d->eval && d->eval->n > 0;
     out->train_samples = job->train && d->train ? d->train->n : 0;
@@ -134,7 +147,9 @@ static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m,
         if (s != LMT_OK) return lmt_fail_wrap(s, "training");
         out->trained = true;
         /* trainer.save_model(): the model and its tokenizer; save_metrics("train") */
-        LMT_TRY(lmt_task_save(d->model, dir));
+        if (rank0) LMT_TRY(lmt_task_save(d->model, dir));
+    }
+    if (job->train && rank0) {
         LMT_TRY(lmt_trainer_save_tokenizer(t, dir));
         LMT_TRY(save_train_results(dir, &out->train, out->train_samples));
     }
@@ -144,17 +159,19 @@ static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m,
         out->evaluated = true;
         if (job->log_final_evaluation) LMT_TRY(lmt_trainer_log_eval(t, &out->after));
         if (cb->on_evaluate) cb->on_evaluate(cb->user, &out->after, true, out->evaluated_before ? &out->before : NULL);
+    }
+    if (have_eval && rank0) {
         LMT_TRY(lmt_mkdirs(dir));
         LMT_TRY(save_eval_results(dir, &out->after, t->state.epoch, out->eval_samples, job->perplexity));
         if (job->task.evaluated) LMT_TRY(job->task.evaluated(job->task.ctx, &out->after));
     }
-    if (job->train) {
+    if (job->train && rank0) {
         char *sp = lmt_path_join(dir, "trainer_state.json");
         lmt_status s = sp ? lmt_trainer_state_save(&t->state, sp) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
         free(sp);
         LMT_TRY(s);
     }
-    if (job->train || have_eval) {
+    if ((job->train || have_eval) && rank0) {
         LMT_TRY(lmt_mkdirs(dir));
         LMT_TRY(write_model_card(job, t, m, out->evaluated && !job->log_final_evaluation ? &out->after : NULL));
     }
@@ -234,7 +251,8 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
     lmt_finetune_data d = {0};
     lmt_trainer t;
     bool trainer_ready = false;
-    lmt_status s = job->train ? check_output_dir(job->args) : LMT_OK;
+    /* under mpirun rank 0 alone checks (and probes) the output folder it alone writes */
+    lmt_status s = job->train && lmt_dist_rank() == 0 ? check_output_dir(job->args) : LMT_OK;
     if (s == LMT_OK) s = load_model(job, &m);
     if (s == LMT_OK && job->task.check_model) s = job->task.check_model(job->task.ctx, m);
     if (s == LMT_OK) s = lmt_tokenizer_load(job->tokenizer_dir, &tok);
@@ -258,7 +276,8 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
         t.on_progress = job->cb.on_progress;
         t.log_user = job->cb.user;
         /* Trainer.__init__'s init_hf_repo: the repo exists before training starts */
-        if (s == LMT_OK && job->train && job->args->push_to_hub) s = lmt_push_init(job->args, t.hub_repo, sizeof t.hub_repo);
+        if (s == LMT_OK && job->train && job->args->push_to_hub && lmt_dist_rank() == 0)
+            s = lmt_push_init(job->args, t.hub_repo, sizeof t.hub_repo);   /* rank 0 alone pushes */
         if (s == LMT_OK && job->task.setup_trainer) s = job->task.setup_trainer(job->task.ctx, &t, m, tok);
         if (s == LMT_OK && lora && t.prediction_step) {
             lm = (lora_metrics){t.prediction_step, t.compute_metrics, t.metrics_ctx, lora};

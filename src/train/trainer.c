@@ -17,6 +17,8 @@
 #include "data/dataset.h"
 #include "models/config.h"
 #include "io/tensor_file.h"
+#include "train/dist.h"
+#include "train/dist_shard.h"
 #include "train/hub_push.h"
 #include "models/net.h"
 #include "train/tensorboard.h"
@@ -130,6 +132,7 @@ static void add_tokens_seen(lmt_trainer *t, lmt_json *e, bool speed) {
 static lmt_status emit_log_entry(lmt_trainer *t, const char *const *keys, const double *vals, size_t n, bool speed) {
     lmt_trainer_state_log(&t->state, keys, vals, n);
     add_tokens_seen(t, &t->state.log_history->items[t->state.log_history->len - 1], speed);
+    if (lmt_dist_rank() != 0) return LMT_OK;   // every rank keeps the history; rank 0 alone writes and reports it
     const lmt_json *last = &t->state.log_history->items[t->state.log_history->len - 1];
     LMT_TRY(tb_open(t, false));
     if (t->tb) LMT_TRY(lmt_tb_log(t->tb, last, t->state.global_step));
@@ -202,11 +205,17 @@ lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out) {
 static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
     memset(out, 0, sizeof *out);
     if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
-    double t0 = lmt_time_s(), total = 0;
+    double t0 = lmt_time_s();
     int64_t bs = t->args.per_device_eval_batch_size, n = t->eval->n, steps = 0;
     torch_rng_iterator(t);
+    /* under mpirun each rank evaluates its shard and the batch losses are
+     * gathered (evaluation_loop); generation (prediction_step) sees every
+     * example on every rank instead */
+    int W = t->prediction_step ? 1 : lmt_dist_world_size(), rank = W > 1 ? lmt_dist_rank() : 0;
+    int64_t nb = lmt_shard_num_batches(n, bs, W);
     int64_t *idx = malloc((size_t)bs * sizeof *idx), *order = NULL;
-    if (!idx) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    double *sums = malloc((size_t)nb * 2 * (size_t)(W + 1) * sizeof *sums);   /* (loss sum, items) per batch, then everyone's */
+    if (!idx || !sums) { free(idx); free(sums); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
     lmt_status s = LMT_OK;
     /* group_by_length: the evaluation set in LengthGroupedSampler's order too
      * (a generator seeded with data_seed or seed each time); the batches'
@@ -224,9 +233,9 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
         }
         free(len);
     }
-    for (int64_t start = 0; start < n && s == LMT_OK; start += bs) {
-        int cnt = (int)(n - start < bs ? n - start : bs);
-        for (int k = 0; k < cnt; k++) idx[k] = order ? order[start + k] : start + k;
+    for (int64_t sb = 0; sb < nb && s == LMT_OK; sb++) {
+        int cnt = lmt_shard_batch(order, n, bs, W, rank, sb, idx);
+        int64_t start = sb * bs;
         lmt_batch b;
         if ((s = t->eval->collate(t->eval->ctx, idx, cnt, &b)) != LMT_OK) break;
         double loss_sum;
@@ -237,14 +246,18 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
         if (s == LMT_OK && t->prediction_step) s = t->prediction_step(t->metrics_ctx, t, &b, start);
         lmt_batch_free(&b);
         if (s != LMT_OK) break;
-        /* the model's mean loss for the batch, repeated batch-size times */
-        total += (items > 0 ? loss_sum / (double)items : NAN) * cnt;
+        /* the batch's loss (over num_items_in_batch), repeated batch-size times (dist_shard.h) */
+        sums[2 * sb] = loss_sum;
+        sums[2 * sb + 1] = (double)items;
         steps++;
     }
     free(idx);
     free(order);
+    if (s == LMT_OK && W > 1) s = lmt_dist_allgather_f64(sums, (size_t)nb * 2, sums + 2 * nb, "the evaluation gather");
+    if (W == 1) memcpy(sums + 2 * nb, sums, (size_t)nb * 2 * sizeof *sums);
+    if (s == LMT_OK) out->loss = lmt_shard_eval_loss(sums + 2 * nb, nb, n, bs, W);
+    free(sums);
     if (s != LMT_OK) return s;
-    out->loss = total / (double)n;
     /* Seq2SeqTrainer: generation and its metrics belong to the evaluation (and its runtime) */
     if (t->compute_metrics) LMT_TRY(t->compute_metrics(t->metrics_ctx, t, out));
     double dt = lmt_time_s() - t0;
@@ -507,9 +520,11 @@ static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss,
         c->evaluate = false;
     }
     if (c->save) {
-        LMT_TRY(save_checkpoint(t));
+        /* rank 0 alone writes; the others wait for it and take its best checkpoint */
+        if (lmt_dist_rank() == 0) LMT_TRY(save_checkpoint(t));
         c->save = false;
-        push_checkpoint(t);
+        if (lmt_dist_rank() == 0) push_checkpoint(t);
+        LMT_TRY(lmt_dist_bcast(t->state.best_model_checkpoint, sizeof t->state.best_model_checkpoint, 0, "the checkpoint barrier"));
     }
     return LMT_OK;
 }
@@ -597,12 +612,14 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     if (!t->train || t->train->n == 0) return lmt_fail(LMT_ERR_ARG, "the training dataset is empty");
     if (!t->model->grads) return lmt_fail(LMT_ERR_ARG, "the model was set up for evaluation only (no gradient buffers)");
     int64_t bs = a->per_device_train_batch_size, ga = a->gradient_accumulation_steps, n = t->train->n;
-    int64_t len_dl = (n + bs - 1) / bs;
+    /* data parallelism (mpirun): this rank's share of every global batch of bs * world (dist_shard.h) */
+    const int W = lmt_dist_world_size(), rank = lmt_dist_rank();
+    int64_t len_dl = lmt_shard_num_batches(n, bs, W);
     int64_t upe = len_dl / ga + (len_dl % ga > 0);
     if (upe < 1) upe = 1;
     int64_t max_steps = a->max_steps > 0 ? a->max_steps : (int64_t)ceil(a->num_train_epochs * (double)upe);
     int64_t n_epochs = a->max_steps > 0 ? max_steps / upe + (max_steps % upe > 0) : (int64_t)ceil(a->num_train_epochs);
-    double num_train_samples = a->max_steps > 0 ? (double)(max_steps * bs * ga) : (double)n * a->num_train_epochs;
+    double num_train_samples = a->max_steps > 0 ? (double)(max_steps * bs * ga * W) : (double)n * a->num_train_epochs;
     lmt_sched_kind kind;
     LMT_TRY(lmt_scheduler_kind_parse(a->lr_scheduler_type, &kind));
     LMT_TRY(lmt_scheduler_init(&t->sched, kind, a->learning_rate, lmt_warmup_steps(a->warmup_steps, a->warmup_ratio, max_steps), max_steps));
@@ -648,11 +665,13 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
             return s;
         }
     }
-    LMT_TRY(lmt_mkdirs(a->output_dir));
-    LMT_TRY(remove_stale_checkpoint_dirs(a->output_dir));
-    LMT_TRY(tb_open(t, true));
+    if (rank == 0) {   /* under mpirun rank 0 alone writes output_dir */
+        LMT_TRY(lmt_mkdirs(a->output_dir));
+        LMT_TRY(remove_stale_checkpoint_dirs(a->output_dir));
+        LMT_TRY(tb_open(t, true));
+    }
 
-    int64_t *order = malloc((size_t)n * sizeof *order);
+    int64_t *order = malloc((size_t)(n + bs) * sizeof *order), *bidx = order ? order + n : NULL;
     /* one accumulation group's batches, collated together (num_items_in_batch counts all of them) */
     lmt_batch *group = calloc((size_t)ga, sizeof *group);
     if (!order || !group) {
@@ -661,6 +680,7 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
         return lmt_fail(LMT_ERR_NOMEM, "out of memory for %lld gradient accumulation batches", (long long)ga);
     }
     double start = lmt_time_s(), tr_loss = 0, total_loss = 0, grad_norm = 0, lr = 0, last_step_loss = 0;
+    double tr_loss_rank = 0;   /* this rank's share of tr_loss since the last log (train_loss's remainder) */
     int64_t initial_step = t->state.global_step, last_logged = t->state.global_step, tokens_seen = 0;
     control c = {false, false, false, false};
     bool interrupted = false;
@@ -690,39 +710,59 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
             int64_t nb = update != upe - 1 ? ga : remainder;
             /* collate the accumulation group once; num_items_in_batch counts all of it */
             int64_t items = 0, got_batches = 0;
+            int64_t toks_group = 0;
             for (int64_t k = 0; k < nb && s == LMT_OK; k++) {
-                int64_t b0 = (step + 1 + k) * bs;
-                if (b0 >= n) break;
-                int cnt = (int)(n - b0 < bs ? n - b0 : bs);
+                int cnt = lmt_shard_batch(order, n, bs, W, rank, step + 1 + k, bidx);
+                if (cnt == 0) break;
                 memset(&group[k], 0, sizeof group[k]);
-                if ((s = t->train->collate(t->train->ctx, order + b0, cnt, &group[k])) != LMT_OK) break;
+                if ((s = t->train->collate(t->train->ctx, bidx, cnt, &group[k])) != LMT_OK) break;
                 got_batches++;
                 items += t->model->count_items(t->model->self, &group[k]);
                 t->state.num_input_tokens_seen += lmt_batch_input_tokens(a, &group[k]);
+                toks_group += t->model->count_tokens(t->model->self, &group[k]);
             }
             nb = got_batches;
+            /* ---- data parallelism: num_items_in_batch and the tokens of the whole global batch
+             * (average_tokens_across_devices), exchanged point to point so that a lost rank is named ---- */
+            if (W > 1 && s == LMT_OK) {
+                double mine[2] = {(double)items, (double)toks_group}, all[2];
+                s = lmt_dist_checkin(mine, 2, all, t->state.global_step + 1, "the step's item count");
+                items = (int64_t)all[0];
+                toks_group = (int64_t)all[1];
+            }
+            t->state.total_flos += 6.0 * (double)toks_group * t->non_embedding_params;
+            double loss_rank = 0;
             double group_loss = 0;
             for (int64_t k = 0; k < nb && s == LMT_OK; k++) {
                 step++;
                 lmt_batch *b = &group[k];
                 double loss_sum;
                 int64_t got;
-                /* dropout masks depend only on (seed, step, micro-batch): a resumed run draws the same ones */
-                uint64_t seed = (uint64_t)a->seed * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)t->state.global_step << 20) ^ (uint64_t)k;
+                /* dropout masks depend only on (seed, step, micro-batch, rank): a resumed run draws the same ones */
+                uint64_t seed = (uint64_t)a->seed * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)t->state.global_step << 20) ^ (uint64_t)k ^
+                                ((uint64_t)rank << 44);
                 if ((s = t->model->forward(t->model->self, b, true, seed, &loss_sum, &got)) != LMT_OK) break;
                 double denom = items > 0 ? (double)items : 1.0;
                 if ((s = t->model->backward(t->model->self, (float)(1.0 / denom))) != LMT_OK) break;
                 double step_loss = loss_sum / denom;
-                if (isfinite(step_loss)) tr_loss += step_loss;
-                else tr_loss += tr_loss / (double)(1 + t->state.global_step - last_logged);
+                if (isfinite(step_loss)) loss_rank += step_loss;
+                else loss_rank += (tr_loss_rank + loss_rank) / (double)(1 + t->state.global_step - last_logged);
                 group_loss += step_loss;
-                int64_t toks = t->model->count_tokens(t->model->self, b);
-                tokens_seen += toks;
-                t->state.total_flos += 6.0 * (double)toks * t->non_embedding_params;
+                tokens_seen += t->model->count_tokens(t->model->self, b);
             }
             for (int64_t k = 0; k < got_batches; k++) lmt_batch_free(&group[k]);
             if (s == LMT_OK && nb == 0) break;
             if (s != LMT_OK) break;
+            /* ---- data parallelism: the logged loss is the sum of the ranks' (HF: the mean of
+             * num_processes * loss), then the gradients are summed (DDP's mean of num_processes * grad) ---- */
+            tr_loss_rank += loss_rank;
+            double step_sum[2] = {loss_rank, group_loss};
+            if (W > 1) LMT_PROFILE("dist/check-in", 0, s = lmt_dist_checkin(step_sum, 2, step_sum, t->state.global_step + 1, "the gradient all-reduce check-in"));
+            if (s == LMT_OK && W > 1)
+                LMT_PROFILE("dist/gradient all-reduce", 0, s = lmt_dist_allreduce_f32(t->model->grads, lmt_task_layout(t->model)->num_floats, "the gradient all-reduce"));
+            if (s != LMT_OK) break;
+            tr_loss += step_sum[0];
+            group_loss = step_sum[1];
             LMT_PROFILE("optimizer/grad norm", 0, grad_norm = lmt_grad_norm(t->model->grads, lmt_task_layout(t->model)));
             lr = lmt_scheduler_lr(&t->sched, t->state.global_step);
             float coef = lmt_clip_coef(grad_norm, a->max_grad_norm);   // clipping happens inside the AdamW pass
@@ -744,13 +784,14 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
                 if (a->eval_strategy == LMT_STRATEGY_STEPS && gs % t->state.eval_steps != 0) c.evaluate = true;
                 if (a->save_strategy == LMT_STRATEGY_STEPS) c.save = true;
             }
-            if (t->on_progress) {
+            if (t->on_progress && rank == 0) {
                 double el = lmt_time_s() - start;
                 double done = (double)(gs - initial_step);
                 t->on_progress(t->log_user, gs, max_steps, t->state.epoch, last_step_loss, tokens_seen / (el > 0 ? el : 1e-9),
                                done > 0 ? el / done * (double)(max_steps - gs) : 0);
             }
             s = log_save_evaluate(t, &c, &tr_loss, &last_logged, &total_loss, grad_norm, lr);
+            if (last_logged == gs) tr_loss_rank = 0;
             if (s == LMT_OK && t->interrupt_at_step > 0 && gs >= t->interrupt_at_step) { c.stop = true; interrupted = true; }
         }
         if (s != LMT_OK || interrupted) break;
@@ -759,11 +800,13 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
         if (a->eval_strategy == LMT_STRATEGY_EPOCH) c.evaluate = true;
         if (a->save_strategy == LMT_STRATEGY_EPOCH) c.save = true;
         s = log_save_evaluate(t, &c, &tr_loss, &last_logged, &total_loss, grad_norm, lr);
+        if (last_logged == t->state.global_step) tr_loss_rank = 0;
     }
     free(order);
     free(group);
     if (s != LMT_OK) return s;
-    total_loss += tr_loss;
+    /* the unlogged remainder: HF adds this process's own tr_loss (num_processes times its share) */
+    total_loss += W > 1 ? W * tr_loss_rank : tr_loss;
     int64_t trained = t->state.global_step - initial_step;
     double runtime = lmt_time_s() - start;
     double samples = num_train_samples * (double)trained / (double)(max_steps > 0 ? max_steps : 1);
