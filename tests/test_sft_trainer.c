@@ -1,0 +1,103 @@
+/* lmtune train --task sft against TRL's SFTTrainer (trl 1.16): the three
+ * 30-step runs of tests/fixtures/sft/trainer.json
+ * (tools/reference/make_sft_fixtures.py) on a tiny Llama with SmolLM2's
+ * vocabulary - conversations with gradient accumulation; prompt-completion
+ * rows packed (bfd, padding-free) with the completion-only loss; LoRA with
+ * the assistant-only loss through a {% generation %} template - step for
+ * step: loss and learning_rate within 1e-4 relative, grad_norm within 3e-4
+ * (see docs/SFT.md), peft's print_trainable_parameters line. Then the
+ * command's refusals name the file and row. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+#include "cli_run.h"
+#include "core/json.h"
+
+#define FIX LMT_SOURCE_DIR "/tests/fixtures/sft"
+#define TOK LMT_SHARED_DATA "/llama-family/SmolLM2-135M-Instruct"
+
+static const char *flag_value(char *buf, size_t n, const lmt_json *v) {
+    if (v->type == LMT_JSON_BOOL) return v->boolean ? "true" : "false";
+    if (v->type == LMT_JSON_STRING) {
+        if (strstr(v->str, ".jinja")) snprintf(buf, n, FIX "/%s", v->str);
+        else snprintf(buf, n, "%s", v->str);
+    } else if (v->is_int) snprintf(buf, n, "%lld", (long long)v->i64);
+    else snprintf(buf, n, "%.17g", v->num);
+    return buf;
+}
+
+static void check_run(const char *name, const lmt_json *r, const char *dir) {
+    char cmd[8192];
+    int k = snprintf(cmd, sizeof cmd, "train --task sft --model_name_or_path " FIX "/tiny-smollm2 --tokenizer_name " TOK
+                     " --train_file " FIX "/data/%s --output_dir %s/%s --logging_steps 1 --bf16 false --save_strategy no",
+                     lmt_json_get(r, "data")->str, dir, name);
+    const lmt_json *st = lmt_json_get(r, "settings");
+    for (size_t i = 0; i < st->len; i++) {
+        char v[4096];
+        k += snprintf(cmd + k, sizeof cmd - k, " --%s %s", st->keys[i], flag_value(v, sizeof v, &st->items[i]));
+    }
+    const lmt_json *lora = lmt_json_get(r, "lora");
+    if (lora && lora->type == LMT_JSON_OBJECT) {
+        const lmt_json *tm = lmt_json_get(lora, "target_modules");
+        k += snprintf(cmd + k, sizeof cmd - k, " --use_peft --lora_r %lld --lora_alpha %g --lora_dropout %g --lora_target_modules ",
+                      (long long)lmt_json_get(lora, "r")->i64, lmt_json_get(lora, "lora_alpha")->num, lmt_json_get(lora, "lora_dropout")->num);
+        for (size_t i = 0; i < tm->len; i++) k += snprintf(cmd + k, sizeof cmd - k, "%s%s", i ? "," : "", tm->items[i].str);
+    }
+    int rc = run(cmd);
+    CHECK_MSG(rc == 0, "%s: exit %d: %s", name, rc, out);
+    if (rc) return;
+    if (lora && lora->type == LMT_JSON_OBJECT) CHECK_MSG(strstr(out, "trainable params: "), "%s: no print_trainable_parameters line", name);
+    const lmt_json *want = lmt_json_get(r, "log_history");
+    size_t got = 0;
+    int bad = 0;
+    for (char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, "{\"loss\"", 7)) continue;
+        char *e = strchr(line, '\n');
+        lmt_json *j;
+        if (lmt_json_parse(line, e ? (size_t)(e - line) : strlen(line), "log", &j) != LMT_OK) { bad++; continue; }
+        if (got < want->len) {
+            const lmt_json *w = &want->items[got];
+            static const char *const keys[] = {"loss", "learning_rate", "grad_norm"};
+            for (int q = 0; q < 3; q++) {
+                double a = lmt_json_get(j, keys[q])->num, b = lmt_json_get(w, keys[q])->num, tol = q == 2 ? 3e-4 : 1e-4;
+                if (!(fabs(a - b) <= tol * fabs(b) + 1e-12)) {
+                    if (bad++ < 4) fprintf(stderr, "%s: step %zu %s = %.9g, TRL %.9g\n", name, got + 1, keys[q], a, b);
+                }
+            }
+        }
+        got++;
+        lmt_json_free(j);
+    }
+    CHECK_MSG(got == want->len, "%s: %zu steps logged, TRL %zu", name, got, want->len);
+    CHECK_MSG(bad == 0, "%s: %d logged values differ from TRL's", name, bad);
+    printf("%s: %zu steps as TRL's SFTTrainer\n", name, got);
+}
+
+int main(void) {
+    lmt_json *fx;
+    if (lmt_json_parse_file(FIX "/trainer.json", &fx) != LMT_OK) return 1;
+    char dir[] = "/tmp/lmt_sft_XXXXXX";
+    if (!mkdtemp(dir)) return 1;
+    bool quick = getenv("LMT_TEST_QUICK") != NULL;
+    for (size_t i = 0; i < fx->len; i++)
+        if (!quick || i == 1) check_run(fx->keys[i], &fx->items[i], dir);
+    /* refusals: a missing field names the row; a conversation the template rejects */
+    char bad[4096];
+    snprintf(bad, sizeof bad, "%s/bad.jsonl", dir);
+    FILE *f = fopen(bad, "w");
+    fputs("{\"text\": \"fine\"}\n{\"txt\": \"typo\"}\n", f);
+    fclose(f);
+    int rc = runf("train --task sft --model_name_or_path " FIX "/tiny-smollm2 --tokenizer_name " TOK " --train_file %s --output_dir %s/bad "
+                  "--bf16 false", bad, dir);
+    CHECK_MSG(rc != 0 && strstr(out, "line 2") && strstr(out, "\"text\""), "missing field: %s", out);
+    rc = runf("train --task sft --model_name_or_path " FIX "/tiny-smollm2 --tokenizer_name " TOK " --train_file " FIX
+              "/data/text.jsonl --output_dir %s/bad2 --assistant_only_loss", dir);
+    CHECK_MSG(rc != 0 && strstr(out, "conversational"), "assistant_only_loss on text: %s", out);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) {}
+    lmt_json_free(fx);
+    return lmt_test_finish();
+}
