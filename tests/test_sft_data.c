@@ -2,7 +2,8 @@
  * tests/fixtures/sft/prepared.json (tools/reference/make_sft_fixtures.py) -
  * conversational, prompt-completion (plain and conversational) and text rows
  * with SmolLM2-135M-Instruct's tokenizer and chat template, completion-only
- * and assistant-only losses, truncation, the three packing strategies - gives
+ * and assistant-only losses, truncation, the three packing strategies, gives
+ * SFTTrainer's formatting_func as --formatting_template - gives
  * the same examples (input_ids, labels, seq_lengths) and the same first
  * collated batches. Then bad input: a row without the named field, a
  * conversation the template rejects, an empty file, assistant_only_loss
@@ -16,6 +17,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "data/sft_data.h"
+#include "jinja/jinja.h"
 
 #define FIX LMT_SOURCE_DIR "/tests/fixtures/sft"
 #define TOK LMT_SHARED_DATA "/llama-family/SmolLM2-135M-Instruct"
@@ -26,7 +28,7 @@ static bool same_list(const lmt_json *a, const int32_t *v, int64_t n) {
     return true;
 }
 
-static lmt_status set_opts(const lmt_json *st, lmt_sft_opts *o, lmt_chat_tmpl *tmpl) {
+static lmt_status set_opts(const lmt_json *st, lmt_sft_opts *o, lmt_chat_tmpl *tmpl, lmt_jinja_template **fmt) {
     for (size_t i = 0; i < st->len; i++) {
         const char *k = st->keys[i];
         const lmt_json *v = &st->items[i];
@@ -37,6 +39,16 @@ static lmt_status set_opts(const lmt_json *st, lmt_sft_opts *o, lmt_chat_tmpl *t
         else if (!strcmp(k, "assistant_only_loss")) o->assistant_only_loss = v->boolean;
         else if (!strcmp(k, "dataset_text_field")) o->text_field = v->str;
         else if (!strcmp(k, "chat_template_path")) LMT_TRY(lmt_chat_tmpl_use_file(tmpl, FIX "/chatml_generation.jinja"));
+        else if (!strcmp(k, "formatting_template")) {
+            char path[4096], *text;
+            size_t len;
+            snprintf(path, sizeof path, FIX "/%s", v->str);
+            LMT_TRY(lmt_read_file(path, &text, &len));
+            lmt_status s = lmt_jinja_compile(text, len, path, fmt);
+            free(text);
+            LMT_TRY(s);
+            o->formatting = *fmt;
+        }
     }
     return LMT_OK;
 }
@@ -46,13 +58,14 @@ static void check_case(const char *name, const lmt_json *c, const lmt_tokenizer 
     CHECK_OK(lmt_chat_tmpl_load(TOK, &tmpl));
     lmt_sft_opts o;
     lmt_sft_opts_default(&o);
-    CHECK_OK(set_opts(lmt_json_get(c, "settings"), &o, tmpl));
+    lmt_jinja_template *fmt = NULL;
+    CHECK_OK(set_opts(lmt_json_get(c, "settings"), &o, tmpl, &fmt));
     char path[4096];
     snprintf(path, sizeof path, FIX "/data/%s", lmt_json_get(c, "data")->str);
     lmt_sft_data d;
     lmt_status s = lmt_sft_prepare(tok, tmpl, path, &o, &d);
     CHECK_MSG(s == LMT_OK, "%s: %s", name, lmt_last_error());
-    if (s) { lmt_chat_tmpl_free(tmpl); return; }
+    if (s) { lmt_chat_tmpl_free(tmpl); lmt_jinja_free(fmt); return; }
     const lmt_json *ex = lmt_json_get(c, "examples");
     CHECK_MSG((int64_t)ex->len == d.n, "%s: %lld examples, TRL %zu", name, (long long)d.n, ex->len);
     CHECK_MSG(d.padding_free == lmt_json_get(c, "padding_free")->boolean, "%s: padding_free", name);
@@ -104,6 +117,7 @@ static void check_case(const char *name, const lmt_json *c, const lmt_tokenizer 
     }
     lmt_sft_data_free(&d);
     lmt_chat_tmpl_free(tmpl);
+    lmt_jinja_free(fmt);
 }
 
 static void write_text(const char *path, const char *text) {

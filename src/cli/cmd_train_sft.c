@@ -10,7 +10,9 @@
 #include "cli/commands.h"
 #include "cli/train_common.h"
 #include "core/error.h"
+#include "core/util.h"
 #include "data/sft_data.h"
+#include "jinja/jinja.h"
 #include "lmtune/tokenizer.h"
 #include "models/model.h"
 #include "train/task_clm.h"
@@ -18,10 +20,12 @@
 typedef struct {
     lmt_cli_train c;
     const char *text_field, *truncation_mode, *strategy, *completion_only, *chat_template_path, *eos_token, *eval_packing;
+    const char *formatting_path;
     int64_t max_length;
     bool packing, assistant_only;
     /* made by prepare */
     lmt_chat_tmpl *tmpl;
+    lmt_jinja_template *formatting;
     lmt_sft_data train, eval;
     lmt_sft_collator tc, ec;
     lmt_clm_task *task;
@@ -60,6 +64,7 @@ static lmt_status prepare_file(sft_opts *o, const lmt_tokenizer *tok, const char
     so.packing = packing;
     so.assistant_only_loss = o->assistant_only;
     so.eos_token = o->eos_token;
+    so.formatting = o->formatting;
     LMT_TRY(parse_bool("completion_only_loss", o->completion_only, &so.completion_only_loss));
     if (o->strategy) LMT_TRY(lmt_pack_strategy_parse(o->strategy, &so.strategy));
     if (o->truncation_mode) {
@@ -78,6 +83,14 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
     if (o->chat_template_path) {
         if (!o->tmpl) return lmt_fail(LMT_ERR_ARG, "--chat_template_path: %s has no tokenizer_config.json template to replace", o->c.tok_dir);
         LMT_TRY(lmt_chat_tmpl_use_file(o->tmpl, o->chat_template_path));
+    }
+    if (o->formatting_path) {   /* formatting_func as a template over each row's fields */
+        char *text;
+        size_t len;
+        LMT_TRY(lmt_read_file(o->formatting_path, &text, &len));
+        s = lmt_jinja_compile(text, len, o->formatting_path, &o->formatting);
+        free(text);
+        LMT_TRY(s);
     }
     int eval_packing = -1;
     LMT_TRY(parse_bool("eval_packing", o->eval_packing, &eval_packing));
@@ -111,6 +124,7 @@ static void release(void *ctx) {
     lmt_sft_data_free(&o->train);
     lmt_sft_data_free(&o->eval);
     lmt_chat_tmpl_free(o->tmpl);
+    lmt_jinja_free(o->formatting);
 }
 
 int lmt_cmd_train_sft(int argc, char **argv) {
@@ -133,6 +147,8 @@ int lmt_cmd_train_sft(int argc, char **argv) {
         {"assistant_only_loss", LMT_FLAG_BOOL, &o.assistant_only, LMT_FLAG_ANY, NULL,
          "loss on the template's {% generation %} blocks only (conversational rows)", NULL},
         {"chat_template_path", LMT_FLAG_PATH, &o.chat_template_path, LMT_FLAG_ANY, NULL, "a .jinja file to use as the chat template", NULL},
+        {"formatting_template", LMT_FLAG_PATH, &o.formatting_path, LMT_FLAG_ANY, NULL,
+         "SFTTrainer's formatting_func as a Jinja file: each row's fields in, its text out", NULL},
         {"eos_token", LMT_FLAG_STRING, &o.eos_token, LMT_FLAG_ANY, NULL, "the EOS appended to text rows (default: the tokenizer's)", NULL},
     };
     int rc = lmt_cli_train_parse(argc, argv, &o.c, flags, sizeof flags / sizeof flags[0], header);
@@ -140,8 +156,8 @@ int lmt_cmd_train_sft(int argc, char **argv) {
     if (!o.c.train_file && !o.c.eval_file) { fprintf(stderr, "lmtune: error: --train_file and/or --validation_file is required\n"); return 2; }
     if (!o.c.train_file) o.c.args.do_train = false; else if (!o.c.args.do_eval) o.c.args.do_train = true;
     if ((rc = lmt_cli_need_eval_source(&o.c, o.c.eval_file != NULL, "--validation_file"))) return rc;
-    const char *files[] = {o.c.train_file, o.c.eval_file, o.c.config, o.chat_template_path};
-    if ((rc = lmt_cli_files_exist(files, 4))) return rc;
+    const char *files[] = {o.c.train_file, o.c.eval_file, o.c.config, o.chat_template_path, o.formatting_path};
+    if ((rc = lmt_cli_files_exist(files, 5))) return rc;
     lmt_finetune_task task = {.ctx = &o, .prepare = prepare, .release = release};
-    return lmt_cli_train_run(&o.c, task, false, false, lmt_cli_print_perplexity);
+    return lmt_cli_train_run(&o.c, task, false, false, lmt_cli_print_metrics);
 }

@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "data/sft_data.h"
+#include "jinja/jinja.h"
 
 void lmt_sft_opts_default(lmt_sft_opts *o) {
     memset(o, 0, sizeof *o);
@@ -186,6 +187,16 @@ static lmt_status prepare_row(const ctx *c, const lmt_json *row, lmt_sft_data *d
             if (!(cmask = malloc((full.n ? full.n : 1) * sizeof *cmask))) st = lmt_fail(LMT_ERR_NOMEM, "out of memory");
             for (size_t t = 0; !st && t < full.n; t++) cmask[t] = t >= pn;
         }
+    } else if (o->formatting) {   /* formatting_func: the rendering is the row's text */
+        char *text = NULL, *s;
+        size_t tl = 0, n = 0;
+        st = lmt_jinja_render(o->formatting, row, &text, &tl);
+        if (st) st = lmt_fail_wrap(st, "%s: the formatting template", c->where);
+        s = st ? NULL : with_eos(text, tl, c->eos, &n);
+        if (!st && !s) st = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        if (!st) st = encode(c, s, n, true, &full);
+        free(s);
+        free(text);
     } else {
         const lmt_json *t = lmt_json_get(row, o->text_field);
         if (!t || t->type != LMT_JSON_STRING)
@@ -290,6 +301,7 @@ static lmt_status read_rows(const char *path, lmt_json ***rows, size_t **lines, 
 }
 
 static lmt_status detect_kind(const lmt_json *row, const lmt_sft_opts *o, lmt_sft_data *d) {
+    if (o->formatting) { d->kind = LMT_SFT_TEXT; return LMT_OK; }   /* formatted rows are text rows */
     const lmt_json *p = lmt_json_get(row, "prompt"), *m = lmt_json_get(row, "messages"), *cv = lmt_json_get(row, "conversations");
     if (p && lmt_json_get(row, "completion")) {
         d->kind = LMT_SFT_PROMPT_COMPLETION;
@@ -297,10 +309,7 @@ static lmt_status detect_kind(const lmt_json *row, const lmt_sft_opts *o, lmt_sf
     } else if (is_messages(m) || (cv && cv->type == LMT_JSON_ARRAY && cv->len && lmt_json_get(&cv->items[0], "from"))) {
         d->kind = LMT_SFT_MESSAGES;
         d->conversational = true;
-    } else {
-        d->kind = LMT_SFT_TEXT;
-        (void)o;
-    }
+    } else d->kind = LMT_SFT_TEXT;
     return LMT_OK;
 }
 
@@ -314,7 +323,10 @@ lmt_status lmt_sft_prepare(const lmt_tokenizer *tok, const lmt_chat_tmpl *tmpl, 
     char first[512];
     snprintf(first, sizeof first, "%s: line %zu", path, lines[0]);
     d->completion_only_loss = o->completion_only_loss < 0 ? d->kind == LMT_SFT_PROMPT_COMPLETION : o->completion_only_loss == 1;
-    if (!st && d->kind == LMT_SFT_TEXT && !lmt_json_get(rows[0], o->text_field))
+    if (!st && o->formatting && o->completion_only_loss == 1)
+        st = lmt_fail(LMT_ERR_ARG, "a formatting template makes text rows, which have no completion: completion_only_loss "
+                      "cannot be true with it (as SFTTrainer refuses formatting_func with completion_only_loss)");
+    if (!st && d->kind == LMT_SFT_TEXT && !o->formatting && !lmt_json_get(rows[0], o->text_field))
         st = lmt_fail(LMT_ERR_FORMAT, "%s: the row has no \"messages\", no \"prompt\" + \"completion\" and no \"%s\" field "
                       "(dataset_text_field)", first, o->text_field);
     if (!st && o->assistant_only_loss && !d->conversational)

@@ -39,6 +39,10 @@ typedef struct lmt_sft_opts {
     bool assistant_only_loss;
     const char *eos_token;         /* NULL: the tokenizer's */
     int map_batch_size;            /* rows per packing batch (datasets' map: 1000) */
+    /* SFTTrainer's formatting_func as a Jinja template: each row's fields are
+     * its variables and its rendering becomes the row's text (a language-
+     * modeling row, EOS appended). NULL: none. */
+    const struct lmt_jinja_template *formatting;
 } lmt_sft_opts;
 void lmt_sft_opts_default(lmt_sft_opts *o);
 const char *lmt_pack_strategy_name(lmt_pack_strategy s);

@@ -9,13 +9,16 @@ Writes tests/fixtures/sft/:
   data/prompt_completion.jsonl   {"prompt": str, "completion": str}
   data/prompt_completion_chat.jsonl  {"prompt": [messages], "completion": [messages]}
   data/text.jsonl                {"text": str, "body": str}
+  data/qa.jsonl                  {"question", "answer", "id"}: rows for formatting_func (qa_format.jinja renders
+                                 the text the script's formatting function makes, for --formatting_template)
   chatml_generation.jinja        TRL's qwen2_5_training.jinja (ChatML with {% generation %} markers)
   prepared.json                  per case: SFTConfig settings and the prepared train dataset
                                  (input_ids, labels, seq_lengths when packed) exactly as SFTTrainer
                                  holds it, and the first collated batches (sequential order)
   tiny-smollm2/                  a tiny LlamaForCausalLM with SmolLM2's vocabulary (bf16 weights)
   trainer.json                   per run: the SFTTrainer log history (loss, grad_norm, learning_rate
-                                 every step), fp32, the Trainer's random order
+                                 every step; grad_norm_f64: the same gradient norm summed in float64),
+                                 fp32, the Trainer's random order
 Deterministic: a re-run rewrites the same bytes.
 """
 import argparse
@@ -71,7 +74,10 @@ def write_data(d):
             "completion": [{"role": "assistant", "content": sentence(i + 9, 1 + i % 2)}]} for i in range(16)]
     text = [{"text": sentence(i + 1, 1 + i % 5), "body": "Note " + str(i) + ": " + sentence(i + 4, 1 + i % 2)}
             for i in range(20)]
-    for name, rs in (("messages", rows), ("prompt_completion", pc), ("prompt_completion_chat", pcc), ("text", text)):
+    qa = [{"question": QUESTIONS[i % len(QUESTIONS)].format(s=SUBJECTS[(i + 5) % 12], a=ADJS[(i + 1) % 8]),
+           "answer": sentence(i + 11, 1 + i % 2), "id": i} for i in range(12)]
+    for name, rs in (("messages", rows), ("prompt_completion", pc), ("prompt_completion_chat", pcc), ("text", text),
+                     ("qa", qa)):
         with open(os.path.join(d, name + ".jsonl"), "w", encoding="utf-8") as f:
             for r in rs:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -103,9 +109,15 @@ def config(out_dir, **kw):
     return SFTConfig(**base)
 
 
+def qa_format(example):
+    return f"### Question: {example['question']}\n### Answer: {example['answer']}"
+
+
 def prepare(model_dir, tok, rows, tmp, **kw):
     model = T.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    tr = SFTTrainer(model=model, args=config(tmp, **kw), train_dataset=Dataset.from_list(rows), processing_class=tok)
+    fmt = qa_format if kw.pop("formatting_template", None) else None
+    tr = SFTTrainer(model=model, args=config(tmp, **kw), train_dataset=Dataset.from_list(rows), processing_class=tok,
+                    formatting_func=fmt)
     ds = tr.train_dataset
     ex = []
     for r in ds:
@@ -134,10 +146,13 @@ def main():
     write_data(os.path.join(out, "data"))
     src = os.path.join(os.path.dirname(trl.__file__), "chat_templates", "qwen2_5_training.jinja")
     shutil.copyfile(src, os.path.join(out, "chatml_generation.jinja"))
+    # formatting_func, and the Jinja template that renders the same text for lmtune's --formatting_template
+    with open(os.path.join(out, "qa_format.jinja"), "w") as f:
+        f.write("### Question: {{ question }}\n### Answer: {{ answer }}")
     model_dir = os.path.join(out, "tiny-smollm2")
     tiny_model(model_dir)
     data = {n: load_jsonl(os.path.join(out, "data", n + ".jsonl"))
-            for n in ("messages", "prompt_completion", "prompt_completion_chat", "text")}
+            for n in ("messages", "prompt_completion", "prompt_completion_chat", "text", "qa")}
     gen_tmpl = os.path.join(out, "chatml_generation.jinja")
     cases = [
         ("messages", "messages", {}),
@@ -156,14 +171,15 @@ def main():
         ("text", "text", {}),
         ("text_body", "text", {"dataset_text_field": "body"}),
         ("text_packed", "text", {"packing": True, "max_length": 32}),
+        ("qa_formatted", "qa", {"formatting_template": "qa_format.jinja"}),
     ]
     prepared = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, ds, kw in cases:
             tok = T.AutoTokenizer.from_pretrained(tok_dir)
             kw = dict(kw, per_device_train_batch_size=4)
-            r = prepare(model_dir, tok, data[ds], tmp, **kw)
             settings = {k: (os.path.basename(v) if k == "chat_template_path" else v) for k, v in kw.items()}
+            r = prepare(model_dir, tok, data[ds], tmp, **kw)
             prepared[name] = {"data": ds + ".jsonl", "settings": settings, **r}
             print(name, len(r["examples"]), "examples")
     with open(os.path.join(out, "prepared.json"), "w") as f:
@@ -191,9 +207,21 @@ def main():
                 kw["learning_rate"] = 1e-2
             tr = SFTTrainer(model=model, args=config(tmp, **kw), train_dataset=Dataset.from_list(data[ds]),
                             processing_class=tok, peft_config=peft_config)
+            # the Trainer logs clip_grad_norm_'s float32 norm, whose summation over the 786k embedding
+            # gradients is off by ~3e-5 relative; the same norm in float64 is recorded beside it
+            exact = []
+            clip = tr.accelerator.clip_grad_norm_
+
+            def clip_f64(parameters, *a, **k):
+                parameters = list(parameters)
+                exact.append(sum(float((p.grad.double() ** 2).sum()) for p in parameters if p.grad is not None) ** 0.5)
+                return clip(parameters, *a, **k)
+            tr.accelerator.clip_grad_norm_ = clip_f64
             tr.train()
             hist = [{k: h[k] for k in ("loss", "grad_norm", "learning_rate", "step", "num_tokens", "mean_token_accuracy")
                      if k in h} for h in tr.state.log_history if "loss" in h]
+            for h in hist:
+                h["grad_norm_f64"] = exact[h["step"] - 1]
             settings = {k: (os.path.basename(v) if k == "chat_template_path" else v) for k, v in kw.items()}
             lora = None
             if peft:
