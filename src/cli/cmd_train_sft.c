@@ -22,7 +22,7 @@ typedef struct {
     const char *text_field, *truncation_mode, *strategy, *completion_only, *chat_template_path, *eos_token, *eval_packing;
     const char *formatting_path;
     int64_t max_length;
-    bool packing, assistant_only;
+    bool packing, assistant_only, shuffle;
     /* made by prepare */
     lmt_chat_tmpl *tmpl;
     lmt_jinja_template *formatting;
@@ -65,6 +65,8 @@ static lmt_status prepare_file(sft_opts *o, const lmt_tokenizer *tok, const char
     so.assistant_only_loss = o->assistant_only;
     so.eos_token = o->eos_token;
     so.formatting = o->formatting;
+    so.shuffle = o->shuffle;
+    so.seed = (uint64_t)o->c.args.seed;
     LMT_TRY(parse_bool("completion_only_loss", o->completion_only, &so.completion_only_loss));
     if (o->strategy) LMT_TRY(lmt_pack_strategy_parse(o->strategy, &so.strategy));
     if (o->truncation_mode) {
@@ -149,6 +151,7 @@ int lmt_cmd_train_sft(int argc, char **argv) {
         {"chat_template_path", LMT_FLAG_PATH, &o.chat_template_path, LMT_FLAG_ANY, NULL, "a .jinja file to use as the chat template", NULL},
         {"formatting_template", LMT_FLAG_PATH, &o.formatting_path, LMT_FLAG_ANY, NULL,
          "SFTTrainer's formatting_func as a Jinja file: each row's fields in, its text out", NULL},
+        {"shuffle_dataset", LMT_FLAG_BOOL, &o.shuffle, LMT_FLAG_ANY, NULL, "shuffle the prepared dataset with --seed (Dataset.shuffle)", NULL},
         {"eos_token", LMT_FLAG_STRING, &o.eos_token, LMT_FLAG_ANY, NULL, "the EOS appended to text rows (default: the tokenizer's)", NULL},
     };
     int rc = lmt_cli_train_parse(argc, argv, &o.c, flags, sizeof flags / sizeof flags[0], header);

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "data/dataset.h"
 #include "data/sft_data.h"
 #include "jinja/jinja.h"
 
@@ -381,7 +382,10 @@ lmt_status lmt_sft_prepare(const lmt_tokenizer *tok, const lmt_chat_tmpl *tmpl, 
         off[k] = w;
         d->n = k;
     }
+    /* shuffle_dataset: before packing (so bins mix unrelated rows) and after preparation */
+    if (!st && o->packing && o->shuffle) st = lmt_sft_shuffle(d, o->seed);
     if (!st && o->packing) st = lmt_sft_pack(d, o->max_length, o->strategy, o->map_batch_size);
+    if (!st && o->shuffle) st = lmt_sft_shuffle(d, o->seed);
     if (!st && d->n == 0) st = lmt_fail(LMT_ERR_FORMAT, "%s: no example left (every row lost its labels to truncation at max_length %lld)",
                                         path, (long long)o->max_length);
     if (st) lmt_sft_data_free(d);
@@ -395,4 +399,36 @@ void lmt_sft_data_free(lmt_sft_data *d) {
     free(d->seq_off);
     free(d->seq_len);
     memset(d, 0, sizeof *d);
+}
+
+lmt_status lmt_sft_shuffle(lmt_sft_data *d, uint64_t seed) {
+    int64_t n = d->n, *perm = malloc((size_t)(n + 1) * sizeof *perm), *off = malloc((size_t)(n + 1) * sizeof *off);
+    int64_t *soff = d->seq_off ? malloc((size_t)(n + 1) * sizeof *soff) : NULL;
+    size_t nt = (size_t)d->off[n], ns = d->seq_off ? (size_t)d->seq_off[n] : 0;
+    int32_t *ids = malloc((nt + 1) * sizeof *ids), *lab = malloc((nt + 1) * sizeof *lab);
+    int32_t *sl = d->seq_off ? malloc((ns + 1) * sizeof *sl) : NULL;
+    if (!perm || !off || !ids || !lab || (d->seq_off && (!soff || !sl))) {
+        free(perm); free(off); free(soff); free(ids); free(lab); free(sl);
+        return lmt_fail(LMT_ERR_NOMEM, "out of memory shuffling %lld examples", (long long)n);
+    }
+    lmt_np_rng g;
+    lmt_np_rng_seed(&g, seed);
+    lmt_np_permutation(&g, n, perm);
+    off[0] = 0;
+    if (soff) soff[0] = 0;
+    for (int64_t i = 0; i < n; i++) {   /* select(permutation): example i is the old perm[i] */
+        int64_t a = d->off[perm[i]], len = d->off[perm[i] + 1] - a;
+        memcpy(ids + off[i], d->ids + a, (size_t)len * sizeof *ids);
+        memcpy(lab + off[i], d->labels + a, (size_t)len * sizeof *lab);
+        off[i + 1] = off[i] + len;
+        if (soff) {
+            int64_t sa = d->seq_off[perm[i]], sn = d->seq_off[perm[i] + 1] - sa;
+            memcpy(sl + soff[i], d->seq_len + sa, (size_t)sn * sizeof *sl);
+            soff[i + 1] = soff[i] + sn;
+        }
+    }
+    free(perm);
+    free(d->off); free(d->ids); free(d->labels); free(d->seq_off); free(d->seq_len);
+    d->off = off; d->ids = ids; d->labels = lab; d->seq_off = soff; d->seq_len = sl;
+    return LMT_OK;
 }

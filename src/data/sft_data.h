@@ -43,6 +43,10 @@ typedef struct lmt_sft_opts {
      * its variables and its rendering becomes the row's text (a language-
      * modeling row, EOS appended). NULL: none. */
     const struct lmt_jinja_template *formatting;
+    /* shuffle_dataset: Dataset.shuffle(seed) (numpy's default_rng(seed).permutation)
+     * of the prepared examples; with packing also before packing */
+    bool shuffle;
+    uint64_t seed;
 } lmt_sft_opts;
 void lmt_sft_opts_default(lmt_sft_opts *o);
 const char *lmt_pack_strategy_name(lmt_pack_strategy s);
@@ -71,6 +75,8 @@ typedef struct lmt_sft_data {
 lmt_status lmt_sft_prepare(const lmt_tokenizer *tok, const lmt_chat_tmpl *tmpl, const char *path, const lmt_sft_opts *o,
                            lmt_sft_data *out);
 void lmt_sft_data_free(lmt_sft_data *d);
+/* Reorders the examples as Dataset.shuffle(seed) does (called by lmt_sft_prepare). */
+lmt_status lmt_sft_shuffle(lmt_sft_data *d, uint64_t seed);
 /* Packs d in place (called by lmt_sft_prepare; sft_pack.c). */
 lmt_status lmt_sft_pack(lmt_sft_data *d, int64_t seq_length, lmt_pack_strategy s, int map_batch_size);
 

@@ -139,6 +139,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "data"))
     ap.add_argument("--out", default=OUT)
+    ap.add_argument("--prepared_only", action="store_true", help="rewrite prepared.json only (not trainer.json)")
     args = ap.parse_args()
     assert trl.__version__ == "1.16.0", trl.__version__
     tok_dir = os.path.join(args.shared, "llama-family", "SmolLM2-135M-Instruct")
@@ -172,6 +173,8 @@ def main():
         ("text_body", "text", {"dataset_text_field": "body"}),
         ("text_packed", "text", {"packing": True, "max_length": 32}),
         ("qa_formatted", "qa", {"formatting_template": "qa_format.jinja"}),
+        ("messages_shuffled", "messages", {"shuffle_dataset": True}),
+        ("text_packed_shuffled", "text", {"packing": True, "max_length": 32, "shuffle_dataset": True}),
     ]
     prepared = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,6 +188,8 @@ def main():
     with open(os.path.join(out, "prepared.json"), "w") as f:
         json.dump(prepared, f, separators=(",", ":"))
         f.write("\n")
+    if args.prepared_only:
+        return
 
     runs = [
         ("messages", "messages", {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2}, None),
