@@ -2,7 +2,8 @@
  * 30-step runs of tests/fixtures/sft/trainer.json
  * (tools/reference/make_sft_fixtures.py) on a tiny Llama with SmolLM2's
  * vocabulary - conversations with gradient accumulation; prompt-completion
- * rows packed (bfd, padding-free) with the completion-only loss; LoRA with
+ * rows packed (bfd, padding-free) with the completion-only loss (both with
+ * eval_loss every 10 steps); LoRA with
  * the assistant-only loss through a {% generation %} template - step for
  * step: loss, learning_rate and grad_norm (the step's gradient norm in
  * float64) within 1e-4 relative; TRL's logged grad_norm, a float32 sum,
@@ -35,6 +36,8 @@ static void check_run(const char *name, const lmt_json *r, const char *dir) {
                      " --train_file " FIX "/data/%s --output_dir %s/%s --logging_steps 1 --bf16 false --save_strategy no",
                      lmt_json_get(r, "data")->str, dir, name);
     const lmt_json *st = lmt_json_get(r, "settings");
+    if (lmt_json_get(st, "eval_strategy"))   /* the evaluation set is the training file */
+        k += snprintf(cmd + k, sizeof cmd - k, " --validation_file " FIX "/data/%s", lmt_json_get(r, "data")->str);
     for (size_t i = 0; i < st->len; i++) {
         char v[4096];
         k += snprintf(cmd + k, sizeof cmd - k, " --%s %s", st->keys[i], flag_value(v, sizeof v, &st->items[i]));
@@ -50,14 +53,27 @@ static void check_run(const char *name, const lmt_json *r, const char *dir) {
     CHECK_MSG(rc == 0, "%s: exit %d: %s", name, rc, out);
     if (rc) return;
     if (lora && lora->type == LMT_JSON_OBJECT) CHECK_MSG(strstr(out, "trainable params: "), "%s: no print_trainable_parameters line", name);
-    const lmt_json *want = lmt_json_get(r, "log_history");
-    size_t got = 0;
+    const lmt_json *want = lmt_json_get(r, "log_history"), *want_ev = lmt_json_get(r, "eval_history");
+    size_t got = 0, got_ev = 0;
     int bad = 0;
     for (char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, "{\"loss\"", 7)) continue;
+        bool ev = !strncmp(line, "{\"eval_loss\"", 12);
+        if (strncmp(line, "{\"loss\"", 7) && !ev) continue;
         char *e = strchr(line, '\n');
         lmt_json *j;
         if (lmt_json_parse(line, e ? (size_t)(e - line) : strlen(line), "log", &j) != LMT_OK) { bad++; continue; }
+        if (ev) {   /* the evaluations during training (those with a step) */
+            const lmt_json *step = lmt_json_get(j, "step");
+            if (step && want_ev && got_ev < want_ev->len) {
+                const lmt_json *w = &want_ev->items[got_ev];
+                double a = lmt_json_get(j, "eval_loss")->num, b = lmt_json_get(w, "eval_loss")->num;
+                if (step->i64 != lmt_json_get(w, "step")->i64 || !(fabs(a - b) <= 1e-4 * fabs(b)))
+                    if (bad++ < 4) fprintf(stderr, "%s: step %lld eval_loss = %.9g, TRL %.9g\n", name, (long long)step->i64, a, b);
+            }
+            if (step) got_ev++;
+            lmt_json_free(j);
+            continue;
+        }
         if (got < want->len) {
             const lmt_json *w = &want->items[got];
             /* grad_norm: the float64 norm of the step's gradients within 1e-4; the Trainer's logged
@@ -75,6 +91,7 @@ static void check_run(const char *name, const lmt_json *r, const char *dir) {
         lmt_json_free(j);
     }
     CHECK_MSG(got == want->len, "%s: %zu steps logged, TRL %zu", name, got, want->len);
+    CHECK_MSG(got_ev == (want_ev ? want_ev->len : 0), "%s: %zu evaluations logged, TRL %zu", name, got_ev, want_ev ? want_ev->len : 0);
     CHECK_MSG(bad == 0, "%s: %d logged values differ from TRL's", name, bad);
     printf("%s: %zu steps as TRL's SFTTrainer\n", name, got);
 }

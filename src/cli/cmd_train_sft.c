@@ -40,6 +40,9 @@ static const char header[] =
     "non-conversational rows. SFTConfig's defaults: learning_rate 2e-5, logging_steps 10, bf16 unless\n"
     "fp16, max_length 1024 (0: none). Logs are JSON lines on stdout (docs/SFT.md).\n";
 
+static const char *const truncation_modes[] = {"keep_start", "keep_end", NULL};
+static const char *const strategies[] = {"bfd", "bfd_split", "bfd-requeue", "wrapped", NULL};
+static const char *const tristate[] = {"true", "false", "none", "True", "False", "None", NULL};
 static bool fp16_given;
 static void sft_defaults(lmt_training_args *a) {
     a->learning_rate = 2e-5;
@@ -140,12 +143,12 @@ int lmt_cmd_train_sft(int argc, char **argv) {
         LMT_CLI_TRAIN_FLAGS(o.c),
         {"dataset_text_field", LMT_FLAG_STRING, &o.text_field, LMT_FLAG_ANY, NULL, "text rows: the field (default text)", NULL},
         {"max_length", LMT_FLAG_INT, &o.max_length, LMT_FLAG_MIN(0), NULL, "truncate (or pack) to N tokens (default 1024; 0: none)", NULL},
-        {"truncation_mode", LMT_FLAG_STRING, &o.truncation_mode, LMT_FLAG_ANY, NULL, "keep_start (default) or keep_end", NULL},
+        {"truncation_mode", LMT_FLAG_ENUM, &o.truncation_mode, LMT_FLAG_ANY, truncation_modes, "keep_start (default) or keep_end", NULL},
         {"packing", LMT_FLAG_BOOL, &o.packing, LMT_FLAG_ANY, NULL, "pack examples into max_length rows", NULL},
-        {"packing_strategy", LMT_FLAG_STRING, &o.strategy, LMT_FLAG_ANY, NULL, "bfd (default), bfd_split or wrapped", NULL},
-        {"eval_packing", LMT_FLAG_STRING, &o.eval_packing, LMT_FLAG_ANY, NULL, "pack the evaluation set (default: as --packing)", NULL},
-        {"completion_only_loss", LMT_FLAG_STRING, &o.completion_only, LMT_FLAG_ANY, NULL,
-         "true/false (default none: on for prompt-completion rows)", NULL},
+        {"packing_strategy", LMT_FLAG_ENUM, &o.strategy, LMT_FLAG_ANY, strategies, "bfd (default), bfd_split or wrapped", NULL},
+        {"eval_packing", LMT_FLAG_ENUM, &o.eval_packing, LMT_FLAG_ANY, tristate, "pack the evaluation set (default none: as --packing)", NULL},
+        {"completion_only_loss", LMT_FLAG_ENUM, &o.completion_only, LMT_FLAG_ANY, tristate,
+         "default none: on for prompt-completion rows", NULL},
         {"assistant_only_loss", LMT_FLAG_BOOL, &o.assistant_only, LMT_FLAG_ANY, NULL,
          "loss on the template's {% generation %} blocks only (conversational rows)", NULL},
         {"chat_template_path", LMT_FLAG_PATH, &o.chat_template_path, LMT_FLAG_ANY, NULL, "a .jinja file to use as the chat template", NULL},
@@ -159,6 +162,7 @@ int lmt_cmd_train_sft(int argc, char **argv) {
     if (!o.c.train_file && !o.c.eval_file) { fprintf(stderr, "lmtune: error: --train_file and/or --validation_file is required\n"); return 2; }
     if (!o.c.train_file) o.c.args.do_train = false; else if (!o.c.args.do_eval) o.c.args.do_train = true;
     if ((rc = lmt_cli_need_eval_source(&o.c, o.c.eval_file != NULL, "--validation_file"))) return rc;
+    if (o.packing && o.max_length == 0) { fprintf(stderr, "lmtune: error: --packing needs a --max_length (the packed row length)\n"); return 2; }
     const char *files[] = {o.c.train_file, o.c.eval_file, o.c.config, o.chat_template_path, o.formatting_path};
     if ((rc = lmt_cli_files_exist(files, 5))) return rc;
     lmt_finetune_task task = {.ctx = &o, .prepare = prepare, .release = release};

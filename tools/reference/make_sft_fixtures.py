@@ -18,7 +18,8 @@ Writes tests/fixtures/sft/:
   tiny-smollm2/                  a tiny LlamaForCausalLM with SmolLM2's vocabulary (bf16 weights)
   trainer.json                   per run: the SFTTrainer log history (loss, grad_norm, learning_rate
                                  every step; grad_norm_f64: the same gradient norm summed in float64),
-                                 fp32, the Trainer's random order
+                                 fp32, the Trainer's random order; eval_history: eval_loss every 10 steps
+                                 (the training file as evaluation set) for the first two runs
 Deterministic: a re-run rewrites the same bytes.
 """
 import argparse
@@ -192,9 +193,11 @@ def main():
         return
 
     runs = [
-        ("messages", "messages", {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2}, None),
+        ("messages", "messages", {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2,
+                                  "eval_strategy": "steps", "eval_steps": 10, "per_device_eval_batch_size": 5}, None),
         ("prompt_completion_packed", "prompt_completion",
-         {"packing": True, "max_length": 32, "per_device_train_batch_size": 2}, None),
+         {"packing": True, "max_length": 32, "per_device_train_batch_size": 2,
+          "eval_strategy": "steps", "eval_steps": 10, "per_device_eval_batch_size": 4}, None),
         ("messages_lora_assistant", "messages",
          {"assistant_only_loss": True, "chat_template_path": gen_tmpl, "per_device_train_batch_size": 4}, "lora"),
     ]
@@ -210,8 +213,10 @@ def main():
                 peft_config = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj", "down_proj"],
                                          task_type="CAUSAL_LM")
                 kw["learning_rate"] = 1e-2
+            # evaluation (where asked) on the training file itself, prepared the same way
+            ev = Dataset.from_list(data[ds]) if "eval_strategy" in kw else None
             tr = SFTTrainer(model=model, args=config(tmp, **kw), train_dataset=Dataset.from_list(data[ds]),
-                            processing_class=tok, peft_config=peft_config)
+                            eval_dataset=ev, processing_class=tok, peft_config=peft_config)
             # the Trainer logs clip_grad_norm_'s float32 norm, whose summation over the 786k embedding
             # gradients is off by ~3e-5 relative; the same norm in float64 is recorded beside it
             exact = []
@@ -231,8 +236,9 @@ def main():
             lora = None
             if peft:
                 lora = {"r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "target_modules": ["q_proj", "v_proj", "down_proj"]}
+            evals = [{"eval_loss": h["eval_loss"], "step": h["step"]} for h in tr.state.log_history if "eval_loss" in h]
             trainer[name] = {"data": ds + ".jsonl", "settings": settings, "lora": lora, "log_history": hist,
-                             "train_samples": len(tr.train_dataset)}
+                             "eval_history": evals, "train_samples": len(tr.train_dataset)}
             print(name, hist[0], hist[-1])
     with open(os.path.join(out, "trainer.json"), "w") as f:
         json.dump(trainer, f, indent=1)
