@@ -81,13 +81,15 @@ static void check_case(const char *name, const lmt_json *c, const lmt_tokenizer 
         if (!ok && bad++ < 2) fprintf(stderr, "%s: example %lld differs from TRL's\n", name, (long long)i);
     }
     CHECK_MSG(bad == 0, "%s: %d examples differ", name, bad);
-    /* the first batches in order (TRL's padding-free row: the same sequences, one per row here) */
-    lmt_sft_collator col;
+    /* the first batches in order (TRL's padding-free row: the same tokens and positions, as packed rows
+     * with position_ids, or one row per sequence) */
     lmt_special_ids sp = lmt_tokenizer_special_ids(tok);
-    lmt_sft_collator_init(&col, &d, sp.pad >= 0 ? sp.pad : sp.eos);
     const lmt_json *bs = lmt_json_get(c, "batches");
     int bsz = (int)lmt_json_get(lmt_json_get(c, "settings"), "per_device_train_batch_size")->i64;
+    for (int mode = 0; mode < 2; mode++)
     for (size_t k = 0; k < bs->len; k++) {
+        lmt_sft_collator col;
+        lmt_sft_collator_init(&col, &d, sp.pad >= 0 ? sp.pad : sp.eos, mode == 1);
         int64_t idx[64];
         int n = 0;
         for (int64_t i = (int64_t)k * bsz; i < d.n && n < bsz; i++) idx[n++] = i;
@@ -101,7 +103,8 @@ static void check_case(const char *name, const lmt_json *c, const lmt_tokenizer 
             for (int r = 0; r < b.B && ok; r++)
                 for (int j = 0; j < b.T; j++) {
                     if (!b.attention_mask[(size_t)r * b.T + j]) continue;
-                    ok = ok && t < ids->items[0].len && pos->items[0].items[t].i64 == j &&
+                    int32_t pj = b.position_ids ? b.position_ids[(size_t)r * b.T + j] : j;
+                    ok = ok && t < ids->items[0].len && pos->items[0].items[t].i64 == pj && (mode == 1) == !b.position_ids &&
                          ids->items[0].items[t].i64 == b.input_ids[(size_t)r * b.T + j] &&
                          lab->items[0].items[t].i64 == b.labels[(size_t)r * b.T + j];
                     t++;
@@ -113,7 +116,7 @@ static void check_case(const char *name, const lmt_json *c, const lmt_tokenizer 
                 ok = same_list(&ids->items[r], b.input_ids + (size_t)r * b.T, b.T) && same_list(&lab->items[r], b.labels + (size_t)r * b.T, b.T) &&
                      same_list(&lmt_json_get(&bs->items[k], "attention_mask")->items[r], b.attention_mask + (size_t)r * b.T, b.T);
         }
-        CHECK_MSG(ok, "%s: collated batch %zu differs from TRL's", name, k);
+        CHECK_MSG(ok, "%s: collated batch %zu (mode %d) differs from TRL's", name, k, mode);
         lmt_batch_free(&b);
     }
     lmt_sft_data_free(&d);

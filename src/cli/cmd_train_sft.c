@@ -105,18 +105,20 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
     lmt_special_ids sp = lmt_tokenizer_special_ids(tok);
     int32_t pad = sp.pad >= 0 ? sp.pad : sp.eos;
     if (pad < 0) return lmt_fail(LMT_ERR_ARG, "%s: the tokenizer has neither a pad_token nor an eos_token to pad with", o->c.tok_dir);
+    /* packed sequences: the Llama family reads position_ids; other models get a row per sequence */
+    bool per_seq = !lmt_arch_is_llama(m->cfg.arch);
+    lmt_sft_collator_init(&o->tc, &o->train, pad, per_seq);
+    lmt_sft_collator_init(&o->ec, &o->eval, pad, per_seq);
     int B = 1, T = 1, b, t;
     int bs = lmt_finetune_max_batch(args);
-    if (o->c.train_file) { lmt_sft_max_batch(&o->train, bs, &b, &t); B = b > B ? b : B; T = t > T ? t : T; }
-    if (o->c.eval_file) { lmt_sft_max_batch(&o->eval, bs, &b, &t); B = b > B ? b : B; T = t > T ? t : T; }
+    if (o->c.train_file) { lmt_sft_max_batch(&o->tc, bs, &b, &t); B = b > B ? b : B; T = t > T ? t : T; }
+    if (o->c.eval_file) { lmt_sft_max_batch(&o->ec, bs, &b, &t); B = b > B ? b : B; T = t > T ? t : T; }
     if (T > m->cfg.max_positions)
         return lmt_fail(LMT_ERR_ARG, "examples of %d tokens exceed the model's %lld positions (lower --max_length)", T, (long long)m->cfg.max_positions);
     fprintf(stderr, "lmtune: %s (%zu parameters); train %lld examples from %lld rows%s, eval %lld examples\n", lmt_arch_class_name(m->cfg.arch),
             lmt_model_num_params(m), (long long)o->train.n, (long long)o->train.n_rows, o->train.padding_free ? " (packed)" : "",
             (long long)o->eval.n);
     LMT_TRY(o->c.train_file ? lmt_clm_task_create(m, B, T, &o->task) : lmt_clm_task_create_eval(m, B, T, &o->task));
-    lmt_sft_collator_init(&o->tc, &o->train, pad);
-    lmt_sft_collator_init(&o->ec, &o->eval, pad);
     out->model = &o->task->base;
     out->train = o->c.train_file ? &o->tc.base : NULL;
     out->eval = &o->ec.base;

@@ -84,17 +84,20 @@ lmt_status lmt_sft_pack(lmt_sft_data *d, int64_t seq_length, lmt_pack_strategy s
  * longest example of the batch, labels -100 there, attention mask. Padding-
  * free batches (bfd packing) are TRL's one flattened row whose positions
  * restart at each sequence and whose attention (transformers' packed-
- * sequence mask) never crosses a sequence boundary: lmtune lays the same
- * sequences side by side, one per row (right-padded to the longest), which
- * is the same computation - each token attends to its own sequence's
- * earlier tokens at positions 0, 1, ... - and the same loss: the first label
- * of each sequence is -100 in both. */
+ * sequence mask) never crosses a sequence boundary, the first label of each
+ * sequence -100. lmtune keeps each packed example as a row of the batch
+ * (right-padded to the longest) with those position_ids, which models that
+ * read them (the Llama family) attend and rotate by - the same computation
+ * and loss as the flattened row; with per_sequence_rows (models without
+ * position_ids: GPT-2) every sequence gets its own row instead, at
+ * positions 0, 1, ... - the same again, with more padding. */
 typedef struct lmt_sft_collator {
     lmt_train_data base;
     const lmt_sft_data *d;
     int32_t pad_id;
+    bool per_sequence_rows;
 } lmt_sft_collator;
-void lmt_sft_collator_init(lmt_sft_collator *c, const lmt_sft_data *d, int32_t pad_id);
+void lmt_sft_collator_init(lmt_sft_collator *c, const lmt_sft_data *d, int32_t pad_id, bool per_sequence_rows);
 /* The largest batch of up to bs examples the collator can produce (rows, tokens), for sizing a model. */
-void lmt_sft_max_batch(const lmt_sft_data *d, int bs, int *rows, int *tokens);
+void lmt_sft_max_batch(const lmt_sft_collator *c, int bs, int *rows, int *tokens);
 #endif

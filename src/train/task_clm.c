@@ -6,6 +6,8 @@
 static lmt_status clm_forward(void *self, const lmt_batch *b, bool training, uint64_t seed, double *loss_sum, int64_t *n_items) {
     lmt_clm_task *t = self;
     if (training) lmt_net_set_seed(t->net, seed);
+    if (b->position_ids && !t->llama) return lmt_fail(LMT_ERR_UNSUPPORTED, "packed sequences (position_ids) need a Llama-family model");
+    if (t->llama) lmt_llama_set_positions(t->llama, b->position_ids);
     if (t->llama) LMT_TRY(lmt_llama_forward(t->llama, LMT_I32, b->input_ids, b->attention_mask, b->labels, b->B, b->T, training));
     else LMT_TRY(lmt_gpt2_forward(t->gpt2, LMT_I32, b->input_ids, b->attention_mask, b->labels, b->B, b->T, training));
     *n_items = t->net->n_targets;
