@@ -38,6 +38,8 @@ static lmt_status set_opts(const lmt_json *st, lmt_sft_opts *o, lmt_chat_tmpl *t
         else if (!strcmp(k, "completion_only_loss")) o->completion_only_loss = v->boolean;
         else if (!strcmp(k, "assistant_only_loss")) o->assistant_only_loss = v->boolean;
         else if (!strcmp(k, "dataset_text_field")) o->text_field = v->str;
+        else if (!strcmp(k, "truncation_mode")) o->keep_end = !strcmp(v->str, "keep_end");
+        else if (!strcmp(k, "eos_token")) o->eos_token = v->str;
         else if (!strcmp(k, "shuffle_dataset")) { o->shuffle = v->boolean; o->seed = 42; }   /* SFTConfig's seed */
         else if (!strcmp(k, "chat_template_path")) LMT_TRY(lmt_chat_tmpl_use_file(tmpl, FIX "/chatml_generation.jinja"));
         else if (!strcmp(k, "formatting_template")) {

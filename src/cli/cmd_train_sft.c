@@ -97,6 +97,8 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
         free(text);
         LMT_TRY(s);
     }
+    if (o->eos_token && lmt_tokenizer_token_to_id(tok, o->eos_token) < 0)   /* as SFTTrainer */
+        return lmt_fail(LMT_ERR_ARG, "--eos_token \"%s\" is not in the vocabulary of the tokenizer in %s", o->eos_token, o->c.tok_dir);
     int eval_packing = -1;
     LMT_TRY(parse_bool("eval_packing", o->eval_packing, &eval_packing));
     if (o->c.train_file) LMT_TRY(prepare_file(o, tok, o->c.train_file, o->packing, &o->train));

@@ -175,6 +175,8 @@ def main():
         ("text_packed", "text", {"packing": True, "max_length": 32}),
         ("qa_formatted", "qa", {"formatting_template": "qa_format.jinja"}),
         ("messages_shuffled", "messages", {"shuffle_dataset": True}),
+        ("messages_truncated_end", "messages", {"max_length": 24, "truncation_mode": "keep_end"}),
+        ("text_eos", "text", {"eos_token": "<|endoftext|>"}),
         ("text_packed_shuffled", "text", {"packing": True, "max_length": 32, "shuffle_dataset": True}),
     ]
     prepared = {}
