@@ -7,7 +7,8 @@
  * the assistant-only loss through a {% generation %} template - step for
  * step: loss, learning_rate and grad_norm (the step's gradient norm in
  * float64) within 1e-4 relative; TRL's logged grad_norm, a float32 sum,
- * within 3e-4 (docs/SFT.md); peft's print_trainable_parameters line. Then the
+ * within 3e-4 (docs/SFT.md); SFTTrainer's entropy, mean_token_accuracy and
+ * num_tokens (and their eval_ versions); peft's print_trainable_parameters line. Then the
  * command's refusals name the file and row. */
 #include <math.h>
 #include <stdio.h>
@@ -66,9 +67,13 @@ static void check_run(const char *name, const lmt_json *r, const char *dir) {
             const lmt_json *step = lmt_json_get(j, "step");
             if (step && want_ev && got_ev < want_ev->len) {
                 const lmt_json *w = &want_ev->items[got_ev];
-                double a = lmt_json_get(j, "eval_loss")->num, b = lmt_json_get(w, "eval_loss")->num;
-                if (step->i64 != lmt_json_get(w, "step")->i64 || !(fabs(a - b) <= 1e-4 * fabs(b)))
-                    if (bad++ < 4) fprintf(stderr, "%s: step %lld eval_loss = %.9g, TRL %.9g\n", name, (long long)step->i64, a, b);
+                static const char *const ek[] = {"eval_loss", "eval_entropy", "eval_mean_token_accuracy", "eval_num_tokens"};
+                for (int q = 0; q < 4; q++) {
+                    const lmt_json *gv = lmt_json_get(j, ek[q]), *wv = lmt_json_get(w, ek[q]);
+                    double a = gv ? gv->num : NAN, b = wv ? wv->num : NAN;
+                    if (step->i64 != lmt_json_get(w, "step")->i64 || !(fabs(a - b) <= 1e-4 * fabs(b) + 1e-6))
+                        if (bad++ < 4) fprintf(stderr, "%s: step %lld %s = %.9g, TRL %.9g\n", name, (long long)step->i64, ek[q], a, b);
+                }
             }
             if (step) got_ev++;
             lmt_json_free(j);
@@ -78,11 +83,14 @@ static void check_run(const char *name, const lmt_json *r, const char *dir) {
             const lmt_json *w = &want->items[got];
             /* grad_norm: the float64 norm of the step's gradients within 1e-4; the Trainer's logged
              * float32 one (its sum over 786k embedding gradients off by ~3e-5) within 3e-4 */
-            static const char *const keys[] = {"loss", "learning_rate", "grad_norm", "grad_norm"};
-            static const char *const ref[] = {"loss", "learning_rate", "grad_norm_f64", "grad_norm"};
-            for (int q = 0; q < 4; q++) {
-                double a = lmt_json_get(j, keys[q])->num, b = lmt_json_get(w, ref[q])->num, tol = q == 3 ? 3e-4 : 1e-4;
-                if (!(fabs(a - b) <= tol * fabs(b) + 1e-12)) {
+            static const char *const keys[] = {"loss", "learning_rate", "grad_norm", "grad_norm", "entropy", "mean_token_accuracy",
+                                               "num_tokens"};
+            static const char *const ref[] = {"loss", "learning_rate", "grad_norm_f64", "grad_norm", "entropy", "mean_token_accuracy",
+                                              "num_tokens"};
+            for (int q = 0; q < 7; q++) {
+                const lmt_json *gv = lmt_json_get(j, keys[q]), *wv = lmt_json_get(w, ref[q]);
+                double a = gv ? gv->num : NAN, b = wv ? wv->num : NAN, tol = q == 3 ? 3e-4 : 1e-4;
+                if (!(fabs(a - b) <= tol * fabs(b) + (q == 5 ? 1e-6 : 1e-12))) {
                     if (bad++ < 4) fprintf(stderr, "%s: step %zu %s = %.9g, TRL %s %.9g\n", name, got + 1, keys[q], a, ref[q], b);
                 }
             }

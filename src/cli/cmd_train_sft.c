@@ -121,6 +121,7 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
             lmt_model_num_params(m), (long long)o->train.n, (long long)o->train.n_rows, o->train.padding_free ? " (packed)" : "",
             (long long)o->eval.n);
     LMT_TRY(o->c.train_file ? lmt_clm_task_create(m, B, T, &o->task) : lmt_clm_task_create_eval(m, B, T, &o->task));
+    lmt_clm_task_log_metrics(o->task);   /* SFTTrainer's entropy, mean_token_accuracy, num_tokens */
     out->model = &o->task->base;
     out->train = o->c.train_file ? &o->tc.base : NULL;
     out->eval = &o->ec.base;

@@ -98,14 +98,15 @@ bool lmt_eval_metric(const lmt_eval_output *e, const char *name, double *value) 
 }
 
 lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e) {
-    const char *k[4 + LMT_MAX_EVAL_METRICS];
-    double v[4 + LMT_MAX_EVAL_METRICS];
+    const char *k[4 + LMT_MAX_EVAL_METRICS + LMT_MAX_LOG_EXTRAS];
+    double v[4 + LMT_MAX_EVAL_METRICS + LMT_MAX_LOG_EXTRAS];
     size_t n = 0;
     k[n] = "eval_loss"; v[n++] = e->loss;
     for (int i = 0; i < e->n_metrics; i++) { k[n] = e->metric_keys[i]; v[n++] = e->metric_values[i]; }
     k[n] = "eval_runtime"; v[n++] = e->runtime;
     k[n] = "eval_samples_per_second"; v[n++] = e->samples_per_second;
     k[n] = "eval_steps_per_second"; v[n++] = e->steps_per_second;
+    if (t->model->log_extras) n += (size_t)t->model->log_extras(t->model->self, true, k + n, v + n);
     emit_log(t, k, v, n);
     return LMT_OK;
 }
@@ -130,6 +131,7 @@ lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out) {
 static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
     memset(out, 0, sizeof *out);
     if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
+    if (t->model->log_extras) t->model->log_extras(t->model->self, true, NULL, NULL);   // this evaluation's alone
     double t0 = lmt_time_s(), total = 0;
     int64_t bs = t->args.per_device_eval_batch_size, n = t->eval->n, steps = 0;
     int64_t *idx = malloc((size_t)bs * sizeof *idx);
@@ -380,12 +382,14 @@ typedef struct { bool log, evaluate, save, stop; } control;
 static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss, int64_t *last_logged, double *total_loss,
                                     double grad_norm, double lr) {
     if (c->log && t->state.global_step > *last_logged) {
-        const char *k[] = {"loss", "grad_norm", "learning_rate"};
-        double v[] = {*tr_loss / (double)(t->state.global_step - *last_logged), grad_norm, lr};
+        const char *k[3 + LMT_MAX_LOG_EXTRAS] = {"loss", "grad_norm", "learning_rate"};
+        double v[3 + LMT_MAX_LOG_EXTRAS] = {*tr_loss / (double)(t->state.global_step - *last_logged), grad_norm, lr};
+        size_t n = 3;
+        if (t->model->log_extras) n += (size_t)t->model->log_extras(t->model->self, false, k + 3, v + 3);
         *total_loss += *tr_loss;
         *tr_loss = 0;
         *last_logged = t->state.global_step;
-        emit_log(t, k, v, 3);
+        emit_log(t, k, v, n);
     }
     c->log = false;
     if (c->evaluate) {

@@ -16,8 +16,8 @@ Writes tests/fixtures/sft/:
                                  (input_ids, labels, seq_lengths when packed) exactly as SFTTrainer
                                  holds it, and the first collated batches (sequential order)
   tiny-smollm2/                  a tiny LlamaForCausalLM with SmolLM2's vocabulary (bf16 weights)
-  trainer.json                   per run: the SFTTrainer log history (loss, grad_norm, learning_rate
-                                 every step; grad_norm_f64: the same gradient norm summed in float64),
+  trainer.json                   per run: the SFTTrainer log history (loss, grad_norm, learning_rate,
+                                 entropy, mean_token_accuracy, num_tokens every step; grad_norm_f64: the same gradient norm summed in float64),
                                  fp32, the Trainer's random order; eval_history: eval_loss every 10 steps
                                  (the training file as evaluation set) for the first two runs
 Deterministic: a re-run rewrites the same bytes.
@@ -230,15 +230,16 @@ def main():
                 return clip(parameters, *a, **k)
             tr.accelerator.clip_grad_norm_ = clip_f64
             tr.train()
-            hist = [{k: h[k] for k in ("loss", "grad_norm", "learning_rate", "step", "num_tokens", "mean_token_accuracy")
-                     if k in h} for h in tr.state.log_history if "loss" in h]
+            hist = [{k: h[k] for k in ("loss", "grad_norm", "learning_rate", "entropy", "mean_token_accuracy", "num_tokens",
+                                       "step") if k in h} for h in tr.state.log_history if "loss" in h]
             for h in hist:
                 h["grad_norm_f64"] = exact[h["step"] - 1]
             settings = {k: (os.path.basename(v) if k == "chat_template_path" else v) for k, v in kw.items()}
             lora = None
             if peft:
                 lora = {"r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "target_modules": ["q_proj", "v_proj", "down_proj"]}
-            evals = [{"eval_loss": h["eval_loss"], "step": h["step"]} for h in tr.state.log_history if "eval_loss" in h]
+            evals = [{k: h[k] for k in ("eval_loss", "eval_entropy", "eval_mean_token_accuracy", "eval_num_tokens", "step")}
+                     for h in tr.state.log_history if "eval_loss" in h]
             trainer[name] = {"data": ds + ".jsonl", "settings": settings, "lora": lora, "log_history": hist,
                              "eval_history": evals, "train_samples": len(tr.train_dataset)}
             print(name, hist[0], hist[-1])
