@@ -1,10 +1,12 @@
 /* lmtune convert SRC DST: read a model folder in any supported format and
- * write it as save_pretrained would (config.json, model.safetensors). */
+ * write it as save_pretrained would (config.json, model.safetensors), with
+ * the folder's tokenizer files beside it. */
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
 #include "cli/hub_flags.h"
 #include "lmtune/lmtune.h"
+#include "train/tokenizer_files.h"
 
 int lmt_cmd_convert(int argc, char **argv) {
     if (argc < 3 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -13,7 +15,9 @@ int lmt_cmd_convert(int argc, char **argv) {
                 "Loads an HF model folder (model.safetensors, a sharded model.safetensors.index.json or\n"
                 "pytorch_model.bin) and writes it to DST_DIR as config.json (+ generation_config.json) and\n"
                 "model.safetensors, in the checkpoint's dtype unless --save_dtype; above --max_shard_size\n"
-                "(e.g. 2GB, 500MB; default 50GB) as model-0000N-of-0000M.safetensors + index, as save_pretrained.\n");
+                "(e.g. 2GB, 500MB; default 50GB) as model-0000N-of-0000M.safetensors + index, as save_pretrained.\n"
+                "The tokenizer files SRC_DIR holds (tokenizer.json, tokenizer_config.json, vocab/merges, vocab.txt,\n"
+                "*.spm, tokenizer.model, chat_template.jinja) are copied along.\n");
         return argc < 3 ? 2 : 0;
     }
     const char *dtype = NULL, *shard = NULL;
@@ -29,7 +33,7 @@ int lmt_cmd_convert(int argc, char **argv) {
     if (!src) return 1;
     lmt_model *m = NULL;
     if (lmt_model_load(src, &m) != LMT_OK || lmt_model_set_save_options(m, dtype, shard) != LMT_OK ||
-        lmt_model_save(m, argv[2]) != LMT_OK) {
+        lmt_model_save(m, argv[2]) != LMT_OK || lmt_tokenizer_files_save(src, NULL, argv[2]) != LMT_OK) {
         lmt_model_free(m);
         fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
         return 1;
