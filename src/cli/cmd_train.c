@@ -100,6 +100,7 @@ int lmt_cmd_train(int argc, char **argv) {
         const char *t = !strcmp(argv[i], "--task") && i + 1 < argc ? argv[i + 1] : !strncmp(argv[i], "--task=", 7) ? argv[i] + 7 : "";
         if (!strcmp(t, "mlm")) return lmt_cmd_train_mlm(argc, argv);
         if (!strcmp(t, "translation")) return lmt_cmd_train_translation(argc, argv);
+        if (!strcmp(t, "sft")) return lmt_cmd_train_sft(argc, argv);
     }
     clm_opts o = {.map_batch = 1000, .max_train = -1, .max_eval = -1, .keep_linebreaks = true};
     const lmt_flag flags[] = {

@@ -14,6 +14,7 @@ int lmt_cmd_chat_template(int argc, char **argv);
 int lmt_cmd_train(int argc, char **argv);
 int lmt_cmd_train_mlm(int argc, char **argv);
 int lmt_cmd_train_translation(int argc, char **argv);
+int lmt_cmd_train_sft(int argc, char **argv);
 int lmt_cmd_eval(int argc, char **argv);
 int lmt_cmd_generate(int argc, char **argv);
 int lmt_cmd_fill_mask(int argc, char **argv);

@@ -12,7 +12,7 @@
 #include "models/lora.h"
 #include "train/dist.h"
 
-const char *const lmt_cli_tasks[] = {"clm", "mlm", "translation", NULL};
+const char *const lmt_cli_tasks[] = {"clm", "mlm", "translation", "sft", NULL};
 
 int lmt_cli_fail(const char *what) {
     fprintf(stderr, "lmtune: error: %s%s%s\n", what ? what : "", what ? ": " : "", lmt_last_error());
@@ -70,6 +70,7 @@ int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag 
     c->lora_dropout = -1;   // unset: TRL's 0.05
     c->lora_targets = NULL;
     lmt_training_args_default(&c->args);
+    if (c->defaults) c->defaults(&c->args);
     int rc = lmt_cli_parse_flags(argc, argv, table, n, training_arg, &c->args, header,
                                  "  --<TrainingArguments name> VALUE   any TrainingArguments / Seq2SeqTrainingArguments option\n");
     if (rc) return rc;
@@ -233,7 +234,7 @@ static int train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, 
         lora.r = c->lora_r ? (int)c->lora_r : 16;
         lora.alpha = c->lora_alpha > 0 ? c->lora_alpha : 32;
         lora.dropout = c->lora_dropout >= 0 ? c->lora_dropout : 0.05;
-        lora.task_type = lmt_strdup(!strcmp(c->task ? c->task : "clm", "clm") ? "CAUSAL_LM" : !strcmp(c->task, "mlm") ? "FEATURE_EXTRACTION" : "SEQ_2_SEQ_LM");
+        lora.task_type = lmt_strdup(!strcmp(c->task ? c->task : "clm", "clm") || !strcmp(c->task, "sft") ? "CAUSAL_LM" : !strcmp(c->task, "mlm") ? "FEATURE_EXTRACTION" : "SEQ_2_SEQ_LM");
         if ((c->lora_targets && lmt_lora_config_set_targets(&lora, c->lora_targets) != LMT_OK) || !lora.task_type) {
             lmt_lora_config_free(&lora);
             return lmt_cli_fail(NULL);

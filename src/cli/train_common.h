@@ -24,6 +24,9 @@ typedef struct lmt_cli_train {
     double lora_alpha, lora_dropout;
     const char *lora_targets; /* comma-separated, or all-linear; NULL: peft's default for the model type */
     int rc;                   /* set by lmt_cli_usage_error: the exit status of a refused setting */
+    /* optional, set before parsing: the command's own defaults over
+     * TrainingArguments' (SFTConfig's), applied before any flag */
+    void (*defaults)(lmt_training_args *a);
 } lmt_cli_train;
 
 extern const char *const lmt_cli_tasks[];

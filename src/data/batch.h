@@ -13,6 +13,7 @@ typedef struct lmt_batch {
     int32_t *input_ids, *attention_mask, *labels, *token_type_ids;
     int T_dec;                       /* seq2seq: decoder length; labels are then (B, T_dec) */
     int32_t *decoder_input_ids;
+    int32_t *position_ids;           /* (B, T) packed sequences (positions restart per sequence), or NULL */
 } lmt_batch;
 
 /* A dataset the Trainer reads through a collator. collate fills *out for the

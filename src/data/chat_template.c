@@ -215,7 +215,35 @@ static lmt_json *plain_message(const lmt_json *m) {
     return r;
 }
 
+lmt_status lmt_chat_tmpl_use_file(lmt_chat_tmpl *t, const char *path) {
+    named_tmpl keep = t->n ? t->t[0] : (named_tmpl){0};
+    for (size_t i = 1; i < t->n; i++) {
+        free(t->t[i].name);
+        free(t->t[i].source);
+        lmt_jinja_free(t->t[i].tmpl);
+    }
+    free(keep.name);
+    free(keep.source);
+    lmt_jinja_free(keep.tmpl);
+    t->n = 0;
+    LMT_TRY(add_template_file(t, "default", path));
+    t->names[0] = t->t[0].name;
+    t->names[1] = NULL;
+    return LMT_OK;
+}
+
+bool lmt_chat_tmpl_has_generation(const lmt_chat_tmpl *t, const char *name) {
+    for (size_t i = 0; i < t->n; i++)
+        if (!strcmp(t->t[i].name, name ? name : "default") || (!name && t->n == 1)) return lmt_jinja_has_generation(t->t[i].tmpl);
+    return false;
+}
+
 lmt_status lmt_chat_tmpl_render(const lmt_chat_tmpl *t, const lmt_chat_args *a, char **out, size_t *out_len) {
+    return lmt_chat_tmpl_render_tracked(t, a, out, out_len, NULL, NULL);
+}
+
+lmt_status lmt_chat_tmpl_render_tracked(const lmt_chat_tmpl *t, const lmt_chat_args *a, char **out, size_t *out_len,
+                                        size_t **spans, size_t *n_spans) {
     *out = NULL;
     const named_tmpl *nt = pick(t, a);
     if (!nt) {
@@ -246,7 +274,7 @@ lmt_status lmt_chat_tmpl_render(const lmt_chat_tmpl *t, const lmt_chat_args *a, 
     if (!st) st = lmt_json_object_set(ctx, "tools", a->tools ? lmt_json_clone(a->tools) : lmt_json_new(LMT_JSON_NULL));
     if (!st) st = lmt_json_object_set(ctx, "documents", a->documents ? lmt_json_clone(a->documents) : lmt_json_new(LMT_JSON_NULL));
     if (!st) st = lmt_json_object_set(ctx, "add_generation_prompt", lmt_json_new_bool(a->add_generation_prompt));
-    if (!st) st = lmt_jinja_render(nt->tmpl, ctx, out, out_len);
+    if (!st) st = lmt_jinja_render_tracked(nt->tmpl, ctx, out, out_len, spans, n_spans);
     lmt_json_free(msgs);
     lmt_json_free(ctx);
     return st;

@@ -33,4 +33,13 @@ typedef struct lmt_chat_args {
 /* apply_chat_template(tokenize=False): *out malloc'd. Errors name the
  * template's file (and line and column for template errors). */
 lmt_status lmt_chat_tmpl_render(const lmt_chat_tmpl *t, const lmt_chat_args *args, char **out, size_t *out_len);
+/* The same, with the byte spans of its {% generation %} blocks
+ * (apply_chat_template's return_assistant_tokens_mask; jinja.h). */
+lmt_status lmt_chat_tmpl_render_tracked(const lmt_chat_tmpl *t, const lmt_chat_args *args, char **out, size_t *out_len,
+                                        size_t **spans, size_t *n_spans);
+/* tokenizer.chat_template = the file's text (TRL's chat_template_path to a
+ * .jinja file): it becomes the one "default" template; the special tokens stay. */
+lmt_status lmt_chat_tmpl_use_file(lmt_chat_tmpl *t, const char *path);
+/* Whether the template (NULL: the default) has {% generation %} markers. */
+bool lmt_chat_tmpl_has_generation(const lmt_chat_tmpl *t, const char *name);
 #endif

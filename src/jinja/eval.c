@@ -553,6 +553,23 @@ static lmt_status exec_body(jev *e, const jnode *body, jframe *f, lmt_strbuf *b)
         case N_BREAK: e->loopctl = 1; break;
         case N_CONTINUE: e->loopctl = 2; break;
         case N_BODY: LMT_TRY(exec_body(e, n, f, b)); break;
+        case N_GENERATION: {
+            size_t start = b->len;
+            LMT_TRY(exec_body(e, n->b, f, b));
+            /* AssistantTracker records the blocks rendered into the output itself */
+            if (b == e->out) {
+                if (e->n_spans + 2 > e->cap_spans) {
+                    size_t cap = e->cap_spans ? 2 * e->cap_spans : 16;
+                    size_t *p = realloc(e->spans, cap * sizeof *p);
+                    if (!p) return OOM(e);
+                    e->spans = p;
+                    e->cap_spans = cap;
+                }
+                e->spans[e->n_spans++] = start;
+                e->spans[e->n_spans++] = b->len;
+            }
+            break;
+        }
         default: AT(e, n); return jerr(e, "internal: not a statement");
         }
     }
@@ -652,11 +669,18 @@ void lmt_jinja_free(lmt_jinja_template *t) {
 }
 
 lmt_status lmt_jinja_render(const lmt_jinja_template *t, const lmt_json *context, char **out, size_t *out_len) {
+    return lmt_jinja_render_tracked(t, context, out, out_len, NULL, NULL);
+}
+
+lmt_status lmt_jinja_render_tracked(const lmt_jinja_template *t, const lmt_json *context, char **out, size_t *out_len,
+                                    size_t **spans, size_t *n_spans) {
     *out = NULL;
+    if (spans) { *spans = NULL; *n_spans = 0; }
     jarena a = {0};
     jev e = {.a = &a, .source = t->source};
     lmt_strbuf b;
     lmt_sb_init(&b);
+    e.out = &b;
     lmt_status st = LMT_OK;
     e.root = new_frame(&e, NULL);
     if (!e.root) st = OOM(&e);
@@ -668,9 +692,22 @@ lmt_status lmt_jinja_render(const lmt_jinja_template *t, const lmt_json *context
     if (!st) st = exec_body(&e, t->root, e.root, &b);
     if (!st && b.oom) st = OOM(&e);
     ja_free(&a);
-    if (st) { lmt_sb_free(&b); return st; }
+    if (st) { lmt_sb_free(&b); free(e.spans); return st; }
+    if (spans) { *spans = e.spans; *n_spans = e.n_spans / 2; }
+    else free(e.spans);
     if (out_len) *out_len = b.len;
     *out = lmt_sb_take(&b);
     if (!*out) return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", t->source);
     return LMT_OK;
 }
+
+static bool has_generation(const jnode *n) {
+    if (!n) return false;
+    if (n->k == N_GENERATION) return true;
+    if (has_generation(n->a) || has_generation(n->b) || has_generation(n->c)) return true;
+    for (size_t i = 0; i < n->n; i++) if (has_generation(n->list[i])) return true;
+    for (size_t i = 0; i < n->n2; i++) if (has_generation(n->list2[i])) return true;
+    return false;
+}
+
+bool lmt_jinja_has_generation(const lmt_jinja_template *t) { return t && has_generation(t->root); }

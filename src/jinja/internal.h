@@ -80,7 +80,7 @@ lmt_status jinja_lex(const char *src, size_t len, const char *source, jarena *a,
 typedef enum {
     N_STR, N_INT, N_FLOAT, N_BOOL, N_NONE, N_NAME, N_LIST, N_TUPLE, N_DICT, N_GETATTR, N_GETITEM, N_SLICE,
     N_CALL, N_FILTER, N_TEST, N_BINOP, N_NEG, N_POS, N_AND, N_OR, N_NOT, N_COND, N_COMPARE,
-    N_TEXT, N_OUTPUT, N_IF, N_FOR, N_SET, N_SETBLOCK, N_MACRO, N_BREAK, N_CONTINUE, N_BODY
+    N_TEXT, N_OUTPUT, N_IF, N_FOR, N_SET, N_SETBLOCK, N_MACRO, N_BREAK, N_CONTINUE, N_BODY, N_GENERATION
 } jnode_kind;
 typedef struct jnode jnode;
 struct jnode {
@@ -110,6 +110,10 @@ typedef struct jev {
     int loopctl;          /* 1 break, 2 continue */
     int depth;            /* macro calls in progress */
     int edepth;           /* expressions being evaluated */
+    /* {% generation %} tracking (AssistantTracker): the top-level output and
+     * the byte spans [start, end) its generation blocks rendered into it */
+    const lmt_strbuf *out;
+    size_t *spans, n_spans, cap_spans;
 } jev;
 /* sets the error at e's position; returns LMT_ERR_FORMAT */
 lmt_status jerr(jev *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -20,4 +20,11 @@ void lmt_jinja_free(lmt_jinja_template *t);
  * undefined). *out is malloc'd and NUL-terminated. strftime_now() reads the
  * clock, or LMT_TEMPLATE_NOW (Unix seconds, taken as UTC) when set. */
 lmt_status lmt_jinja_render(const lmt_jinja_template *t, const lmt_json *context, char **out, size_t *out_len);
+/* Whether the template has a {% generation %} block (TRL's has_generation_markers). */
+bool lmt_jinja_has_generation(const lmt_jinja_template *t);
+/* The same, and where the {% generation %} blocks rendered into the output
+ * (transformers' AssistantTracker): *n_spans pairs of byte offsets
+ * [start, end) in *spans (malloc'd; NULL when there are none). */
+lmt_status lmt_jinja_render_tracked(const lmt_jinja_template *t, const lmt_json *context, char **out, size_t *out_len,
+                                    size_t **spans, size_t *n_spans);
 #endif

@@ -685,7 +685,12 @@ static lmt_status parse_body_at(parser *P, const char *const *ends, jnode **body
             } else if (is_name(kw, "generation")) {   /* transformers' AssistantTracker: renders its body */
                 static const char *const ge[] = {"endgeneration", NULL};
                 const jtok *end;
-                if (!(st = expect_block_end(P)) && !(st = parse_body(P, ge, &n, &end))) st = expect_block_end(P);
+                jnode *gbody = NULL;
+                if (!(st = expect_block_end(P)) && !(st = parse_body(P, ge, &gbody, &end))) st = expect_block_end(P);
+                if (!st) {
+                    if (!(n = node(P, N_GENERATION, kw))) st = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+                    else n->b = gbody;
+                }
             } else {
                 char nm[64];
                 snprintf(nm, sizeof nm, "%.*s", (int)(kw->len < 60 ? kw->len : 60), kw->s);

@@ -33,10 +33,15 @@ static inline int row_end(const lmt_attention_shape *s, int i) {
     return e < 0 ? 0 : (e > s->Tk ? s->Tk : e);
 }
 
-/* ... and from *start on: the sliding window (0 without one). */
-static inline int row_start(const lmt_attention_shape *s, int i) {
-    if (!s->causal || s->window <= 0) return 0;
-    int st = i + (s->Tk - s->Tq) - s->window + 1;
+/* ... and from *start on: the sliding window (0 without one), and the
+ * query's own sequence in a row of packed ones. */
+static inline int row_start(const lmt_attention_shape *s, int b, int i) {
+    int st = 0;
+    if (s->causal && s->window > 0) st = i + (s->Tk - s->Tq) - s->window + 1;
+    if (s->seg_start) {
+        int g = s->seg_start[(size_t)b * s->Tq + i];
+        st = g > st ? g : st;
+    }
     return st < 0 ? 0 : st;
 }
 
@@ -54,6 +59,7 @@ void LMT_KERNEL_FN(lmt_attention_forward)(float *out, float *lse, const float *q
         int b = (int)(bh / NH), h = (int)(bh % NH), i0 = (int)(job % nblk) * qb;
         int nq = Tq - i0 < qb ? Tq - i0 : qb;
         int kend = row_end(s, i0 + nq - 1);               // keys any row of the block sees
+        int k0 = row_start(s, b, i0) < kend ? row_start(s, b, i0) : 0;   // ... from here (starts never decrease)
         float *P = scratch + (size_t)omp_get_thread_num() * 2 * qb * Tk;   // (nq, kend), row stride Tk
         const float *Q = q + ((size_t)b * Tq + i0) * s->ldq + h * hs;
         const float *K = k + (size_t)b * Tk * s->ldk + h * hs;
@@ -67,21 +73,21 @@ void LMT_KERNEL_FN(lmt_attention_forward)(float *out, float *lse, const float *q
             }
             continue;
         }
-        lmt_sgemm(false, true, nq, kend, hs, s->scale, Q, s->ldq, K, s->ldk, 0.0f, P, Tk);
+        lmt_sgemm(false, true, nq, kend - k0, hs, s->scale, Q, s->ldq, K + (size_t)k0 * s->ldk, s->ldk, 0.0f, P + k0, Tk);
         for (int ii = 0; ii < nq; ii++) {
             int i = i0 + ii;
             float *p = P + (size_t)ii * Tk;
-            int end = row_end(s, i), start = row_start(s, i);
+            int end = row_end(s, i), start = row_start(s, b, i);
             float mx = -INFINITY;
             for (int j = start; j < end; j++)
                 if (!km || km[j]) mx = p[j] > mx ? p[j] : mx;
             if (mx == -INFINITY) {      // every key masked: zero output
-                memset(p, 0, (size_t)kend * sizeof(float));
+                memset(p + k0, 0, (size_t)(kend - k0) * sizeof(float));
                 lse[(size_t)bh * Tq + i] = -INFINITY;
                 continue;
             }
             float sum = 0.0f;
-            for (int j = 0; j < start; j++) p[j] = 0.0f;   // outside the sliding window
+            for (int j = k0; j < start; j++) p[j] = 0.0f;   // outside the sliding window / sequence
             if (km) {
                 for (int j = start; j < end; j++) { p[j] = km[j] ? lmt_expf(p[j] - mx) : 0.0f; sum += p[j]; }
             } else {
@@ -90,12 +96,15 @@ void LMT_KERNEL_FN(lmt_attention_forward)(float *out, float *lse, const float *q
             }
             float inv = 1.0f / sum;
 #pragma omp simd
-            for (int j = 0; j < end; j++) p[j] *= inv;
+            for (int j = k0; j < end; j++) p[j] *= inv;
             for (int j = end; j < kend; j++) p[j] = 0.0f;
             lse[(size_t)bh * Tq + i] = mx + logf(sum);
-            if (s->dropout > 0.0f) lmt_dropout_row(p, (size_t)end, s->dropout, s->seed, drop_index(s, b, h, i));
+            if (s->dropout > 0.0f) {
+                for (int j = 0; j < k0; j++) p[j] = 0.0f;   // the mask's row covers every key from 0
+                lmt_dropout_row(p, (size_t)end, s->dropout, s->seed, drop_index(s, b, h, i));
+            }
         }
-        lmt_sgemm(false, false, nq, hs, kend, 1.0f, P, Tk, V, s->ldv, 0.0f, O, s->ldo);
+        lmt_sgemm(false, false, nq, hs, kend - k0, 1.0f, P + k0, Tk, V + (size_t)k0 * s->ldv, s->ldv, 0.0f, O, s->ldo);
     }
 }
 
@@ -119,38 +128,43 @@ void LMT_KERNEL_FN(lmt_attention_backward)(float *dq, float *dk, float *dv, cons
             int nq = Tq - i0 < qb ? Tq - i0 : qb;
             int kend = row_end(s, i0 + nq - 1);
             if (kend == 0) continue;
+            int k0 = row_start(s, b, i0) < kend ? row_start(s, b, i0) : 0;
             const float *Q = q + ((size_t)b * Tq + i0) * s->ldq + h * hs;
             const float *dO = dout + ((size_t)b * Tq + i0) * s->ldo + h * hs;
             float *dQ = dq + ((size_t)b * Tq + i0) * s->ldq + h * hs;
             /* recompute the probabilities from the saved log-sum-exp */
-            lmt_sgemm(false, true, nq, kend, hs, s->scale, Q, s->ldq, K, s->ldk, 0.0f, P, Tk);
-            lmt_sgemm(false, true, nq, kend, hs, 1.0f, dO, s->ldo, V, s->ldv, 0.0f, dP, Tk);
+            lmt_sgemm(false, true, nq, kend - k0, hs, s->scale, Q, s->ldq, K + (size_t)k0 * s->ldk, s->ldk, 0.0f, P + k0, Tk);
+            lmt_sgemm(false, true, nq, kend - k0, hs, 1.0f, dO, s->ldo, V + (size_t)k0 * s->ldv, s->ldv, 0.0f, dP + k0, Tk);
             for (int ii = 0; ii < nq; ii++) {
                 int i = i0 + ii;
                 float *p = P + (size_t)ii * Tk, *dp = dP + (size_t)ii * Tk;
                 float l = lse[(size_t)bh * Tq + i];
-                int end = l == -INFINITY ? 0 : row_end(s, i), start = row_start(s, i) < end ? row_start(s, i) : end;
-                for (int j = 0; j < start; j++) p[j] = 0.0f;   // outside the sliding window
+                int end = l == -INFINITY ? 0 : row_end(s, i), start = row_start(s, b, i) < end ? row_start(s, b, i) : end;
+                if (p_drop > 0.0f)   // the mask's row covers every key from 0
+                    for (int j = 0; j < k0; j++) { p[j] = 0.0f; dp[j] = 0.0f; }
+                int lo = p_drop > 0.0f ? 0 : k0;
+                for (int j = lo; j < start; j++) p[j] = 0.0f;   // outside the sliding window / sequence
                 if (km) {
                     for (int j = start; j < end; j++) p[j] = km[j] ? lmt_expf(p[j] - l) : 0.0f;
                 } else {
 #pragma omp simd
                     for (int j = start; j < end; j++) p[j] = lmt_expf(p[j] - l);
                 }
-                for (int j = end; j < kend; j++) { p[j] = 0.0f; dp[j] = 0.0f; }
+                for (int j = (end > k0 ? end : k0); j < kend; j++) { p[j] = 0.0f; dp[j] = 0.0f; }
                 /* dp holds d(dropped probabilities); take it through the mask */
                 if (p_drop > 0.0f) lmt_dropout_row(dp, (size_t)end, p_drop, s->seed, drop_index(s, b, h, i));
                 float d = 0.0f;   // sum_j p_j dp_j
 #pragma omp simd reduction(+:d)
-                for (int j = 0; j < end; j++) d += p[j] * dp[j];
+                for (int j = lo; j < end; j++) d += p[j] * dp[j];
 #pragma omp simd
-                for (int j = 0; j < end; j++) dp[j] = p[j] * (dp[j] - d);   // d(scores)
+                for (int j = lo; j < end; j++) dp[j] = p[j] * (dp[j] - d);   // d(scores)
                 if (p_drop > 0.0f)   // P becomes the dropped probabilities for dV
                     lmt_dropout_row(p, (size_t)end, p_drop, s->seed, drop_index(s, b, h, i));
             }
-            lmt_sgemm(true, false, kend, hs, nq, 1.0f, P, Tk, dO, s->ldo, 1.0f, dV, s->ldv);
-            lmt_sgemm(false, false, nq, hs, kend, s->scale, dP, Tk, K, s->ldk, 1.0f, dQ, s->ldq);
-            lmt_sgemm(true, false, kend, hs, nq, s->scale, dP, Tk, Q, s->ldq, 1.0f, dK, s->ldk);
+            size_t ko = (size_t)k0;
+            lmt_sgemm(true, false, kend - k0, hs, nq, 1.0f, P + ko, Tk, dO, s->ldo, 1.0f, dV + ko * s->ldv, s->ldv);
+            lmt_sgemm(false, false, nq, hs, kend - k0, s->scale, dP + ko, Tk, K + ko * s->ldk, s->ldk, 1.0f, dQ, s->ldq);
+            lmt_sgemm(true, false, kend - k0, hs, nq, s->scale, dP + ko, Tk, Q, s->ldq, 1.0f, dK + ko * s->ldk, s->ldk);
         }
     }
 }

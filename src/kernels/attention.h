@@ -25,6 +25,10 @@ typedef struct lmt_attention_shape {
     bool causal;                /* query i sees keys j <= i + (Tk - Tq) */
     int window;                 /* sliding window (causal only): and keys j > i + (Tk - Tq) - window; 0 = none */
     const int32_t *key_mask;    /* (B, Tk): 0 = padded key; NULL = none */
+    /* (B, Tq), self-attention (Tq == Tk): the first key query i may see, the
+     * start of its sequence in a row of packed sequences (transformers'
+     * packed-sequence mask); non-decreasing along a row. NULL = none */
+    const int32_t *seg_start;
     float dropout;              /* dropout on the probabilities (training) */
     uint64_t seed;              /* dropout seed; the backward must get the same */
     int threads;                /* threads to use; 0 = omp_get_max_threads() (scratch is sized by it) */

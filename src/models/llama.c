@@ -31,6 +31,9 @@ static void plan(void *self, lmt_arena *a, bool with_grads) {
     l->ids = lmt_arena_take_i32(a, N);
     l->mask = lmt_arena_take_i32(a, N);
     l->targets = lmt_arena_take_i32(a, N);
+    l->tok_cos = lmt_arena_take(a, N * (l->hs / 2));
+    l->tok_sin = lmt_arena_take(a, N * (l->hs / 2));
+    l->seg_start = lmt_arena_take_i32(a, N);
     l->net.ctx.attn_width = l->NH * l->hs;
     l->net.ctx.kv_width = l->NKV * l->hs;
     lmt_block_ctx_plan(&l->net.ctx, a, N, l->C, l->F, l->max_T, with_grads);
@@ -139,9 +142,31 @@ lmt_status lmt_llama_forward(lmt_llama *l, lmt_dtype dtype, const void *input_id
     l->B = B;
     l->T = T;
     lmt_net_step(n, B, training, labels != NULL);
-    rope_tables(l, T);
-    n->ctx.rope_cos = l->rope_cos;
-    n->ctx.rope_sin = l->rope_sin;
+    const int32_t *pos = l->positions;
+    l->positions = NULL;
+    n->ctx.rope_per_token = pos != NULL;
+    n->ctx.seg_start = NULL;
+    if (pos) {   /* packed sequences: each token's rotary row, each query's sequence start */
+        int half = l->hs / 2, pm = 0;
+        for (size_t i = 0; i < N; i++) {
+            if (pos[i] < 0 || pos[i] >= T) return lmt_fail(LMT_ERR_ARG, "%s: position_ids[%zu] = %d outside [0, %d)", n->name, i, pos[i], T);
+            pm = pos[i] > pm ? pos[i] : pm;
+        }
+        rope_tables(l, pm + 1);
+        for (size_t i = 0; i < N; i++) {
+            memcpy(l->tok_cos + i * half, l->rope_cos + (size_t)pos[i] * half, (size_t)half * sizeof(float));
+            memcpy(l->tok_sin + i * half, l->rope_sin + (size_t)pos[i] * half, (size_t)half * sizeof(float));
+            int t = (int)(i % (size_t)T);
+            l->seg_start[i] = t == 0 ? 0 : pos[i] - pos[i - 1] == 1 ? l->seg_start[i - 1] : t;
+        }
+        n->ctx.rope_cos = l->tok_cos;
+        n->ctx.rope_sin = l->tok_sin;
+        n->ctx.seg_start = l->seg_start;
+    } else {
+        rope_tables(l, T);
+        n->ctx.rope_cos = l->rope_cos;
+        n->ctx.rope_sin = l->rope_sin;
+    }
     lmt_embed_forward(&l->emb_cfg, &l->w.emb, &l->emb, l->ids, NULL, NULL, T, n->seeds[0], &n->ctx);
     const float *x = lmt_stack_forward(&l->h, l->emb.out, T, l->has_mask ? l->mask : NULL, NULL, 0, NULL, n->seeds + 1, &n->ctx);
     LMT_PROFILE("forward/rmsnorm", 0, lmt_rmsnorm_forward(l->norm, l->norm_rstd, x, l->w.norm_w, (int)N, l->C, l->eps));
@@ -163,6 +188,8 @@ lmt_status lmt_llama_backward_scaled(lmt_llama *l, float scale) {
     n->has_labels = false;
     return LMT_OK;
 }
+
+void lmt_llama_set_positions(lmt_llama *l, const int32_t *position_ids) { l->positions = position_ids; }
 
 lmt_status lmt_llama_backward(lmt_llama *l) { return lmt_llama_backward_scaled(l, lmt_net_mean_scale(&l->net)); }
 void lmt_llama_free(lmt_llama *l) { if (l) lmt_net_release(&l->net); free(l); }

@@ -46,6 +46,9 @@ typedef struct lmt_llama {
     float *rope_cos, *rope_sin;        /* (max_T, hs / 2) */
     int rope_T;                        /* the length the tables were computed for (0: none) */
     int32_t *ids, *mask, *targets;     /* (N) */
+    float *tok_cos, *tok_sin;          /* (N, hs / 2) packed sequences: each token's rotary row */
+    int32_t *seg_start;                /* (N) packed sequences: where each token's sequence starts in its row */
+    const int32_t *positions;          /* lmt_llama_set_positions' (B, T), for the next forward */
     bool has_mask;
     int B, T;
 } lmt_llama;
@@ -58,6 +61,13 @@ void lmt_llama_free(lmt_llama *l);
  * (may be NULL; shifted inside). */
 lmt_status lmt_llama_forward(lmt_llama *l, lmt_dtype dtype, const void *input_ids, const void *attention_mask,
                              const void *labels, int B, int T, bool training);
+/* position_ids (B, T) for the next forward (and its backward): several
+ * sequences packed in a row, as transformers reads them - a new sequence
+ * wherever a position is not the previous one + 1 - each with rotary
+ * positions from its own ids and attention within itself only (TRL's
+ * padding-free batches). NULL: positions 0..T-1. The array must live until
+ * the forward. */
+void lmt_llama_set_positions(lmt_llama *l, const int32_t *position_ids);
 /* Adds scale * d(sum of the per-target losses) to l->net.grads. */
 lmt_status lmt_llama_backward_scaled(lmt_llama *l, float scale);
 /* The gradient of the mean loss. */

@@ -27,6 +27,8 @@ typedef struct lmt_block_ctx {
     int attn_width, kv_width;    /* set before the plan when the attention is not C wide: q / output
                                     (NH * head_dim) and k / v (grouped-query); 0: C and attn_width */
     const float *rope_cos, *rope_sin;  /* (T, head_dim / 2) rotary tables of the step (attention with rope) */
+    bool rope_per_token;         /* packed sequences: the tables are (B * T, head_dim / 2), one row per token */
+    const int32_t *seg_start;    /* packed sequences: (B, T) the first key each query sees (attention.h); NULL: none */
     float *dx, *dalt;            /* (Nmax, C) the residual stream's gradient and its spare: a
                                     post-LN block's LayerNorm backward writes the spare, and they swap */
     float *dbuf, *dtmp;          /* (Nmax, max(C, attn_width)) a sublayer's gradients; (Nmax, C) dropout backward */

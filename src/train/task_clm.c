@@ -1,13 +1,74 @@
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
 #include "train/task_clm.h"
 
+/* SFTTrainer's per-batch metrics from the head's rows: the entropy of each
+ * labelled position's distribution and whether its most likely token is the
+ * label, averaged over the labelled positions (0 without any). The rows hold
+ * the logits, or after a fused loss the probabilities minus the one-hot label. */
+static void batch_metrics(lmt_clm_task *t, const lmt_batch *b, bool training) {
+    const lmt_head_acts *a = t->llama ? &t->llama->head : &t->gpt2->head;
+    const int32_t *tg = t->llama ? t->llama->targets : t->gpt2->targets;
+    int V = (int)t->base.model->cfg.vocab_size;
+    double ent = 0;
+    long valid = 0, correct = 0;
+    bool grad = a->logits_are_grad;
+#pragma omp parallel for schedule(static) reduction(+:ent, valid, correct) if ((long)a->M * V >= 1L << 20)
+    for (int r = 0; r < (a->gathered ? 0 : a->M); r++) {
+        int32_t y = tg[r];
+        if (y == -100) continue;
+        const float *x = a->logits + (size_t)r * V;
+        float l = grad ? 0.0f : a->lse[r], h = 0.0f, best = -INFINITY;
+        int arg = 0;
+        /* fused: the label's row value is p - 1, which has lost p's low digits; its loss -log p has them */
+        float py = grad ? expf(-a->losses[r]) : 0.0f;
+        for (int v = 0; v < V; v++) {
+            float p = grad ? (v == y ? py : x[v]) : expf(x[v] - l);
+            float lp = grad && v == y ? -a->losses[r] : p > 0.0f ? (grad ? logf(p) : x[v] - l) : 0.0f;
+            h -= p * lp;
+            float key = grad ? p : x[v];
+            if (key > best) { best = key; arg = v; }
+        }
+        ent += h;
+        correct += arg == y;
+        valid++;
+    }
+    int m = training ? 0 : 1;
+    t->entropy_sum[m] += valid ? ent / (double)valid : 0.0;
+    t->accuracy_sum[m] += valid ? (double)correct / (double)valid : 0.0;
+    t->n_batches[m]++;
+    if (training)
+        for (size_t i = 0; i < (size_t)b->B * b->T; i++) t->num_tokens += b->attention_mask ? b->attention_mask[i] != 0 : 1;
+}
+
+static int clm_log_extras(void *self, bool eval, const char **keys, double *vals) {
+    lmt_clm_task *t = self;
+    int m = eval ? 1 : 0, n = 0;
+    if (keys && t->n_batches[m] > 0) {   /* in SFTTrainer's order */
+        keys[n] = eval ? "eval_entropy" : "entropy"; vals[n++] = t->entropy_sum[m] / (double)t->n_batches[m];
+        keys[n] = eval ? "eval_mean_token_accuracy" : "mean_token_accuracy"; vals[n++] = t->accuracy_sum[m] / (double)t->n_batches[m];
+        keys[n] = eval ? "eval_num_tokens" : "num_tokens"; vals[n++] = (double)t->num_tokens;
+    }
+    t->entropy_sum[m] = t->accuracy_sum[m] = 0;
+    t->n_batches[m] = 0;
+    return n;
+}
+
+void lmt_clm_task_log_metrics(lmt_clm_task *t) {
+    t->sft_metrics = true;
+    t->base.log_extras = clm_log_extras;
+}
+
 static lmt_status clm_forward(void *self, const lmt_batch *b, bool training, uint64_t seed, double *loss_sum, int64_t *n_items) {
     lmt_clm_task *t = self;
     if (training) lmt_net_set_seed(t->net, seed);
+    if (b->position_ids && !t->llama) return lmt_fail(LMT_ERR_UNSUPPORTED, "packed sequences (position_ids) need a Llama-family model");
+    if (t->llama) lmt_llama_set_positions(t->llama, b->position_ids);
     if (t->llama) LMT_TRY(lmt_llama_forward(t->llama, LMT_I32, b->input_ids, b->attention_mask, b->labels, b->B, b->T, training));
     else LMT_TRY(lmt_gpt2_forward(t->gpt2, LMT_I32, b->input_ids, b->attention_mask, b->labels, b->B, b->T, training));
+    if (t->sft_metrics && b->labels) batch_metrics(t, b, training);
     *n_items = t->net->n_targets;
     *loss_sum = t->net->n_targets > 0 ? (double)t->net->loss * (double)t->net->n_targets : 0.0;
     return LMT_OK;

@@ -13,7 +13,15 @@ typedef struct lmt_clm_task {
     lmt_llama *llama;
     lmt_net *net;         /* its scaffolding (loss, n_targets, seeds, gradients) */
     bool count_shifted;   /* config.loss_type == "ForCausalLM": count labels[..., 1:] */
+    /* SFTTrainer's metrics (lmt_clm_task_log_metrics): per mode (0 training, 1
+     * evaluation) the sums of the micro-batches' mean entropy and token
+     * accuracy over labelled positions and how many; training tokens fed */
+    bool sft_metrics;
+    double entropy_sum[2], accuracy_sum[2];
+    int64_t n_batches[2], num_tokens;
 } lmt_clm_task;
+/* Logs SFTTrainer's entropy, mean_token_accuracy and num_tokens too. */
+void lmt_clm_task_log_metrics(lmt_clm_task *t);
 
 /* Binds a GPT-2 or Llama-family model for batches up to max_B x max_T. */
 lmt_status lmt_clm_task_create(lmt_model *m, int max_B, int max_T, lmt_clm_task **out);

@@ -178,9 +178,11 @@ size_t lmt_eval_log_entry(const lmt_eval_output *e, const char **k, double *v) {
 }
 
 lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e) {
-    const char *k[LMT_EVAL_LOG_MAX];
-    double v[LMT_EVAL_LOG_MAX];
-    return emit_log(t, k, v, lmt_eval_log_entry(e, k, v));
+    const char *k[LMT_EVAL_LOG_MAX + LMT_MAX_LOG_EXTRAS];
+    double v[LMT_EVAL_LOG_MAX + LMT_MAX_LOG_EXTRAS];
+    size_t n = lmt_eval_log_entry(e, k, v);
+    if (t->model->log_extras) n += (size_t)t->model->log_extras(t->model->self, true, k + n, v + n);   // SFTTrainer's eval_entropy ...
+    return emit_log(t, k, v, n);
 }
 
 static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out);
@@ -205,6 +207,7 @@ lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out) {
 static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
     memset(out, 0, sizeof *out);
     if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
+    if (t->model->log_extras) t->model->log_extras(t->model->self, true, NULL, NULL);   // this evaluation's alone
     double t0 = lmt_time_s();
     int64_t bs = t->args.per_device_eval_batch_size, n = t->eval->n, steps = 0;
     torch_rng_iterator(t);
@@ -493,12 +496,14 @@ typedef struct { bool log, evaluate, save, stop; } control;
 static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss, int64_t *last_logged, double *total_loss,
                                     double grad_norm, double lr) {
     if (c->log && t->state.global_step > *last_logged) {
-        const char *k[] = {"loss", "grad_norm", "learning_rate"};
-        double v[] = {*tr_loss / (double)(t->state.global_step - *last_logged), grad_norm, lr};
+        const char *k[3 + LMT_MAX_LOG_EXTRAS] = {"loss", "grad_norm", "learning_rate"};
+        double v[3 + LMT_MAX_LOG_EXTRAS] = {*tr_loss / (double)(t->state.global_step - *last_logged), grad_norm, lr};
+        size_t n = 3;
+        if (t->model->log_extras) n += (size_t)t->model->log_extras(t->model->self, false, k + 3, v + 3);
         *total_loss += *tr_loss;
         *tr_loss = 0;
         *last_logged = t->state.global_step;
-        LMT_TRY(emit_log_entry(t, k, v, 3, true));
+        LMT_TRY(emit_log_entry(t, k, v, n, true));
     }
     c->log = false;
     if (c->evaluate) {

@@ -44,7 +44,13 @@ typedef struct lmt_task_model {
     lmt_status (*save)(void *owner, const char *dir);
     lmt_status (*load)(void *owner, const char *dir);
     void *owner;                     /* save / load's */
+    /* Optional: extra log entries (SFTTrainer's entropy, mean_token_accuracy,
+     * num_tokens) since the last call: up to LMT_MAX_LOG_EXTRAS keys and values
+     * for the training log (eval false) or an evaluation's ("eval_" keys);
+     * returns how many, and starts over. keys NULL: only starts over. */
+    int (*log_extras)(void *self, bool eval, const char **keys, double *vals);
 } lmt_task_model;
+#define LMT_MAX_LOG_EXTRAS 4
 
 /* The trained tensors and their layout (train_params or the model's). */
 float *lmt_task_params(const lmt_task_model *m);

@@ -79,6 +79,7 @@ static lmt_attention_shape shape(const lmt_attn_cfg *c, int Tq, int Tk, const in
         .B = ctx->B, .NH = c->NH, .Tq = Tq, .Tk = Tk, .hs = head_size(c),
         .ldq = ld, .ldk = ld, .ldv = ld, .ldo = lmt_attn_q_width(c),
         .scale = c->scale, .causal = c->causal, .window = c->window, .key_mask = key_mask,
+        .seg_start = Tq == Tk ? ctx->seg_start : NULL,
         .dropout = ctx->training ? c->p_attn : 0.0f, .seed = seed, .threads = ctx->att_threads,
     };
     return s;
@@ -103,8 +104,10 @@ void lmt_attn_forward(const lmt_attn_cfg *c, const lmt_attn_params *w, lmt_attn_
     }
     if (c->rope)
         LMT_PROFILE("forward/rope", 0, {
-            lmt_rope_forward(a->q, ctx->B, Tq, c->NH, hs, Dq, ctx->rope_cos, ctx->rope_sin);
-            lmt_rope_forward(a->k, ctx->B, Tk, nkv(c), hs, Dkv, ctx->rope_cos, ctx->rope_sin);
+            /* per-token tables (packed sequences): the B rows as one sequence of B * T positions */
+            int rb = ctx->rope_per_token ? 1 : ctx->B, rq = ctx->rope_per_token ? Nq : Tq, rk = ctx->rope_per_token ? Nk : Tk;
+            lmt_rope_forward(a->q, rb, rq, c->NH, hs, Dq, ctx->rope_cos, ctx->rope_sin);
+            lmt_rope_forward(a->k, rb, rk, nkv(c), hs, Dkv, ctx->rope_cos, ctx->rope_sin);
         });
     if (a->ke != a->k) {
         expand_heads(a->ke, a->k, Nk, c->NH, nkv(c), hs);
@@ -142,8 +145,9 @@ void lmt_attn_backward(const lmt_attn_cfg *c, const lmt_attn_params *w, const lm
     }
     if (c->rope)
         LMT_PROFILE("backward/rope", 0, {
-            lmt_rope_backward(dq, ctx->B, Tq, c->NH, hs, Dq, ctx->rope_cos, ctx->rope_sin);
-            lmt_rope_backward(dk, ctx->B, Tk, nkv(c), hs, Dkv, ctx->rope_cos, ctx->rope_sin);
+            int rb = ctx->rope_per_token ? 1 : ctx->B, rq = ctx->rope_per_token ? Nq : Tq, rk = ctx->rope_per_token ? Nk : Tk;
+            lmt_rope_backward(dq, rb, rq, c->NH, hs, Dq, ctx->rope_cos, ctx->rope_sin);
+            lmt_rope_backward(dk, rb, rk, nkv(c), hs, Dkv, ctx->rope_cos, ctx->rope_sin);
         });
     if (c->fused) {
         LMT_PROFILE("backward/matmul qkv", 12 * nc * C, lmt_adapted_backward(
