@@ -56,7 +56,7 @@ static __attribute__((unused)) const char *lmt_fuzz_subdir(const char *sub, char
 
 /* Writes data to dir/name (plainly: no temporary name, no fsync). */
 static const char *lmt_fuzz_write(const char *dir, const char *name, const void *data, size_t size, char *path, size_t cap) {
-    snprintf(path, cap, "%s/%s", dir, name);
+    if (snprintf(path, cap, "%s/%s", dir, name) >= (int)cap) abort();
     FILE *f = fopen(path, "wb");
     if (!f) { perror(path); abort(); }
     if (size && fwrite(data, 1, size, f) != size) abort();
