@@ -1,6 +1,8 @@
 /* trainer_state.json: reading the file a transformers Trainer wrote and
  * writing it back gives the same bytes; logging appends HF-shaped entries. */
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "harness.h"
 #include "core/util.h"
 #include "train/trainer_state.h"
@@ -42,6 +44,21 @@ int main(void) {
     CHECK(strstr(lmt_last_error(), "schedules.json: unknown field \"transformers\"") != NULL);
     CHECK(lmt_trainer_state_load(&s, "/nonexistent/trainer_state.json") == LMT_ERR_NOT_FOUND);
     CHECK(strstr(lmt_last_error(), "/nonexistent/trainer_state.json") != NULL);
+    /* values the Trainer would divide by or count from are range-checked (fuzz_resume's findings) */
+    static const char *const bad[][2] = {{"{\"logging_steps\": 0}", "logging_steps is 0 (must be positive)"},
+                                         {"{\"global_step\": -3}", "global_step is -3 (must be zero or more)"},
+                                         {"{\"epoch\": NaN}", "epoch is nan"}};
+    char tmp[] = "/tmp/lmt-trainer-state-XXXXXX";
+    CHECK(mkdtemp(tmp) != NULL);
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char p[200];
+        snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
+        CHECK_OK(lmt_write_file_atomic(p, bad[k][0], strlen(bad[k][0])));
+        CHECK(lmt_trainer_state_load(&s, p) == LMT_ERR_FORMAT);
+        CHECK_MSG(strstr(lmt_last_error(), "trainer_state.json: ") && strstr(lmt_last_error(), bad[k][1]), "%s", lmt_last_error());
+        unlink(p);
+    }
+    rmdir(tmp);
     lmt_trainer_state_free(&s);
     free(want);
     return lmt_test_finish();

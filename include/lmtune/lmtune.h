@@ -49,7 +49,8 @@ typedef enum lmt_status {
     LMT_ERR_NOT_FOUND,   /* a required file, tensor or field is missing */
     LMT_ERR_INTERNAL,
     LMT_ERR_NETWORK,     /* a server could not be reached, or the transfer broke off */
-    LMT_ERR_ACCESS       /* a server refused: a private or gated repo, a missing or wrong token */
+    LMT_ERR_ACCESS,      /* a server refused: a private or gated repo, a missing or wrong token */
+    LMT_ERR_INTERRUPTED  /* training stopped on request (SIGINT) after saving a checkpoint */
 } lmt_status;
 
 /* Message of the last failure on this thread ("" if none). */

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,15 @@ static void print_trainable(void *user, int64_t trainable, int64_t all) {
     fflush(stdout);
 }
 
+/* SIGINT (Ctrl-C) during training: the handler only sets the flag; the
+ * Trainer sees it after the step, saves a checkpoint and stops. A second
+ * SIGINT (SA_RESETHAND) ends the process at once. */
+static volatile sig_atomic_t stop_requested;
+static void on_sigint(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
 static int train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, bool log_final_evaluation,
                      void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before));
 
@@ -242,9 +252,22 @@ static int train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, 
         job.lora = &lora;
     }
     lmt_finetune_result res;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    stop_requested = 0;
+    job.stop_flag = &stop_requested;
+    bool handled = c->train_file && sigaction(SIGINT, &sa, &old_sa) == 0;
     lmt_status st = lmt_finetune_run(&job, &res);
+    if (handled) sigaction(SIGINT, &old_sa, NULL);
     lmt_lora_config_free(&lora);
     if (st == LMT_OK) return 0;
+    if (st == LMT_ERR_INTERRUPTED) {   /* a clean stop: the shell's status for SIGINT */
+        fprintf(stderr, "\nlmtune: %s; resume with --resume_from_checkpoint latest\n", lmt_last_error());
+        return 130;
+    }
     lmt_cli_fail(NULL);
     return c->rc ? c->rc : 1;
 }

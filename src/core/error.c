@@ -50,6 +50,7 @@ const char *lmt_status_name(lmt_status s) {
     case LMT_ERR_INTERNAL: return "internal error";
     case LMT_ERR_NETWORK: return "network error";
     case LMT_ERR_ACCESS: return "access denied";
+    case LMT_ERR_INTERRUPTED: return "interrupted";
     }
     return "unknown status";
 }

@@ -393,6 +393,15 @@ void lmt_json_write_string(lmt_strbuf *b, const char *s, size_t len, bool ascii_
             i++;
             continue;
         }
+        /* a lone surrogate the parser kept (WTF-8: ED A0..BF xx) goes back
+         * out as its escape: raw, the text would not be UTF-8 (found by
+         * fuzz/fuzz_json.c) */
+        if (c == 0xED && i + 2 < len && u[i + 1] >= 0xA0 && u[i + 1] <= 0xBF && (u[i + 2] & 0xC0) == 0x80) {
+            snprintf(esc, sizeof esc, "\\u%04x", 0xD000u | ((u[i + 1] & 0x3Fu) << 6) | (u[i + 2] & 0x3Fu));
+            lmt_sb_puts(b, esc);
+            i += 3;
+            continue;
+        }
         if (c < 0x80 || !ascii_only) { lmt_sb_putc(b, (char)c); i++; continue; }
         size_t n;
         unsigned cp = decode_utf8(u + i, len - i, &n);

@@ -10,7 +10,10 @@
 static inline float lmt_expf(float x) {
     /* e^x = 2^n * e^r, n = round(x / ln2), |r| <= ln2/2 (Cephes polynomial). */
     x = x > 88.3762626647949f ? 88.3762626647949f : x;
-    float xc = x < -87.3365447504f ? -87.3365447504f : x;
+    /* NaN goes through the clamp too: converting a NaN n to int below is
+     * undefined (UBSan, found by fuzz/fuzz_resume.c on NaN weights); the
+     * result is NaN again by the last select */
+    float xc = !(x >= -87.3365447504f) ? -87.3365447504f : x;
     /* round to nearest even by the 1.5 * 2^23 trick: the same value as
      * roundevenf for |v| < 2^22 (here |v| < 128), and it vectorises (gcc does
      * not vectorise roundevenf calls) */
@@ -28,6 +31,7 @@ static inline float lmt_expf(float x) {
     float scale;
     memcpy(&scale, &e, sizeof scale);
     float y = p * scale;
+    y = x != x ? x : y;
     return x < -87.3365447504f ? 0.0f : y;   /* underflow to exactly 0 */
 }
 

@@ -275,6 +275,7 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
         t.on_log = job->cb.on_log;
         t.on_progress = job->cb.on_progress;
         t.log_user = job->cb.user;
+        t.stop_flag = job->stop_flag;
         /* Trainer.__init__'s init_hf_repo: the repo exists before training starts */
         if (s == LMT_OK && job->train && job->args->push_to_hub && lmt_dist_rank() == 0)
             s = lmt_push_init(job->args, t.hub_repo, sizeof t.hub_repo);   /* rank 0 alone pushes */

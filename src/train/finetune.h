@@ -82,6 +82,7 @@ typedef struct lmt_finetune_job {
     const struct lmt_lora_config *lora;
     lmt_finetune_task task;
     lmt_finetune_callbacks cb;
+    const volatile sig_atomic_t *stop_flag;   /* optional: the Trainer's stop_flag (SIGINT) */
 } lmt_finetune_job;
 
 struct lmt_lora;

@@ -415,6 +415,8 @@ static lmt_status save_checkpoint(lmt_trainer *t) {
     s = rotate_checkpoints(t);
 done:
     if (s != LMT_OK && tmp && lmt_is_dir(tmp)) lmt_rm_rf(tmp);
+    /* a full disk names the temporary file: say which checkpoint failed */
+    if (s != LMT_OK && final) lmt_fail_wrap(s, "cannot save %s", final);
     free(final);
     free(tmp);
     return s;
@@ -532,6 +534,15 @@ static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss,
         LMT_TRY(lmt_dist_bcast(t->state.best_model_checkpoint, sizeof t->state.best_model_checkpoint, 0, "the checkpoint barrier"));
     }
     return LMT_OK;
+}
+
+/* stop_flag was set: this step's checkpoint (unless it was just saved), then
+ * LMT_ERR_INTERRUPTED naming it */
+static lmt_status stop_requested(lmt_trainer *t, bool saved) {
+    if (!saved && lmt_dist_rank() == 0) LMT_TRY(save_checkpoint(t));   // under mpirun rank 0 alone writes
+    return lmt_fail(LMT_ERR_INTERRUPTED, "interrupted after step %lld of %lld: checkpoint saved in %s/checkpoint-%lld",
+                    (long long)t->state.global_step, (long long)t->state.max_steps, t->args.output_dir,
+                    (long long)t->state.global_step);
 }
 
 static int64_t steps_value(double v, int64_t max_steps) {
@@ -795,8 +806,10 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
                 t->on_progress(t->log_user, gs, max_steps, t->state.epoch, last_step_loss, tokens_seen / (el > 0 ? el : 1e-9),
                                done > 0 ? el / done * (double)(max_steps - gs) : 0);
             }
+            bool saving = c.save;
             s = log_save_evaluate(t, &c, &tr_loss, &last_logged, &total_loss, grad_norm, lr);
             if (last_logged == gs) tr_loss_rank = 0;
+            if (s == LMT_OK && t->stop_flag && *t->stop_flag) s = stop_requested(t, saving);
             if (s == LMT_OK && t->interrupt_at_step > 0 && gs >= t->interrupt_at_step) { c.stop = true; interrupted = true; }
         }
         if (s != LMT_OK || interrupted) break;

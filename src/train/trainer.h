@@ -7,6 +7,7 @@
  * transformers 5's Trainer. */
 #ifndef LMT_TRAIN_TRAINER_H
 #define LMT_TRAIN_TRAINER_H
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "lmtune/lmtune.h"
@@ -84,6 +85,11 @@ typedef struct lmt_trainer {
     struct lmt_tb_writer *tb;        /* owned: report_to tensorboard's event file (train/tensorboard.h) */
     char *tb_logdir;                 /* owned: its folder, chosen once (later files go there too) */
     int64_t interrupt_at_step;       /* > 0: stop after this step (as if interrupted) */
+    /* Optional: a stop request (the CLI's SIGINT handler sets it; the library
+     * installs no handler). Checked after each optimizer step: when set, the
+     * step's checkpoint is saved and training fails with LMT_ERR_INTERRUPTED
+     * (the message names the checkpoint), so a resume takes it up there. */
+    const volatile sig_atomic_t *stop_flag;
     /* called with each log entry as a JSON object line ({"loss": ..., "step": ...}) */
     void (*on_log)(void *user, const char *json);
     /* called after every optimizer step (for a live progress line) */

@@ -129,6 +129,19 @@ lmt_status lmt_trainer_state_load(lmt_trainer_state *s, const char *path) {
     GN("total_flos", s->total_flos, 0);
 #undef GI
 #undef GN
+    /* the Trainer divides by the *_steps and counts from global_step: values
+     * transformers' own loop would crash on (ZeroDivisionError) or misread
+     * are refused here, naming the field (found by fuzz/fuzz_resume.c) */
+    const struct { const char *key; int64_t v, min; } ranges[] = {
+        {"global_step", s->global_step, 0}, {"max_steps", s->max_steps, 0}, {"logging_steps", s->logging_steps, 1},
+        {"eval_steps", s->eval_steps, 1}, {"save_steps", s->save_steps, 0}, {"train_batch_size", s->train_batch_size, 0},
+        {"num_train_epochs", s->num_train_epochs, 0}, {"num_input_tokens_seen", s->num_input_tokens_seen, 0}};
+    for (size_t k = 0; st == LMT_OK && k < sizeof ranges / sizeof ranges[0]; k++)
+        if (ranges[k].v < ranges[k].min)
+            st = lmt_fail(LMT_ERR_FORMAT, "%s: %s is %lld (must be %s)", path, ranges[k].key, (long long)ranges[k].v,
+                          ranges[k].min ? "positive" : "zero or more");
+    if (st == LMT_OK && !(s->epoch >= 0 && isfinite(s->epoch)))
+        st = lmt_fail(LMT_ERR_FORMAT, "%s: epoch is %g (must be a finite number, zero or more)", path, s->epoch);
     if (st == LMT_OK) {
         const lmt_json *bm = lmt_json_get(j, "best_metric");
         if (bm && bm->type == LMT_JSON_NUMBER) {
