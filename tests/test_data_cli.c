@@ -32,8 +32,12 @@ int main(void) {
     rc = run("data show /nonexistent/file.jsonl");
     CHECK(rc == 1 && strstr(out, "/nonexistent/file.jsonl"));
     rc = run("data show x.txt --format nope");
-    CHECK(rc == 2 && strstr(out, "unknown --format"));
+    CHECK(rc == 2 && strstr(out, "lmtune: error: --format: expected one of text,"));
     rc = run("data frobnicate");
-    CHECK(rc == 2);
+    CHECK(rc == 2 && strstr(out, "lmtune: error: data: unknown subcommand"));
+    rc = run("data show x.txt -n abc");   /* usage errors exit 2 with the prefix every command uses */
+    CHECK(rc == 2 && strstr(out, "lmtune: error: -n needs a non-negative integer"));
+    rc = run("data show");
+    CHECK(rc == 2 && strstr(out, "lmtune: error: no FILE given"));
     return lmt_test_finish();
 }

@@ -26,6 +26,8 @@ typedef struct lmt_cli_train {
 } lmt_cli_train;
 
 extern const char *const lmt_cli_tasks[];
+/* lmtune eval: the train commands without --train_file (its own --help) */
+extern bool lmt_cli_eval_mode;
 lmt_status lmt_cli_load_args_json(void *args, const char *path);
 /* The rows for lmt_cli_train c (first in each command's table). */
 #define LMT_CLI_TRAIN_FLAGS(c)                                                                                         \
@@ -74,6 +76,4 @@ void lmt_cli_print_perplexity(void *user, const lmt_eval_output *e, bool final, 
 /* on_evaluate for Seq2SeqTrainer: eval_loss, compute_metrics' values (eval_bleu, eval_gen_len) */
 void lmt_cli_print_metrics(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before);
 
-/* Prints "lmtune: error: [what: ]<last library error>"; returns 1. */
-int lmt_cli_fail(const char *what);
 #endif
