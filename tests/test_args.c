@@ -50,7 +50,7 @@ int main(void) {
     CHECK_STREQ(a.run_name, "distilgpt2-finetuned-wikitext2");
 
     expect_err(&a, "learning_rat", "1", "unknown training argument \"learning_rat\" (did you mean learning_rate?)");
-    CHECK(lmt_training_args_set(&a, "learning_rat", "1", "cli") == LMT_ERR_NOT_FOUND);
+    CHECK(lmt_training_args_set(&a, "learning_rat", "1", "cli") == LMT_ERR_ARG);
     expect_err(&a, "per_device_train_batch_size", "8.5", "--per_device_train_batch_size: expected an integer >= 1, got \"8.5\"");
     expect_err(&a, "per_device_train_batch_size", "0", "--per_device_train_batch_size: expected an integer >= 1, got 0");
     expect_err(&a, "learning_rate", "fast", "--learning_rate: expected a number >= 0, got \"fast\"");
@@ -161,7 +161,7 @@ int main(void) {
     CHECK(write(fd, txt, strlen(txt)) == (ssize_t)strlen(txt));
     close(fd);
     lmt_training_args_default(&a);
-    CHECK(lmt_training_args_load_json(&a, path) == LMT_ERR_NOT_FOUND);
+    CHECK(lmt_training_args_load_json(&a, path) == LMT_ERR_ARG);
     CHECK(strstr(lmt_last_error(), path) && strstr(lmt_last_error(), "\"bogus\""));
     CHECK(a.learning_rate == 0.001 && a.seed == 7 && a.fp16);
     unlink(path);

@@ -20,6 +20,18 @@ int main(void) {
     CHECK(run("inspect") == 2);
     CHECK(run("frobnicate") == 2 && strstr(out, "unknown command 'frobnicate'"));
     CHECK(run("--help") == 0 && strstr(out, "inspect"));
+    {   /* every command's --help is its own usage (eval's used to be train's) */
+        static const char *const cmds[] = {"inspect", "convert", "merge", "train", "eval", "generate", "fill-mask", "translate", "bleu",
+                                           "tokenize", "chat-template", "download", "cache", "upload", "data", "arguments"};
+        for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+            char want[64];
+            snprintf(want, sizeof want, "usage: lmtune %s", cmds[i]);
+            int hrc = runf("%s --help", cmds[i]);
+            CHECK_MSG(hrc == 0 && strstr(out, want), "%s --help: rc %d, %.200s", cmds[i], hrc, out);
+        }
+        CHECK(run("bleu --hyp x --ref y --smooth sometimes") == 2 && strstr(out, "--smooth: expected one of exp, none, floor, add-k"));
+        CHECK(run("chat-template --tokenizer x --add_generation_prompt maybe") == 2 && strstr(out, "expected true or false"));
+    }
     char tmp[] = "/tmp/lmt-cli-XXXXXX";
     CHECK(mkdtemp(tmp) != NULL);
     char args[4096];

@@ -24,6 +24,7 @@ static const char eval_header[] =
 lmt_status lmt_cli_load_args_json(void *args, const char *path) { return lmt_training_args_load_json(args, path); }
 
 static lmt_status training_arg(void *args, const char *name, const char *value) {
+    if (!lmt_training_args_known(name)) return LMT_ERR_NOT_FOUND;   /* the parser suggests a name from both tables */
     return lmt_training_args_set(args, name, value, "command line");
 }
 

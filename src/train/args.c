@@ -246,8 +246,8 @@ lmt_status lmt_training_args_set(lmt_training_args *a, const char *name, const c
     char w[160];
     if (!f) {
         const char *near = lmt_training_args_suggest(name);
-        if (near) return lmt_fail(LMT_ERR_NOT_FOUND, "%s: unknown training argument \"%s\" (did you mean %s?)", src, name, near);
-        return lmt_fail(LMT_ERR_NOT_FOUND, "%s: unknown training argument \"%s\"", src, name);
+        if (near) return lmt_fail(LMT_ERR_ARG, "%s: unknown training argument \"%s\" (did you mean %s?)", src, name, near);
+        return lmt_fail(LMT_ERR_ARG, "%s: unknown training argument \"%s\"", src, name);
     }
     who(w, sizeof w, src, f->name);
     char v[1024];
@@ -255,7 +255,7 @@ lmt_status lmt_training_args_set(lmt_training_args *a, const char *name, const c
     LMT_TRY(check_value(f, w, value, v, sizeof v));
     bool dflt = is_default(f, v);
     if ((f->status == LMT_ARG_REFUSED || f->status == LMT_ARG_PLANNED) && !dflt)
-        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s %s is refused: %s", w, v, f->status == LMT_ARG_PLANNED ? "not implemented in lmtune yet" : f->note);
+        return lmt_fail(LMT_ERR_ARG, "%s %s is refused: %s", w, v, f->status == LMT_ARG_PLANNED ? "not implemented in lmtune yet" : f->note);
     if (!strcmp(f->name, "greater_is_better")) a->greater_is_better_set = !is_none(v);
     if (f->set) LMT_TRY(f->set(a, v, w));
     if (f->status == LMT_ARG_NO_EFFECT && !dflt) lmt_note("%s %s is accepted but has no effect: %s", w, v, f->note);

@@ -126,7 +126,9 @@ char *lmt_training_args_describe(bool markdown);
 void lmt_training_args_default(lmt_training_args *a);
 /* Sets one option by its TrainingArguments name or an alias (hyphens read as
  * underscores): the value checked against the registry row (type, range,
- * choices, status). `source` names where it came from for messages. */
+ * choices, status). `source` names where it came from for messages
+ * ("command line": "--name"). LMT_ERR_ARG with the reason otherwise (an
+ * unknown name with the closest known one). */
 lmt_status lmt_training_args_set(lmt_training_args *a, const char *name, const char *value, const char *source);
 /* Reads a JSON object of options (as TrainingArguments.to_json_string writes). */
 lmt_status lmt_training_args_load_json(lmt_training_args *a, const char *path);
