@@ -11,7 +11,7 @@
 
 /* under ASan, a failed huge malloc returns NULL as glibc's does, instead of aborting */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+__attribute__((visibility("default"), used)) const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
 
 int main(void) {
     static const char huge[] =
