@@ -27,6 +27,12 @@ int main(void) {
     CHECK(rc == 0 && strstr(out, "3 rows, 8 columns") && strstr(out, "answers.text") && strstr(out, "list<string>"));
     rc = run("data show " LMT_SOURCE_DIR "/tests/fixtures/data/loaders/table.csv -n 2 --seed 3");
     CHECK(rc == 0 && strstr(out, "| id") && strstr(out, "score"));
+    {   /* --name=value as every command takes it: the same picks */
+        char first[4096];
+        snprintf(first, sizeof first, "%s", out);
+        rc = run("data show " LMT_SOURCE_DIR "/tests/fixtures/data/loaders/table.csv -n 2 --seed=3 --width=60");
+        CHECK(rc == 0 && !strcmp(out, first));
+    }
     rc = run("data show " LMT_SOURCE_DIR "/tests/fixtures/data/loaders/table.csv -n 9");
     CHECK(rc == 1 && strstr(out, "table.csv") && strstr(out, "4 rows"));
     rc = run("data show /nonexistent/file.jsonl");

@@ -78,21 +78,31 @@ int lmt_cmd_data(int argc, char **argv) {
     }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char name[32];
+        const char *eq = !strncmp(a, "--", 2) ? strchr(a, '=') : NULL;
+        if (eq && (size_t)(eq - a) >= sizeof name) eq = NULL;
+        if (eq) {   /* --name=value: the value inline, nothing to skip */
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = '\0';
+            a = name;
+            v = eq + 1;
+        }
+        int skip = eq ? 0 : 1;   /* the value's own argument, after "--name value" */
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
         if (!strcmp(a, "-n") || !strcmp(a, "--n") || !strcmp(a, "--num_examples")) {
             if (!parse_u64(v, &n)) return usage_error("-n needs a non-negative integer");
-            i++;
+            i += skip;
         } else if (!strcmp(a, "--seed")) {
             if (!parse_u64(v, &seed)) return usage_error("--seed needs a non-negative integer");
             has_seed = true;
-            i++;
+            i += skip;
         } else if (!strcmp(a, "--width")) {
             if (!parse_u64(v, &width) || width > 100000) return usage_error("--width needs a positive integer");
-            i++;
+            i += skip;
         } else if (!strcmp(a, "--format")) {
             if (!v) return usage_error("--format needs a value");
             format = v;
-            i++;
+            i += skip;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "lmtune: error: data: unknown option '%s' (see lmtune data --help)\n", a);
             return 2;
