@@ -1,7 +1,9 @@
-/* Tokenizer throughput: lmtune's byte-level BPE over WikiText-2 (validation
+/* Tokenizer throughput: a tokenizer folder (GPT-2 by default; any folder
+ * lmt_tokenizer_load reads, Marian's included) over WikiText-2 (validation
  * + test, one example per line) and the first IMDb train reviews, batch
  * encoded at 1 and 2 threads; prints MB/s (input bytes) per thread count.
- * bench/run_tokenizer_bench.sh runs it next to HF tokenizers. */
+ * bench/run_tokenizer_bench.sh runs it next to HF tokenizers (or, for a
+ * slow tokenizer such as MarianTokenizer, next to its batch call). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Tokenizer throughput, lmtune vs HF tokenizers, same corpus, 1 and 2 threads.
 # Usage: bench/run_tokenizer_bench.sh [BUILD_DIR] [N_IMDB] [REPS] [TOKENIZER_DIR]
-# (TOKENIZER_DIR defaults to the GPT-2 folder; e.g. ../shared/data/llama-family/Llama-3.2-1B-Instruct)
+# (TOKENIZER_DIR defaults to the GPT-2 folder; e.g. ../shared/data/llama-family/Llama-3.2-1B-Instruct,
+# or ../shared/data/tokenizers/opus-mt-tc-big-en-pt for Marian, whose HF peer is the slow
+# MarianTokenizer: one thread whatever the count)
 set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}

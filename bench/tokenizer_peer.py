@@ -1,6 +1,7 @@
 """HF tokenizers peer of bench_tokenizer.c: the same corpus (WikiText-2
 validation + test lines, first N IMDb train reviews), GPT2TokenizerFast's
-backend encode_batch (ids, offsets, word ids), best of R runs.
+backend encode_batch (ids, offsets, word ids), best of R runs; for a slow
+tokenizer (a Marian folder: MarianTokenizer) its batch __call__.
 
 Usage: tokenizer_peer.py DATA_DIR THREADS [N_IMDB] [REPS] [TOKENIZER_DIR]
 (TOKENIZER_DIR: AutoTokenizer's backend, as lmt_tokenizer_load builds it;
@@ -34,11 +35,17 @@ nbytes = sum(len(t.encode("utf-8")) for t in texts)
 if tokdir == os.path.join(data, "tokenizers", "gpt2"):
     tok = transformers.GPT2TokenizerFast.from_pretrained(tokdir).backend_tokenizer
 else:   # what lmt_tokenizer_load follows
-    tok = transformers.AutoTokenizer.from_pretrained(tokdir).backend_tokenizer
+    tok = transformers.AutoTokenizer.from_pretrained(tokdir)
+    # a slow tokenizer (MarianTokenizer) has no backend: its batch call, one
+    # thread whatever THREADS says (sentencepiece under Python's loop)
+    tok = getattr(tok, "backend_tokenizer", None) or tok
 best = 1e30
 for _ in range(reps):
     t0 = time.perf_counter()
-    enc = tok.encode_batch(texts)
+    if hasattr(tok, "encode_batch"):
+        enc = [e.ids for e in tok.encode_batch(texts)]
+    else:
+        enc = tok(texts)["input_ids"]
     best = min(best, time.perf_counter() - t0)
-ntok = sum(len(e.ids) for e in enc)
+ntok = sum(len(e) for e in enc)
 print(f"hf_tokenizers threads={threads} tokens={ntok} seconds={best:.3f} MB/s={nbytes / 1e6 / best:.2f}")

@@ -22,7 +22,7 @@ int main(void) {
     CHECK(run("--help") == 0 && strstr(out, "inspect"));
     {   /* every command's --help is its own usage (eval's used to be train's) */
         static const char *const cmds[] = {"inspect", "convert", "merge", "train", "eval", "generate", "fill-mask", "translate", "bleu",
-                                           "tokenize", "chat-template", "download", "cache", "upload", "data", "arguments"};
+                                           "tokenize", "chat-template", "download", "cache", "upload", "data", "arguments", "plot"};
         for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
             char want[64];
             snprintf(want, sizeof want, "usage: lmtune %s", cmds[i]);

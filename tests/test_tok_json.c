@@ -244,11 +244,12 @@ int main(void) {
         lmt_json_free(ref);
     }
     /* tokenizers trained by the reference tool, one per pipeline shape */
-    const char *synth[] = {"unigram_metaspace", "wordpiece_custom", "bpe_suffix", "gemma_style", "llama3_style", "t5_precompiled"};
+    const char *synth[] = {"unigram_metaspace", "wordpiece_custom", "bpe_suffix", "gemma_style", "llama3_style", "t5_precompiled",
+                           "unigram_bytefallback", "bpe_unk", "bpe_unk_fused"};
     strlist test_sample = {0};
     for (size_t i = 0; i < wiki[1].n; i += 50) sl_push(&test_sample, wiki[1].s[i], wiki[1].len[i]);
     char tmpdir[] = "/tmp/lmt_tokjson_t5_XXXXXX";
-    for (int k = 0; k < 6; k++) {
+    for (int k = 0; k < (int)(sizeof synth / sizeof *synth); k++) {
         char path[512];
         snprintf(path, sizeof path, FX "synth/%s", synth[k]);
         if (k == 5) path_with_charsmap(path, tmpdir, path, sizeof path);

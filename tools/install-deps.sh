@@ -2,7 +2,7 @@
 # Installs what lmtune needs to build and test on Debian (as root or via sudo).
 # Packages already present are not reinstalled, so repeated runs are quick.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libopenblas-dev libutf8proc-dev libonig-dev libcurl4-openssl-dev libssl-dev)
+pkgs=(build-essential cmake pkg-config libopenblas-dev libutf8proc-dev libonig-dev libcurl4-openssl-dev libssl-dev zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

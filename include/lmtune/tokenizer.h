@@ -74,8 +74,28 @@ typedef struct lmt_encode_opts {
     bool truncate_left;         /* truncation_side="left" */
     bool text_target;           /* Marian: encode as text_target (target.spm);
                                    ignored by the other tokenizers */
+    int64_t stride;             /* tokenizers' truncation stride: must stay below the
+                                   length each truncated sequence keeps */
+    bool return_overflowing;    /* fill lmt_encoding.overflowing with what truncation
+                                   cut off, in windows overlapping by stride, each
+                                   post-processed and padded as tokenizers' Encoding
+                                   overflowing (return_overflowing_tokens) */
+    int64_t pad_length;         /* LMT_PAD_MAX_LENGTH pads to this (0: max_length) */
+    bool pad_id_set;            /* pad with pad_id / pad_type_id instead of the */
+    int32_t pad_id;             /* tokenizer's pad token and type 0 */
+    int32_t pad_type_id;
 } lmt_encode_opts;
 LMT_API lmt_encode_opts lmt_encode_opts_default(void);
+/* The options a plain call of this tokenizer uses (what opts=NULL means):
+ * - lmt_tokenizer_load_file: the file's "truncation" and "padding", as
+ *   tokenizers.Tokenizer.from_file(...).encode / encode_batch apply them
+ *   (padding BatchLongest pads a single encoding to its own length, rounded
+ *   to pad_to_multiple_of; a batch to its longest);
+ * - lmt_tokenizer_load (transformers' AutoTokenizer, which resets them on
+ *   every call): no truncation nor padding, but padding_side and
+ *   truncation_side from the file's directions (the pad token too, unless
+ *   the configs name one). */
+LMT_API lmt_encode_opts lmt_tokenizer_encode_opts(const lmt_tokenizer *t);
 
 /* One encoded sequence (or pair). Offsets are character (code point)
  * offsets into the input as Python sees it; word_ids and sequence_ids are
@@ -89,10 +109,12 @@ typedef struct lmt_encoding {
     int32_t *word_ids;
     int32_t *sequence_ids;
     int32_t *offset_start, *offset_end;
+    struct lmt_encoding *overflowing;   /* with opts.return_overflowing (else NULL) */
+    size_t n_overflowing;
 } lmt_encoding;
 LMT_API void lmt_encoding_free(lmt_encoding *e);
 
-/* Encodes text (and pair, or NULL). Input bytes that are not valid UTF-8 are
+/* Encodes text (and pair, or NULL) with opts (NULL: lmt_tokenizer_encode_opts(t)). Input bytes that are not valid UTF-8 are
  * replaced by U+FFFD exactly as Python's bytes.decode("utf-8", "replace"). */
 LMT_API lmt_status lmt_tokenizer_encode(const lmt_tokenizer *t, const char *text, size_t len, const char *pair, size_t pair_len,
                                 const lmt_encode_opts *opts, lmt_encoding *out);

@@ -186,7 +186,7 @@ lmt_status lmt_tuner_set_tokenizer(lmt_tuner *t, const lmt_tokenizer *tok, const
     if (tok_dir && !(dir = lmt_strdup(tok_dir))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     free(t->tok_dir);
     t->tok_dir = dir;
-    t->t.tokenizer_dir = dir;
+    LMT_TRY(lmt_trainer_set_tokenizer(&t->t, dir, tok));
     if (t->metrics_ready) { lmt_seq2seq_metrics_free(&t->metrics); t->metrics_ready = false; }
     t->t.prediction_step = NULL;
     t->t.compute_metrics = NULL;
@@ -246,7 +246,7 @@ lmt_status lmt_tuner_evaluate(lmt_tuner *t, lmt_eval_result *out) {
 
 static lmt_status save(lmt_tuner *t, const char *dir) {
     LMT_TRY(lmt_model_save(t->m, dir));
-    if (t->tok_dir) LMT_TRY(lmt_copy_tokenizer_files(t->tok_dir, dir));
+    LMT_TRY(lmt_trainer_save_tokenizer(&t->t, dir));
     char *p = lmt_path_join(dir, "trainer_state.json");
     if (!p) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     lmt_status s = lmt_trainer_state_save(&t->t.state, p);

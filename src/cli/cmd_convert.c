@@ -1,11 +1,13 @@
 /* lmtune convert SRC DST: read a model folder in any supported format and
- * write it as save_pretrained would (config.json, model.safetensors). */
+ * write it as save_pretrained would (config.json, model.safetensors), with
+ * the folder's tokenizer files beside it. */
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/hub_flags.h"
 #include "lmtune/lmtune.h"
+#include "train/tokenizer_files.h"
 
 int lmt_cmd_convert(int argc, char **argv) {
     const char *dtype = NULL, *shard = NULL, *model = NULL, *output = NULL;
@@ -21,7 +23,9 @@ int lmt_cmd_convert(int argc, char **argv) {
                                  "Loads an HF model folder (model.safetensors, a sharded model.safetensors.index.json or\n"
                                  "pytorch_model.bin) and writes it to DST_DIR as config.json (+ generation_config.json) and\n"
                                  "model.safetensors, in the checkpoint's dtype unless --save_dtype; above --max_shard_size\n"
-                                 "(e.g. 2GB, 500MB; default 50GB) as model-0000N-of-0000M.safetensors + index, as save_pretrained.\n",
+                                 "(e.g. 2GB, 500MB; default 50GB) as model-0000N-of-0000M.safetensors + index, as save_pretrained.\n"
+                                 "The tokenizer files SRC_DIR holds (tokenizer.json, tokenizer_config.json, vocab/merges, vocab.txt,\n"
+                                 "*.spm, tokenizer.model, chat_template.jinja) are copied along.\n",
                                  lmt_cli_hub_help, &dirs);
     if (!rc) {
         int used = 0;   /* positionals: SRC_DIR then DST_DIR, where the flags do not give them */
@@ -38,7 +42,7 @@ int lmt_cmd_convert(int argc, char **argv) {
     if (!src) return 1;
     lmt_model *m = NULL;
     if (lmt_model_load(src, &m) != LMT_OK || lmt_model_set_save_options(m, dtype, shard) != LMT_OK ||
-        lmt_model_save(m, output) != LMT_OK) {
+        lmt_model_save(m, output) != LMT_OK || lmt_tokenizer_files_save(src, NULL, output) != LMT_OK) {
         lmt_model_free(m);
         fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
         return 1;

@@ -24,4 +24,5 @@ int lmt_cmd_arguments(int argc, char **argv);
 int lmt_cmd_download(int argc, char **argv);
 int lmt_cmd_cache(int argc, char **argv);
 int lmt_cmd_upload(int argc, char **argv);
+int lmt_cmd_plot(int argc, char **argv);
 #endif

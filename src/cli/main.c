@@ -25,6 +25,7 @@ static const command commands[] = {
     {"download", lmt_cmd_download, "download a file or a repo from the Hugging Face Hub into the cache or a folder, as `hf download`"},
     {"cache", lmt_cmd_cache, "list (ls) or delete (rm) what the Hugging Face cache holds, as `hf cache`"},
     {"upload", lmt_cmd_upload, "upload a folder to a Hugging Face Hub repo (created when missing), as `hf upload`"},
+    {"plot", lmt_cmd_plot, "draw a run's loss, learning-rate and perplexity curves from trainer_state.json to a PNG"},
     {"arguments", lmt_cmd_arguments, "every TrainingArguments name: implemented, accepted with no effect, or refused, and why"},
     {"data", lmt_cmd_data, "show random examples of a dataset file (text, JSON Lines, CSV/TSV) or its columns"},
 };

@@ -216,6 +216,7 @@ int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity,
                       void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before)) {
     /* Hub names become cache folders: after every argument is checked, before any file is read */
     bool same = c->tok_dir && c->model_dir && !strcmp(c->tok_dir, c->model_dir);
+    const char *model_name = c->model_dir;   /* as given: the model card's base_model */
     if (c->model_dir && !(c->model_dir = lmt_cli_resolve(c->model_dir, true))) return 1;
     if (same) c->tok_dir = c->model_dir;
     else if (c->tok_dir && !(c->tok_dir = lmt_cli_resolve(c->tok_dir, false))) return 1;
@@ -224,7 +225,7 @@ int lmt_cli_train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity,
     if (c->args.push_to_hub && !c->args.hub_token[0] && token && strlen(token) < sizeof c->args.hub_token)
         snprintf(c->args.hub_token, sizeof c->args.hub_token, "%s", token);
     lmt_finetune_job job = {
-        .args = &c->args, .model_dir = c->model_dir, .config_path = c->config, .tokenizer_dir = c->tok_dir,
+        .args = &c->args, .model_dir = c->model_dir, .model_name = model_name, .config_path = c->config, .tokenizer_dir = c->tok_dir,
         .train = c->train_file != NULL, .perplexity = perplexity, .log_final_evaluation = log_final_evaluation, .task = task,
         .cb = {.user = c, .on_log = print_log, .on_progress = print_progress, .on_evaluate = on_evaluate, .on_saved = print_saved,
                .on_pushed = print_pushed, .on_trainable = print_trainable},

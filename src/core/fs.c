@@ -64,3 +64,27 @@ lmt_status lmt_dir_ensure_writable(const char *dir) {
     free(probe);
     return s;
 }
+
+lmt_status lmt_dir_check_creatable(const char *dir) {
+    if (!dir || !dir[0]) return lmt_fail(LMT_ERR_ARG, "no folder given");
+    char *p = lmt_strdup(dir);
+    if (!p) return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", dir);
+    lmt_status s = LMT_OK;
+    struct stat st;
+    /* the folder itself, else its nearest existing ancestor */
+    for (;;) {
+        if (stat(p, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) s = lmt_fail(LMT_ERR_IO, "%s: %s is not a folder", dir, p);
+            else if (access(p, W_OK | X_OK) != 0) s = lmt_fail(LMT_ERR_IO, "%s: %s is not writable: %s", dir, p, strerror(errno));
+            break;
+        }
+        if (errno != ENOENT && errno != ENOTDIR) { s = lmt_fail(LMT_ERR_IO, "%s: %s", p, strerror(errno)); break; }
+        char *slash = strrchr(p, '/');
+        while (slash && slash > p && slash[1] == '\0') { *slash = '\0'; slash = strrchr(p, '/'); }
+        if (!slash) { strcpy(p, "."); continue; }
+        if (slash == p) { p[1] = '\0'; continue; }
+        *slash = '\0';
+    }
+    free(p);
+    return s;
+}

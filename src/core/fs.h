@@ -20,4 +20,8 @@ bool lmt_dir_has_entries(const char *dir);
 /* mkdir -p dir, then proves a file can be written there (and removes it),
  * so a long run fails before it starts rather than when it saves. */
 lmt_status lmt_dir_ensure_writable(const char *dir);
+/* Whether dir could be written, creating nothing: dir when it exists, else
+ * its nearest existing ancestor must be a writable folder. For checking an
+ * output folder before the inputs are, so a failed start leaves nothing. */
+lmt_status lmt_dir_check_creatable(const char *dir);
 #endif

@@ -15,6 +15,7 @@ const char *lmt_arch_name(lmt_arch a) { return (unsigned)a < LMT_ARCH_COUNT ? ar
 const char *lmt_arch_class_name(lmt_arch a) { return (unsigned)a < LMT_ARCH_COUNT ? arch_classes[a] : "?"; }
 bool lmt_arch_is_encoder_decoder(lmt_arch a) { return a == LMT_ARCH_MARIAN; }
 bool lmt_arch_is_llama(lmt_arch a) { return a == LMT_ARCH_LLAMA || a == LMT_ARCH_MISTRAL || a == LMT_ARCH_QWEN2; }
+bool lmt_arch_can_generate(lmt_arch a) { return a == LMT_ARCH_GPT2 || a == LMT_ARCH_MARIAN || lmt_arch_is_llama(a); }
 
 const char *lmt_activation_name(lmt_activation a) {
     switch (a) {

@@ -10,6 +10,10 @@
 #include "core/util.h"
 #include "kernels/activation.h"
 
+/* The transformers release whose files lmtune writes (transformers_version
+ * in config.json and generation_config.json, the model card). */
+#define LMT_TRANSFORMERS_VERSION "5.23.0"
+
 /* config.json's hidden_act names: lmt_activation is the kernels' enum */
 const char *lmt_activation_name(lmt_activation a);
 
@@ -69,4 +73,6 @@ char *lmt_config_to_json(const lmt_config *cfg);
 bool lmt_arch_is_encoder_decoder(lmt_arch a);
 /* Whether the architecture is a Llama-family decoder (Llama, Mistral, Qwen2). */
 bool lmt_arch_is_llama(lmt_arch a);
+/* PreTrainedModel.can_generate(): the causal LMs and Marian (not the MLMs). */
+bool lmt_arch_can_generate(lmt_arch a);
 #endif

@@ -38,6 +38,10 @@ struct lmt_model {
 lmt_status lmt_model_init(lmt_config *cfg_moved, uint64_t seed, lmt_model **out);
 /* Pointer to a parameter by HF name (aliases resolved), or NULL. */
 float *lmt_model_tensor(lmt_model *m, const char *hf_name);
+/* GenerationConfig.from_model_config: what save_pretrained writes as
+ * generation_config.json for a model without one (lmt_model_save). NULL
+ * when out of memory. Caller frees. */
+lmt_json *lmt_model_generation_config_default(const lmt_model *m);
 /* Initialises parameter i as its spec says. */
 void lmt_model_init_param(lmt_model *m, size_t i, uint64_t seed);
 #endif

@@ -216,7 +216,9 @@ static char *config_json(const lmt_model *m) {
         return NULL;
     }
     const char *dt = dtype_torch_name(save_dtype(m));
-    if (lmt_json_object_set(j, "dtype", lmt_json_new_string(dt)) != LMT_OK ||
+    /* save_pretrained stamps the writing version over the one read */
+    if (lmt_json_object_set(j, "transformers_version", lmt_json_new_string(LMT_TRANSFORMERS_VERSION)) != LMT_OK ||
+        lmt_json_object_set(j, "dtype", lmt_json_new_string(dt)) != LMT_OK ||
         (lmt_json_get(j, "torch_dtype") && lmt_json_object_set(j, "torch_dtype", lmt_json_new_string(dt)) != LMT_OK)) {
         lmt_json_free(j);
         return NULL;
@@ -442,6 +444,40 @@ static lmt_status save_weights(const lmt_model *m, const char *dir) {
     return s;
 }
 
+/* GenerationConfig.from_model_config, as save_pretrained writes it for a
+ * model that can generate and has no generation_config.json: the special
+ * token ids config.json sets, and the generation settings older configs
+ * still carry (opus-mt's num_beams, max_length, bad_words_ids), which
+ * transformers 5 moves into the generation config on load. A model made
+ * from a config (no weights file: from_config) also gets
+ * output_attentions / output_hidden_states, as transformers 5.23 writes. */
+lmt_json *lmt_model_generation_config_default(const lmt_model *m) {
+    static const char *const keys[] = {
+        "bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id", "forced_bos_token_id", "forced_eos_token_id",
+        "max_length", "min_length", "do_sample", "early_stopping", "num_beams", "num_beam_groups", "diversity_penalty",
+        "temperature", "top_k", "top_p", "typical_p", "repetition_penalty", "length_penalty", "no_repeat_ngram_size",
+        "encoder_no_repeat_ngram_size", "bad_words_ids", "num_return_sequences", "remove_invalid_values",
+        "exponential_decay_length_penalty", "suppress_tokens", "begin_suppress_tokens"};
+    lmt_json *g = lmt_json_new(LMT_JSON_OBJECT);
+    if (!g || lmt_json_object_set(g, "_from_model_config", lmt_json_new_bool(true)) != LMT_OK) goto fail;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const lmt_json *v = lmt_json_get(m->cfg.raw, keys[i]);
+        if (!v || v->type == LMT_JSON_NULL) continue;
+        lmt_json *c = lmt_json_clone(v);
+        if (!c || lmt_json_object_set(g, keys[i], c) != LMT_OK) goto fail;
+    }
+    if (!m->report.weights_file && (lmt_json_object_set(g, "output_attentions", lmt_json_new_bool(false)) != LMT_OK ||
+                                    lmt_json_object_set(g, "output_hidden_states", lmt_json_new_bool(false)) != LMT_OK))
+        goto fail;
+    if (lmt_json_object_set(g, "transformers_version", lmt_json_new_string(LMT_TRANSFORMERS_VERSION)) != LMT_OK ||
+        lmt_json_object_set(g, "use_cache", lmt_json_new_bool(true)) != LMT_OK)
+        goto fail;
+    return g;
+fail:
+    lmt_json_free(g);
+    return NULL;
+}
+
 lmt_status lmt_model_save(const lmt_model *m, const char *dir) {
     LMT_TRY(lmt_mkdirs(dir));
     lmt_status s = LMT_OK;
@@ -454,18 +490,9 @@ lmt_status lmt_model_save(const lmt_model *m, const char *dir) {
     free(text); text = NULL;
 
     lmt_json *gen = m->generation_config, *made = NULL;
-    if (!gen && m->cfg.arch == LMT_ARCH_GPT2) {
-        /* GenerationConfig.from_model_config, as save_pretrained writes it for a GPT-2 */
-        const lmt_json *tv = lmt_json_get(m->cfg.raw, "transformers_version");
-        made = lmt_json_new(LMT_JSON_OBJECT);
-        if (made) {
-            lmt_json_object_set(made, "_from_model_config", lmt_json_new_bool(true));
-            if (m->cfg.bos_token_id >= 0) lmt_json_object_set(made, "bos_token_id", lmt_json_new_int(m->cfg.bos_token_id));
-            if (m->cfg.eos_token_id >= 0) lmt_json_object_set(made, "eos_token_id", lmt_json_new_int(m->cfg.eos_token_id));
-            lmt_json_object_set(made, "transformers_version", lmt_json_new_string(tv && tv->type == LMT_JSON_STRING ? tv->str : "5.23.0"));
-            lmt_json_object_set(made, "use_cache", lmt_json_new_bool(true));
-        }
-        gen = made;
+    if (!gen && lmt_arch_can_generate(m->cfg.arch) && !(gen = made = lmt_model_generation_config_default(m))) {
+        s = lmt_fail(LMT_ERR_NOMEM, "out of memory writing generation_config.json");
+        goto done;
     }
     if (gen) {
         lmt_config tmp = m->cfg;

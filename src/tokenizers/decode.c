@@ -9,7 +9,7 @@
 
 lmt_status lmt_tokenizer_decode(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
                                 bool clean_up_tokenization_spaces, char **out, size_t *out_len) {
-    if (t->model == LMT_TOK_UNIGRAM && !t->pipe) return lmt_tok_decode_marian(t, ids, n, skip_special_tokens, clean_up_tokenization_spaces, out, out_len);
+    if (t->pipe_tgt) return lmt_tok_decode_marian(t, ids, n, skip_special_tokens, clean_up_tokenization_spaces, out, out_len);
     /* tokenizers' decode: ids -> tokens (special ones skipped when asked),
      * then the decoder chain */
     const char **toks = malloc((n ? n : 1) * sizeof *toks);

@@ -190,9 +190,12 @@ static int stage(const lmt_dec_stage *st, const tlist *in, tlist *out) {
     case LMT_DEC_METASPACE:
         for (size_t i = 0; i < in->n && !rc; i++) {
             tmp.len = 0;
-            replace_into(&tmp, TOK(in, i), in->len[i], st->a, st->alen, " ", 1);
-            size_t skip = (i == 0 && st->prepend && tmp.len && tmp.data[0] == ' ') ? 1 : 0;
-            rc = tl_add(out, tmp.data ? tmp.data + skip : "", tmp.len - skip);
+            /* tokenizers 0.23 drops every replacement character of the first
+             * token when it prepends one ("x\u2581\u2581a" -> "xa"), not just a
+             * leading one; spaces already in the token stay */
+            bool drop = i == 0 && st->prepend;
+            replace_into(&tmp, TOK(in, i), in->len[i], st->a, st->alen, " ", drop ? 0 : 1);
+            rc = tl_add(out, tmp.data ? tmp.data : "", tmp.len);
         }
         break;
     case LMT_DEC_WORDPIECE:

@@ -1,8 +1,12 @@
-/* MarianTokenizer (transformers 5) over two SentencePiece models:
- * source.spm for inputs, target.spm for text_target, ids from the shared
- * vocab.json (pieces it lacks -> <unk>), </s> appended by the template,
- * decoding through the source model as transformers does when the
- * vocabularies are shared.
+/* MarianTokenizer (transformers 5's slow tokenizer over two SentencePiece
+ * models) as a configuration of the pipeline: added tokens (</s>, <unk>,
+ * <pad>) split off first, a leading ">>xx<<" of each run one token, then
+ * sentencepiece's own normalizer (LMT_NORM_SPM), no pre-tokenizer, and the
+ * .spm unigram model (LMT_PM_SPM) whose pieces take the ids of the shared
+ * vocab.json (pieces it lacks -> <unk>); </s> appended by the template.
+ * source.spm runs for inputs (t->pipe), target.spm for text_target
+ * (t->pipe_tgt). Decoding (below) is the slow tokenizer's: through the
+ * source model as transformers does when the vocabularies are shared.
  *
  * separate_vocabs=true (tokenizer_config.json): text_target pieces take
  * their ids from target_vocab.json (pieces it lacks -> its <unk>), and
@@ -35,6 +39,33 @@ static lmt_status load_vocab(lmt_bpe *b, const char *path) {
     return s;
 }
 
+/* Piece ids -> ids in the side's vocabulary, unk for pieces it lacks. */
+static void remap(lmt_pmodel *pm, int32_t unk) {
+    pm->vocab_unk = unk;
+    for (size_t i = 0; i < pm->spm->n; i++) pm->remap[i] = lmt_pmodel_spm_vocab_id(pm, pm->spm->piece[i], pm->spm->piece_len[i]);
+}
+
+/* One side's pipeline: the spm normalizer and model, pieces remapped into
+ * vocab (its <unk> for pieces it lacks). */
+static lmt_status side(lmt_tok_pipeline **out, const lmt_spm *m, const lmt_bpe *vocab, const char *vpath) {
+    lmt_tok_pipeline *p = *out = calloc(1, sizeof *p);
+    lmt_norm_stage *st = calloc(1, sizeof *st);
+    if (p) p->model.remap = malloc((m->n ? m->n : 1) * sizeof *p->model.remap);
+    if (!p || !st || !p->model.remap) { free(st); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    st->kind = LMT_NORM_SPM;
+    st->spm = m;
+    p->norm = (lmt_normalizer){st, 1};
+    p->model.kind = LMT_PM_SPM;
+    p->model.spm = m;
+    p->model.vocab = vocab->vocab;
+    int64_t unk;
+    if (!lmt_strmap_get(vocab->vocab, "<unk>", 5, &unk)) return lmt_fail(LMT_ERR_FORMAT, "%s: <unk> token must be in the vocab", vpath);
+    p->model.unk = (int32_t)unk;
+    remap(&p->model, (int32_t)unk);
+    p->lang_code = p->no_offsets = true;
+    return LMT_OK;
+}
+
 lmt_status lmt_marian_load(lmt_tokenizer *t, const char *dir, const lmt_json *cfg, const char *cfg_path) {
     bool separate = false;
     if (cfg) LMT_TRY(lmt_json_get_bool(cfg, "separate_vocabs", false, cfg_path, &separate));
@@ -45,8 +76,6 @@ lmt_status lmt_marian_load(lmt_tokenizer *t, const char *dir, const lmt_json *cf
     if (separate) {
         if (!lmt_file_exists(tvj)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (%s sets separate_vocabs=true)", tvj, cfg_path); goto done; }
         if ((s = load_vocab(&t->tgt_vocab, tvj)) != LMT_OK) goto done;
-        int64_t unk;
-        if (!lmt_strmap_get(t->tgt_vocab.vocab, "<unk>", 5, &unk)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: <unk> token must be in the vocab", tvj); goto done; }
         t->separate_vocabs = true;
     }
     if (!lmt_file_exists(tgt)) { s = lmt_fail(LMT_ERR_NOT_FOUND, "%s: missing (a Marian folder needs source.spm and target.spm)", tgt); goto done; }
@@ -56,6 +85,8 @@ lmt_status lmt_marian_load(lmt_tokenizer *t, const char *dir, const lmt_json *cf
     if ((s = lmt_spm_load(tgt, &t->spm_tgt)) != LMT_OK) goto done;
     t->spm_loaded = 2;
     if ((s = load_vocab(&t->bpe, vj)) != LMT_OK) goto done;
+    if ((s = side(&t->pipe, &t->spm_src, &t->bpe, vj)) != LMT_OK) goto done;
+    if ((s = side(&t->pipe_tgt, &t->spm_tgt, separate ? &t->tgt_vocab : &t->bpe, separate ? tvj : vj)) != LMT_OK) goto done;
     t->model = LMT_TOK_UNIGRAM;
     t->kind = LMT_TOKENIZER_MARIAN;
     /* MarianTokenizer's defaults; tokenizer_config.json may rename them */
@@ -64,17 +95,19 @@ lmt_status lmt_marian_load(lmt_tokenizer *t, const char *dir, const lmt_json *cf
         int64_t id;
         if (lmt_strmap_get(t->bpe.vocab, sp[k], strlen(sp[k]), &id)) s = lmt_added_vocab_add(&t->added, sp[k], (int32_t)id, true, false, false, false, false);
     }
-    if (s != LMT_OK) goto done;
-    int64_t unk;
-    if (!lmt_strmap_get(t->bpe.vocab, "<unk>", 5, &unk)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: <unk> token must be in the vocab", vj); goto done; }
 done:
     free(src); free(tgt); free(vj); free(tvj);
     return s;
 }
 
-/* The template: sequence(s) then </s>, all type 0. */
+/* The template: sequence(s) then </s>, all type 0. Pieces vocab.json lacks
+ * take the id of the configured unk_token (current_encoder[unk_token]). */
 lmt_status lmt_marian_post(lmt_tokenizer *t) {
     if (t->special.eos < 0) return lmt_fail(LMT_ERR_FORMAT, "%s: Marian tokenizer without an eos token in its vocabulary", t->dir);
+    if (t->special.unk >= 0 && t->special.unk != t->pipe->model.vocab_unk) {
+        remap(&t->pipe->model, t->special.unk);
+        if (!t->separate_vocabs) remap(&t->pipe_tgt->model, t->special.unk);
+    }
     t->post.kind = LMT_POST_TEMPLATE;
     t->post.single = calloc(2, sizeof *t->post.single);
     t->post.pair = calloc(3, sizeof *t->post.pair);
@@ -89,71 +122,6 @@ lmt_status lmt_marian_post(lmt_tokenizer *t) {
     t->post.n_single = 2;
     t->post.n_pair = 3;
     return LMT_OK;
-}
-
-/* _convert_token_to_id over the current encoder: vocab.json, or for
- * targets with separate vocabularies target_vocab.json; a piece it lacks is
- * that encoder's <unk> (checked present at load). */
-static int32_t piece_id(const lmt_tokenizer *t, bool target, const char *p, size_t n) {
-    int64_t id;
-    if (target && t->separate_vocabs) {
-        if (lmt_strmap_get(t->tgt_vocab.vocab, p, n, &id)) return (int32_t)id;
-        lmt_strmap_get(t->tgt_vocab.vocab, "<unk>", 5, &id);
-        return (int32_t)id;
-    }
-    return lmt_strmap_get(t->bpe.vocab, p, n, &id) ? (int32_t)id : t->special.unk;
-}
-
-static int push(lmt_raw_seq *out, int32_t id, uint32_t bs, uint32_t be) {
-    if (lmt_raw_reserve(out, out->n + 1)) return -1;
-    out->ids[out->n] = id;
-    out->bstart[out->n] = bs;
-    out->bend[out->n] = be;
-    out->words[out->n] = -1;   /* the slow tokenizer has no word ids nor offsets */
-    out->cstart[out->n] = out->cend[out->n] = 0;
-    out->lead[out->n] = out->trail[out->n] = 0;
-    out->n++;
-    return 0;
-}
-
-int lmt_tok_encode_raw_marian(const lmt_tokenizer *t, bool target, const char *text, size_t n, lmt_raw_seq *out) {
-    const lmt_spm *m = target ? &t->spm_tgt : &t->spm_src;
-    lmt_segments segs = {0};
-    lmt_strbuf norm;
-    lmt_sb_init(&norm);
-    int rc = lmt_added_split(&t->added, text, n, &segs);
-    for (size_t s = 0; s < segs.n && rc == 0; s++) {
-        const lmt_segment *g = &segs.v[s];
-        if (g->token >= 0) { rc = push(out, t->added.v[g->token].id, g->start, g->end); continue; }
-        const char *seg = text + g->start;
-        size_t slen = g->end - g->start;
-        /* remove_language_code: a leading ">>xx<<" is one token */
-        if (slen >= 2 && seg[0] == '>' && seg[1] == '>') {
-            const char *e = NULL;
-            for (size_t k = 2; k + 1 < slen; k++) if (seg[k] == '<' && seg[k + 1] == '<') { e = seg + k + 2; break; }
-            if (e) {
-                if ((rc = push(out, piece_id(t, target, seg, (size_t)(e - seg)), g->start, g->start + (uint32_t)(e - seg)))) break;
-                slen -= (size_t)(e - seg);
-                seg = e;
-            }
-        }
-        /* EncodeAsPieces: an unknown piece is its normalized surface, which
-         * vocab.json may still hold */
-        int32_t *ids;
-        uint32_t *sp;
-        size_t nid;
-        if ((rc = lmt_spm_encode_spans(m, seg, slen, &ids, &sp, &nid, &norm))) break;
-        for (size_t k = 0; k < nid && rc == 0; k++) {
-            int32_t id = ids[k] == m->unk_id ? piece_id(t, target, norm.data + sp[2 * k], sp[2 * k + 1] - sp[2 * k])
-                                             : piece_id(t, target, m->piece[ids[k]], m->piece_len[ids[k]]);
-            rc = push(out, id, g->start, g->end);
-        }
-        free(ids);
-        free(sp);
-    }
-    free(segs.v);
-    lmt_sb_free(&norm);
-    return rc;
 }
 
 /* Python's str.isspace over the code point at s. */

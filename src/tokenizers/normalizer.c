@@ -314,6 +314,18 @@ static int bert(const lmt_norm_stage *st, const lmt_normalized *in, lmt_normaliz
     return rc;
 }
 
+/* sentencepiece's Normalizer::Normalize over the whole run. Its users (the
+ * slow MarianTokenizer) report no offsets, so every output byte is aligned
+ * to the whole input. */
+static int spm_norm(const lmt_norm_stage *st, const lmt_normalized *s, lmt_normalized *out) {
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    int rc = lmt_spm_normalize(st->spm, s->s, s->n, &b);
+    if (!rc) rc = lmt_ns_push(out, b.data ? b.data : "", b.len, s->ostart[0], s->oend[s->n - 1]);
+    lmt_sb_free(&b);
+    return rc ? -1 : 0;
+}
+
 int lmt_normalizer_run(const lmt_normalizer *nz, lmt_regex_region **rr, lmt_normalized *s, lmt_normalized *tmp) {
     for (size_t k = 0; k < nz->n; k++) {
         const lmt_norm_stage *st = &nz->v[k];
@@ -338,6 +350,7 @@ int lmt_normalizer_run(const lmt_normalizer *nz, lmt_regex_region **rr, lmt_norm
             break;
         }
         case LMT_NORM_BERT: rc = bert(st, s, tmp); break;
+        case LMT_NORM_SPM: rc = spm_norm(st, s, tmp); break;
         default: rc = -1;
         }
         if (rc == 1) continue;   /* unchanged */

@@ -120,8 +120,14 @@ int lmt_spm_encode_spans(const lmt_spm *m, const char *text, size_t n, int32_t *
     *spans = NULL;
     *n_ids = 0;
     if (lmt_spm_normalize(m, text, n, norm)) return -1;
-    const unsigned char *s = (const unsigned char *)norm->data;
-    size_t size = norm->len;
+    return lmt_spm_encode_normalized(m, norm->data, norm->len, ids, spans, n_ids);
+}
+
+int lmt_spm_encode_normalized(const lmt_spm *m, const char *text, size_t size, int32_t **ids, uint32_t **spans, size_t *n_ids) {
+    *ids = NULL;
+    *spans = NULL;
+    *n_ids = 0;
+    const unsigned char *s = (const unsigned char *)text;
     if (size > UINT32_MAX - 1) return -1;
     best_node *best = malloc((size + 1) * sizeof *best);
     if (!best) return -1;
@@ -136,9 +142,12 @@ int lmt_spm_encode_spans(const lmt_spm *m, const char *text, size_t n, int32_t *
             mblen = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
             if (mblen > size - start) mblen = size - start;
         }
-        for (size_t len = 1; len <= m->max_piece_len && start + len <= size; len++) {
-            int64_t id;
-            if (!lmt_strmap_get(m->prefix, (const char *)s + start, len, &id)) break;
+        uint32_t node = 0;
+        for (size_t len = 1; start + len <= size; len++) {
+            const struct lmt_spm_edge *e = lmt_spm_trie_step(m, node, s[start + len - 1]);
+            if (!e) break;
+            node = e->child;
+            int32_t id = e->id;
             if (id < 0 || m->type[id] == LMT_SPM_UNUSED) continue;
             best_node *t = &best[start + len];
             float cand;

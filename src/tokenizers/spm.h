@@ -20,7 +20,12 @@ typedef struct lmt_spm {
     float *score;
     uint8_t *type;
     lmt_strmap *normal;        /* NORMAL / USER_DEFINED / UNUSED pieces -> id (the Viterbi trie) */
-    lmt_strmap *prefix;        /* every prefix of a `normal` piece -> its id, or -1 (lets Viterbi stop early) */
+    /* byte trie over the `normal` pieces (Viterbi walks it one byte a step):
+     * (node, byte) -> child and the child's piece id (or -1) in one
+     * open-addressing slot (key node << 8 | byte, plus 1; 0 = empty), so a
+     * step touches one cache line */
+    struct lmt_spm_edge { uint32_t key, child; int32_t id; } *edge;
+    size_t n_nodes, tmask;
     lmt_strmap *reserved;      /* CONTROL / UNKNOWN / BYTE pieces -> id */
     size_t max_piece_len;      /* bytes, over `normal` */
     bool has_user_defined;
@@ -56,6 +61,17 @@ int lmt_spm_encode(const lmt_spm *m, const char *text, size_t n, int32_t **ids, 
  * returns it in place of "<unk>"). *spans is malloc'd. */
 int lmt_spm_encode_spans(const lmt_spm *m, const char *text, size_t n, int32_t **ids, uint32_t **spans, size_t *n_ids,
                          lmt_strbuf *norm);
+/* The model alone (Model::Encode + PopulateSentencePieceText) over text
+ * already normalized by lmt_spm_normalize: ids and byte spans in it. */
+int lmt_spm_encode_normalized(const lmt_spm *m, const char *text, size_t n, int32_t **ids, uint32_t **spans, size_t *n_ids);
+/* The edge from trie node `node` by byte c, NULL when none (0 is the root). */
+static inline const struct lmt_spm_edge *lmt_spm_trie_step(const lmt_spm *m, uint32_t node, unsigned char c) {
+    uint32_t k = (node << 8 | c) + 1;
+    for (size_t j = (size_t)(((uint64_t)k * 0x9E3779B97F4A7C15ULL) >> 24) & m->tmask;; j = (j + 1) & m->tmask) {
+        if (m->edge[j].key == k) return &m->edge[j];
+        if (!m->edge[j].key) return NULL;
+    }
+}
 /* Id of a piece string (PieceToId): unk_id when unknown. */
 int32_t lmt_spm_piece_to_id(const lmt_spm *m, const char *piece, size_t len);
 /* DecodePieces: appends the decoded text of pieces to out. */

@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "tokenizers/bpe.h"
 #include "tokenizers/regex.h"
+#include "tokenizers/spm.h"
 #include "tokenizers/wordpiece.h"
 
 /* ---- normalized strings (lmt_normalized: bytes + per-byte original range) ---- */
@@ -45,7 +46,8 @@ int lmt_charsmap_normalize(const lmt_charsmap *cm, const lmt_normalized *in, lmt
 /* ---- normalizers ---- */
 typedef enum {
     LMT_NORM_NFC, LMT_NORM_NFD, LMT_NORM_NFKC, LMT_NORM_NFKD, LMT_NORM_LOWERCASE, LMT_NORM_STRIP,
-    LMT_NORM_STRIP_ACCENTS, LMT_NORM_REPLACE, LMT_NORM_PREPEND, LMT_NORM_BERT, LMT_NORM_PRECOMPILED
+    LMT_NORM_STRIP_ACCENTS, LMT_NORM_REPLACE, LMT_NORM_PREPEND, LMT_NORM_BERT, LMT_NORM_PRECOMPILED,
+    LMT_NORM_SPM   /* sentencepiece's own Normalizer (MarianTokenizer, a slow tokenizer: no tokenizer.json type) */
 } lmt_norm_kind;
 
 typedef struct lmt_norm_stage {
@@ -56,6 +58,7 @@ typedef struct lmt_norm_stage {
     size_t content_len;
     lmt_bert_norm bert;
     lmt_charsmap *charsmap;    /* Precompiled */
+    const lmt_spm *spm;        /* SPM: the model whose NormalizerSpec runs (not owned) */
 } lmt_norm_stage;
 
 typedef struct lmt_normalizer { lmt_norm_stage *v; size_t n; } lmt_normalizer;
@@ -126,7 +129,7 @@ int lmt_pretok_emit(const lmt_pwords *in, size_t word, lmt_piece *pieces, size_t
                     lmt_pwords *out);
 
 /* ---- models ---- */
-typedef enum { LMT_PM_BPE, LMT_PM_WORDPIECE, LMT_PM_UNIGRAM } lmt_pmodel_kind;
+typedef enum { LMT_PM_BPE, LMT_PM_WORDPIECE, LMT_PM_UNIGRAM, LMT_PM_SPM } lmt_pmodel_kind;
 typedef struct lmt_pmodel {
     lmt_pmodel_kind kind;
     bool byte_fallback, fuse_unk, ignore_merges;
@@ -139,6 +142,13 @@ typedef struct lmt_pmodel {
     double *scores;
     double min_score;
     size_t max_piece;
+    /* SPM (a .spm file's unigram model as sentencepiece runs it; Marian):
+     * each piece id -> the id of its string in an outside vocabulary (remap),
+     * an unknown piece by its surface in that vocabulary, else vocab_unk */
+    const lmt_spm *spm;        /* not owned */
+    int32_t *remap;
+    const lmt_strmap *vocab;   /* not owned */
+    int32_t vocab_unk;
 } lmt_pmodel;
 
 /* BPE over one word (bytelevel: raw bytes mapped by the byte alphabet;
@@ -153,6 +163,13 @@ int lmt_pmodel_bpe(const lmt_pmodel *m, const lmt_bpe *b, lmt_bpe_cache *cache, 
  * bytes (byte_fallback) or unk. */
 int lmt_pmodel_unigram(const lmt_pmodel *m, const lmt_bpe *b, const unsigned char *w, size_t n, lmt_bpe_tok **out,
                        size_t *count, size_t *cap);
+/* The SPM model over one normalized word (lmt_spm_encode_normalized, ids
+ * remapped). Not cut into words nor cached: sentencepiece sums float scores
+ * along the whole line, and the rounding of that sum breaks ties
+ * ("." "..." vs "..." "."), so a word alone can come out differently. */
+int lmt_pmodel_spm(const lmt_pmodel *m, const unsigned char *w, size_t n, lmt_bpe_tok **out, size_t *count, size_t *cap);
+/* Id of a token string in the SPM model's outside vocabulary, else its unk. */
+int32_t lmt_pmodel_spm_vocab_id(const lmt_pmodel *m, const char *s, size_t n);
 /* True when every token holds U+2581 only as a leading run and nothing is
  * dropped (an unk exists), nor merges ignored, nor prefix/suffix set. */
 bool lmt_pmodel_meta_splittable(const lmt_pmodel *m, const lmt_bpe *b);
@@ -187,6 +204,11 @@ typedef struct lmt_tok_pipeline {
     lmt_pmodel model;
     lmt_decoder dec;
     bool norm_added;           /* has normalized=true added tokens (matched after the normalizer) */
+    /* MarianTokenizer (a slow tokenizer): a leading ">>xx<<" of each run
+     * between added tokens is one token (remove_language_code), before the
+     * normalizer; encodings carry no offsets (0) nor word ids (-1) */
+    bool lang_code;
+    bool no_offsets;
 } lmt_tok_pipeline;
 void lmt_tok_pipeline_free(lmt_tok_pipeline *p);
 #endif

@@ -156,6 +156,49 @@ lmt_status lmt_tok_load_added_json(lmt_tokenizer *t, const lmt_json *added, cons
 
 /* cfg: tokenizer_config.json (NULL: the file as tokenizers.Tokenizer.from_file
  * reads it); dir: the folder (its config.json's model_type). */
+/* tokenizer.json's "truncation" and "padding" (null: none) into o; the
+ * padding's pad_token into *pad_token (NULL if no padding). */
+static lmt_status read_trunc_pad(const lmt_json *j, const char *path, lmt_encode_opts *o, const char **pad_token) {
+    *pad_token = NULL;
+    const lmt_json *tr = lmt_json_get(j, "truncation"), *pd = lmt_json_get(j, "padding");
+    const char *str;
+    int64_t v;
+    if (tr && tr->type != LMT_JSON_NULL) {
+        if (tr->type != LMT_JSON_OBJECT) return lmt_fail(LMT_ERR_FORMAT, "%s: \"truncation\" must be an object or null", path);
+        LMT_TRY(lmt_json_get_str(tr, "strategy", "LongestFirst", path, &str));
+        if (!strcmp(str, "LongestFirst")) o->truncation = LMT_TRUNCATE_LONGEST_FIRST;
+        else if (!strcmp(str, "OnlyFirst")) o->truncation = LMT_TRUNCATE_ONLY_FIRST;
+        else if (!strcmp(str, "OnlySecond")) o->truncation = LMT_TRUNCATE_ONLY_SECOND;
+        else return lmt_fail(LMT_ERR_FORMAT, "%s: truncation.strategy \"%s\" is not LongestFirst, OnlyFirst or OnlySecond", path, str);
+        LMT_TRY(lmt_json_get_str(tr, "direction", "Right", path, &str));
+        if (strcmp(str, "Left") && strcmp(str, "Right")) return lmt_fail(LMT_ERR_FORMAT, "%s: truncation.direction \"%s\" is not Left or Right", path, str);
+        o->truncate_left = !strcmp(str, "Left");
+        LMT_TRY(lmt_json_get_int(tr, "max_length", 512, path, &o->max_length));
+        LMT_TRY(lmt_json_get_int(tr, "stride", 0, path, &o->stride));
+        if (o->max_length < 0 || o->stride < 0) return lmt_fail(LMT_ERR_FORMAT, "%s: truncation.max_length and stride must be >= 0", path);
+    }
+    if (pd && pd->type != LMT_JSON_NULL) {
+        if (pd->type != LMT_JSON_OBJECT) return lmt_fail(LMT_ERR_FORMAT, "%s: \"padding\" must be an object or null", path);
+        const lmt_json *st = lmt_json_get(pd, "strategy");
+        const lmt_json *fixed = st && st->type == LMT_JSON_OBJECT ? lmt_json_get(st, "Fixed") : NULL;
+        if (!st || (st->type == LMT_JSON_STRING && !strcmp(st->str, "BatchLongest"))) o->padding = LMT_PAD_LONGEST;
+        else if (fixed && fixed->type == LMT_JSON_NUMBER && fixed->is_int && fixed->i64 >= 0) { o->padding = LMT_PAD_MAX_LENGTH; o->pad_length = fixed->i64; }
+        else return lmt_fail(LMT_ERR_FORMAT, "%s: padding.strategy must be \"BatchLongest\" or {\"Fixed\": N}", path);
+        LMT_TRY(lmt_json_get_str(pd, "direction", "Right", path, &str));
+        if (strcmp(str, "Left") && strcmp(str, "Right")) return lmt_fail(LMT_ERR_FORMAT, "%s: padding.direction \"%s\" is not Left or Right", path, str);
+        o->pad_left = !strcmp(str, "Left");
+        const lmt_json *m = lmt_json_get(pd, "pad_to_multiple_of");
+        if (m && m->type != LMT_JSON_NULL) LMT_TRY(lmt_json_get_int(pd, "pad_to_multiple_of", 0, path, &o->pad_to_multiple_of));
+        LMT_TRY(lmt_json_get_int(pd, "pad_id", 0, path, &v));
+        o->pad_id = (int32_t)v;
+        LMT_TRY(lmt_json_get_int(pd, "pad_type_id", 0, path, &v));
+        o->pad_type_id = (int32_t)v;
+        o->pad_id_set = true;
+        LMT_TRY(lmt_json_get_str(pd, "pad_token", "[PAD]", path, pad_token));
+    }
+    return LMT_OK;
+}
+
 static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *dir) {
     lmt_json *j;
     LMT_TRY(lmt_json_parse_file(path, &j));
@@ -174,6 +217,18 @@ static lmt_status load_tokenizer_json(lmt_tokenizer *t, const char *path, const 
         s = lmt_json_object_set((lmt_json *)lmt_json_get(j, "pre_tokenizer"), "add_prefix_space", lmt_json_new_bool(aps->boolean));
     if (s == LMT_OK) s = lmt_tok_load_pipeline(t, j, NULL, NULL, path);
     if (s == LMT_OK && t->post.kind == LMT_POST_ROBERTA) t->kind = LMT_TOKENIZER_ROBERTA;
+    const char *pad_token = NULL;
+    lmt_encode_opts fo = lmt_encode_opts_default();
+    if (s == LMT_OK) s = read_trunc_pad(j, path, &fo, &pad_token);
+    fo.return_overflowing = true;   /* tokenizers' Encoding always carries them */
+    if (s == LMT_OK && !cfg && !dir) t->call_opts = fo;   /* Tokenizer.from_file: the file's settings */
+    else if (s == LMT_OK) {
+        /* AutoTokenizer: per call, but padding_side / truncation_side default
+         * to the file's, and pad_token (unless the configs name one) */
+        t->call_opts.pad_left = fo.pad_left;
+        t->call_opts.truncate_left = fo.truncate_left;
+        t->file_pad_id = pad_token ? lmt_tok_vocab_id(t, pad_token) : -1;
+    }
 done:
     lmt_json_free(j);
     return s;
@@ -185,6 +240,8 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
     lmt_tokenizer *t = calloc(1, sizeof *t);
     if (!t) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     t->dir = lmt_strdup(dir);
+    t->call_opts = lmt_encode_opts_default();
+    t->file_pad_id = -1;
     char *tj = lmt_path_join(dir, "tokenizer.json"), *vj = lmt_path_join(dir, "vocab.json"),
          *mt = lmt_path_join(dir, "merges.txt"), *tc = lmt_path_join(dir, "tokenizer_config.json"),
          *sm = lmt_path_join(dir, "special_tokens_map.json"), *vt = lmt_path_join(dir, "vocab.txt");
@@ -204,6 +261,7 @@ lmt_status lmt_tokenizer_load(const char *dir, lmt_tokenizer **out) {
         lmt_bpe_finish(&t->bpe);
         set_default_specials(t);
         if (!t->classic_specials) t->special = (lmt_special_ids){-1, -1, -1, -1, -1, -1, -1};   /* only what the configs name */
+        if (t->file_pad_id >= 0) t->special.pad = t->file_pad_id;   /* kwargs.setdefault("pad_token", padding's) */
     } else if (!lmt_file_exists(vj) && !lmt_file_exists(mt) && lmt_file_exists(vt)) {
         if ((s = lmt_wp_load_vocab_txt(t, vt, cfg, tc)) != LMT_OK) goto done;
         set_default_specials(t);
@@ -253,7 +311,7 @@ config:
         lmt_json *fake = smap;   /* same keys as tokenizer_config */
         if ((s = apply_tokenizer_config(t, fake, sm)) != LMT_OK) goto done;
     }
-    if (t->model == LMT_TOK_UNIGRAM && !t->pipe && (s = lmt_marian_post(t)) != LMT_OK) goto done;
+    if (t->pipe_tgt && (s = lmt_marian_post(t)) != LMT_OK) goto done;
     if (t->post.kind == LMT_POST_ROBERTA && (t->post.cls < 0 || t->post.sep < 0)) { s = lmt_fail(LMT_ERR_FORMAT, "%s: RoBERTa tokenizer without <s> and </s> in its vocabulary", vj); goto done; }
 done:
     lmt_json_free(cfg);
@@ -270,6 +328,7 @@ lmt_status lmt_tokenizer_load_file(const char *path, lmt_tokenizer **out) {
     if (!t) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     lmt_status s = lmt_file_exists(path) ? LMT_OK : lmt_fail(LMT_ERR_NOT_FOUND, "%s: no such file", path);
     if (s == LMT_OK && !(t->dir = lmt_strdup(path))) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    t->call_opts = lmt_encode_opts_default();
     if (s == LMT_OK) s = load_tokenizer_json(t, path, NULL, NULL);
     if (s == LMT_OK) {
         lmt_bpe_finish(&t->bpe);
@@ -290,6 +349,7 @@ void lmt_tokenizer_free(lmt_tokenizer *t) {
     lmt_added_vocab_free(&t->added);
     lmt_post_free(&t->post);
     if (t->pipe) { lmt_tok_pipeline_free(t->pipe); free(t->pipe); }
+    if (t->pipe_tgt) { lmt_tok_pipeline_free(t->pipe_tgt); free(t->pipe_tgt); }
     free(t->wp.prefix);
     if (t->spm_loaded > 0) lmt_spm_free(&t->spm_src);
     if (t->spm_loaded > 1) lmt_spm_free(&t->spm_tgt);
@@ -322,6 +382,8 @@ int32_t lmt_tokenizer_token_to_id(const lmt_tokenizer *t, const char *token) {
 }
 
 lmt_special_ids lmt_tokenizer_special_ids(const lmt_tokenizer *t) { return t->special; }
+
+lmt_encode_opts lmt_tokenizer_encode_opts(const lmt_tokenizer *t) { return t->call_opts; }
 
 lmt_status lmt_tokenizer_set_pad(lmt_tokenizer *t, int32_t pad_id) {
     if (pad_id < 0 || (size_t)pad_id >= lmt_tokenizer_vocab_size(t)) return lmt_fail(LMT_ERR_ARG, "pad id %d is outside the vocabulary", pad_id);

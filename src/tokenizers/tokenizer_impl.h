@@ -21,13 +21,17 @@ struct lmt_tokenizer {
     lmt_post post;
     /* WordPiece (the vocabulary lives in bpe.vocab / bpe.id_to_token, no merges) */
     lmt_wordpiece wp;
-    /* Marian: source / target SentencePiece models (vocabulary in bpe.vocab) */
+    /* Marian: source / target SentencePiece models (vocabulary in bpe.vocab);
+     * pipe runs the source model, pipe_tgt the target one (text_target) */
     lmt_spm spm_src, spm_tgt;
     int spm_loaded;            /* how many of them to free */
     bool separate_vocabs;      /* target ids from target_vocab.json (in tgt_vocab) */
     lmt_bpe tgt_vocab;
+    lmt_encode_opts call_opts;     /* what opts=NULL means (lmt_tokenizer_encode_opts) */
+    int32_t file_pad_id;           /* tokenizer.json padding's pad_token, -1 if none */
     char *dir;
     lmt_tok_pipeline *pipe;        /* the general tokenizer.json pipeline, or NULL */
+    lmt_tok_pipeline *pipe_tgt;    /* Marian's target side, or NULL */
 };
 
 /* One sequence before post-processing: tokens with byte offsets into the
@@ -55,15 +59,13 @@ lmt_status lmt_wp_load_model_json(lmt_tokenizer *t, const lmt_json *model, const
 lmt_status lmt_wp_load_vocab_txt(lmt_tokenizer *t, const char *path, const lmt_json *cfg, const char *cfg_path);
 /* Runs the pipeline (added tokens, normalizer, pre-tokenizer, model) over
  * valid UTF-8 text, then converts the offsets to characters. */
-int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out);
-/* MarianTokenizer folder (source.spm, target.spm, vocab.json); cfg is
- * tokenizer_config.json or NULL. */
+int lmt_tok_encode_raw(const lmt_tokenizer *t, lmt_bpe_cache *cache, bool target, const char *text, size_t n, lmt_raw_seq *out);
+/* MarianTokenizer folder (source.spm, target.spm, vocab.json) as a
+ * configuration of the pipeline (pipe: source side, pipe_tgt: target);
+ * cfg is tokenizer_config.json or NULL. */
 lmt_status lmt_marian_load(lmt_tokenizer *t, const char *dir, const lmt_json *cfg, const char *cfg_path);
 /* Its post-processor (</s> appended), once the special ids are known. */
 lmt_status lmt_marian_post(lmt_tokenizer *t);
-/* Language code, special-token split and SentencePiece with the source
- * (or, for text_target, the target) model; ids from vocab.json. */
-int lmt_tok_encode_raw_marian(const lmt_tokenizer *t, bool target, const char *text, size_t n, lmt_raw_seq *out);
 lmt_status lmt_tok_decode_marian(const lmt_tokenizer *t, const int32_t *ids, size_t n, bool skip_special_tokens,
                                  bool clean_up, char **out, size_t *out_len);
 /* tokenizer.c's readers, shared with tokenizer_json.c. */
@@ -96,5 +98,6 @@ lmt_status lmt_tok_load_qwen2(lmt_tokenizer *t, const char *vocab_path, const ch
  * pipeline transformers builds, post-processor left to the caller. */
 lmt_status lmt_tok_load_bytelevel_bpe(lmt_tokenizer *t, const char *vocab_path, const char *merges_path, bool add_prefix_space);
 /* Added tokens, normalizer, pre-tokenizer and model of the pipeline. */
-int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out);
+int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, const lmt_tok_pipeline *p, lmt_bpe_cache *cache, const char *text,
+                                size_t n, lmt_raw_seq *out);
 #endif

@@ -125,6 +125,7 @@ void lmt_tok_pipeline_free(lmt_tok_pipeline *p) {
     free(p->model.prefix);
     free(p->model.suffix);
     free(p->model.scores);
+    free(p->model.remap);
     memset(p, 0, sizeof *p);
 }
 
@@ -360,8 +361,16 @@ static void added_spaces(const unsigned char *s, size_t n, uint16_t *lead, uint1
  * waiting to be placed among its words (by original offset) */
 typedef struct { uint32_t s, e; int32_t id; } pend_tok;
 
-int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, const char *text, size_t n, lmt_raw_seq *out) {
-    const lmt_tok_pipeline *p = t->pipe;
+/* remove_language_code: a run starting ">>" up to the first "<<" (Python's
+ * text.find("<<"), which cannot fall before index 2). */
+static size_t lang_code_len(const char *s, size_t n) {
+    if (n < 4 || s[0] != '>' || s[1] != '>') return 0;
+    for (size_t k = 2; k + 1 < n; k++) if (s[k] == '<' && s[k + 1] == '<') return k + 2;
+    return 0;
+}
+
+int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, const lmt_tok_pipeline *p, lmt_bpe_cache *cache, const char *text,
+                                size_t n, lmt_raw_seq *out) {
     void **slot = cache ? lmt_bpe_cache_scratch(cache, scratch_free) : NULL;
     scratch *x = slot ? *slot : NULL;
     if (!x) {
@@ -391,9 +400,16 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
         }
         a->buf.n = 0;
         a->n = 0;
-        if ((rc = lmt_ns_reserve(&a->buf, g->end - g->start))) break;
-        memcpy(a->buf.s, text + g->start, g->end - g->start);
-        for (size_t i = g->start; i < g->end;) {
+        uint32_t gs = g->start;
+        size_t code = p->lang_code ? lang_code_len(text + gs, g->end - gs) : 0;
+        if (code) {
+            if ((rc = lmt_raw_push_added(out, lmt_pmodel_spm_vocab_id(&p->model, text + gs, code), gs, gs + (uint32_t)code, word++))) break;
+            gs += (uint32_t)code;
+            if (gs == g->end) continue;
+        }
+        if ((rc = lmt_ns_reserve(&a->buf, g->end - gs))) break;
+        memcpy(a->buf.s, text + gs, g->end - gs);
+        for (size_t i = gs; i < g->end;) {
             size_t l;
             lmt_utf8_decode((const unsigned char *)text + i, g->end - i, &l);
             for (size_t k = 0; k < l; k++) { a->buf.ostart[a->buf.n + k] = (uint32_t)i; a->buf.oend[a->buf.n + k] = (uint32_t)(i + l); }
@@ -429,6 +445,7 @@ int lmt_tok_encode_raw_pipeline(const lmt_tokenizer *t, lmt_bpe_cache *cache, co
             case LMT_PM_BPE: rc = lmt_pmodel_bpe(&p->model, &t->bpe, cache, p->pre.bytelevel, ws, a->v[w].len, &x->toks, &ntok, &x->tcap); break;
             case LMT_PM_WORDPIECE: rc = lmt_wordpiece_encode(&t->wp, &t->bpe, (const char *)ws, a->v[w].len, &x->toks, &ntok, &x->tcap); break;
             case LMT_PM_UNIGRAM: rc = lmt_pmodel_unigram(&p->model, &t->bpe, ws, a->v[w].len, &x->toks, &ntok, &x->tcap); break;
+            case LMT_PM_SPM: rc = lmt_pmodel_spm(&p->model, ws, a->v[w].len, &x->toks, &ntok, &x->tcap); break;
             }
             if (rc) break;
             if ((rc = lmt_raw_reserve(out, out->n + ntok))) break;

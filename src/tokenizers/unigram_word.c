@@ -89,3 +89,26 @@ done:
     free(cid);
     return rc;
 }
+
+int32_t lmt_pmodel_spm_vocab_id(const lmt_pmodel *m, const char *s, size_t n) {
+    int64_t id;
+    return lmt_strmap_get(m->vocab, s, n, &id) ? (int32_t)id : m->vocab_unk;
+}
+
+int lmt_pmodel_spm(const lmt_pmodel *m, const unsigned char *w, size_t n, lmt_bpe_tok **out, size_t *count, size_t *cap) {
+    int32_t *ids;
+    uint32_t *sp;
+    size_t nid;
+    if (lmt_spm_encode_normalized(m->spm, (const char *)w, n, &ids, &sp, &nid)) return -1;
+    int rc = 0;
+    for (size_t k = 0; k < nid && !rc; k++) {
+        /* EncodeAsPieces gives an unknown piece as its surface, which the
+         * outside vocabulary may still hold */
+        int32_t id = ids[k] == m->spm->unk_id ? lmt_pmodel_spm_vocab_id(m, (const char *)w + sp[2 * k], sp[2 * k + 1] - sp[2 * k])
+                                              : m->remap[ids[k]];
+        rc = lmt_bpe_push(out, count, cap, (lmt_bpe_tok){id, sp[2 * k], sp[2 * k + 1]});
+    }
+    free(ids);
+    free(sp);
+    return rc;
+}

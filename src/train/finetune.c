@@ -10,6 +10,7 @@
 #include "models/lora.h"
 #include "train/finetune.h"
 #include "train/hub_push.h"
+#include "train/model_card.h"
 
 static lmt_status write_json(const char *dir, const char *name, const lmt_json *o) {
     lmt_strbuf b;
@@ -80,8 +81,28 @@ static lmt_status check_output_dir(const lmt_training_args *a) {
     if (!a->overwrite_output_dir && !a->resume_from_checkpoint[0] && lmt_dir_has_entries(a->output_dir))
         return lmt_fail(LMT_ERR_ARG, "%s: output directory already exists and is not empty; use --overwrite_output_dir "
                                      "or --resume_from_checkpoint", a->output_dir);
-    lmt_status s = lmt_dir_ensure_writable(a->output_dir);
+    /* nothing is created until the model and the data are checked */
+    lmt_status s = lmt_dir_check_creatable(a->output_dir);
     return s == LMT_OK ? LMT_OK : lmt_fail_wrap(s, "output_dir");
+}
+
+/* run_*.py's create_model_card(finetuned_from=model_name_or_path, tasks=...),
+ * last of all: the history it reads ends with trainer.evaluate()'s entry,
+ * added here when the run did not log it (final: that evaluation, or NULL) */
+static lmt_status write_model_card(const lmt_finetune_job *job, const lmt_trainer *t, const lmt_model *m,
+                                   const lmt_eval_output *final) {
+    lmt_arch a = m->cfg.arch;
+    lmt_model_card c = {.finetuned_from = job->model_name ? job->model_name : job->model_dir,
+                        .task = a == LMT_ARCH_MARIAN ? "translation" : lmt_arch_can_generate(a) ? "text-generation" : "fill-mask"};
+    if (!final) return lmt_model_card_write(job->args->output_dir, &c, &t->args, t->state.log_history);
+    lmt_trainer_state st = t->state;
+    if (!(st.log_history = lmt_json_clone(t->state.log_history))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    const char *k[LMT_EVAL_LOG_MAX];
+    double v[LMT_EVAL_LOG_MAX];
+    lmt_status s = lmt_trainer_state_log(&st, k, v, lmt_eval_log_entry(final, k, v));
+    if (s == LMT_OK) s = lmt_model_card_write(job->args->output_dir, &c, &t->args, st.log_history);
+    lmt_json_free(st.log_history);
+    return s;
 }
 
 static lmt_status load_model(const lmt_finetune_job *job, lmt_model **m) {
@@ -95,6 +116,7 @@ static lmt_status load_model(const lmt_finetune_job *job, lmt_model **m) {
 /* The evaluations and saves around train(), in run_*.py's order. */
 static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m, const lmt_finetune_data *d,
                       lmt_finetune_result *out) {
+    if (job->train) LMT_TRY(lmt_dir_ensure_writable(job->args->output_dir));
     const lmt_finetune_callbacks *cb = &job->cb;
     const char *dir = job->args->output_dir;
     bool have_eval = d->eval && d->eval->n > 0;
@@ -113,7 +135,7 @@ static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m,
         out->trained = true;
         /* trainer.save_model(): the model and its tokenizer; save_metrics("train") */
         LMT_TRY(lmt_task_save(d->model, dir));
-        LMT_TRY(lmt_copy_tokenizer_files(job->tokenizer_dir, dir));
+        LMT_TRY(lmt_trainer_save_tokenizer(t, dir));
         LMT_TRY(save_train_results(dir, &out->train, out->train_samples));
     }
     if (have_eval) {
@@ -131,6 +153,12 @@ static lmt_status run(const lmt_finetune_job *job, lmt_trainer *t, lmt_model *m,
         lmt_status s = sp ? lmt_trainer_state_save(&t->state, sp) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
         free(sp);
         LMT_TRY(s);
+    }
+    if (job->train || have_eval) {
+        LMT_TRY(lmt_mkdirs(dir));
+        LMT_TRY(write_model_card(job, t, m, out->evaluated && !job->log_final_evaluation ? &out->after : NULL));
+    }
+    if (job->train) {
         if (cb->on_saved) cb->on_saved(cb->user, dir);
         /* run_*.py: trainer.push_to_hub() after training */
         if (t->hub_repo[0]) {
@@ -224,12 +252,12 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
         trainer_ready = s == LMT_OK;
     }
     if (s == LMT_OK) {
-        t.tokenizer_dir = job->tokenizer_dir;
+        s = lmt_trainer_set_tokenizer(&t, job->tokenizer_dir, tok);
         t.on_log = job->cb.on_log;
         t.on_progress = job->cb.on_progress;
         t.log_user = job->cb.user;
         /* Trainer.__init__'s init_hf_repo: the repo exists before training starts */
-        if (job->train && job->args->push_to_hub) s = lmt_push_init(job->args, t.hub_repo, sizeof t.hub_repo);
+        if (s == LMT_OK && job->train && job->args->push_to_hub) s = lmt_push_init(job->args, t.hub_repo, sizeof t.hub_repo);
         if (s == LMT_OK && job->task.setup_trainer) s = job->task.setup_trainer(job->task.ctx, &t, m, tok);
         if (s == LMT_OK && lora && t.prediction_step) {
             lm = (lora_metrics){t.prediction_step, t.compute_metrics, t.metrics_ctx, lora};

@@ -67,6 +67,7 @@ typedef struct lmt_finetune_callbacks {
 typedef struct lmt_finetune_job {
     const lmt_training_args *args;   /* validated (lmt_training_args_validate) */
     const char *model_dir;           /* an HF model folder, or */
+    const char *model_name;          /* optional: model_name_or_path as given (the model card's base_model); NULL: model_dir */
     const char *config_path;         /* a config.json: fresh weights drawn with args->seed */
     const char *tokenizer_dir;
     bool train;                      /* false: evaluation only */

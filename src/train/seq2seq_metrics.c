@@ -95,6 +95,19 @@ lmt_status lmt_seq2seq_metrics_init(lmt_seq2seq_metrics *c, lmt_model *m, const 
         return lmt_fail(LMT_ERR_ARG, "generation_max_length %d is beyond the model's max_position_embeddings (%lld)",
                         c->gen.max_length, (long long)m->cfg.max_positions);
     c->gen.num_return_sequences = 1;
+    /* A model without generation_config.json (made from a config) is saved
+     * with one holding the settings this evaluation generates with, so
+     * that translate on the saved folder decodes as eval_bleu was measured
+     * (transformers would save from_model_config's: 1 beam, max_length 20). */
+    if (!m->generation_config) {
+        lmt_json *g = lmt_model_generation_config_default(m);
+        if (!g || lmt_json_object_set(g, "num_beams", lmt_json_new_int(c->gen.num_beams)) != LMT_OK ||
+            lmt_json_object_set(g, "max_length", lmt_json_new_int(c->gen.max_length)) != LMT_OK) {
+            lmt_json_free(g);
+            return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        }
+        m->generation_config = g;
+    }
     return LMT_OK;
 }
 

@@ -15,8 +15,11 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "data/dataset.h"
+#include "models/config.h"
 #include "io/tensor_file.h"
 #include "train/hub_push.h"
+#include "train/tensorboard.h"
+#include "train/tokenizer_files.h"
 #include "train/trainer.h"
 
 void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order) {
@@ -64,19 +67,46 @@ lmt_status lmt_trainer_init(lmt_trainer *t, const lmt_training_args *args, lmt_t
 
 void lmt_trainer_free(lmt_trainer *t) {
     lmt_trainer_state_free(&t->state);
+    free(t->tokenizer_config);
+    lmt_tb_writer_close(t->tb);
+    free(t->tb_logdir);
     if (t->opt_ready) lmt_adamw_free(&t->opt);
     memset(t, 0, sizeof *t);
 }
 
-static void emit_log(lmt_trainer *t, const char *const *keys, const double *vals, size_t n) {
+/* report_to tensorboard: a writer opened at the start of training, or at a
+ * log entry outside it (TensorBoardCallback.on_train_begin / on_log) */
+static lmt_status tb_open(lmt_trainer *t, bool train_begin) {
+    if (!lmt_tb_wanted(&t->args)) return LMT_OK;
+    lmt_status s;
+    if (!t->tb) {
+        /* the callback keeps its logging_dir: a file opened after training goes beside the first */
+        if (!t->tb_logdir && !(t->tb_logdir = lmt_tb_logging_dir(&t->args))) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        if ((s = lmt_tb_writer_open(t->tb_logdir, &t->tb)) != LMT_OK) return lmt_fail_wrap(s, "report_to tensorboard");
+    }
+    /* on_train_begin adds the texts also to a writer an earlier evaluation opened */
+    if (!train_begin) return LMT_OK;
+    char *args = lmt_training_args_to_json(&t->args);
+    char *cfg = lmt_config_to_json(&t->model->model->cfg);
+    s = args && cfg ? lmt_tb_add_text(t->tb, "args", args, 0) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    if (s == LMT_OK) s = lmt_tb_add_text(t->tb, "model_config", cfg, 0);
+    free(args);
+    free(cfg);
+    return s;
+}
+
+static lmt_status emit_log(lmt_trainer *t, const char *const *keys, const double *vals, size_t n) {
     lmt_trainer_state_log(&t->state, keys, vals, n);
-    if (!t->on_log) return;
     const lmt_json *last = &t->state.log_history->items[t->state.log_history->len - 1];
+    LMT_TRY(tb_open(t, false));
+    if (t->tb) LMT_TRY(lmt_tb_log(t->tb, last, t->state.global_step));
+    if (!t->on_log) return LMT_OK;
     lmt_strbuf b;
     lmt_sb_init(&b);
     lmt_json_write_py(&b, last, 0, false);
     if (!b.oom) t->on_log(t->log_user, b.data);
     lmt_sb_free(&b);
+    return LMT_OK;
 }
 
 lmt_status lmt_eval_add_metric(lmt_eval_output *out, const char *name, double value) {
@@ -97,17 +127,20 @@ bool lmt_eval_metric(const lmt_eval_output *e, const char *name, double *value) 
     return false;
 }
 
-lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e) {
-    const char *k[4 + LMT_MAX_EVAL_METRICS];
-    double v[4 + LMT_MAX_EVAL_METRICS];
+size_t lmt_eval_log_entry(const lmt_eval_output *e, const char **k, double *v) {
     size_t n = 0;
     k[n] = "eval_loss"; v[n++] = e->loss;
     for (int i = 0; i < e->n_metrics; i++) { k[n] = e->metric_keys[i]; v[n++] = e->metric_values[i]; }
     k[n] = "eval_runtime"; v[n++] = e->runtime;
     k[n] = "eval_samples_per_second"; v[n++] = e->samples_per_second;
     k[n] = "eval_steps_per_second"; v[n++] = e->steps_per_second;
-    emit_log(t, k, v, n);
-    return LMT_OK;
+    return n;
+}
+
+lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e) {
+    const char *k[LMT_EVAL_LOG_MAX];
+    double v[LMT_EVAL_LOG_MAX];
+    return emit_log(t, k, v, lmt_eval_log_entry(e, k, v));
 }
 
 static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out);
@@ -166,17 +199,15 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
 }
 
 /* ---- checkpoints ---- */
-lmt_status lmt_copy_tokenizer_files(const char *tok_dir, const char *dst) {
-    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
-                                        "merges.txt", "vocab.txt", "source.spm", "target.spm"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char *s = lmt_path_join(tok_dir, files[i]), *d = lmt_path_join(dst, files[i]);
-        lmt_status st = (s && d) ? (lmt_file_exists(s) ? lmt_copy_file(s, d) : LMT_OK) : LMT_ERR_NOMEM;
-        free(s);
-        free(d);
-        if (st != LMT_OK) return st == LMT_ERR_NOMEM ? lmt_fail(st, "out of memory") : st;
-    }
-    return LMT_OK;
+lmt_status lmt_trainer_set_tokenizer(lmt_trainer *t, const char *dir, const lmt_tokenizer *tok) {
+    free(t->tokenizer_config);
+    t->tokenizer_config = NULL;
+    t->tokenizer_dir = dir;
+    return dir && tok ? lmt_tokenizer_config_text(dir, tok, &t->tokenizer_config) : LMT_OK;
+}
+
+lmt_status lmt_trainer_save_tokenizer(const lmt_trainer *t, const char *dst) {
+    return t->tokenizer_dir ? lmt_tokenizer_files_save(t->tokenizer_dir, t->tokenizer_config, dst) : LMT_OK;
 }
 
 /* checkpoint-<N> folders of dir, sorted by N. */
@@ -281,7 +312,7 @@ static lmt_status save_checkpoint(lmt_trainer *t) {
         free(bp);
     }
     if ((s = lmt_task_save(t->model, tmp)) != LMT_OK) goto done;
-    if (t->tokenizer_dir && (s = lmt_copy_tokenizer_files(t->tokenizer_dir, tmp)) != LMT_OK) goto done;
+    if ((s = lmt_trainer_save_tokenizer(t, tmp)) != LMT_OK) goto done;
     if ((s = save_optimizer(t, tmp)) != LMT_OK) goto done;
     {
         char buf[512];
@@ -312,6 +343,24 @@ done:
     if (s != LMT_OK && tmp && lmt_is_dir(tmp)) lmt_rm_rf(tmp);
     free(final);
     free(tmp);
+    return s;
+}
+
+/* .checkpoint-<N>.tmp-<pid> folders a killed run left (save_checkpoint
+ * writes there, then renames): removed when training starts */
+static lmt_status remove_stale_checkpoint_dirs(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return LMT_OK;
+    struct dirent *e;
+    lmt_status s = LMT_OK;
+    while (s == LMT_OK && (e = readdir(d))) {
+        const char *tmp = strstr(e->d_name, ".tmp-");
+        if (strncmp(e->d_name, ".checkpoint-", 12) || !tmp) continue;
+        char *p = lmt_path_join(dir, e->d_name);
+        s = p ? lmt_rm_rf(p) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        free(p);
+    }
+    closedir(d);
     return s;
 }
 
@@ -402,7 +451,7 @@ static lmt_status log_save_evaluate(lmt_trainer *t, control *c, double *tr_loss,
         *total_loss += *tr_loss;
         *tr_loss = 0;
         *last_logged = t->state.global_step;
-        emit_log(t, k, v, 3);
+        LMT_TRY(emit_log(t, k, v, 3));
     }
     c->log = false;
     if (c->evaluate) {
@@ -497,6 +546,8 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
         }
     }
     LMT_TRY(lmt_mkdirs(a->output_dir));
+    LMT_TRY(remove_stale_checkpoint_dirs(a->output_dir));
+    LMT_TRY(tb_open(t, true));
 
     int64_t *order = malloc((size_t)n * sizeof *order);
     if (!order) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
@@ -605,7 +656,10 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     out->epoch = t->state.epoch;
     const char *k[] = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"};
     double v[] = {out->train_runtime, out->train_samples_per_second, out->train_steps_per_second, out->total_flos, out->training_loss};
-    emit_log(t, k, v, 5);
+    LMT_TRY(emit_log(t, k, v, 5));
+    /* on_train_end: the callback closes its writer (a later log opens another file) */
+    lmt_tb_writer_close(t->tb);
+    t->tb = NULL;
     if (a->load_best_model_at_end && t->state.best_model_checkpoint[0]) {
         LMT_TRY(load_weights(t, t->state.best_model_checkpoint));
     }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "lmtune/lmtune.h"
+#include "lmtune/tokenizer.h"
 #include "data/batch.h"
 #include "models/model.h"
 #include "train/adamw.h"
@@ -70,6 +71,9 @@ typedef struct lmt_trainer {
     lmt_sampler_fn sampler;          /* default: lmt_sampler_torch (the HF Trainer's order) */
     void *sampler_ctx;
     const char *tokenizer_dir;       /* copied into checkpoints and the final model when set */
+    char *tokenizer_config;          /* owned: tokenizer_config.json to write there (lmt_trainer_set_tokenizer) */
+    struct lmt_tb_writer *tb;        /* owned: report_to tensorboard's event file (train/tensorboard.h) */
+    char *tb_logdir;                 /* owned: its folder, chosen once (later files go there too) */
     int64_t interrupt_at_step;       /* > 0: stop after this step (as if interrupted) */
     /* called with each log entry as a JSON object line ({"loss": ..., "step": ...}) */
     void (*on_log)(void *user, const char *json);
@@ -123,10 +127,17 @@ lmt_status lmt_trainer_evaluate(lmt_trainer *t, lmt_eval_output *out);
  * eval_runtime, eval_samples_per_second, eval_steps_per_second, epoch, step.
  * (Evaluations the training loop runs are logged this way too.) */
 lmt_status lmt_trainer_log_eval(lmt_trainer *t, const lmt_eval_output *e);
+/* That entry's keys and values (k, v: LMT_EVAL_LOG_MAX each); returns how many. */
+#define LMT_EVAL_LOG_MAX (4 + LMT_MAX_EVAL_METRICS)
+size_t lmt_eval_log_entry(const lmt_eval_output *e, const char **k, double *v);
 void lmt_sampler_sequential(void *ctx, int64_t seed, int64_t epoch, int64_t n, int64_t *order);
-/* Copies the tokenizer files present in tok_dir (tokenizer.json, vocab files,
- * configs, .spm models) to dst, as save_model does with a tokenizer. */
-lmt_status lmt_copy_tokenizer_files(const char *tok_dir, const char *dst);
+/* The tokenizer saved with checkpoints and the final model: dir's files,
+ * and a tokenizer_config.json as transformers writes it when dir has none
+ * (train/tokenizer_files.h). tok may be NULL (the files are copied as they
+ * are). dir must outlive the trainer. */
+lmt_status lmt_trainer_set_tokenizer(lmt_trainer *t, const char *dir, const lmt_tokenizer *tok);
+/* Writes the tokenizer files into dst (nothing when no tokenizer is set). */
+lmt_status lmt_trainer_save_tokenizer(const lmt_trainer *t, const char *dst);
 /* checkpoint-<N> folder with the highest N in dir, or NULL (caller frees). */
 char *lmt_trainer_last_checkpoint(const char *dir);
 #endif

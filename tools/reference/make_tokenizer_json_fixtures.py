@@ -19,12 +19,15 @@ Writes tests/fixtures/tokenizers_json/:
                  end_of_word_suffix/continuing_subword_prefix + BPEDecoder,
                  Gemma-style BPE without pre-tokenizer whose tokens hold
                  U+2581 inside, Llama-3-style ignore_merges, T5-style Precompiled
-                 + Unigram whose charsmap is stored as "@spm:PATH"), saved as
+                 + Unigram whose charsmap is stored as "@spm:PATH"; and, made from
+                 those files, Unigram with byte_fallback and BPE with an unk token,
+                 fused or not: `--derived` writes only these), saved as
                  tokenizer.json, with full rows for the adversarial set and
                  every 50th WikiText-2 test line (`--synth` writes only these)
   specials.json  per folder (also SmolLM2-135M-Instruct): len(tokenizer) and
                  the bos/eos/unk/pad ids as transformers' AutoTokenizer has them
                  (-1 for None); `--specials` writes only this file.
+  (`--stages` writes only stages.json)
   stages.json    per-stage references: normalize_str / pre_tokenize_str /
                  decoder.decode outputs of each stage type, built with
                  `tokenizers` from the JSON spec the test also parses.
@@ -142,7 +145,8 @@ def full(tok, texts, decodes=True):
 def stage_specs():
     cases = {"normalizer": [], "pre_tokenizer": [], "decoder": []}
     texts = ["Hello  World! café e\u0301 ﬁ Ⅻ", "  Héllo\tthere\n\nÅngström 12345 x ", "中文字符 CJK, don't STOP.",
-             "", "ǅ ᾈ İ ß ÀÉÎ", "a-b_c...d 3.14 😀x"]
+             "", "ǅ ᾈ İ ß ÀÉÎ", "a-b_c...d 3.14 😀x",
+             "¿Qué? «quoted» — dash… 1,000.5% (x) [y]!!", "It's THE'S 'S ok  \n  \nWE'LL 'Ll"]
     norms = [
         {"type": "NFC"}, {"type": "NFD"}, {"type": "NFKC"}, {"type": "NFKD"}, {"type": "Lowercase"},
         {"type": "Strip", "strip_left": True, "strip_right": True},
@@ -154,6 +158,12 @@ def stage_specs():
         {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None, "lowercase": True},
         {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
                                              {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+        # checklist gaps (issue 15 item 1): BertNormalizer options, Strip left only, Replace by a class
+        {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": True, "lowercase": False},
+        {"type": "BertNormalizer", "clean_text": False, "handle_chinese_chars": False, "strip_accents": False, "lowercase": True},
+        {"type": "Strip", "strip_left": True, "strip_right": False},
+        {"type": "Replace", "pattern": {"Regex": "[0-9]+"}, "content": "#"},
+        {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"}, {"type": "Strip", "strip_left": True, "strip_right": True}]},
     ]
     pres = [
         {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
@@ -166,6 +176,20 @@ def stage_specs():
         {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
         {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": False},
         {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "never", "split": True},
+        # checklist gaps: the other Punctuation behaviors, ByteLevel's other flags,
+        # Split with a case-insensitive group and a lookahead, String + invert,
+        # a Sequence of character splitters, Metaspace's own replacement
+        {"type": "Punctuation", "behavior": "Removed"},
+        {"type": "Punctuation", "behavior": "MergedWithPrevious"},
+        {"type": "Punctuation", "behavior": "MergedWithNext"},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False},
+        {"type": "Split", "pattern": {"Regex": "(?i:'s|'ll)|\\s+(?!\\S)|\\s+"}, "behavior": "Isolated", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "(?i:'s|'ll)|\\s+(?!\\S)|\\s+"}, "behavior": "Removed", "invert": False},
+        {"type": "Split", "pattern": {"String": "l"}, "behavior": "Isolated", "invert": True},
+        {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {"type": "Digits", "individual_digits": True},
+                                               {"type": "Punctuation", "behavior": "Isolated"}]},
+        {"type": "Metaspace", "replacement": "_", "prepend_scheme": "always", "split": True},
     ]
     for b in ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"]:
         for inv in [False, True]:
@@ -203,10 +227,18 @@ def stage_specs():
         {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
                                           {"type": "ByteFallback"}, {"type": "Fuse"},
                                           {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+        # checklist gaps: Metaspace without a prepended space, WordPiece without
+        # cleanup, Strip from the end only, BPEDecoder's default suffix
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "never", "split": True},
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": False},
+        {"type": "WordPiece", "prefix": "##", "cleanup": False},
+        {"type": "Strip", "content": "d", "start": 0, "stop": 2},
+        {"type": "BPEDecoder", "suffix": "</w>"},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False},
     ]
     toks = [["\u2581Hello", "\u2581wor", "ld", "<0xE2>", "<0x96>", "<0x81>", "<0xFF>", "!"],
             ["ĠHello", "Ġw", "orld", "Ċ", "Ã©"], ["hel", "##lo", "wor", "##ld", " .", "do", "n't"],
-            ["hello</w>", "wor", "ld</w>", " x "], []]
+            ["hello</w>", "wor", "ld</w>", " x "], [], ["\u2581\u2581a", "##b", "l", "ll", " , ", "!"]]
     for d in decs:
         t = Tokenizer.from_str(json.dumps({"version": "1.0", "model": wl, "decoder": d}))
         cases["decoder"].append({"spec": d, "cases": [[x, t.decoder.decode(x)] for x in toks]})
@@ -342,6 +374,37 @@ def synth_tokenizers():
     t.train_from_iterator(train, trainers.UnigramTrainer(vocab_size=1200, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"))
     t.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", t.token_to_id("</s>"))])
     out["t5_precompiled"] = t
+    write_synth(out, cm, spm)
+
+
+def derived_tokenizers():
+    """Model options the trained ones leave out, made from their saved files
+    without training: Unigram with byte_fallback (unigram_metaspace without
+    its non-ASCII pieces, plus the 256 <0xXX> pieces), BPE with an unk token
+    and neither byte_fallback nor fuse_unk, and with fuse_unk alone
+    (gemma_style's vocabulary and merges)."""
+    def saved(name):
+        with open(os.path.join(OUT, "synth", name, "tokenizer.json"), encoding="utf-8") as f:
+            return json.load(f)
+    out = {}
+    j = saved("unigram_metaspace")
+    m = j["model"]
+    keep = [p for p in m["vocab"] if all(ord(c) < 128 or c == "\u2581" for c in p[0])]
+    unk = m["vocab"][m["unk_id"]][0]
+    m["vocab"] = keep + [["<0x%02X>" % b, 0.0] for b in range(256)]
+    m["unk_id"] = [p[0] for p in m["vocab"]].index(unk)
+    m["byte_fallback"] = True
+    out["unigram_bytefallback"] = Tokenizer.from_str(json.dumps(j))
+    for name, fuse in (("bpe_unk", False), ("bpe_unk_fused", True)):
+        j = saved("gemma_style")
+        j["model"]["byte_fallback"] = False
+        j["model"]["fuse_unk"] = fuse
+        out[name] = Tokenizer.from_str(json.dumps(j))
+    write_synth(out)
+
+
+def write_synth(out, cm=None, spm=None):
+    import base64
     adv = [t for t in base.adversarial_texts()] + EXTRA
     test = base.wikitext_lines("wiki.test.raw")[::SAMPLE_EVERY]
     for name, tok in out.items():
@@ -365,11 +428,20 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     if "--synth" in sys.argv:
         synth_tokenizers()
+        derived_tokenizers()
+        return
+    if "--derived" in sys.argv:   # only the ones made from the synth files
+        derived_tokenizers()
+        return
+    if "--stages" in sys.argv:   # stages.json only
+        with open(os.path.join(OUT, "stages.json"), "w", encoding="utf-8") as f:
+            json.dump(stage_specs(), f, ensure_ascii=False, indent=1)
         return
     specials()
     if "--specials" in sys.argv:
         return
     synth_tokenizers()
+    derived_tokenizers()
     adv = [t for t in base.adversarial_texts()] + EXTRA
     wiki = {k: base.wikitext_lines(k + ".raw") for k in ["wiki.valid", "wiki.test"]}
     for name in MODELS:
