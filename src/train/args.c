@@ -41,12 +41,11 @@ void lmt_training_args_default(lmt_training_args *a) {
     snprintf(a->report_to, sizeof a->report_to, "none");
     snprintf(a->hub_strategy, sizeof a->hub_strategy, "every_save");
     snprintf(a->optim, sizeof a->optim, "adamw_torch_fused");
-    a->data_seed = -1;
     snprintf(a->include_num_input_tokens_seen, sizeof a->include_num_input_tokens_seen, "no");
     snprintf(a->log_level, sizeof a->log_level, "passive");
+    snprintf(a->log_level_replica, sizeof a->log_level_replica, "warning");
     snprintf(a->train_sampling_strategy, sizeof a->train_sampling_strategy, "random");
     snprintf(a->length_column_name, sizeof a->length_column_name, "length");
-    a->keep_linebreaks = true;
 }
 
 bool lmt_arg_name_in(const char *list, const char *n) {
@@ -257,6 +256,7 @@ lmt_status lmt_training_args_set(lmt_training_args *a, const char *name, const c
     if ((f->status == LMT_ARG_REFUSED || f->status == LMT_ARG_PLANNED) && !dflt)
         return lmt_fail(LMT_ERR_ARG, "%s %s is refused: %s", w, v, f->status == LMT_ARG_PLANNED ? "not implemented in lmtune yet" : f->note);
     if (!strcmp(f->name, "greater_is_better")) a->greater_is_better_set = !is_none(v);
+    if (!strcmp(f->name, "data_seed")) a->data_seed_set = !is_none(v);
     if (f->set) LMT_TRY(f->set(a, v, w));
     if (f->status == LMT_ARG_NO_EFFECT && !dflt) lmt_note("%s %s is accepted but has no effect: %s", w, v, f->note);
     if (f->set) return LMT_OK;
@@ -374,6 +374,11 @@ char *lmt_training_args_to_json(const lmt_training_args *a) {
         if (!f->size) continue;
         const char *p = (const char *)a + f->off;
         lmt_sb_printf(&b, ",\n  \"%s\": ", f->name);
+        /* None in transformers: data_seed unset, eval_accumulation_steps unset */
+        if ((!strcmp(f->name, "data_seed") && !a->data_seed_set) || (!strcmp(f->name, "eval_accumulation_steps") && !a->eval_accumulation_steps)) {
+            lmt_sb_puts(&b, "null");
+            continue;
+        }
         switch (f->type) {
         case LMT_ARG_BOOL: lmt_sb_puts(&b, *(const bool *)p ? "true" : "false"); break;
         case LMT_ARG_INT: lmt_sb_printf(&b, "%lld", (long long)*(const int64_t *)p); break;

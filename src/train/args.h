@@ -59,24 +59,22 @@ typedef struct lmt_training_args {
     char hub_strategy[24];            /* "every_save" (transformers' default) or "end" */
     bool hub_private_repo;
     char hub_token[256];              /* "": HF_TOKEN or the token file; written as "<HUB_TOKEN>" */
-    /* parsed and checked here; the behaviour is the trainer's (issue 18) */
-    char optim[48];                   /* "adamw_torch_fused" (transformers 5 with torch >= 2.8); adafactor=True: "adafactor" */
-    char optim_args[256];             /* "k=v,k=v" for the optimizer */
+    /* ---- issue 18 item 1 (behaviour: train/optimizer.h, train/trainer_features.h, train/trainer.c) ---- */
+    char optim[32];                   /* "adamw_torch"; adamw_torch_fused, adafactor, sgd, adagrad, rmsprop */
+    char optim_args[256];             /* "": none; "momentum=0.9,nesterov=True" */
     double label_smoothing_factor;    /* 0 */
-    int64_t data_seed;                /* -1: None (the sampler uses seed) */
+    int64_t data_seed;                /* the sampler's seed when data_seed_set (None: seed) */
+    bool data_seed_set;
+    char train_sampling_strategy[24]; /* "random"; sequential, group_by_length */
+    bool group_by_length;             /* transformers 4: train_sampling_strategy group_by_length */
     bool eval_on_start;
-    int64_t eval_accumulation_steps;  /* 0: None */
-    bool save_only_model;
-    bool full_determinism;
-    bool include_tokens_per_second;   /* transformers 4 */
-    char include_num_input_tokens_seen[16];  /* "no", "all", "non_padding" (true: all) */
-    char log_level[16];               /* "passive" */
-    char train_sampling_strategy[24]; /* "random", "sequential", "group_by_length"; group_by_length=True (4) */
+    int64_t eval_accumulation_steps;  /* 0: None (no numeric effect: predictions are not gathered) */
+    bool save_only_model;             /* checkpoints without optimizer / scheduler / rng state */
+    bool full_determinism;            /* lmtune's runs are deterministic: accepted */
+    char include_num_input_tokens_seen[16];  /* "no"; all, non_padding (true / false: all / no) */
+    bool include_tokens_per_second;   /* transformers 4: train_tokens_per_second (as num_input_tokens_seen "all") */
+    char log_level[16], log_level_replica[16];   /* "passive", "warning" */
     char length_column_name[64];      /* "length" */
-    /* run_clm.py's ModelArguments / DataTrainingArguments that reach the model or the data */
-    char model_type[64];              /* with no model and no config: a fresh config of this type */
-    char config_overrides[1024];      /* "n_embd=10,resid_pdrop=0.2" over that config */
-    bool keep_linebreaks;             /* true: text files keep each line's "\n" */
     /* memory (models/blocks/stack.h): each layer's activations recomputed in the backward */
     bool gradient_checkpointing;      /* also activation_checkpointing (transformers 5's name) */
 } lmt_training_args;

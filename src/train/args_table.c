@@ -57,7 +57,8 @@ static lmt_status set_adafactor(lmt_training_args *a, const char *v, const char 
 
 static lmt_status set_group_by_length(lmt_training_args *a, const char *v, const char *src) {
     (void)src;
-    if (!strcmp(v, "true")) snprintf(a->train_sampling_strategy, sizeof a->train_sampling_strategy, "group_by_length");
+    a->group_by_length = !strcmp(v, "true");
+    if (a->group_by_length) snprintf(a->train_sampling_strategy, sizeof a->train_sampling_strategy, "group_by_length");
     return LMT_OK;
 }
 
@@ -288,7 +289,7 @@ static const lmt_arg_spec specs[] = {
     {"log_level", NULL, E, ANY, LOG_LEVELS, "passive", G_LOG, PLANNED, "not implemented yet", "the main process's log level",
       OFF(log_level), NULL, NULL},
     {"log_level_replica", NULL, E, ANY, LOG_LEVELS, "warning", G_LOG, NOEFF, "one process: there are no replicas",
-      "the replicas' log level", NOSTORE, NULL, NULL},
+      "the replicas' log level", OFF(log_level_replica), NULL, NULL},
     {"disable_tqdm", NULL, B, ANY, NULL, "None", G_LOG, IMPL, NULL, "no progress line", OFF(disable_tqdm), NULL, NULL},
 
     {"report_to", NULL, L, ANY, INTEGRATIONS, "none", G_TRACK, IMPL,
@@ -426,7 +427,7 @@ static const lmt_arg_spec specs[] = {
     {"train_sampling_strategy", NULL, E, ANY, "random|sequential|group_by_length|batch_rebalance", "random", G_DL, PLANNED,
       "only random is implemented yet", "the order of the training examples", OFF(train_sampling_strategy), NULL, NULL},
     {"group_by_length", NULL, B, ANY, NULL, "false", G_DL, PLANNED, "transformers 5: train_sampling_strategy group_by_length; not implemented yet",
-      "batch examples of similar lengths", NOSTORE, set_group_by_length, "4"},
+      "batch examples of similar lengths", OFF(group_by_length), set_group_by_length, "4"},
     {"length_column_name", NULL, S, ANY, NULL, "length", G_DL, PLANNED, "not implemented yet", "the column of precomputed lengths",
       OFF(length_column_name), NULL, NULL},
 
@@ -483,9 +484,9 @@ static const lmt_arg_spec specs[] = {
       "auto and float32 load fp32 weights as lmtune always does; bfloat16 / float16 (pure half training) are refused",
       "the dtype the model is loaded in", NOSTORE, set_dtype, NULL},
     {"model_type", NULL, S, ANY, NULL, "None", G_MODEL, PLANNED, "not implemented yet: give --config_name",
-      "train from scratch from this model type's default config", OFF(model_type), NULL, NULL},
+      "train from scratch from this model type's default config", NOSTORE, NULL, NULL},
     {"config_overrides", NULL, S, ANY, NULL, "None", G_MODEL, PLANNED, "not implemented yet",
-      "\"n_embd=10,resid_pdrop=0.2\" over the --model_type config", OFF(config_overrides), NULL, NULL},
+      "\"n_embd=10,resid_pdrop=0.2\" over the --model_type config", NOSTORE, NULL, NULL},
     {"use_fast_tokenizer", NULL, B, ANY, NULL, "true", G_MODEL, REFUSE,
       "lmtune's tokenizers are the fast (tokenizers library) ones; the slow Python tokenizers are not reimplemented",
       "use the fast tokenizer", NOSTORE, NULL, NULL},
@@ -497,7 +498,7 @@ static const lmt_arg_spec specs[] = {
     {"use_auth_token", NULL, B, ANY, NULL, "false", G_MODEL, NOEFF, "transformers 4's flag: the token is --token (or HF_TOKEN) either way",
       "use the saved Hub token", NOSTORE, NULL, "4"},
     {"keep_linebreaks", NULL, B, ANY, NULL, "true", G_DATA, PLANNED, "false is not implemented yet",
-      "text files keep each line's newline", OFF(keep_linebreaks), NULL, NULL},
+      "text files keep each line's newline", NOSTORE, NULL, NULL},
     {"overwrite_cache", NULL, B, ANY, NULL, "false", G_DATA, NOEFF, "lmtune caches no preprocessed datasets: each run tokenizes afresh",
       "recompute the cached preprocessing", NOSTORE, NULL, NULL},
     {"preprocessing_num_workers", NULL, I, MIN(1), NULL, "None", G_DATA, NOEFF, "tokenization runs on lmtune's own threads",
