@@ -20,6 +20,18 @@ int main(void) {
     CHECK(run("inspect") == 2);
     CHECK(run("frobnicate") == 2 && strstr(out, "unknown command 'frobnicate'"));
     CHECK(run("--help") == 0 && strstr(out, "inspect"));
+    {   /* every command's --help is its own usage (eval's used to be train's) */
+        static const char *const cmds[] = {"inspect", "convert", "merge", "train", "eval", "generate", "fill-mask", "translate", "bleu",
+                                           "tokenize", "chat-template", "download", "cache", "upload", "data", "arguments", "plot"};
+        for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+            char want[64];
+            snprintf(want, sizeof want, "usage: lmtune %s", cmds[i]);
+            int hrc = runf("%s --help", cmds[i]);
+            CHECK_MSG(hrc == 0 && strstr(out, want), "%s --help: rc %d, %.200s", cmds[i], hrc, out);
+        }
+        CHECK(run("bleu --hyp x --ref y --smooth sometimes") == 2 && strstr(out, "--smooth: expected one of exp, none, floor, add-k"));
+        CHECK(run("chat-template --tokenizer x --add_generation_prompt maybe") == 2 && strstr(out, "expected true or false"));
+    }
     char tmp[] = "/tmp/lmt-cli-XXXXXX";
     CHECK(mkdtemp(tmp) != NULL);
     char args[4096];
@@ -54,6 +66,23 @@ int main(void) {
     CHECK(runf(GEN "-3", tmp) == 2 && strstr(out, "max_new_tokens"));
     CHECK(runf("generate --model %s/run --prompt \"\"", tmp) == 1 && strstr(out, "prompt is empty"));
     CHECK(runf("generate --model %s/nope --prompt x", tmp) == 1 && strstr(out, "/nope"));
+    /* issue 18's silent failures: each refused or said aloud now */
+    CHECK(runf(GEN "abc", tmp) == 2 && strstr(out, "--max_new_tokens: expected a non-negative integer, got \"abc\""));
+    CHECK(runf(GEN "200", tmp) == 1 && strstr(out, "exceed the model's 128 positions") && strstr(out, "at most 125 new tokens"));
+    CHECK(runf("generate --model %s/run --top_k -5 x", tmp) == 2 && strstr(out, "--top_k"));
+    /* --model_name_or_path, --name=value and positional prompts, as every command takes them */
+    CHECK(runf("generate --model_name_or_path=%s/run --max_new_tokens=6 \"The tower is\"", tmp) == 0 && !strcmp(out, first));
+    {   /* resuming from a checkpoint without scheduler.json / rng_state.json: warned, as transformers logs it */
+        char c[2048];
+        snprintf(c, sizeof c, "mkdir -p %s/res && cp -r %s/run/checkpoint-2 %s/res/ && rm %s/res/checkpoint-2/scheduler.json "
+                 "%s/res/checkpoint-2/rng_state.json", tmp, tmp, tmp, tmp, tmp);
+        CHECK(system(c) == 0);
+        CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --block_size 32 --per_device_train_batch_size 2 --max_steps 3 "
+                   "--max_train_samples 16 --validation_split_percentage 0 --save_strategy no --resume_from_checkpoint %s/res/checkpoint-2 "
+                   "--output_dir %s/res", tmp, tmp) == 0 &&
+              strstr(out, "no scheduler.json in the checkpoint") && strstr(out, "no rng_state.json in the checkpoint") &&
+              strstr(out, "\"step\": 3"));
+    }
     /* the same flow for a Llama-family model: a tiny LlamaForCausalLM config
      * (grouped-query, tied, GPT-2's tokenizer), trained, saved with its class
      * name, generating */
@@ -144,6 +173,13 @@ int main(void) {
                  "&& grep -q '\"perplexity\"' %s/run/all_results.json", tmp, tmp, tmp);
         CHECK_MSG(system(p) == 0, "all_results.json lacks train_loss / eval_loss / perplexity");
     }
+    /* without --validation_file, validation_split_percentage is 5 as in run_clm.py: the first 5% of the lines evaluate */
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --block_size 32 --per_device_train_batch_size 2 --max_steps 1 "
+               "--max_eval_samples 2 --save_strategy no --output_dir %s/vsp", tmp) == 0 && strstr(out, "perplexity_before") &&
+          strstr(out, "eval 2 blocks"));
+    /* --report_to tensorboard is accepted (the event files are trainer-outputs'); bogus is refused */
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --report_to bogus --output_dir %s/rt", tmp) == 2 &&
+          strstr(out, "unknown value \"bogus\""));
     /* JSON Lines with a nested text column, validation split from the training file */
     CHECK(runf("train " DEMO "--train_file " LMT_SHARED_DATA "/kde-en-fr/kde.jsonl --text_column_name translation.en "
              "--validation_split_percentage 2 --block_size 32 --per_device_train_batch_size 2 --max_steps 1 --max_eval_samples 2 "
@@ -169,7 +205,10 @@ int main(void) {
             snprintf(p, sizeof p, "test -f %s/mlm/%s", tmp, mlm_files[i]);
             CHECK_MSG(system(p) == 0, "train --task mlm: missing %s", mlm_files[i]);
         }
-        CHECK(runf(MLM "--config_name %s --train_file " WIKI "wiki.valid.raw --mlm_probability 1.5 --output_dir %s/m2", cfgp, tmp) == 2 && strstr(out, "must lie in (0, 1)"));
+        CHECK(runf(MLM "--config_name %s --train_file " WIKI "wiki.valid.raw --mlm_probability 1.5 --output_dir %s/m2", cfgp, tmp) == 2 && strstr(out, "a number in (0, 1)"));
+        /* lmtune eval --task mlm: the trained model on a validation file, without training */
+        CHECK(runf("eval --task mlm --model_name_or_path %s/mlm --validation_file " WIKI "wiki.test.raw --max_seq_length 64 "
+                   "--output_dir %s/mlm-eval", tmp, tmp) == 0 && strstr(out, "\"eval_loss\"") && strstr(out, "\"perplexity\""));
         CHECK(runf("train --task mlm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA
                  "/tokenizers/bert-base-uncased --train_file " WIKI "wiki.valid.raw --output_dir %s/m3", LMT_SOURCE_DIR, tmp) == 2 && strstr(out, "needs a BERT, RoBERTa or DistilBERT model"));
         CHECK(runf(MLM "--config_name %s --tokenizer_name " LMT_SHARED_DATA "/tokenizers/gpt2 --train_file " WIKI
@@ -189,6 +228,22 @@ int main(void) {
     CHECK(strstr(out, "\"token\": 8, \"token_str\": \"of\", \"sequence\": \"the cat sat on the of.\"") &&
           strstr(out, "\"token\": 64, \"token_str\": \"world\""));
     CHECK(run("fill-mask --model " LMT_SOURCE_DIR "/tests/fixtures/models/bert-fillmask \"no mask here\"") == 1 && strstr(out, "no mask token"));
+    /* several texts: an answer for each, as the pipeline given a list (it used to answer the last only) */
+    CHECK(run("fill-mask --model " LMT_SOURCE_DIR "/tests/fixtures/models/bert-fillmask --top_k 1 \"The cat sat on the [MASK].\" "
+              "\"A [MASK] day.\"") == 0 && !strncmp(out, "[[{", 3) && strstr(out, "the cat sat on the of.") && strstr(out, "}], [{"));
+    {   /* tokenize refuses invalid UTF-8 in a file, as train does (it used to substitute U+FFFD) */
+        char bad[600];
+        snprintf(bad, sizeof bad, "%s/bad.txt", tmp);
+        FILE *bf = fopen(bad, "wb");
+        fputs("fine\nbad \xff byte\n", bf);
+        fclose(bf);
+        CHECK(runf("tokenize --tokenizer " LMT_SHARED_DATA "/tokenizers/gpt2 --file %s", bad) == 1 &&
+              strstr(out, "line 2, byte 5: invalid UTF-8 (byte 0xFF)"));
+        CHECK(runf("train " DEMO "--train_file %s --output_dir %s/bad", bad, tmp) == 1 && strstr(out, "invalid UTF-8"));
+        /* underscores with hyphenated aliases; texts positional */
+        CHECK(run("tokenize --tokenizer " LMT_SHARED_DATA "/tokenizers/gpt2 --max_length 1 \"Hello world\" --no-special-tokens") == 0 &&
+              strstr(out, "{\"ids\": [15496]"));
+    }
     /* bleu: the SPEC §3 example */
     {
         char hp[600], rp[600];
@@ -234,18 +289,30 @@ int main(void) {
         for (const char *q = out; (q = strstr(q, "translation_text")); q++) entries++;
         CHECK_MSG(entries == 4, "translate: %d entries for 2 texts x 2 sequences", entries);
         /* bad settings are refused with the option named */
-        CHECK(runf("translate --model %s --num_beams 0 \"x\"", mdir) == 2 && strstr(out, "--num_beams must be at least 1"));
+        CHECK(runf("translate --model %s --num_beams 0 \"x\"", mdir) == 2 && strstr(out, "--num_beams: expected a positive integer"));
         CHECK(runf("translate --model %s --max_length 500 \"x\"", mdir) == 1 && strstr(out, "max_position_embeddings"));
         CHECK(runf("translate --model %s --num_beams 2 --num_return_sequences 3 \"x\"", mdir) == 1 && strstr(out, "num_return_sequences"));
-        CHECK(runf("translate --model %s --num_beams two \"x\"", mdir) == 2 && strstr(out, "wants an integer"));
-        CHECK(runf("translate --model %s --early_stopping maybe \"x\"", mdir) == 2 && strstr(out, "true, false or never"));
+        CHECK(runf("translate --model %s --num_beams two \"x\"", mdir) == 2 && strstr(out, "--num_beams: expected a positive integer, got \"two\""));
+        CHECK(runf("translate --model %s --early_stopping maybe \"x\"", mdir) == 2 && strstr(out, "one of true, false, never"));
+        /* the same command style everywhere: --model_name_or_path, --name=value, texts from --file */
+        {
+            char tf[700];
+            snprintf(tf, sizeof tf, "%s/texts.txt", tmp);
+            FILE *tfp = fopen(tf, "w");
+            fprintf(tfp, "One\nTwo words\n");
+            fclose(tfp);
+            CHECK(runf("translate --model_name_or_path=%s --num_beams=2 --max_length 6 --file %s", mdir, tf) == 0);
+            int n_tr = 0;
+            for (const char *q = out; (q = strstr(q, "translation_text")); q++) n_tr++;
+            CHECK_MSG(n_tr == 2, "translate --file: %d entries for 2 lines", n_tr);
+        }
     }
     /* errors before any work is done */
     CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --output_dir %s/run", tmp) == 1 && strstr(out, "not empty"));
-    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --eval_strategy epoch --output_dir %s/r2", tmp) == 2 && strstr(out, "needs --validation_file"));
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --validation_split_percentage 0 --eval_strategy epoch --output_dir %s/r2", tmp) == 2 && strstr(out, "needs --validation_file"));
     CHECK(runf("train " DEMO "--train_file %s/nope.txt --output_dir %s/r3", tmp, tmp) == 1 && strstr(out, "nope.txt: no such file"));
     CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --block_size 4096 --output_dir %s/r4", tmp) == 2 && strstr(out, "exceeds the model's 128 positions"));
-    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --learning_rat 1 --output_dir %s/r5", tmp) == 1 && strstr(out, "unknown training argument \"learning_rat\""));
+    CHECK(runf("train " DEMO "--train_file " WIKI "wiki.valid.raw --learning_rat 1 --output_dir %s/r5", tmp) == 2 && strstr(out, "unknown argument --learning_rat (did you mean --learning_rate?)"));
     CHECK(runf("train --task clm --model_name_or_path %s/tests/fixtures/models/gpt2 --tokenizer_name " LMT_SHARED_DATA
              "/tokenizers/gpt2 --train_file " WIKI "wiki.valid.raw --output_dir %s/r6", LMT_SOURCE_DIR, tmp) == 1 && strstr(out, "model's vocabulary holds 96"));
     /* --use_peft (TRL's flags): peft's trainable-parameters line, the adapter alone saved; lmtune merge */

@@ -27,13 +27,23 @@ int main(void) {
     CHECK(rc == 0 && strstr(out, "3 rows, 8 columns") && strstr(out, "answers.text") && strstr(out, "list<string>"));
     rc = run("data show " LMT_SOURCE_DIR "/tests/fixtures/data/loaders/table.csv -n 2 --seed 3");
     CHECK(rc == 0 && strstr(out, "| id") && strstr(out, "score"));
+    {   /* --name=value as every command takes it: the same picks */
+        char first[4096];
+        snprintf(first, sizeof first, "%s", out);
+        rc = run("data show " LMT_SOURCE_DIR "/tests/fixtures/data/loaders/table.csv -n 2 --seed=3 --width=60");
+        CHECK(rc == 0 && !strcmp(out, first));
+    }
     rc = run("data show " LMT_SOURCE_DIR "/tests/fixtures/data/loaders/table.csv -n 9");
     CHECK(rc == 1 && strstr(out, "table.csv") && strstr(out, "4 rows"));
     rc = run("data show /nonexistent/file.jsonl");
     CHECK(rc == 1 && strstr(out, "/nonexistent/file.jsonl"));
     rc = run("data show x.txt --format nope");
-    CHECK(rc == 2 && strstr(out, "unknown --format"));
+    CHECK(rc == 2 && strstr(out, "lmtune: error: --format: expected one of text,"));
     rc = run("data frobnicate");
-    CHECK(rc == 2);
+    CHECK(rc == 2 && strstr(out, "lmtune: error: data: unknown subcommand"));
+    rc = run("data show x.txt -n abc");   /* usage errors exit 2 with the prefix every command uses */
+    CHECK(rc == 2 && strstr(out, "lmtune: error: -n needs a non-negative integer"));
+    rc = run("data show");
+    CHECK(rc == 2 && strstr(out, "lmtune: error: no FILE given"));
     return lmt_test_finish();
 }

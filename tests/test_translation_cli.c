@@ -111,7 +111,7 @@ int main(void) {
     CHECK(runf(BASE "--train_file %s/miss.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp) == 1 && strstr(out, "miss.jsonl: line 2: the pair has no \"fr\" side"));
     CHECK(runf(BASE "--train_file %s/empty.jsonl --source_lang en --target_lang fr --output_dir %s/x", tmp, tmp) == 1 && strstr(out, "empty.jsonl: line 3: the source (\"en\") is an empty string"));
     CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang de --target_lang fr --output_dir %s/x", tmp, tmp) == 1 && strstr(out, "ok.jsonl: no pairs in language \"de\" (--source_lang); the file has: en, fr"));
-    CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --num_beams 0 --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "--num_beams 0: must be at least 1"));
+    CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --num_beams 0 --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "--num_beams: expected a positive integer, got \"0\""));
     CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --predict_with_generate "
              "--generation_num_beams -2 --output_dir %s/x", tmp, tmp) != 0 && strstr(out, "generation_num_beams"));
     CHECK(runf(BASE "--train_file %s/ok.jsonl --source_lang en --target_lang fr --max_target_length 65 --output_dir %s/x", tmp, tmp) == 2 && strstr(out, "--max_target_length 65 is beyond the model's max_position_embeddings (64)"));

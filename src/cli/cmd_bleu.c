@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "eval/bleu.h"
 #include "train/clm_data.h"
 
@@ -19,26 +20,26 @@ int lmt_cmd_bleu(int argc, char **argv) {
     const char *hyp = NULL, *refs[MAX_REFS];
     size_t n_refs = 0;
     lmt_bleu_opts o = lmt_bleu_opts_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: lmtune bleu --hyp FILE --ref FILE [--ref FILE ...] [--smooth exp|none|floor|add-k] [--tokenize 13a|none]\n");
-            return 0;
-        }
-        if (i + 1 >= argc) { fprintf(stderr, "lmtune: error: %s needs a value\n", a); return 2; }
-        const char *v = argv[++i];
-        if (!strcmp(a, "--hyp")) hyp = v;
-        else if (!strcmp(a, "--ref")) { if (n_refs == MAX_REFS) { fprintf(stderr, "lmtune: error: at most %d references\n", MAX_REFS); return 2; } refs[n_refs++] = v; }
-        else if (!strcmp(a, "--smooth")) {
-            if (!strcmp(v, "exp")) o.smooth = LMT_BLEU_SMOOTH_EXP;
-            else if (!strcmp(v, "none")) o.smooth = LMT_BLEU_SMOOTH_NONE;
-            else if (!strcmp(v, "floor")) o.smooth = LMT_BLEU_SMOOTH_FLOOR;
-            else if (!strcmp(v, "add-k")) o.smooth = LMT_BLEU_SMOOTH_ADD_K;
-            else { fprintf(stderr, "lmtune: error: unknown smoothing '%s'\n", v); return 2; }
-        } else if (!strcmp(a, "--tokenize")) o.tokenize_none = !strcmp(v, "none");
-        else { fprintf(stderr, "lmtune: error: unknown option '%s'\n", a); return 2; }
-    }
-    if (!hyp || n_refs == 0) { fprintf(stderr, "usage: lmtune bleu --hyp FILE --ref FILE (see --help)\n"); return 2; }
+    static const char *const smooths[] = {"exp", "none", "floor", "add-k", NULL}, *const tokenizers[] = {"13a", "none", NULL};
+    const char *smooth = "exp", *tokenize = "13a";
+    lmt_cli_texts ref_list = {0};
+    const lmt_flag flags[] = {
+        {"hyp", LMT_FLAG_PATH, &hyp, LMT_FLAG_ANY, NULL, "the hypotheses, one per line", NULL},
+        {"ref", LMT_FLAG_PATH, &ref_list, LMT_FLAG_ANY, NULL, "references, one per line (repeatable)", lmt_cli_texts_add},
+        {"smooth", LMT_FLAG_ENUM, &smooth, LMT_FLAG_ANY, smooths, "sacreBLEU's smoothing (exp)", NULL},
+        {"tokenize", LMT_FLAG_ENUM, &tokenize, LMT_FLAG_ANY, tokenizers, "sacreBLEU's tokenizer (13a)", NULL},
+    };
+    int prc = lmt_cli_parse_flags(argc, argv, flags, sizeof flags / sizeof flags[0], NULL, NULL,
+                                  "usage: lmtune bleu --hyp FILE --ref FILE [--ref FILE ...] [--smooth exp|none|floor|add-k] [--tokenize 13a|none]\n\n"
+                                  "Corpus BLEU as sacreBLEU computes it; prints its fields as JSON.\n", NULL);
+    if (!prc && ref_list.n > MAX_REFS) { fprintf(stderr, "lmtune: error: at most %d references\n", MAX_REFS); prc = 2; }
+    for (int k = 0; !prc && k < ref_list.n; k++) refs[n_refs++] = ref_list.v[k];
+    lmt_cli_texts_free(&ref_list);
+    if (prc) return prc < 0 ? 0 : prc;
+    o.smooth = !strcmp(smooth, "exp") ? LMT_BLEU_SMOOTH_EXP : !strcmp(smooth, "none") ? LMT_BLEU_SMOOTH_NONE
+             : !strcmp(smooth, "floor") ? LMT_BLEU_SMOOTH_FLOOR : LMT_BLEU_SMOOTH_ADD_K;
+    o.tokenize_none = !strcmp(tokenize, "none");
+    if (!hyp || n_refs == 0) { fprintf(stderr, "lmtune: error: bleu: --hyp and --ref are required (see --help)\n"); return 2; }
     char **h, **r[MAX_REFS];
     size_t *hl, *rl[MAX_REFS], nh, nr[MAX_REFS];
     if (lmt_text_lines_load(hyp, &h, &hl, &nh) != LMT_OK) { fprintf(stderr, "lmtune: error: %s\n", lmt_last_error()); return 1; }

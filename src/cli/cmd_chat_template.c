@@ -90,18 +90,24 @@ static int chat_line(void *ctx, char *line, size_t len) {
 int lmt_cmd_chat_template(int argc, char **argv) {
     const char *dir = NULL, *messages = NULL, *tools_file = NULL;
     lmt_chat_opts o = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--tokenizer") && has) dir = argv[++i];
-        else if (!strcmp(a, "--messages") && has) messages = argv[++i];
-        else if (!strcmp(a, "--tools") && has) tools_file = argv[++i];
-        else if (!strcmp(a, "--template") && has) o.template_name = argv[++i];
-        else if (!strcmp(a, "--kwargs") && has) o.kwargs_json = argv[++i];
-        else if (!strcmp(a, "--add_generation_prompt") || !strcmp(a, "--add-generation-prompt")) o.add_generation_prompt = true;
-        else { fprintf(stderr, "lmtune: error: unknown or incomplete option '%s'\n\n", a); usage(stderr); return 2; }
-    }
+    bool add_gen = false;
+    const char *template_name = NULL, *kwargs = NULL;
+    const lmt_flag flags[] = {
+        {"tokenizer_name|tokenizer|model_name_or_path|model", LMT_FLAG_PATH, &dir, LMT_FLAG_ANY, NULL, "the tokenizer folder or Hub repo id", NULL},
+        {"messages|file", LMT_FLAG_STRING, &messages, LMT_FLAG_ANY, NULL, "JSON Lines of conversations (default stdin)", NULL},
+        {"tools", LMT_FLAG_PATH, &tools_file, LMT_FLAG_ANY, NULL, "a JSON list of tool schemas", NULL},
+        {"template", LMT_FLAG_STRING, &template_name, LMT_FLAG_ANY, NULL, "a named template of the folder", NULL},
+        {"kwargs", LMT_FLAG_STRING, &kwargs, LMT_FLAG_ANY, NULL, "a JSON object of extra template variables", NULL},
+        {"add_generation_prompt", LMT_FLAG_BOOL, &add_gen, LMT_FLAG_ANY, NULL, "end with the assistant's turn opened", NULL},
+    };
+    char header[2048];
+    FILE *hf = fmemopen(header, sizeof header, "w");
+    if (hf) { usage(hf); fclose(hf); } else header[0] = '\0';
+    int rc0 = lmt_cli_parse_flags(argc, argv, flags, sizeof flags / sizeof flags[0], NULL, NULL, header, NULL);
+    if (rc0) return rc0 < 0 ? 0 : rc0;
+    o.add_generation_prompt = add_gen;
+    o.template_name = template_name;
+    o.kwargs_json = kwargs;
     if (!dir) { usage(stderr); return 2; }
     if (!(dir = lmt_cli_resolve(dir, false))) return 1;
     char *tools = NULL;

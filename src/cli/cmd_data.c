@@ -26,8 +26,14 @@ static void usage(FILE *f) {
 }
 
 static int fail(const char *msg) {
-    fprintf(stderr, "lmtune data: error: %s\n", msg);
+    fprintf(stderr, "lmtune: error: %s\n", msg);
     return 1;
+}
+
+/* a usage error: exit status 2 */
+static int usage_error(const char *msg) {
+    fprintf(stderr, "lmtune: error: %s (see lmtune data --help)\n", msg);
+    return 2;
 }
 
 static bool known_format(const char *f) {
@@ -66,39 +72,49 @@ int lmt_cmd_data(int argc, char **argv) {
     uint64_t n = 10, seed = 0, width = 60;
     bool has_seed = false;
     if (strcmp(sub, "show") && strcmp(sub, "info")) {
-        fprintf(stderr, "lmtune data: unknown subcommand '%s'\n\n", sub);
+        fprintf(stderr, "lmtune: error: data: unknown subcommand '%s' (show or info)\n\n", sub);
         usage(stderr);
         return 2;
     }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char name[32];
+        const char *eq = !strncmp(a, "--", 2) ? strchr(a, '=') : NULL;
+        if (eq && (size_t)(eq - a) >= sizeof name) eq = NULL;
+        if (eq) {   /* --name=value: the value inline, nothing to skip */
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = '\0';
+            a = name;
+            v = eq + 1;
+        }
+        int skip = eq ? 0 : 1;   /* the value's own argument, after "--name value" */
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
         if (!strcmp(a, "-n") || !strcmp(a, "--n") || !strcmp(a, "--num_examples")) {
-            if (!parse_u64(v, &n)) return fail("-n needs a non-negative integer");
-            i++;
+            if (!parse_u64(v, &n)) return usage_error("-n needs a non-negative integer");
+            i += skip;
         } else if (!strcmp(a, "--seed")) {
-            if (!parse_u64(v, &seed)) return fail("--seed needs a non-negative integer");
+            if (!parse_u64(v, &seed)) return usage_error("--seed needs a non-negative integer");
             has_seed = true;
-            i++;
+            i += skip;
         } else if (!strcmp(a, "--width")) {
-            if (!parse_u64(v, &width) || width > 100000) return fail("--width needs a positive integer");
-            i++;
+            if (!parse_u64(v, &width) || width > 100000) return usage_error("--width needs a positive integer");
+            i += skip;
         } else if (!strcmp(a, "--format")) {
-            if (!v) return fail("--format needs a value");
+            if (!v) return usage_error("--format needs a value");
             format = v;
-            i++;
+            i += skip;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "lmtune data: unknown option '%s'\n", a);
+            fprintf(stderr, "lmtune: error: data: unknown option '%s' (see lmtune data --help)\n", a);
             return 2;
         } else if (!path) {
             path = a;
         } else {
-            return fail("give one FILE");
+            return usage_error("give one FILE");
         }
     }
-    if (!path) return fail("no FILE given");
+    if (!path) return usage_error("no FILE given");
     if (format && !known_format(format)) {
-        fprintf(stderr, "lmtune data: error: unknown --format '%s' (text, text-strip, wikitext, jsonl, csv, tsv)\n", format);
+        fprintf(stderr, "lmtune: error: --format: expected one of text, text-strip, wikitext, jsonl, csv, tsv, got \"%s\"\n", format);
         return 2;
     }
     lmt_dataset ds;
@@ -111,7 +127,7 @@ int lmt_cmd_data(int argc, char **argv) {
         return 0;
     }
     if (n > (uint64_t)ds.n_rows) {
-        fprintf(stderr, "lmtune data: error: can't pick %llu elements from %s: it has %lld rows\n",
+        fprintf(stderr, "lmtune: error: can't pick %llu elements from %s: it has %lld rows\n",
                 (unsigned long long)n, path, (long long)ds.n_rows);
         lmt_ds_free(&ds);
         return 1;

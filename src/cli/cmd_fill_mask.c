@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/hub_flags.h"
 #include "cli/flags.h"
+#include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "generate/fill_mask_pipeline.h"
@@ -20,60 +21,69 @@ static void put_result(lmt_strbuf *b, const lmt_fill_mask_result *r) {
     lmt_sb_putc(b, '}');
 }
 
-int lmt_cmd_fill_mask(int argc, char **argv) {
-    const char *model_dir = NULL, *tok_dir = NULL, *text = NULL;
-    int top_k = 5;
-    bool clean_up = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: lmtune fill-mask --model DIR [--tokenizer DIR] [--top_k 5] [--clean_up_tokenization_spaces] \"TEXT with [MASK]\"\n");
-            return 0;
+/* one text's answer: a list of {score, token, token_str, sequence}, or one such list per mask */
+static void put_output(lmt_strbuf *b, const lmt_fill_mask_output *o) {
+    if (o->n_masks > 1) lmt_sb_putc(b, '[');
+    for (int k = 0; k < o->n_masks; k++) {
+        if (k) lmt_sb_puts(b, ", ");
+        lmt_sb_putc(b, '[');
+        for (int j = 0; j < o->top_k; j++) {
+            if (j) lmt_sb_puts(b, ", ");
+            put_result(b, &o->results[k * o->top_k + j]);
         }
-        if (!strcmp(argv[i], "--clean_up_tokenization_spaces")) { clean_up = true; continue; }
-        if (!strncmp(argv[i], "--", 2)) {
-            if (i + 1 >= argc) { fprintf(stderr, "lmtune: error: %s needs a value\n", argv[i]); return 2; }
-            if (!strcmp(argv[i], "--model")) model_dir = argv[++i];
-            else if (!strcmp(argv[i], "--tokenizer")) tok_dir = argv[++i];
-            else if (!strcmp(argv[i], "--top_k")) {
-                int64_t k;
-                if (!lmt_cli_int("top_k", argv[++i], 1, INT_MAX, &k)) return 2;
-                top_k = (int)k;
-            }
-            else { fprintf(stderr, "lmtune: error: unknown option '%s'\n", argv[i]); return 2; }
-            continue;
-        }
-        text = argv[i];
+        lmt_sb_putc(b, ']');
     }
-    if (!model_dir || !text) { fprintf(stderr, "usage: lmtune fill-mask --model DIR [--top_k K] \"TEXT\" (see --help)\n"); return 2; }
-    if (!tok_dir) tok_dir = model_dir;
-    if (!(model_dir = lmt_cli_resolve(model_dir, true)) || !(tok_dir = lmt_cli_resolve(tok_dir, false))) return 1;
+    if (o->n_masks > 1) lmt_sb_putc(b, ']');
+}
+
+static const char usage_text[] =
+    "usage: lmtune fill-mask --model DIR [--tokenizer DIR] [--top_k 5] [--clean_up_tokenization_spaces] \"TEXT with [MASK]\" [TEXT ...]\n"
+    "       lmtune fill-mask --model DIR --file FILE   (one text per line)\n\n"
+    "Prints the fill-mask pipeline's output as JSON: for one text a list of {score, token, token_str, sequence}\n"
+    "(one list per mask when the text holds several); for several texts, a list of those, as the pipeline given a list.\n";
+
+int lmt_cmd_fill_mask(int argc, char **argv) {
+    const char *model_dir = NULL, *tok_dir = NULL, *file = NULL;
+    int64_t top_k = 5;
+    bool clean_up = false;
+    lmt_cli_texts t = {0};
+    const lmt_flag flags[] = {
+        {"model_name_or_path|model", LMT_FLAG_PATH, &model_dir, LMT_FLAG_ANY, NULL, "the model folder or Hub repo id", NULL},
+        {"tokenizer_name|tokenizer", LMT_FLAG_PATH, &tok_dir, LMT_FLAG_ANY, NULL, "the tokenizer (default: the model's)", NULL},
+        {"top_k", LMT_FLAG_INT, &top_k, 1, INT_MAX, 0, NULL, "answers per mask (5)", NULL},
+        {"clean_up_tokenization_spaces", LMT_FLAG_BOOL, &clean_up, LMT_FLAG_ANY, NULL, "the decoder's clean-up of spaces", NULL},
+        {"text", LMT_FLAG_STRING, &t, LMT_FLAG_ANY, NULL, "a text (repeatable; or positional)", lmt_cli_texts_add},
+        {"file", LMT_FLAG_PATH, &file, LMT_FLAG_ANY, NULL, "texts, one per line", NULL},
+    };
+    int rc = lmt_cli_parse_texts(argc, argv, flags, sizeof flags / sizeof flags[0], usage_text, lmt_cli_hub_help, &t);
+    if (!rc) rc = lmt_cli_texts_read_file(&t, file);
+    if (!rc && (!model_dir || !t.n)) {
+        fprintf(stderr, "lmtune: error: give --model and a text (positional, --text or --file) (see --help)\n");
+        rc = 2;
+    }
+    if (!rc && !tok_dir) tok_dir = model_dir;
+    if (!rc && (!(model_dir = lmt_cli_resolve(model_dir, true)) || !(tok_dir = lmt_cli_resolve(tok_dir, false)))) rc = 1;
     lmt_model *m = NULL;
     lmt_tokenizer *tok = NULL;
-    lmt_fill_mask_output o = {0};
-    int rc = 0;
-    if (lmt_model_load(model_dir, &m) != LMT_OK || lmt_tokenizer_load(tok_dir, &tok) != LMT_OK ||
-        lmt_fill_mask(m, tok, text, top_k, clean_up, &o) != LMT_OK) {
-        fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
-        rc = 1;
-    } else {
-        lmt_strbuf b;
-        lmt_sb_init(&b);
-        if (o.n_masks > 1) lmt_sb_putc(&b, '[');
-        for (int k = 0; k < o.n_masks; k++) {
-            if (k) lmt_sb_puts(&b, ", ");
-            lmt_sb_putc(&b, '[');
-            for (int j = 0; j < o.top_k; j++) {
-                if (j) lmt_sb_puts(&b, ", ");
-                put_result(&b, &o.results[k * o.top_k + j]);
-            }
-            lmt_sb_putc(&b, ']');
+    if (!rc && (lmt_model_load(model_dir, &m) != LMT_OK || lmt_tokenizer_load(tok_dir, &tok) != LMT_OK)) rc = lmt_cli_fail(NULL);
+    lmt_strbuf b;
+    lmt_sb_init(&b);
+    if (t.n > 1) lmt_sb_putc(&b, '[');
+    for (int i = 0; !rc && i < t.n; i++) {   /* the pipeline given a list: one answer per text */
+        lmt_fill_mask_output o = {0};
+        if (lmt_fill_mask(m, tok, t.v[i], (int)top_k, clean_up, &o) != LMT_OK) {
+            rc = t.n > 1 ? (fprintf(stderr, "lmtune: error: text %d: %s\n", i + 1, lmt_last_error()), 1) : lmt_cli_fail(NULL);
+        } else {
+            if (i) lmt_sb_puts(&b, ", ");
+            put_output(&b, &o);
         }
-        if (o.n_masks > 1) lmt_sb_putc(&b, ']');
-        printf("%s\n", b.data);
-        lmt_sb_free(&b);
+        lmt_fill_mask_output_free(&o);
     }
-    lmt_fill_mask_output_free(&o);
+    if (t.n > 1) lmt_sb_putc(&b, ']');
+    if (!rc) printf("%s\n", b.data);
+    lmt_sb_free(&b);
+    lmt_cli_texts_free(&t);
     lmt_tokenizer_free(tok);
     lmt_model_free(m);
-    return rc;
+    return rc < 0 ? 0 : rc;
 }

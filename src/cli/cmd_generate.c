@@ -100,60 +100,91 @@ static int chat_inputs(const char *tok_dir, const lmt_tokenizer *tok, char **cha
     return 1;
 }
 
+static const char usage_text[] =
+    "usage: lmtune generate --model DIR [--adapter DIR] [--tokenizer DIR] [--max_new_tokens N] [options] PROMPT [PROMPT ...]\n"
+    "       lmtune generate --model DIR --prompt TEXT [--prompt TEXT ...] | --file FILE [options]\n"
+    "       lmtune generate --model DIR --chat '[{\"role\": \"user\", \"content\": \"...\"}]' [--chat ...] [options]\n\n"
+    "Prompts: positional, --prompt (repeatable) or --file (one per line). --chat (a JSON list of messages, or a file\n"
+    "holding one) renders the conversation with the tokenizer's chat template (add_generation_prompt) and prints it with\n"
+    "the reply appended as the assistant's message, as the text-generation pipeline given messages.\n"
+    "Prints [{\"generated_text\": prompt + continuation}] as the text-generation pipeline (a list of those for several\n"
+    "prompts, generated as one left-padded batch). Defaults: the model's generation_config.json (its eos_token_id list,\n"
+    "do_sample, temperature, top_k, top_p, ...), else greedy with 50 new tokens. Processors in generate()'s order:\n"
+    "repetition_penalty, no_repeat_ngram_size, then when sampling temperature, top-k (default 50), top-p, min-p.\n"
+    "A prompt plus --max_new_tokens beyond a GPT-2's learned positions is refused (transformers fails with an index\n"
+    "error); a Llama's rotary positions stop at max_position_embeddings with a warning.\n";
+
+/* the longest prompt plus max_new_tokens within the model's positions: a
+ * GPT-2's learned positions end there (transformers fails with an index
+ * error), so it is refused; rotary positions (Llama) could go on, but
+ * lmtune's cache ends there, so it warns and stops at the last position */
+static int check_length(const lmt_model *m, const int *lens, int n, const lmt_gen_opts *o) {
+    int P = 0;
+    for (int b = 0; b < n; b++) if (lens[b] > P) P = lens[b];
+    int64_t total = (int64_t)P + o->max_new_tokens, max_pos = m->cfg.max_positions;
+    if (max_pos <= 0 || total <= max_pos) return 0;
+    if (P >= max_pos) {
+        fprintf(stderr, "lmtune: error: the prompt (%d tokens) fills the model's %lld positions\n", P, (long long)max_pos);
+        return 1;
+    }
+    if (!lmt_arch_is_llama(m->cfg.arch)) {
+        fprintf(stderr, "lmtune: error: --max_new_tokens %d: the prompt (%d tokens) + %d new tokens exceed the model's %lld "
+                "positions (n_positions); at most %lld new tokens fit\n", o->max_new_tokens, P, o->max_new_tokens, (long long)max_pos,
+                (long long)(max_pos - P));
+        return 1;
+    }
+    fprintf(stderr, "lmtune: warning: --max_new_tokens %d: the prompt (%d tokens) + %d new tokens exceed max_position_embeddings "
+            "(%lld): generation stops after %lld new tokens\n", o->max_new_tokens, P, o->max_new_tokens, (long long)max_pos,
+            (long long)(max_pos - P));
+    return 0;
+}
+
 int lmt_cmd_generate(int argc, char **argv) {
-    const char *model_dir = NULL, *tok_dir = NULL, *adapter = NULL, *prompts[MAX_PROMPTS];
-    char *chats[MAX_PROMPTS];   /* --chat: the conversations, as JSON text */
-    int n_prompts = 0, n_chats = 0;
+    const char *model_dir = NULL, *tok_dir = NULL, *adapter = NULL, *file = NULL;
+    lmt_cli_texts prompts = {0}, chat_list = {0};
     /* flags given override generation_config.json's values (lmt_gen_opts_from_model) */
     int64_t max_new = -1, top_k = -1, seed = -1, ngram = -1;
     double temperature = NAN, top_p = NAN, min_p = NAN, rep = NAN;
-    bool do_sample = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: lmtune generate --model DIR [--adapter DIR] [--tokenizer DIR] --prompt TEXT [--prompt TEXT ...] [--max_new_tokens N]\n"
-                   "                       [--do_sample] [--temperature T] [--top_k K] [--top_p P] [--min_p P] [--seed S]\n"
-                   "                       [--repetition_penalty R] [--no_repeat_ngram_size N] [--bf16]\n"
-                   "       lmtune generate --model DIR --chat '[{\"role\": \"user\", \"content\": \"...\"}]' [--chat ...] [options]\n\n"
-                   "--chat (a JSON list of messages, or a file holding one) renders the conversation with the\n"
-                   "tokenizer's chat template (add_generation_prompt) and prints it with the reply appended as the\n"
-                   "assistant's message, as the text-generation pipeline given messages.\n"
-                   "Prints [{\"generated_text\": prompt + continuation}] as the text-generation pipeline (a list of\n"
-                   "those for several --prompt, generated as one left-padded batch). Defaults: the model's\n"
-                   "generation_config.json (its eos_token_id list, do_sample, temperature, top_k, top_p, ...), else\n"
-                   "greedy with 50 new tokens. Processors in generate()'s order: repetition_penalty,\n"
-                   "no_repeat_ngram_size, then when sampling temperature, top-k (default 50), top-p, min-p.\n"
-                   "--bf16 decodes from bf16 copies of the weights (half the bytes read per token; fp32 arithmetic).\n"
-                   "--adapter: a peft LoRA adapter folder, merged into the model first (merge_and_unload).\n");
-            return 0;
-        }
-        if (!strcmp(a, "--do_sample")) { do_sample = true; continue; }
-        if (!strcmp(a, "--bf16")) { lmt_matmul_set_precision(LMT_MATMUL_BF16); continue; }
-        if (!v) { fprintf(stderr, "lmtune: error: %s needs a value\n", a); return 2; }
-        if (!strcmp(a, "--model")) model_dir = v;
-        else if (!strcmp(a, "--tokenizer")) tok_dir = v;
-        else if (!strcmp(a, "--adapter")) adapter = v;
-        else if (!strcmp(a, "--chat")) {
-            if (n_chats == MAX_PROMPTS) { fprintf(stderr, "lmtune: error: at most %d --chat\n", MAX_PROMPTS); return 2; }
-            chats[n_chats++] = (char *)v;
-        }
-        else if (!strcmp(a, "--prompt")) {
-            if (n_prompts == MAX_PROMPTS) { fprintf(stderr, "lmtune: error: at most %d --prompt\n", MAX_PROMPTS); return 2; }
-            prompts[n_prompts++] = v;
-        }
-        else if (!strcmp(a, "--max_new_tokens")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &max_new)) return 2; }
-        else if (!strcmp(a, "--temperature")) { if (!lmt_cli_num(a + 2, v, 0, INFINITY, LMT_FLAG_LO_OPEN, &temperature)) return 2; }
-        else if (!strcmp(a, "--top_k")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &top_k)) return 2; }
-        else if (!strcmp(a, "--top_p")) { if (!lmt_cli_num(a + 2, v, 0, 1, LMT_FLAG_LO_OPEN, &top_p)) return 2; }
-        else if (!strcmp(a, "--min_p")) { if (!lmt_cli_num(a + 2, v, 0, 1, 0, &min_p)) return 2; }
-        else if (!strcmp(a, "--repetition_penalty")) { if (!lmt_cli_num(a + 2, v, 0, INFINITY, LMT_FLAG_LO_OPEN, &rep)) return 2; }
-        else if (!strcmp(a, "--no_repeat_ngram_size")) { if (!lmt_cli_int(a + 2, v, 0, INT_MAX, &ngram)) return 2; }
-        else if (!strcmp(a, "--seed")) { if (!lmt_cli_int(a + 2, v, 0, INT64_MAX, &seed)) return 2; }
-        else { fprintf(stderr, "lmtune: error: unknown option '%s'\n", a); return 2; }
-        i++;
+    bool do_sample = false, bf16 = false;
+    const lmt_flag flags[] = {
+        {"model_name_or_path|model", LMT_FLAG_PATH, &model_dir, LMT_FLAG_ANY, NULL, "the model folder or Hub repo id", NULL},
+        {"tokenizer_name|tokenizer", LMT_FLAG_PATH, &tok_dir, LMT_FLAG_ANY, NULL, "the tokenizer (default: the model's)", NULL},
+        {"adapter", LMT_FLAG_PATH, &adapter, LMT_FLAG_ANY, NULL, "a peft LoRA adapter folder, merged first (merge_and_unload)", NULL},
+        {"prompt|text", LMT_FLAG_STRING, &prompts, LMT_FLAG_ANY, NULL, "a prompt (repeatable; or positional)", lmt_cli_texts_add},
+        {"file", LMT_FLAG_PATH, &file, LMT_FLAG_ANY, NULL, "prompts, one per line", NULL},
+        {"chat", LMT_FLAG_STRING, &chat_list, LMT_FLAG_ANY, NULL, "a conversation as JSON, or a file holding one (repeatable)", lmt_cli_texts_add},
+        {"max_new_tokens", LMT_FLAG_INT, &max_new, 0, INT_MAX, 0, NULL, "tokens to generate (default 50)", NULL},
+        {"do_sample", LMT_FLAG_BOOL, &do_sample, LMT_FLAG_ANY, NULL, "sample instead of greedy decoding", NULL},
+        {"temperature", LMT_FLAG_FLOAT, &temperature, 0, INFINITY, LMT_FLAG_LO_OPEN, NULL, "sampling temperature", NULL},
+        {"top_k", LMT_FLAG_INT, &top_k, 0, INT_MAX, 0, NULL, "keep the k likeliest tokens (0: off)", NULL},
+        {"top_p", LMT_FLAG_FLOAT, &top_p, 0, 1, LMT_FLAG_LO_OPEN, NULL, "nucleus sampling", NULL},
+        {"min_p", LMT_FLAG_FLOAT, &min_p, 0, 1, 0, NULL, "min-p sampling", NULL},
+        {"repetition_penalty", LMT_FLAG_FLOAT, &rep, 0, INFINITY, LMT_FLAG_LO_OPEN, NULL, "CTRL's repetition penalty", NULL},
+        {"no_repeat_ngram_size", LMT_FLAG_INT, &ngram, 0, INT_MAX, 0, NULL, "forbid repeated n-grams", NULL},
+        {"seed", LMT_FLAG_INT, &seed, 0, INFINITY, 0, NULL, "the sampling seed", NULL},
+        {"bf16", LMT_FLAG_BOOL, &bf16, LMT_FLAG_ANY, NULL, "decode from bf16 copies of the weights (fp32 arithmetic)", NULL},
+    };
+    int rc = lmt_cli_parse_texts(argc, argv, flags, sizeof flags / sizeof flags[0], usage_text, lmt_cli_hub_help, &prompts);
+    if (!rc) rc = lmt_cli_texts_read_file(&prompts, file);
+    if (!rc && (prompts.n > MAX_PROMPTS || chat_list.n > MAX_PROMPTS)) {
+        fprintf(stderr, "lmtune: error: at most %d prompts or --chat conversations\n", MAX_PROMPTS);
+        rc = 2;
     }
+    if (rc) {
+        lmt_cli_texts_free(&prompts);
+        lmt_cli_texts_free(&chat_list);
+        return rc < 0 ? 0 : rc;
+    }
+    /* the texts live until exit (lmt_cli_keep frees them then) */
+    if ((prompts.v && !lmt_cli_keep((char *)prompts.v)) || (prompts.file_text && !lmt_cli_keep(prompts.file_text)) ||
+        (chat_list.v && !lmt_cli_keep((char *)chat_list.v)))
+        return lmt_cli_error("out of memory");
+    if (bf16) lmt_matmul_set_precision(LMT_MATMUL_BF16);
+    int n_prompts = prompts.n, n_chats = chat_list.n;
+    char *chats[MAX_PROMPTS];
+    for (int k = 0; k < n_chats; k++) chats[k] = (char *)chat_list.v[k];
     if (!model_dir || !n_prompts == !n_chats) {
-        fprintf(stderr, "usage: lmtune generate --model DIR (--prompt TEXT ... | --chat JSON ...) (see --help)\n");
+        fprintf(stderr, "lmtune: error: give --model and prompts (positional, --prompt or --file) or --chat, not both (see --help)\n");
         return 2;
     }
     if (!tok_dir) tok_dir = model_dir;
@@ -182,13 +213,13 @@ int lmt_cmd_generate(int argc, char **argv) {
     if (seed >= 0) o.seed = (uint64_t)seed;
     lmt_encoding e[MAX_PROMPTS];
     const int32_t *ids[MAX_PROMPTS];
-    int lens[MAX_PROMPTS], n_enc = 0, rc = 0;
+    int lens[MAX_PROMPTS], n_enc = 0;
     lmt_chat_template *tpl = NULL;
     if (n_chats && (rc = chat_inputs(tok_dir, tok, chats, n_chats, &tpl, ids, lens)) != 0) n_chats = 0;
     n_enc = n_chats;
     if (n_chats) n_prompts = n_chats;
     for (; !rc && !n_chats && n_enc < n_prompts; n_enc++) {
-        if (lmt_tokenizer_encode(tok, prompts[n_enc], strlen(prompts[n_enc]), NULL, 0, NULL, &e[n_enc]) != LMT_OK) {
+        if (lmt_tokenizer_encode(tok, prompts.v[n_enc], strlen(prompts.v[n_enc]), NULL, 0, NULL, &e[n_enc]) != LMT_OK) {
             fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
             rc = 1;
             break;
@@ -197,6 +228,7 @@ int lmt_cmd_generate(int argc, char **argv) {
         lens[n_enc] = (int)e[n_enc].n;
         if (!lens[n_enc]) { fprintf(stderr, "lmtune: error: the prompt is empty\n"); rc = 1; n_enc++; break; }
     }
+    if (!rc) rc = check_length(m, lens, n_prompts, &o);
     int32_t *out = NULL;
     int width = 0;
     if (!rc && lmt_generate_batch(m, ids, lens, n_prompts, &o, &out, &width) != LMT_OK) {

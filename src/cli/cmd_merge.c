@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/hub_flags.h"
 #include "core/error.h"
 #include "models/lora.h"
@@ -21,24 +22,20 @@ lmt_status lmt_cli_merge_adapter(lmt_model *m, const char *adapter, int *n, int 
 
 int lmt_cmd_merge(int argc, char **argv) {
     const char *model = NULL, *adapter = NULL, *output = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char **dst = !strcmp(argv[i], "--model") ? &model : !strcmp(argv[i], "--adapter") ? &adapter
-                         : !strcmp(argv[i], "--output") ? &output : NULL;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: lmtune merge --model BASE --adapter ADAPTER_DIR --output OUT_DIR\n\n"
-                   "Loads the base model and a peft LoRA adapter (adapter_config.json +\n"
-                   "adapter_model.safetensors), adds scaling * B A to each adapted weight and\n"
-                   "writes OUT_DIR as merge_and_unload() + save_pretrained() would.\n");
-            return 0;
-        }
-        if (!dst || i + 1 >= argc) {
-            fprintf(stderr, "lmtune merge: %s %s\n", argv[i], dst ? "needs a value" : "is not a flag of merge (--model, --adapter, --output)");
-            return 2;
-        }
-        *dst = argv[++i];
-    }
+    const lmt_flag flags[] = {
+        {"model_name_or_path|model", LMT_FLAG_PATH, &model, LMT_FLAG_ANY, NULL, "the base model folder or Hub repo id", NULL},
+        {"adapter", LMT_FLAG_PATH, &adapter, LMT_FLAG_ANY, NULL, "the peft LoRA adapter folder", NULL},
+        {"output|output_dir", LMT_FLAG_PATH, &output, LMT_FLAG_ANY, NULL, "the merged model's folder", NULL},
+    };
+    int rc = lmt_cli_parse_flags(argc, argv, flags, sizeof flags / sizeof flags[0], NULL, NULL,
+                                 "usage: lmtune merge --model BASE --adapter ADAPTER_DIR --output OUT_DIR\n\n"
+                                 "Loads the base model and a peft LoRA adapter (adapter_config.json +\n"
+                                 "adapter_model.safetensors), adds scaling * B A to each adapted weight and\n"
+                                 "writes OUT_DIR as merge_and_unload() + save_pretrained() would.\n",
+                                 NULL);
+    if (rc) return rc < 0 ? 0 : rc;
     if (!model || !adapter || !output) {
-        fprintf(stderr, "lmtune merge: --model, --adapter and --output are required\n");
+        fprintf(stderr, "lmtune: error: merge: --model, --adapter and --output are required\n");
         return 2;
     }
     const char *src = lmt_cli_resolve(model, true);

@@ -6,28 +6,20 @@
 #include "cli/commands.h"
 #include "cli/hub_flags.h"
 #include "cli/flags.h"
+#include "core/error.h"
 #include "core/json.h"
+#include "data/text_util.h"
 #include "core/util.h"
 #include "lmtune/tokenizer.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: lmtune tokenize --tokenizer DIR [--text STR | --file F] [options]\n\n"
-            "Encodes text as transformers' fast tokenizer of DIR does and prints one JSON\n"
-            "line per example: {\"ids\", \"tokens\", \"offsets\", \"word_ids\"}. Without\n"
-            "--text or --file, reads stdin. In files and stdin each line is one example.\n\n"
-            "options:\n"
-            "  --pair STR              encode (text, STR) as a pair\n"
-            "  --keep-newlines         keep each line's '\\n' in the example (as HF's text\n"
-            "                          loader does for WikiText)\n"
-            "  --jsonl                 each input line is one JSON string (or {\"text\": ...}),\n"
-            "                          so that texts may hold newlines; blank lines are skipped\n"
-            "  --no-special-tokens     add_special_tokens=False\n"
-            "  --max-length N          truncate to N tokens (truncation=True)\n"
-            "  --decode                input lines are JSON arrays of ids; prints\n"
-            "                          {\"text\": ...} per line (--text takes \"[1, 2]\")\n"
-            "  --skip-special-tokens   with --decode\n");
-}
+static const char usage_text[] =
+    "usage: lmtune tokenize --tokenizer DIR [TEXT ... | --text STR | --file F] [options]\n\n"
+    "Encodes text as transformers' fast tokenizer of DIR does and prints one JSON\n"
+    "line per example: {\"ids\", \"tokens\", \"offsets\", \"word_ids\"}. Texts: positional\n"
+    "arguments, --text (repeatable), or --file (each line one example; - or none: stdin).\n"
+    "Input that is not valid UTF-8 is refused, as train refuses it. --decode: the input\n"
+    "lines are JSON arrays of ids; prints {\"text\": ...} per line (--text takes \"[1, 2]\").\n"
+    "Flags take underscores or hyphens (--max_length, --max-length).\n";
 
 static void put_ints(lmt_strbuf *b, const int32_t *v, size_t n, bool none) {
     lmt_sb_putc(b, '[');
@@ -115,10 +107,14 @@ typedef struct {
     const char *pair;
     const lmt_encode_opts *o;
     bool decode, skip, keep_nl, jsonl;
+    const char *path;
+    int64_t line;
 } tok_lines;
 
 static int tok_line(void *ctx, char *line, size_t len) {
     tok_lines *c = ctx;
+    /* as the dataset loaders (train) do: not UTF-8 is an error, not U+FFFD */
+    if (lmt_data_check_utf8(c->path, line, len, ++c->line) != LMT_OK) return lmt_cli_error(lmt_last_error());
     if (!c->keep_nl && len && line[len - 1] == '\n') len--;
     if ((c->decode || c->jsonl) && len == 0) return 0;
     if (c->decode) return decode_line(c->t, line, len, c->skip);
@@ -127,42 +123,42 @@ static int tok_line(void *ctx, char *line, size_t len) {
 }
 
 int lmt_cmd_tokenize(int argc, char **argv) {
-    const char *dir = NULL, *text = NULL, *file = NULL, *pair = NULL;
-    bool decode = false, skip = false, keep_nl = false, jsonl = false;
+    const char *dir = NULL, *file = NULL, *pair = NULL;
+    bool decode = false, skip = false, keep_nl = false, jsonl = false, no_special = false;
+    int64_t max_length = 0;
+    lmt_cli_texts texts = {0};
     lmt_encode_opts o = lmt_encode_opts_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--tokenizer") && has) dir = argv[++i];
-        else if (!strcmp(a, "--text") && has) text = argv[++i];
-        else if (!strcmp(a, "--file") && has) file = argv[++i];
-        else if (!strcmp(a, "--pair") && has) pair = argv[++i];
-        else if (!strcmp(a, "--max-length") && has) {
-            int64_t v;
-            if (!lmt_cli_int("max-length", argv[++i], 1, INT64_MAX, &v)) return 2;
-            o.max_length = v;
-            o.truncation = LMT_TRUNCATE_LONGEST_FIRST;
-        }
-        else if (!strcmp(a, "--decode")) decode = true;
-        else if (!strcmp(a, "--skip-special-tokens")) skip = true;
-        else if (!strcmp(a, "--keep-newlines")) keep_nl = true;
-        else if (!strcmp(a, "--jsonl")) jsonl = true;
-        else if (!strcmp(a, "--no-special-tokens")) o.add_special_tokens = false;
-        else { fprintf(stderr, "lmtune: error: unknown or incomplete option '%s'\n\n", a); usage(stderr); return 2; }
-    }
-    if (!dir) { usage(stderr); return 2; }
-    if (text && file) { fprintf(stderr, "lmtune: error: give --text or --file, not both\n"); return 2; }
-    if (!(dir = lmt_cli_resolve(dir, false))) return 1;
+    const lmt_flag flags[] = {
+        {"tokenizer_name|tokenizer|model_name_or_path|model", LMT_FLAG_PATH, &dir, LMT_FLAG_ANY, NULL, "the tokenizer folder or Hub repo id", NULL},
+        {"text", LMT_FLAG_STRING, &texts, LMT_FLAG_ANY, NULL, "a text (repeatable; or positional)", lmt_cli_texts_add},
+        {"file", LMT_FLAG_STRING, &file, LMT_FLAG_ANY, NULL, "examples, one per line (- : stdin)", NULL},
+        {"pair", LMT_FLAG_STRING, &pair, LMT_FLAG_ANY, NULL, "encode (text, STR) as a pair", NULL},
+        {"keep_newlines", LMT_FLAG_BOOL, &keep_nl, LMT_FLAG_ANY, NULL, "keep each line's '\\n' (as HF's text loader does for WikiText)", NULL},
+        {"jsonl", LMT_FLAG_BOOL, &jsonl, LMT_FLAG_ANY, NULL, "each line is a JSON string (or {\"text\": ...}); blank lines skipped", NULL},
+        {"no_special_tokens", LMT_FLAG_BOOL, &no_special, LMT_FLAG_ANY, NULL, "add_special_tokens=False", NULL},
+        {"max_length", LMT_FLAG_INT, &max_length, LMT_FLAG_MIN(1), NULL, "truncate to N tokens (truncation=True)", NULL},
+        {"decode", LMT_FLAG_BOOL, &decode, LMT_FLAG_ANY, NULL, "input lines are JSON arrays of ids", NULL},
+        {"skip_special_tokens", LMT_FLAG_BOOL, &skip, LMT_FLAG_ANY, NULL, "with --decode", NULL},
+    };
+    int rc = lmt_cli_parse_texts(argc, argv, flags, sizeof flags / sizeof flags[0], usage_text, lmt_cli_hub_help, &texts);
+    if (!rc && !dir) { fprintf(stderr, "lmtune: error: --tokenizer is required (see --help)\n"); rc = 2; }
+    if (!rc && texts.n && file) { fprintf(stderr, "lmtune: error: give texts or --file, not both\n"); rc = 2; }
+    if (!rc && !(dir = lmt_cli_resolve(dir, false))) rc = 1;
+    if (rc) { lmt_cli_texts_free(&texts); return rc < 0 ? 0 : rc; }
+    if (max_length) { o.max_length = max_length; o.truncation = LMT_TRUNCATE_LONGEST_FIRST; }
+    if (no_special) o.add_special_tokens = false;
     lmt_tokenizer *t;
-    if (lmt_tokenizer_load(dir, &t) != LMT_OK) return lmt_cli_error(lmt_last_error());
-    int rc = 0;
-    if (text) {
-        rc = decode ? decode_line(t, text, strlen(text), skip) : encode_line(t, text, strlen(text), pair, &o);
-    } else {
-        tok_lines c = {t, pair, &o, decode, skip, keep_nl, jsonl};
+    if (lmt_tokenizer_load(dir, &t) != LMT_OK) { lmt_cli_texts_free(&texts); return lmt_cli_error(lmt_last_error()); }
+    for (int k = 0; !rc && k < texts.n; k++) {
+        const char *x = texts.v[k];
+        if (lmt_data_check_utf8("--text", x, strlen(x), 1) != LMT_OK) rc = lmt_cli_error(lmt_last_error());
+        else rc = decode ? decode_line(t, x, strlen(x), skip) : encode_line(t, x, strlen(x), pair, &o);
+    }
+    if (!texts.n) {
+        tok_lines c = {t, pair, &o, decode, skip, keep_nl, jsonl, file && strcmp(file, "-") ? file : "<stdin>", 0};
         rc = lmt_cli_each_line(file, tok_line, &c);
     }
+    lmt_cli_texts_free(&texts);
     lmt_tokenizer_free(t);
     return rc;
 }

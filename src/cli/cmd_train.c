@@ -39,7 +39,11 @@ static const char header[] =
 int lmt_cmd_eval(int argc, char **argv) {
     /* lmtune eval = lmtune train without --train_file: evaluation only */
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--train_file")) { fprintf(stderr, "lmtune: error: eval takes --validation_file, not --train_file\n"); return 2; }
+        if (!strcmp(argv[i], "--train_file") || !strncmp(argv[i], "--train_file=", 13)) {
+            fprintf(stderr, "lmtune: error: eval takes --validation_file, not --train_file\n");
+            return 2;
+        }
+    lmt_cli_eval_mode = true;
     return lmt_cmd_train(argc, argv);
 }
 
@@ -102,13 +106,13 @@ int lmt_cmd_train(int argc, char **argv) {
         if (!strcmp(t, "translation")) return lmt_cmd_train_translation(argc, argv);
         if (!strcmp(t, "sft")) return lmt_cmd_train_sft(argc, argv);
     }
-    clm_opts o = {.map_batch = 1000, .max_train = -1, .max_eval = -1, .keep_linebreaks = true};
+    clm_opts o = {.map_batch = 1000, .max_train = -1, .max_eval = -1, .val_pct = 5, .keep_linebreaks = true};   /* run_clm.py's 5% */
     const lmt_flag flags[] = {
         LMT_CLI_TRAIN_FLAGS(o.c),
         {"text_column_name", LMT_FLAG_STRING, &o.text_column, LMT_FLAG_ANY, NULL, "JSON Lines: the text field (default text)", NULL},
         {"block_size", LMT_FLAG_INT, &o.block_size, 1, INFINITY, 0, NULL, "tokens per chunk (default: the model's positions, at most 1024)", NULL},
         {"validation_split_percentage", LMT_FLAG_FLOAT, &o.val_pct, 0, 100, LMT_FLAG_HI_OPEN, NULL,
-         "without --validation_file: validation = the first P% of the training lines", NULL},
+         "without --validation_file: validation = the first P% of the training lines (default 5, as run_clm.py)", NULL},
         {"keep_linebreaks", LMT_FLAG_BOOL, &o.keep_linebreaks, LMT_FLAG_ANY, NULL,
          "text files: keep each line's \"\\n\" (default true; false: dropped, as datasets' text loader by default)", NULL},
         {"preprocessing_batch_size", LMT_FLAG_INT, &o.map_batch, LMT_FLAG_MIN(1), NULL, "lines per group_texts batch", NULL},

@@ -109,17 +109,21 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
     if (o->max_seq_length > max_pos)
         return lmt_cli_usage_error(&o->c, "--max_seq_length %lld exceeds the model's %lld positions", (long long)o->max_seq_length,
                                    (long long)max_pos);
-    LMT_TRY(build(tok, o->c.train_file, o->text_column, o, &o->chunks));
-    fprintf(stderr, "lmtune: %s: %lld %s of %lld tokens\n", o->c.train_file, (long long)o->chunks.n_rows,
-            o->line_by_line ? "lines" : "chunks", (long long)o->max_seq_length);
-    LMT_TRY(split(o, tok, (uint64_t)args->seed));
+    if (o->c.train_file) {
+        LMT_TRY(build(tok, o->c.train_file, o->text_column, o, &o->chunks));
+        fprintf(stderr, "lmtune: %s: %lld %s of %lld tokens\n", o->c.train_file, (long long)o->chunks.n_rows,
+                o->line_by_line ? "lines" : "chunks", (long long)o->max_seq_length);
+        LMT_TRY(split(o, tok, (uint64_t)args->seed));
+    } else {   /* lmtune eval --task mlm */
+        LMT_TRY(build(tok, o->c.eval_file, o->text_column, o, &o->eval));
+    }
     lmt_mlm_opts mo = lmt_mlm_opts_default();
     mo.mode = o->whole_word ? LMT_MLM_WHOLE_WORD : LMT_MLM_TOKENS;
     mo.mlm_probability = o->mlm_probability;
     mo.wwm_probability = o->wwm_probability;
     mo.seed = (uint64_t)args->seed;
     if (o->pad_to_max) mo.pad_to_multiple_of = (int)o->max_seq_length;
-    lmt_status s = lmt_mlm_collator_init(&o->tc, &o->train, tok, &mo);
+    lmt_status s = o->c.train_file ? lmt_mlm_collator_init(&o->tc, &o->train, tok, &mo) : LMT_OK;
     if (s != LMT_OK) return lmt_fail_wrap(s, "collator");
     const lmt_dataset *eval_ds = &o->eval;
     lmt_mlm_opts eo = mo;
@@ -132,13 +136,13 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
         eval_ds = &o->eval_masked;
     }
     if (o->eval.n_rows > 0 && (s = lmt_mlm_collator_init(&o->ec, eval_ds, tok, &eo)) != LMT_OK) return lmt_fail_wrap(s, "collator");
-    o->td = lmt_mlm_train_data(&o->tc);
+    if (o->c.train_file) o->td = lmt_mlm_train_data(&o->tc);
     if (o->eval.n_rows > 0) o->ed = lmt_mlm_train_data(&o->ec);
     fprintf(stderr, "lmtune: %s (%zu parameters); train %lld, eval %lld examples\n", lmt_arch_class_name(m->cfg.arch),
             lmt_model_num_params(m), (long long)o->train.n_rows, (long long)o->eval.n_rows);
     LMT_TRY(lmt_mlm_task_create(m, lmt_finetune_max_batch(args), (int)o->max_seq_length, &o->task));
     out->model = &o->task->base;
-    out->train = &o->td;
+    out->train = o->c.train_file ? &o->td : NULL;
     out->eval = o->eval.n_rows > 0 ? &o->ed : NULL;
     return LMT_OK;
 }
@@ -150,7 +154,8 @@ static void release(void *ctx) {
 }
 
 int lmt_cmd_train_mlm(int argc, char **argv) {
-    mlm_opts o = {.max_seq_length = 128, .map_batch = 1000, .mlm_probability = 0.15, .wwm_probability = 0.2, .eval_mask_seed = -1};
+    mlm_opts o = {.max_seq_length = 128, .map_batch = 1000, .mlm_probability = 0.15, .wwm_probability = 0.2, .eval_mask_seed = -1,
+                  .val_pct = 5};   /* run_mlm.py's 5% */
     lmt_ds_init(&o.chunks); lmt_ds_init(&o.train); lmt_ds_init(&o.eval); lmt_ds_init(&o.eval_masked);
     const lmt_flag flags[] = {
         LMT_CLI_TRAIN_FLAGS(o.c),
@@ -167,11 +172,12 @@ int lmt_cmd_train_mlm(int argc, char **argv) {
         {"test_size", LMT_FLAG_SIZE, &o.test_size, LMT_FLAG_ANY, NULL, "train_test_split's test_size (the evaluation set)", NULL},
         {"eval_mask_seed", LMT_FLAG_INT, &o.eval_mask_seed, LMT_FLAG_MIN(0), NULL, "mask the evaluation set once with this seed", NULL},
         {"validation_split_percentage", LMT_FLAG_FLOAT, &o.val_pct, 0, 100, LMT_FLAG_HI_OPEN, NULL,
-         "without --validation_file: validation = the first P% of the chunks", NULL},
+         "without --validation_file: validation = the first P% of the chunks (default 5, as run_mlm.py)", NULL},
     };
     int rc = lmt_cli_train_parse(argc, argv, &o.c, flags, sizeof flags / sizeof flags[0], header);
     if (rc) return rc < 0 ? 0 : rc;
-    if (!o.c.train_file) { fprintf(stderr, "lmtune: error: --task mlm needs --train_file\n"); return 2; }
+    if (!o.c.train_file && !o.c.eval_file) { fprintf(stderr, "lmtune: error: --train_file and/or --validation_file is required\n"); return 2; }
+    if (!o.c.train_file) o.c.args.do_train = false; else if (!o.c.args.do_eval) o.c.args.do_train = true;
     bool have_eval_source = o.c.eval_file || o.test_size > 0 || o.val_pct > 0;
     if ((rc = lmt_cli_need_eval_source(&o.c, have_eval_source, "--validation_file, --test_size or --validation_split_percentage"))) return rc;
     const char *files[] = {o.c.train_file, o.c.eval_file, o.c.config};

@@ -1,82 +1,69 @@
 /* lmtune translate: the translation pipeline for Marian models (beam search
  * with the model's generation settings unless overridden). */
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
 #include "cli/hub_flags.h"
 #include "cli/flags.h"
+#include "core/error.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "generate/seq2seq_generate.h"
 #include "lmtune/tokenizer.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: lmtune translate --model DIR [--adapter DIR] [--tokenizer DIR] [generation options] \"TEXT\" [\"TEXT\" ...]\n"
-               "(--adapter: a peft LoRA adapter folder, merged into the model first)\n"
-               "Prints [{\"translation_text\": ...}, ...] as the translation pipeline (one entry per text and\n"
-               "returned sequence). Generation options (default: the model's generation_config.json):\n"
-               "  --num_beams N  --max_length N  --max_new_tokens N  --min_length N  --min_new_tokens N\n"
-               "  --length_penalty X  --early_stopping true|false|never  --no_repeat_ngram_size N\n"
-               "  --num_return_sequences N  --forced_bos_token_id ID  --forced_eos_token_id ID\n");
-}
+static const char usage_text[] =
+    "usage: lmtune translate --model DIR [--adapter DIR] [--tokenizer DIR] [generation options] \"TEXT\" [\"TEXT\" ...]\n"
+    "       lmtune translate --model DIR --file FILE   (one text per line)\n\n"
+    "Prints [{\"translation_text\": ...}, ...] as the translation pipeline (one entry per text and returned\n"
+    "sequence). Generation options default to the model's generation_config.json.\n";
 
-/* An integer option's value: all of it a number, or an error naming it. */
-static bool int_value(const char *name, const char *v, int *out) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < -2147483647L || x > 2147483647L) {
-        fprintf(stderr, "lmtune: error: %s wants an integer, got \"%s\"\n", name, v);
-        return false;
-    }
-    *out = (int)x;
-    return true;
-}
+static const char *const early_choices[] = {"true", "false", "never", NULL};
 
 int lmt_cmd_translate(int argc, char **argv) {
-    const char *model_dir = NULL, *tok_dir = NULL, *adapter = NULL;
-    const char **texts = calloc((size_t)argc, sizeof *texts);
-    int n_texts = 0;
-    if (!texts) { fprintf(stderr, "lmtune: error: out of memory\n"); return 1; }
-    /* options given on the command line, applied over the model's defaults */
+    const char *model_dir = NULL, *tok_dir = NULL, *adapter = NULL, *file = NULL, *early_s = NULL;
+    lmt_cli_texts tl = {0};
+    /* options given on the command line, applied over the model's defaults (INT64_MIN: not given) */
     enum { O_BEAMS, O_MAXLEN, O_MAXNEW, O_MINLEN, O_MINNEW, O_NGRAM, O_NRET, O_FBOS, O_FEOS, O_N };
-    static const char *const names[O_N] = {"--num_beams", "--max_length", "--max_new_tokens", "--min_length",
-                                           "--min_new_tokens", "--no_repeat_ngram_size", "--num_return_sequences",
-                                           "--forced_bos_token_id", "--forced_eos_token_id"};
-    int ival[O_N];
-    bool given[O_N] = {0};
-    double length_penalty = 0;
-    bool lp_given = false;
-    int early = -1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); free(texts); return 0; }
-        if (strncmp(argv[i], "--", 2)) { texts[n_texts++] = argv[i]; continue; }
-        if (i + 1 >= argc) { fprintf(stderr, "lmtune: error: %s needs a value\n", argv[i]); free(texts); return 2; }
-        const char *opt = argv[i], *v = argv[++i];
-        int k = 0;
-        while (k < O_N && strcmp(opt, names[k])) k++;
-        if (k < O_N) {
-            if (!int_value(opt, v, &ival[k])) { free(texts); return 2; }
-            given[k] = true;
-        } else if (!strcmp(opt, "--model")) model_dir = v;
-        else if (!strcmp(opt, "--adapter")) adapter = v;
-        else if (!strcmp(opt, "--tokenizer")) tok_dir = v;
-        else if (!strcmp(opt, "--length_penalty")) {
-            if (!lmt_cli_num(opt + 2, v, -INFINITY, INFINITY, 0, &length_penalty)) { free(texts); return 2; }
-            lp_given = true;
-        }
-        else if (!strcmp(opt, "--early_stopping")) {
-            early = !strcmp(v, "true") ? LMT_S2S_ES_TRUE : !strcmp(v, "false") ? LMT_S2S_ES_FALSE : !strcmp(v, "never") ? LMT_S2S_ES_NEVER : -2;
-            if (early == -2) { fprintf(stderr, "lmtune: error: --early_stopping must be true, false or never, got \"%s\"\n", v); free(texts); return 2; }
-        } else { fprintf(stderr, "lmtune: error: unknown option '%s' (see --help)\n", opt); free(texts); return 2; }
+    int64_t iv[O_N];
+    for (int k = 0; k < O_N; k++) iv[k] = INT64_MIN;
+    double length_penalty = NAN;
+    const lmt_flag flags[] = {
+        {"model_name_or_path|model", LMT_FLAG_PATH, &model_dir, LMT_FLAG_ANY, NULL, "the Marian model folder or Hub repo id", NULL},
+        {"tokenizer_name|tokenizer", LMT_FLAG_PATH, &tok_dir, LMT_FLAG_ANY, NULL, "the tokenizer (default: the model's)", NULL},
+        {"adapter", LMT_FLAG_PATH, &adapter, LMT_FLAG_ANY, NULL, "a peft LoRA adapter folder, merged first", NULL},
+        {"text", LMT_FLAG_STRING, &tl, LMT_FLAG_ANY, NULL, "a text (repeatable; or positional)", lmt_cli_texts_add},
+        {"file", LMT_FLAG_PATH, &file, LMT_FLAG_ANY, NULL, "texts, one per line", NULL},
+        {"num_beams", LMT_FLAG_INT, &iv[O_BEAMS], 1, INT_MAX, 0, NULL, "beams", NULL},
+        {"max_length", LMT_FLAG_INT, &iv[O_MAXLEN], 1, INT_MAX, 0, NULL, "the output's max length", NULL},
+        {"max_new_tokens", LMT_FLAG_INT, &iv[O_MAXNEW], 1, INT_MAX, 0, NULL, "new tokens at most", NULL},
+        {"min_length", LMT_FLAG_INT, &iv[O_MINLEN], 0, INT_MAX, 0, NULL, "the output's min length", NULL},
+        {"min_new_tokens", LMT_FLAG_INT, &iv[O_MINNEW], 0, INT_MAX, 0, NULL, "new tokens at least", NULL},
+        {"no_repeat_ngram_size", LMT_FLAG_INT, &iv[O_NGRAM], 0, INT_MAX, 0, NULL, "forbid repeated n-grams", NULL},
+        {"num_return_sequences", LMT_FLAG_INT, &iv[O_NRET], 1, INT_MAX, 0, NULL, "sequences per text (<= num_beams)", NULL},
+        {"forced_bos_token_id", LMT_FLAG_INT, &iv[O_FBOS], -1, INT_MAX, 0, NULL, "token forced first", NULL},
+        {"forced_eos_token_id", LMT_FLAG_INT, &iv[O_FEOS], -1, INT_MAX, 0, NULL, "token forced at max_length", NULL},
+        {"length_penalty", LMT_FLAG_FLOAT, &length_penalty, LMT_FLAG_ANY, NULL, "beam score length penalty", NULL},
+        {"early_stopping", LMT_FLAG_ENUM, &early_s, LMT_FLAG_ANY, early_choices, "beam search's stopping rule", NULL},
+    };
+    int rc = lmt_cli_parse_texts(argc, argv, flags, sizeof flags / sizeof flags[0], usage_text, lmt_cli_hub_help, &tl);
+    if (!rc) rc = lmt_cli_texts_read_file(&tl, file);
+    if (!rc && (!model_dir || !tl.n)) {
+        fprintf(stderr, "lmtune: error: give --model and a text (positional, --text or --file) (see --help)\n");
+        rc = 2;
     }
-    if (!model_dir || !n_texts) { usage(stderr); free(texts); return 2; }
-    if (given[O_BEAMS] && ival[O_BEAMS] < 1) { fprintf(stderr, "lmtune: error: --num_beams must be at least 1, got %d\n", ival[O_BEAMS]); free(texts); return 2; }
+    if (rc) { lmt_cli_texts_free(&tl); return rc < 0 ? 0 : rc; }
+    const char **texts = tl.v;
+    int n_texts = tl.n;
+    int early = !early_s ? -1 : !strcmp(early_s, "true") ? LMT_S2S_ES_TRUE : !strcmp(early_s, "false") ? LMT_S2S_ES_FALSE : LMT_S2S_ES_NEVER;
     if (!tok_dir) tok_dir = model_dir;
-    if (!(model_dir = lmt_cli_resolve(model_dir, true)) || !(tok_dir = lmt_cli_resolve(tok_dir, false))) { free(texts); return 1; }
+    if (!(model_dir = lmt_cli_resolve(model_dir, true)) || !(tok_dir = lmt_cli_resolve(tok_dir, false))) { lmt_cli_texts_free(&tl); return 1; }
     lmt_model *m = NULL;
     lmt_tokenizer *tok = NULL;
-    int rc = 0;
+    rc = 0;
     lmt_encoding e = {0};
     int32_t *out = NULL;
     float *scores = NULL;
@@ -94,13 +81,13 @@ int lmt_cmd_translate(int argc, char **argv) {
     int *fields[O_N] = {&go.num_beams, &go.max_length, &go.max_new_tokens, &go.min_length, &go.min_new_tokens,
                         &go.no_repeat_ngram_size, &go.num_return_sequences, NULL, NULL};
     for (int k = 0; k < O_N; k++)
-        if (given[k] && fields[k]) *fields[k] = ival[k];
-    if (given[O_FBOS]) go.forced_bos_token_id = ival[O_FBOS];
-    if (given[O_FEOS]) go.forced_eos_token_id = ival[O_FEOS];
-    if (lp_given) go.length_penalty = length_penalty;
+        if (iv[k] != INT64_MIN && fields[k]) *fields[k] = (int)iv[k];
+    if (iv[O_FBOS] != INT64_MIN) go.forced_bos_token_id = (int)iv[O_FBOS];
+    if (iv[O_FEOS] != INT64_MIN) go.forced_eos_token_id = (int)iv[O_FEOS];
+    if (!isnan(length_penalty)) go.length_penalty = length_penalty;
     if (early >= 0) go.early_stopping = early;
     /* the model's own num_return_sequences never exceeds beams the user lowered */
-    if (!given[O_NRET] && go.num_return_sequences > go.num_beams) go.num_return_sequences = go.num_beams;
+    if (iv[O_NRET] == INT64_MIN && go.num_return_sequences > go.num_beams) go.num_return_sequences = go.num_beams;
     lmt_sb_putc(&b, '[');
     for (int t = 0; t < n_texts; t++) {
         lmt_encode_opts eo = lmt_encode_opts_default();
@@ -138,7 +125,7 @@ done:
     lmt_sb_free(&b);
     free(out);
     free(scores);
-    free(texts);
+    lmt_cli_texts_free(&tl);
     lmt_encoding_free(&e);
     lmt_tokenizer_free(tok);
     lmt_model_free(m);

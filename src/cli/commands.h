@@ -21,6 +21,7 @@ int lmt_cmd_fill_mask(int argc, char **argv);
 int lmt_cmd_bleu(int argc, char **argv);
 int lmt_cmd_translate(int argc, char **argv);
 int lmt_cmd_data(int argc, char **argv);
+int lmt_cmd_arguments(int argc, char **argv);
 int lmt_cmd_download(int argc, char **argv);
 int lmt_cmd_cache(int argc, char **argv);
 int lmt_cmd_upload(int argc, char **argv);

@@ -4,27 +4,26 @@
 #include <string.h>
 #include "cli/flags.h"
 #include "core/error.h"
+#include "core/util.h"
+#include "train/args.h"
 
-/* name matches the flag's name or one of its aliases ("a|b|c") */
-static bool flag_is(const lmt_flag *fl, const char *name) {
-    size_t n = strlen(name);
-    for (const char *p = fl->name; p;) {
-        const char *bar = strchr(p, '|');
-        size_t k = bar ? (size_t)(bar - p) : strlen(p);
-        if (k == n && !strncmp(p, name, n)) return true;
-        p = bar ? bar + 1 : NULL;
-    }
-    return false;
-}
+/* name matches the flag's name or one of its aliases ("a|b|c"), hyphens read as underscores */
+static bool flag_is(const lmt_flag *fl, const char *name) { return lmt_arg_name_in(fl->name, name); }
 
-static void range_text(const lmt_flag *fl, char *buf, size_t cap) {
-    bool lo = isfinite(fl->lo), hi = isfinite(fl->hi);
-    if (lo && hi)
-        snprintf(buf, cap, "must lie in %c%.15g, %.15g%c", fl->open & LMT_FLAG_LO_OPEN ? '(' : '[', fl->lo, fl->hi,
+/* what a flag expects: "a positive integer", "a number in (0, 1)", ... */
+static void expect_text(const lmt_flag *fl, char *buf, size_t cap) {
+    /* an int's INT_MAX bound is the type's, not a choice: not shown */
+    bool lo = isfinite(fl->lo), is_int = fl->type == LMT_FLAG_INT, hi = isfinite(fl->hi) && !(is_int && fl->hi >= 2147483647.0);
+    const char *what = is_int ? "an integer" : "a number";
+    if (is_int && lo && !hi && fl->lo == 1) snprintf(buf, cap, "a positive integer");
+    else if (is_int && lo && !hi && fl->lo == 0) snprintf(buf, cap, "a non-negative integer");
+    else if (!is_int && lo && !hi && fl->lo == 0) snprintf(buf, cap, "a %s number", fl->open & LMT_FLAG_LO_OPEN ? "positive" : "non-negative");
+    else if (lo && hi)
+        snprintf(buf, cap, "%s in %c%.15g, %.15g%c", what, fl->open & LMT_FLAG_LO_OPEN ? '(' : '[', fl->lo, fl->hi,
                  fl->open & LMT_FLAG_HI_OPEN ? ')' : ']');
-    else if (lo) snprintf(buf, cap, "must be %s %.15g", fl->open & LMT_FLAG_LO_OPEN ? "greater than" : "at least", fl->lo);
-    else if (hi) snprintf(buf, cap, "must be %s %.15g", fl->open & LMT_FLAG_HI_OPEN ? "less than" : "at most", fl->hi);
-    else buf[0] = '\0';
+    else if (lo) snprintf(buf, cap, "%s %s %.15g", what, fl->open & LMT_FLAG_LO_OPEN ? ">" : ">=", fl->lo);
+    else if (hi) snprintf(buf, cap, "%s %s %.15g", what, fl->open & LMT_FLAG_HI_OPEN ? "<" : "<=", fl->hi);
+    else snprintf(buf, cap, "%s", what);
 }
 
 static bool in_range(const lmt_flag *fl, double v) {
@@ -33,8 +32,9 @@ static bool in_range(const lmt_flag *fl, double v) {
     return lo_ok && hi_ok;
 }
 
-static int refuse(const char *name, const char *value, const char *why) {
-    fprintf(stderr, "lmtune: error: --%s %s: %s\n", name, value, why);
+/* "lmtune: error: --NAME: expected WHAT, got "VALUE"": a usage error, 2 */
+static int refuse(const char *name, const char *value, const char *what) {
+    fprintf(stderr, "lmtune: error: --%s: expected %s, got \"%s\"\n", name, what, value);
     return 2;
 }
 
@@ -45,8 +45,8 @@ int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value) {
     case LMT_FLAG_INT: {
         errno = 0;
         long long v = strtoll(value, &end, 10);
-        if (!*value || *end || errno) return refuse(name, value, "expected an integer");
-        if (!in_range(fl, (double)v)) { range_text(fl, why, sizeof why); return refuse(name, value, why); }
+        expect_text(fl, why, sizeof why);
+        if (!*value || *end || errno || !in_range(fl, (double)v)) return refuse(name, value, why);
         if (!fl->apply) *(int64_t *)fl->dst = v;
         break;
     }
@@ -54,17 +54,18 @@ int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value) {
     case LMT_FLAG_SIZE: {
         errno = 0;
         double v = strtod(value, &end);
-        if (!*value || *end || errno || !isfinite(v)) return refuse(name, value, "expected a number");
-        if (fl->type == LMT_FLAG_SIZE && (!(v > 0) || (v >= 1 && v != floor(v)) || v > 0x1p53))   /* counts exact in a double */
-            return refuse(name, value, "expected a fraction in (0, 1) or a whole number");
-        if (fl->type == LMT_FLAG_FLOAT && !in_range(fl, v)) { range_text(fl, why, sizeof why); return refuse(name, value, why); }
+        bool number = *value && !*end && !errno && isfinite(v);
+        if (fl->type == LMT_FLAG_SIZE && (!number || !(v > 0) || (v >= 1 && v != floor(v)) || v > 0x1p53))   /* counts exact in a double */
+            return refuse(name, value, "a fraction in (0, 1) or a whole number");
+        expect_text(fl, why, sizeof why);
+        if (fl->type == LMT_FLAG_FLOAT && (!number || !in_range(fl, v))) return refuse(name, value, why);
         if (!fl->apply) *(double *)fl->dst = v;
         break;
     }
     case LMT_FLAG_BOOL: {
         bool on = !strcmp(value, "true") || !strcmp(value, "True") || !strcmp(value, "1") || !strcmp(value, "yes");
         bool off = !strcmp(value, "false") || !strcmp(value, "False") || !strcmp(value, "0") || !strcmp(value, "no");
-        if (!on && !off) return refuse(name, value, "expected true or false");
+        if (!on && !off) return refuse(name, value, "true or false");
         if (!fl->apply) *(bool *)fl->dst = on;
         break;
     }
@@ -72,7 +73,7 @@ int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value) {
         bool known = false;
         for (size_t i = 0; fl->choices[i] && !known; i++) known = !strcmp(value, fl->choices[i]);
         if (!known) {
-            size_t used = (size_t)snprintf(why, sizeof why, "must be one of");
+            size_t used = (size_t)snprintf(why, sizeof why, "one of");
             for (size_t i = 0; fl->choices[i] && used < sizeof why; i++)
                 used += (size_t)snprintf(why + used, sizeof why - used, "%s %s", i ? "," : "", fl->choices[i]);
             return refuse(name, value, why);
@@ -81,7 +82,7 @@ int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value) {
         break;
     }
     case LMT_FLAG_PATH:
-        if (!*value) return refuse(name, "\"\"", "expected a path");
+        if (!*value) return refuse(name, value, "a path");
         /* fall through */
     case LMT_FLAG_STRING:
         if (!fl->apply) *(const char **)fl->dst = value;
@@ -94,6 +95,59 @@ int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value) {
     return 0;
 }
 
+static bool bool_word(const char *v) {
+    static const char *const words[] = {"true", "True", "false", "False", "1", "0", "yes", "no", NULL};
+    for (size_t i = 0; words[i]; i++)
+        if (!strcmp(v, words[i])) return true;
+    return false;
+}
+
+static const lmt_flag *find_flag(const lmt_flag *table, size_t n, const char *name) {
+    for (size_t k = 0; k < n; k++)
+        if (flag_is(&table[k], name)) return &table[k];
+    return NULL;
+}
+
+/* whether "--name" takes the next argument as its value: a boolean only when
+ * it reads as one (HF's --flag, --flag true), other flags unless it is a flag */
+static bool takes_next(const lmt_flag *fl, bool registry_bool, const char *next) {
+    if (!next) return false;
+    if ((fl && fl->type == LMT_FLAG_BOOL) || (!fl && registry_bool)) return bool_word(next);
+    return strncmp(next, "--", 2) != 0;
+}
+
+static bool registry_bool(const char *name) {
+    const lmt_arg_spec *f = lmt_training_args_find(name);
+    return f && f->type == LMT_ARG_BOOL;
+}
+
+const char *lmt_cli_suggest(const lmt_flag *table, size_t n, const char *name, bool registry) {
+    const char *best = registry ? lmt_training_args_suggest(name) : NULL;
+    int cap = (int)strlen(name) / 3 + 1, best_d = best ? lmt_edit_distance(name, best, cap) : cap + 1;
+    static char one[128];
+    for (size_t k = 0; k < n; k++) {
+        size_t len = strcspn(table[k].name, "|");
+        if (len >= sizeof one) continue;
+        char cand[128];
+        memcpy(cand, table[k].name, len);
+        cand[len] = '\0';
+        int d = lmt_edit_distance(name, cand, cap);
+        if (d < best_d) {
+            best_d = d;
+            memcpy(one, cand, len + 1);
+            best = one;
+        }
+    }
+    return best;
+}
+
+int lmt_cli_unknown_flag(const lmt_flag *table, size_t n, const char *name, bool registry) {
+    const char *near = lmt_cli_suggest(table, n, name, registry);
+    if (near) fprintf(stderr, "lmtune: error: unknown argument --%s (did you mean --%s?)\n", name, near);
+    else fprintf(stderr, "lmtune: error: unknown argument --%s (see --help)\n", name);
+    return 2;
+}
+
 int lmt_cli_parse_flags(int argc, char **argv, const lmt_flag *table, size_t n, lmt_flag_other_fn other, void *other_ctx,
                         const char *header, const char *footer) {
     for (int i = 1; i < argc; i++) {
@@ -104,21 +158,36 @@ int lmt_cli_parse_flags(int argc, char **argv, const lmt_flag *table, size_t n, 
             if (footer) fputs(footer, stdout);
             return -1;
         }
-        if (strncmp(a, "--", 2) || !a[2]) { fprintf(stderr, "lmtune: error: unexpected argument '%s'\n", a); return 2; }
+        if (strncmp(a, "--", 2) || !a[2]) {
+            /* after a boolean: its value, misspelt (--fp16 maybe) */
+            const char *prev = i > 1 ? argv[i - 1] : "";
+            if (!strncmp(prev, "--", 2) && !strchr(prev, '=')) {
+                const lmt_flag *pf = find_flag(table, n, prev + 2);
+                if ((pf && pf->type == LMT_FLAG_BOOL) || (!pf && other && registry_bool(prev + 2))) return refuse(prev + 2, a, "true or false");
+            }
+            fprintf(stderr, "lmtune: error: unexpected argument '%s' (see --help)\n", a);
+            return 2;
+        }
         char name[128];
         const char *eq = strchr(a, '='), *value = NULL;
         size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-        if (len >= sizeof name) { fprintf(stderr, "lmtune: error: unknown flag '%.60s...'\n", a); return 2; }
+        if (len >= sizeof name) { fprintf(stderr, "lmtune: error: unknown argument '%.60s...'\n", a); return 2; }
         memcpy(name, a + 2, len);
         name[len] = '\0';
+        for (char *p = name; *p; p++)   /* --max-length is --max_length, and messages name it so */
+            if (*p == '-') *p = '_';
+        const lmt_flag *fl = find_flag(table, n, name);
         if (eq) value = eq + 1;
-        else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) value = argv[++i];
-        const lmt_flag *fl = NULL;
-        for (size_t k = 0; k < n && !fl; k++)
-            if (flag_is(&table[k], name)) fl = &table[k];
+        else if (takes_next(fl, other && registry_bool(name), i + 1 < argc ? argv[i + 1] : NULL)) value = argv[++i];
         if (!fl) {
-            if (!other) { fprintf(stderr, "lmtune: error: unknown flag --%s\n", name); return 2; }
-            if (other(other_ctx, name, value ? value : "true") != LMT_OK) { fprintf(stderr, "lmtune: error: %s\n", lmt_last_error()); return 1; }
+            if (!other) return lmt_cli_unknown_flag(table, n, name, false);
+            lmt_status st = other(other_ctx, name, value ? value : "true");
+            if (st == LMT_ERR_NOT_FOUND) return lmt_cli_unknown_flag(table, n, name, true);
+            if (st != LMT_OK) {
+                fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
+                /* a refused value is a usage error; a file that does not read (--args_json) is not */
+                return st == LMT_ERR_ARG || st == LMT_ERR_UNSUPPORTED || st == LMT_ERR_FORMAT ? 2 : 1;
+            }
             continue;
         }
         if (!value && fl->type != LMT_FLAG_BOOL) { fprintf(stderr, "lmtune: error: --%s: missing value\n", name); return 2; }
@@ -142,9 +211,9 @@ void lmt_cli_print_flags(FILE *f, const lmt_flag *table, size_t n) {
                 used += (size_t)snprintf(choices + used, sizeof choices - used, "%s%s", i ? "|" : "", fl->choices[i]);
         }
         snprintf(head, sizeof head, "--%.*s %s", nl, fl->name, fl->type == LMT_FLAG_ENUM ? choices : meta[fl->type]);
-        range_text(fl, range, sizeof range);
+        expect_text(fl, range, sizeof range);
         fprintf(f, "  %-34s %s", head, fl->help);
-        if ((fl->type == LMT_FLAG_INT || fl->type == LMT_FLAG_FLOAT) && range[0]) fprintf(f, " (%s)", range);
+        if ((fl->type == LMT_FLAG_INT || fl->type == LMT_FLAG_FLOAT) && (isfinite(fl->lo) || isfinite(fl->hi))) fprintf(f, " (%s)", range);
         for (const char *p = bar; p; p = strchr(p + 1, '|'))
             fprintf(f, "%s--%.*s", p == bar ? " (also " : ", ", (int)strcspn(p + 1, "|"), p + 1);
         fputs(bar ? ")\n" : "\n", f);
@@ -169,17 +238,20 @@ int lmt_cli_split_positionals(int argc, char **argv, const lmt_flag *table, size
         const char *a = argv[i];
         bool takes_value = false;
         if (!strncmp(a, "--", 2) && a[2] && !strchr(a, '=')) {
-            const lmt_flag *fl = NULL;
-            for (size_t k = 0; k < n && !fl; k++)
-                if (flag_is(&table[k], a + 2)) fl = &table[k];
-            takes_value = fl && fl->type != LMT_FLAG_BOOL;
+            const lmt_flag *fl = find_flag(table, n, a + 2);
+            takes_value = fl && takes_next(fl, false, i + 1 < argc ? argv[i + 1] : NULL);
         }
         if (strncmp(a, "--", 2) && strcmp(a, "-h")) { pos[(*n_pos)++] = argv[i]; continue; }
         argv[kept++] = argv[i];
-        if (takes_value && i + 1 < argc) argv[kept++] = argv[++i];
+        if (takes_value) argv[kept++] = argv[++i];
     }
     argv[kept] = NULL;
     return kept;
+}
+
+int lmt_cli_fail(const char *what) {
+    fprintf(stderr, "lmtune: error: %s%s%s\n", what ? what : "", what ? ": " : "", lmt_last_error());
+    return 1;
 }
 
 int lmt_cli_error(const char *what) {
@@ -202,4 +274,50 @@ int lmt_cli_each_line(const char *path, int (*fn)(void *ctx, char *line, size_t 
     free(line);
     if (!std) fclose(f);
     return rc;
+}
+
+lmt_status lmt_cli_texts_add(void *texts, const char *value) {
+    lmt_cli_texts *t = texts;
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 8;
+        const char **grown = realloc(t->v, (size_t)cap * sizeof *grown);
+        if (!grown) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        t->v = grown;
+        t->cap = cap;
+    }
+    t->v[t->n++] = value;
+    return LMT_OK;
+}
+
+int lmt_cli_parse_texts(int argc, char **argv, const lmt_flag *table, size_t n, const char *header, const char *footer, lmt_cli_texts *t) {
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    if (!pos) return lmt_cli_error("out of memory");
+    int n_pos = 0;
+    argc = lmt_cli_split_positionals(argc, argv, table, n, pos, &n_pos);
+    int rc = lmt_cli_parse_flags(argc, argv, table, n, NULL, NULL, header, footer);
+    for (int k = 0; !rc && k < n_pos; k++)
+        if (lmt_cli_texts_add(t, pos[k]) != LMT_OK) rc = lmt_cli_fail(NULL);
+    free(pos);
+    return rc;
+}
+
+int lmt_cli_texts_read_file(lmt_cli_texts *t, const char *path) {
+    if (!path) return 0;
+    size_t len = 0;
+    free(t->file_text);
+    t->file_text = NULL;
+    if (lmt_read_file(path, &t->file_text, &len) != LMT_OK) return lmt_cli_fail("--file");
+    for (char *p = t->file_text, *nl; *p; p = nl + 1) {
+        nl = strchr(p, '\n');
+        if (nl) *nl = '\0';
+        if (*p && lmt_cli_texts_add(t, p) != LMT_OK) return lmt_cli_fail("--file");
+        if (!nl) break;
+    }
+    return 0;
+}
+
+void lmt_cli_texts_free(lmt_cli_texts *t) {
+    free(t->v);
+    free(t->file_text);
+    memset(t, 0, sizeof *t);
 }

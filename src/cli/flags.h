@@ -41,15 +41,23 @@ typedef struct lmt_flag {
 #define LMT_FLAG_MIN(lo) (lo), INFINITY, 0
 
 /* Flags not in the table go to other(ctx, name, value) (value "true" for a
- * bare flag); its error message is printed and the parse fails with 1. NULL:
- * an unknown flag fails with 2. */
+ * bare flag); LMT_ERR_NOT_FOUND: an unknown name (2, with the closest known
+ * name suggested); else its error message is printed and the parse fails with
+ * 2 for a refused value, 1 otherwise. NULL: an unknown flag fails with 2. */
 typedef lmt_status (*lmt_flag_other_fn)(void *ctx, const char *name, const char *value);
 
 /* Parses argv[1..argc). Returns 0; -1 after printing help for --help / -h
  * (header, then the table); else the exit status after printing
- * "lmtune: error: ..." (2 for a table flag, 1 for other's refusal). */
+ * "lmtune: error: ..." (2: a usage error). Names match with hyphens for
+ * underscores (--max-length is --max_length). A boolean takes the next
+ * argument only when it reads as one (--flag, --flag true, --flag=0). */
 int lmt_cli_parse_flags(int argc, char **argv, const lmt_flag *table, size_t n, lmt_flag_other_fn other, void *other_ctx,
                         const char *header, const char *footer);
+/* The table's flag (or, with registry, TrainingArguments name) closest to
+ * name, or NULL; "lmtune: error: unknown argument --NAME (did you mean
+ * --X?)", returning 2. */
+const char *lmt_cli_suggest(const lmt_flag *table, size_t n, const char *name, bool registry);
+int lmt_cli_unknown_flag(const lmt_flag *table, size_t n, const char *name, bool registry);
 /* Moves the positional arguments of argv[1..argc) (not "--name", nor the
  * value after a table flag that takes one) into pos (argc entries at most),
  * *n_pos of them; argv keeps the rest in order. Returns the new argc. */
@@ -61,12 +69,23 @@ void lmt_cli_print_flags(FILE *f, const lmt_flag *table, size_t n);
 int lmt_cli_set_flag(const lmt_flag *fl, const char *name, const char *value);
 /* One number outside a table (commands that parse their own arguments),
  * checked as a table row is: false after printing why. */
+/* Prints "lmtune: error: [what: ]<last library error>"; returns 1. */
+int lmt_cli_fail(const char *what);
 /* Prints "lmtune: error: WHAT" and returns 1 (the exit status of a failed command). */
 int lmt_cli_error(const char *what);
 /* Calls fn(ctx, line, len) on each line of path (NULL or "-": stdin), its
  * '\n' included; stops at the first non-zero return, which it returns
  * (1 after printing why when the file does not open). */
 int lmt_cli_each_line(const char *path, int (*fn)(void *ctx, char *line, size_t len), void *ctx);
+/* Texts a command works on: positional arguments, a repeatable flag (apply
+ * lmt_cli_texts_add) and the lines of a file (empty lines skipped). */
+typedef struct lmt_cli_texts { const char **v; int n, cap; char *file_text; } lmt_cli_texts;
+lmt_status lmt_cli_texts_add(void *texts, const char *value);
+/* Parses argv against table (positionals become texts): as lmt_cli_parse_flags. */
+int lmt_cli_parse_texts(int argc, char **argv, const lmt_flag *table, size_t n, const char *header, const char *footer, lmt_cli_texts *t);
+/* Adds the lines of path (NULL: nothing): 0, or 1 after printing why. */
+int lmt_cli_texts_read_file(lmt_cli_texts *t, const char *path);
+void lmt_cli_texts_free(lmt_cli_texts *t);
 bool lmt_cli_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out);
 bool lmt_cli_num(const char *name, const char *value, double lo, double hi, int open, double *out);
 #endif

@@ -26,6 +26,7 @@ static const command commands[] = {
     {"cache", lmt_cmd_cache, "list (ls) or delete (rm) what the Hugging Face cache holds, as `hf cache`"},
     {"upload", lmt_cmd_upload, "upload a folder to a Hugging Face Hub repo (created when missing), as `hf upload`"},
     {"plot", lmt_cmd_plot, "draw a run's loss, learning-rate and perplexity curves from trainer_state.json to a PNG"},
+    {"arguments", lmt_cmd_arguments, "every TrainingArguments name: implemented, accepted with no effect, or refused, and why"},
     {"data", lmt_cmd_data, "show random examples of a dataset file (text, JSON Lines, CSV/TSV) or its columns"},
 };
 
@@ -45,12 +46,12 @@ int main(int argc, char **argv) {
     }
     /* a level LMT_ISA asks for but the CPU lacks would silently run another */
     if (lmt_check_environment() != LMT_OK) {
-        fprintf(stderr, "lmtune: %s\n", lmt_last_error());
+        fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
         return 2;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "info")) {
         if (argc > 2) {
-            fprintf(stderr, "lmtune: %s takes no arguments ('%s')\n", argv[1], argv[2]);
+            fprintf(stderr, "lmtune: error: %s takes no arguments ('%s')\n", argv[1], argv[2]);
             return 2;
         }
         printf("lmtune %s\n%s", LMTUNE_VERSION, lmt_system_info());
@@ -77,7 +78,7 @@ int main(int argc, char **argv) {
             }
             return rc;
         }
-    fprintf(stderr, "lmtune: unknown command '%s'\n\n", argv[1]);
+    fprintf(stderr, "lmtune: error: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
 }

@@ -14,15 +14,19 @@
 #include "train/dist.h"
 
 const char *const lmt_cli_tasks[] = {"clm", "mlm", "translation", "sft", NULL};
+bool lmt_cli_eval_mode;
 
-int lmt_cli_fail(const char *what) {
-    fprintf(stderr, "lmtune: error: %s%s%s\n", what ? what : "", what ? ": " : "", lmt_last_error());
-    return 1;
-}
+static const char eval_header[] =
+    "usage: lmtune eval [--task clm | mlm | translation] --model_name_or_path DIR --validation_file F [options]\n\n"
+    "Evaluates a model as Trainer.evaluate() does, without training: eval_loss and perplexity (clm, mlm), or\n"
+    "eval_loss and, with --predict_with_generate, eval_bleu (translation). The flags are train's (below), without\n"
+    "--train_file. Logs are JSON lines on stdout.\n";
+
 
 lmt_status lmt_cli_load_args_json(void *args, const char *path) { return lmt_training_args_load_json(args, path); }
 
 static lmt_status training_arg(void *args, const char *name, const char *value) {
+    if (!lmt_training_args_known(name)) return LMT_ERR_NOT_FOUND;   /* the parser suggests a name from both tables */
     return lmt_training_args_set(args, name, value, "command line");
 }
 
@@ -72,8 +76,16 @@ int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag 
     c->lora_targets = NULL;
     lmt_training_args_default(&c->args);
     if (c->defaults) c->defaults(&c->args);
-    int rc = lmt_cli_parse_flags(argc, argv, table, n, training_arg, &c->args, header,
-                                 "  --<TrainingArguments name> VALUE   any TrainingArguments / Seq2SeqTrainingArguments option\n");
+    /* --help: the command's flags, then every TrainingArguments name by group */
+    char *names = lmt_training_args_describe(false);
+    lmt_strbuf footer;
+    lmt_sb_init(&footer);
+    lmt_sb_printf(&footer, "\nTrainingArguments / Seq2SeqTrainingArguments (transformers 5.23, and transformers 4 names), "
+                  "as --name VALUE or --name=VALUE\n(hyphens accepted for underscores; docs/ARGUMENTS.md):\n%s\n%s",
+                  names ? names : "", lmt_cli_hub_help);
+    free(names);
+    int rc = lmt_cli_parse_flags(argc, argv, table, n, training_arg, &c->args, lmt_cli_eval_mode ? eval_header : header, footer.data);
+    lmt_sb_free(&footer);
     if (rc) return rc;
     if ((c->model_type || c->config_overrides) && (rc = lmt_cli_model_type_config(c))) return rc;
     if ((!c->model_dir) == (!c->config)) {
@@ -82,7 +94,10 @@ int lmt_cli_train_parse(int argc, char **argv, lmt_cli_train *c, const lmt_flag 
     }
     if (!c->tok_dir) c->tok_dir = c->model_dir;
     if (!c->tok_dir) { fprintf(stderr, "lmtune: error: --config_name needs --tokenizer_name\n"); return 2; }
-    if (lmt_training_args_validate(&c->args) != LMT_OK) return lmt_cli_fail("training arguments");
+    if (lmt_training_args_validate(&c->args) != LMT_OK) {   /* a refused combination: a usage error */
+        lmt_cli_fail("training arguments");
+        return 2;
+    }
     /* --config_name as run_clm.py takes it: a config.json, or a Hub repo whose config.json is fetched */
     if (c->config && !lmt_file_exists(c->config) && !lmt_is_dir(c->config) && lmt_hub_valid_repo_id(c->config)) {
         char *path = NULL;
@@ -118,15 +133,23 @@ lmt_status lmt_cli_usage_error(lmt_cli_train *c, const char *fmt, ...) {
     return lmt_fail(LMT_ERR_ARG, "%s", msg);
 }
 
+static bool progress_shown;   /* the progress line is on the terminal: a log line clears it first */
+
 static void print_log(void *user, const char *json) {
     (void)user;
+    if (progress_shown) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        progress_shown = false;
+    }
     printf("%s\n", json);
     fflush(stdout);
 }
 
 static void print_progress(void *user, int64_t step, int64_t max_steps, double epoch, double loss, double tps, double left) {
-    (void)user;
-    if (!isatty(STDERR_FILENO)) return;
+    const lmt_cli_train *c = user;
+    if (c->args.disable_tqdm || !isatty(STDERR_FILENO)) return;
+    progress_shown = step != max_steps;
     fprintf(stderr, "\r  step %lld/%lld  epoch %.2f  loss %.4f  %.0f tokens/s  %02d:%02d left   ", (long long)step,
             (long long)max_steps, epoch, loss, tps, (int)(left / 60), (int)fmod(left, 60));
     if (step == max_steps) fputc('\n', stderr);

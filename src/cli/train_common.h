@@ -30,6 +30,8 @@ typedef struct lmt_cli_train {
 } lmt_cli_train;
 
 extern const char *const lmt_cli_tasks[];
+/* lmtune eval: the train commands without --train_file (its own --help) */
+extern bool lmt_cli_eval_mode;
 lmt_status lmt_cli_load_args_json(void *args, const char *path);
 /* The rows for lmt_cli_train c (first in each command's table). */
 #define LMT_CLI_TRAIN_FLAGS(c)                                                                                         \
@@ -86,7 +88,4 @@ void lmt_cli_print_metrics(void *user, const lmt_eval_output *e, bool final, con
  * file (removed at exit) that becomes c->config; refuses the combinations
  * run_clm.py refuses. 0 or the exit status after printing why. */
 int lmt_cli_model_type_config(lmt_cli_train *c);
-
-/* Prints "lmtune: error: [what: ]<last library error>"; returns 1. */
-int lmt_cli_fail(const char *what);
 #endif

@@ -16,12 +16,17 @@ lmt_status lmt_model_init(lmt_config *cfg, uint64_t seed, lmt_model **out) {
     memset(cfg, 0, sizeof *cfg);
     lmt_status s = lmt_layout_build(&m->cfg, &m->layout);
     if (s != LMT_OK) { lmt_model_free(m); return s; }
-    if (m->layout.num_floats > SIZE_MAX / sizeof(float)) { lmt_model_free(m); return lmt_fail(LMT_ERR_ARG, "%s: model too large", m->cfg.source); }
+    if (m->layout.num_floats > SIZE_MAX / sizeof(float)) {
+        s = lmt_fail(LMT_ERR_ARG, "%s: model too large", m->cfg.source);   /* the message reads m: before it is freed */
+        lmt_model_free(m);
+        return s;
+    }
     m->params = lmt_aligned_alloc(m->layout.num_floats * sizeof(float));
     m->report.src_dtype = calloc(m->layout.n_params ? m->layout.n_params : 1, sizeof(lmt_dtype));
     if (!m->params || !m->report.src_dtype) {
+        s = lmt_fail(LMT_ERR_NOMEM, "out of memory allocating %zu parameters", m->layout.num_floats);
         lmt_model_free(m);
-        return lmt_fail(LMT_ERR_NOMEM, "out of memory allocating %zu parameters", m->layout.num_floats);
+        return s;
     }
     memset(m->params, 0, m->layout.num_floats * sizeof(float));
     for (size_t i = 0; i < m->layout.n_params; i++) lmt_model_init_param(m, i, seed);

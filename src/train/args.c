@@ -15,34 +15,6 @@
 #include "train/scheduler.h"
 #include "train/trainer_features.h"
 
-typedef enum { T_BOOL, T_INT, T_NUM, T_STR, T_STRATEGY } field_type;
-typedef struct { const char *name; field_type type; size_t off; size_t size; } field;
-
-#define F(name, type) {#name, type, offsetof(lmt_training_args, name), sizeof(((lmt_training_args *)0)->name)}
-static const field fields[] = {
-    F(output_dir, T_STR), F(overwrite_output_dir, T_BOOL), F(do_train, T_BOOL), F(do_eval, T_BOOL),
-    F(num_train_epochs, T_NUM), F(max_steps, T_INT), F(per_device_train_batch_size, T_INT),
-    F(per_device_eval_batch_size, T_INT), F(gradient_accumulation_steps, T_INT), F(learning_rate, T_NUM),
-    F(weight_decay, T_NUM), F(adam_beta1, T_NUM), F(adam_beta2, T_NUM), F(adam_epsilon, T_NUM),
-    F(max_grad_norm, T_NUM), F(lr_scheduler_type, T_STR), F(warmup_steps, T_INT), F(warmup_ratio, T_NUM),
-    F(eval_strategy, T_STRATEGY), F(eval_steps, T_NUM), F(save_strategy, T_STRATEGY), F(save_steps, T_NUM),
-    F(save_total_limit, T_INT), F(logging_strategy, T_STRATEGY), F(logging_steps, T_NUM),
-    F(logging_first_step, T_BOOL), F(logging_dir, T_STR), F(run_name, T_STR), F(seed, T_INT), F(fp16, T_BOOL),
-    F(bf16, T_BOOL), F(resume_from_checkpoint, T_STR), F(load_best_model_at_end, T_BOOL),
-    F(metric_for_best_model, T_STR), F(greater_is_better, T_BOOL), F(remove_unused_columns, T_BOOL),
-    F(predict_with_generate, T_BOOL), F(generation_max_length, T_INT), F(generation_num_beams, T_INT),
-    F(dataloader_num_workers, T_INT), F(disable_tqdm, T_BOOL), F(report_to, T_STR), F(push_to_hub, T_BOOL),
-    F(hub_model_id, T_STR), F(hub_strategy, T_STR), F(hub_private_repo, T_BOOL), F(hub_token, T_STR),
-    /* issue 18 item 1 (train/trainer_features.c checks them) */
-    F(optim, T_STR), F(optim_args, T_STR), F(label_smoothing_factor, T_NUM), F(data_seed, T_INT),
-    F(train_sampling_strategy, T_STR), F(group_by_length, T_BOOL), F(eval_on_start, T_BOOL),
-    F(eval_accumulation_steps, T_INT), F(save_only_model, T_BOOL), F(full_determinism, T_BOOL),
-    F(include_num_input_tokens_seen, T_STR), F(include_tokens_per_second, T_BOOL), F(log_level, T_STR),
-    F(log_level_replica, T_STR),
-};
-#undef F
-#define N_FIELDS (sizeof fields / sizeof fields[0])
-
 static const char *const strategy_names[] = {"no", "steps", "epoch"};
 
 void lmt_training_args_default(lmt_training_args *a) {
@@ -70,54 +42,239 @@ void lmt_training_args_default(lmt_training_args *a) {
     snprintf(a->report_to, sizeof a->report_to, "none");
     snprintf(a->hub_strategy, sizeof a->hub_strategy, "every_save");
     lmt_training_args_features_default(a);
+    snprintf(a->length_column_name, sizeof a->length_column_name, "length");
 }
 
-static const field *find_field(const char *name) {
-    if (!strcmp(name, "evaluation_strategy")) name = "eval_strategy";  /* the name before transformers 4.41 */
-    for (size_t i = 0; i < N_FIELDS; i++)
-        if (!strcmp(fields[i].name, name)) return &fields[i];
+bool lmt_arg_name_in(const char *list, const char *n) {
+    size_t len = strlen(n);
+    for (const char *p = list; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t k = bar ? (size_t)(bar - p) : strlen(p);
+        if (k == len) {
+            size_t i = 0;
+            while (i < k && (p[i] == n[i] || (p[i] == '_' && n[i] == '-'))) i++;
+            if (i == k) return true;
+        }
+        p = bar ? bar + 1 : NULL;
+    }
+    return false;
+}
+
+const lmt_arg_spec *lmt_training_args_find(const char *name) {
+    size_t n;
+    const lmt_arg_spec *t = lmt_training_args_specs(&n);
+    for (size_t i = 0; i < n; i++)
+        if (lmt_arg_name_in(t[i].name, name) || lmt_arg_name_in(t[i].aliases, name)) return &t[i];
     return NULL;
 }
 
-bool lmt_training_args_known(const char *name) { return find_field(name) != NULL; }
+bool lmt_training_args_known(const char *name) { return lmt_training_args_find(name) != NULL; }
 
-lmt_status lmt_training_args_set(lmt_training_args *a, const char *name, const char *value, const char *src) {
-    const field *f = find_field(name);
-    if (!f) return lmt_fail(LMT_ERR_ARG, "%s: unknown training argument \"%s\"", src, name);
-    char *p = (char *)a + f->off;
-    char *end = NULL;
-    if (!strcmp(f->name, "greater_is_better")) a->greater_is_better_set = true;
-    if (!strcmp(f->name, "data_seed")) a->data_seed_set = true;
+int lmt_edit_distance(const char *a, const char *b, int cap) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return cap + 1;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0], best = row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j], ca = a[i - 1] == '-' ? '_' : a[i - 1];
+            int v = diag + (ca != b[j - 1]);
+            if (up + 1 < v) v = up + 1;
+            if (row[j - 1] + 1 < v) v = row[j - 1] + 1;
+            diag = up;
+            row[j] = v;
+            if (v < best) best = v;
+        }
+        if (best > cap) return cap + 1;
+    }
+    return row[lb] > cap ? cap + 1 : row[lb];
+}
+
+const char *lmt_training_args_suggest(const char *name) {
+    size_t n;
+    const lmt_arg_spec *t = lmt_training_args_specs(&n);
+    const char *best = NULL;
+    int cap = (int)strlen(name) / 3 + 1, best_d = cap + 1;
+    for (size_t i = 0; i < n; i++) {
+        int d = lmt_edit_distance(name, t[i].name, cap);
+        if (d < best_d) { best_d = d; best = t[i].name; }
+    }
+    return best;
+}
+
+/* where a message says the value came from: "--name" on the command line, "FILE: name" else */
+static const char *who(char *buf, size_t cap, const char *src, const char *name) {
+    if (!src || !strcmp(src, "command line")) snprintf(buf, cap, "--%s", name);
+    else snprintf(buf, cap, "%s: %s", src, name);
+    return buf;
+}
+
+static const char *bool_text(const char *v) {
+    if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "1") || !strcmp(v, "yes")) return "true";
+    if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "0") || !strcmp(v, "no")) return "false";
+    return NULL;
+}
+
+static bool is_none(const char *v) { return !*v || !strcmp(v, "None") || !strcmp(v, "null"); }
+
+/* value (checked, canonical) equals the row's default */
+static bool is_default(const lmt_arg_spec *f, const char *v) {
+    const char *d = f->dflt;
     switch (f->type) {
-    case T_BOOL:
-        if (!strcmp(value, "true") || !strcmp(value, "True") || !strcmp(value, "1") || !strcmp(value, "yes")) *(bool *)p = true;
-        else if (!strcmp(value, "false") || !strcmp(value, "False") || !strcmp(value, "0") || !strcmp(value, "no")) *(bool *)p = false;
-        else return lmt_fail(LMT_ERR_ARG, "%s: %s expects true or false, got \"%s\"", src, name, value);
+    case LMT_ARG_BOOL: return !strcmp(v, !strcmp(d, "None") ? "false" : d);
+    case LMT_ARG_INT:
+    case LMT_ARG_FLOAT: return strcmp(d, "None") && strtod(v, NULL) == strtod(d, NULL);
+    case LMT_ARG_LIST:
+    case LMT_ARG_DICT: {
+        bool empty_v = is_none(v) || !strcmp(v, "[]") || !strcmp(v, "{}");
+        bool empty_d = is_none(d) || !strcmp(d, "[]") || !strcmp(d, "{}");
+        return empty_v ? empty_d : !strcmp(v, d);
+    }
+    default: return !strcmp(v, d) || (is_none(d) && is_none(v));
+    }
+}
+
+static bool in_choices(const char *choices, const char *v) { return lmt_arg_name_in(choices, v) && !strchr(v, '-'); }
+
+static void range_text(const lmt_arg_spec *f, char *buf, size_t cap) {
+    bool lo = isfinite(f->lo), hi = isfinite(f->hi);
+    if (lo && hi) snprintf(buf, cap, "in %c%g, %g%c", f->open & 1 ? '(' : '[', f->lo, f->hi, f->open & 2 ? ')' : ']');
+    else if (lo && f->lo == 0 && !(f->open & 1) && f->type == LMT_ARG_INT) snprintf(buf, cap, ">= 0");
+    else if (lo && f->lo == 1 && f->type == LMT_ARG_INT) snprintf(buf, cap, ">= 1");
+    else if (lo) snprintf(buf, cap, "%s %g", f->open & 1 ? ">" : ">=", f->lo);
+    else buf[0] = '\0';
+}
+
+static bool in_range(const lmt_arg_spec *f, double v) {
+    return (f->open & 1 ? v > f->lo : v >= f->lo) && (f->open & 2 ? v < f->hi : v <= f->hi);
+}
+
+/* checks value against f's type; canonical text in out */
+static lmt_status check_value(const lmt_arg_spec *f, const char *w, const char *value, char *out, size_t cap) {
+    char *end = NULL, range[64];
+    snprintf(out, cap, "%s", value);
+    switch (f->type) {
+    case LMT_ARG_BOOL: {
+        const char *b = bool_text(value);
+        if (!b) return lmt_fail(LMT_ERR_ARG, "%s: expected true or false, got \"%s\"", w, value);
+        snprintf(out, cap, "%s", b);
         return LMT_OK;
-    case T_INT: {
+    }
+    case LMT_ARG_INT: {
         errno = 0;
         long long v = strtoll(value, &end, 10);
-        if (errno || end == value || *end) return lmt_fail(LMT_ERR_ARG, "%s: %s expects an integer, got \"%s\"", src, name, value);
-        *(int64_t *)p = v;
+        range_text(f, range, sizeof range);
+        if (errno || end == value || *end)
+            return lmt_fail(LMT_ERR_ARG, "%s: expected an integer%s%s, got \"%s\"", w, range[0] ? " " : "", range, value);
+        if (!in_range(f, (double)v)) return lmt_fail(LMT_ERR_ARG, "%s: expected an integer %s, got %s", w, range, value);
         return LMT_OK;
     }
-    case T_NUM: {
+    case LMT_ARG_FLOAT: {
         errno = 0;
         double v = strtod(value, &end);
-        if (errno || end == value || *end || !isfinite(v)) return lmt_fail(LMT_ERR_ARG, "%s: %s expects a number, got \"%s\"", src, name, value);
-        *(double *)p = v;
+        range_text(f, range, sizeof range);
+        if (errno || end == value || *end || !isfinite(v))
+            return lmt_fail(LMT_ERR_ARG, "%s: expected a number%s%s, got \"%s\"", w, range[0] ? " " : "", range, value);
+        if (!in_range(f, v)) return lmt_fail(LMT_ERR_ARG, "%s: expected a number %s, got %s", w, range, value);
         return LMT_OK;
     }
-    case T_STR:
-        if (strlen(value) >= f->size) return lmt_fail(LMT_ERR_ARG, "%s: %s is too long", src, name);
-        memcpy(p, value, strlen(value) + 1);
+    case LMT_ARG_ENUM: {
+        const char *b = bool_text(value);   /* include_num_input_tokens_seen: true is all, false no (transformers 5) */
+        if (b && in_choices(f->choices, "all") && in_choices(f->choices, "no")) {
+            snprintf(out, cap, "%s", !strcmp(b, "true") ? "all" : "no");
+            return LMT_OK;
+        }
+        if (in_choices(f->choices, value) || (is_none(value) && !strcmp(f->dflt, "None"))) return LMT_OK;
+        lmt_strbuf list;
+        lmt_sb_init(&list);
+        for (const char *c = f->choices; *c; c++) {
+            if (*c == '|') lmt_sb_puts(&list, ", ");
+            else lmt_sb_putc(&list, *c);
+        }
+        lmt_status s = lmt_fail(LMT_ERR_ARG, "%s: expected one of %s, got \"%s\"", w, list.data ? list.data : "", value);
+        lmt_sb_free(&list);
+        return s;
+    }
+    case LMT_ARG_LIST: {
+        /* a JSON list (from a file) or names separated by commas or spaces */
+        char buf[1024];
+        size_t used = 0;
+        snprintf(buf, sizeof buf, "%s", value);
+        out[0] = '\0';
+        for (char *save = NULL, *t = strtok_r(buf, "[], \"'", &save); t; t = strtok_r(NULL, "[], \"'", &save)) {
+            if (f->choices && !in_choices(f->choices, t)) {
+                char list[400];
+                snprintf(list, sizeof list, "%s", f->choices);
+                for (char *p = list; *p; p++) if (*p == '|') *p = ',';
+                const char *near = NULL;
+                int bd = 3;
+                for (char *save2 = NULL, *c = strtok_r(list, ",", &save2); c; c = strtok_r(NULL, ",", &save2)) {
+                    int d = lmt_edit_distance(t, c, 2);
+                    if (d < bd) { bd = d; near = c; }
+                }
+                if (near) return lmt_fail(LMT_ERR_ARG, "%s: unknown value \"%s\" (did you mean %s?)", w, t, near);
+                snprintf(list, sizeof list, "%s", f->choices);
+                return lmt_fail(LMT_ERR_ARG, "%s: unknown value \"%s\" (one of %s)", w, t, f->choices);
+            }
+            used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s", used ? "," : "", t);
+        }
         return LMT_OK;
-    case T_STRATEGY:
-        for (int s = 0; s < 3; s++)
-            if (!strcmp(value, strategy_names[s])) { *(lmt_strategy *)p = (lmt_strategy)s; return LMT_OK; }
-        return lmt_fail(LMT_ERR_ARG, "%s: %s must be no, steps or epoch, got \"%s\"", src, name, value);
+    }
+    case LMT_ARG_DICT: {
+        if (is_none(value)) return LMT_OK;
+        lmt_json *j = NULL;
+        lmt_status s = lmt_json_parse(value, strlen(value), w, &j);
+        bool obj = s == LMT_OK && j->type == LMT_JSON_OBJECT;
+        size_t len = obj ? j->len : 0;
+        lmt_json_free(j);
+        if (!obj) return lmt_fail(LMT_ERR_ARG, "%s: expected a JSON object, got \"%s\"", w, value);
+        if (!len) snprintf(out, cap, "{}");
+        return LMT_OK;
+    }
+    case LMT_ARG_STRING: return LMT_OK;
     }
     return LMT_ERR_INTERNAL;
+}
+
+lmt_status lmt_training_args_set(lmt_training_args *a, const char *name, const char *value, const char *src) {
+    const lmt_arg_spec *f = lmt_training_args_find(name);
+    char w[160];
+    if (!f) {
+        const char *near = lmt_training_args_suggest(name);
+        if (near) return lmt_fail(LMT_ERR_ARG, "%s: unknown training argument \"%s\" (did you mean %s?)", src, name, near);
+        return lmt_fail(LMT_ERR_ARG, "%s: unknown training argument \"%s\"", src, name);
+    }
+    who(w, sizeof w, src, f->name);
+    char v[1024];
+    if (strlen(value) >= sizeof v) return lmt_fail(LMT_ERR_ARG, "%s: the value is too long", w);
+    LMT_TRY(check_value(f, w, value, v, sizeof v));
+    bool dflt = is_default(f, v);
+    if ((f->status == LMT_ARG_REFUSED || f->status == LMT_ARG_PLANNED) && !dflt)
+        return lmt_fail(LMT_ERR_ARG, "%s %s is refused: %s", w, v, f->status == LMT_ARG_PLANNED ? "not implemented in lmtune yet" : f->note);
+    if (!strcmp(f->name, "greater_is_better")) a->greater_is_better_set = !is_none(v);
+    if (!strcmp(f->name, "data_seed")) a->data_seed_set = !is_none(v);
+    if (f->set) LMT_TRY(f->set(a, v, w));
+    if (f->status == LMT_ARG_NO_EFFECT && !dflt) lmt_note("%s %s is accepted but has no effect: %s", w, v, f->note);
+    if (f->set) return LMT_OK;
+    if (!f->size) return LMT_OK;
+    char *p = (char *)a + f->off;
+    switch (f->type) {
+    case LMT_ARG_BOOL: *(bool *)p = !strcmp(v, "true"); break;
+    case LMT_ARG_INT: *(int64_t *)p = is_none(v) ? 0 : strtoll(v, NULL, 10); break;
+    case LMT_ARG_FLOAT: *(double *)p = strtod(v, NULL); break;
+    case LMT_ARG_ENUM:
+        if (f->size == sizeof(lmt_strategy)) {   /* the interval strategies (char fields are longer) */
+            for (int s = 0; s < 3; s++)
+                if (!strcmp(v, strategy_names[s])) *(lmt_strategy *)p = (lmt_strategy)s;
+            break;
+        }
+        /* fall through */
+    default:
+        if (strlen(v) >= f->size) return lmt_fail(LMT_ERR_ARG, "%s: the value is too long (at most %zu characters)", w, f->size - 1);
+        memcpy(p, is_none(v) ? "" : v, is_none(v) ? 1 : strlen(v) + 1);
+    }
+    return LMT_OK;
 }
 
 lmt_status lmt_training_args_load_json(lmt_training_args *a, const char *path) {
@@ -137,9 +294,14 @@ lmt_status lmt_training_args_load_json(lmt_training_args *a, const char *path) {
             break;
         case LMT_JSON_STRING: text = v->str; break;
         case LMT_JSON_NULL: continue;  /* None: keep the default */
-        default:
-            s = lmt_fail(LMT_ERR_FORMAT, "%s: training argument \"%s\" must be a scalar, found %s", path, j->keys[i], lmt_json_type_name(v->type));
+        default: {   /* lists (report_to) and dicts (fsdp_config), as to_json_string writes them */
+            lmt_strbuf b;
+            lmt_sb_init(&b);
+            lmt_json_write(&b, v, 0);
+            s = b.oom ? lmt_fail(LMT_ERR_NOMEM, "out of memory") : lmt_training_args_set(a, j->keys[i], b.data, path);
+            lmt_sb_free(&b);
             continue;
+        }
         }
         s = lmt_training_args_set(a, j->keys[i], text, path);
     }
@@ -201,35 +363,42 @@ lmt_status lmt_training_args_validate(lmt_training_args *a) {
 char *lmt_training_args_to_json(const lmt_training_args *a) {
     lmt_strbuf b;
     lmt_sb_init(&b);
-    lmt_sb_puts(&b, "{\n");
-    for (size_t i = 0; i < N_FIELDS; i++) {
-        const field *f = &fields[i];
+    lmt_sb_printf(&b, "{\n  \"warmup_steps\": %lld", (long long)a->warmup_steps);   /* an int64 under a float row */
+    size_t n;
+    const lmt_arg_spec *t = lmt_training_args_specs(&n);
+    for (size_t i = 0; i < n; i++) {
+        const lmt_arg_spec *f = &t[i];
+        if (!f->size) continue;
         const char *p = (const char *)a + f->off;
-        lmt_sb_printf(&b, "  \"%s\": ", f->name);
+        lmt_sb_printf(&b, ",\n  \"%s\": ", f->name);
         /* None in transformers: data_seed unset, eval_accumulation_steps unset */
         if ((!strcmp(f->name, "data_seed") && !a->data_seed_set) || (!strcmp(f->name, "eval_accumulation_steps") && !a->eval_accumulation_steps)) {
-            lmt_sb_puts(&b, i + 1 < N_FIELDS ? "null,\n" : "null\n");
+            lmt_sb_puts(&b, "null");
             continue;
         }
         switch (f->type) {
-        case T_BOOL: lmt_sb_puts(&b, *(const bool *)p ? "true" : "false"); break;
-        case T_INT: lmt_sb_printf(&b, "%lld", (long long)*(const int64_t *)p); break;
-        case T_NUM: {
-            lmt_json *n = lmt_json_new_num(*(const double *)p);
-            if (n) lmt_json_write(&b, n, 0);
-            lmt_json_free(n);
+        case LMT_ARG_BOOL: lmt_sb_puts(&b, *(const bool *)p ? "true" : "false"); break;
+        case LMT_ARG_INT: lmt_sb_printf(&b, "%lld", (long long)*(const int64_t *)p); break;
+        case LMT_ARG_FLOAT: {
+            lmt_json *num = lmt_json_new_num(*(const double *)p);
+            if (num) lmt_json_write(&b, num, 0);
+            lmt_json_free(num);
             break;
         }
-        case T_STR:
+        case LMT_ARG_ENUM:
+            if (f->size == sizeof(lmt_strategy)) {
+                lmt_sb_printf(&b, "\"%s\"", strategy_names[*(const lmt_strategy *)p]);
+                break;
+            }
+            /* fall through */
+        default:
             /* TrainingArguments.to_dict hides tokens */
             if (!strcmp(f->name, "hub_token")) lmt_sb_puts(&b, "\"<HUB_TOKEN>\"");
             else lmt_json_write_string(&b, p, strlen(p), false);
             break;
-        case T_STRATEGY: lmt_sb_printf(&b, "\"%s\"", strategy_names[*(const lmt_strategy *)p]); break;
         }
-        lmt_sb_puts(&b, i + 1 < N_FIELDS ? ",\n" : "\n");
     }
-    lmt_sb_puts(&b, "}\n");
+    lmt_sb_puts(&b, "\n}\n");
     return lmt_sb_take(&b);
 }
 

@@ -1,6 +1,10 @@
 /* TrainingArguments / Seq2SeqTrainingArguments: the options of SPEC §4 with
  * transformers' defaults, set from command-line flags (--name value or
- * --name=value) or a JSON file. Unknown names and wrong types are errors. */
+ * --name=value) or a JSON file. Every field of transformers 5.23's
+ * Seq2SeqTrainingArguments, and the transformers 4 names scripts still use, is
+ * in the registry (train/args_table.c): implemented, accepted with no effect on
+ * a CPU (and why), or refused (and why) unless given its default. Unknown names
+ * and wrong types are errors. */
 #ifndef LMT_TRAIN_ARGS_H
 #define LMT_TRAIN_ARGS_H
 #include <stdbool.h>
@@ -70,11 +74,59 @@ typedef struct lmt_training_args {
     char include_num_input_tokens_seen[16];  /* "no"; all, non_padding (true / false: all / no) */
     bool include_tokens_per_second;   /* transformers 4: train_tokens_per_second (as num_input_tokens_seen "all") */
     char log_level[16], log_level_replica[16];   /* "passive", "warning" */
+    char length_column_name[64];      /* "length" */
+    /* memory (models/blocks/stack.h): each layer's activations recomputed in the backward */
+    bool gradient_checkpointing;      /* also activation_checkpointing (transformers 5's name) */
 } lmt_training_args;
 
+/* The registry: one row per accepted name. */
+typedef enum { LMT_ARG_BOOL, LMT_ARG_INT, LMT_ARG_FLOAT, LMT_ARG_ENUM, LMT_ARG_STRING, LMT_ARG_LIST, LMT_ARG_DICT } lmt_arg_type;
+typedef enum {
+    LMT_ARG_IMPLEMENTED,   /* does what it does in transformers */
+    LMT_ARG_NO_EFFECT,     /* accepted; nothing to do on a CPU build (note: why; lmt_note'd when not the default) */
+    LMT_ARG_REFUSED,       /* refused unless given its default (note: why) */
+    LMT_ARG_PLANNED,       /* stored for the trainer (issue 18); refused unless default until it acts on it */
+} lmt_arg_status;
+
+typedef struct lmt_arg_spec {
+    const char *name;      /* transformers' name */
+    const char *aliases;   /* "evaluation_strategy|..." older or newer names; NULL */
+    lmt_arg_type type;
+    double lo, hi;         /* INT / FLOAT range (-INFINITY / INFINITY: open) */
+    int open;              /* 1: lo excluded, 2: hi excluded */
+    const char *choices;   /* ENUM / LIST: "a|b|c" */
+    const char *dflt;      /* transformers' default as text ("None": no value) */
+    const char *group;     /* the section of TrainingArguments' docs */
+    lmt_arg_status status;
+    const char *note;      /* NO_EFFECT / REFUSED / PLANNED: why; else a change between transformers 4 and 5 */
+    const char *help;
+    size_t off, size;      /* in lmt_training_args; size 0: not stored */
+    /* instead of storing: applies the checked value (4's adafactor=True -> optim);
+     * who: "--name" or "FILE: name", for messages */
+    lmt_status (*set)(lmt_training_args *a, const char *value, const char *who);
+    const char *since;     /* "4": a transformers 4 name that 5 removed */
+} lmt_arg_spec;
+
+/* "name" or "name|alias|..." holds n (hyphens in n read as underscores). */
+bool lmt_arg_name_in(const char *list, const char *n);
+/* The registry, in the order of transformers' docs. */
+const lmt_arg_spec *lmt_training_args_specs(size_t *n);
+/* The row for a name or alias (hyphens read as underscores), or NULL. */
+const lmt_arg_spec *lmt_training_args_find(const char *name);
+/* The known name closest to name (for "did you mean"), or NULL if none is close. */
+const char *lmt_training_args_suggest(const char *name);
+/* Levenshtein distance of a and b, capped at cap + 1. */
+int lmt_edit_distance(const char *a, const char *b, int cap);
+/* The registry as docs/ARGUMENTS.md shows it (markdown: tables by group), or
+ * grouped for --help (markdown false). Caller frees. */
+char *lmt_training_args_describe(bool markdown);
+
 void lmt_training_args_default(lmt_training_args *a);
-/* Sets one option by its TrainingArguments name (aliases: evaluation_strategy
- * for eval_strategy). `source` names where it came from for messages. */
+/* Sets one option by its TrainingArguments name or an alias (hyphens read as
+ * underscores): the value checked against the registry row (type, range,
+ * choices, status). `source` names where it came from for messages
+ * ("command line": "--name"). LMT_ERR_ARG with the reason otherwise (an
+ * unknown name with the closest known one). */
 lmt_status lmt_training_args_set(lmt_training_args *a, const char *name, const char *value, const char *source);
 /* Reads a JSON object of options (as TrainingArguments.to_json_string writes). */
 lmt_status lmt_training_args_load_json(lmt_training_args *a, const char *path);
@@ -90,6 +142,6 @@ lmt_matmul_precision lmt_training_args_matmul_precision(const lmt_training_args 
 const char *lmt_training_args_precision_note(const lmt_training_args *a);
 /* Writes the arguments as a JSON object (for training_args.json). Caller frees. */
 char *lmt_training_args_to_json(const lmt_training_args *a);
-/* True if name is a TrainingArguments option this struct holds. */
+/* True if name is in the registry. */
 bool lmt_training_args_known(const char *name);
 #endif

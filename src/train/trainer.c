@@ -477,6 +477,23 @@ static lmt_status load_checkpoint(lmt_trainer *t, const char *ckpt) {
     p = lmt_path_join(ckpt, "trainer_state.json");
     s = p ? lmt_trainer_state_load(&t->state, p) : lmt_fail(LMT_ERR_NOMEM, "out of memory");
     free(p);
+    /* the schedule and the dropout / sampler draws are rebuilt from the
+     * arguments and the step, so these files are records; a missing one is
+     * said aloud (transformers restarts the scheduler without scheduler.pt,
+     * and logs that reproducibility is not guaranteed without the RNG file) */
+    static const char *const records[][2] = {
+        {"scheduler.json", "the learning-rate schedule is rebuilt from the training arguments at step %lld"},
+        {"rng_state.json", "the dropout and shuffling draws are rebuilt from the seed at step %lld; if the seed changed, "
+                           "reproducibility is not guaranteed"}};
+    for (int k = 0; s == LMT_OK && k < 2; k++) {
+        char *r = lmt_path_join(ckpt, records[k][0]);
+        if (r && !lmt_file_exists(r)) {
+            char why[256];
+            snprintf(why, sizeof why, records[k][1], (long long)t->state.global_step);
+            lmt_warn("%s: no %s in the checkpoint: %s", ckpt, records[k][0], why);
+        }
+        free(r);
+    }
     return s;
 }
 
