@@ -84,7 +84,9 @@ int main(void) {
     CHECK_OK(lmt_training_args_set(&a, "per_gpu_train_batch_size", "4", "cli"));
     CHECK(a.per_device_train_batch_size == 4);
     CHECK_OK(lmt_training_args_set(&a, "group_by_length", "false", "cli"));
-    expect_err(&a, "group_by_length", "true", "is refused");   /* until the sampler exists (issue 18) */
+    CHECK_OK(lmt_training_args_set(&a, "group_by_length", "true", "cli"));   /* LengthGroupedSampler (trainer_features) */
+    CHECK(a.group_by_length);
+    CHECK_OK(lmt_training_args_set(&a, "group_by_length", "false", "cli"));
     CHECK_OK(lmt_training_args_set(&a, "warmup_steps", "0.1", "cli"));   /* transformers 5: a ratio below 1 */
     CHECK(a.warmup_ratio == 0.1 && a.warmup_steps == 0);
     CHECK_OK(lmt_training_args_set(&a, "warmup-steps", "20", "cli"));
