@@ -6,7 +6,8 @@
  * gradient of every parameter within 1e-4 relative; the rope frequencies of
  * each type; transformers' Trainer for 30 steps reproduced step for step
  * (loss, grad_norm, learning_rate, eval_loss; trainer.json of llama-gqa and
- * smollm2) through the CLM task; cached decoding (one-pass prompt, then
+ * smollm2; smollm2's trainer_gc.json with gradient_checkpointing=True,
+ * read by name from the run's arguments) through the CLM task; cached decoding (one-pass prompt, then
  * one token per step) gives the full forward's logits at every position and
  * transformers' greedy generate() token for token; the model saved and reloaded gives the same logits; bad configs
  * (a rope type lmtune lacks, head counts that do not divide) are refused
@@ -62,16 +63,23 @@ static void check_fixture(const char *name, lmt_arch arch, const char *file) {
     lmt_tensor_file_free(ref);
 }
 
-/* The 30-step Trainer run of trainer.json, step for step. */
-static void check_trainer(const char *name) {
+/* The 30-step Trainer run of the fixture's file (trainer.json; trainer_gc.json:
+ * with gradient_checkpointing), step for step. */
+static void check_trainer(const char *name, const char *file) {
     char path[600], dir[] = "/tmp/lmt-llama-trainer-XXXXXX";
-    snprintf(path, sizeof path, FXD "%s", name);   // the model and its trainer.json
+    snprintf(path, sizeof path, FXD "%s/%s", name, file);
     ref_trainer_run r;
-    lmt_model *m = ref_trainer_model(&r, path, path, dir);
-    if (!r.ref) return;
+    if (!ref_trainer_load(&r, path, dir)) return;
+    lmt_model *m = NULL;
+    snprintf(path, sizeof path, FXD "%s", name);
+    CHECK_OK(lmt_model_load(path, &m));
     lmt_clm_task *task = NULL;
-    if (m) CHECK_OK(lmt_clm_task_create(m, 4, r.T, &task));
+    if (m) {
+        m->gradient_checkpointing = r.args.gradient_checkpointing;   // as lmt_finetune_run and the lmt_tuner set it
+        CHECK_OK(lmt_clm_task_create(m, 4, r.T, &task));
+    }
     if (task) {
+        CHECK(task->net->checkpoint == r.args.gradient_checkpointing);
         lmt_block_data tr, ev;
         lmt_block_data_init(&tr, r.train, r.ntr, r.T);
         lmt_block_data_init(&ev, r.eval, r.nev, r.Te);
@@ -255,8 +263,9 @@ int main(void) {
     check_fixture("llama-gqa", LMT_ARCH_LLAMA, "reference_leftpad.safetensors");
     static const char *const all[] = {"llama-gqa", "llama3", "smollm2", "qwen2", "mistral"};
     for (int i = 0; i < 5; i++) check_decode(all[i]);
-    check_trainer("llama-gqa");
-    check_trainer("smollm2");
+    check_trainer("llama-gqa", "trainer.json");
+    check_trainer("smollm2", "trainer.json");
+    check_trainer("smollm2", "trainer_gc.json");   // transformers' gradient_checkpointing=True
     check_bad_configs();
     check_sliding_window();
     check_real_configs();

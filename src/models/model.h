@@ -31,6 +31,10 @@ struct lmt_model {
      * default "50GB") */
     int save_dtype;
     uint64_t max_shard_size;
+    /* transformers' gradient_checkpointing_enable(): models set up for
+     * training from now on recompute each layer's activations in the
+     * backward (models/blocks/stack.h) */
+    bool gradient_checkpointing;
 };
 
 /* A model with this config and freshly initialised weights (HF's init:

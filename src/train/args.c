@@ -32,6 +32,8 @@ static const field fields[] = {
     F(predict_with_generate, T_BOOL), F(generation_max_length, T_INT), F(generation_num_beams, T_INT),
     F(dataloader_num_workers, T_INT), F(disable_tqdm, T_BOOL), F(report_to, T_STR), F(push_to_hub, T_BOOL),
     F(hub_model_id, T_STR), F(hub_strategy, T_STR), F(hub_private_repo, T_BOOL), F(hub_token, T_STR),
+    /* memory */
+    F(gradient_checkpointing, T_BOOL),
 };
 #undef F
 #define N_FIELDS (sizeof fields / sizeof fields[0])

@@ -55,6 +55,8 @@ typedef struct lmt_training_args {
     char hub_strategy[24];            /* "every_save" (transformers' default) or "end" */
     bool hub_private_repo;
     char hub_token[256];              /* "": HF_TOKEN or the token file; written as "<HUB_TOKEN>" */
+    /* memory (models/blocks/stack.h): each layer's activations recomputed in the backward */
+    bool gradient_checkpointing;
 } lmt_training_args;
 
 void lmt_training_args_default(lmt_training_args *a);
