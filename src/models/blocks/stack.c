@@ -6,6 +6,7 @@ void lmt_stack_alloc(lmt_stack *s, lmt_net *n) {
     s->g = lmt_net_calloc(n, (size_t)s->L, sizeof *s->g);
     s->a = lmt_net_calloc(n, (size_t)s->L, sizeof *s->a);
     s->checkpoint = n->checkpoint;
+    s->shared = n->checkpoint || !n->grads;
 }
 
 void lmt_stack_bind(lmt_stack *s, const lmt_net *n, float *base, bool grads) {
@@ -19,7 +20,7 @@ void lmt_stack_bind(lmt_stack *s, const lmt_net *n, float *base, bool grads) {
 
 void lmt_stack_plan(lmt_stack *s, lmt_arena *a, size_t Nq, size_t Nk) {
     for (int l = 0; l < s->L; l++) {
-        if (s->checkpoint && l > 0) {   // layer 0's set, with an output of its own
+        if (s->shared && l > 0) {   // layer 0's set, with an output of its own
             s->a[l] = s->a[0];
             float *out = lmt_arena_take(a, Nq * s->ffn.C);
             if (s->ffn.pre_ln) s->a[l].ffn.r.res = out;

@@ -16,7 +16,9 @@
  * layer's input); the backward re-runs each layer's forward from its input
  * just before that layer's backward (the last layer's are still in place).
  * Dropout masks come from the step's seeds and LoRA's from its seed stream,
- * replayed, so the gradients are those of a plain backward, bit for bit. */
+ * replayed, so the gradients are those of a plain backward, bit for bit.
+ * Without gradients (evaluation, inference) the layers share one set of
+ * activations too: nothing reads a layer's once the next has run. */
 #ifndef LMT_MODELS_BLOCKS_STACK_H
 #define LMT_MODELS_BLOCKS_STACK_H
 #include "models/blocks/attn.h"
@@ -42,6 +44,7 @@ typedef struct lmt_stack {
     lmt_layer_params *w, *g;           /* (L) tensors, their gradients */
     lmt_layer_acts *a;                 /* (L); checkpoint: copies of one set, each with its own output */
     bool checkpoint;                   /* gradient checkpointing (set by lmt_stack_alloc) */
+    bool shared;                       /* one set of activations: checkpoint, or no gradients */
 } lmt_stack;
 
 /* The per-layer arrays (owned by n); checkpoint as n's. */
