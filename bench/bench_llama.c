@@ -10,7 +10,8 @@
  *   bench_llama generate [--bf16] [--new N] [--prompt P]
  *       greedy decoding with the key/value cache, batch 1
  *
- * A warm-up step runs before the timed ones (train, eval). peak_rss_mib is
+ * A warm-up step runs before the timed ones (train, eval; --steps 0: the
+ * warm-up alone, for the peak memory, tokens_per_s then 0). peak_rss_mib is
  * getrusage's ru_maxrss: the whole process, weights, gradients and AdamW's
  * moments included. LMT_PROFILE=1 adds the per-kernel table on stderr. */
 #include <stdio.h>
@@ -61,7 +62,7 @@ static int parse(int argc, char **argv, opts *o) {
         else if (!strcmp(argv[i], "--config") && has) o->config = argv[++i];
         else return usage(argv[i]);
     }
-    if (o->steps <= 0 || o->B <= 0 || o->T <= 0 || o->n_new <= 0 || o->n_prompt <= 0) return usage("sizes must be positive");
+    if (o->steps < 0 || o->B <= 0 || o->T <= 0 || o->n_new <= 0 || o->n_prompt <= 0) return usage("sizes must be positive");
     return 0;
 }
 
@@ -120,7 +121,7 @@ static int steps(lmt_model *m, const opts *o, lmt_rng *r, double *seconds, doubl
         if (s >= 0) *seconds += lmt_time_s() - t0;
         *loss = l->net.loss;
     }
-    if (lmt_profile_on) lmt_profile_print(stderr, o->steps);
+    if (lmt_profile_on && o->steps) lmt_profile_print(stderr, o->steps);
     free(ids);
     if (train) lmt_adamw_free(&opt);
     lmt_llama_free(l);
@@ -147,7 +148,7 @@ int main(int argc, char **argv) {
     printf("{\"impl\": \"lmtune\", \"mode\": \"%s\", \"bf16\": %s, \"gc\": %s, \"batch\": %d, \"block\": %d, "
            "\"tokens_per_s\": %.2f, \"peak_rss_mib\": %.0f, \"loss\": %.4f, \"threads\": %d, \"matmul\": \"%s\", \"isa\": \"%s\"}\n",
            o.mode, o.bf16 ? "true" : "false", o.gc ? "true" : "false", gen ? 1 : o.B, gen ? o.n_prompt : o.T,
-           tokens / seconds, peak_rss_mib(), loss, omp_get_max_threads(), lmt_matmul_backend(),
+           seconds > 0 ? tokens / seconds : 0.0, peak_rss_mib(), loss, omp_get_max_threads(), lmt_matmul_backend(),
            lmt_gemm_isa(o.bf16));
     lmt_model_free(m);
     return 0;

@@ -5,8 +5,10 @@ bench/run_llama_bench.sh and bench/run_llama_memory.sh, which tune the
 process (2 threads, jemalloc that keeps its memory).
 
 usage: llama_peer.py train|eval|generate CONFIG_DIR [--bf16] [--gc] [--steps N] [--batch B] [--block T] [--new N] [--prompt P]
---gc: TrainingArguments(gradient_checkpointing=True). peak_rss_mib is
-getrusage's ru_maxrss of the whole process.
+--gc: TrainingArguments(gradient_checkpointing=True). A warm-up step runs
+before the timed ones (--steps 0: the warm-up alone, for the peak memory;
+tokens_per_s then 0). peak_rss_mib is getrusage's ru_maxrss of the whole
+process.
 """
 import argparse
 import json
@@ -70,13 +72,16 @@ def main():
         if a.mode == "train":
             res = tr.train()
             step = sum(times[1:]) / max(len(times) - 1, 1)     # the first step warms up
-            result["tokens_per_s"] = B * L / step
+            result["tokens_per_s"] = B * L / step if step > 0 else 0.0
             result["loss"] = res.training_loss
         else:
-            tr.evaluate(eval_dataset=data[:B])                 # warm-up
-            t0 = time.perf_counter()
-            m = tr.evaluate()
-            result["tokens_per_s"] = B * a.steps * L / (time.perf_counter() - t0)
+            m = tr.evaluate(eval_dataset=data[:B])             # warm-up
+            if a.steps:
+                t0 = time.perf_counter()
+                m = tr.evaluate()
+                result["tokens_per_s"] = B * a.steps * L / (time.perf_counter() - t0)
+            else:
+                result["tokens_per_s"] = 0.0
             result["loss"] = m["eval_loss"]
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["threads"] = torch.get_num_threads()

@@ -14,6 +14,9 @@ reference.safetensors, reference.json) for:
                 over 1 kv head, rope_theta 100000, pad_token_id)
   qwen2         Qwen2ForCausalLM (q/k/v biases, no o_proj bias), linear rope
                 scaling
+  qwen2-swa     Qwen2ForCausalLM with use_sliding_window: a window of 5 on the
+                layers from max_window_layers = 1 on (layer_types derived:
+                full, sliding, sliding), tied embeddings
   mistral       MistralForCausalLM (1 kv head, sliding_window 6 within the
                 16-token batch), dynamic rope scaling over a sequence longer
                 than max_position_embeddings (the dynamic base is in use)
@@ -77,6 +80,10 @@ def configs():
             num_key_value_heads=1, head_dim=8, max_position_embeddings=8, sliding_window=6, rms_norm_eps=1e-5,
             tie_word_embeddings=False, bos_token_id=2, eos_token_id=3,
             rope_parameters={"rope_type": "dynamic", "rope_theta": 10000.0, "factor": 2.0})),
+        "qwen2-swa": (T.Qwen2ForCausalLM, T.Qwen2Config(
+            vocab_size=V, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, tie_word_embeddings=True,
+            use_sliding_window=True, sliding_window=5, max_window_layers=1, bos_token_id=2, eos_token_id=3)),
     }
 
 

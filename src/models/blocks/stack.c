@@ -59,13 +59,21 @@ static uint64_t *lora_stream(const lmt_layer_params *w) {
     return NULL;
 }
 
+/* layer l's self-attention config: the stack's, with the layer's window */
+static lmt_attn_cfg self_cfg(const lmt_stack *s, int l) {
+    lmt_attn_cfg c = s->self;
+    if (s->windows) c.window = s->windows[l];
+    return c;
+}
+
 /* layer l's forward from its input x */
 static void layer_forward(lmt_stack *s, int l, const float *x, int T, const int32_t *mask, const float *enc, int Ts,
                           const int32_t *enc_mask, const uint64_t *seeds, lmt_block_ctx *ctx) {
     const lmt_layer_params *w = &s->w[l];
     lmt_layer_acts *a = &s->a[l];
     const uint64_t *sd = seeds + (size_t)s->seeds_per_layer * l;
-    lmt_attn_forward(&s->self, &w->self, &a->self, x, x, T, T, mask, sd[0], sd[1], ctx);
+    lmt_attn_cfg self = self_cfg(s, l);
+    lmt_attn_forward(&self, &w->self, &a->self, x, x, T, T, mask, sd[0], sd[1], ctx);
     if (s->with_cross)
         lmt_attn_forward(&s->cross, &w->cross, &a->cross, self_out(s, l), enc, T, Ts, enc_mask, sd[2], sd[3], ctx);
     lmt_ffn_forward(&s->ffn, &w->ffn, &a->ffn, mid_out(s, l), ctx->B * T, act_seed(s, sd), sd[s->seeds_per_layer - 1], ctx);
@@ -107,6 +115,7 @@ void lmt_stack_backward(lmt_stack *s, const float *x0, int T, const int32_t *mas
         if (s->with_cross)
             lmt_attn_backward(&s->cross, &w->cross, &g->cross, &a->cross, self_out(s, l), enc, denc, T, Ts, enc_mask,
                               sd[2], sd[3], ctx);
-        lmt_attn_backward(&s->self, &w->self, &g->self, &a->self, x, x, NULL, T, T, mask, sd[0], sd[1], ctx);
+        lmt_attn_cfg self = self_cfg(s, l);
+        lmt_attn_backward(&self, &w->self, &g->self, &a->self, x, x, NULL, T, T, mask, sd[0], sd[1], ctx);
     }
 }

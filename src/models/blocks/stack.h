@@ -41,6 +41,8 @@ typedef struct lmt_stack {
     int seeds_per_layer;
     lmt_attn_cfg self, cross;
     lmt_ffn_cfg ffn;
+    const int *windows;                /* (L) each layer's self-attention window (Qwen2's per-layer
+                                          sliding window), or NULL: self.window for all */
     lmt_layer_params *w, *g;           /* (L) tensors, their gradients */
     lmt_layer_acts *a;                 /* (L); checkpoint: copies of one set, each with its own output */
     bool checkpoint;                   /* gradient checkpointing (set by lmt_stack_alloc) */
