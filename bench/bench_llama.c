@@ -13,7 +13,9 @@
  * A warm-up step runs before the timed ones (train, eval; --steps 0: the
  * warm-up alone, for the peak memory, tokens_per_s then 0). peak_rss_mib is
  * getrusage's ru_maxrss: the whole process, weights, gradients and AdamW's
- * moments included. LMT_PROFILE=1 adds the per-kernel table on stderr. */
+ * moments included; tokens_per_cpu_s divides by the process's CPU time
+ * (all threads; on a shared machine, what time preempted does not inflate).
+ * LMT_PROFILE=1 adds the per-kernel table on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,10 +74,17 @@ static double peak_rss_mib(void) {
     return ru.ru_maxrss / 1024.0;
 }
 
+/* the process's CPU time (user + system, all threads) */
+static double cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
 static int fail(void) { fprintf(stderr, "bench_llama: %s\n", lmt_last_error()); return 1; }
 
 /* greedy decoding as model.generate() is timed: the prompt's pass, then one pass per new token */
-static int decode(lmt_model *m, const opts *o, lmt_rng *r, double *seconds) {
+static int decode(lmt_model *m, const opts *o, lmt_rng *r, double *seconds, double *cpu) {
     int V = (int)m->cfg.vocab_size;
     lmt_gpt2_kv *kv = NULL;
     if (lmt_gpt2_kv_create(m, o->n_prompt + o->n_new, &kv) != LMT_OK) return fail();
@@ -83,7 +92,7 @@ static int decode(lmt_model *m, const opts *o, lmt_rng *r, double *seconds) {
     int32_t prompt[4096];
     if (o->n_prompt > 4096) return usage("--prompt is at most 4096");
     for (int i = 0; i < o->n_prompt; i++) prompt[i] = (int32_t)lmt_rng_below(r, (uint64_t)V);
-    double t0 = lmt_time_s();
+    double t0 = lmt_time_s(), c0 = cpu_s();
     if (lmt_gpt2_kv_prefill(kv, prompt, o->n_prompt, &logits) != LMT_OK) return fail();
     for (int i = 0; i < o->n_new; i++) {
         int32_t best = 0;
@@ -91,12 +100,13 @@ static int decode(lmt_model *m, const opts *o, lmt_rng *r, double *seconds) {
         if (i + 1 < o->n_new && lmt_gpt2_kv_step(kv, best, &logits) != LMT_OK) return fail();
     }
     *seconds = lmt_time_s() - t0;
+    *cpu = cpu_s() - c0;
     lmt_gpt2_kv_free(kv);
     return 0;
 }
 
 /* warm-up step, then o->steps timed ones */
-static int steps(lmt_model *m, const opts *o, lmt_rng *r, double *seconds, double *loss) {
+static int steps(lmt_model *m, const opts *o, lmt_rng *r, double *seconds, double *cpu, double *loss) {
     bool train = !strcmp(o->mode, "train");
     int B = o->B, T = o->T, V = (int)m->cfg.vocab_size;
     m->gradient_checkpointing = o->gc;
@@ -109,7 +119,7 @@ static int steps(lmt_model *m, const opts *o, lmt_rng *r, double *seconds, doubl
     for (int i = 0; i < B * T; i++) ids[i] = (int32_t)lmt_rng_below(r, (uint64_t)V);
     for (int s = -1; s < o->steps; s++) {
         if (s == 0) lmt_profile_reset();
-        double t0 = lmt_time_s();
+        double t0 = lmt_time_s(), c0 = cpu_s();
         if (train) LMT_PROFILE("optimizer/zero grad", 0, lmt_net_zero_grad(&l->net));
         if (lmt_llama_forward(l, LMT_I32, ids, NULL, ids, B, T, train) != LMT_OK) return fail();
         if (train) {
@@ -119,6 +129,7 @@ static int steps(lmt_model *m, const opts *o, lmt_rng *r, double *seconds, doubl
             LMT_PROFILE("optimizer/adamw", 0, lmt_adamw_step_scaled(&opt, m->params, l->net.grads, 1e-4, lmt_clip_coef(norm, 1.0)));
         }
         if (s >= 0) *seconds += lmt_time_s() - t0;
+        if (s >= 0) *cpu += cpu_s() - c0;
         *loss = l->net.loss;
     }
     if (lmt_profile_on && o->steps) lmt_profile_print(stderr, o->steps);
@@ -140,15 +151,15 @@ int main(int argc, char **argv) {
     if (!lmt_arch_is_llama(m->cfg.arch)) { fprintf(stderr, "bench_llama: %s is not a Llama-family config\n", o.config); return 2; }
     lmt_rng r;
     lmt_rng_seed(&r, 7);
-    double seconds = 0, tokens, loss = 0;
+    double seconds = 0, cpu = 0, tokens, loss = 0;
     bool gen = !strcmp(o.mode, "generate");
-    rc = gen ? decode(m, &o, &r, &seconds) : steps(m, &o, &r, &seconds, &loss);
+    rc = gen ? decode(m, &o, &r, &seconds, &cpu) : steps(m, &o, &r, &seconds, &cpu, &loss);
     if (rc) return rc;
     tokens = gen ? o.n_new : (double)o.B * o.T * o.steps;
     printf("{\"impl\": \"lmtune\", \"mode\": \"%s\", \"bf16\": %s, \"gc\": %s, \"batch\": %d, \"block\": %d, "
-           "\"tokens_per_s\": %.2f, \"peak_rss_mib\": %.0f, \"loss\": %.4f, \"threads\": %d, \"matmul\": \"%s\", \"isa\": \"%s\"}\n",
+           "\"tokens_per_s\": %.2f, \"tokens_per_cpu_s\": %.2f, \"peak_rss_mib\": %.0f, \"loss\": %.4f, \"threads\": %d, \"matmul\": \"%s\", \"isa\": \"%s\"}\n",
            o.mode, o.bf16 ? "true" : "false", o.gc ? "true" : "false", gen ? 1 : o.B, gen ? o.n_prompt : o.T,
-           seconds > 0 ? tokens / seconds : 0.0, peak_rss_mib(), loss, omp_get_max_threads(), lmt_matmul_backend(),
+           seconds > 0 ? tokens / seconds : 0.0, cpu > 0 ? tokens / cpu : 0.0, peak_rss_mib(), loss, omp_get_max_threads(), lmt_matmul_backend(),
            lmt_gemm_isa(o.bf16));
     lmt_model_free(m);
     return 0;

@@ -7,8 +7,9 @@ process (2 threads, jemalloc that keeps its memory).
 usage: llama_peer.py train|eval|generate CONFIG_DIR [--bf16] [--gc] [--steps N] [--batch B] [--block T] [--new N] [--prompt P]
 --gc: TrainingArguments(gradient_checkpointing=True). A warm-up step runs
 before the timed ones (--steps 0: the warm-up alone, for the peak memory;
-tokens_per_s then 0). peak_rss_mib is getrusage's ru_maxrss of the whole
-process.
+tokens_per_s then 0). tokens_per_cpu_s divides by the process's CPU time
+(user + system, all threads). peak_rss_mib is getrusage's ru_maxrss of the
+whole process.
 """
 import argparse
 import json
@@ -18,6 +19,11 @@ import time
 
 import torch
 import transformers as T
+
+
+def cpu_s():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def main():
@@ -46,10 +52,11 @@ def main():
         kw = dict(max_new_tokens=a.new, min_new_tokens=a.new, do_sample=False, pad_token_id=0)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
             model.generate(prompt, max_new_tokens=4, min_new_tokens=4, do_sample=False, pad_token_id=0)   # warm-up
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_s()
             out = model.generate(prompt, **kw)
-            dt = time.perf_counter() - t0
-        result.update(batch=1, block=a.prompt, tokens_per_s=(out.shape[1] - a.prompt) / dt)
+            dt, dc = time.perf_counter() - t0, cpu_s() - c0
+        n_new = out.shape[1] - a.prompt
+        result.update(batch=1, block=a.prompt, tokens_per_s=n_new / dt, tokens_per_cpu_s=n_new / dc)
     else:
         n = B * (a.steps + 1)
         blocks = torch.randint(0, V, (n, L), generator=g)
@@ -59,27 +66,31 @@ def main():
                                    weight_decay=0.01, logging_steps=1000, save_strategy="no", report_to=[],
                                    use_cpu=True, disable_tqdm=True, dataloader_num_workers=0, bf16=a.bf16,
                                    gradient_checkpointing=a.gc)
-        times = []
+        times, cpus = [], []
 
         class Timer(T.TrainerCallback):
             def on_step_begin(self, args, state, control, **kw):
-                self.t = time.perf_counter()
+                self.t, self.c = time.perf_counter(), cpu_s()
 
             def on_step_end(self, args, state, control, **kw):
                 times.append(time.perf_counter() - self.t)
+                cpus.append(cpu_s() - self.c)
 
         tr = T.Trainer(model=model, args=args, train_dataset=data, eval_dataset=data[B:], callbacks=[Timer()])
         if a.mode == "train":
             res = tr.train()
             step = sum(times[1:]) / max(len(times) - 1, 1)     # the first step warms up
             result["tokens_per_s"] = B * L / step if step > 0 else 0.0
+            cpu = sum(cpus[1:]) / max(len(cpus) - 1, 1)
+            result["tokens_per_cpu_s"] = B * L / cpu if cpu > 0 else 0.0
             result["loss"] = res.training_loss
         else:
             m = tr.evaluate(eval_dataset=data[:B])             # warm-up
             if a.steps:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), cpu_s()
                 m = tr.evaluate()
                 result["tokens_per_s"] = B * a.steps * L / (time.perf_counter() - t0)
+                result["tokens_per_cpu_s"] = B * a.steps * L / (cpu_s() - c0)
             else:
                 result["tokens_per_s"] = 0.0
             result["loss"] = m["eval_loss"]

@@ -6,8 +6,9 @@
 # activations) of each job in its own process, and the MiB each extra token
 # costs between block sizes (the activations' share).
 #   bench/run_llama_memory.sh [build] [blocks...]
-# Each job runs one training step (its peak: the first step allocates
-# everything); LMT_BENCH_ROWS=FILE keeps the raw rows in FILE, appending, and
+# Each job runs a warm-up step and one more (torch reaches its steady peak in
+# the second step, when AdamW's moments, allocated at the end of the first,
+# live beside the activations); LMT_BENCH_ROWS=FILE keeps the raw rows in FILE, appending, and
 # the table covers every row there (a run split over several calls).
 # The peer: 2 threads, jemalloc that keeps its memory (as the speed bench);
 # --gc is TrainingArguments(gradient_checkpointing=True).
@@ -25,13 +26,14 @@ peer() { LD_PRELOAD="$jemalloc" MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1
 if [ -n "${LMT_BENCH_ROWS:-}" ]; then out="$LMT_BENCH_ROWS"; else out="$(mktemp)"; trap 'rm -f "$out"' EXIT; fi
 for T in $blocks; do
   for gc in "" "--gc"; do   # interleaved: lmtune, transformers, same job
-    "$build/bench_llama" train --steps 0 --batch 1 --block "$T" $gc --config "$cfg/config.json" >> "$out"
-    peer train --steps 0 --batch 1 --block "$T" $gc >> "$out"
+    "$build/bench_llama" train --steps 1 --batch 1 --block "$T" $gc --config "$cfg/config.json" >> "$out"
+    peer train --steps 1 --batch 1 --block "$T" $gc >> "$out"
   done
 done
 python3 - "$out" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+rows = [r for r in rows if r["tokens_per_s"] > 0]   # rows of warm-up-only runs (an older --steps 0) left out
 def peak(impl, gc, T):
     return next((r["peak_rss_mib"] for r in rows if r["impl"] == impl and r["gc"] == gc and r["block"] == T), float("nan"))
 Ts = sorted({r["block"] for r in rows})
