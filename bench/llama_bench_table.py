@@ -1,7 +1,10 @@
 """The table of bench/run_llama_bench.sh from its rows (JSON lines of
 bench_llama and llama_peer.py): per job the median over the rounds of
-tokens/s by the wall clock and by the process's CPU time, the ratios of the
-medians, lmtune's AVX2 level beside the default one, and the peak RSS.
+tokens/s, the median ratio of the back-to-back pairs (lmtune, then its peer
+on the same job) by the wall clock and by the process's CPU time, lmtune's
+AVX2 level beside the default one (its pairs: the peer run just before),
+and the peak RSS. On a shared machine the load changes between pairs more
+than within one, so the ratios come from pairs, not from the medians.
 
 usage: llama_bench_table.py ROWS
 """
@@ -17,6 +20,24 @@ def main():
         return [r for r in rows if r["impl"] == impl and r["mode"] == mode and r["bf16"] == bf16
                 and not r.get("gc") and (level is None or r.get("level", "default") == level)]
 
+    def job(r):
+        return (r["mode"], r["bf16"], bool(r.get("gc")))
+
+    def pairs(level, key):
+        """ratios lmtune / peer of each lmtune row (at level) and the peer row next to it in the file"""
+        out = []
+        for i, r in enumerate(rows):
+            if r["impl"] != "lmtune" or r.get("level", "default") != level or not r.get(key):
+                continue
+            near = [q for q in (rows[i + 1: i + 2] + rows[max(i - 1, 0): i]) if q["impl"] == "transformers" and job(q) == job(r)]
+            if near and near[0].get(key):
+                out.append((r, r[key] / near[0][key]))
+        return out
+
+    def pair_med(mode, bf16, level, key):
+        v = [x for r, x in pairs(level, key) if r["mode"] == mode and r["bf16"] == bf16 and not r.get("gc")]
+        return statistics.median(v) if v else float("nan")
+
     def med(rs, key):
         v = [r[key] for r in rs if r.get(key)]
         return statistics.median(v) if v else float("nan")
@@ -29,11 +50,11 @@ def main():
             if not a and not p:
                 continue
             ta, tp, tv = med(a, "tokens_per_s"), med(p, "tokens_per_s"), med(v, "tokens_per_s")
-            ca, cp = med(a, "tokens_per_cpu_s"), med(p, "tokens_per_cpu_s")
             name = f"{mode} {'bf16' if bf16 else 'fp32'}" + (" (8 x 256)" if mode != "generate" else " (batch 1)")
-            avx2 = f"{tv:11.2f}{tv / tp:11.2f}" if v else f"{'':11}{'':11}"
+            avx2 = f"{tv:11.2f}{pair_med(mode, bf16, 'avx2', 'tokens_per_s'):11.2f}" if v else f"{'':11}{'':11}"
             runs = " ".join(f"{r['tokens_per_s']:.2f}" for r in a) + " | " + " ".join(f"{r['tokens_per_s']:.2f}" for r in p)
-            print(f"{name:22}{ta:13.2f}{tp:12.2f}{ta / tp:7.2f}{ca / cp:14.2f}{avx2}{med(a, 'peak_rss_mib'):11.0f}"
+            rw, rc = pair_med(mode, bf16, "default", "tokens_per_s"), pair_med(mode, bf16, "default", "tokens_per_cpu_s")
+            print(f"{name:22}{ta:13.2f}{tp:12.2f}{rw:7.2f}{rc:14.2f}{avx2}{med(a, 'peak_rss_mib'):11.0f}"
                   f"{med(p, 'peak_rss_mib'):10.0f}   {runs}")
     peer = next((r for r in rows if r["impl"] == "transformers"), None)
     lm = next((r for r in rows if r["impl"] == "lmtune"), None)

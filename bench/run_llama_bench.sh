@@ -7,10 +7,11 @@
 #   bench/run_llama_bench.sh [build] [rounds] [steps] [gen_tokens]
 # Each round runs every job once, lmtune and its peer back to back
 # (A, B, A, B ... on a machine others share); the table gives each figure's
-# median over the rounds and the ratio of the medians. The peer: 2 threads,
+# median over the rounds and the median of the back-to-back pairs' ratios
+# (by wall clock and by CPU time: bench/llama_bench_table.py). The peer: 2 threads,
 # jemalloc that never returns memory (as bench/run_gpt2_bench.sh).
 # LMT_BENCH_ROWS=FILE keeps the raw rows in FILE (appending; the table covers
-# every row there).
+# every row there); LMT_BENCH_JOBS="job;job..." runs those jobs only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"; rounds="${2:-3}"; steps="${3:-2}"; gen="${4:-64}"
@@ -23,34 +24,14 @@ peer() { LD_PRELOAD="$jemalloc" MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1
          "$venv/bin/python" bench/llama_peer.py "$@" "$cfg" 2>/dev/null | tail -1; }
 lmt() { "$build/bench_llama" "$@" --config "$cfg/config.json"; }
 if [ -n "${LMT_BENCH_ROWS:-}" ]; then out="$LMT_BENCH_ROWS"; else out="$(mktemp)"; trap 'rm -f "$out"' EXIT; fi
+jobs=("train --steps $steps" "train --steps $steps --bf16" "eval --steps $steps" "eval --steps $steps --bf16"
+      "generate --new $gen" "generate --new $gen --bf16")
+[ -n "${LMT_BENCH_JOBS:-}" ] && IFS=';' read -ra jobs <<< "$LMT_BENCH_JOBS"   # e.g. "train --steps 2;eval --steps 2"
 for r in $(seq "$rounds"); do
-  for job in "train --steps $steps" "train --steps $steps --bf16" "eval --steps $steps" "eval --steps $steps --bf16" \
-             "generate --new $gen" "generate --new $gen --bf16"; do
+  for job in "${jobs[@]}"; do
     lmt $job | sed "s/^{/{\"round\": $r, \"level\": \"default\", /" >> "$out"
     peer $job | sed "s/^{/{\"round\": $r, /" >> "$out"
     case "$job" in *bf16*) ;; *) LMT_ISA=avx2 lmt $job | sed "s/^{/{\"round\": $r, \"level\": \"avx2\", /" >> "$out" ;; esac
   done
 done
-python3 - "$out" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-def pick(impl, mode, bf16, level=None):
-    return [r for r in rows if r["impl"] == impl and r["mode"] == mode and r["bf16"] == bf16
-            and (level is None or r.get("level") == level)]
-med = lambda rs, k: statistics.median(r[k] for r in rs) if rs else float("nan")
-print(f"{'job':22}{'lmtune tok/s':>14}{'torch tok/s':>13}{'ratio':>7}{'avx2 tok/s':>12}{'avx2 ratio':>11}"
-      f"{'lmtune MiB':>12}{'torch MiB':>11}   lmtune runs | torch runs")
-for mode in ("train", "eval", "generate"):
-    for bf16 in (False, True):
-        a, p, v = pick("lmtune", mode, bf16, "default"), pick("transformers", mode, bf16), pick("lmtune", mode, bf16, "avx2")
-        ta, tp, tv = med(a, "tokens_per_s"), med(p, "tokens_per_s"), med(v, "tokens_per_s")
-        name = f"{mode} {'bf16' if bf16 else 'fp32'}" + (" (8 x 256)" if mode != "generate" else " (batch 1)")
-        avx2 = f"{tv:12.1f}{tv / tp:11.2f}" if v else f"{'':12}{'':11}"
-        runs = " ".join(f"{r['tokens_per_s']:.1f}" for r in a) + " | " + " ".join(f"{r['tokens_per_s']:.1f}" for r in p)
-        print(f"{name:22}{ta:14.1f}{tp:13.1f}{ta / tp:7.2f}{avx2}{med(a, 'peak_rss_mib'):12.0f}{med(p, 'peak_rss_mib'):11.0f}   {runs}")
-peer = next((r for r in rows if r["impl"] == "transformers"), None)
-lm = next((r for r in rows if r["impl"] == "lmtune"), None)
-if peer and lm:
-    print(f"peer: torch {peer['torch']}, transformers {peer['transformers']}, {peer['threads']} threads, jemalloc; "
-          f"lmtune: {lm['matmul']}; rounds: {max(r['round'] for r in rows)}")
-PY
+python3 bench/llama_bench_table.py "$out"
