@@ -1,17 +1,19 @@
 /* LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM parity with
  * transformers on the tiny fixtures of tools/reference/make_llama_fixtures.py
- * (tests/fixtures/models/{llama-gqa,llama3,smollm2,qwen2,mistral}): logits
+ * (tests/fixtures/models/{llama-gqa,llama3,smollm2,qwen2,mistral,qwen2-swa}): logits
  * and loss (eval mode, a right-padded batch; llama-gqa also a left-padded
  * one, whose first query rows see no key) within 1e-5 relative, the
  * gradient of every parameter within 1e-4 relative; the rope frequencies of
  * each type; transformers' Trainer for 30 steps reproduced step for step
  * (loss, grad_norm, learning_rate, eval_loss; trainer.json of llama-gqa and
- * smollm2) through the CLM task; cached decoding (one-pass prompt, then
+ * smollm2; smollm2's trainer_gc.json with gradient_checkpointing=True,
+ * read by name from the run's arguments) through the CLM task; cached decoding (one-pass prompt, then
  * one token per step) gives the full forward's logits at every position and
  * transformers' greedy generate() token for token; the model saved and reloaded gives the same logits; bad configs
  * (a rope type lmtune lacks, head counts that do not divide) are refused
- * naming config.json; Mistral's sliding window (inside the batch) is masked,
- * Qwen2's per-layer one refused where it would matter. */
+ * naming config.json; Mistral's sliding window (inside the batch) is masked
+ * on every layer, Qwen2's (qwen2-swa) on the layers layer_types /
+ * max_window_layers say. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,16 +64,23 @@ static void check_fixture(const char *name, lmt_arch arch, const char *file) {
     lmt_tensor_file_free(ref);
 }
 
-/* The 30-step Trainer run of trainer.json, step for step. */
-static void check_trainer(const char *name) {
+/* The 30-step Trainer run of the fixture's file (trainer.json; trainer_gc.json:
+ * with gradient_checkpointing), step for step. */
+static void check_trainer(const char *name, const char *file) {
     char path[600], dir[] = "/tmp/lmt-llama-trainer-XXXXXX";
-    snprintf(path, sizeof path, FXD "%s", name);   // the model and its trainer.json
+    snprintf(path, sizeof path, FXD "%s/%s", name, file);
     ref_trainer_run r;
-    lmt_model *m = ref_trainer_model(&r, path, path, dir);
-    if (!r.ref) return;
+    if (!ref_trainer_load(&r, path, dir)) return;
+    lmt_model *m = NULL;
+    snprintf(path, sizeof path, FXD "%s", name);
+    CHECK_OK(lmt_model_load(path, &m));
     lmt_clm_task *task = NULL;
-    if (m) CHECK_OK(lmt_clm_task_create(m, 4, r.T, &task));
+    if (m) {
+        m->gradient_checkpointing = r.args.gradient_checkpointing;   // as lmt_finetune_run and the lmt_tuner set it
+        CHECK_OK(lmt_clm_task_create(m, 4, r.T, &task));
+    }
     if (task) {
+        CHECK(task->net->checkpoint == r.args.gradient_checkpointing);
         lmt_block_data tr, ev;
         lmt_block_data_init(&tr, r.train, r.ntr, r.T);
         lmt_block_data_init(&ev, r.eval, r.nev, r.Te);
@@ -172,26 +181,44 @@ static void check_bad_configs(void) {
                       NULL) == LMT_OK);
 }
 
-/* Qwen2's sliding window (use_sliding_window: the layers from
- * max_window_layers on) is refused where it would matter, naming it; Mistral's
- * (every layer) is implemented: the mistral fixture's window of 6 is inside
- * its 16-token batch. */
+/* Sliding windows: Mistral's on every layer; Qwen2's (use_sliding_window) on
+ * the layers layer_types marks, by default those from max_window_layers on
+ * (the qwen2-swa fixture's parity above: full, sliding, sliding, a window
+ * of 5 inside its 16-token batch and its 17 generated positions); bad
+ * layer_types are refused naming config.json. */
 static void check_sliding_window(void) {
     lmt_model *m = NULL;
-    CHECK_OK(lmt_model_load(FXD "qwen2", &m));
-    if (!m) return;
-    m->cfg.sliding_window = 4;
-    lmt_llama *l = NULL;
-    CHECK(lmt_llama_create(m, 1, 5, false, &l) == LMT_ERR_UNSUPPORTED);
-    CHECK(strstr(lmt_last_error(), "sliding_window") != NULL);
-    CHECK_OK(lmt_llama_create(m, 1, 4, false, &l));
-    lmt_llama_free(l);
-    lmt_gpt2_kv *kv = NULL;
-    CHECK(lmt_gpt2_kv_create(m, 5, &kv) == LMT_ERR_UNSUPPORTED);
+    CHECK_OK(lmt_model_load(FXD "qwen2-swa", &m));
+    if (m) {
+        CHECK(lmt_config_layer_window(&m->cfg, 0) == 0 && lmt_config_layer_window(&m->cfg, 1) == 5 &&
+              lmt_config_layer_window(&m->cfg, 2) == 5);
+        lmt_llama *l = NULL;
+        CHECK_OK(lmt_llama_create(m, 1, 16, false, &l));
+        CHECK(l && l->h.windows && l->h.windows[0] == 0 && l->h.windows[2] == 5);
+        lmt_llama_free(l);
+    }
     lmt_model_free(m);
+    m = NULL;
     CHECK_OK(lmt_model_load(FXD "mistral", &m));
-    CHECK(m && m->cfg.sliding_window == 6);
+    CHECK(m && m->cfg.sliding_window == 6 && lmt_config_layer_window(&m->cfg, 0) == 6 && lmt_config_layer_window(&m->cfg, 1) == 6);
     lmt_model_free(m);
+    /* without layer_types: from max_window_layers on (Qwen2Config's default) */
+    static const char head[] = "{\"model_type\": \"qwen2\", \"hidden_size\": 32, \"num_attention_heads\": 4, "
+                               "\"num_hidden_layers\": 4, \"use_sliding_window\": true, \"sliding_window\": 7";
+    char text[512];
+    snprintf(text, sizeof text, "%s, \"max_window_layers\": 2}", head);
+    lmt_json *j = NULL;
+    CHECK_OK(lmt_json_parse(text, strlen(text), "swa/config.json", &j));
+    lmt_config c;
+    if (j && lmt_config_from_json(j, "swa/config.json", &c) == LMT_OK) {
+        CHECK(lmt_config_layer_window(&c, 1) == 0 && lmt_config_layer_window(&c, 2) == 7 && lmt_config_layer_window(&c, 3) == 7);
+        lmt_config_free(&c);
+    } else CHECK_MSG(0, "qwen2 config without layer_types: %s", lmt_last_error());
+    snprintf(text, sizeof text, "%s, \"layer_types\": [\"full_attention\", \"sliding_attention\"]}", head);
+    CHECK(load_config(text, "layer_types") == LMT_ERR_FORMAT);
+    snprintf(text, sizeof text, "%s, \"layer_types\": [\"full_attention\", \"full_attention\", \"chunked_attention\", "
+             "\"full_attention\"]}", head);
+    CHECK(load_config(text, "layer_types[2]") == LMT_ERR_FORMAT);
 }
 
 /* The real configs of ../shared/data/llama-family parse, and their layouts
@@ -252,11 +279,13 @@ int main(void) {
     check_fixture("smollm2", LMT_ARCH_LLAMA, "reference.safetensors");
     check_fixture("qwen2", LMT_ARCH_QWEN2, "reference.safetensors");
     check_fixture("mistral", LMT_ARCH_MISTRAL, "reference.safetensors");
+    check_fixture("qwen2-swa", LMT_ARCH_QWEN2, "reference.safetensors");
     check_fixture("llama-gqa", LMT_ARCH_LLAMA, "reference_leftpad.safetensors");
-    static const char *const all[] = {"llama-gqa", "llama3", "smollm2", "qwen2", "mistral"};
-    for (int i = 0; i < 5; i++) check_decode(all[i]);
-    check_trainer("llama-gqa");
-    check_trainer("smollm2");
+    static const char *const all[] = {"llama-gqa", "llama3", "smollm2", "qwen2", "mistral", "qwen2-swa"};
+    for (int i = 0; i < 6; i++) check_decode(all[i]);
+    check_trainer("llama-gqa", "trainer.json");
+    check_trainer("smollm2", "trainer.json");
+    check_trainer("smollm2", "trainer_gc.json");   // transformers' gradient_checkpointing=True
     check_bad_configs();
     check_sliding_window();
     check_real_configs();

@@ -113,7 +113,7 @@ static void tuner_on_progress(void *user, int64_t step, int64_t max_steps, doubl
 static lmt_status bind_task(lmt_tuner *t, const lmt_training_args *a, const lmt_collator *train, const lmt_collator *eval,
                             lmt_task_model **task) {
     lmt_arch arch = lmt_model_arch(t->m);
-    lmt_collate_kind want = arch == LMT_ARCH_GPT2 ? LMT_COLLATE_CLM : arch == LMT_ARCH_MARIAN ? LMT_COLLATE_SEQ2SEQ : LMT_COLLATE_MLM;
+    lmt_collate_kind want = arch == LMT_ARCH_GPT2 || lmt_arch_is_llama(arch) ? LMT_COLLATE_CLM : arch == LMT_ARCH_MARIAN ? LMT_COLLATE_SEQ2SEQ : LMT_COLLATE_MLM;
     static const char *const kind_names[] = {"lmt_collator_create_clm", "lmt_collator_create_mlm", "lmt_collator_create_seq2seq"};
     const lmt_collator *cs[2] = {train, eval};
     int max_T = 0, max_T_dec = 0;
@@ -129,6 +129,7 @@ static lmt_status bind_task(lmt_tuner *t, const lmt_training_args *a, const lmt_
     if (B < 1 || B > 1 << 20) return lmt_fail(LMT_ERR_ARG, "per_device_train_batch_size / per_device_eval_batch_size %lld: out of range", (long long)B);
     if (max_T < 1) max_T = 1;
     if (max_T_dec < 1) max_T_dec = 1;
+    t->m->gradient_checkpointing = a->gradient_checkpointing;
     switch (want) {
     case LMT_COLLATE_CLM:
         LMT_TRY(lmt_clm_task_create(t->m, (int)B, max_T, &t->clm));

@@ -313,14 +313,38 @@ static lmt_status parse_llama(const lmt_json *j, const char *src, lmt_config *c)
         return lmt_fail(LMT_ERR_FORMAT, "%s: head_dim %lld must be even and in 2..4096%s", src, (long long)c->head_dim,
                         lmt_json_get(j, "head_dim") ? "" : " (hidden_size / num_attention_heads)");
     LMT_TRY(parse_rope(j, src, c));
-    /* sliding_window: Mistral whenever set; Qwen2 with use_sliding_window (from
-     * max_window_layers on; the window is taken as applying to every layer) */
+    /* sliding_window: Mistral whenever set (every layer: MistralConfig ignores
+     * layer_types); Qwen2 with use_sliding_window, on the layers of
+     * lmt_config_layer_window */
     int64_t sw = 0;
     GET_INT("sliding_window", 0, sw);
     bool use_sw = mistral;
     if (qwen) GET_BOOL("use_sliding_window", false, use_sw);
     c->sliding_window = use_sw && sw > 0 ? sw : 0;
+    if (sw < 0 || sw > INT32_MAX) return lmt_fail(LMT_ERR_FORMAT, "%s: sliding_window %lld is out of range", src, (long long)sw);
+    if (qwen) {
+        GET_INT("max_window_layers", 28, c->max_window_layers);
+        const lmt_json *lt = lmt_json_get(j, "layer_types");
+        if (lt && lt->type != LMT_JSON_NULL) {
+            if (lt->type != LMT_JSON_ARRAY || (int64_t)lt->len != c->n_layer)
+                return lmt_fail(LMT_ERR_FORMAT, "%s: layer_types must list num_hidden_layers (%lld) entries", src, (long long)c->n_layer);
+            for (size_t i = 0; i < lt->len; i++) {
+                const lmt_json *e = &lt->items[i];
+                if (e->type != LMT_JSON_STRING || (strcmp(e->str, "full_attention") && strcmp(e->str, "sliding_attention")))
+                    return lmt_fail(LMT_ERR_FORMAT, "%s: layer_types[%zu] must be \"full_attention\" or \"sliding_attention\"", src, i);
+            }
+        }
+    }
     return LMT_OK;
+}
+
+int64_t lmt_config_layer_window(const lmt_config *c, int64_t layer) {
+    if (c->sliding_window <= 0 || c->arch == LMT_ARCH_MISTRAL) return c->sliding_window;
+    if (c->arch != LMT_ARCH_QWEN2) return 0;
+    const lmt_json *lt = c->raw ? lmt_json_get(c->raw, "layer_types") : NULL;
+    if (lt && lt->type == LMT_JSON_ARRAY && layer >= 0 && (size_t)layer < lt->len)   // checked when parsed
+        return !strcmp(lt->items[layer].str, "sliding_attention") ? c->sliding_window : 0;
+    return layer >= c->max_window_layers ? c->sliding_window : 0;
 }
 
 lmt_status lmt_config_from_json(lmt_json *j, const char *source, lmt_config *c) {

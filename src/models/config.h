@@ -58,7 +58,8 @@ typedef struct lmt_config {
     bool qkv_bias, o_bias;       /* attention_bias: q/k/v (Qwen2: always) and o_proj (Llama only) */
     bool mlp_bias;               /* gate/up/down_proj biases */
     int64_t sliding_window;      /* keys this far back or further are masked; 0 = none (Mistral: every
-                                    layer; Qwen2 use_sliding_window: from max_window_layers on) */
+                                    layer; Qwen2 use_sliding_window: the layers lmt_config_layer_window says) */
+    int64_t max_window_layers;   /* Qwen2: without layer_types, the first layer with the window */
     char *source;                /* path of config.json (for messages) */
     lmt_json *raw;               /* the file as read, written back on save */
 } lmt_config;
@@ -69,6 +70,11 @@ lmt_status lmt_config_from_json(lmt_json *j, const char *source, lmt_config *cfg
 void lmt_config_free(lmt_config *cfg);
 /* config.json as save_pretrained writes it: keys sorted, indent 2, "\n" at the end. */
 char *lmt_config_to_json(const lmt_config *cfg);
+/* The sliding window of layer l's self-attention, 0 for full attention:
+ * Mistral's on every layer; Qwen2's (use_sliding_window) on the layers
+ * layer_types marks "sliding_attention" - by default, as Qwen2Config
+ * derives it, those from max_window_layers on. */
+int64_t lmt_config_layer_window(const lmt_config *c, int64_t layer);
 /* Whether the architecture has an encoder-decoder structure. */
 bool lmt_arch_is_encoder_decoder(lmt_arch a);
 /* Whether the architecture is a Llama-family decoder (Llama, Mistral, Qwen2). */

@@ -23,6 +23,7 @@ struct lmt_gpt2_kv {
     lmt_kv_linear head;                   /* lm_head (V, C) (GPT-2: tied to wte) as an nn.Linear without bias */
     const float *head_w;
     float *rope;                          /* Llama family: cos, sin tables (max_len, hs / 2) each */
+    const lmt_config *cfg;                /* the model's (per-layer sliding windows) */
     lmt_kv_cache *cache;                  /* (L, max_len, 1, C) */
     lmt_kv_work *work;                    /* one row */
     float *x, *ln, *logits, mean, rstd;   /* (C), (C), (V) */
@@ -59,9 +60,6 @@ lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
     bool llama = lmt_arch_is_llama(m->cfg.arch);
     if (m->cfg.arch != LMT_ARCH_GPT2 && !llama)
         return lmt_fail(LMT_ERR_UNSUPPORTED, "key/value-cached generation needs a GPT-2 or Llama-family model");
-    if (m->cfg.arch == LMT_ARCH_QWEN2 && m->cfg.sliding_window > 0 && max_len > m->cfg.sliding_window)
-        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: generating %d positions exceeds sliding_window %lld, whose per-layer mask (use_sliding_window) lmtune does not implement",
-                        m->cfg.source, max_len, (long long)m->cfg.sliding_window);
     if (max_len < 1 || max_len > m->cfg.max_positions) return lmt_fail(LMT_ERR_ARG, "generation length %d outside 1..%lld positions", max_len, (long long)m->cfg.max_positions);
     lmt_gpt2_kv *kv = calloc(1, sizeof *kv);
     lmt_kv_layer_weights *w = calloc((size_t)m->cfg.n_layer + 1, sizeof *w);
@@ -74,7 +72,8 @@ lmt_status lmt_gpt2_kv_create(lmt_model *m, int max_len, lmt_gpt2_kv **out) {
         kv->d = (lmt_kv_dims){.C = C, .NH = NH, .F = (int)m->cfg.d_ff, .eps = (float)m->cfg.layer_norm_eps,
                               .scale = 1.0f / sqrtf((float)m->cfg.head_dim), .NKV = (int)m->cfg.n_kv_head,
                               .hs = (int)m->cfg.head_dim, .rms = true, .gated = true,
-                              .window = m->cfg.arch == LMT_ARCH_MISTRAL ? (int)m->cfg.sliding_window : 0};
+                              .window = (int)lmt_config_layer_window(&m->cfg, 0)};
+    kv->cfg = &m->cfg;   // no window outside the Llama family
     lmt_status st = bind(m, kv, w) ? LMT_OK : lmt_fail(LMT_ERR_INTERNAL, "%s parameter missing from the layout", lmt_arch_class_name(m->cfg.arch));
     if (st == LMT_OK && llama) st = rope_tables(&m->cfg, kv);
     /* Under bf16 precision decoding streams every weight once per token: bf16 copies halve that. */
@@ -123,7 +122,11 @@ static lmt_status forward_rows(lmt_gpt2_kv *kv, const int32_t *tokens, int n, co
         work = block;
     }
     lmt_embedding_forward(x, tokens, NULL, kv->wte, kv->wpe ? kv->wpe + (size_t)p0 * C : NULL, 1.0f, 1, n, C);   // (n, C)
-    for (int l = 0; l < kv->L; l++) lmt_kv_layer_preln_forward(x, &kv->layers[l], &kv->d, kv->cache, l, p0, n, work);
+    for (int l = 0; l < kv->L; l++) {
+        lmt_kv_dims d = kv->d;   // Qwen2: the window on some layers only
+        if (kv->cfg) d.window = (int)lmt_config_layer_window(kv->cfg, l);
+        lmt_kv_layer_preln_forward(x, &kv->layers[l], &d, kv->cache, l, p0, n, work);
+    }
     /* only the last position's logits are needed: ln_f, then logits (V) = lm_head (V, C) @ ln_f(x) */
     const float *last = x + (size_t)(n - 1) * C;
     if (kv->d.rms) lmt_rmsnorm_forward(kv->ln, &kv->rstd, last, kv->lnf_w, 1, C, kv->d.eps);

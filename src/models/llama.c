@@ -91,12 +91,6 @@ lmt_status lmt_llama_create(lmt_model *m, int max_B, int max_T, bool with_grads,
     const char *src = c->source ? c->source : "llama";
     if (!lmt_arch_is_llama(c->arch)) return lmt_fail(LMT_ERR_ARG, "%s: not a Llama-family model (%s)", src, lmt_arch_name(c->arch));
     if (max_B <= 0 || max_T <= 0) return lmt_fail(LMT_ERR_ARG, "%s: batch %d x %d tokens", src, max_B, max_T);
-    /* Mistral's window covers every layer (the mask is implemented); Qwen2's
-     * only the layers from max_window_layers on, which the one stack config
-     * cannot say: refused where it would matter */
-    if (c->arch == LMT_ARCH_QWEN2 && c->sliding_window > 0 && max_T > c->sliding_window)
-        return lmt_fail(LMT_ERR_UNSUPPORTED, "%s: sequences of %d tokens exceed sliding_window %lld, whose per-layer mask (use_sliding_window) lmtune does not implement (use a block size up to %lld)",
-                        src, max_T, (long long)c->sliding_window, (long long)c->sliding_window);
     double N = (double)max_B * max_T;
     double widest = fmax(fmax((double)c->vocab_size, 2.0 * c->d_ff), 3.0 * c->n_head * c->head_dim + c->d_model);
     if (N * widest >= 2147483647.0 || (double)max_T * max_T * 4 >= 2147483647.0)
@@ -113,11 +107,16 @@ lmt_status lmt_llama_create(lmt_model *m, int max_B, int max_T, bool with_grads,
     l->h = (lmt_stack){.id = LMT_STACK_DECODER, .L = l->L, .seeds_per_layer = 3,
         .self = {.C = l->C, .NH = l->NH, .NKV = l->NKV, .hs = l->hs, .eps = l->eps, .p_attn = (float)c->attn_dropout,
                  .causal = true, .pre_ln = true, .rope = true, .rms = true, .wl = LMT_W_OUT_IN,
-                 .window = c->arch == LMT_ARCH_MISTRAL ? (int)c->sliding_window : 0,
+                 .window = (int)lmt_config_layer_window(c, 0),
                  .scale = 1.0f / sqrtf((float)l->hs)},
         .ffn = {.C = l->C, .F = l->F, .eps = l->eps, .act = LMT_ACT_SILU, .pre_ln = true, .gated = true, .rms = true,
                 .wl = LMT_W_OUT_IN}};
     lmt_stack_alloc(&l->h, &l->net);
+    if (c->arch == LMT_ARCH_QWEN2 && c->sliding_window > 0) {   // the window on some layers only
+        int *win = lmt_net_calloc(&l->net, (size_t)l->L, sizeof *win);
+        for (int i = 0; win && i < l->L; i++) win[i] = (int)lmt_config_layer_window(c, i);
+        l->h.windows = win;
+    }
     l->head_cfg = (lmt_head_cfg){.C = l->C, .V = l->V};
     if (st == LMT_OK) st = lmt_net_setup(&l->net, bind, plan, l, max_B, max_T);
     if (st == LMT_OK) *out = l;

@@ -35,6 +35,10 @@ struct lmt_model {
      * (lmt_finetune_run with an adapter): a net with gradients then gets no
      * buffer for the base's (its peak memory), only what lmt_lora_attach gives it. */
     bool frozen;
+    /* transformers' gradient_checkpointing_enable(): models set up for
+     * training from now on recompute each layer's activations in the
+     * backward (models/blocks/stack.h) */
+    bool gradient_checkpointing;
 };
 
 /* A model with this config and freshly initialised weights (HF's init:

@@ -50,6 +50,7 @@ lmt_status lmt_net_init(lmt_net *n, lmt_model *m, const char *name, int n_seeds,
     n->name = name;
     n->loss = NAN;
     n->n_seeds = n_seeds;
+    n->checkpoint = with_grads && m->gradient_checkpointing;
     n->ctx.att_threads = omp_get_max_threads();
     lmt_rng_seed(&n->rng, 42);
     n->seeds = calloc((size_t)n_seeds + 1, sizeof *n->seeds);
@@ -88,6 +89,7 @@ lmt_status lmt_net_setup(lmt_net *n, lmt_bind_fn bind, lmt_plan_fn plan, void *m
     if (!n->act_mem)
         return lmt_fail(LMT_ERR_NOMEM, "out of memory allocating activations (%.1f MiB) for batch %d x %d",
                         a.used * 4.0 / 1048576, max_B, max_T);
+    n->act_floats = a.used;
     a = (lmt_arena){n->act_mem, 0};
     plan(model, &a, with_grads);
     return LMT_OK;

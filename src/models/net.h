@@ -75,6 +75,9 @@ typedef struct lmt_net {
     float *extra_grads;          /* the adapters' gradients, zeroed with the net's (lmt_net_zero_grad) */
     size_t n_extra;
     size_t max_rows;             /* max_B * max_T of lmt_net_setup */
+    size_t act_floats;           /* act_mem's size */
+    bool checkpoint;             /* gradient checkpointing (models/blocks/stack.h): the model's
+                                    gradient_checkpointing, with gradients */
 } lmt_net;
 
 /* The model's plan: lays out (base NULL: only sizes) every activation array. */

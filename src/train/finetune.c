@@ -260,6 +260,7 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
         s = lmt_fail(LMT_ERR_ARG, "the tokenizer in %s has %zu tokens but the model's vocabulary holds %lld", job->tokenizer_dir,
                      lmt_tokenizer_vocab_size(tok), (long long)m->cfg.vocab_size);
     if (s == LMT_OK && job->lora) m->frozen = true;   // the task's net: no base gradient buffer, not even for a while
+    if (s == LMT_OK) m->gradient_checkpointing = job->args->gradient_checkpointing;   // before the task sets the model up
     if (s == LMT_OK) s = job->task.prepare(job->task.ctx, m, tok, job->args, &d);
     if (s == LMT_OK && !d.model) s = lmt_fail(LMT_ERR_INTERNAL, "fine-tuning: the task prepared no model");
     lmt_lora *lora = NULL;

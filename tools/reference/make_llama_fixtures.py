@@ -14,6 +14,9 @@ reference.safetensors, reference.json) for:
                 over 1 kv head, rope_theta 100000, pad_token_id)
   qwen2         Qwen2ForCausalLM (q/k/v biases, no o_proj bias), linear rope
                 scaling
+  qwen2-swa     Qwen2ForCausalLM with use_sliding_window: a window of 5 on the
+                layers from max_window_layers = 1 on (layer_types derived:
+                full, sliding, sliding), tied embeddings
   mistral       MistralForCausalLM (1 kv head, sliding_window 6 within the
                 16-token batch), dynamic rope scaling over a sequence longer
                 than max_position_embeddings (the dynamic base is in use)
@@ -25,7 +28,12 @@ Trainer for 30 steps (40 blocks of 16 tokens, batch 2, gradient accumulation
 2, 3 epochs, linear decay after 3 warmup steps, weight decay 0.01, clipping
 at 1.0, sequential order), its log history (loss, grad_norm, learning_rate
 each step, eval_loss each epoch); llama-gqa also reference_leftpad.safetensors (the second
-row left-padded by 5). Every fixture gets generate.json: transformers' greedy
+row left-padded by 5). llama-gqa and smollm2 also get
+reference_gc.safetensors: the reference batch's logits, loss and gradients in
+train mode with model.gradient_checkpointing_enable() (no dropout in these
+configs: the numbers of eval mode, through the recomputing backward), and
+smollm2 trainer_gc.json: the Trainer run of trainer.json with
+gradient_checkpointing=True. Every fixture gets generate.json: transformers' greedy
 generate() from a 5-token prompt (12 new tokens, or up to
 max_position_embeddings). Deterministic: a re-run rewrites the same bytes.
 """
@@ -72,6 +80,10 @@ def configs():
             num_key_value_heads=1, head_dim=8, max_position_embeddings=8, sliding_window=6, rms_norm_eps=1e-5,
             tie_word_embeddings=False, bos_token_id=2, eos_token_id=3,
             rope_parameters={"rope_type": "dynamic", "rope_theta": 10000.0, "factor": 2.0})),
+        "qwen2-swa": (T.Qwen2ForCausalLM, T.Qwen2Config(
+            vocab_size=V, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, tie_word_embeddings=True,
+            use_sliding_window=True, sliding_window=5, max_window_layers=1, bos_token_id=2, eos_token_id=3)),
     }
 
 
@@ -150,7 +162,7 @@ def trainer_run(name, cls):
                    "transformers": T.__version__}, f, indent=1)
 
 
-def trainer_history(model, name, blocks, eval_blocks):
+def trainer_history(model, name, blocks, eval_blocks, **more):
     """The Trainer run of trainer.json on model (sequential order, batch 2,
     accumulation 2, 3 epochs, linear decay after 3 warmup steps, weight decay
     0.01, clipping at 1.0, learning rate 1e-3): its log history and results."""
@@ -161,7 +173,7 @@ def trainer_history(model, name, blocks, eval_blocks):
             return torch.utils.data.SequentialSampler(self.train_dataset)
 
     extra = dict(per_device_train_batch_size=2, gradient_accumulation_steps=2, num_train_epochs=3,
-                 lr_scheduler_type="linear", warmup_steps=3, weight_decay=0.01, max_grad_norm=1.0)
+                 lr_scheduler_type="linear", warmup_steps=3, weight_decay=0.01, max_grad_norm=1.0, **more)
     data = [{"input_ids": b.tolist(), "attention_mask": [1] * TLEN, "labels": b.tolist()} for b in blocks]
     edata = [{"input_ids": b.tolist(), "attention_mask": [1] * TLEN, "labels": b.tolist()} for b in eval_blocks]
     out = tempfile.mkdtemp()
@@ -174,6 +186,30 @@ def trainer_history(model, name, blocks, eval_blocks):
             "log_history": [{k: v for k, v in e.items() if "runtime" not in k and "per_second" not in k}
                             for e in tr.state.log_history if "train_runtime" not in e],
             "global_step": res.global_step, "training_loss": res.training_loss}
+
+
+def checkpointed(name, cls, seed):
+    """reference_gc.safetensors: forward + backward of the reference batch with
+    transformers' gradient checkpointing (train mode: it is off in eval)."""
+    d = os.path.join(OUT, name)
+    model = cls.from_pretrained(d)
+    model.gradient_checkpointing_enable()
+    model.train()
+    g = torch.Generator().manual_seed(seed + 1)
+    ref = forward_backward(model, batch(model.config, g))
+    save_file(ref, os.path.join(d, "reference_gc.safetensors"))
+
+
+def trainer_run_gc(name, cls):
+    """trainer_gc.json: trainer.json's run with gradient_checkpointing=True."""
+    d = os.path.join(OUT, name)
+    with open(os.path.join(d, "trainer.json")) as f:
+        ref = json.load(f)
+    blocks, eval_blocks = torch.tensor(ref["train_blocks"]), torch.tensor(ref["eval_blocks"])
+    run = trainer_history(cls.from_pretrained(d), name, blocks, eval_blocks, gradient_checkpointing=True)
+    with open(os.path.join(d, "trainer_gc.json"), "w") as f:
+        json.dump({"train_blocks": ref["train_blocks"], "eval_blocks": ref["eval_blocks"], "runs": [run],
+                   "transformers": T.__version__}, f, indent=1)
 
 
 def greedy(name, cls):
@@ -205,6 +241,9 @@ def main():
     for name in ("llama-gqa", "smollm2"):
         trainer_run(name, T.LlamaForCausalLM)
     leftpad("llama-gqa", T.LlamaForCausalLM, 1000)
+    checkpointed("llama-gqa", T.LlamaForCausalLM, 1000)
+    checkpointed("smollm2", T.LlamaForCausalLM, 1002)
+    trainer_run_gc("smollm2", T.LlamaForCausalLM)
     for name, (cls, _) in configs().items():
         greedy(name, cls)
 
