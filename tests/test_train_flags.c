@@ -84,7 +84,7 @@ int main(void) {
     refused("clm", "--dataloader-num-workers=4 --bogus_flag 1", 2, "--dataloader_num_workers 4 is accepted but has no effect");
     refused("clm", "--save_safetensors false", 2, "--save_safetensors false is refused");
     int rc = runf("train --task summarization --train_file %s/absent.txt --output_dir %s/out", tmp, tmp);
-    CHECK_MSG(rc == 2 && strstr(out, "--task: expected one of clm, mlm, translation, got \"summarization\""), "rc %d: %s", rc, out);
+    CHECK_MSG(rc == 2 && strstr(out, "--task: expected one of clm, mlm, translation, sft, got \"summarization\""), "rc %d: %s", rc, out);
     /* unknown flags (with the closest name), missing values, stray arguments */
     refused("clm", "--learning_rat 1", 2, "unknown argument --learning_rat (did you mean --learning_rate?)");
     refused("clm", "--block_sise 8", 2, "unknown argument --block_sise (did you mean --block_size?)");

@@ -337,9 +337,9 @@ static void check_arguments(void) {
     expect_refused("optim", "adamw", "adamw_torch, adamw_torch_fused");
     expect_refused("label_smoothing_factor", "1", "[0, 1)");
     expect_refused("label_smoothing_factor", "-0.1", "[0, 1)");
-    expect_refused("train_sampling_strategy", "shuffled", "random, sequential or group_by_length");
+    expect_refused("train_sampling_strategy", "shuffled", "random, sequential, group_by_length");
     expect_refused("train_sampling_strategy", "batch_rebalance", "data-parallel");
-    expect_refused("include_num_input_tokens_seen", "some", "all, non_padding, no");
+    expect_refused("include_num_input_tokens_seen", "some", "no, all, non_padding");
     expect_refused("log_level", "loud", "debug, info, warning");
     expect_refused("log_level_replica", "chatty", "log_level_replica");
     expect_refused("eval_accumulation_steps", "-1", "eval_accumulation_steps");
