@@ -138,7 +138,7 @@ static void compare_logs(const char *what, const lmt_json *want, size_t n, const
 }
 
 static lmt_json *read_log(const char *dir) {
-    char p[1100];
+    char p[1300];
     snprintf(p, sizeof p, "%s/trainer_state.json", dir);
     lmt_json *st = NULL;
     CHECK_OK(lmt_json_parse_file(p, &st));
@@ -153,6 +153,9 @@ static void check_shards(void) {
     CHECK(lmt_shard_batch(NULL, 10, 4, 2, 1, 1, idx) == 4 && idx[0] == 2 && idx[3] == 5);
     CHECK(lmt_shard_batch(NULL, 10, 4, 1, 0, 2, idx) == 2 && idx[0] == 8 && idx[1] == 9);
     CHECK(lmt_shard_batch(NULL, 10, 4, 2, 0, 2, idx) == 0);
+    /* the gathered rows back in order: rank 0 holds batches 0 and 2 (8, 9, 0, 1 wrapped round), rank 1 batches 1 and 3 */
+    CHECK(lmt_shard_position(0, 10, 4, 2, 0) == 0 && lmt_shard_position(5, 10, 4, 2, 0) == 9 && lmt_shard_position(6, 10, 4, 2, 0) == -1);
+    CHECK(lmt_shard_position(3, 10, 4, 2, 1) == 7 && lmt_shard_position(4, 10, 4, 2, 1) == -1 && lmt_shard_position(9, 10, 4, 1, 0) == 9);
     /* gather_for_metrics drops the padding: batch 3 (positions 12..15) counts for nothing */
     /* (loss sum, items): rank 0 batches 0, 2; rank 1 batches 1, 3; a batch's loss is
      * world * its sum over the items of its step on both ranks (average_tokens_across_devices) */
@@ -162,14 +165,45 @@ static void check_shards(void) {
     CHECK_NEAR(lmt_shard_eval_loss(one, 3, 10, 4, 1), (1.0 * 4 + 3.0 * 4 + 2.0 * 2) / 10.0, 1e-15);
 }
 
-/* lmtune train --task translation with generation in the evaluations (every
- * rank generates the whole set) under mpirun -np 2, batch 1 per rank: the
- * steps and evaluations of one process with batch 2 */
+/* entry's values against want's: bleu and gen_len exactly, the rest within
+ * 1e-4, eval_loss left to the caller (skip_loss), timings skipped */
+static int entry_diff(const lmt_json *want, const lmt_json *got, size_t entry, bool skip_loss) {
+    int bad = 0;
+    for (size_t k = 0; want && k < want->len; k++) {
+        const char *key = want->keys[k];
+        if (strstr(key, "runtime") || strstr(key, "per_second") || (skip_loss && !strcmp(key, "eval_loss"))) continue;
+        const lmt_json *g = got ? lmt_json_get(got, key) : NULL;
+        double w = want->items[k].num;
+        double tol = !strcmp(key, "eval_bleu") || !strcmp(key, "eval_gen_len") ? 0 : 1e-4;
+        if (!g || !(fabs(g->num - w) <= tol * (fabs(w) > 1 ? fabs(w) : 1))) {
+            if (bad++ < 4) fprintf(stderr, "log entry %zu: %s = %.9g, expected %.9g\n", entry, key, g ? g->num : NAN, w);
+        }
+    }
+    return bad;
+}
+
+static char *slurp(const char *path) {
+    char *t = NULL;
+    size_t n = 0;
+    CHECK_OK(lmt_read_file(path, &t, &n));
+    return t;
+}
+
+/* lmtune train --task translation with generation in the evaluations under
+ * mpirun -np 2, batch 1 per rank, 5 evaluation pairs in batches of 2: rank 0
+ * generates global batches 0 and 2 (pair 4 and pair 0 wrapped round), rank 1
+ * batches 1 and 3 (pairs 1, 2 wrapped round); the gather puts them back in
+ * order and drops the three duplicates. Steps, eval_bleu, eval_gen_len and
+ * the generated texts equal one process with batch 2 (whose metrics
+ * test_seq2seq_trainer checks against transformers); eval_loss is the
+ * sharded one (average_tokens_across_devices, as torchrun's), so it equals
+ * mpirun -np 2 evaluating without generation. */
 static void check_translation(const char *self) {
     (void)self;
-    char dir[] = "/tmp/lmt-mpi-translation-XXXXXX", cmd[4096], path[1200];
+    char dir[] = "/tmp/lmt-mpi-translation-XXXXXX", cmd[4096], path[1200], val[1200];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/pairs.jsonl", dir);
+    snprintf(val, sizeof val, "%s/val.jsonl", dir);
     static const char pairs[] =
         "{\"translation\": {\"en\": \"&Folder:\", \"fr\": \"&Dossier :\"}}\n"
         "{\"translation\": {\"en\": \"Add Archive Mail\", \"fr\": \"Ajouter une archive de courrier\"}}\n"
@@ -177,37 +211,91 @@ static void check_translation(const char *self) {
         "{\"translation\": {\"en\": \"Archive\", \"fr\": \"Archive\"}}\n"
         "{\"translation\": {\"en\": \"Delete\", \"fr\": \"Supprimer\"}}\n"
         "{\"translation\": {\"en\": \"Days\", \"fr\": \"Jours\"}}\n";
+    static const char vals[] =
+        "{\"translation\": {\"en\": \"Add Archive Mail\", \"fr\": \"Ajouter une archive de courrier\"}}\n"
+        "{\"translation\": {\"en\": \"Days\", \"fr\": \"Jours\"}}\n"
+        "{\"translation\": {\"en\": \"&Folder:\", \"fr\": \"&Dossier :\"}}\n"
+        "{\"translation\": {\"en\": \"Delete the archive\", \"fr\": \"Supprimer l'archive\"}}\n"
+        "{\"translation\": {\"en\": \"Add...\", \"fr\": \"Ajouter...\"}}\n";
     CHECK_OK(lmt_write_file_atomic(path, pairs, sizeof pairs - 1));
+    CHECK_OK(lmt_write_file_atomic(val, vals, sizeof vals - 1));
     const char *args = "train --task translation --model_name_or_path " LMT_SOURCE_DIR "/tests/fixtures/seq2seq_trainer/model "
                        "--tokenizer_name " LMT_SHARED_DATA "/tokenizers/opus-mt-tc-big-en-pt --source_lang en --target_lang fr "
                        "--max_steps 2 --per_device_eval_batch_size 2 --logging_steps 1 --eval_strategy steps --eval_steps 2 "
-                       "--save_strategy no --predict_with_generate --generation_num_beams 2 --generation_max_length 8";
-    snprintf(cmd, sizeof cmd, "timeout 300 mpirun -np 2 --oversubscribe --bind-to none '%s' %s --train_file %s "
-             "--validation_file %s --per_device_train_batch_size 1 --output_dir %s/two > %s/two.log 2>&1 || cat %s/two.log",
-             LMT_CLI_PATH, args, path, path, dir, dir, dir);
-    CHECK_MSG(system(cmd) == 0, "translation under mpirun -np 2 failed");
-    snprintf(cmd, sizeof cmd, "'%s' %s --train_file %s --validation_file %s --per_device_train_batch_size 2 --output_dir %s/one "
-             "> %s/one.log 2>&1 || cat %s/one.log", LMT_CLI_PATH, args, path, path, dir, dir, dir);
-    CHECK_MSG(system(cmd) == 0, "translation on one process failed");
-    snprintf(path, sizeof path, "%s/two", dir);
-    lmt_json *two = read_log(path);
-    snprintf(path, sizeof path, "%s/one", dir);
-    lmt_json *one = read_log(path);
-    const lmt_json *lt = two ? lmt_json_get(two, "log_history") : NULL, *lo = one ? lmt_json_get(one, "log_history") : NULL;
+                       "--save_strategy no --generation_num_beams 2 --generation_max_length 8";
+    static const char *const runs[3] = {"two", "one", "loss"};
+    for (int r = 0; r < 3; r++) {
+        bool mpi = r != 1;
+        snprintf(cmd, sizeof cmd, "%s'%s' %s %s --train_file %s --validation_file %s --per_device_train_batch_size %d "
+                 "--output_dir %s/%s --eval_predictions_file %s/%s.txt > %s/%s.log 2>&1 || cat %s/%s.log",
+                 mpi ? "timeout 300 mpirun -np 2 --oversubscribe --bind-to none " : "", LMT_CLI_PATH, args,
+                 r < 2 ? "--predict_with_generate" : "", path, val, mpi ? 1 : 2, dir, runs[r], dir, runs[r], dir, runs[r], dir, runs[r]);
+        CHECK_MSG(system(cmd) == 0, "translation: the %s run failed", runs[r]);
+    }
+    lmt_json *st[3];
+    const lmt_json *lg[3];
+    for (int r = 0; r < 3; r++) {
+        snprintf(path, sizeof path, "%s/%s", dir, runs[r]);
+        st[r] = read_log(path);
+        lg[r] = st[r] ? lmt_json_get(st[r], "log_history") : NULL;
+    }
+    const lmt_json *lt = lg[0], *lo = lg[1], *ll = lg[2];
     /* 2 steps, an evaluation, the summary (its total_flos counts each batch's padding: not compared), the final evaluation */
-    CHECK_MSG(lt && lo && lt->len == 5 && lo->len == 5, "translation: %zu and %zu log entries", lt ? lt->len : 0, lo ? lo->len : 0);
-    int bad = 0;
-    for (size_t i = 0; lt && lo && i < lt->len && i < lo->len; i++)
-        if (!lmt_json_get(&lt->items[i], "train_runtime")) bad += ref_log_entry_diff(&lt->items[i], &lo->items[i], i);
+    CHECK_MSG(lt && lo && ll && lt->len == 5 && lo->len == 5 && ll->len == 5, "translation: %zu, %zu and %zu log entries",
+              lt ? lt->len : 0, lo ? lo->len : 0, ll ? ll->len : 0);
+    int bad = 0, evals = 0;
+    for (size_t i = 0; lt && lo && ll && i < lt->len && i < lo->len && i < ll->len; i++) {
+        const lmt_json *e = &lt->items[i], *loss = lmt_json_get(e, "eval_loss"), *want = lmt_json_get(&ll->items[i], "eval_loss");
+        if (lmt_json_get(e, "train_runtime")) continue;
+        bad += entry_diff(&lo->items[i], e, i, true);
+        if (!loss) continue;
+        evals++;
+        CHECK_MSG(lmt_json_get(e, "eval_bleu") && lmt_json_get(e, "eval_gen_len"), "translation: log entry %zu has no eval_bleu / eval_gen_len", i);
+        CHECK_MSG(want && fabs(loss->num - want->num) <= 1e-9 * fabs(want->num),
+                  "translation: log entry %zu: eval_loss %.9g with generation, %.9g without", i, loss->num, want ? want->num : NAN);
+    }
+    CHECK_MSG(evals == 2, "translation: %d evaluations logged", evals);
     CHECK_MSG(bad == 0, "translation: %d logged values differ between mpirun -np 2 and one process", bad);
-    printf("translation with generation: mpirun -np 2 = one process with batch 2\n");
-    lmt_json_free(two);
-    lmt_json_free(one);
+    snprintf(path, sizeof path, "%s/two.txt", dir);
+    char *pt = slurp(path);
+    snprintf(path, sizeof path, "%s/one.txt", dir);
+    char *po = slurp(path);
+    int lines = 0;
+    for (const char *c = pt; c && *c; c++) lines += *c == '\n';
+    CHECK_MSG(pt && po && !strcmp(pt, po) && lines == 5, "translation: mpirun -np 2 generated (%d lines)\n%s\none process\n%s", lines,
+              pt ? pt : "", po ? po : "");
+    printf("translation with generation: mpirun -np 2 = one process with batch 2 (5 evaluation pairs, 3 duplicates dropped)\n");
+    free(pt);
+    free(po);
+    for (int r = 0; r < 3; r++) lmt_json_free(st[r]);
     ref_remove_dir(dir);
+}
+
+/* lmt_dist_allgatherv_i32 on every rank: rank r sends 2r values (rank 0 none), 1000r + k */
+static int gatherv_worker(void) {
+    lmt_status s = lmt_dist_init();
+    int W = lmt_dist_world_size(), R = lmt_dist_rank(), bad = 0;
+    int32_t mine[64], *all = NULL;
+    size_t counts[32] = {0};
+    for (int k = 0; k < 2 * R && k < 64; k++) mine[k] = 1000 * R + k;
+    if (s == LMT_OK && W <= 32) s = lmt_dist_allgatherv_i32(mine, (size_t)(2 * R), &all, counts, "the gatherv test");
+    for (int r = 0, at = 0; s == LMT_OK && r < W; at += 2 * r, r++) {
+        bad += counts[r] != (size_t)(2 * r);
+        for (int k = 0; k < 2 * r; k++) bad += all[at + k] != 1000 * r + k;
+    }
+    free(all);
+    if (s != LMT_OK || bad || W > 32) {
+        fprintf(stderr, "gatherv rank %d: %s, %d wrong values\n", R, s != LMT_OK ? lmt_last_error() : "ok", bad);
+        lmt_dist_abort(1);
+        return 1;
+    }
+    lmt_dist_finalize();
+    return 0;
 }
 
 int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "--worker")) return worker(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 0);
+    if (argc >= 2 && !strcmp(argv[1], "--gatherv")) return gatherv_worker();
     check_shards();
     {   /* lmtune info says whether the build has MPI */
         char cmd[1200], line[512] = "";
@@ -294,6 +382,11 @@ int main(int argc, char **argv) {
         ref_remove_dir(dir);
     }
     lmt_json_free(ref);
+    {   /* the variable-length gather of the generations, on 3 ranks and on one */
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "timeout 120 mpirun -np 3 --oversubscribe --bind-to none '%s' --gatherv && '%s' --gatherv", self, self);
+        CHECK_MSG(system(cmd) == 0, "lmt_dist_allgatherv_i32 under mpirun -np 3 (or on one process) failed");
+    }
     check_translation(self);
     return lmt_test_finish();
 }

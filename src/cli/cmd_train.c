@@ -13,6 +13,7 @@
 #include "models/model.h"
 #include "train/clm_data.h"
 #include "train/task_clm.h"
+#include "train/dist.h"
 
 typedef struct {
     lmt_cli_train c;
@@ -80,8 +81,9 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
     if (o->c.eval_file) LMT_TRY(blocks(o, tok, o->c.eval_file, 0, NULL, &o->eval));
     if (o->max_train > 0 && o->train.n_blocks > o->max_train) o->train.n_blocks = o->max_train;
     if (o->max_eval > 0 && o->eval.n_blocks > o->max_eval) o->eval.n_blocks = o->max_eval;
-    fprintf(stderr, "lmtune: %s (%zu parameters); train %lld blocks of %lld, eval %lld blocks\n", lmt_arch_class_name(m->cfg.arch),
-            lmt_model_num_params(m), (long long)o->train.n_blocks, (long long)o->block_size, (long long)o->eval.n_blocks);
+    if (lmt_dist_rank() == 0)   /* once, not once per rank under mpirun */
+        fprintf(stderr, "lmtune: %s (%zu parameters); train %lld blocks of %lld, eval %lld blocks\n", lmt_arch_class_name(m->cfg.arch),
+                lmt_model_num_params(m), (long long)o->train.n_blocks, (long long)o->block_size, (long long)o->eval.n_blocks);
     int B = lmt_finetune_max_batch(args), T = (int)o->block_size;
     LMT_TRY(train ? lmt_clm_task_create(m, B, T, &o->task) : lmt_clm_task_create_eval(m, B, T, &o->task));   // eval: no gradients
     lmt_block_data_init(&o->td, o->train.ids, o->train.n_blocks, T);

@@ -17,6 +17,7 @@
 #include "models/model.h"
 #include "train/clm_data.h"
 #include "train/task_mlm.h"
+#include "train/dist.h"
 
 typedef struct {
     lmt_cli_train c;
@@ -138,8 +139,9 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
     if (o->eval.n_rows > 0 && (s = lmt_mlm_collator_init(&o->ec, eval_ds, tok, &eo)) != LMT_OK) return lmt_fail_wrap(s, "collator");
     if (o->c.train_file) o->td = lmt_mlm_train_data(&o->tc);
     if (o->eval.n_rows > 0) o->ed = lmt_mlm_train_data(&o->ec);
-    fprintf(stderr, "lmtune: %s (%zu parameters); train %lld, eval %lld examples\n", lmt_arch_class_name(m->cfg.arch),
-            lmt_model_num_params(m), (long long)o->train.n_rows, (long long)o->eval.n_rows);
+    if (lmt_dist_rank() == 0)   /* once, not once per rank under mpirun */
+        fprintf(stderr, "lmtune: %s (%zu parameters); train %lld, eval %lld examples\n", lmt_arch_class_name(m->cfg.arch),
+                lmt_model_num_params(m), (long long)o->train.n_rows, (long long)o->eval.n_rows);
     LMT_TRY(lmt_mlm_task_create(m, lmt_finetune_max_batch(args), (int)o->max_seq_length, &o->task));
     out->model = &o->task->base;
     out->train = o->c.train_file ? &o->td : NULL;

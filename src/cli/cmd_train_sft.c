@@ -16,6 +16,7 @@
 #include "lmtune/tokenizer.h"
 #include "models/model.h"
 #include "train/task_clm.h"
+#include "train/dist.h"
 
 typedef struct {
     lmt_cli_train c;
@@ -117,9 +118,10 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
     if (o->c.eval_file) { lmt_sft_max_batch(&o->ec, bs, &b, &t); B = b > B ? b : B; T = t > T ? t : T; }
     if (T > m->cfg.max_positions)
         return lmt_fail(LMT_ERR_ARG, "examples of %d tokens exceed the model's %lld positions (lower --max_length)", T, (long long)m->cfg.max_positions);
-    fprintf(stderr, "lmtune: %s (%zu parameters); train %lld examples from %lld rows%s, eval %lld examples\n", lmt_arch_class_name(m->cfg.arch),
-            lmt_model_num_params(m), (long long)o->train.n, (long long)o->train.n_rows, o->train.padding_free ? " (packed)" : "",
-            (long long)o->eval.n);
+    if (lmt_dist_rank() == 0)   /* once, not once per rank under mpirun */
+        fprintf(stderr, "lmtune: %s (%zu parameters); train %lld examples from %lld rows%s, eval %lld examples\n", lmt_arch_class_name(m->cfg.arch),
+                lmt_model_num_params(m), (long long)o->train.n, (long long)o->train.n_rows, o->train.padding_free ? " (packed)" : "",
+                (long long)o->eval.n);
     LMT_TRY(o->c.train_file ? lmt_clm_task_create(m, B, T, &o->task) : lmt_clm_task_create_eval(m, B, T, &o->task));
     lmt_clm_task_log_metrics(o->task);   /* SFTTrainer's entropy, mean_token_accuracy, num_tokens */
     out->model = &o->task->base;

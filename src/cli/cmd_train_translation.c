@@ -20,6 +20,7 @@
 #include "models/model.h"
 #include "train/seq2seq_metrics.h"
 #include "train/task_seq2seq.h"
+#include "train/dist.h"
 
 typedef struct {
     lmt_cli_train c;
@@ -127,8 +128,9 @@ static lmt_status prepare(void *ctx, lmt_model *m, const lmt_tokenizer *tok, con
     int32_t pad = lmt_tokenizer_special_ids(tok).pad;
     if (pad < 0) pad = (int32_t)m->cfg.pad_token_id;
     LMT_TRY(prepare_data(o, tok, pad));
-    fprintf(stderr, "lmtune: %s (%zu parameters); train %lld pairs, validation %lld pairs (%s -> %s)\n", lmt_arch_class_name(m->cfg.arch),
-            lmt_model_num_params(m), (long long)o->train.n_rows, (long long)o->eval.n_rows, o->source_lang, o->target_lang);
+    if (lmt_dist_rank() == 0)   /* once, not once per rank under mpirun */
+        fprintf(stderr, "lmtune: %s (%zu parameters); train %lld pairs, validation %lld pairs (%s -> %s)\n", lmt_arch_class_name(m->cfg.arch),
+                lmt_model_num_params(m), (long long)o->train.n_rows, (long long)o->eval.n_rows, o->source_lang, o->target_lang);
     lmt_seq2seq_collator_opts co = lmt_seq2seq_collator_opts_default();
     co.pad_id = pad;
     co.model_pad_id = (int32_t)m->cfg.pad_token_id;
@@ -159,15 +161,17 @@ static lmt_status setup_trainer(void *ctx, lmt_trainer *t, lmt_model *m, const l
     t->prediction_step = lmt_seq2seq_prediction_step;
     t->compute_metrics = lmt_seq2seq_compute_metrics;
     t->metrics_ctx = &o->sm;
-    fprintf(stderr, "lmtune: evaluation generates with %d beam%s, max_length %d\n", o->sm.gen.num_beams, o->sm.gen.num_beams == 1 ? "" : "s",
-            o->sm.gen.max_length);
+    if (lmt_dist_rank() == 0)
+        fprintf(stderr, "lmtune: evaluation generates with %d beam%s, max_length %d\n", o->sm.gen.num_beams, o->sm.gen.num_beams == 1 ? "" : "s",
+                o->sm.gen.max_length);
     return LMT_OK;
 }
 
 static lmt_status evaluated(void *ctx, const lmt_eval_output *e) {
     (void)e;
     tr_opts *o = ctx;
-    return o->predictions_file && o->sm.n_texts ? lmt_seq2seq_write_predictions(&o->sm, o->predictions_file) : LMT_OK;
+    /* every rank holds the whole set's generations (gathered); rank 0 writes them */
+    return o->predictions_file && o->sm.n_texts && lmt_dist_rank() == 0 ? lmt_seq2seq_write_predictions(&o->sm, o->predictions_file) : LMT_OK;
 }
 
 static void release(void *ctx) {

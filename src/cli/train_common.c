@@ -210,6 +210,7 @@ static void thousands(char *buf, size_t size, int64_t n) {
 /* peft's print_trainable_parameters() line */
 static void print_trainable(void *user, int64_t trainable, int64_t all) {
     (void)user;
+    if (lmt_dist_rank() != 0) return;   /* once, not once per rank under mpirun */
     char a[32], b[32];
     thousands(a, sizeof a, trainable);
     thousands(b, sizeof b, all);

@@ -29,6 +29,15 @@ static lmt_status read_timeout(void) {
     return LMT_OK;
 }
 
+/* A world of one's variable-length gather: a copy. */
+static lmt_status local_gatherv(const int32_t *mine, size_t n, int32_t **all, size_t *counts) {
+    *all = malloc((n ? n : 1) * sizeof **all);
+    if (!*all) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    if (n) memcpy(*all, mine, n * sizeof **all);
+    counts[0] = n;
+    return LMT_OK;
+}
+
 #if LMT_HAVE_MPI
 #include <mpi.h>
 #include <pthread.h>
@@ -179,6 +188,42 @@ lmt_status lmt_dist_allgather_f64(const double *mine, size_t n, double *all, con
     return rc == MPI_SUCCESS ? LMT_OK : mpi_fail(rc, what);
 }
 
+lmt_status lmt_dist_allgatherv_i32(const int32_t *mine, size_t n, int32_t **all, size_t *counts, const char *what) {
+    *all = NULL;
+    if (g.size == 1) return local_gatherv(mine, n, all, counts);
+    long long mine_n = (long long)n, *ns = malloc((size_t)g.size * sizeof *ns);
+    int *cnt = malloc((size_t)g.size * sizeof *cnt), *disp = malloc((size_t)g.size * sizeof *disp);
+    lmt_status s = ns && cnt && disp ? arrive(what) : lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", what);
+    int rc = MPI_SUCCESS;
+    if (s == LMT_OK) {
+        guard_on(what);
+        rc = MPI_Allgather(&mine_n, 1, MPI_LONG_LONG, ns, 1, MPI_LONG_LONG, comm);
+        guard_off();
+        if (rc != MPI_SUCCESS) s = mpi_fail(rc, what);
+    }
+    long long total = 0;
+    for (int r = 0; r < g.size && s == LMT_OK; r++) {
+        counts[r] = (size_t)ns[r];
+        cnt[r] = (int)ns[r];
+        disp[r] = (int)total;
+        total += ns[r];
+        /* MPI counts and displacements are int */
+        if (total > 0x7fffffffLL) s = lmt_fail(LMT_ERR_ARG, "%s: %lld values are beyond MPI's int counts", what, total);
+    }
+    if (s == LMT_OK && !(*all = malloc((size_t)(total ? total : 1) * sizeof **all))) s = lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", what);
+    if (s == LMT_OK) {
+        guard_on(what);
+        rc = MPI_Allgatherv(mine, (int)n, MPI_INT32_T, *all, cnt, disp, MPI_INT32_T, comm);
+        guard_off();
+        if (rc != MPI_SUCCESS) s = mpi_fail(rc, what);
+    }
+    if (s != LMT_OK) { free(*all); *all = NULL; }
+    free(ns);
+    free(cnt);
+    free(disp);
+    return s;
+}
+
 lmt_status lmt_dist_bcast(void *buf, size_t bytes, int root, const char *what) {
     if (g.size == 1) return LMT_OK;
     LMT_TRY(arrive(what));
@@ -292,6 +337,10 @@ lmt_status lmt_dist_allreduce_f64(double *buf, size_t n, const char *what) { ret
 lmt_status lmt_dist_allgather_f64(const double *mine, size_t n, double *all, const char *what) {
     memcpy(all, mine, n * sizeof *all);
     return LMT_OK;
+}
+lmt_status lmt_dist_allgatherv_i32(const int32_t *mine, size_t n, int32_t **all, size_t *counts, const char *what) {
+    (void)what;
+    return local_gatherv(mine, n, all, counts);
 }
 lmt_status lmt_dist_bcast(void *buf, size_t bytes, int root, const char *what) { return LMT_OK; }
 lmt_status lmt_dist_barrier(const char *what) { return LMT_OK; }

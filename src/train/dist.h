@@ -41,6 +41,10 @@ lmt_status lmt_dist_allreduce_f32(float *buf, size_t n, const char *what);
 lmt_status lmt_dist_allreduce_f64(double *buf, size_t n, const char *what);
 /* Every rank's n values, rank by rank: all[r * n + i] (MPI_Allgather). */
 lmt_status lmt_dist_allgather_f64(const double *mine, size_t n, double *all, const char *what);
+/* Every rank's n values (n may differ by rank), rank by rank: *all (malloc'd,
+ * the caller frees) holds rank 0's counts[0] values, then rank 1's, ...;
+ * counts[world] is filled (MPI_Allgather of the counts, then MPI_Allgatherv). */
+lmt_status lmt_dist_allgatherv_i32(const int32_t *mine, size_t n, int32_t **all, size_t *counts, const char *what);
 lmt_status lmt_dist_bcast(void *buf, size_t bytes, int root, const char *what);
 lmt_status lmt_dist_barrier(const char *what);
 /* Every rank sends its n (<= 8) values to every other and sums what it gets

@@ -19,6 +19,11 @@ int lmt_shard_batch(const int64_t *order, int64_t n, int64_t bs, int world, int 
     return (int)cnt;
 }
 
+int64_t lmt_shard_position(int64_t i, int64_t n, int64_t bs, int world, int rank) {
+    int64_t pos = world > 1 ? (i / bs * world + rank) * bs + i % bs : i;
+    return pos < n ? pos : -1;
+}
+
 double lmt_shard_eval_loss(const double *all, int64_t nb, int64_t n, int64_t bs, int world) {
     double total = 0;
     for (int64_t s = 0; s < nb; s++) {

@@ -14,6 +14,11 @@ int64_t lmt_shard_num_batches(int64_t n, int64_t bs, int world);
 /* Rank rank's batch s: its examples (order[...], or positions themselves
  * when order is NULL) in idx[0..bs); returns how many (0 past the end). */
 int lmt_shard_batch(const int64_t *order, int64_t n, int64_t bs, int world, int rank, int64_t s, int64_t *idx);
+/* The example position of rank's shard row i (its batch s = i / bs, row
+ * i % bs), or -1 when the row is a wrapped-round duplicate (position n or
+ * beyond), which gather_for_metrics drops. With order NULL (the evaluation
+ * set's own order) the position is the example's index. */
+int64_t lmt_shard_position(int64_t i, int64_t n, int64_t bs, int world, int rank);
 /* eval_loss as evaluation_loop computes it after gather_for_metrics: each
  * batch's loss counted once per example it holds, the padding dropped. A
  * batch's loss is prediction_step's: its loss sum over num_items_in_batch,

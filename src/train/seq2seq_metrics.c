@@ -7,7 +7,23 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "eval/bleu.h"
+#include "train/dist.h"
+#include "train/dist_shard.h"
 #include "train/seq2seq_metrics.h"
+
+static void free_rows(lmt_seq2seq_metrics *c) {
+    for (size_t i = 0; i < c->cap_rows; i++) {
+        if (c->gen_rows) free(c->gen_rows[i]);
+        if (c->label_rows) free(c->label_rows[i]);
+    }
+    free(c->gen_rows);
+    free(c->label_rows);
+    free(c->gen_lens);
+    free(c->label_lens);
+    c->gen_rows = c->label_rows = NULL;
+    c->gen_lens = c->label_lens = NULL;
+    c->n_rows = c->cap_rows = 0;
+}
 
 static void free_texts(lmt_seq2seq_metrics *c) {
     for (size_t i = 0; i < c->n_texts; i++) {
@@ -23,6 +39,7 @@ static void free_texts(lmt_seq2seq_metrics *c) {
 void lmt_seq2seq_metrics_free(lmt_seq2seq_metrics *c) {
     if (!c) return;
     free_texts(c);
+    free_rows(c);
     memset(c, 0, sizeof *c);
 }
 
@@ -156,40 +173,117 @@ static lmt_status decode_row(const lmt_seq2seq_metrics *c, const int32_t *ids, i
     return *out ? LMT_OK : lmt_fail(LMT_ERR_NOMEM, "out of memory");
 }
 
+static int32_t *dup_row(const int32_t *ids, int n) {
+    int32_t *r = malloc((size_t)(n ? n : 1) * sizeof *r);
+    if (r && n) memcpy(r, ids, (size_t)n * sizeof *r);
+    return r;
+}
+
 lmt_status lmt_seq2seq_prediction_step(void *ctx, lmt_trainer *t, const lmt_batch *b, int64_t start) {
     lmt_seq2seq_metrics *c = ctx;
-    int64_t n = t->eval->n;
-    if (start == 0) {   /* a new evaluation */
-        free_texts(c);
-        c->gen_tokens = 0;
-        c->predictions = calloc((size_t)n, sizeof *c->predictions);
-        c->references = calloc((size_t)n, sizeof *c->references);
-        if (!c->predictions || !c->references) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
-        c->n_texts = (size_t)n;
+    if (start == 0) {   /* a new evaluation: room for this rank's shard */
+        free_rows(c);
+        int64_t bs = t->args.per_device_eval_batch_size, W = lmt_dist_world_size();
+        size_t cap = (size_t)(lmt_shard_num_batches(t->eval->n, bs, (int)W) * bs);
+        if (cap < (size_t)b->B) cap = (size_t)b->B;
+        c->gen_rows = calloc(cap, sizeof *c->gen_rows);
+        c->label_rows = calloc(cap, sizeof *c->label_rows);
+        c->gen_lens = calloc(cap, sizeof *c->gen_lens);
+        c->label_lens = calloc(cap, sizeof *c->label_lens);
+        if (!c->gen_rows || !c->label_rows || !c->gen_lens || !c->label_lens) { free_rows(c); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+        c->cap_rows = cap;
     }
-    if (!c->predictions || start < 0 || start + b->B > (int64_t)c->n_texts)
-        return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: evaluation batch at %lld outside the %zu examples", (long long)start, c->n_texts);
-    /* the tokenizer's pad id (compute_metrics' tokenizer.pad_token_id) */
-    int32_t pad = lmt_tokenizer_special_ids(c->tok).pad;
-    if (pad < 0) pad = c->gen.pad_token_id;
+    if (!c->gen_rows || start < 0 || start + b->B > (int64_t)c->cap_rows)
+        return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: evaluation batch at row %lld outside the shard's %zu rows", (long long)start, c->cap_rows);
     int32_t *gen = NULL;
     int gl = 0;
     /* prediction_step generates from input_ids + attention_mask (decoder inputs dropped) */
     lmt_status s = lmt_seq2seq_generate(c->model, b->input_ids, b->attention_mask, b->B, b->T, &c->gen, &gen, &gl, NULL);
     for (int r = 0; r < b->B && s == LMT_OK; r++) {
-        const int32_t *row = gen + (size_t)r * gl;
-        for (int k = 0; k < gl; k++) c->gen_tokens += row[k] != pad && row[k] != -100;
-        s = decode_row(c, row, gl, pad, &c->predictions[start + r]);
-        if (s == LMT_OK) s = decode_row(c, b->labels + (size_t)r * b->T_dec, b->T_dec, pad, &c->references[start + r]);
+        size_t i = (size_t)start + (size_t)r;
+        free(c->gen_rows[i]);
+        free(c->label_rows[i]);
+        c->gen_rows[i] = dup_row(gen + (size_t)r * gl, gl);
+        c->label_rows[i] = dup_row(b->labels + (size_t)r * b->T_dec, b->T_dec);
+        c->gen_lens[i] = gl;
+        c->label_lens[i] = b->T_dec;
+        if (!c->gen_rows[i] || !c->label_rows[i]) s = lmt_fail(LMT_ERR_NOMEM, "out of memory");
+        if (i + 1 > c->n_rows) c->n_rows = i + 1;
     }
     free(gen);
+    return s;
+}
+
+/* This rank's rows as one int32 message, as evaluation_loop holds them after
+ * nested_concat (rows padded to the widest with -100):
+ *   [rows, gen width, label width, rows x gen width, rows x label width] */
+static lmt_status pack_rows(const lmt_seq2seq_metrics *c, int32_t **out, size_t *len) {
+    size_t R = c->n_rows, gw = 0, lw = 0;
+    for (size_t i = 0; i < R; i++) {
+        if (!c->gen_rows[i]) return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: shard row %zu has no prediction", i);
+        if ((size_t)c->gen_lens[i] > gw) gw = (size_t)c->gen_lens[i];
+        if ((size_t)c->label_lens[i] > lw) lw = (size_t)c->label_lens[i];
+    }
+    *len = 3 + R * (gw + lw);
+    int32_t *m = malloc(*len * sizeof *m);
+    if (!m) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    m[0] = (int32_t)R, m[1] = (int32_t)gw, m[2] = (int32_t)lw;
+    int32_t *g = m + 3, *l = g + R * gw;
+    for (size_t i = 0; i < R; i++) {
+        for (size_t k = 0; k < gw; k++) g[i * gw + k] = (int)k < c->gen_lens[i] ? c->gen_rows[i][k] : -100;
+        for (size_t k = 0; k < lw; k++) l[i * lw + k] = (int)k < c->label_lens[i] ? c->label_rows[i][k] : -100;
+    }
+    *out = m;
+    return LMT_OK;
+}
+
+/* Decodes every rank's rows (msg: the ranks' pack_rows messages one after
+ * the other) into the set's order, the wrapped-round duplicates dropped
+ * (lmt_shard_position; gather_for_metrics). */
+static lmt_status decode_gathered(lmt_seq2seq_metrics *c, const int32_t *msg, const size_t *counts, int W, int64_t bs, int64_t n) {
+    int32_t pad = lmt_tokenizer_special_ids(c->tok).pad;   /* compute_metrics' tokenizer.pad_token_id */
+    if (pad < 0) pad = c->gen.pad_token_id;
+    const int32_t *m = msg;
+    lmt_status s = LMT_OK;
+    for (int r = 0; r < W && s == LMT_OK; m += counts[r], r++) {
+        size_t R = (size_t)m[0], gw = (size_t)m[1], lw = (size_t)m[2];
+        if (counts[r] != 3 + R * (gw + lw)) return lmt_fail(LMT_ERR_FORMAT, "seq2seq metrics: rank %d sent a malformed gather", r);
+        const int32_t *g = m + 3, *l = g + R * gw;
+        for (size_t i = 0; i < R && s == LMT_OK; i++) {
+            int64_t pos = lmt_shard_position((int64_t)i, n, bs, W, r);
+            if (pos < 0) continue;
+            if (c->predictions[pos]) return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: evaluation example %lld generated twice", (long long)pos);
+            const int32_t *row = g + i * gw;
+            for (size_t k = 0; k < gw; k++) c->gen_tokens += row[k] != pad && row[k] != -100;
+            s = decode_row(c, row, (int)gw, pad, &c->predictions[pos]);
+            if (s == LMT_OK) s = decode_row(c, l + i * lw, (int)lw, pad, &c->references[pos]);
+        }
+    }
     return s;
 }
 
 lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out) {
     lmt_seq2seq_metrics *c = ctx;
     if (!t->eval || t->eval->n == 0) return lmt_fail(LMT_ERR_ARG, "no evaluation dataset");
-    if (c->n_texts != (size_t)t->eval->n) return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: no predictions (set prediction_step)");
+    if (!c->gen_rows) return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: no predictions (set prediction_step)");
+    int64_t n = t->eval->n;
+    int W = lmt_dist_world_size();
+    free_texts(c);
+    c->gen_tokens = 0;
+    c->predictions = calloc((size_t)n, sizeof *c->predictions);
+    c->references = calloc((size_t)n, sizeof *c->references);
+    size_t *counts = calloc((size_t)W, sizeof *counts);
+    if (!c->predictions || !c->references || !counts) { free(counts); return lmt_fail(LMT_ERR_NOMEM, "out of memory"); }
+    c->n_texts = (size_t)n;
+    int32_t *mine = NULL, *all = NULL;
+    size_t len = 0;
+    lmt_status s = pack_rows(c, &mine, &len);
+    if (s == LMT_OK) s = lmt_dist_allgatherv_i32(mine, len, &all, counts, "the generation gather");
+    if (s == LMT_OK) s = decode_gathered(c, all, counts, W, t->args.per_device_eval_batch_size, n);
+    free(mine);
+    free(all);
+    free(counts);
+    LMT_TRY(s);
     for (size_t i = 0; i < c->n_texts; i++)
         if (!c->predictions[i] || !c->references[i])
             return lmt_fail(LMT_ERR_ARG, "seq2seq metrics: evaluation example %zu has no prediction", i);

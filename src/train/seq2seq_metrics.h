@@ -24,10 +24,16 @@ typedef struct lmt_seq2seq_metrics {
     lmt_s2s_gen_opts gen;
     int32_t bad_words[LMT_S2S_MAX_BAD_WORDS * 4];   /* config.json's bad_words_ids (no generation_config.json) */
     int bad_word_lens[LMT_S2S_MAX_BAD_WORDS];
-    /* the last evaluation's decoded texts (n_texts of each), kept for reports */
+    /* this rank's generated ids and labels, row by row as prediction_step
+     * saw them (row i: the i-th example of the rank's shard) */
+    int32_t **gen_rows, **label_rows;
+    int *gen_lens, *label_lens;
+    size_t n_rows, cap_rows;
+    /* the last evaluation's decoded texts (n_texts of each, the whole set in
+     * its order), kept for reports */
     char **predictions, **references;
     size_t n_texts;
-    double gen_tokens;               /* non-pad tokens generated in the evaluation so far */
+    double gen_tokens;               /* non-pad tokens generated in the last evaluation */
 } lmt_seq2seq_metrics;
 
 /* Generation settings: the model's generation_config.json (else the
@@ -40,9 +46,14 @@ lmt_status lmt_seq2seq_metrics_init(lmt_seq2seq_metrics *c, lmt_model *m, const 
                                     int max_length);
 void lmt_seq2seq_metrics_free(lmt_seq2seq_metrics *c);
 /* lmt_prediction_fn: generates for one evaluation batch (the batch the
- * loss was computed on) and keeps the decoded predictions and references. */
+ * loss was computed on) and keeps the generated ids and the labels; start
+ * is the batch's first row in this rank's shard (0: a new evaluation). */
 lmt_status lmt_seq2seq_prediction_step(void *ctx, lmt_trainer *t, const lmt_batch *b, int64_t start);
-/* lmt_metrics_fn: bleu and gen_len over the evaluation's predictions. Set
+/* lmt_metrics_fn: under mpirun the ranks' ids and labels are gathered to
+ * every rank (evaluation_loop's pad_across_processes + gather_for_metrics:
+ * the shards' rows put back in the set's order, the wrapped-round rows that
+ * pad the last batches dropped; padding ids decode to nothing), then
+ * decoded, and bleu and gen_len computed over the whole evaluation set. Set
  * both (t.prediction_step and t.compute_metrics, t.metrics_ctx = c). */
 lmt_status lmt_seq2seq_compute_metrics(void *ctx, lmt_trainer *t, lmt_eval_output *out);
 /* Writes the last evaluation's predictions to path, one per line (an

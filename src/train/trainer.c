@@ -211,10 +211,10 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
     double t0 = lmt_time_s();
     int64_t bs = t->args.per_device_eval_batch_size, n = t->eval->n, steps = 0;
     torch_rng_iterator(t);
-    /* under mpirun each rank evaluates its shard and the batch losses are
-     * gathered (evaluation_loop); generation (prediction_step) sees every
-     * example on every rank instead */
-    int W = t->prediction_step ? 1 : lmt_dist_world_size(), rank = W > 1 ? lmt_dist_rank() : 0;
+    /* under mpirun each rank evaluates (and generates for) its shard; the
+     * batch losses are gathered here (evaluation_loop), the generations by
+     * compute_metrics */
+    int W = lmt_dist_world_size(), rank = W > 1 ? lmt_dist_rank() : 0;
     int64_t nb = lmt_shard_num_batches(n, bs, W);
     int64_t *idx = malloc((size_t)bs * sizeof *idx), *order = NULL;
     double *sums = malloc((size_t)nb * 2 * (size_t)(W + 1) * sizeof *sums);   /* (loss sum, items) per batch, then everyone's */

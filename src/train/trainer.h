@@ -70,8 +70,10 @@ struct lmt_eval_output;
  * Trainer adds, as transformers does). Its time counts in eval_runtime. */
 typedef lmt_status (*lmt_metrics_fn)(void *ctx, struct lmt_trainer *t, struct lmt_eval_output *out);
 /* Per evaluation batch, after its loss (Seq2SeqTrainer.prediction_step's
- * generation): batch b holds examples [start, start + b->B) of the
- * evaluation set, in order from 0; compute_metrics then sees them all. */
+ * generation): batch b holds rows [start, start + b->B) of this rank's
+ * shard of the evaluation set (the whole set, in order, in a world of one;
+ * under mpirun the batches of dist_shard.h), from 0. compute_metrics runs
+ * after the last batch on every rank (it gathers what it needs). */
 typedef lmt_status (*lmt_prediction_fn)(void *ctx, struct lmt_trainer *t, const lmt_batch *b, int64_t start);
 
 typedef struct lmt_trainer {
