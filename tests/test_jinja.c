@@ -136,6 +136,11 @@ static void test_bad_templates(void) {
         "{{ 'a'.split('') }}", "{{ 5 is divisibleby 0 }}", "{{ 'x'|round }}", "{{ {'a': x}|tojson }}",
         "{{ 9223372036854775807 + 1 }}", "{{ 2 ** 64 }}", "{{ 2 ** 1000000000000 }}", "{{ -(-9223372036854775807 - 1) }}",
         "{{ 'ab' * 1000000000000 }}", "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "{{ '%d'|format(1e300) }}",
+        /* values holding themselves or nested past the walks' guard (Python: RecursionError) */
+        "{% set ns = namespace(n=0) %}{% set ns.n = ns %}{{ ns }}",
+        "{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v|tojson }}",
+        "{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v }}",
+        "{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ [ns.v] < [ns.v] }}",
     };
     for (size_t i = 0; i < sizeof bad_run / sizeof *bad_run; i++) {
         lmt_jinja_template *t = NULL;

@@ -292,12 +292,17 @@ static lmt_status do_slice(jev *e, jv *obj, jv **parts, jv **out) {
 }
 
 static lmt_status eval_at(jev *e, const jnode *n, jframe *f, jv **out);
+#define WALK_OVERFLOW_MSG "a value nested more than 200 deep, or holding itself, cannot be compared, printed or serialized"
 /* expressions nest at most this deep at run time (a + b + c ... chains too) */
 static lmt_status eval(jev *e, const jnode *n, jframe *f, jv **out) {
     if (e->edepth >= 1000) { AT(e, n); return jerr(e, "expression nested too deeply"); }
     e->edepth++;
     lmt_status st = eval_at(e, n, f, out);
     e->edepth--;
+    if (st == LMT_OK && jv_walk_overflowed()) {
+        AT(e, n);
+        return jerr(e, "%s", WALK_OVERFLOW_MSG);
+    }
     return st;
 }
 
@@ -512,6 +517,7 @@ static lmt_status exec_body(jev *e, const jnode *body, jframe *f, lmt_strbuf *b)
         case N_OUTPUT:
             LMT_TRY(eval(e, n->a, f, &v));
             jv_to_str(b, v);
+            if (jv_walk_overflowed()) { AT(e, n); return jerr(e, "%s", WALK_OVERFLOW_MSG); }
             break;
         case N_IF:
             LMT_TRY(eval(e, n->a, f, &v));
@@ -682,6 +688,7 @@ lmt_status lmt_jinja_render_tracked(const lmt_jinja_template *t, const lmt_json 
     lmt_sb_init(&b);
     e.out = &b;
     lmt_status st = LMT_OK;
+    (void)jv_walk_overflowed();   /* a flag left by an earlier failed render */
     e.root = new_frame(&e, NULL);
     if (!e.root) st = OOM(&e);
     if (!st && context && context->type == LMT_JSON_OBJECT) {

@@ -58,6 +58,8 @@ void jv_repr(lmt_strbuf *b, const jv *v);            /* Python repr() */
 /* json.dumps(v, ensure_ascii=ascii, indent=indent (<0: None), sort_keys); false on a value JSON cannot hold */
 bool jv_to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, bool ascii, int level);
 const char *jv_type_name(const jv *v);
+/* true (once) when a walk above stopped at a value nested too deeply or holding itself */
+bool jv_walk_overflowed(void);
 size_t utf8_count(const char *s, size_t len);               /* code points */
 size_t utf8_offset(const char *s, size_t len, size_t cp);   /* byte offset of code point cp (len if past) */
 bool py_isspace(const char *s, size_t len, size_t *n);      /* is the code point at s whitespace; *n its bytes */

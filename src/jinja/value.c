@@ -89,6 +89,24 @@ static bool is_num(const jv *v) { return v->t == JV_INT || v->t == JV_FLOAT || v
 static double num_of(const jv *v) { return v->t == JV_FLOAT ? v->f : v->t == JV_INT ? (double)v->i : (double)v->b; }
 static int64_t int_of(const jv *v) { return v->t == JV_INT ? v->i : (int64_t)v->b; }
 
+/* Values may nest without bound or hold themselves ({% set ns.x = ns %},
+ * l.append(l)), where Python raises RecursionError. The recursive walks below
+ * stop at this depth and raise a flag that the evaluator turns into an error. */
+#define JV_MAX_WALK_DEPTH 200
+static _Thread_local int walk_depth;
+static _Thread_local bool walk_overflow;
+static bool walk_enter(void) {
+    if (walk_depth >= JV_MAX_WALK_DEPTH) { walk_overflow = true; return false; }
+    walk_depth++;
+    return true;
+}
+static void walk_leave(void) { walk_depth--; }
+bool jv_walk_overflowed(void) {
+    bool o = walk_overflow;
+    walk_overflow = false;
+    return o;
+}
+
 bool jv_equal(const jv *a, const jv *b) {
     if (is_num(a) && is_num(b)) {
         if (a->t != JV_FLOAT && b->t != JV_FLOAT) return int_of(a) == int_of(b);
@@ -98,19 +116,23 @@ bool jv_equal(const jv *a, const jv *b) {
     bool seq_a = a->t == JV_LIST || a->t == JV_TUPLE, seq_b = b->t == JV_LIST || b->t == JV_TUPLE;
     if (seq_a && seq_b) {
         if (a->t != b->t || a->n != b->n) return false;
-        for (size_t i = 0; i < a->n; i++)
-            if (!jv_equal(a->items[i], b->items[i])) return false;
-        return true;
+        if (!walk_enter()) return false;
+        bool eq = true;
+        for (size_t i = 0; i < a->n && eq; i++) eq = jv_equal(a->items[i], b->items[i]);
+        walk_leave();
+        return eq;
     }
     if (a->t == JV_DICT && b->t == JV_DICT) {
         if (a->n != b->n) return false;
-        for (size_t i = 0; i < a->n; i++) {
+        if (!walk_enter()) return false;
+        bool eq = true;
+        for (size_t i = 0; i < a->n && eq; i++) {
             const jv *k = a->keys[i];
-            if (k->t != JV_STR) return false;
-            const jv *o = jv_dict_get(b, k->s, k->len);
-            if (!o || !jv_equal(a->items[i], o)) return false;
+            const jv *o = k->t == JV_STR ? jv_dict_get(b, k->s, k->len) : NULL;
+            eq = o && jv_equal(a->items[i], o);
         }
-        return true;
+        walk_leave();
+        return eq;
     }
     if (a->t == JV_NONE || b->t == JV_NONE) return a->t == b->t;
     if (a->t == JV_UNDEF || b->t == JV_UNDEF) return a->t == b->t;
@@ -137,7 +159,10 @@ bool jv_compare(const jv *a, const jv *b, int *out) {
     if ((a->t == JV_LIST && b->t == JV_LIST) || (a->t == JV_TUPLE && b->t == JV_TUPLE)) {
         for (size_t i = 0; i < a->n && i < b->n; i++) {
             if (jv_equal(a->items[i], b->items[i])) continue;
-            return jv_compare(a->items[i], b->items[i], out);
+            if (!walk_enter()) return false;
+            bool ok = jv_compare(a->items[i], b->items[i], out);
+            walk_leave();
+            return ok;
         }
         *out = a->n < b->n ? -1 : a->n > b->n;
         return true;
@@ -183,6 +208,8 @@ static void repr_str(lmt_strbuf *b, const char *s, size_t len) {
 }
 
 void jv_repr(lmt_strbuf *b, const jv *v) {
+    bool container = v->t == JV_LIST || v->t == JV_TUPLE || v->t == JV_DICT || v->t == JV_NS;
+    if (container && !walk_enter()) { lmt_sb_puts(b, "..."); return; }
     switch (v->t) {
     case JV_STR: repr_str(b, v->s, v->len); return;
     case JV_LIST: case JV_TUPLE:
@@ -193,6 +220,7 @@ void jv_repr(lmt_strbuf *b, const jv *v) {
         }
         if (v->t == JV_TUPLE && v->n == 1) lmt_sb_putc(b, ',');
         lmt_sb_putc(b, v->t == JV_LIST ? ']' : ')');
+        walk_leave();
         return;
     case JV_DICT: case JV_NS:
         if (v->t == JV_NS) lmt_sb_puts(b, "<Namespace ");
@@ -205,6 +233,7 @@ void jv_repr(lmt_strbuf *b, const jv *v) {
         }
         lmt_sb_putc(b, '}');
         if (v->t == JV_NS) lmt_sb_putc(b, '>');
+        walk_leave();
         return;
     default: jv_to_str(b, v);
     }
@@ -228,7 +257,16 @@ static void json_nl(lmt_strbuf *b, int indent, int level) {
     for (int i = 0; i < indent * level; i++) lmt_sb_putc(b, ' ');
 }
 
+static bool to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, bool ascii, int level);
 bool jv_to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, bool ascii, int level) {
+    bool container = v->t == JV_LIST || v->t == JV_TUPLE || v->t == JV_DICT;
+    if (container && !walk_enter()) return false;
+    bool ok = to_json(b, v, indent, sort_keys, ascii, level);
+    if (container) walk_leave();
+    return ok;
+}
+
+static bool to_json(lmt_strbuf *b, const jv *v, int indent, bool sort_keys, bool ascii, int level) {
     switch (v->t) {
     case JV_NONE: lmt_sb_puts(b, "null"); return true;
     case JV_BOOL: lmt_sb_puts(b, v->b ? "true" : "false"); return true;
