@@ -4,10 +4,14 @@
 # weights), per-rank batch 4 x BLOCK, one thread per rank, side by side:
 #   1 process with batch 8 | 2 ranks on this machine | 2 ranks on two
 #   "hosts" (network namespaces + veth pair, TCP; root only: tools/mpi_netns.sh)
-# Reported per step: the whole step, the gradient all-reduce (lmtune: the
-# blocking MPI_Allreduce after backward, never overlapped; torch: its DDP
-# buckets' all-reduces, timed by a comm hook, overlapping backward) and the
-# communication left exposed (torch: step - step under no_sync()).
+# Reported per step: the whole step, the gradient all-reduce (lmtune: its
+# all-reduce thread's time in MPI_Allreduce over the buckets it is handed
+# while the backward runs, ddp_bucket_cap_mb 25; torch: its DDP buckets'
+# all-reduces, timed by a comm hook) and the communication left exposed
+# (lmtune: the time the step waits for that thread after its backward;
+# torch: step - step under no_sync()); overlap = 1 - exposed / all-reduce.
+# A row "no overlap" runs lmtune with LMT_DIST_OVERLAP=0 (one blocking
+# MPI_Allreduce after the backward: all of it exposed).
 #   bench/run_mpi_bench.sh [build] [steps] [block] [repeats]
 # Runs are interleaved (lmtune, torch, lmtune, torch...) and medians taken.
 set -euo pipefail
@@ -28,20 +32,22 @@ if [ "$(id -u)" = 0 ] && tools/mpi_netns.sh up "$tag" >/dev/null 2>&1; then netn
 lmt_args=(train --task clm --config_name "$cfg" --tokenizer_name "$shared/tokenizers/gpt2"
           --train_file "$shared/wikitext-2-raw-v1/wiki.valid.raw" --block_size "$block"
           --max_train_samples $((8 * (steps + 1))) --max_steps $((steps + 1)) --save_strategy no
-          --logging_steps 1000 --overwrite_output_dir --profile)
-lmtune_row() {   # name, then the launcher words
-  local name=$1; shift
-  "$@" "$build/lmtune" "${lmt_args[@]}" --output_dir "$out/run" > "$out/lmt.log" 2>&1 || { tail -20 "$out/lmt.log" >&2; return 1; }
+          --logging_steps 1000 --validation_split_percentage 0 --overwrite_output_dir --profile)
+lmtune_row() {   # name, per-rank batch, then the launcher words
+  local name=$1 batch=$2; shift 2
+  "$@" "$build/lmtune" "${lmt_args[@]}" --per_device_train_batch_size "$batch" --output_dir "$out/run" > "$out/lmt.log" 2>&1 ||
+    { tail -20 "$out/lmt.log" >&2; return 1; }
   python3 - "$out/lmt.log" "$name" >> "$out/rows" <<'PY'
 import json, re, sys
-text = open(sys.argv[1]).read()
-prof = text[text.index("lmtune: profile"):]          # rank 0's table comes first
-prof = prof[:prof.find("lmtune: profile", 10)] if prof.find("lmtune: profile", 10) > 0 else prof
-def ms(name):
-    m = re.search(r"^\s*" + re.escape(name) + r"\s+([\d.]+)", prof, re.M)
-    return float(m.group(1)) if m else 0.0
+text = open(sys.argv[1], errors="replace").read()
+prof = text[text.index("lmtune: profile"):]
+def ms(name):   # the ranks' tables may interleave: the median of the lines that came through whole
+    v = sorted(float(x) for x in re.findall(r"^\s*" + re.escape(name) + r"\s+([\d.]+)\s", prof, re.M))
+    return v[len(v) // 2] if v else 0.0
+thread = ms("dist/all-reduce thread")      # overlapped: the thread's time; the step's own section is the wait
+waited = ms("dist/gradient all-reduce")
 print(json.dumps({"impl": "lmtune", "config": sys.argv[2], "step_ms": ms("step (all sections)"),
-                  "allreduce_ms": ms("dist/gradient all-reduce"), "checkin_ms": ms("dist/check-in")}))
+                  "allreduce_ms": thread if thread else waited, "exposed_ms": waited, "checkin_ms": ms("dist/check-in")}))
 PY
 }
 peer_row() {   # name; reads the peer's output on stdin
@@ -59,13 +65,15 @@ torch_netns() {   # torchrun on each "host": node 0 in namespace a, node 1 in b,
   cat "$out/torch0.log"
 }
 for i in $(seq "$reps"); do
-  lmtune_row "1 process, batch 8" env
+  lmtune_row "1 process, batch 8" 8 env
   "$venv/bin/python" bench/ddp_peer.py "$cfg" "$steps" 8 "$block" 2>/dev/null | peer_row "1 process, batch 8"
-  lmtune_row "2 ranks, this machine" mpirun -np 2 --oversubscribe --bind-to none
+  lmtune_row "2 ranks, this machine" 4 mpirun -np 2 --oversubscribe --bind-to none
+  lmtune_row "2 ranks, this machine, no overlap" 4 env LMT_DIST_OVERLAP=0 mpirun -np 2 --oversubscribe --bind-to none
   "$venv/bin/torchrun" --nproc_per_node 2 --master_port 29632 bench/ddp_peer.py "$cfg" "$steps" 4 "$block" 2>/dev/null |
     peer_row "2 ranks, this machine"
   if [ "$netns" = 1 ]; then
-    lmtune_row "2 ranks, two namespaces (TCP)" tools/mpi_netns.sh run "$tag" --
+    lmtune_row "2 ranks, two namespaces (TCP)" 4 tools/mpi_netns.sh run "$tag" --
+    LMT_DIST_OVERLAP=0 MPI_NETNS_MPIRUN_ARGS="-x LMT_DIST_OVERLAP" lmtune_row "2 ranks, two namespaces (TCP), no overlap" 4 tools/mpi_netns.sh run "$tag" --
     torch_netns | peer_row "2 ranks, two namespaces (TCP)"
   fi
 done
@@ -76,14 +84,19 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 flags = next((l for l in open("/proc/cpuinfo") if l.startswith("flags")), "")
 isa = "AMX" if "amx_tile" in flags else "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
 print(f"CPU: {cpu} ({isa}); one thread per rank; distilgpt2 configuration, per-rank batch 4 x {sys.argv[3]}, "
-      f"{sys.argv[2]} timed steps; the machine was shared with other jobs (medians of interleaved runs)")
-print(f"{'configuration':32}{'lmtune step':>12}{'all-reduce':>11}{'share':>7}{'torch step':>11}{'all-reduce':>11}{'exposed':>9}{'torch/lmtune':>13}")
+      f"{sys.argv[2]} timed steps; medians of interleaved runs")
+print(f"{'configuration':42}{'lmtune step':>12}{'all-reduce':>11}{'exposed':>9}{'overlap':>8}"
+      f"{'torch step':>11}{'all-reduce':>11}{'exposed':>9}{'torch/lmtune':>13}")
+def pct(a, e): return f"{100 * (1 - e / a):7.0f}%" if a > 0 else "       -"
 for cfgname in dict.fromkeys(r["config"] for r in rows):
     med = lambda impl, k: statistics.median([r.get(k, 0.0) for r in rows if r["config"] == cfgname and r["impl"] == impl] or [0.0])
-    ls, la, ts, ta = med("lmtune", "step_ms"), med("lmtune", "allreduce_ms"), med("torch", "step_ms"), med("torch", "allreduce_ms")
-    tn = med("torch", "nosync_step_ms")
-    exposed = f"{ts - tn:8.0f}" if tn else "       -"
-    share = f"{100 * la / ls:6.1f}%" if ls else "      -"
-    print(f"{cfgname:32}{ls:10.0f}ms{la:9.0f}ms{share}{ts:9.0f}ms{ta:9.0f}ms{exposed}{(ts / ls if ls else 0):13.2f}")
-print("lmtune's all-reduce runs after backward (no overlap: exposed = all of it); torch's overlaps backward (exposed = step - no_sync step).")
+    ls, la, le = med("lmtune", "step_ms"), med("lmtune", "allreduce_ms"), med("lmtune", "exposed_ms")
+    ts, ta, tn = med("torch", "step_ms"), med("torch", "allreduce_ms"), med("torch", "nosync_step_ms")
+    has_torch = any(r["config"] == cfgname and r["impl"] == "torch" for r in rows)
+    texp = max(ts - tn, 0.0) if tn else 0.0
+    torch_cols = (f"{ts:9.0f}ms{ta:9.0f}ms{texp:7.0f}ms{(ts / ls if ls else 0):13.2f}" if has_torch else f"{'-':>11}{'-':>11}{'-':>9}{'-':>13}")
+    lcols = f"{ls:10.0f}ms{la:9.0f}ms{le:7.0f}ms{pct(la, le)}" if la else f"{ls:10.0f}ms{'-':>11}{'-':>9}{'-':>8}"
+    print(f"{cfgname:42}{lcols}{torch_cols}")
+print("all-reduce: time in the collectives per step (lmtune: its all-reduce thread; torch: its comm hook); exposed: what the "
+      "step waits for it after the backward (torch: step - no_sync step); overlap = 1 - exposed / all-reduce.")
 PY

@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
     if (prepare(argv[2], tok, block_size, 0, &train) != LMT_OK || prepare(argv[3], tok, block_size, 32, &eval) != LMT_OK) goto done;
     if (lmt_collator_create_clm(train, &tc) != LMT_OK || lmt_collator_create_clm(eval, &ec) != LMT_OK) goto done;
     if (lmt_tuner_create(m, args, tc, ec, &tuner) != LMT_OK || lmt_tuner_set_tokenizer(tuner, tok, tok_dir) != LMT_OK) goto done;
-    lmt_tuner_callbacks cb = {on_log, NULL, NULL, NULL};
+    lmt_tuner_callbacks cb = {.on_log = on_log};
     lmt_tuner_set_callbacks(tuner, &cb);
     lmt_train_result tr;
     lmt_eval_result ev;

@@ -125,7 +125,16 @@ typedef struct {
     size_t n_logs;
     lmt_eval_result evals[8];
     size_t n_evals;
+    int64_t eval_batches, eval_total;   /* on_eval_progress: the last call's */
+    char eval_what[48];
 } seen;
+
+static void on_eval_progress(void *user, const char *what, int64_t done, int64_t total) {
+    seen *s = user;
+    s->eval_batches = done;
+    s->eval_total = total;
+    snprintf(s->eval_what, sizeof s->eval_what, "%s", what);
+}
 
 static void on_log(void *user, const char *json) {
     seen *s = user;
@@ -194,11 +203,14 @@ static void test_translation_trainer(void) {
     if (!t) goto done;
     /* the model's generation_config (4 beams, max_length 16) drives eval_bleu */
     CHECK_OK(lmt_tuner_set_tokenizer(t, tok, S2S_TOK));
-    lmt_tuner_callbacks cb = {on_log, NULL, on_evaluate, &s};
+    lmt_tuner_callbacks cb = {.on_log = on_log, .on_evaluate = on_evaluate, .user = &s, .on_eval_progress = on_eval_progress};
     lmt_tuner_set_callbacks(t, &cb);
     const lmt_json *before = lmt_json_get(ref, "before"), *after = lmt_json_get(ref, "after");
     lmt_eval_result e0;
     CHECK_OK(lmt_tuner_evaluate(t, &e0));
+    /* the evaluation's progress: every batch, with its generation */
+    CHECK_MSG(s.eval_total > 0 && s.eval_batches == s.eval_total && !strcmp(s.eval_what, "evaluation + generation"),
+              "on_eval_progress: %lld of %lld batches, \"%s\"", (long long)s.eval_batches, (long long)s.eval_total, s.eval_what);
     CHECK_MSG(close_rel(e0.loss, lmt_json_get(before, "eval_loss")->num, 1e-4), "eval_loss %.9g before training", e0.loss);
     CHECK(e0.perplexity == exp(e0.loss));
     CHECK(metric(&e0, "eval_bleu") == lmt_json_get(before, "eval_bleu")->num);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "harness.h"
 #include "cli_run.h"
+#include "small_marian.h"
 #include "core/util.h"
 #include "models/model.h"
 
@@ -261,25 +262,9 @@ int main(void) {
     }
     /* translate: a small random Marian with the opus-mt-tc-big-en-pt tokenizer (no trained weights exist here) */
     {
-        char mdir[600], cfgp[700];
+        char mdir[600];
         snprintf(mdir, sizeof mdir, "%s/marian", tmp);
-        snprintf(cfgp, sizeof cfgp, "%s/config.json", mdir);
-        CHECK_OK(lmt_mkdirs(mdir));
-        FILE *f = fopen(cfgp, "w");
-        fprintf(f, "{\"model_type\": \"marian\", \"vocab_size\": 54776, \"d_model\": 32, \"encoder_layers\": 1, \"decoder_layers\": 1, "
-                   "\"encoder_attention_heads\": 4, \"decoder_attention_heads\": 4, \"encoder_ffn_dim\": 64, \"decoder_ffn_dim\": 64, "
-                   "\"max_position_embeddings\": 64, \"activation_function\": \"swish\", \"scale_embedding\": true, "
-                   "\"pad_token_id\": 54775, \"decoder_start_token_id\": 54775, \"eos_token_id\": 44670}\n");
-        fclose(f);
-        lmt_config cfg;
-        lmt_model *mm = NULL;
-        CHECK_OK(lmt_config_load(cfgp, &cfg));
-        CHECK_OK(lmt_model_init(&cfg, 1, &mm));
-        if (mm) CHECK_OK(lmt_model_save(mm, mdir));
-        lmt_model_free(mm);
-        snprintf(args, sizeof args, "cp " LMT_SHARED_DATA "/tokenizers/opus-mt-tc-big-en-pt/*.spm " LMT_SHARED_DATA
-                 "/tokenizers/opus-mt-tc-big-en-pt/vocab.json %s/", mdir);
-        CHECK(system(args) == 0);
+        make_small_marian(mdir);
         CHECK(runf("translate --model %s --num_beams 2 --max_length 8 \"Default to expanded threads\"", mdir) == 0 && strstr(out, "[{\"translation_text\": \""));
         CHECK(run("translate --model " LMT_SOURCE_DIR "/tests/fixtures/models/gpt2 \"x\"") != 0 && strstr(out, "needs a MarianMTModel"));
         /* two texts, two returned sequences each: four entries */

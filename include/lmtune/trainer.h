@@ -76,6 +76,9 @@ typedef struct lmt_tuner_callbacks {
     void (*on_progress)(void *user, const lmt_progress *p);
     void (*on_evaluate)(void *user, const lmt_eval_result *r);
     void *user;
+    /* after every evaluation batch: what ("evaluation", or "evaluation +
+     * generation" with predict_with_generate), batches done of total */
+    void (*on_eval_progress)(void *user, const char *what, int64_t done, int64_t total);
 } lmt_tuner_callbacks;
 
 /* ---- the Trainer ------------------------------------------------------------ */

@@ -109,6 +109,12 @@ static void tuner_on_progress(void *user, int64_t step, int64_t max_steps, doubl
     if (t->cb.on_progress) t->cb.on_progress(t->cb.user, &p);
 }
 
+static void tuner_on_eval_progress(void *user, const char *what, int64_t done, int64_t total, double left) {
+    (void)left;
+    lmt_tuner *t = user;
+    if (t->cb.on_eval_progress) t->cb.on_eval_progress(t->cb.user, what, done, total);
+}
+
 /* Binds the task of m's architecture, sized for the collators' batches. */
 static lmt_status bind_task(lmt_tuner *t, const lmt_training_args *a, const lmt_collator *train, const lmt_collator *eval,
                             lmt_task_model **task) {
@@ -162,6 +168,7 @@ lmt_status lmt_tuner_create(lmt_model *m, const lmt_args *args, lmt_collator *tr
     t->t_ready = true;
     t->t.on_log = tuner_on_log;
     t->t.on_progress = tuner_on_progress;
+    t->t.on_eval_progress = tuner_on_eval_progress;
     t->t.log_user = t;
     *out = t;
     return LMT_OK;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/commands.h"
 #include "cli/hub_flags.h"
 #include "cli/flags.h"
@@ -69,6 +70,7 @@ int lmt_cmd_translate(int argc, char **argv) {
     float *scores = NULL;
     lmt_strbuf b;
     lmt_sb_init(&b);
+    bool progress = n_texts > 1 && isatty(STDERR_FILENO);   /* a line on the terminal while the texts are translated */
     if (lmt_model_load(model_dir, &m) != LMT_OK || (adapter && lmt_cli_merge_adapter(m, adapter, NULL, NULL) != LMT_OK)) goto error;
     if (m->cfg.arch != LMT_ARCH_MARIAN) { fprintf(stderr, "lmtune: error: translate needs a MarianMTModel, not %s\n", lmt_arch_class_name(m->cfg.arch)); rc = 2; goto done; }
     if (lmt_tokenizer_load(tok_dir, &tok) != LMT_OK) goto error;
@@ -89,7 +91,13 @@ int lmt_cmd_translate(int argc, char **argv) {
     /* the model's own num_return_sequences never exceeds beams the user lowered */
     if (iv[O_NRET] == INT64_MIN && go.num_return_sequences > go.num_beams) go.num_return_sequences = go.num_beams;
     lmt_sb_putc(&b, '[');
+    double started = lmt_time_s();
     for (int t = 0; t < n_texts; t++) {
+        if (progress) {
+            double left = t ? (lmt_time_s() - started) / t * (n_texts - t) : 0;
+            fprintf(stderr, "\r\033[K  generation: text %d/%d  %02d:%02d left", t + 1, n_texts, (int)(left / 60), (int)fmod(left, 60));
+            fflush(stderr);
+        }
         lmt_encode_opts eo = lmt_encode_opts_default();
         eo.truncation = LMT_TRUNCATE_LONGEST_FIRST;
         eo.max_length = m->cfg.max_positions;
@@ -116,9 +124,11 @@ int lmt_cmd_translate(int argc, char **argv) {
         }
     }
     lmt_sb_putc(&b, ']');
+    if (progress) fputs("\r\033[K", stderr);
     printf("%s\n", b.data);
     goto done;
 error:
+    if (progress) fputs("\r\033[K", stderr);
     fprintf(stderr, "lmtune: error: %s\n", lmt_last_error());
     rc = 1;
 done:

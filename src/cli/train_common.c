@@ -155,6 +155,17 @@ static void print_progress(void *user, int64_t step, int64_t max_steps, double e
     if (step == max_steps) fputc('\n', stderr);
 }
 
+static void print_eval_progress(void *user, const char *what, int64_t done, int64_t total, double left) {
+    const lmt_cli_train *c = user;
+    if (c->args.disable_tqdm || !isatty(STDERR_FILENO)) return;
+    /* a line of its own, cleared when done (or by the next log line) */
+    fprintf(stderr, "\r\033[K  %s: batch %lld/%lld  %02d:%02d left", what, (long long)done, (long long)total, (int)(left / 60),
+            (int)fmod(left, 60));
+    progress_shown = done < total;
+    if (done == total) fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
 static void print_saved(void *user, const char *dir) {
     (void)user;
     fprintf(stderr, "lmtune: saved the model and tokenizer to %s\n", dir);
@@ -259,7 +270,8 @@ static int train_run(lmt_cli_train *c, lmt_finetune_task task, bool perplexity, 
     lmt_finetune_job job = {
         .args = &c->args, .model_dir = c->model_dir, .model_name = model_name, .config_path = c->config, .tokenizer_dir = c->tok_dir,
         .train = c->train_file != NULL, .perplexity = perplexity, .log_final_evaluation = log_final_evaluation, .task = task,
-        .cb = {.user = c, .on_log = print_log, .on_progress = print_progress, .on_evaluate = on_evaluate, .on_saved = print_saved,
+        .cb = {.user = c, .on_log = print_log, .on_progress = print_progress, .on_eval_progress = print_eval_progress,
+               .on_evaluate = on_evaluate, .on_saved = print_saved,
                .on_pushed = print_pushed, .on_trainable = print_trainable},
     };
     lmt_lora_config lora;

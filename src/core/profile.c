@@ -6,7 +6,8 @@
 bool lmt_profile_on = false;
 
 enum { MAX_SECTIONS = 96 };
-typedef struct { const char *name; double seconds, flops; long calls; } section;
+/* background: time another thread spent beside the step (not part of it) */
+typedef struct { const char *name; double seconds, flops; long calls; bool background; } section;
 static section sections[MAX_SECTIONS];
 static int n_sections;
 static long n_steps;
@@ -47,7 +48,7 @@ double lmt_profile_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void lmt_profile_add(const char *name, double seconds, double flops) {
+static void add(const char *name, double seconds, double flops, bool background) {
     for (int i = 0; i < n_sections; i++)
         if (sections[i].name == name || !strcmp(sections[i].name, name)) {
             sections[i].seconds += seconds;
@@ -56,8 +57,11 @@ void lmt_profile_add(const char *name, double seconds, double flops) {
             return;
         }
     if (n_sections == MAX_SECTIONS) return;   // a bounded table: extra names are dropped
-    sections[n_sections++] = (section){name, seconds, flops, 1};
+    sections[n_sections++] = (section){name, seconds, flops, 1, background};
 }
+
+void lmt_profile_add(const char *name, double seconds, double flops) { add(name, seconds, flops, false); }
+void lmt_profile_add_background(const char *name, double seconds) { add(name, seconds, 0, true); }
 
 static size_t phase_len(const char *name) {
     const char *slash = strchr(name, '/');
@@ -67,10 +71,15 @@ static size_t phase_len(const char *name) {
 void lmt_profile_print(FILE *f, int steps) {
     if (steps < 1) steps = n_steps > 0 ? (int)n_steps : 1;
     double total = 0, total_flops = 0;
-    for (int i = 0; i < n_sections; i++) { total += sections[i].seconds; total_flops += sections[i].flops; }
+    bool done[MAX_SECTIONS] = {0};
+    for (int i = 0; i < n_sections; i++) {
+        done[i] = sections[i].background;
+        if (done[i]) continue;
+        total += sections[i].seconds;
+        total_flops += sections[i].flops;
+    }
     if (total <= 0) { fprintf(f, "profile: no sections recorded\n"); return; }
     fprintf(f, "%-34s %10s %8s %7s %9s\n", "section", "ms/step", "calls", "share", "GFLOP/s");
-    bool done[MAX_SECTIONS] = {0};
     for (int i = 0; i < n_sections; i++) {   // phases in order of first appearance
         if (done[i]) continue;
         size_t pl = phase_len(sections[i].name);
@@ -93,4 +102,8 @@ void lmt_profile_print(FILE *f, int steps) {
     }
     fprintf(f, "%-34s %10.2f %8s %6.1f%% %9.1f\n", "step (all sections)", 1e3 * total / steps, "", 100.0,
             total_flops / total * 1e-9);
+    for (int i = 0; i < n_sections; i++)
+        if (sections[i].background)
+            fprintf(f, "  %-32s %10.2f %8ld   (another thread, beside the step)\n", sections[i].name,
+                    1e3 * sections[i].seconds / steps, sections[i].calls / steps);
 }

@@ -16,6 +16,9 @@ void lmt_profile_enable(bool on);
 void lmt_profile_reset(void);
 /* Adds one call of `name` that took `seconds` and did `flops` operations. */
 void lmt_profile_add(const char *name, double seconds, double flops);
+/* Time another thread spent beside the step (the overlapped all-reduce):
+ * printed after the step's total, not part of it. */
+void lmt_profile_add_background(const char *name, double seconds);
 double lmt_profile_now(void);
 /* The trainer counts its optimizer steps, for the per-step figures. */
 void lmt_profile_count_step(void);

@@ -297,6 +297,8 @@ static lmt_status build(lmt_lora *l, lmt_model *m, const char *source) {
         for (int b = 0; b < 2; b++) {
             lmt_param_spec *p = &l->layout.params[2 * k + b];
             lmt_lora_tensor_name(l, k, b, p->name, sizeof p->name);
+            /* the adapted weight's stack and layer (the overlapped all-reduce groups by them); no role */
+            p->slot = (lmt_slot){lay->params[l->param[k]].slot.stack, lay->params[l->param[k]].slot.layer, -1};
             p->ndim = 2;
             p->shape[0] = b ? a->OC : a->r;
             p->shape[1] = b ? a->r : a->IC;

@@ -36,6 +36,10 @@ typedef struct lmt_block_ctx {
     float *dF1, *dF2;            /* (Nmax, Fmax) */
     float *bias_scratch;         /* lmt_activation_bias_backward's (Nmax, Fmax) */
     float *pad_rows;             /* (2, C) embedding rows kept across a lookup's backward */
+    /* called by a stack's backward when one layer's parameter gradients are final (the
+     * overlapped all-reduce starts on them); NULL: none */
+    void (*layer_backward_done)(void *user, int stack, int layer);
+    void *layer_backward_user;
 } lmt_block_ctx;
 
 /* Plans ctx's scratch for Nmax rows of width C, FFN width Fmax, sequences up

@@ -371,8 +371,9 @@ char *lmt_training_args_to_json(const lmt_training_args *a) {
         if (!f->size) continue;
         const char *p = (const char *)a + f->off;
         lmt_sb_printf(&b, ",\n  \"%s\": ", f->name);
-        /* None in transformers: data_seed unset, eval_accumulation_steps unset */
-        if ((!strcmp(f->name, "data_seed") && !a->data_seed_set) || (!strcmp(f->name, "eval_accumulation_steps") && !a->eval_accumulation_steps)) {
+        /* None in transformers: data_seed, eval_accumulation_steps, ddp_bucket_cap_mb unset */
+        if ((!strcmp(f->name, "data_seed") && !a->data_seed_set) || (!strcmp(f->name, "eval_accumulation_steps") && !a->eval_accumulation_steps) ||
+            (!strcmp(f->name, "ddp_bucket_cap_mb") && !a->ddp_bucket_cap_mb)) {
             lmt_sb_puts(&b, "null");
             continue;
         }

@@ -69,6 +69,7 @@ typedef struct lmt_training_args {
     bool group_by_length;             /* transformers 4: train_sampling_strategy group_by_length */
     bool eval_on_start;
     int64_t eval_accumulation_steps;  /* 0: None (no numeric effect: predictions are not gathered) */
+    int64_t ddp_bucket_cap_mb;        /* 0: None (25 MB, as DDP): the overlapped all-reduce's buckets under mpirun */
     bool save_only_model;             /* checkpoints without optimizer / scheduler / rng state */
     bool full_determinism;            /* lmtune's runs are deterministic: accepted */
     char include_num_input_tokens_seen[16];  /* "no"; all, non_padding (true / false: all / no) */

@@ -432,7 +432,9 @@ static const lmt_arg_spec specs[] = {
       OFF(length_column_name), NULL, NULL},
 
     {"ddp_find_unused_parameters", NULL, B, ANY, NULL, "None", G_DDP, NOEFF, ONE_PROCESS, "DDP's find_unused_parameters", NOSTORE, NULL, NULL},
-    {"ddp_bucket_cap_mb", NULL, I, MIN(1), NULL, "None", G_DDP, NOEFF, ONE_PROCESS, "DDP's bucket_cap_mb", NOSTORE, NULL, NULL},
+    {"ddp_bucket_cap_mb", NULL, I, MIN(1), NULL, "None", G_DDP, IMPL, NULL,
+     "under mpirun, gradients are all-reduced in buckets of this many MB while the backward goes on (None: 25, as DDP)",
+     OFF(ddp_bucket_cap_mb), NULL, NULL},
     {"ddp_broadcast_buffers", NULL, B, ANY, NULL, "None", G_DDP, NOEFF, ONE_PROCESS, "DDP's broadcast_buffers", NOSTORE, NULL, NULL},
     {"ddp_static_graph", NULL, B, ANY, NULL, "None", G_DDP, NOEFF, ONE_PROCESS, "DDP's static_graph", NOSTORE, NULL, NULL},
     {"ddp_backend", NULL, E, ANY, "nccl|gloo|mpi|xccl|hccl|cncl|mccl", "None", G_DDP, NOEFF, ONE_PROCESS, "the distributed backend",

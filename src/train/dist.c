@@ -9,10 +9,11 @@
 
 static struct {
     bool inited, mpi;   /* mpi: joined an MPI world (size may still be 1) */
+    bool overlap;       /* lmt_dist_overlap_on */
     int rank, size;
     double timeout;     /* seconds a collective may wait */
     double ar_seconds;  /* time in the f32 all-reduce (bench) */
-} g = {false, false, 0, 1, 300, 0};
+} g = {false, false, false, 0, 1, 300, 0};
 
 int lmt_dist_rank(void) { return g.rank; }
 int lmt_dist_world_size(void) { return g.size; }
@@ -106,10 +107,13 @@ lmt_status lmt_dist_init(void) {
     g.inited = true;
     if (!launched_by_mpirun()) return LMT_OK;
     int provided = 0;
-    /* only the main thread calls MPI; the OpenMP workers and the watchdog never do */
-    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    /* the main thread calls MPI, and the overlapped all-reduce's thread while the main thread does not
+     * (serialized); the OpenMP workers and the watchdog never do */
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
         return lmt_fail(LMT_ERR_IO, "MPI_Init failed");
     g.mpi = true;
+    const char *ov_env = getenv("LMT_DIST_OVERLAP");
+    g.overlap = provided >= MPI_THREAD_SERIALIZED && !(ov_env && !strcmp(ov_env, "0"));
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     /* errors come back as codes (turned into messages) instead of aborting inside MPI */
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
@@ -126,8 +130,10 @@ lmt_status lmt_dist_init(void) {
     return LMT_OK;
 }
 
+static void overlap_stop(void);
 void lmt_dist_finalize(void) {
     if (!g.mpi) return;
+    overlap_stop();
     if (g.size > 1) lmt_dist_barrier("the final barrier");
     MPI_Comm_free(&comm);
     MPI_Finalize();
@@ -316,6 +322,130 @@ lmt_status lmt_dist_checkin(const double *mine, size_t n, double *sum, int64_t s
     return s;
 }
 
+/* ---- the overlapped gradient all-reduce: one communication thread, a queue of spans ---- */
+#ifndef OVERLAP_POLL_NS
+#define OVERLAP_POLL_NS 50000
+#endif
+typedef struct { size_t off, n; } span;
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work, idle;
+    pthread_t th;
+    bool started, quit, busy;
+    float *buf;
+    const char *what;
+    span *q;
+    size_t cap, head, tail;   /* q[head, tail) waits; the thread takes q[head] */
+    int rc;                   /* the first MPI failure since begin */
+    bool overflow;
+    double busy_s;
+} ov = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER};
+
+static void *overlap_thread(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&ov.mu);
+    for (;;) {
+        while (ov.head == ov.tail && !ov.quit) pthread_cond_wait(&ov.work, &ov.mu);
+        if (ov.quit) break;
+        span sp = ov.q[ov.head++];
+        ov.busy = true;
+        int failed = ov.rc;
+        pthread_mutex_unlock(&ov.mu);
+        int rc = MPI_SUCCESS;
+        double t0 = lmt_time_s();
+        if (failed == MPI_SUCCESS) {   /* after a failure the rest is skipped: the step fails */
+            guard_on(ov.what);
+            for (size_t at = 0; at < sp.n && rc == MPI_SUCCESS; at += CHUNK) {
+                /* not a blocking MPI_Allreduce: Open MPI spins inside it, taking a core from the
+                 * backward for as long as the peers are not ready; tested in short sleeps instead */
+                MPI_Request req;
+                rc = MPI_Iallreduce(MPI_IN_PLACE, ov.buf + sp.off + at, (int)(sp.n - at < CHUNK ? sp.n - at : CHUNK), MPI_FLOAT,
+                                    MPI_SUM, comm, &req);
+                for (int done = 0; rc == MPI_SUCCESS;) {
+                    rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+                    if (done) break;
+                    struct timespec ts = {0, OVERLAP_POLL_NS};
+                    nanosleep(&ts, NULL);
+                }
+            }
+            guard_off();
+        }
+        double dt = lmt_time_s() - t0;
+        pthread_mutex_lock(&ov.mu);
+        ov.busy_s += dt;
+        if (ov.rc == MPI_SUCCESS) ov.rc = rc;
+        ov.busy = false;
+        if (ov.head == ov.tail) pthread_cond_broadcast(&ov.idle);
+    }
+    pthread_mutex_unlock(&ov.mu);
+    return NULL;
+}
+
+bool lmt_dist_overlap_on(void) { return g.size > 1 && g.overlap; }
+
+lmt_status lmt_dist_overlap_begin(float *buf, const char *what) {
+    if (!lmt_dist_overlap_on()) return lmt_fail(LMT_ERR_INTERNAL, "lmt_dist_overlap_begin: overlap is off");
+    if (!ov.started) {
+        if (pthread_create(&ov.th, NULL, overlap_thread, NULL) != 0)
+            return lmt_fail(LMT_ERR_IO, "cannot start the all-reduce thread");
+        ov.started = true;
+    }
+    pthread_mutex_lock(&ov.mu);
+    ov.buf = buf;
+    ov.what = what;
+    ov.head = ov.tail = 0;
+    ov.rc = MPI_SUCCESS;
+    ov.overflow = false;
+    ov.busy_s = 0;
+    pthread_mutex_unlock(&ov.mu);
+    return LMT_OK;
+}
+
+void lmt_dist_overlap_push(size_t offset, size_t n) {
+    if (!n) return;
+    pthread_mutex_lock(&ov.mu);
+    if (ov.tail == ov.cap) {   /* the thread only reads q[head] under the lock: growing is safe here */
+        size_t cap = ov.cap ? 2 * ov.cap : 64;
+        span *q = realloc(ov.q, cap * sizeof *q);
+        if (!q) {
+            ov.overflow = true;
+            pthread_mutex_unlock(&ov.mu);
+            return;
+        }
+        ov.q = q;
+        ov.cap = cap;
+    }
+    ov.q[ov.tail++] = (span){offset, n};
+    pthread_cond_signal(&ov.work);
+    pthread_mutex_unlock(&ov.mu);
+}
+
+lmt_status lmt_dist_overlap_end(double *busy_s) {
+    pthread_mutex_lock(&ov.mu);
+    while (ov.head < ov.tail || ov.busy) pthread_cond_wait(&ov.idle, &ov.mu);
+    int rc = ov.rc;
+    bool overflow = ov.overflow;
+    if (busy_s) *busy_s = ov.busy_s;
+    g.ar_seconds += ov.busy_s;
+    pthread_mutex_unlock(&ov.mu);
+    /* a span that could not be queued was never summed: this rank's gradients differ */
+    if (overflow) return lmt_fail(LMT_ERR_NOMEM, "rank %d of %d: %s: out of memory", g.rank, g.size, ov.what);
+    return rc == MPI_SUCCESS ? LMT_OK : mpi_fail(rc, ov.what);
+}
+
+static void overlap_stop(void) {
+    if (!ov.started) return;
+    pthread_mutex_lock(&ov.mu);
+    ov.quit = true;
+    pthread_cond_signal(&ov.work);
+    pthread_mutex_unlock(&ov.mu);
+    pthread_join(ov.th, NULL);
+    ov.started = false;
+    free(ov.q);
+    ov.q = NULL;
+    ov.cap = 0;
+}
+
 #else /* a world of one */
 
 lmt_status lmt_dist_init(void) {
@@ -346,6 +476,17 @@ lmt_status lmt_dist_bcast(void *buf, size_t bytes, int root, const char *what) {
 lmt_status lmt_dist_barrier(const char *what) { return LMT_OK; }
 lmt_status lmt_dist_checkin(const double *mine, size_t n, double *sum, int64_t step, const char *what) {
     if (n) memcpy(sum, mine, n * sizeof *sum);
+    return LMT_OK;
+}
+bool lmt_dist_overlap_on(void) { return false; }
+lmt_status lmt_dist_overlap_begin(float *buf, const char *what) {
+    (void)buf;
+    (void)what;
+    return lmt_fail(LMT_ERR_INTERNAL, "lmt_dist_overlap_begin: a world of one");
+}
+void lmt_dist_overlap_push(size_t offset, size_t n) { (void)offset; (void)n; }
+lmt_status lmt_dist_overlap_end(double *busy_s) {
+    if (busy_s) *busy_s = 0;
     return LMT_OK;
 }
 #endif

@@ -52,6 +52,20 @@ lmt_status lmt_dist_barrier(const char *what);
  * the error. step labels the message. */
 lmt_status lmt_dist_checkin(const double *mine, size_t n, double *sum, int64_t step, const char *what);
 
+/* The overlapped gradient all-reduce (DDP's buckets): a communication
+ * thread sums spans of buf across the ranks, one blocking MPI_Allreduce each
+ * in the order they were pushed, while the calling thread goes on with the
+ * backward pass. Every rank pushes the same spans in the same order; between
+ * begin and end the calling thread makes no other lmt_dist call (MPI runs
+ * MPI_THREAD_SERIALIZED). On when the world has more than one rank, MPI
+ * gives that thread level and LMT_DIST_OVERLAP is not 0. */
+bool lmt_dist_overlap_on(void);
+lmt_status lmt_dist_overlap_begin(float *buf, const char *what);
+void lmt_dist_overlap_push(size_t offset, size_t n);
+/* Waits until every pushed span is summed; busy_s: the thread's time in the
+ * all-reduces since begin. The first failure, naming `what`. */
+lmt_status lmt_dist_overlap_end(double *busy_s);
+
 /* Seconds spent in lmt_dist_allreduce_f32 since the last reset (bench). */
 double lmt_dist_allreduce_seconds(void);
 void lmt_dist_reset_stats(void);

@@ -275,6 +275,7 @@ lmt_status lmt_finetune_run(const lmt_finetune_job *job, lmt_finetune_result *ou
         s = lmt_trainer_set_tokenizer(&t, job->tokenizer_dir, tok);
         t.on_log = job->cb.on_log;
         t.on_progress = job->cb.on_progress;
+        t.on_eval_progress = job->cb.on_eval_progress;
         t.log_user = job->cb.user;
         t.stop_flag = job->stop_flag;
         /* Trainer.__init__'s init_hf_repo: the repo exists before training starts */

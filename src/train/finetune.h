@@ -53,6 +53,8 @@ typedef struct lmt_finetune_callbacks {
     /* after every optimizer step */
     void (*on_progress)(void *user, int64_t step, int64_t max_steps, double epoch, double last_loss, double tokens_per_second,
                         double seconds_left);
+    /* after every evaluation batch (trainer.h's on_eval_progress) */
+    void (*on_eval_progress)(void *user, const char *what, int64_t done, int64_t total, double seconds_left);
     /* after an evaluation: the one before training (final false, before
      * NULL) and the final one (before: the first, when there was one) */
     void (*on_evaluate)(void *user, const lmt_eval_output *e, bool final, const lmt_eval_output *before);

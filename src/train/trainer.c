@@ -19,6 +19,7 @@
 #include "io/tensor_file.h"
 #include "train/dist.h"
 #include "train/dist_shard.h"
+#include "train/grad_buckets.h"
 #include "train/hub_push.h"
 #include "models/net.h"
 #include "train/tensorboard.h"
@@ -253,6 +254,11 @@ static lmt_status evaluate(lmt_trainer *t, lmt_eval_output *out) {
         sums[2 * sb] = loss_sum;
         sums[2 * sb + 1] = (double)items;
         steps++;
+        if (t->on_eval_progress && rank == 0) {
+            double el = lmt_time_s() - t0;
+            t->on_eval_progress(t->log_user, t->prediction_step ? "evaluation + generation" : "evaluation", sb + 1, nb,
+                                el / (double)(sb + 1) * (double)(nb - sb - 1));
+        }
     }
     free(idx);
     free(order);
@@ -704,12 +710,22 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
         LMT_TRY(tb_open(t, true));
     }
 
+    /* under mpirun: the gradient all-reduce overlaps the last micro-batch's backward (grad_buckets.h) */
+    lmt_grad_buckets buckets = {0};
+    bool overlap = W > 1 && lmt_dist_overlap_on() && t->model->net;
+    if (overlap) {
+        double cap_mb = a->ddp_bucket_cap_mb > 0 ? (double)a->ddp_bucket_cap_mb : 25.0;
+        const char *bytes = getenv("LMT_DIST_BUCKET_BYTES");   /* tests: buckets smaller than a MB */
+        if (bytes && *bytes) cap_mb = atof(bytes) / (1024.0 * 1024.0);
+        LMT_TRY(lmt_grad_buckets_plan(lmt_task_layout(t->model), cap_mb, &buckets));
+    }
     int64_t *order = malloc((size_t)(n + bs) * sizeof *order), *bidx = order ? order + n : NULL;
     /* one accumulation group's batches, collated together (num_items_in_batch counts all of them) */
     lmt_batch *group = calloc((size_t)ga, sizeof *group);
     if (!order || !group) {
         free(order);
         free(group);
+        lmt_grad_buckets_free(&buckets);
         return lmt_fail(LMT_ERR_NOMEM, "out of memory for %lld gradient accumulation batches", (long long)ga);
     }
     double start = lmt_time_s(), tr_loss = 0, total_loss = 0, grad_norm = 0, lr = 0, last_step_loss = 0;
@@ -776,7 +792,28 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
                                 ((uint64_t)rank << 44);
                 if ((s = t->model->forward(t->model->self, b, true, seed, &loss_sum, &got)) != LMT_OK) break;
                 double denom = items > 0 ? (double)items : 1.0;
-                if ((s = t->model->backward(t->model->self, (float)(1.0 / denom))) != LMT_OK) break;
+                bool overlapped = overlap && k == nb - 1;
+                if (overlapped) {
+                    if ((s = lmt_dist_overlap_begin(t->model->grads, "the gradient all-reduce")) != LMT_OK) break;
+                    lmt_grad_buckets_reset(&buckets);
+                    t->model->net->ctx.layer_backward_done = lmt_grad_buckets_layer_done;
+                    t->model->net->ctx.layer_backward_user = &buckets;
+                }
+                s = t->model->backward(t->model->self, (float)(1.0 / denom));
+                if (overlapped) {
+                    t->model->net->ctx.layer_backward_done = NULL;
+                    /* the rest goes even after a failed backward: every rank pushes the same spans */
+                    lmt_grad_buckets_finish(&buckets);
+                    double busy = 0;
+                    lmt_status ws;
+                    LMT_PROFILE("dist/gradient all-reduce", 0, ws = lmt_dist_overlap_end(&busy));
+                    if (lmt_profile_on) lmt_profile_add_background("dist/all-reduce thread", busy);
+                    if (s == LMT_OK) s = ws;
+                    if (s == LMT_OK && buckets.pushed != lmt_task_layout(t->model)->num_floats)
+                        s = lmt_fail(LMT_ERR_INTERNAL, "the overlapped all-reduce covered %zu of %zu gradients", buckets.pushed,
+                                     lmt_task_layout(t->model)->num_floats);
+                }
+                if (s != LMT_OK) break;
                 double step_loss = loss_sum / denom;
                 if (isfinite(step_loss)) loss_rank += step_loss;
                 else loss_rank += (tr_loss_rank + loss_rank) / (double)(1 + t->state.global_step - last_logged);
@@ -791,7 +828,7 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
             tr_loss_rank += loss_rank;
             double step_sum[2] = {loss_rank, group_loss};
             if (W > 1) LMT_PROFILE("dist/check-in", 0, s = lmt_dist_checkin(step_sum, 2, step_sum, t->state.global_step + 1, "the gradient all-reduce check-in"));
-            if (s == LMT_OK && W > 1)
+            if (s == LMT_OK && W > 1 && !overlap)
                 LMT_PROFILE("dist/gradient all-reduce", 0, s = lmt_dist_allreduce_f32(t->model->grads, lmt_task_layout(t->model)->num_floats, "the gradient all-reduce"));
             if (s != LMT_OK) break;
             tr_loss += step_sum[0];
@@ -839,6 +876,7 @@ static lmt_status train(lmt_trainer *t, lmt_train_output *out) {
     }
     free(order);
     free(group);
+    lmt_grad_buckets_free(&buckets);
     if (s != LMT_OK) return s;
     /* the unlogged remainder: HF adds this process's own tr_loss (num_processes times its share) */
     total_loss += W > 1 ? W * tr_loss_rank : tr_loss;

@@ -97,6 +97,9 @@ typedef struct lmt_trainer {
     /* called after every optimizer step (for a live progress line) */
     void (*on_progress)(void *user, int64_t step, int64_t max_steps, double epoch, double last_loss,
                         double tokens_per_second, double seconds_left);
+    /* called after every evaluation batch (rank 0): what ("evaluation", or "evaluation + generation" with
+     * predict_with_generate), batches done of total (this rank's), seconds left */
+    void (*on_eval_progress)(void *user, const char *what, int64_t done, int64_t total, double seconds_left);
     void *log_user;
     lmt_prediction_fn prediction_step;   /* NULL: none */
     lmt_metrics_fn compute_metrics;  /* NULL: eval_loss only */

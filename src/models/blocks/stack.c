@@ -117,5 +117,6 @@ void lmt_stack_backward(lmt_stack *s, const float *x0, int T, const int32_t *mas
                               sd[2], sd[3], ctx);
         lmt_attn_cfg self = self_cfg(s, l);
         lmt_attn_backward(&self, &w->self, &g->self, &a->self, x, x, NULL, T, T, mask, sd[0], sd[1], ctx);
+        if (ctx->layer_backward_done) ctx->layer_backward_done(ctx->layer_backward_user, s->id, l);
     }
 }
