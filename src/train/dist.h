@@ -10,11 +10,11 @@
  * Failures: every wait is bounded by the timeout (LMT_DIST_TIMEOUT seconds,
  * default 300). lmt_dist_checkin exchanges a few numbers with every peer
  * point to point and names the ranks that did not answer; every collective
- * but the gradient all-reduce (which the Trainer precedes with its own
- * check-in) starts with one, then runs blocking under a watchdog thread that
- * ends the process (exit status 3, a line on stderr) when it outlasts the
- * timeout: a rank lost before a collective is named, one lost during it is
- * not. */
+ * but the gradient all-reduce (the Trainer checks in at the start of every
+ * step, and after the all-reduce) starts with one, then runs under a
+ * watchdog thread that ends the process (exit status 3, a line on stderr)
+ * when it outlasts the timeout: a rank lost before a collective is named,
+ * one lost during it is not. */
 #ifndef LMT_TRAIN_DIST_H
 #define LMT_TRAIN_DIST_H
 #include <stdbool.h>
