@@ -10,12 +10,14 @@ void *ja_alloc(jarena *a, size_t n) {
     n = (n + 15) & ~(size_t)15;
     if (!a->head || a->head->cap - a->head->used < n) {
         size_t cap = n > 65536 ? n : 65536;
+        if (a->limit && (cap > a->limit || a->taken > a->limit - cap)) { a->oom = a->over = true; return NULL; }
         jarena_chunk *c = malloc(sizeof *c + cap);
         if (!c) { a->oom = true; return NULL; }
         c->next = a->head;
         c->used = 0;
         c->cap = cap;
         a->head = c;
+        a->taken += cap;
     }
     void *p = (char *)a->head->data + a->head->used;
     a->head->used += n;

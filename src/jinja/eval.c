@@ -26,7 +26,18 @@ lmt_status jerr(jev *e, const char *fmt, ...) {
 }
 
 #define AT(e, n) ((e)->line = (n)->line, (e)->col = (n)->col)
-#define OOM(e) lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", (e)->source)
+/* a render's values and its text are bounded: a template that loops over
+ * too much fails with a message instead of taking the machine's memory */
+#define RENDER_VALUES_MAX ((size_t)512 << 20)
+#define RENDER_TEXT_MAX ((size_t)256 << 20)
+lmt_status jinja_oom(jev *e) {
+    if (e->a && e->a->over) {
+        jerr(e, "the render holds more than %zu MiB of values (a loop over too many items?)", RENDER_VALUES_MAX >> 20);
+        return LMT_ERR_NOMEM;
+    }
+    return lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", e->source);
+}
+#define OOM(e) jinja_oom(e)
 
 static lmt_status eval(jev *e, const jnode *n, jframe *f, jv **out);
 static lmt_status exec_body(jev *e, const jnode *body, jframe *f, lmt_strbuf *b);
@@ -512,6 +523,7 @@ static lmt_status exec_body(jev *e, const jnode *body, jframe *f, lmt_strbuf *b)
     for (size_t i = 0; i < body->n && !e->loopctl; i++) {
         const jnode *n = body->list[i];
         jv *v;
+        if (b->len > RENDER_TEXT_MAX) { AT(e, n); return jerr(e, "the rendered text exceeds %zu MiB", RENDER_TEXT_MAX >> 20); }
         switch (n->k) {
         case N_TEXT: lmt_sb_append(b, n->s, n->len); break;
         case N_OUTPUT:
@@ -682,7 +694,7 @@ lmt_status lmt_jinja_render_tracked(const lmt_jinja_template *t, const lmt_json 
                                     size_t **spans, size_t *n_spans) {
     *out = NULL;
     if (spans) { *spans = NULL; *n_spans = 0; }
-    jarena a = {0};
+    jarena a = {.limit = RENDER_VALUES_MAX};
     jev e = {.a = &a, .source = t->source};
     lmt_strbuf b;
     lmt_sb_init(&b);

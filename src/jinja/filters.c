@@ -7,7 +7,7 @@
 #include "jinja/internal.h"
 #include "core/error.h"
 
-#define OOM(e) lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", (e)->source)
+#define OOM(e) jinja_oom(e)
 
 static jv *arg(const char *name, size_t pos, jv **args, size_t nargs, const char **kwn, jv **kwv, size_t nkw) {
     for (size_t k = 0; k < nkw; k++) if (!strcmp(kwn[k], name)) return kwv[k];

@@ -9,7 +9,9 @@
 
 /* ---- arena (arena.c): everything of one template or one render ---- */
 typedef struct jarena_chunk jarena_chunk;
-typedef struct jarena { jarena_chunk *head; bool oom; } jarena;
+/* limit: bytes the chunks may take in all (0: no limit); past it ja_alloc
+ * fails as out of memory with `over` set */
+typedef struct jarena { jarena_chunk *head; bool oom, over; size_t taken, limit; } jarena;
 void *ja_alloc(jarena *a, size_t n);          /* zeroed; NULL (and a->oom) when out of memory */
 char *ja_strndup(jarena *a, const char *s, size_t n);
 void ja_free(jarena *a);
@@ -117,6 +119,8 @@ typedef struct jev {
     const lmt_strbuf *out;
     size_t *spans, n_spans, cap_spans;
 } jev;
+/* out of memory, or past the render's bound on values: the error naming the template */
+lmt_status jinja_oom(jev *e);
 /* sets the error at e's position; returns LMT_ERR_FORMAT */
 lmt_status jerr(jev *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 lmt_status jinja_call(jev *e, jv *fn, jv **args, size_t nargs, const char **kwn, jv **kwv, size_t nkw, jv **out);

@@ -10,7 +10,7 @@
 #include "jinja/internal.h"
 #include "core/error.h"
 
-#define OOM(e) lmt_fail(LMT_ERR_NOMEM, "%s: out of memory", (e)->source)
+#define OOM(e) jinja_oom(e)
 
 static const char *const str_methods[] = {"strip", "lstrip", "rstrip", "split", "startswith", "endswith", "upper",
                                           "lower", "title", "capitalize", "replace", "find", "count", "join",
