@@ -141,8 +141,9 @@ static void test_bad_templates(void) {
         "{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v|tojson }}",
         "{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v }}",
         "{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ [ns.v] < [ns.v] }}",
-        /* a render past its bounds: 512 MiB of values, 256 MiB of text */
+        /* a render past its bounds: 100000 loop iterations, 512 MiB of values, 256 MiB of text */
         "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}",
+        "{% for a in range(600) %}{% set x = 'y' * 1000000 %}{% endfor %}",
         "{% for a in range(300) %}{{ 'x' * 1000000 }}{% endfor %}",
     };
     for (size_t i = 0; i < sizeof bad_run / sizeof *bad_run; i++) {

@@ -30,6 +30,7 @@ lmt_status jerr(jev *e, const char *fmt, ...) {
  * too much fails with a message instead of taking the machine's memory */
 #define RENDER_VALUES_MAX ((size_t)512 << 20)
 #define RENDER_TEXT_MAX ((size_t)256 << 20)
+#define RENDER_ITERATIONS_MAX 100000   /* loop iterations in all: the sandbox's range() bound */
 lmt_status jinja_oom(jev *e) {
     if (e->a && e->a->over) {
         jerr(e, "the render holds more than %zu MiB of values (a loop over too many items?)", RENDER_VALUES_MAX >> 20);
@@ -495,6 +496,8 @@ static lmt_status exec_for(jev *e, const jnode *n, jframe *f, lmt_strbuf *b) {
     }
     for (size_t i = 0; i < items->n; i++) {
         AT(e, n);
+        if (++e->iterations > RENDER_ITERATIONS_MAX)
+            return jerr(e, "the render loops more than %d times (loops nested over too many items?)", RENDER_ITERATIONS_MAX);
         /* each iteration starts from the enclosing scope: what the body set
          * in the last one is gone, as in jinja2 */
         if (i > 0 && !(lf = new_frame(e, f))) return OOM(e);

@@ -114,6 +114,7 @@ typedef struct jev {
     int loopctl;          /* 1 break, 2 continue */
     int depth;            /* macro calls in progress */
     int edepth;           /* expressions being evaluated */
+    int64_t iterations;   /* loop iterations so far in the render (bounded) */
     /* {% generation %} tracking (AssistantTracker): the top-level output and
      * the byte spans [start, end) its generation blocks rendered into it */
     const lmt_strbuf *out;
