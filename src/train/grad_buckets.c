@@ -8,16 +8,18 @@
  * the decoder stack's layers' (its backward finishes them). */
 int lmt_grad_buckets_stack(int slot_stack) { return slot_stack == LMT_STACK_CROSS ? LMT_STACK_DECODER : slot_stack; }
 
-static const lmt_layout *sort_layout;
+/* (offset, tensor) pairs, so that sorting needs no layout in a global:
+ * two trainers may plan their buckets at once */
+typedef struct { size_t offset, index; } by_offset_entry;
 static int by_offset(const void *a, const void *b) {
-    size_t x = sort_layout->params[*(const size_t *)a].offset, y = sort_layout->params[*(const size_t *)b].offset;
+    size_t x = ((const by_offset_entry *)a)->offset, y = ((const by_offset_entry *)b)->offset;
     return x < y ? -1 : x > y;
 }
 
 lmt_status lmt_grad_buckets_plan(const lmt_layout *l, double cap_mb, lmt_grad_buckets *out) {
     memset(out, 0, sizeof *out);
     size_t np = l->n_params;
-    size_t *order = malloc((np ? np : 1) * sizeof *order);
+    by_offset_entry *order = malloc((np ? np : 1) * sizeof *order);
     out->layer_spans = malloc((np ? np : 1) * sizeof *out->layer_spans);
     out->rest = malloc((np + 1) * sizeof *out->rest);
     out->sent = calloc(np ? np : 1, sizeof *out->sent);
@@ -26,16 +28,15 @@ lmt_status lmt_grad_buckets_plan(const lmt_layout *l, double cap_mb, lmt_grad_bu
         lmt_grad_buckets_free(out);
         return lmt_fail(LMT_ERR_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < np; i++) order[i] = i;
-    sort_layout = l;
+    for (size_t i = 0; i < np; i++) order[i] = (by_offset_entry){l->params[i].offset, i};
     qsort(order, np, sizeof *order, by_offset);
     /* runs: consecutive tensors (in buffer order) of one (stack, layer) */
     for (size_t i = 0; i < np; i++) {
-        const lmt_param_spec *p = &l->params[order[i]];
+        const lmt_param_spec *p = &l->params[order[i].index];
         if (p->slot.layer < 0 || p->numel == 0) continue;
         int st = lmt_grad_buckets_stack(p->slot.stack);
         lmt_grad_span *last = out->n_layer ? &out->layer_spans[out->n_layer - 1] : NULL;
-        const lmt_param_spec *prev = i > 0 ? &l->params[order[i - 1]] : NULL;
+        const lmt_param_spec *prev = i > 0 ? &l->params[order[i - 1].index] : NULL;
         bool joins = last && last->stack == st && last->layer == p->slot.layer && prev && prev->slot.layer == p->slot.layer &&
                      lmt_grad_buckets_stack(prev->slot.stack) == st && last->off + last->n <= p->offset;
         if (joins) last->n = p->offset + p->numel - last->off;
