@@ -9,22 +9,21 @@ static int is_white_space(uint32_t c) {
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-static unsigned char ascii_class[128];
-static int ascii_ready;
-
-static void init_ascii(void) {
-    for (int c = 0; c < 128; c++) {
-        if (c == ' ') ascii_class[c] = C_SPACE;
-        else if (is_white_space((uint32_t)c)) ascii_class[c] = C_WS;
-        else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ascii_class[c] = C_LETTER;
-        else if (c >= '0' && c <= '9') ascii_class[c] = C_NUMBER;
-        else ascii_class[c] = C_OTHER;
-    }
-    ascii_ready = 1;
-}
+/* The ASCII classes as a constant: a table filled on first use raced when
+ * encode.c's threads met it first together. */
+enum { L = C_LETTER, N = C_NUMBER, S = C_SPACE, W = C_WS, O = C_OTHER };
+static const unsigned char ascii_class[128] = {
+    O, O, O, O, O, O, O, O, O, W, W, W, W, W, O, O,
+    O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+    S, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+    N, N, N, N, N, N, N, N, N, N, O, O, O, O, O, O,
+    O, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,
+    L, L, L, L, L, L, L, L, L, L, L, O, O, O, O, O,
+    O, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,
+    L, L, L, L, L, L, L, L, L, L, L, O, O, O, O, O,
+};
 
 int lmt_pretok_char_class(uint32_t c) {
-    if (!ascii_ready) init_ascii();
     if (c < 128) return ascii_class[c];
     if (is_white_space(c)) return C_WS;
     switch (utf8proc_category((utf8proc_int32_t)c)) {
@@ -55,7 +54,6 @@ int lmt_spans_push(lmt_spans *s, uint32_t start, uint32_t end) {
 static inline int is_ws_class(int k) { return k == C_SPACE || k == C_WS; }
 
 int lmt_pretok_gpt2(const char *text, size_t n, uint32_t base, lmt_spans *out) {
-    if (!ascii_ready) init_ascii();
     const unsigned char *s = (const unsigned char *)text;
     /* classes of each character, decoded once */
     size_t cap = n + 1, nc = 0;
