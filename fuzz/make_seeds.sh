@@ -95,7 +95,16 @@ PY
 done
 printf '{%% for m in messages %%}{{ m.role | upper }}: {{ m.content | trim }}{%% if not loop.last %%}\n{%% endif %%}{%% endfor %%}{%% if add_generation_prompt %%}<|assistant|>{%% endif %%}' > "$out/jinja/simple.jinja"
 printf '{%% set x = namespace(n=0) %%}{%% for i in range(n) %%}{%% set x.n = x.n + i %%}{%% endfor %%}{{ x.n }} {{ tools | tojson }} {{ "%%s-%%d" | format("a", 3) }} {{ messages[1]["content"][:5] }}{%% macro f(a, b=2) %%}{{ a ~ b }}{%% endmacro %%}{{ f(1) }}' > "$out/jinja/features.jinja"
-# resume: the checkpoint files of a real run (the harness writes them)
-mkdir -p "$out/resume"
-if [ -x "$build/fuzz_replay_resume" ]; then "$build/fuzz_replay_resume" --make-seeds "$out/resume"; fi
+# peft adapters: the fixtures' (config SEP weights), and the real adapter_config.json files of the shared data
+for d in $F/lora/*/; do seed adapter "$(basename "$d")" "$d/adapter_config.json" "$d/adapter_model.safetensors"; done
+shared=${LMT_SHARED_DATA:-../shared/data}
+for f in "$shared"/lora-adapters/*/adapter_config.json; do
+  [ -f "$f" ] && cp "$f" "$out/adapter/real_$(basename "$(dirname "$f")").json"
+done
+# resume (the checkpoint files of a real run) and model_folder (a tiny model
+# saved sharded and not): the harnesses write these themselves
+for n in resume model_folder; do
+  mkdir -p "$out/$n"
+  if [ -x "$build/fuzz_replay_$n" ]; then "$build/fuzz_replay_$n" --make-seeds "$out/$n"; fi
+done
 rm -f "$out/roberta_cfg.json" "$out/qwen_cfg.json"

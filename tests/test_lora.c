@@ -22,7 +22,8 @@
  *   ones, as B = 0) in the adapters' buffer, the biases in the adapter file;
  * - lora_dropout: its gradients against central differences of the loss;
  * - bad input: targets that match nothing, r <= 0 (given, and in a file), an
- *   adapter for another model: errors naming the file. */
+ *   adapter for another model, a folder without weights: errors naming the
+ *   file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,8 +385,16 @@ static void check_bad_input(void) {
         CHECK_MSG(st == LMT_ERR_ARG && strstr(lmt_last_error(), p1) && strstr(lmt_last_error(), "not found in the base model"),
                   "%s", lmt_last_error());
         lmt_lora_free(l);
-        unlink(p1);
+        /* a folder with the config but no weights: named, both file names given */
+        const char *good = "{\"r\": 4, \"target_modules\": [\"c_attn\"]}";
+        CHECK_OK(lmt_write_file_atomic(p1, good, strlen(good)));
         unlink(p2);
+        l = NULL;
+        st = lmt_lora_load(m, tmp, &l);
+        CHECK_MSG(st == LMT_ERR_NOT_FOUND && strstr(lmt_last_error(), tmp) && strstr(lmt_last_error(), "adapter_model.safetensors") &&
+                  strstr(lmt_last_error(), "adapter_model.bin"), "%s", lmt_last_error());
+        lmt_lora_free(l);
+        unlink(p1);
         rmdir(tmp);
     }
     lmt_model_free(m);

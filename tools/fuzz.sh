@@ -31,8 +31,11 @@ build() {   # configures and builds the harnesses (and the replay programs the s
     CC=clang cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMT_FUZZ=ON -DLMT_BUILD_TESTS=OFF -DLMT_NATIVE=OFF >/dev/null
   fi
   local targets=()
-  for n in "$@"; do targets+=(--target "fuzz_$n"); done
-  [ " $* " = " resume " ] || [[ " $* " == *" resume "* ]] && targets+=(--target fuzz_replay_resume)
+  for n in "$@"; do
+    targets+=(--target "fuzz_$n")
+    # the harnesses that write their own seeds (fuzz/make_seeds.sh runs them)
+    grep -q '^int lmt_fuzz_make_seeds' "fuzz/fuzz_$n.c" && targets+=(--target "fuzz_replay_$n")
+  done
   nice -n 19 cmake --build "$BUILD" -j"$JOBS" "${targets[@]}" >"$BUILD/build.log" 2>&1 ||
     { tail -30 "$BUILD/build.log"; echo "fuzz: the build failed ($BUILD/build.log)"; exit 2; }
 }

@@ -407,6 +407,10 @@ lmt_status lmt_lora_read_weights(lmt_lora *l, const char *dir) {
         wpath = lmt_path_join(dir, "adapter_model.bin");
     }
     if (!wpath) return lmt_fail(LMT_ERR_NOMEM, "out of memory");
+    if (!lmt_file_exists(wpath)) {
+        free(wpath);
+        return lmt_fail(LMT_ERR_NOT_FOUND, "%s: no adapter_model.safetensors or adapter_model.bin (the adapter's weights)", dir);
+    }
     lmt_tensor_file *f = NULL;
     lmt_status st = lmt_tensor_file_open(wpath, &f);
     char name[256];
