@@ -28,17 +28,20 @@ int lmt_fuzz_one(const uint8_t *data, size_t size);
  * (fuzz_replay_<name> --make-seeds DIR; fuzz/make_seeds.sh calls it). */
 int lmt_fuzz_make_seeds(const char *dir) __attribute__((weak));
 
-static char lmt_fuzz_dir_[64];
+static char lmt_fuzz_dir_[200];
 
 static void lmt_fuzz_cleanup_(void) {
     if (lmt_fuzz_dir_[0]) lmt_rm_rf(lmt_fuzz_dir_);
 }
 static void lmt_fuzz_quiet_(int level, const char *msg, void *user) { (void)level; (void)msg; (void)user; }
 
-/* The process's scratch folder (created once, removed at exit). */
+/* The process's scratch folder (created once, removed at exit), under
+ * TMPDIR: the harnesses write their inputs to files at every execution. */
 static const char *lmt_fuzz_scratch(void) {
     if (!lmt_fuzz_dir_[0]) {
-        snprintf(lmt_fuzz_dir_, sizeof lmt_fuzz_dir_, "/tmp/lmt-fuzz-XXXXXX");
+        const char *tmp = getenv("TMPDIR");   /* tools/fuzz.sh points it at a tmpfs */
+        if (!tmp || !*tmp || strlen(tmp) > sizeof lmt_fuzz_dir_ - 20) tmp = "/tmp";
+        snprintf(lmt_fuzz_dir_, sizeof lmt_fuzz_dir_, "%s/lmt-fuzz-XXXXXX", tmp);
         if (!mkdtemp(lmt_fuzz_dir_)) { perror("mkdtemp"); abort(); }
         atexit(lmt_fuzz_cleanup_);
         lmt_set_log(lmt_fuzz_quiet_, NULL);   /* warnings about the inputs are expected */
