@@ -73,6 +73,9 @@ int main(void) {
     check_bad("{\"model_type\": \"gpt2\", \"n_embd\": 100, \"n_head\": 12}", LMT_ERR_FORMAT, "not a multiple");
     check_bad("{\"model_type\": \"bert\", \"hidden_act\": \"tanhh\"}", LMT_ERR_UNSUPPORTED, "tanhh");
     check_bad("{\"model_type\": \"bert\", \"num_hidden_layers\": -1}", LMT_ERR_FORMAT, "out of range");
+    /* fuzz finding: GPT-2's n_inner default (4 x n_embd) overflowed before n_embd's range was checked (UBSan) */
+    check_bad("{\"model_type\": \"gpt2\", \"n_embd\": 9223372036854775807}", LMT_ERR_FORMAT, "hidden size 9223372036854775807 is out of range");
+    check_bad("{\"model_type\": \"gpt2\", \"n_embd\": -9223372036854775807}", LMT_ERR_FORMAT, "hidden size -9223372036854775807 is out of range");
     check_bad("{\"model_type\": \"bert\", \"pad_token_id\": 99999}", LMT_ERR_FORMAT, "pad_token_id 99999 is outside the vocabulary");
     check_bad("{\"model_type\": 5}", LMT_ERR_FORMAT, "field \"model_type\" must be a string");
     check_bad("[1]", LMT_ERR_FORMAT, "must hold a JSON object");

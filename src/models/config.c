@@ -63,7 +63,8 @@ static lmt_status parse_fields(const lmt_json *j, const char *src, lmt_config *c
         GET_INT("n_embd", 768, c->d_model);
         GET_INT("n_layer", 12, c->n_layer);
         GET_INT("n_head", 12, c->n_head);
-        GET_INT("n_inner", 4 * c->d_model, c->d_ff);
+        /* an n_embd out of range is refused below, by name; 4x it must not overflow first */
+        GET_INT("n_inner", c->d_model > 0 && c->d_model <= (1 << 16) ? 4 * c->d_model : 0, c->d_ff);
         LMT_TRY(lmt_json_get_str(j, "activation_function", "gelu_new", src, &act));
         GET_NUM("resid_pdrop", 0.1, c->dropout);
         GET_NUM("embd_pdrop", 0.1, c->embd_dropout);

@@ -206,7 +206,7 @@ void lmt_bpe_cache_put(lmt_bpe_cache *cache, const unsigned char *key, size_t n,
         cache->pool = np;
         cache->cap = nc;
     }
-    memcpy(cache->pool + cache->n, toks, cnt * sizeof *toks);
+    if (cnt) memcpy(cache->pool + cache->n, toks, cnt * sizeof *toks);
     if (lmt_strmap_put(cache->map, (const char *)key, n, (int64_t)((cache->n << 8) | cnt)) == LMT_OK) cache->n += cnt;
 }
 
@@ -277,6 +277,8 @@ int lmt_bpe_encode(const lmt_bpe *b, lmt_bpe_cache *cache, const unsigned char *
     }
     int rc = lmt_bpe_merge(b, syms, m, out, count, cap);
     if (syms != syms_s) free(syms);
-    if (rc == 0) lmt_bpe_cache_put(cache, bytes, n, *out + first, *count - first);
+    /* a piece whose bytes all lack a token encodes to nothing, before any
+     * output was allocated: no offset from a null pointer */
+    if (rc == 0) lmt_bpe_cache_put(cache, bytes, n, *count > first ? *out + first : NULL, *count - first);
     return rc;
 }
