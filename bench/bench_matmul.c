@@ -1,6 +1,7 @@
 /* Matrix-product throughput at the training shapes of distilgpt2, BERT
  * (distilroberta: hidden 768, ffn 3072) and Marian (opus-mt-en-fr: d_model
- * 512, ffn 2048, vocab 59514), 1024 tokens (batch 8 x 128): OpenBLAS
+ * 512, ffn 2048, vocab 59514), 1024 tokens (batch 8 x 128), and of
+ * SmolLM2-135M at 2048 tokens (batch 8 x 256, filter "smol"): OpenBLAS
  * (lmt_sgemm with the OpenBLAS backend), lmt_gemm_f32 (on AMX where the CPU
  * has it, and on the AVX-512 FMA kernel), lmt_gemm_f32 at the AVX2 level
  * (where the machine has more) and lmt_gemm_bf16, on 1 and 2 threads, in
@@ -69,6 +70,23 @@ static const shape shapes[] = {
     {"marian lm_head fwd", false, true, 1024, 59514, 512},
     {"marian lm_head dX", false, false, 1024, 512, 59514},
     {"marian lm_head dW", true, false, 59514, 512, 1024},
+    /* SmolLM2-135M (hidden 576, 3 x 64 key/value, SwiGLU 1536, vocabulary
+     * 49152) at its benchmark's 8 x 256 = 2048 tokens; nn.Linear weights. */
+    {"smol q/o fwd", false, true, 2048, 576, 576},
+    {"smol k/v fwd", false, true, 2048, 192, 576},
+    {"smol gate/up fwd", false, true, 2048, 1536, 576},
+    {"smol down fwd", false, true, 2048, 576, 1536},
+    {"smol q/o dX", false, false, 2048, 576, 576},
+    {"smol k/v dX", false, false, 2048, 576, 192},
+    {"smol gate/up dX", false, false, 2048, 576, 1536},
+    {"smol down dX", false, false, 2048, 1536, 576},
+    {"smol q/o dW", true, false, 576, 576, 2048},
+    {"smol k/v dW", true, false, 192, 576, 2048},
+    {"smol gate/up dW", true, false, 1536, 576, 2048},
+    {"smol down dW", true, false, 576, 1536, 2048},
+    {"smol lm_head fwd", false, true, 2048, 49152, 576},
+    {"smol lm_head dX", false, false, 2048, 576, 49152},
+    {"smol lm_head dW", true, false, 49152, 576, 2048},
 };
 
 typedef void (*gemm_fn)(bool, bool, int, int, int, float, const float *, int, const float *, int, float, float *, int);

@@ -131,8 +131,7 @@ static void check_rounding(const char *level) {
 }
 
 /* Same bits run to run, on 1 and 2 threads, and from inside a parallel region. */
-static void check_determinism(gemm_fn f, const char *name, int M, bool quick) {
-    const int N = quick ? 500 : 1100, K = quick ? 300 : 700;
+static void check_determinism(gemm_fn f, const char *name, int M, int N, int K) {
     float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
     float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N), *C3 = malloc(sizeof(float) * M * N);
     for (long i = 0; i < (long)M * K; i++) A[i] = frand();
@@ -290,10 +289,19 @@ int main(void) {
         check_shapes(level, quick);
         check_rounding(level);
         check_packed(level);
-        check_determinism(lmt_gemm_f32, "f32", quick ? 100 : 300, quick);
-        check_determinism(lmt_gemm_bf16, "bf16", quick ? 100 : 300, quick);
-        check_determinism(lmt_gemm_f32, "f32 (few rows)", 3, quick);
-        check_determinism(lmt_gemm_bf16, "bf16 (few rows)", 3, quick);
+        const int N = quick ? 500 : 1100, K = quick ? 300 : 700;
+        check_determinism(lmt_gemm_f32, "f32", quick ? 100 : 300, N, K);
+        check_determinism(lmt_gemm_bf16, "bf16", quick ? 100 : 300, N, K);
+        check_determinism(lmt_gemm_f32, "f32 (few rows)", 3, N, K);
+        check_determinism(lmt_gemm_bf16, "bf16 (few rows)", 3, N, K);
+        /* rows split between the threads, which pack B's blocks together
+         * (bit for bit the 1-thread product, which check_shapes checks):
+         * thread 0 gets two row blocks (1,032 rows) and thread 1 one; two
+         * column blocks, then two K blocks */
+        check_determinism(lmt_gemm_f32, "f32 (rows split, shared B)", 2050, 530, 8);
+        check_determinism(lmt_gemm_bf16, "bf16 (rows split, shared B)", 2050, 530, 8);
+        check_determinism(lmt_gemm_f32, "f32 (rows split, shared B, K blocks)", 2050, 20, 530);
+        check_determinism(lmt_gemm_bf16, "bf16 (rows split, shared B, K blocks)", 2050, 20, 530);
     }
     lmt_gemm_force_fp32_units(false);
     lmt_isa_unforce();

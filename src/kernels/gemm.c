@@ -27,10 +27,15 @@
  * position computes it.
  *
  * Threads: the larger of M and N is cut into equal shares of whole tiles and
- * each thread runs the loops above on its share, packing its own panels. No
- * barriers: on this shared 2-core machine a thread that waits for a
- * preempted partner wastes its time slice. The tile grid does not depend on
- * the thread count, so results are bit-identical for any number of threads.
+ * each thread runs the loops above on its share. Cut along N, each thread
+ * packs the rows of A it needs (A is the smaller operand there). Cut along
+ * M, the team packs each B block once, every thread a share of its panels,
+ * and meets at a barrier before using it and before the next block
+ * overwrites it: packing the whole block in every thread cost each thread
+ * as much packing as one thread alone does, 3-7% of the 2-thread products
+ * at SmolLM2's shapes (docs/PERFORMANCE.md). The tile grid does not depend
+ * on the thread count, so results are bit-identical for any number of
+ * threads.
  *
  * The SIMD code is compiled with function-level target attributes and chosen
  * at run time, so the library builds and runs on any x86-64 (and elsewhere:
@@ -146,28 +151,48 @@ static const uint32_t *packed_panel(const lmt_gemm_packed *p, long k0, long kup,
     return p->data + (size_t)kb * p->npan * p->im->nr * p->kup_max * planes + (size_t)q * p->im->nr * kup * planes;
 }
 
+/* B blocks packed once for the whole team (M split between the threads):
+ * every thread packs its share of each block's panels into buf, and the
+ * team meets at a barrier before using the block and before the next one
+ * overwrites it. All threads run the same blocks (nblk_i row blocks; a
+ * thread whose rows ran out still packs and waits). */
+typedef struct {
+    uint32_t *buf;
+    int tid, nth;
+    long nblk_i;   /* row blocks of the largest share */
+    int *failed;   /* set by a thread that could not get its A buffer */
+} shared_b;
+
 /* One thread's product (a block of C); false when out of memory. */
-static bool gemm_block(const gemm_job *j) {
+static bool gemm_block(const gemm_job *j, const shared_b *sb) {
     const gemm_impl *im = j->im;
     const int kc_max = im->kc, g = im->kgrp, mr = im->mr, nr = im->nr, ka = im->kalign, planes = im->planes;
     const long kup_max = ((kc_max + g - 1) / g + ka - 1) / ka * ka;
     const long nb_pan = im->nb_cols / nr;
     const long mb_max = (MB_MAX + mr - 1) / mr * mr;   /* whole panels per A block (AVX2's mr is 6) */
     const long mrows = ((j->M < mb_max ? j->M : mb_max) + mr - 1) / mr * mr;
-    uint32_t *abuf = buf_get(&tls_a, (size_t)mrows * kup_max * 4 * planes);
-    uint32_t *bbuf = j->pb ? NULL : buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4 * planes);
-    if (!abuf || (!bbuf && !j->pb)) return false;
+    uint32_t *abuf = j->M > 0 ? buf_get(&tls_a, (size_t)mrows * kup_max * 4 * planes) : NULL;
+    uint32_t *bbuf = sb ? sb->buf : j->pb ? NULL : buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4 * planes);
+    if (sb) {   /* the team stops together, or not at all */
+        if (!abuf && j->M > 0) __atomic_store_n(sb->failed, 1, __ATOMIC_RELAXED);
+#pragma omp barrier
+        if (__atomic_load_n(sb->failed, __ATOMIC_RELAXED)) return false;
+    } else if (!abuf || (!bbuf && !j->pb)) {
+        return false;
+    }
     if (im->begin) im->begin();
-    for (long i0 = 0; i0 < j->M; i0 += mb_max) {
-        const long mb = j->M - i0 < mb_max ? j->M - i0 : mb_max;
+    const long nblk_i = sb ? sb->nblk_i : (j->M + mb_max - 1) / mb_max;
+    for (long ib = 0; ib < nblk_i; ib++) {
+        const long i0 = ib * mb_max;
+        const long mb = j->M - i0 <= 0 ? 0 : j->M - i0 < mb_max ? j->M - i0 : mb_max;
         const long mpan = (mb + mr - 1) / mr;
         for (long k0 = 0; k0 < j->K; k0 += kc_max) {
             const int kc = (int)(j->K - k0 < kc_max ? j->K - k0 : kc_max);
             const long kup = ((kc + g - 1) / g + ka - 1) / ka * ka;
             const float beta = k0 == 0 ? j->beta : 1.0f;
-            if (im->pack_a_block) {
+            if (mb > 0 && im->pack_a_block) {
                 im->pack_a_block(j->ta, j->A, j->lda, i0, (int)mb, k0, kc, j->conv, abuf);
-            } else {
+            } else if (mb > 0) {
                 for (long p = 0; p < mpan; p++) {
                     long r = mb - p * mr;
                     im->pack_a(j->ta, j->A, j->lda, i0 + p * mr, (int)(r < mr ? r : mr), k0, kc, j->conv,
@@ -182,8 +207,20 @@ static bool gemm_block(const gemm_job *j) {
                 const long nb = j->N - j0 < bpan * nr ? j->N - j0 : bpan * nr;
                 const long npb = (nb + nr - 1) / nr;
                 const uint32_t *bb = bbuf;
-                if (j->pb) bb = packed_panel(j->pb, k0, kup, (j->col0 + j0) / nr);
-                else im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0, (int)nb, j->conv, bbuf);
+                if (j->pb) {
+                    bb = packed_panel(j->pb, k0, kup, (j->col0 + j0) / nr);
+                } else if (sb) {   /* this thread's panels of the block, then the whole block */
+                    const long per = (npb + sb->nth - 1) / sb->nth, q0 = sb->tid * per < npb ? sb->tid * per : npb;
+                    const long q1 = q0 + per < npb ? q0 + per : npb;
+                    if (q1 > q0) {
+                        const long c1 = q1 * nr < nb ? q1 * nr : nb;
+                        im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0 + q0 * nr, (int)(c1 - q0 * nr), j->conv,
+                                   bbuf + q0 * nr * kup * planes);
+                    }
+#pragma omp barrier
+                } else {
+                    im->pack_b(j->tb, j->B, j->ldb, k0, kc, j0, (int)nb, j->conv, bbuf);
+                }
                 for (long p = 0; p < mpan; p++) {   /* an A micro-panel stays in L1 */
                     const long r = mb - p * mr;
                     for (long q = 0; q < npb; q++) {   /* the B panels stream from L2 */
@@ -192,6 +229,9 @@ static bool gemm_block(const gemm_job *j) {
                                  j->C + (i0 + p * mr) * j->ldc + j0 + q * nr, j->ldc, j->alpha, beta,
                                  (int)(r < mr ? r : mr), (int)(c < nr ? c : nr));
                     }
+                }
+                if (sb) {
+#pragma omp barrier
                 }
             }
         }
@@ -202,16 +242,16 @@ static bool gemm_block(const gemm_job *j) {
 
 /* Thread tid's block of C: the larger of M and N is split into equal shares
  * of whole mr / nr tiles (so the tile grid, and every element's summation
- * order, is the same for any thread count); the threads share nothing and
- * never wait for each other, which matters on a machine busy with other
- * work. The matrix along the other dimension is packed by every thread. */
-static bool gemm_part(const gemm_job *j, int tid, int nth, bool split_m) {
+ * order, is the same for any thread count). Split along N, every thread
+ * packs the rows of A it needs; split along M, the team packs each B block
+ * once (shared_b) unless B came packed. */
+static bool gemm_part(const gemm_job *j, int tid, int nth, bool split_m, const shared_b *sb) {
     gemm_job s = *j;
     const long unit = split_m ? j->im->mr : j->im->nr, len = split_m ? j->M : j->N;
     const long tiles = (len + unit - 1) / unit, per = (tiles + nth - 1) / nth;
     const long lo = tid * per * unit < len ? tid * per * unit : len;
     const long hi = lo + per * unit < len ? lo + per * unit : len;
-    if (hi <= lo) return true;
+    if (hi <= lo && !sb) return true;
     if (split_m) {
         s.M = hi - lo;
         s.A = j->ta ? j->A + lo : j->A + lo * j->lda;
@@ -222,7 +262,7 @@ static bool gemm_part(const gemm_job *j, int tid, int nth, bool split_m) {
         s.C = j->C + lo;
         s.col0 = j->col0 + lo;
     }
-    return gemm_block(&s);
+    return gemm_block(&s, sb);
 }
 
 /* ---- few rows (generation: one token per sequence): no packing ----
@@ -289,10 +329,21 @@ static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, 
     }
     int failed = 0;
     if (nth == 1) {
-        failed = !gemm_part(&j, 0, 1, split_m);
+        failed = !gemm_part(&j, 0, 1, split_m, NULL);
     } else {
+        /* the shared B blocks live in the calling thread's buffer (thread 0 of the team) */
+        const gemm_impl *im = j.im;
+        const long kup_max = ((im->kc + im->kgrp - 1) / im->kgrp + im->kalign - 1) / im->kalign * im->kalign;
+        uint32_t *sbuf = split_m && !j.pb ? buf_get(&tls_b, (size_t)kup_max * im->nb_cols * 4 * im->planes) : NULL;
+        const long mb_max = (MB_MAX + im->mr - 1) / im->mr * im->mr;
+        const long share = ((M + im->mr - 1) / im->mr + nth - 1) / nth * im->mr;   /* thread 0's rows: the most */
+        int sb_failed = 0;
 #pragma omp parallel num_threads(nth) reduction(+ : failed)
-        failed += !gemm_part(&j, omp_get_thread_num(), omp_get_num_threads(), split_m);
+        {
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            shared_b sb = {sbuf, t, nt, ((share < M ? share : M) + mb_max - 1) / mb_max, &sb_failed};
+            failed += !gemm_part(&j, t, nt, split_m, sbuf && nt == nth ? &sb : NULL);
+        }
     }
     if (failed) {   /* out of memory: plain loops still give the right answer */
         for (long i = 0; i < M; i++)

@@ -112,23 +112,24 @@ TGT_F32 static void pack_b_f32(bool t, const float *B, long ldb, long k0, int kc
                     _mm512_storeu_ps(o + 16 * v, maybe_round_ps(_mm512_maskz_loadu_ps(col_mask(n - q * NR, v), s + q * NR + 16 * v), round));
             }
         }
-    } else if (gather_ok(ldb)) {   /* B stored [N,K]: row k of op(B) is a strided gather */
-        const __m512i idx = row_index(ldb);
-        const __m512 z = _mm512_setzero_ps();
+    } else {
+        /* B stored [N,K]: 16 of its rows x 16 k at a time, loaded along the
+         * rows and transposed in registers (gathers cost a load per element) */
         for (int q = 0; q < npan; q++)
             for (int v = 0; v < NR / 16; v++) {
-                const __mmask16 mv = col_mask(n - q * NR, v);
+                const int cols = n - q * NR - 16 * v;   /* columns of this vector (<= 0: zero padding) */
                 float *o = d + (long)q * NR * kc + 16 * v;
-                if (!mv) {
-                    for (int k = 0; k < kc; k++) _mm512_storeu_ps(o + k * NR, z);
-                    continue;
-                }
                 const float *s = B + (j0 + q * NR + 16 * v) * ldb + k0;
-                for (int k = 0; k < kc; k++)
-                    _mm512_storeu_ps(o + k * NR, maybe_round_ps(_mm512_mask_i32gather_ps(z, mv, idx, s + k, 4), round));
+                for (int kb = 0; kb < kc; kb += 16) {
+                    const __mmask16 mk = col_mask(kc - kb, 0);
+                    __m512i x[16];
+                    for (int r = 0; r < 16; r++)
+                        x[r] = r < cols ? _mm512_castps_si512(_mm512_maskz_loadu_ps(mk, s + r * ldb + kb)) : _mm512_setzero_si512();
+                    transpose16(x);   /* x[k'] = the 16 columns at k kb + k' */
+                    for (int kk = 0; kk < 16 && kb + kk < kc; kk++)
+                        _mm512_storeu_ps(o + (long)(kb + kk) * NR, maybe_round_ps(_mm512_castsi512_ps(x[kk]), round));
+                }
             }
-    } else {
-        lmt_gemm_impl_generic.pack_b(t, B, ldb, k0, kc, j0, n, conv, dst);
     }
 }
 
@@ -160,8 +161,38 @@ TGT_F32 static void pack_b_f32(bool t, const float *B, long ldb, long k0, int kc
         c##r##2 = _mm512_fmadd_ps(a, b2, c##r##2);                                              \
     }
 
+/* A panel narrower than NR (the last one of a product whose N is not a
+ * multiple of 48: attention's 64-wide heads give 48 + 16) runs only the
+ * column vectors it has: 8 x 16 or 8 x 32 accumulators, still enough
+ * independent chains to keep the FMA units busy. */
+TGT_F32 __attribute__((always_inline)) static inline void kern_f32_narrow(long ku, const float *A, const float *B, float *C, long ldc,
+                                                                          float alpha, float beta, int m, int n, const int nv) {
+    __m512 c[MR][2];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < nv; v++) c[r][v] = _mm512_setzero_ps();
+    for (long k = 0; k < ku; k++, A += MR, B += NR) {
+        __m512 b[2];
+        for (int v = 0; v < nv; v++) b[v] = _mm512_loadu_ps(B + 16 * v);
+        for (int r = 0; r < MR; r++) {
+            const __m512 a = _mm512_set1_ps(A[r]);
+            for (int v = 0; v < nv; v++) c[r][v] = _mm512_fmadd_ps(a, b[v], c[r][v]);
+        }
+    }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int r = 0; r < m; r++)
+        for (int v = 0; v < nv; v++) {
+            const __mmask16 mk = col_mask(n, v);
+            float *p = C + r * ldc + 16 * v;
+            /* the same rounding as STORE_ROW */
+            _mm512_mask_storeu_ps(p, mk, beta == 0.0f ? _mm512_mul_ps(va, c[r][v])
+                                                      : _mm512_fmadd_ps(va, c[r][v], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mk, p))));
+        }
+}
+
 TGT_F32 static void kern_f32(long ku, const void *Ap, const void *Bp, float *C, long ldc, float alpha, float beta, int m, int n) {
     const float *A = Ap, *B = Bp;
+    if (n <= 16) { kern_f32_narrow(ku, A, B, C, ldc, alpha, beta, m, n, 1); return; }
+    if (n <= 32) { kern_f32_narrow(ku, A, B, C, ldc, alpha, beta, m, n, 2); return; }
     for (int r = 0; r < m; r++) {   /* the C tile arrives while the products run (prefetches never fault) */
         _mm_prefetch((const char *)(C + r * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(C + r * ldc + 16), _MM_HINT_T0);
