@@ -31,9 +31,9 @@
  * packs the rows of A it needs (A is the smaller operand there). Cut along
  * M, the team packs each B block once, every thread a share of its panels,
  * and meets at a barrier before using it and before the next block
- * overwrites it: packing the whole block in every thread cost each thread
- * as much packing as one thread alone does, 3-7% of the 2-thread products
- * at SmolLM2's shapes (docs/PERFORMANCE.md). The tile grid does not depend
+ * overwrites it: packing the whole block in every thread gave each thread
+ * as much packing as one thread alone does (docs/PERFORMANCE.md, the
+ * Llama section's 2026-12-05 Zen 4 figures). The tile grid does not depend
  * on the thread count, so results are bit-identical for any number of
  * threads.
  *
@@ -132,6 +132,18 @@ void lmt_gemm_cleanup(void) {
     }
 }
 
+/* Packed units per panel row for kc values of k: pairs (bf16) or values,
+ * rounded up to the implementation's alignment. */
+static inline long packed_units(const gemm_impl *im, long kc) {
+    return ((kc + im->kgrp - 1) / im->kgrp + im->kalign - 1) / im->kalign * im->kalign;
+}
+/* Rows per packed A block: whole mr panels (AVX2's mr is 6). */
+static inline long a_block_rows(const gemm_impl *im) { return (MB_MAX + im->mr - 1) / im->mr * im->mr; }
+/* Bytes of one packed B block (the largest K block, nb_cols columns). */
+static inline size_t b_block_bytes(const gemm_impl *im) {
+    return (size_t)packed_units(im, im->kc) * im->nb_cols * 4 * im->planes;
+}
+
 /* ---- driver ---- */
 
 /* op(B) packed once: for each K block, every panel of nr columns as pack_b
@@ -166,13 +178,13 @@ typedef struct {
 /* One thread's product (a block of C); false when out of memory. */
 static bool gemm_block(const gemm_job *j, const shared_b *sb) {
     const gemm_impl *im = j->im;
-    const int kc_max = im->kc, g = im->kgrp, mr = im->mr, nr = im->nr, ka = im->kalign, planes = im->planes;
-    const long kup_max = ((kc_max + g - 1) / g + ka - 1) / ka * ka;
+    const int kc_max = im->kc, mr = im->mr, nr = im->nr, planes = im->planes;
+    const long kup_max = packed_units(im, kc_max);
     const long nb_pan = im->nb_cols / nr;
-    const long mb_max = (MB_MAX + mr - 1) / mr * mr;   /* whole panels per A block (AVX2's mr is 6) */
+    const long mb_max = a_block_rows(im);
     const long mrows = ((j->M < mb_max ? j->M : mb_max) + mr - 1) / mr * mr;
     uint32_t *abuf = j->M > 0 ? buf_get(&tls_a, (size_t)mrows * kup_max * 4 * planes) : NULL;
-    uint32_t *bbuf = sb ? sb->buf : j->pb ? NULL : buf_get(&tls_b, (size_t)kup_max * nr * nb_pan * 4 * planes);
+    uint32_t *bbuf = sb ? sb->buf : j->pb ? NULL : buf_get(&tls_b, b_block_bytes(im));
     if (sb) {   /* the team stops together, or not at all */
         if (!abuf && j->M > 0) __atomic_store_n(sb->failed, 1, __ATOMIC_RELAXED);
 #pragma omp barrier
@@ -188,7 +200,7 @@ static bool gemm_block(const gemm_job *j, const shared_b *sb) {
         const long mpan = (mb + mr - 1) / mr;
         for (long k0 = 0; k0 < j->K; k0 += kc_max) {
             const int kc = (int)(j->K - k0 < kc_max ? j->K - k0 : kc_max);
-            const long kup = ((kc + g - 1) / g + ka - 1) / ka * ka;
+            const long kup = packed_units(im, kc);
             const float beta = k0 == 0 ? j->beta : 1.0f;
             if (mb > 0 && im->pack_a_block) {
                 im->pack_a_block(j->ta, j->A, j->lda, i0, (int)mb, k0, kc, j->conv, abuf);
@@ -333,9 +345,8 @@ static void gemm(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, 
     } else {
         /* the shared B blocks live in the calling thread's buffer (thread 0 of the team) */
         const gemm_impl *im = j.im;
-        const long kup_max = ((im->kc + im->kgrp - 1) / im->kgrp + im->kalign - 1) / im->kalign * im->kalign;
-        uint32_t *sbuf = split_m && !j.pb ? buf_get(&tls_b, (size_t)kup_max * im->nb_cols * 4 * im->planes) : NULL;
-        const long mb_max = (MB_MAX + im->mr - 1) / im->mr * im->mr;
+        uint32_t *sbuf = split_m && !j.pb ? buf_get(&tls_b, b_block_bytes(im)) : NULL;
+        const long mb_max = a_block_rows(im);
         const long share = ((M + im->mr - 1) / im->mr + nth - 1) / nth * im->mr;   /* thread 0's rows: the most */
         int sb_failed = 0;
 #pragma omp parallel num_threads(nth) reduction(+ : failed)
@@ -383,7 +394,7 @@ lmt_gemm_packed *lmt_gemm_pack_b(bool bf16, bool trans_b, int N, int K, const fl
     p->ldb = ldb;
     p->B = B;
     p->npan = (N + im->nr - 1) / im->nr;
-    p->kup_max = ((im->kc + im->kgrp - 1) / im->kgrp + im->kalign - 1) / im->kalign * im->kalign;
+    p->kup_max = packed_units(im, im->kc);
     const long kblocks = (K + im->kc - 1) / im->kc;
     size_t bytes = (size_t)kblocks * p->npan * im->nr * p->kup_max * im->planes * 4;
     p->data = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
@@ -395,7 +406,7 @@ lmt_gemm_packed *lmt_gemm_pack_b(bool bf16, bool trans_b, int N, int K, const fl
         for (long c = 0; c < chunks; c++) {
             const long k0 = kb * im->kc, q0 = c * CHUNK, q1 = q0 + CHUNK < p->npan ? q0 + CHUNK : p->npan;
             const int kc = (int)(K - k0 < im->kc ? K - k0 : im->kc);
-            const long kup = ((kc + im->kgrp - 1) / im->kgrp + im->kalign - 1) / im->kalign * im->kalign;
+            const long kup = packed_units(im, kc);
             const long c1 = q1 * im->nr < N ? q1 * im->nr : N;
             im->pack_b(trans_b, B, ldb, k0, kc, q0 * im->nr, (int)(c1 - q0 * im->nr), p->conv,
                        (uint32_t *)packed_panel(p, k0, kup, q0));
